@@ -1,0 +1,65 @@
+"""The ``loaxa`` command line.
+
+Each package contributes its subcommands through a light ``commands`` module whose
+``register(subparsers)`` imports nothing heavy; the work itself is imported only when a
+command runs.  That keeps ``loaxa agent`` usable on a Raspberry Pi that has only the
+agent's dependencies installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from typing import Sequence
+
+from loaxa import __version__
+
+COMMAND_MODULES = ("edge_agent.commands", "controller.commands", "audio.commands")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="loaxa", description="Loa Xã: grassroots loudspeaker radio.")
+    parser.add_argument("--version", action="version", version=f"loaxa {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ImportError:  # a package absent from this installation
+            continue
+        module.register(sub)
+    return parser
+
+
+def setup_logging(verbose: bool = False) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    setup_logging(args.verbose)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except CommandError as exc:
+        print(f"loaxa {args.command}: {exc}", file=sys.stderr)
+        return 2
+
+
+class CommandError(Exception):
+    """A command that cannot do what was asked; the message is shown to the user."""
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

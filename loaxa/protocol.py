@@ -1,0 +1,666 @@
+"""Loa Xã wire protocol, version 1: topics, message types, signing.
+
+This module is the only definition of what crosses MQTT between the controller and
+the edge agents; both sides import it.  It does no I/O and does not know paho.
+
+Messages from the controller (plans, commands, acks, key rollovers) travel in a
+signed envelope::
+
+    {"v": 1, "type": "plan", "kid": "<key id>", "body": {...}, "sig": "<base64>"}
+
+The Ed25519 signature covers the canonical JSON of everything but ``sig``.  The media
+sha256 of every play item sits inside the signed body, so neither the broker nor the
+HTTP media path can make a speaker say something the controller did not sign.
+
+Messages from devices (state, playback events) are plain JSON; the broker's per-device
+credentials and ACL vouch for who sent them.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime, timedelta, timezone
+from typing import Any, ClassVar, Iterable, Mapping, TypeVar
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+PROTOCOL_VERSION = 1
+TOPIC_ROOT = f"loaxa/v{PROTOCOL_VERSION}"
+MAX_PAYLOAD_BYTES = 1024 * 1024
+MAX_TEXT = 500
+
+PRIORITIES = ("normal", "priority", "emergency")
+PRIORITY_RANK = {p: i for i, p in enumerate(PRIORITIES)}
+EVENT_KINDS = ("delivered", "started", "finished", "interrupted", "failed", "skipped", "security")
+COMMAND_ACTIONS = ("play_now", "stop", "set_volume", "resync", "test_tone", "kill_switch", "lift_kill_switch")
+
+_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_SHA_RE = re.compile(r"^[0-9a-f]{64}$")
+_EXT_RE = re.compile(r"^(ogg|mp3)$")
+
+
+class ProtocolError(ValueError):
+    """A payload that is not a valid message; the text says what is wrong."""
+
+
+class SignatureError(ProtocolError):
+    """A payload whose signature is missing, unknown or wrong."""
+
+
+# --- topics -----------------------------------------------------------------------
+
+
+def _check_id(value: str, what: str) -> str:
+    if not isinstance(value, str) or not _ID_RE.match(value):
+        raise ProtocolError(f"{what} {value!r} is not a valid id (letters, digits, '_', '.', '-'; max 64)")
+    return value
+
+
+def plan_topic(device_id: str) -> str:
+    return f"{TOPIC_ROOT}/dev/{_check_id(device_id, 'device')}/plan"
+
+
+def cmd_topic(device_id: str) -> str:
+    return f"{TOPIC_ROOT}/dev/{_check_id(device_id, 'device')}/cmd"
+
+
+def group_cmd_topic(node_id: str) -> str:
+    return f"{TOPIC_ROOT}/grp/{_check_id(node_id, 'node')}/cmd"
+
+
+def state_topic(device_id: str) -> str:
+    return f"{TOPIC_ROOT}/dev/{_check_id(device_id, 'device')}/state"
+
+
+def events_topic(device_id: str) -> str:
+    return f"{TOPIC_ROOT}/dev/{_check_id(device_id, 'device')}/events"
+
+
+def ack_topic(device_id: str) -> str:
+    return f"{TOPIC_ROOT}/dev/{_check_id(device_id, 'device')}/ack"
+
+
+def keys_topic() -> str:
+    """Retained key rollover announcements, for every device."""
+    return f"{TOPIC_ROOT}/keys"
+
+
+STATE_WILDCARD = f"{TOPIC_ROOT}/dev/+/state"
+EVENTS_WILDCARD = f"{TOPIC_ROOT}/dev/+/events"
+
+
+@dataclass(frozen=True)
+class Topic:
+    scope: str  # "dev" or "grp"
+    target: str
+    kind: str
+
+
+def parse_topic(topic: str) -> Topic:
+    parts = topic.split("/")
+    if len(parts) != 5 or "/".join(parts[:2]) != TOPIC_ROOT or parts[2] not in ("dev", "grp"):
+        raise ProtocolError(f"not a Loa Xã v{PROTOCOL_VERSION} topic: {topic!r}")
+    _check_id(parts[3], "target")
+    return Topic(parts[2], parts[3], parts[4])
+
+
+# --- time ---------------------------------------------------------------------------
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def format_time(t: datetime) -> str:
+    if t.tzinfo is None:
+        raise ProtocolError("naive datetime cannot go on the wire")
+    return t.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def parse_time(value: Any, what: str) -> datetime:
+    if not isinstance(value, str) or len(value) > 40:
+        raise ProtocolError(f"{what}: expected an ISO 8601 time, got {value!r}")
+    try:
+        t = datetime.fromisoformat(value)
+    except ValueError:
+        raise ProtocolError(f"{what}: not an ISO 8601 time: {value!r}") from None
+    if t.tzinfo is None:
+        raise ProtocolError(f"{what}: time must carry a UTC offset: {value!r}")
+    return t.astimezone(timezone.utc)
+
+
+# --- field validation -----------------------------------------------------------------
+
+
+def _get(d: Mapping[str, Any], key: str, types_: type | tuple[type, ...], *, required: bool = True, default: Any = None) -> Any:
+    if key not in d or d[key] is None:
+        if required:
+            raise ProtocolError(f"missing field {key!r}")
+        return default
+    v = d[key]
+    if isinstance(v, bool) and bool not in (types_ if isinstance(types_, tuple) else (types_,)):
+        raise ProtocolError(f"field {key!r}: wrong type {type(v).__name__}")
+    if not isinstance(v, types_):
+        raise ProtocolError(f"field {key!r}: wrong type {type(v).__name__}")
+    return v
+
+
+def _text(d: Mapping[str, Any], key: str, *, required: bool = True, default: str = "", limit: int = MAX_TEXT) -> str:
+    v = _get(d, key, str, required=required, default=default)
+    if len(v) > limit:
+        raise ProtocolError(f"field {key!r}: longer than {limit} characters")
+    return v
+
+
+def _int(d: Mapping[str, Any], key: str, lo: int, hi: int, *, required: bool = True, default: int | None = None) -> int | None:
+    v = _get(d, key, int, required=required, default=default)
+    if v is not None and not lo <= v <= hi:
+        raise ProtocolError(f"field {key!r}: {v} is outside {lo}..{hi}")
+    return v
+
+
+def _num(d: Mapping[str, Any], key: str, *, required: bool = True, default: float | None = None) -> float | None:
+    v = _get(d, key, (int, float), required=required, default=default)
+    if v is not None and (v != v or abs(v) > 1e12):
+        raise ProtocolError(f"field {key!r}: not a usable number")
+    return None if v is None else float(v)
+
+
+def _choice(d: Mapping[str, Any], key: str, choices: Iterable[str], *, required: bool = True, default: str | None = None) -> str:
+    v = _get(d, key, str, required=required, default=default)
+    if v is not None and v not in choices:
+        raise ProtocolError(f"field {key!r}: {v!r} is not one of {', '.join(choices)}")
+    return v
+
+
+def _time_opt(d: Mapping[str, Any], key: str) -> datetime | None:
+    return None if d.get(key) is None else parse_time(d[key], key)
+
+
+def _str_list(d: Mapping[str, Any], key: str, *, limit: int = 64) -> tuple[str, ...]:
+    v = _get(d, key, list, required=False, default=[])
+    if len(v) > limit or not all(isinstance(x, str) and len(x) <= MAX_TEXT for x in v):
+        raise ProtocolError(f"field {key!r}: expected at most {limit} short strings")
+    return tuple(v)
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, datetime):
+        return format_time(v)
+    if isinstance(v, tuple):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, list):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _jsonable(x) for k, x in v.items()}
+    return v
+
+
+class Message:
+    """Base of every wire message: frozen, validated on the way in, plain JSON on the way out."""
+
+    TYPE: ClassVar[str]
+    SIGNED: ClassVar[bool]
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in fields(self):  # type: ignore[arg-type]
+            v = getattr(self, f.name)
+            if isinstance(v, Message):
+                v = v.to_dict()
+            elif isinstance(v, tuple) and v and isinstance(v[0], Message):
+                v = [x.to_dict() for x in v]
+            out[f.name] = _jsonable(v)
+        return out
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]):  # pragma: no cover - overridden
+        raise NotImplementedError
+
+
+M = TypeVar("M", bound=Message)
+
+
+# --- controller -> device ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlayItem(Message):
+    """One play of one media file at one instant on one device."""
+
+    TYPE: ClassVar[str] = "item"
+    SIGNED: ClassVar[bool] = True
+
+    item_id: str
+    start: datetime
+    sha256: str
+    size: int
+    ext: str = "ogg"
+    duration_s: float = 0.0
+    priority: str = "normal"
+    volume: int | None = None
+    expires_at: datetime | None = None
+    broadcast_id: str = ""
+    title: str = ""
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "PlayItem":
+        if not isinstance(d, Mapping):
+            raise ProtocolError("play item must be an object")
+        sha = _text(d, "sha256")
+        if not _SHA_RE.match(sha):
+            raise ProtocolError(f"field 'sha256': not a lowercase hex sha256: {sha!r}")
+        ext = _text(d, "ext", required=False, default="ogg")
+        if not _EXT_RE.match(ext):
+            raise ProtocolError(f"field 'ext': unsupported media type {ext!r}")
+        return cls(
+            item_id=_check_id(_text(d, "item_id"), "item"),
+            start=parse_time(d.get("start"), "start"),
+            sha256=sha,
+            size=_int(d, "size", 1, 2**31),
+            ext=ext,
+            duration_s=_num(d, "duration_s", required=False, default=0.0),
+            priority=_choice(d, "priority", PRIORITIES, required=False, default="normal"),
+            volume=_int(d, "volume", 0, 100, required=False),
+            expires_at=_time_opt(d, "expires_at"),
+            broadcast_id=_text(d, "broadcast_id", required=False),
+            title=_text(d, "title", required=False),
+        )
+
+
+@dataclass(frozen=True)
+class Plan(Message):
+    """The complete upcoming plan of one device (desired state, retained on the broker)."""
+
+    TYPE: ClassVar[str] = "plan"
+    SIGNED: ClassVar[bool] = True
+
+    device_id: str
+    plan_version: int
+    issued_at: datetime
+    expires_at: datetime
+    items: tuple[PlayItem, ...] = ()
+    groups: tuple[str, ...] = ()
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Plan":
+        raw_items = _get(d, "items", list, required=False, default=[])
+        if len(raw_items) > 2000:
+            raise ProtocolError("plan has more than 2000 items")
+        items = tuple(PlayItem.from_dict(x) for x in raw_items)
+        ids = [i.item_id for i in items]
+        if len(set(ids)) != len(ids):
+            raise ProtocolError("plan repeats an item_id")
+        return cls(
+            device_id=_check_id(_text(d, "device_id"), "device"),
+            plan_version=_int(d, "plan_version", 1, 2**62),
+            issued_at=parse_time(d.get("issued_at"), "issued_at"),
+            expires_at=parse_time(d.get("expires_at"), "expires_at"),
+            items=tuple(sorted(items, key=lambda i: i.start)),
+            groups=tuple(_check_id(g, "group") for g in _str_list(d, "groups")),
+        )
+
+
+@dataclass(frozen=True)
+class Command(Message):
+    """An immediate order for a device or a whole group; short-lived and sequenced."""
+
+    TYPE: ClassVar[str] = "cmd"
+    SIGNED: ClassVar[bool] = True
+
+    target: str  # "dev/<id>" or "grp/<node>"
+    seq: int
+    action: str
+    issued_at: datetime
+    expires_at: datetime
+    item: PlayItem | None = None
+    volume: int | None = None
+    reason: str = ""
+    issued_by: str = ""
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Command":
+        target = _text(d, "target")
+        scope, _, ident = target.partition("/")
+        if scope not in ("dev", "grp"):
+            raise ProtocolError(f"field 'target': expected dev/<id> or grp/<id>, got {target!r}")
+        _check_id(ident, "target")
+        action = _choice(d, "action", COMMAND_ACTIONS)
+        item = PlayItem.from_dict(d["item"]) if d.get("item") is not None else None
+        if action == "play_now" and item is None:
+            raise ProtocolError("play_now needs an item")
+        volume = _int(d, "volume", 0, 100, required=action == "set_volume")
+        return cls(
+            target=target,
+            seq=_int(d, "seq", 1, 2**62),
+            action=action,
+            issued_at=parse_time(d.get("issued_at"), "issued_at"),
+            expires_at=parse_time(d.get("expires_at"), "expires_at"),
+            item=item,
+            volume=volume,
+            reason=_text(d, "reason", required=False),
+            issued_by=_text(d, "issued_by", required=False),
+        )
+
+
+@dataclass(frozen=True)
+class Ack(Message):
+    """'Stored up to seq N': the device may now delete those events from its outbox."""
+
+    TYPE: ClassVar[str] = "ack"
+    SIGNED: ClassVar[bool] = True
+
+    device_id: str
+    epoch: str
+    up_to_seq: int
+    issued_at: datetime
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Ack":
+        return cls(
+            device_id=_check_id(_text(d, "device_id"), "device"),
+            epoch=_check_id(_text(d, "epoch"), "epoch"),
+            up_to_seq=_int(d, "up_to_seq", 0, 2**62),
+            issued_at=parse_time(d.get("issued_at"), "issued_at"),
+        )
+
+
+@dataclass(frozen=True)
+class KeyRollover(Message):
+    """Introduces the controller's next signing key, signed by the current one."""
+
+    TYPE: ClassVar[str] = "keys"
+    SIGNED: ClassVar[bool] = True
+
+    seq: int
+    next_public_key: str
+    retire_kid: str
+    issued_at: datetime
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "KeyRollover":
+        pub = _text(d, "next_public_key")
+        public_key_from_text(pub)
+        return cls(
+            seq=_int(d, "seq", 1, 2**62),
+            next_public_key=pub,
+            retire_kid=_text(d, "retire_kid"),
+            issued_at=parse_time(d.get("issued_at"), "issued_at"),
+        )
+
+
+# --- device -> controller ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeviceState(Message):
+    """Health of one device; retained, with a last will that says ``online: false``."""
+
+    TYPE: ClassVar[str] = "state"
+    SIGNED: ClassVar[bool] = False
+
+    device_id: str
+    online: bool
+    ts: datetime | None = None
+    agent_version: str = ""
+    plan_version: int = 0
+    media_ready: bool = False
+    missing_media: tuple[str, ...] = ()
+    clock_offset_ms: float | None = None
+    volume: int | None = None
+    playing: str = ""
+    relay_on: bool = False
+    cache_bytes: int = 0
+    free_disk_bytes: int = 0
+    kill_switch: bool = False
+    faults: tuple[str, ...] = ()
+    security_rejections: int = 0
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "DeviceState":
+        return cls(
+            device_id=_check_id(_text(d, "device_id"), "device"),
+            online=_get(d, "online", bool),
+            ts=_time_opt(d, "ts"),
+            agent_version=_text(d, "agent_version", required=False, limit=64),
+            plan_version=_int(d, "plan_version", 0, 2**62, required=False, default=0),
+            media_ready=_get(d, "media_ready", bool, required=False, default=False),
+            missing_media=_str_list(d, "missing_media", limit=2000),
+            clock_offset_ms=_num(d, "clock_offset_ms", required=False),
+            volume=_int(d, "volume", 0, 100, required=False),
+            playing=_text(d, "playing", required=False),
+            relay_on=_get(d, "relay_on", bool, required=False, default=False),
+            cache_bytes=_int(d, "cache_bytes", 0, 2**62, required=False, default=0),
+            free_disk_bytes=_int(d, "free_disk_bytes", 0, 2**62, required=False, default=0),
+            kill_switch=_get(d, "kill_switch", bool, required=False, default=False),
+            faults=_str_list(d, "faults"),
+            security_rejections=_int(d, "security_rejections", 0, 2**62, required=False, default=0),
+        )
+
+
+@dataclass(frozen=True)
+class PlaybackEvent(Message):
+    """One thing that happened to one play item, numbered per device outbox."""
+
+    TYPE: ClassVar[str] = "event"
+    SIGNED: ClassVar[bool] = False
+
+    seq: int
+    kind: str
+    recorded_at: datetime
+    item_id: str = ""
+    broadcast_id: str = ""
+    sha256: str = ""
+    plan_version: int = 0
+    planned_at: datetime | None = None
+    actual_start: datetime | None = None
+    duration_s: float | None = None
+    reason: str = ""
+    flags: tuple[str, ...] = ()
+    level_dbfs: float | None = None
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "PlaybackEvent":
+        if not isinstance(d, Mapping):
+            raise ProtocolError("event must be an object")
+        sha = _text(d, "sha256", required=False)
+        if sha and not _SHA_RE.match(sha):
+            raise ProtocolError("field 'sha256': not a lowercase hex sha256")
+        return cls(
+            seq=_int(d, "seq", 1, 2**62),
+            kind=_choice(d, "kind", EVENT_KINDS),
+            recorded_at=parse_time(d.get("recorded_at"), "recorded_at"),
+            item_id=_text(d, "item_id", required=False),
+            broadcast_id=_text(d, "broadcast_id", required=False),
+            sha256=sha,
+            plan_version=_int(d, "plan_version", 0, 2**62, required=False, default=0),
+            planned_at=_time_opt(d, "planned_at"),
+            actual_start=_time_opt(d, "actual_start"),
+            duration_s=_num(d, "duration_s", required=False),
+            reason=_text(d, "reason", required=False),
+            flags=_str_list(d, "flags", limit=16),
+            level_dbfs=_num(d, "level_dbfs", required=False),
+        )
+
+
+@dataclass(frozen=True)
+class EventBatch(Message):
+    """Events from one device's outbox, in sequence order."""
+
+    TYPE: ClassVar[str] = "events"
+    SIGNED: ClassVar[bool] = False
+
+    device_id: str
+    epoch: str
+    events: tuple[PlaybackEvent, ...] = field(default=())
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "EventBatch":
+        raw = _get(d, "events", list)
+        if not 1 <= len(raw) <= 1000:
+            raise ProtocolError("an event batch carries 1 to 1000 events")
+        events = tuple(PlaybackEvent.from_dict(e) for e in raw)
+        seqs = [e.seq for e in events]
+        if seqs != sorted(set(seqs)):
+            raise ProtocolError("events must be in strictly increasing seq order")
+        return cls(
+            device_id=_check_id(_text(d, "device_id"), "device"),
+            epoch=_check_id(_text(d, "epoch"), "epoch"),
+            events=events,
+        )
+
+
+MESSAGE_TYPES: dict[str, type[Message]] = {
+    c.TYPE: c for c in (Plan, Command, Ack, KeyRollover, DeviceState, EventBatch)
+}
+
+
+# --- serialisation and signatures ---------------------------------------------------
+
+
+def canonical_json(obj: Any) -> bytes:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
+
+
+def _load_json(payload: bytes | str) -> dict[str, Any]:
+    if isinstance(payload, str):
+        payload = payload.encode("utf-8")
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise ProtocolError(f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD_BYTES}")
+    try:
+        obj = json.loads(payload.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ProtocolError("payload is not UTF-8") from None
+    except (json.JSONDecodeError, RecursionError):
+        raise ProtocolError("payload is not JSON") from None
+    if not isinstance(obj, dict):
+        raise ProtocolError("payload must be a JSON object")
+    return obj
+
+
+def key_id(public_key: Ed25519PublicKey) -> str:
+    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def public_key_to_text(public_key: Ed25519PublicKey) -> str:
+    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return base64.b64encode(raw).decode("ascii")
+
+
+def public_key_from_text(text: str) -> Ed25519PublicKey:
+    try:
+        raw = base64.b64decode(text.strip(), validate=True)
+        return Ed25519PublicKey.from_public_bytes(raw)
+    except (binascii.Error, ValueError):
+        raise ProtocolError("not a base64 Ed25519 public key") from None
+
+
+class Signer:
+    """Signs controller messages with an Ed25519 private key."""
+
+    def __init__(self, private_key: Ed25519PrivateKey):
+        self._key = private_key
+        self.public_key = private_key.public_key()
+        self.kid = key_id(self.public_key)
+
+    @classmethod
+    def generate(cls) -> "Signer":
+        return cls(Ed25519PrivateKey.generate())
+
+    def private_pem(self) -> bytes:
+        return self._key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+
+    @classmethod
+    def from_pem(cls, pem: bytes) -> "Signer":
+        key = serialization.load_pem_private_key(pem, password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise ValueError("signing key is not Ed25519")
+        return cls(key)
+
+    def seal(self, msg: Message) -> bytes:
+        if not msg.SIGNED:
+            raise ProtocolError(f"{msg.TYPE} messages are not signed")
+        envelope = {"v": PROTOCOL_VERSION, "type": msg.TYPE, "kid": self.kid, "body": msg.to_dict()}
+        sig = self._key.sign(canonical_json(envelope))
+        envelope["sig"] = base64.b64encode(sig).decode("ascii")
+        return canonical_json(envelope)
+
+
+class Verifier:
+    """Checks signed envelopes against the controller keys a device has pinned."""
+
+    def __init__(self, public_keys: Iterable[Ed25519PublicKey]):
+        self._keys = {key_id(k): k for k in public_keys}
+
+    @property
+    def kids(self) -> tuple[str, ...]:
+        return tuple(self._keys)
+
+    def add(self, public_key: Ed25519PublicKey) -> None:
+        self._keys[key_id(public_key)] = public_key
+
+    def retire(self, kid: str) -> None:
+        self._keys.pop(kid, None)
+
+    def open(self, payload: bytes | str, cls: type[M]) -> M:
+        env = _load_json(payload)
+        if env.get("v") != PROTOCOL_VERSION:
+            raise ProtocolError(f"unsupported protocol version {env.get('v')!r}")
+        if env.get("type") != cls.TYPE:
+            raise ProtocolError(f"expected a {cls.TYPE!r} message, got {env.get('type')!r}")
+        sig_text = env.pop("sig", None)
+        if not isinstance(sig_text, str):
+            raise SignatureError("message is not signed")
+        key = self._keys.get(env.get("kid"))  # type: ignore[arg-type]
+        if key is None:
+            raise SignatureError(f"signed with an unknown key {env.get('kid')!r}")
+        try:
+            key.verify(base64.b64decode(sig_text, validate=True), canonical_json(env))
+        except (InvalidSignature, binascii.Error, ValueError):
+            raise SignatureError("bad signature") from None
+        return _parse_body(cls, env.get("body"))
+
+
+def _parse_body(cls: type[M], body: Any) -> M:
+    if not isinstance(body, dict):
+        raise ProtocolError("body must be an object")
+    try:
+        return cls.from_dict(body)
+    except (TypeError, KeyError, AttributeError) as exc:
+        raise ProtocolError(f"malformed {cls.TYPE} message: {exc}") from None
+
+
+def encode(msg: Message) -> bytes:
+    """Serialise an unsigned (device-side) message."""
+    if msg.SIGNED:
+        raise ProtocolError(f"{msg.TYPE} messages must be sealed by a Signer")
+    return canonical_json({"v": PROTOCOL_VERSION, "type": msg.TYPE, "body": msg.to_dict()})
+
+
+def decode(payload: bytes | str, cls: type[M]) -> M:
+    """Parse and validate an unsigned (device-side) message."""
+    env = _load_json(payload)
+    if env.get("v") != PROTOCOL_VERSION:
+        raise ProtocolError(f"unsupported protocol version {env.get('v')!r}")
+    if env.get("type") != cls.TYPE:
+        raise ProtocolError(f"expected a {cls.TYPE!r} message, got {env.get('type')!r}")
+    return _parse_body(cls, env.get("body"))
+
+
+def offline_state(device_id: str) -> DeviceState:
+    """The last-will payload the broker publishes when a device drops off."""
+    return DeviceState(device_id=device_id, online=False)
+
+
+def expiry(now: datetime, seconds: float) -> datetime:
+    return now + timedelta(seconds=seconds)

@@ -1,0 +1,1 @@
+"""Broadcast scheduling domain: pure logic, no I/O, time-zone correct (Asia/Ho_Chi_Minh)."""

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Loa Xã needs, only those that are missing.
+# Usage: install-system-deps.sh [--test]
+set -euo pipefail
+pkgs=(mosquitto mosquitto-clients ffmpeg espeak-ng)
+[[ "${1:-}" == "--test" ]] && pkgs+=(chromium)
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+echo "Installing: ${missing[*]}"
+sudo=""
+[[ $(id -u) -ne 0 ]] && sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# The packaged broker would hold port 1883; Loa Xã starts its own broker for the demo and tests.
+if [[ " ${missing[*]} " == *" mosquitto "* ]] && command -v systemctl >/dev/null && [[ -d /run/systemd/system ]]; then
+    $sudo systemctl disable --now mosquitto >/dev/null 2>&1 || true
+fi
