@@ -16,7 +16,7 @@ from typing import Sequence
 
 from loaxa import __version__
 
-COMMAND_MODULES = ("edge_agent.commands", "controller.commands", "audio.commands")
+COMMAND_MODULES = ("edge_agent.commands", "web.commands", "controller.commands", "audio.commands")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,55 @@
+"""Configuration of the controller service (see ``config/controller.example.toml``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from audio.settings import AudioSettings
+from loaxa.config import MqttSettings, section, setting
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    host: str = setting("127.0.0.1", "address the web UI, API and media server listen on")
+    port: int = setting(8080, "TCP port of the web UI, API and media server")
+    public_url: str = setting("", "URL devices use to reach this controller (default: http://host:port)")
+    threads: int = setting(8, "HTTP worker threads")
+
+
+@dataclass(frozen=True)
+class PlanSettings:
+    horizon_hours: float = setting(48.0, "how far ahead each device's plan reaches")
+    republish_s: int = setting(600, "how often every plan is rebuilt and republished if it changed")
+    command_ttl_s: int = setting(120, "how long an immediate command stays valid")
+
+
+@dataclass(frozen=True)
+class UnitSettings:
+    commune_name: str = setting("", "name read in the intro and outro of bulletins (e.g. 'Tân Lập')")
+
+
+@dataclass(frozen=True)
+class ControllerConfig:
+    data_dir: Path = setting(Path("var/controller"), "where the database, keys and media store live")
+    mqtt: MqttSettings = section(MqttSettings, "MQTT broker connection")
+    http: HttpSettings = section(HttpSettings, "web UI, JSON API and media downloads")
+    plans: PlanSettings = section(PlanSettings, "device plans and commands")
+    unit: UnitSettings = section(UnitSettings, "the administrative unit this controller serves")
+    audio: AudioSettings = section(AudioSettings, "speech synthesis and mastering")
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "loaxa.db"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    @property
+    def key_path(self) -> Path:
+        return self.data_dir / "keys" / "controller-ed25519.pem"
+
+    @property
+    def public_url(self) -> str:
+        return (self.http.public_url or f"http://{self.http.host}:{self.http.port}").rstrip("/")

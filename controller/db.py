@@ -1,0 +1,162 @@
+"""The controller's SQLite database: one file, WAL mode, versioned migrations.
+
+A single connection is shared by the HTTP threads, the MQTT thread and the scheduler
+jobs, guarded by one lock: SQLite serialises writers anyway, and one connection keeps
+transactions simple and visible to everyone at once.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("loaxa.controller")
+
+
+@migrations()
+def m001_initial(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE units (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            parent_id TEXT REFERENCES units(id),
+            level TEXT NOT NULL DEFAULT ''
+        );
+        CREATE TABLE devices (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            unit_id TEXT NOT NULL REFERENCES units(id),
+            created_at TEXT NOT NULL,
+            online INTEGER NOT NULL DEFAULT 0,
+            last_seen TEXT,
+            plan_version_applied INTEGER NOT NULL DEFAULT 0,
+            media_ready INTEGER NOT NULL DEFAULT 0,
+            state_json TEXT NOT NULL DEFAULT '{}'
+        );
+        CREATE TABLE media (
+            sha256 TEXT PRIMARY KEY,
+            ext TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            duration_s REAL NOT NULL,
+            engine TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE bulletins (
+            id TEXT PRIMARY KEY,
+            title TEXT NOT NULL,
+            text TEXT NOT NULL,
+            script TEXT NOT NULL,
+            media_sha256 TEXT REFERENCES media(sha256),
+            created_at TEXT NOT NULL,
+            created_by TEXT NOT NULL DEFAULT ''
+        );
+        CREATE TABLE broadcasts (
+            id TEXT PRIMARY KEY,
+            bulletin_id TEXT NOT NULL REFERENCES bulletins(id),
+            starts_at TEXT NOT NULL,
+            priority TEXT NOT NULL DEFAULT 'normal',
+            targets_json TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'scheduled',
+            created_at TEXT NOT NULL,
+            created_by TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX broadcasts_starts_at ON broadcasts(starts_at);
+        CREATE TABLE broadcast_devices (
+            broadcast_id TEXT NOT NULL REFERENCES broadcasts(id),
+            device_id TEXT NOT NULL REFERENCES devices(id),
+            PRIMARY KEY (broadcast_id, device_id)
+        );
+        CREATE INDEX broadcast_devices_device ON broadcast_devices(device_id);
+        CREATE TABLE device_plans (
+            device_id TEXT PRIMARY KEY REFERENCES devices(id),
+            plan_version INTEGER NOT NULL,
+            digest TEXT NOT NULL,
+            issued_at TEXT NOT NULL,
+            payload BLOB NOT NULL
+        );
+        CREATE TABLE playback_events (
+            id INTEGER PRIMARY KEY,
+            device_id TEXT NOT NULL,
+            epoch TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            item_id TEXT NOT NULL DEFAULT '',
+            broadcast_id TEXT NOT NULL DEFAULT '',
+            sha256 TEXT NOT NULL DEFAULT '',
+            plan_version INTEGER NOT NULL DEFAULT 0,
+            planned_at TEXT,
+            actual_start TEXT,
+            duration_s REAL,
+            reason TEXT NOT NULL DEFAULT '',
+            flags TEXT NOT NULL DEFAULT '',
+            level_dbfs REAL,
+            recorded_at TEXT NOT NULL,
+            received_at TEXT NOT NULL,
+            UNIQUE (device_id, epoch, seq)
+        );
+        CREATE INDEX playback_events_device_time ON playback_events(device_id, recorded_at);
+        CREATE INDEX playback_events_broadcast ON playback_events(broadcast_id);
+        CREATE TABLE event_progress (
+            device_id TEXT NOT NULL,
+            epoch TEXT NOT NULL,
+            last_seq INTEGER NOT NULL,
+            PRIMARY KEY (device_id, epoch)
+        );
+        CREATE TABLE counters (
+            name TEXT PRIMARY KEY,
+            value INTEGER NOT NULL
+        );
+        """
+    )
+
+
+class Database:
+    """The controller database with its lock; use :meth:`tx` for every access."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        self.db = sqlite_utils.Database(conn)
+        self.lock = threading.RLock()
+        with self.lock:
+            migrations.apply(self.db)
+
+    @contextmanager
+    def tx(self) -> Iterator[sqlite_utils.Database]:
+        """Hold the lock and run the block in one transaction (nested calls join it)."""
+        with self.lock:
+            conn = self.db.conn
+            if conn.in_transaction:
+                yield self.db
+                return
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def next_counter(self, name: str) -> int:
+        with self.tx() as db:
+            db.execute(
+                "INSERT INTO counters(name, value) VALUES (?, 1) "
+                "ON CONFLICT(name) DO UPDATE SET value = value + 1",
+                [name],
+            )
+            return db.execute("SELECT value FROM counters WHERE name = ?", [name]).fetchone()[0]
+
+    def close(self) -> None:
+        with self.lock:
+            self.db.conn.close()

@@ -1,0 +1,149 @@
+"""``loaxa demo``: the whole system on one machine.
+
+A private mosquitto, the controller with its web UI on http://127.0.0.1:8080, and three
+simulated edge agents of one demo commune with two villages.  Each agent is a real
+``loaxa agent`` process (the code a Pi runs) whose sound card is a file sink that
+records the exact start instant of every play.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from controller.api_client import ApiClient, ApiError
+from controller.broker import Broker, wait_for_port
+
+log = logging.getLogger(__name__)
+
+UNITS = [
+    ("tinh-demo", "Tỉnh Demo", None, "province"),
+    ("xa-tan-lap", "Xã Tân Lập", "tinh-demo", "commune"),
+    ("thon-dong", "Thôn Đông", "xa-tan-lap", "village"),
+    ("thon-tay", "Thôn Tây", "xa-tan-lap", "village"),
+]
+DEVICES = [
+    ("loa-dong-1", "Cụm loa chợ Thôn Đông", "thon-dong"),
+    ("loa-dong-2", "Cụm loa nhà văn hóa Thôn Đông", "thon-dong"),
+    ("loa-tay-1", "Cụm loa Thôn Tây", "thon-tay"),
+]
+
+
+def loaxa_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "loaxa.cli", *args]
+
+
+@dataclass
+class Proc:
+    name: str
+    popen: subprocess.Popen
+
+
+def controller_toml(data_dir: Path, mqtt_port: int, http_port: int, commune: str = "Tân Lập") -> str:
+    return (
+        f'data_dir = "{data_dir}"\n\n[mqtt]\nport = {mqtt_port}\n\n'
+        f'[http]\nport = {http_port}\n\n[unit]\ncommune_name = "{commune}"\n\n'
+        '[audio]\nengine = "espeak"\n'
+    )
+
+
+def agent_toml(device_id: str, data_dir: Path, controller_url: str, public_key: str, mqtt_port: int) -> str:
+    return (
+        f'device_id = "{device_id}"\ndata_dir = "{data_dir}"\ncontroller_url = "{controller_url}"\n'
+        f'controller_public_key = "{public_key}"\nstate_interval_s = 10\n\n'
+        f"[mqtt]\nport = {mqtt_port}\n\n"
+        '[player]\nbackend = "file"\n\n'
+        '[relay]\npin = "GPIO17"\npin_factory = "mock"\n'
+    )
+
+
+def seed(api: ApiClient) -> None:
+    existing = {u["id"] for u in api.get("/api/units")}
+    for uid, name, parent, level in UNITS:
+        if uid not in existing:
+            api.post("/api/units", {"id": uid, "name": name, "parent_id": parent, "level": level})
+    existing = {d["id"] for d in api.get("/api/devices")}
+    for did, name, unit in DEVICES:
+        if did not in existing:
+            api.post("/api/devices", {"id": did, "name": name, "unit_id": unit})
+
+
+def run_demo(workdir: Path, http_port: int = 8080) -> int:
+    workdir = workdir.resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    procs: list[Proc] = []
+    broker = Broker(workdir / "broker").start()
+    url = f"http://127.0.0.1:{http_port}"
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    try:
+        ctl_toml = workdir / "controller.toml"
+        ctl_toml.write_text(controller_toml(workdir / "controller", broker.port, http_port))
+        log_f = open(workdir / "controller.log", "ab")
+        procs.append(Proc("controller", subprocess.Popen(loaxa_command("controller", "-c", str(ctl_toml)),
+                                                         stdout=log_f, stderr=log_f, env=env)))
+        wait_for_port("127.0.0.1", http_port, timeout=30, proc=procs[0].popen)
+        api = ApiClient(url)
+        seed(api)
+        public_key = api.get("/api/pubkey")["public_key"]
+        for device_id, _name, _unit in DEVICES:
+            cfg = workdir / f"agent-{device_id}.toml"
+            cfg.write_text(agent_toml(device_id, workdir / "agents" / device_id, url, public_key, broker.port))
+            out = open(workdir / f"agent-{device_id}.log", "ab")
+            procs.append(Proc(device_id, subprocess.Popen(loaxa_command("agent", "-c", str(cfg)),
+                                                          stdout=out, stderr=out, env=env)))
+        print(instructions(workdir, url), flush=True)
+        stopping = []
+        signal.signal(signal.SIGTERM, lambda *a: stopping.append(1))
+        while not stopping:
+            for p in procs:
+                if p.popen.poll() is not None:
+                    print(f"{p.name} exited with code {p.popen.returncode}; see {workdir}/*.log", file=sys.stderr)
+                    return 1
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    except ApiError as exc:
+        print(f"demo set-up failed: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        print("\nStopping the demo…", flush=True)
+        for p in reversed(procs):
+            if p.popen.poll() is None:
+                p.popen.send_signal(signal.SIGTERM)
+        for p in reversed(procs):
+            try:
+                p.popen.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                p.popen.kill()
+        broker.stop()
+    return 0
+
+
+def instructions(workdir: Path, url: str) -> str:
+    sample = Path(__file__).resolve().parent.parent / "docs" / "samples" / "thong-bao-mau.txt"
+    return f"""
+Loa Xã demo is running.
+  Web UI and API:   {url}   (JSON API under {url}/api)
+  Devices:          {', '.join(d[0] for d in DEVICES)}  (Xã Tân Lập: Thôn Đông, Thôn Tây)
+  Logs and data:    {workdir}
+
+Schedule a bulletin on the whole commune one minute from now:
+  .venv/bin/loaxa bulletin add {sample} --at +1m --targets xa-tan-lap
+
+or with the API:
+  curl -s -X POST {url}/api/bulletins -H 'Content-Type: application/json' \\
+       -d '{{"title": "Thông báo", "text": "Xin thông báo lịch tiêm chủng vào sáng thứ bảy."}}'
+  curl -s -X POST {url}/api/broadcasts -H 'Content-Type: application/json' \\
+       -d '{{"bulletin_id": "<id from above>", "starts_at": "<YYYY-MM-DD HH:MM>", "targets": ["xa-tan-lap"]}}'
+
+Then see what played where and when:
+  .venv/bin/loaxa logs
+Each simulated speaker writes its plays to {workdir}/agents/<device>/sink/plays.jsonl.
+Press Ctrl-C to stop everything.
+"""

@@ -1,0 +1,144 @@
+"""Ingest of what devices report: state (health) and playback events.
+
+Every payload is validated by the protocol module; anything malformed, oversized or
+from an unknown device is logged and dropped without touching the database.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Callable
+
+from controller.db import Database
+from controller.registry import Registry
+from loaxa import protocol
+from loaxa.protocol import DeviceState, EventBatch, ProtocolError, format_time, utcnow
+
+log = logging.getLogger(__name__)
+
+AckSender = Callable[[str, str, int], None]
+
+
+class Ingest:
+    def __init__(self, db: Database, registry: Registry, send_ack: AckSender):
+        self.db = db
+        self.registry = registry
+        self.send_ack = send_ack
+        self.rejected = 0
+
+    def handle(self, topic: str, payload: bytes) -> None:
+        """Entry point for every MQTT message the controller subscribes to; never raises."""
+        try:
+            parsed = protocol.parse_topic(topic)
+            if parsed.scope != "dev":
+                raise ProtocolError(f"unexpected topic {topic!r}")
+            if parsed.kind == "state":
+                self.on_state(parsed.target, protocol.decode(payload, DeviceState))
+            elif parsed.kind == "events":
+                self.on_events(parsed.target, protocol.decode(payload, EventBatch))
+            else:
+                raise ProtocolError(f"unexpected topic {topic!r}")
+        except ProtocolError as exc:
+            self.rejected += 1
+            log.warning("rejected message on %s: %s", topic, exc)
+        except Exception:  # a bug must not take the ingest loop down
+            self.rejected += 1
+            log.exception("failed to handle message on %s", topic)
+
+    def on_state(self, device_id: str, state: DeviceState) -> None:
+        if state.device_id != device_id:
+            raise ProtocolError(f"state for {state.device_id!r} published on {device_id!r}'s topic")
+        if not self.registry.is_device(device_id):
+            raise ProtocolError(f"unknown device {device_id!r}")
+        now = format_time(utcnow())
+        with self.db.tx() as db:
+            if state.online:
+                db.execute(
+                    """UPDATE devices SET online = 1, last_seen = ?, plan_version_applied = ?,
+                       media_ready = ?, state_json = ? WHERE id = ?""",
+                    [now, state.plan_version, int(state.media_ready), json.dumps(state.to_dict()), device_id],
+                )
+            else:
+                db.execute("UPDATE devices SET online = 0 WHERE id = ?", [device_id])
+        log.debug("state of %s: online=%s plan=v%d", device_id, state.online, state.plan_version)
+
+    def on_events(self, device_id: str, batch: EventBatch) -> None:
+        if batch.device_id != device_id:
+            raise ProtocolError(f"events for {batch.device_id!r} published on {device_id!r}'s topic")
+        if not self.registry.is_device(device_id):
+            raise ProtocolError(f"unknown device {device_id!r}")
+        received = format_time(utcnow())
+        with self.db.tx() as db:
+            db["playback_events"].insert_all(
+                (
+                    {
+                        "device_id": device_id,
+                        "epoch": batch.epoch,
+                        "seq": e.seq,
+                        "kind": e.kind,
+                        "item_id": e.item_id,
+                        "broadcast_id": e.broadcast_id,
+                        "sha256": e.sha256,
+                        "plan_version": e.plan_version,
+                        "planned_at": format_time(e.planned_at) if e.planned_at else None,
+                        "actual_start": format_time(e.actual_start) if e.actual_start else None,
+                        "duration_s": e.duration_s,
+                        "reason": e.reason,
+                        "flags": ",".join(e.flags),
+                        "level_dbfs": e.level_dbfs,
+                        "recorded_at": format_time(e.recorded_at),
+                        "received_at": received,
+                    }
+                    for e in batch.events
+                ),
+                ignore=True,
+            )
+            up_to = self._advance(db, device_id, batch.epoch)
+        self.send_ack(device_id, batch.epoch, up_to)
+
+    @staticmethod
+    def _advance(db, device_id: str, epoch: str) -> int:
+        """Highest seq such that every event up to it is stored (the only safe ack)."""
+        row = db.execute("SELECT last_seq FROM event_progress WHERE device_id = ? AND epoch = ?", [device_id, epoch]).fetchone()
+        last = row[0] if row else 0
+        for (seq,) in db.execute(
+            "SELECT seq FROM playback_events WHERE device_id = ? AND epoch = ? AND seq > ? ORDER BY seq",
+            [device_id, epoch, last],
+        ).fetchall():
+            if seq != last + 1:
+                break
+            last = seq
+        db.execute(
+            "INSERT INTO event_progress(device_id, epoch, last_seq) VALUES (?, ?, ?) "
+            "ON CONFLICT(device_id, epoch) DO UPDATE SET last_seq = excluded.last_seq",
+            [device_id, epoch, last],
+        )
+        return last
+
+
+def playback_log(db: Database, *, device_id: str | None = None, broadcast_id: str | None = None,
+                 kind: str | None = None, since: str | None = None, until: str | None = None,
+                 limit: int = 1000) -> list[dict]:
+    """Playback events, newest first, filtered for the audit views."""
+    where, params = [], []
+    for col, val in (("device_id", device_id), ("broadcast_id", broadcast_id), ("kind", kind)):
+        if val:
+            where.append(f"{col} = ?")
+            params.append(val)
+    if since:
+        where.append("recorded_at >= ?")
+        params.append(since)
+    if until:
+        where.append("recorded_at < ?")
+        params.append(until)
+    sql = "SELECT * FROM playback_events"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY recorded_at DESC, id DESC LIMIT ?"
+    params.append(limit)
+    with db.tx() as conn:
+        rows = list(conn.query(sql, params))
+    for r in rows:
+        r["flags"] = [f for f in r["flags"].split(",") if f]
+    return rows

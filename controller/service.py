@@ -1,0 +1,94 @@
+"""The controller service: wires the database, signing key, MQTT, jobs and use cases."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from controller.broadcasts import Broadcasts
+from controller.bulletins import Bulletins
+from controller.config import ControllerConfig
+from controller.db import Database
+from controller.dispatch import Dispatcher
+from controller.ingest import Ingest, playback_log
+from controller.keys import load_or_create_signer
+from controller.registry import Registry
+from loaxa import protocol
+from loaxa.mqtt_client import MqttConnection
+
+log = logging.getLogger(__name__)
+
+
+class Controller:
+    """One controller process. Construct, :meth:`start`, then use; nothing connects before start."""
+
+    def __init__(self, config: ControllerConfig):
+        self.config = config
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        self.db = Database(config.db_path)
+        self.signer = load_or_create_signer(config.key_path)
+        self.registry = Registry(self.db)
+        self.bulletins = Bulletins(self.db, config.media_dir, config.audio)
+        self.broadcasts = Broadcasts(self.db, self.registry)
+        self.mqtt = MqttConnection(
+            config.mqtt,
+            client_id="loaxa-controller",
+            on_message=self._on_message,
+            subscriptions=[(protocol.STATE_WILDCARD, 1), (protocol.EVENTS_WILDCARD, 1)],
+            on_connect=self._on_connect,
+        )
+        self.dispatcher = Dispatcher(self.db, self.registry, self.signer, self.mqtt, config.plans)
+        self.ingest = Ingest(self.db, self.registry, self.dispatcher.send_ack)
+        self.scheduler = BackgroundScheduler(timezone="UTC")
+        self._started = False
+
+    # lifecycle -----------------------------------------------------------------
+    def start(self) -> None:
+        self.scheduler.add_job(
+            self.dispatcher.publish_plans, "interval", seconds=self.config.plans.republish_s,
+            id="republish-plans", replace_existing=True, coalesce=True, misfire_grace_time=60,
+        )
+        self.scheduler.start()
+        self.mqtt.start()
+        self._started = True
+        log.info("controller started; signing key %s", self.signer.kid)
+
+    def stop(self) -> None:
+        if self._started:
+            self.scheduler.shutdown(wait=False)
+            self.mqtt.stop()
+        self.db.close()
+
+    def _on_connect(self) -> None:
+        threading.Thread(target=self._after_connect, name="plans-on-connect", daemon=True).start()
+
+    def _after_connect(self) -> None:
+        self.dispatcher.republish_retained()
+        self.dispatcher.publish_plans()
+
+    def _on_message(self, topic: str, payload: bytes) -> None:
+        self.ingest.handle(topic, payload)
+
+    # use cases -------------------------------------------------------------------
+    def add_bulletin(self, title: Any, text: Any, created_by: str = "") -> dict[str, Any]:
+        return self.bulletins.add(title if title is not None else "", text, created_by)
+
+    def schedule_broadcast(self, bulletin_id: Any, starts_at: Any, targets: Any, priority: Any = "normal",
+                           created_by: str = "") -> dict[str, Any]:
+        bc = self.broadcasts.schedule(bulletin_id, starts_at, targets, priority, created_by)
+        self.dispatcher.publish_plans(bc["devices"])
+        return bc
+
+    def cancel_broadcast(self, broadcast_id: str) -> dict[str, Any]:
+        bc = self.broadcasts.cancel(broadcast_id)
+        self.dispatcher.publish_plans(bc["devices"])
+        return bc
+
+    def playback(self, **filters: Any) -> list[dict[str, Any]]:
+        return playback_log(self.db, **filters)
+
+    def public_key(self) -> dict[str, str]:
+        return {"public_key": protocol.public_key_to_text(self.signer.public_key), "kid": self.signer.kid}

@@ -1,0 +1,390 @@
+"""The edge agent: verify, persist, prefetch, play, report.
+
+Everything from the controller is checked against the pinned public key, the device id,
+its expiry and the last version or sequence seen, before anything is stored or played.
+Playback events go to the local outbox first and leave it only when the controller
+acknowledges that it stored them.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from edge_agent.conductor import Conductor
+from edge_agent.config import AgentConfig
+from edge_agent.hardware import Relay, Volume
+from edge_agent.media_cache import MediaCache, MediaError, MediaRef, fetch_with_retries
+from edge_agent.player import AlsaOutput, FileSinkOutput, Output
+from edge_agent.store import AgentStore
+from loaxa import __version__, protocol
+from loaxa.mqtt_client import MqttConnection
+from loaxa.protocol import (
+    Ack,
+    Command,
+    DeviceState,
+    EventBatch,
+    Plan,
+    PlaybackEvent,
+    PlayItem,
+    ProtocolError,
+    Verifier,
+    utcnow,
+)
+
+log = logging.getLogger(__name__)
+
+OUTBOX_BATCH = 100
+RESEND_AFTER_S = 10.0
+SECURITY_EVENT_INTERVAL_S = 60.0
+
+
+class AgentError(RuntimeError):
+    """The agent cannot start: the message says which setting is wrong."""
+
+
+def make_output(config: AgentConfig) -> Output:
+    if config.player.backend == "file":
+        return FileSinkOutput(config.sink_dir, config.player.sample_rate)
+    if config.player.backend == "alsa":
+        return AlsaOutput(config.player.alsa_device, config.player.sample_rate)
+    raise AgentError(f"unknown player backend {config.player.backend!r} (use 'alsa' or 'file')")
+
+
+class Agent:
+    def __init__(self, config: AgentConfig, output: Output | None = None):
+        if not config.device_id:
+            raise AgentError("device_id is not set (enroll the device or set LOAXA_DEVICE_ID)")
+        protocol.plan_topic(config.device_id)
+        if not config.controller_public_key:
+            raise AgentError("controller_public_key is not set: the agent will not play anything unsigned")
+        self.config = config
+        self.device_id = config.device_id
+        self.store = AgentStore(config.db_path)
+        self.verifier = Verifier([protocol.public_key_from_text(config.controller_public_key)])
+        auth = (config.mqtt.username, config.mqtt.password) if config.mqtt.username else None
+        self.cache = MediaCache(config.cache_dir, self.store, config.controller_url, auth)
+        self.output = output or make_output(config)
+        self.relay = Relay(config.relay)
+        self.volume = Volume(config.volume)
+        self.plan: Plan | None = self._load_plan()
+        self.security_rejections = 0
+        self.faults: set[str] = set()
+        self._last_security_event = 0.0
+        self._stop = threading.Event()
+        self._send_wake = threading.Event()
+        self._prefetch_wake = threading.Event()
+        self._state_wake = threading.Event()
+        self._inflight: tuple[int, float] | None = None
+        self._lock = threading.RLock()
+        self.mqtt = MqttConnection(
+            config.mqtt,
+            client_id=f"loaxa-agent-{self.device_id}",
+            on_message=self._on_message,
+            subscriptions=self._subscriptions(),
+            will=(protocol.state_topic(self.device_id), protocol.encode(protocol.offline_state(self.device_id))),
+            on_connect=self._on_connect,
+        )
+        self.conductor = Conductor(
+            self.store, self.output, self.relay, config.player, config.relay,
+            items=self._items, media_path=self._media_path, emit=self.emit, on_change=self._state_wake.set,
+        )
+        self._threads = [
+            threading.Thread(target=self._sender_loop, name="outbox", daemon=True),
+            threading.Thread(target=self._prefetch_loop, name="prefetch", daemon=True),
+            threading.Thread(target=self._state_loop, name="state", daemon=True),
+        ]
+
+    # lifecycle -------------------------------------------------------------------------
+    def start(self) -> None:
+        self._recover_unfinished_plays()
+        self.conductor.start()
+        for t in self._threads:
+            t.start()
+        self._prefetch_wake.set()
+        self.mqtt.start()
+        log.info("agent %s started (plan v%d)", self.device_id, self.plan.plan_version if self.plan else 0)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.conductor.shutdown()
+        self.conductor.join(timeout=10)
+        for ev in (self._send_wake, self._prefetch_wake, self._state_wake):
+            ev.set()
+        self.mqtt.stop(final=(protocol.state_topic(self.device_id), protocol.encode(protocol.offline_state(self.device_id))))
+        self.relay.close()
+        self.store.close()
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._stop.wait(timeout)
+
+    def run_forever(self) -> None:
+        self.start()
+        try:
+            while not self._stop.wait(1):
+                pass
+        finally:
+            if not self._stop.is_set():
+                self.stop()
+
+    def _recover_unfinished_plays(self) -> None:
+        """A play cut short by a crash or power loss is logged ``interrupted``, never lost."""
+        for item_id, info in self.store.unfinished_plays():
+            item = None
+            try:
+                item = PlayItem.from_dict(info.get("item", {}))
+            except ProtocolError:
+                pass
+            self.store.mark_play(item_id, "interrupted")
+            self.emit("interrupted", item, reason="agent_restart", item_id=item_id)
+
+    # plan and media ------------------------------------------------------------------
+    def _load_plan(self) -> Plan | None:
+        payload = self.store.load_plan_payload()
+        if payload is None:
+            return None
+        try:
+            return self.verifier.open(payload, Plan)
+        except ProtocolError as exc:
+            log.error("stored plan no longer verifies (%s); waiting for a new one", exc)
+            return None
+
+    def _items(self) -> tuple[PlayItem, ...]:
+        plan = self.plan
+        return plan.items if plan else ()
+
+    def _refs(self, items: tuple[PlayItem, ...]) -> list[MediaRef]:
+        seen: dict[str, MediaRef] = {}
+        for i in items:
+            seen.setdefault(i.sha256, MediaRef(i.sha256, i.ext, i.size))
+        return list(seen.values())
+
+    def _media_path(self, item: PlayItem) -> Path | None:
+        ref = MediaRef(item.sha256, item.ext, item.size)
+        if self.cache.has(ref):
+            return self.cache.path(ref)
+        try:
+            return self.cache.fetch(ref)
+        except (MediaError, OSError) as exc:
+            log.error("media for %s unavailable at play time: %s", item.item_id, exc)
+            return None
+
+    def _upcoming(self) -> tuple[PlayItem, ...]:
+        now = time.time()
+        return tuple(i for i in self._items()
+                     if i.start.timestamp() + max(i.duration_s, 0) + self.config.player.late_tolerance_s >= now
+                     and self.store.play_status(i.item_id) is None)
+
+    def missing_media(self) -> list[str]:
+        return [r.sha256 for r in self._refs(self._upcoming()) if not self.cache.has(r)]
+
+    def _prefetch_loop(self) -> None:
+        while not self._stop.is_set():
+            self._prefetch_wake.wait(60)
+            self._prefetch_wake.clear()
+            if self._stop.is_set():
+                return
+            for ref in self._refs(self._upcoming()):
+                if self._stop.is_set():
+                    return
+                if not self.cache.has(ref):
+                    fetch_with_retries(self.cache, ref, self._stop, on_error=self._media_error)
+            if not self.missing_media():
+                self.faults.discard("disk_full")
+            self.cache.evict(self._refs(self._items()))
+            self._state_wake.set()
+
+    def _media_error(self, ref: MediaRef, exc: MediaError) -> None:
+        if exc.reason == "disk_full" and "disk_full" not in self.faults:
+            self.faults.add("disk_full")
+            self.emit("failed", None, reason="disk_full", sha256=ref.sha256)
+            self._state_wake.set()
+
+    # messages from the controller ----------------------------------------------------
+    def _subscriptions(self) -> list[tuple[str, int]]:
+        subs = [(protocol.plan_topic(self.device_id), 1), (protocol.cmd_topic(self.device_id), 1),
+                (protocol.ack_topic(self.device_id), 1)]
+        if self.plan:
+            subs += [(protocol.group_cmd_topic(g), 1) for g in self.plan.groups]
+        return subs
+
+    def _on_message(self, topic: str, payload: bytes) -> None:
+        try:
+            parsed = protocol.parse_topic(topic)
+            if parsed.kind == "plan":
+                self._on_plan(payload)
+            elif parsed.kind == "cmd":
+                self._on_command(payload)
+            elif parsed.kind == "ack":
+                self._on_ack(payload)
+        except ProtocolError as exc:
+            self._reject(topic, str(exc))
+
+    def _reject(self, topic: str, why: str) -> None:
+        self.security_rejections += 1
+        log.warning("rejected message on %s: %s", topic, why)
+        now = time.time()
+        if now - self._last_security_event >= SECURITY_EVENT_INTERVAL_S:
+            self._last_security_event = now
+            self.emit("security", None, reason=f"rejected on {topic.rsplit('/', 1)[-1]}: {why}"[:400])
+        self._state_wake.set()
+
+    def _on_plan(self, payload: bytes) -> None:
+        plan = self.verifier.open(payload, Plan)
+        if plan.device_id != self.device_id:
+            raise ProtocolError(f"plan is for device {plan.device_id!r}")
+        with self._lock:
+            current = self.plan.plan_version if self.plan else 0
+            if plan.plan_version == current:
+                return
+            if plan.plan_version < current:
+                raise ProtocolError(f"replayed plan v{plan.plan_version} (have v{current})")
+            if plan.expires_at <= utcnow():
+                raise ProtocolError(f"plan v{plan.plan_version} expired at {protocol.format_time(plan.expires_at)}")
+            self.store.save_plan(plan.plan_version, payload)
+            old_groups = set(self.plan.groups) if self.plan else set()
+            self.plan = plan
+        for g in old_groups - set(plan.groups):
+            self.mqtt.unsubscribe(protocol.group_cmd_topic(g))
+        for g in plan.groups:
+            self.mqtt.subscribe(protocol.group_cmd_topic(g), 1)
+        log.info("applied plan v%d with %d items", plan.plan_version, len(plan.items))
+        self.emit("delivered", None, plan_version=plan.plan_version, reason=f"{len(plan.items)} items")
+        self.conductor.plan_changed()
+        self._prefetch_wake.set()
+        self._state_wake.set()
+
+    def _on_command(self, payload: bytes) -> None:
+        cmd = self.verifier.open(payload, Command)
+        scope, _, ident = cmd.target.partition("/")
+        groups = self.plan.groups if self.plan else ()
+        if not ((scope == "dev" and ident == self.device_id) or (scope == "grp" and ident in groups)):
+            raise ProtocolError(f"command for {cmd.target!r}")
+        if cmd.expires_at <= utcnow():
+            raise ProtocolError(f"command #{cmd.seq} expired")
+        with self._lock:
+            last = self.store.get_int("command_seq")
+            if cmd.seq <= last:
+                raise ProtocolError(f"replayed command #{cmd.seq} (have #{last})")
+            self.store.set("command_seq", str(cmd.seq))
+        log.info("command #%d %s from %s", cmd.seq, cmd.action, cmd.issued_by or "controller")
+        self.execute(cmd)
+
+    def execute(self, cmd: Command) -> None:
+        if cmd.action == "play_now" and cmd.item is not None:
+            self.conductor.preempt(cmd.item)
+        elif cmd.action == "stop":
+            self.conductor.stop_current("stopped")
+        elif cmd.action == "set_volume" and cmd.volume is not None:
+            self.volume.apply(cmd.volume)
+        elif cmd.action == "resync":
+            self._inflight = None
+            self._send_wake.set()
+            self._prefetch_wake.set()
+        self._state_wake.set()
+
+    def _on_ack(self, payload: bytes) -> None:
+        ack = self.verifier.open(payload, Ack)
+        if ack.device_id != self.device_id:
+            raise ProtocolError(f"ack for {ack.device_id!r}")
+        if ack.epoch != self.store.epoch:
+            log.info("ignoring ack for an older outbox epoch %s", ack.epoch)
+            return
+        removed = self.store.ack_events(ack.up_to_seq)
+        with self._lock:
+            if self._inflight and ack.up_to_seq >= self._inflight[0]:
+                self._inflight = None
+        if removed:
+            log.debug("controller stored events up to #%d", ack.up_to_seq)
+        self._send_wake.set()
+
+    # events and state ------------------------------------------------------------------
+    def emit(self, kind: str, item: PlayItem | None, **fields: Any) -> None:
+        """Record a playback event durably; it is sent when the link allows."""
+        actual = fields.pop("actual_start", None)
+        event: dict[str, Any] = {
+            "kind": kind,
+            "recorded_at": protocol.format_time(utcnow()),
+            "plan_version": fields.pop("plan_version", self.plan.plan_version if self.plan else 0),
+        }
+        if item is not None:
+            event.update(item_id=item.item_id, broadcast_id=item.broadcast_id, sha256=item.sha256,
+                         planned_at=protocol.format_time(item.start))
+        if actual is not None:
+            event["actual_start"] = protocol.format_time(datetime.fromtimestamp(actual, tz=timezone.utc))
+        event.update({k: v for k, v in fields.items() if v not in (None, "", [])})
+        seq = self.store.append_event(event)
+        log.info("event #%d %s %s %s", seq, kind, event.get("item_id", ""), event.get("reason", ""))
+        self._send_wake.set()
+
+    def _on_connect(self) -> None:
+        with self._lock:
+            self._inflight = None
+        self._send_wake.set()
+        self._state_wake.set()
+
+    def _sender_loop(self) -> None:
+        while not self._stop.is_set():
+            self._send_wake.wait(RESEND_AFTER_S / 2)
+            self._send_wake.clear()
+            if self._stop.is_set() or not self.mqtt.connected.is_set():
+                continue
+            with self._lock:
+                if self._inflight and time.time() - self._inflight[1] < RESEND_AFTER_S:
+                    continue
+            pending = self.store.pending_events(OUTBOX_BATCH)
+            if not pending:
+                continue
+            events = []
+            for raw in pending:
+                try:
+                    events.append(PlaybackEvent.from_dict(raw))
+                except ProtocolError as exc:
+                    log.error("dropping unreadable outbox event #%s: %s", raw.get("seq"), exc)
+                    self.store.delete_event(int(raw.get("seq", 0)))
+            if not events:
+                continue
+            batch = EventBatch(device_id=self.device_id, epoch=self.store.epoch, events=tuple(events))
+            with self._lock:
+                self._inflight = (events[-1].seq, time.time())
+            self.mqtt.publish(protocol.events_topic(self.device_id), protocol.encode(batch), qos=1)
+
+    def state(self) -> DeviceState:
+        playing = self.conductor.now_playing
+        try:
+            free = shutil.disk_usage(self.config.data_dir).free
+        except OSError:
+            free = 0
+        return DeviceState(
+            device_id=self.device_id,
+            online=True,
+            ts=utcnow(),
+            agent_version=__version__,
+            plan_version=self.plan.plan_version if self.plan else 0,
+            media_ready=not self.missing_media(),
+            missing_media=tuple(self.missing_media()),
+            volume=self.volume.level,
+            playing=playing.item_id if playing else "",
+            relay_on=self.relay.is_on,
+            cache_bytes=self.cache.cache_bytes(),
+            free_disk_bytes=free,
+            faults=tuple(sorted(self.faults)),
+            security_rejections=self.security_rejections,
+        )
+
+    def _state_loop(self) -> None:
+        while not self._stop.is_set():
+            self._state_wake.wait(self.config.state_interval_s)
+            self._state_wake.clear()
+            if self._stop.is_set():
+                return
+            if self.mqtt.connected.is_set():
+                self.mqtt.publish(protocol.state_topic(self.device_id), protocol.encode(self.state()), qos=1, retain=True)

@@ -1,0 +1,221 @@
+"""The conductor: plays the plan on time, from the local clock, with or without a network.
+
+One thread walks the verified plan.  A few seconds before each item it switches the
+amplifier on, decodes ahead and opens the output, then waits out the last milliseconds
+precisely and hands the first frame over at the planned instant.  An emergency
+preempts whatever plays (the interrupted item is logged ``interrupted``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any, Callable, Protocol
+
+from edge_agent.config import PlayerSettings, RelaySettings
+from edge_agent.hardware import Relay
+from edge_agent.player import Output, PlayerError, Prepared
+from edge_agent.store import AgentStore
+from loaxa.protocol import PlayItem
+
+log = logging.getLogger(__name__)
+
+
+class EventSink(Protocol):
+    def __call__(self, kind: str, item: PlayItem | None, **fields: Any) -> None: ...
+
+
+def wait_until(instant: float, interrupted: Callable[[], bool], event: threading.Event) -> bool:
+    """Sleep until ``instant`` (epoch seconds) with sub-millisecond precision.
+
+    Coarse waits use the event (so an emergency wakes us); the last two milliseconds
+    are a short sleep and a spin, because a plain sleep overshoots by up to a tick.
+    Returns False if interrupted first.
+    """
+    while True:
+        if interrupted():
+            return False
+        remaining = instant - time.time()
+        if remaining <= 0:
+            return True
+        if remaining > 0.02:
+            event.wait(remaining - 0.015)
+            event.clear()
+        elif remaining > 0.003:
+            time.sleep(remaining - 0.002)
+
+
+class Conductor(threading.Thread):
+    def __init__(
+        self,
+        store: AgentStore,
+        output: Output,
+        relay: Relay,
+        player: PlayerSettings,
+        relay_settings: RelaySettings,
+        items: Callable[[], tuple[PlayItem, ...]],
+        media_path: Callable[[PlayItem], Path | None],
+        emit: EventSink,
+        on_change: Callable[[], None],
+        blocked: Callable[[PlayItem], str | None] = lambda item: None,
+    ):
+        super().__init__(name="conductor", daemon=True)
+        self.store = store
+        self.output = output
+        self.relay = relay
+        self.player = player
+        self.relay_settings = relay_settings
+        self.items = items
+        self.media_path = media_path
+        self.emit = emit
+        self.on_change = on_change
+        self.blocked = blocked
+        self.now_playing: PlayItem | None = None
+        self._wake = threading.Event()
+        self._stop_current = threading.Event()
+        self._shutdown = threading.Event()
+        self._urgent: deque[PlayItem] = deque()
+        self._interrupt_reason = ""
+        self._relay_off_at: float | None = None
+        self._plan_changed = threading.Event()
+
+    # control, from other threads ----------------------------------------------------
+    def wake(self) -> None:
+        self._wake.set()
+
+    def plan_changed(self) -> None:
+        """A new plan arrived: an item waiting to start is re-checked against it."""
+        self._plan_changed.set()
+        self._wake.set()
+
+    def preempt(self, item: PlayItem) -> None:
+        """Play ``item`` now, interrupting whatever plays."""
+        self._urgent.append(item)
+        self.stop_current("preempted")
+
+    def stop_current(self, reason: str = "stopped") -> None:
+        if self.now_playing is not None:
+            self._interrupt_reason = reason
+            self._stop_current.set()
+        self._wake.set()
+
+    def shutdown(self) -> None:
+        self._shutdown.set()
+        self.stop_current("shutdown")
+
+    # the loop ------------------------------------------------------------------------
+    def run(self) -> None:
+        while not self._shutdown.is_set():
+            try:
+                self._step()
+            except Exception:
+                log.exception("conductor step failed; continuing")
+                self._shutdown.wait(1)
+        self.relay.set(False)
+
+    def _due(self, now: float) -> PlayItem | None:
+        for item in self.items():
+            if self.store.play_status(item.item_id) is not None:
+                continue
+            if item.start.timestamp() + self.player.late_tolerance_s < now:
+                self.store.mark_play(item.item_id, "skipped")
+                self.emit("skipped", item, reason="missed_start")
+                continue
+            return item
+        return None
+
+    def _step(self) -> None:
+        if self._urgent:
+            item = self._urgent.popleft()
+            self._play(item, urgent=True)
+            return
+        now = time.time()
+        item = self._due(now)
+        lead = max(self.player.prepare_lead_s, self.relay_settings.warmup_s)
+        next_start = item.start.timestamp() if item else None
+        if self.relay.is_on and self._relay_off_at is not None and now >= self._relay_off_at:
+            if next_start is None or next_start - now > lead:
+                if self.relay.set(False):
+                    self.on_change()
+                self._relay_off_at = None
+        if item is None or next_start - now > lead:
+            deadline = min(t for t in (next_start - lead if next_start else now + 60, self._relay_off_at or now + 60, now + 60))
+            self._wake.wait(max(0.0, deadline - now))
+            self._wake.clear()
+            return
+        self._play(item, urgent=False)
+
+    def _play(self, item: PlayItem, urgent: bool) -> None:
+        reason = self.blocked(item)
+        if reason:
+            self.store.mark_play(item.item_id, "skipped")
+            self.emit("skipped", item, reason=reason)
+            return
+        path = self.media_path(item)
+        if path is None:
+            self.store.mark_play(item.item_id, "failed")
+            self.emit("failed", item, reason="media_missing")
+            return
+        self._relay_off_at = None
+        info = {"item_id": item.item_id, "sha256": item.sha256, "planned": item.start.timestamp(),
+                "broadcast_id": item.broadcast_id}
+        try:
+            prepared = self.output.prepare(path, info)
+        except PlayerError as exc:
+            log.error("cannot play %s: %s", item.item_id, exc)
+            self.store.mark_play(item.item_id, "failed")
+            self.emit("failed", item, reason="decode_error")
+            self._relay_off_at = time.time() + self.relay_settings.tail_s
+            return
+        def interrupted() -> bool:
+            if self._urgent or self._shutdown.is_set():
+                return True
+            if self._plan_changed.is_set():
+                self._plan_changed.clear()
+                return not self._still_planned(item)
+            return False
+
+        try:
+            warm = self.relay_settings.warmup_s
+            start = time.time() + (0.0 if self.relay.is_on else warm) if urgent else item.start.timestamp()
+            if not urgent and not wait_until(start - warm, interrupted, self._wake):
+                return  # the item stays due; the emergency goes first
+            if self.relay.set(True):
+                self.on_change()
+            self.store.mark_play(item.item_id, "playing", {"item": item.to_dict()})  # durable before the instant
+            if not urgent and not wait_until(start, interrupted, self._wake):
+                self.store.clear_play(item.item_id)
+                return
+            if urgent:
+                wait_until(start, self._shutdown.is_set, self._wake)
+            self._perform(item, prepared, urgent)
+        finally:
+            prepared.close()
+            self._relay_off_at = time.time() + self.relay_settings.tail_s
+
+    def _still_planned(self, item: PlayItem) -> bool:
+        return any(i.item_id == item.item_id and i.start == item.start and i.sha256 == item.sha256
+                   for i in self.items())
+
+    def _perform(self, item: PlayItem, prepared: Prepared, urgent: bool) -> None:
+        self._stop_current.clear()
+        self._interrupt_reason = ""
+        self.now_playing = item
+        started = prepared.start()
+        planned = item.start.timestamp()
+        flags = ["late"] if started - planned > 1.0 and not urgent else []
+        self.emit("started", item, actual_start=started, flags=flags)
+        self.on_change()
+        outcome = prepared.wait(self._stop_current)
+        self.now_playing = None
+        if outcome.completed:
+            self.store.mark_play(item.item_id, "finished")
+            self.emit("finished", item, actual_start=started, duration_s=outcome.played_s)
+        else:
+            self.store.mark_play(item.item_id, "interrupted")
+            self.emit("interrupted", item, actual_start=started, duration_s=outcome.played_s,
+                      reason=self._interrupt_reason or "stopped")
+        self.on_change()

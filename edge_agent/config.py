@@ -1,0 +1,59 @@
+"""Configuration of an edge agent (see ``config/agent.example.toml``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from loaxa.config import MqttSettings, section, setting
+
+
+@dataclass(frozen=True)
+class PlayerSettings:
+    backend: str = setting("alsa", "audio output: 'alsa' (aplay, a real sound card) or 'file' (a sink that records each play)")
+    alsa_device: str = setting("default", "ALSA PCM device for aplay, e.g. 'default' or 'plughw:1,0'")
+    sink_dir: Path = setting(Path("sink"), "file backend: where plays.jsonl and the played PCM go (relative to data_dir)")
+    prepare_lead_s: float = setting(3.0, "seconds before a play to decode ahead and open the output")
+    late_tolerance_s: float = setting(60.0, "a play may start this late (e.g. after a reboot); later than that it is skipped")
+    sample_rate: int = setting(48000, "output sample rate in Hz")
+
+
+@dataclass(frozen=True)
+class RelaySettings:
+    pin: str = setting("", "GPIO pin of the amplifier relay, e.g. 'GPIO17' (empty: no relay)")
+    active_high: bool = setting(True, "true if the relay closes when the pin is high")
+    warmup_s: float = setting(2.0, "amplifier on this long before a programme starts")
+    tail_s: float = setting(3.0, "amplifier stays on this long after the last item")
+    pin_factory: str = setting("", "gpiozero pin factory; 'mock' simulates the pin (tests, demo)")
+
+
+@dataclass(frozen=True)
+class VolumeSettings:
+    control: str = setting("", "ALSA mixer control for amixer, e.g. 'PCM' or 'Master' (empty: no mixer)")
+    card: str = setting("", "ALSA card for amixer -c (empty: default card)")
+    initial: int = setting(80, "volume in percent applied at start until the controller sets one")
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    device_id: str = setting("", "this device's id, as registered on the controller")
+    data_dir: Path = setting(Path("/var/lib/loaxa-agent"), "local state: plan, media cache, outbox")
+    controller_url: str = setting("http://127.0.0.1:8080", "controller base URL for media downloads")
+    controller_public_key: str = setting("", "the controller's Ed25519 public key (base64), pinned at enrollment")
+    state_interval_s: float = setting(30.0, "seconds between state (heartbeat) messages")
+    mqtt: MqttSettings = section(MqttSettings, "MQTT broker connection")
+    player: PlayerSettings = section(PlayerSettings, "audio output")
+    relay: RelaySettings = section(RelaySettings, "amplifier relay")
+    volume: VolumeSettings = section(VolumeSettings, "volume control")
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "agent.db"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    @property
+    def sink_dir(self) -> Path:
+        return self.player.sink_dir if self.player.sink_dir.is_absolute() else self.data_dir / self.player.sink_dir

@@ -1,0 +1,232 @@
+"""Audio output backends that start on a precise instant.
+
+Playing is split in two so the start lands on time: :meth:`Output.prepare` decodes the
+first second ahead and opens the output (seconds before the planned instant), then
+:meth:`Prepared.start` hands the first frame to the output and returns that instant.
+
+- :class:`AlsaOutput` pipes PCM into ``aplay`` (a real sound card on a Pi).
+- :class:`FileSinkOutput` writes PCM to a file at real-time pace and appends each
+  play's real start instant to ``plays.jsonl``: the "sound card" of tests and the demo.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
+
+FRAME_S = 0.02
+
+
+class PlayerError(RuntimeError):
+    """The media could not be decoded or the output could not be opened."""
+
+
+@dataclass(frozen=True)
+class PlayOutcome:
+    started_at: float
+    played_s: float
+    completed: bool
+
+
+class Decoder:
+    """Streams 16-bit mono PCM out of any media file through ffmpeg."""
+
+    def __init__(self, path: Path, rate: int):
+        self.rate = rate
+        self.bytes_per_s = rate * 2
+        try:
+            self.proc = subprocess.Popen(
+                ["ffmpeg", "-nostdin", "-v", "error", "-i", str(path), "-f", "s16le", "-ac", "1", "-ar", str(rate), "-"],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            )
+        except OSError as exc:
+            raise PlayerError(f"cannot run ffmpeg: {exc}") from None
+        self.head = self._read_exact(self.bytes_per_s)
+        if not self.head:
+            err = self.proc.stderr.read().decode(errors="replace")[-300:] if self.proc.stderr else ""
+            self.close()
+            raise PlayerError(f"cannot decode {path.name}: {err.strip() or 'no audio'}")
+
+    def _read_exact(self, n: int) -> bytes:
+        chunks, got = [], 0
+        while got < n:
+            chunk = self.proc.stdout.read(n - got)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            got += len(chunk)
+        return b"".join(chunks)
+
+    def frames(self, frame_bytes: int):
+        """Yield the pre-read head, then the rest of the stream, in frames."""
+        buf = self.head
+        self.head = b""
+        while True:
+            while len(buf) >= frame_bytes:
+                yield buf[:frame_bytes]
+                buf = buf[frame_bytes:]
+            more = self.proc.stdout.read(frame_bytes * 10)
+            if not more:
+                if buf:
+                    yield buf
+                return
+            buf += more
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        for s in (self.proc.stdout, self.proc.stderr):
+            if s:
+                s.close()
+
+
+class Prepared(Protocol):
+    def start(self) -> float: ...
+    def wait(self, stop: threading.Event) -> PlayOutcome: ...
+    def close(self) -> None: ...
+
+
+class Output(Protocol):
+    def prepare(self, path: Path, info: dict[str, Any]) -> Prepared: ...
+
+
+class _PreparedBase:
+    def __init__(self, decoder: Decoder):
+        self.decoder = decoder
+        self.frame_bytes = int(decoder.bytes_per_s * FRAME_S) // 2 * 2
+        self.frames = decoder.frames(self.frame_bytes)
+        self.started_at = 0.0
+        self.written = 0
+
+    def _write(self, frame: bytes) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def start(self) -> float:
+        first = next(self.frames)
+        self.started_at = time.time()
+        self._write(first)
+        self.written = len(first)
+        self._on_started()
+        return self.started_at
+
+    def _on_started(self) -> None:
+        pass
+
+    def _pace(self, stop: threading.Event) -> bool:
+        """Wait until the written audio is due; False if stopped."""
+        due = self.started_at + self.written / self.decoder.bytes_per_s - 2 * FRAME_S
+        delay = due - time.time()
+        return not (delay > 0 and stop.wait(delay))
+
+    def close(self) -> None:
+        self.decoder.close()
+
+
+class _FileSinkPrepared(_PreparedBase):
+    def __init__(self, decoder: Decoder, sink: "FileSinkOutput", info: dict[str, Any]):
+        super().__init__(decoder)
+        self.sink = sink
+        self.info = info
+        self.fh = open(sink.dir / "last-play.pcm", "wb")
+
+    def _write(self, frame: bytes) -> None:
+        self.fh.write(frame)
+
+    def _on_started(self) -> None:
+        self.sink.record(dict(self.info, actual_start=self.started_at))
+
+    def wait(self, stop: threading.Event) -> PlayOutcome:
+        for frame in self.frames:
+            if not self._pace(stop):
+                return PlayOutcome(self.started_at, time.time() - self.started_at, False)
+            self._write(frame)
+            self.written += len(frame)
+        remaining = self.started_at + self.written / self.decoder.bytes_per_s - time.time()
+        if remaining > 0 and stop.wait(remaining):
+            return PlayOutcome(self.started_at, time.time() - self.started_at, False)
+        return PlayOutcome(self.started_at, self.written / self.decoder.bytes_per_s, True)
+
+    def close(self) -> None:
+        self.fh.close()
+        super().close()
+
+
+class FileSinkOutput:
+    """A file "sound card" that records when each play really started."""
+
+    def __init__(self, directory: Path, rate: int = 48000):
+        self.dir = directory
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.rate = rate
+        self.log_path = self.dir / "plays.jsonl"
+        self._lock = threading.Lock()
+
+    def prepare(self, path: Path, info: dict[str, Any]) -> Prepared:
+        return _FileSinkPrepared(Decoder(path, self.rate), self, info)
+
+    def record(self, entry: dict[str, Any]) -> None:
+        line = json.dumps(entry, ensure_ascii=False) + "\n"
+        with self._lock, open(self.log_path, "a", encoding="utf-8") as f:
+            f.write(line)
+            f.flush()
+            os.fsync(f.fileno())
+
+
+class _AlsaPrepared(_PreparedBase):
+    def __init__(self, decoder: Decoder, device: str):
+        super().__init__(decoder)
+        try:
+            self.proc = subprocess.Popen(
+                ["aplay", "-q", "-D", device, "-t", "raw", "-f", "S16_LE", "-c", "1", "-r", str(decoder.rate),
+                 "--buffer-time=200000"],
+                stdin=subprocess.PIPE, stderr=subprocess.PIPE,
+            )
+        except OSError as exc:
+            decoder.close()
+            raise PlayerError(f"cannot run aplay: {exc}") from None
+
+    def _write(self, frame: bytes) -> None:
+        try:
+            self.proc.stdin.write(frame)
+        except BrokenPipeError:
+            err = self.proc.stderr.read().decode(errors="replace")[-300:] if self.proc.stderr else ""
+            raise PlayerError(f"aplay stopped: {err.strip()}") from None
+
+    def wait(self, stop: threading.Event) -> PlayOutcome:
+        for frame in self.frames:
+            if stop.is_set():  # aplay's blocking writes pace the stream
+                self.proc.kill()
+                return PlayOutcome(self.started_at, time.time() - self.started_at, False)
+            self._write(frame)
+            self.written += len(frame)
+        self.proc.stdin.close()
+        while self.proc.poll() is None:
+            if stop.wait(0.05):
+                self.proc.kill()
+                return PlayOutcome(self.started_at, time.time() - self.started_at, False)
+        return PlayOutcome(self.started_at, self.written / self.decoder.bytes_per_s, True)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        super().close()
+
+
+class AlsaOutput:
+    def __init__(self, device: str = "default", rate: int = 48000):
+        self.device = device
+        self.rate = rate
+
+    def prepare(self, path: Path, info: dict[str, Any]) -> Prepared:
+        return _AlsaPrepared(Decoder(path, self.rate), self.device)
