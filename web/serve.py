@@ -10,7 +10,7 @@ from waitress.server import create_server
 
 from controller.config import ControllerConfig
 from controller.service import Controller
-from web import create_app
+from web.app import create_app
 
 log = logging.getLogger(__name__)
 

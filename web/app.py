@@ -1,0 +1,26 @@
+"""The web UI and JSON API of the controller (Flask)."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from flask import Flask
+
+from controller.service import Controller
+
+
+def create_app(controller: Controller, overrides: Mapping[str, Any] | None = None) -> Flask:
+    """Build the Flask app around a constructed controller; ``overrides`` go into ``app.config``."""
+    app = Flask(__name__)
+    app.config.update(JSON_AS_ASCII=False, MAX_CONTENT_LENGTH=64 * 1024 * 1024)
+    app.json.ensure_ascii = False
+    if overrides:
+        app.config.update(overrides)
+    app.extensions["loaxa"] = controller
+
+    from controller import media_http
+    from web import api
+
+    api.init_app(app)
+    app.register_blueprint(media_http.bp)
+    return app
