@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 
-from conftest import utc
+from schedule_helpers import utc
 from schedules.errors import ScheduleInputError
 from schedules.rules import BroadcastRule, occurrences, parse_rule_vi
 from schedules.timeutil import LOCAL_TZ, format_local_vi, to_local, to_utc
