@@ -36,7 +36,7 @@ DEVICES = [
 
 
 def loaxa_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "loaxa.cli", *args]
+    return [sys.executable, "-m", "loaxa", *args]
 
 
 @dataclass

@@ -16,7 +16,7 @@ from typing import Sequence
 
 from loaxa import __version__
 
-COMMAND_MODULES = ("edge_agent.commands", "web.commands", "controller.commands", "audio.commands")
+COMMAND_MODULES = ("edge_agent.commands", "web.commands", "controller.commands", "audio.commands", "controller.ops_commands")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,6 +60,3 @@ def main(argv: Sequence[str] | None = None) -> int:
 class CommandError(Exception):
     """A command that cannot do what was asked; the message is shown to the user."""
 
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -42,7 +42,7 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 15.0, interval: floa
 
 
 def loaxa(*args: str) -> list[str]:
-    return [sys.executable, "-m", "loaxa.cli", *args]
+    return [sys.executable, "-m", "loaxa", *args]
 
 
 @dataclass
