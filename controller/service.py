@@ -15,6 +15,7 @@ from controller.db import Database
 from controller.dispatch import Dispatcher
 from controller.ingest import Ingest, playback_log
 from controller.keys import load_or_create_signer
+from controller.metrics import ControllerMetrics
 from controller.registry import Registry
 from loaxa import protocol
 from loaxa.mqtt_client import MqttConnection
@@ -43,6 +44,7 @@ class Controller:
         self.dispatcher = Dispatcher(self.db, self.registry, self.signer, self.mqtt, config.plans)
         self.ingest = Ingest(self.db, self.registry, self.dispatcher.send_ack)
         self.scheduler = BackgroundScheduler(timezone="UTC")
+        self.metrics = ControllerMetrics(self)
         self._started = False
 
     # lifecycle -----------------------------------------------------------------

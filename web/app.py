@@ -19,8 +19,9 @@ def create_app(controller: Controller, overrides: Mapping[str, Any] | None = Non
     app.extensions["loaxa"] = controller
 
     from controller import media_http
-    from web import api
+    from web import api, metrics_http
 
     api.init_app(app)
     app.register_blueprint(media_http.bp)
+    app.register_blueprint(metrics_http.bp)
     return app
