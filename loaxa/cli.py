@@ -16,7 +16,7 @@ from typing import Sequence
 
 from loaxa import __version__
 
-COMMAND_MODULES = ("edge_agent.commands", "web.commands", "controller.commands", "audio.commands", "controller.ops_commands")
+COMMAND_MODULES = ("edge_agent.commands", "web.commands", "controller.commands", "audio.commands", "controller.ops_commands", "loaxa.install")
 
 
 def build_parser() -> argparse.ArgumentParser:

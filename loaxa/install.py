@@ -1,0 +1,141 @@
+"""``loaxa install controller|agent``: user, directories, config and systemd unit on a real machine.
+
+Run as root from the virtual environment Loa Xã was installed into (the unit's ExecStart
+points at this environment's ``loaxa``).  ``--root DIR`` writes everything under DIR
+instead of ``/`` and changes nothing else (no user, no systemctl): that is how it is
+tested, and how a technician previews what it will do.  An existing config is never
+overwritten.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+SOURCE_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Role:
+    name: str
+    user: str
+    unit: str
+    config_name: str
+    state_dir: str
+    groups: tuple[str, ...]
+
+
+ROLES = {
+    "controller": Role("controller", "loaxa", "loaxa-controller.service", "controller.toml", "/var/lib/loaxa", ()),
+    "agent": Role("agent", "loaxa-agent", "loaxa-agent.service", "agent.toml", "/var/lib/loaxa-agent", ("audio", "gpio")),
+}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("install", help="install the controller or agent as a systemd service (run as root)")
+    p.add_argument("role", choices=sorted(ROLES))
+    p.add_argument("--root", default="/", help="write under this directory instead of / (preview; changes nothing else)")
+    p.add_argument("--no-enable", action="store_true", help="do not enable and start the unit")
+    p.set_defaults(func=_install)
+
+
+def default_config(role: Role, state_dir: str) -> str:
+    from loaxa.config import to_toml
+
+    if role.name == "controller":
+        from controller.config import ControllerConfig
+
+        cfg = replace(ControllerConfig(), data_dir=Path(state_dir))
+    else:
+        from edge_agent.config import AgentConfig
+
+        cfg = replace(AgentConfig(), data_dir=Path(state_dir))
+    header = f"# Loa Xã {role.name} configuration, written by `loaxa install {role.name}`.\n"
+    if role.name == "agent":
+        header += "# Fill it with `loaxa agent enroll <controller-url> <code>`, or set device_id and the key by hand.\n"
+    return header + "\n" + to_toml(cfg)
+
+
+def unit_text(role: Role) -> str:
+    src = SOURCE_ROOT / "systemd" / role.unit
+    if not src.exists():
+        raise FileNotFoundError(f"{src} not found: install from a clone of the Loa Xã repository")
+    exe = Path(sys.executable).parent / "loaxa"
+    lines = []
+    for line in src.read_text().splitlines():
+        if line.startswith("ExecStart="):
+            _, _, rest = line.partition(" ")
+            line = f"ExecStart={exe} {rest}"
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def install(role: Role, root: Path, enable: bool = True) -> list[str]:
+    """Do the installation; returns what was done, one line per step."""
+    real = root == Path("/")
+    done: list[str] = []
+    if real:
+        _ensure_user(role, done)
+    etc = root / "etc" / "loaxa"
+    state = root / role.state_dir.lstrip("/")
+    etc.mkdir(parents=True, exist_ok=True)
+    state.mkdir(parents=True, exist_ok=True)
+    os.chmod(state, 0o750)
+    config = etc / role.config_name
+    if config.exists():
+        done.append(f"kept existing {config}")
+    else:
+        fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+        with os.fdopen(fd, "w") as f:
+            f.write(default_config(role, role.state_dir))
+        done.append(f"wrote {config}")
+    unit_dir = root / "etc" / "systemd" / "system"
+    unit_dir.mkdir(parents=True, exist_ok=True)
+    (unit_dir / role.unit).write_text(unit_text(role))
+    done.append(f"wrote {unit_dir / role.unit}")
+    if real:
+        uid = pwd.getpwnam(role.user)
+        os.chown(state, uid.pw_uid, uid.pw_gid)
+        os.chown(config, 0, uid.pw_gid)
+        subprocess.run(["systemctl", "daemon-reload"], check=True)
+        if enable:
+            subprocess.run(["systemctl", "enable", "--now", role.unit], check=True)
+            done.append(f"enabled and started {role.unit}")
+    return done
+
+
+def _ensure_user(role: Role, done: list[str]) -> None:
+    try:
+        pwd.getpwnam(role.user)
+        return
+    except KeyError:
+        pass
+    subprocess.run(["useradd", "--system", "--home-dir", role.state_dir, "--shell", "/usr/sbin/nologin", role.user],
+                   check=True)
+    for group in role.groups:
+        if shutil.which("getent") and subprocess.run(["getent", "group", group], capture_output=True).returncode == 0:
+            subprocess.run(["usermod", "-aG", group, role.user], check=True)
+    done.append(f"created system user {role.user}")
+
+
+def _install(args: argparse.Namespace) -> int:
+    from loaxa.cli import CommandError
+
+    root = Path(args.root)
+    if root == Path("/") and os.geteuid() != 0:
+        raise CommandError("run as root (or preview with --root DIR)")
+    try:
+        for line in install(ROLES[args.role], root, enable=not args.no_enable):
+            print(line)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        raise CommandError(str(exc)) from None
+    return 0

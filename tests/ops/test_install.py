@@ -1,0 +1,44 @@
+"""``loaxa install`` writes a config that loads and units that systemd accepts, without touching the host."""
+
+from __future__ import annotations
+
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from controller.config import ControllerConfig
+from edge_agent.config import AgentConfig
+from loaxa.config import load_config
+
+
+def loaxa(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "loaxa", *args], capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("role, cls, unit, state", [
+    ("controller", ControllerConfig, "loaxa-controller.service", "/var/lib/loaxa"),
+    ("agent", AgentConfig, "loaxa-agent.service", "/var/lib/loaxa-agent"),
+])
+def test_install_into_a_temporary_root(tmp_path, role, cls, unit, state):
+    out = loaxa("install", role, "--root", str(tmp_path))
+    assert out.returncode == 0, out.stderr
+    config = tmp_path / "etc" / "loaxa" / f"{role}.toml"
+    cfg = load_config(cls, config, env={})
+    assert cfg.data_dir == Path(state)
+    assert stat.S_IMODE(config.stat().st_mode) == 0o640
+    unit_file = tmp_path / "etc" / "systemd" / "system" / unit
+    text = unit_file.read_text()
+    assert f"ExecStart={Path(sys.executable).parent / 'loaxa'} {role}" in text
+    assert "User=root" not in text and "NoNewPrivileges=true" in text and "Restart=" in text
+    # Running it again keeps the technician's edits to the config.
+    config.write_text(config.read_text() + "\n# edited on the pole\n")
+    assert loaxa("install", role, "--root", str(tmp_path)).returncode == 0
+    assert "# edited on the pole" in config.read_text()
+    if shutil.which("systemd-analyze"):
+        verify = subprocess.run(["systemd-analyze", "verify", str(unit_file)], capture_output=True, text=True)
+        assert verify.returncode == 0, verify.stderr
+
