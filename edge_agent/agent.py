@@ -16,6 +16,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from edge_agent import sdnotify
+from edge_agent.capture import make_meter
+from edge_agent.clock import ClockMonitor
 from edge_agent.conductor import Conductor
 from edge_agent.config import AgentConfig
 from edge_agent.hardware import Relay, Volume
@@ -72,6 +75,11 @@ class Agent:
         self.output = output or make_output(config)
         self.relay = Relay(config.relay)
         self.volume = Volume(config.volume)
+        self.clock = ClockMonitor(config.clock)
+        try:
+            meter = make_meter(config.capture)
+        except ValueError as exc:
+            raise AgentError(str(exc)) from None
         self.plan: Plan | None = self._load_plan()
         self.security_rejections = 0
         self.faults: set[str] = set()
@@ -93,12 +101,17 @@ class Agent:
         self.conductor = Conductor(
             self.store, self.output, self.relay, config.player, config.relay,
             items=self._items, media_path=self._media_path, emit=self.emit, on_change=self._state_wake.set,
+            clock_flags=self.clock.flags, meter=meter,
         )
         self._threads = [
             threading.Thread(target=self._sender_loop, name="outbox", daemon=True),
             threading.Thread(target=self._prefetch_loop, name="prefetch", daemon=True),
             threading.Thread(target=self._state_loop, name="state", daemon=True),
+            threading.Thread(target=self._clock_loop, name="clock", daemon=True),
         ]
+        self._watchdog_s = sdnotify.watchdog_interval_s()
+        if self._watchdog_s:
+            self._threads.append(threading.Thread(target=self._watchdog_loop, name="watchdog", daemon=True))
 
     # lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
@@ -108,9 +121,11 @@ class Agent:
             t.start()
         self._prefetch_wake.set()
         self.mqtt.start()
+        sdnotify.notify(f"READY=1\nSTATUS=plan v{self.plan.plan_version if self.plan else 0}")
         log.info("agent %s started (plan v%d)", self.device_id, self.plan.plan_version if self.plan else 0)
 
     def stop(self) -> None:
+        sdnotify.notify("STOPPING=1")
         self._stop.set()
         self.conductor.shutdown()
         self.conductor.join(timeout=10)
@@ -144,7 +159,34 @@ class Agent:
             except ProtocolError:
                 pass
             self.store.mark_play(item_id, "interrupted")
-            self.emit("interrupted", item, reason="agent_restart", item_id=item_id)
+            self.emit("interrupted", item, reason="agent_restart", item_id=item_id, actual_start=info.get("actual_start"))
+
+    # health ----------------------------------------------------------------------------
+    def healthy(self) -> bool:
+        """What the systemd watchdog vouches for: every worker thread alive and the store answering."""
+        if not self.conductor.is_alive() or not all(t.is_alive() for t in self._threads):
+            return False
+        try:
+            self.store.get("epoch")
+        except Exception:  # noqa: BLE001 - any store failure means unhealthy
+            return False
+        return True
+
+    def _watchdog_loop(self) -> None:
+        interval = self._watchdog_s or 1.0
+        while not self._stop.wait(interval):
+            if self.healthy():
+                sdnotify.notify("WATCHDOG=1")
+            else:
+                log.error("a worker thread died or the store fails; letting the watchdog restart the agent")
+
+    def _clock_loop(self) -> None:
+        while not self._stop.is_set():
+            before = self.clock.offset_ms
+            self.clock.measure()
+            if self.clock.offset_ms != before:
+                self._state_wake.set()
+            self._stop.wait(self.config.clock.check_interval_s)
 
     # plan and media ------------------------------------------------------------------
     def _load_plan(self) -> Plan | None:
@@ -359,6 +401,7 @@ class Agent:
 
     def state(self) -> DeviceState:
         playing = self.conductor.now_playing
+        missing = self.missing_media()
         try:
             free = shutil.disk_usage(self.config.data_dir).free
         except OSError:
@@ -369,8 +412,9 @@ class Agent:
             ts=utcnow(),
             agent_version=__version__,
             plan_version=self.plan.plan_version if self.plan else 0,
-            media_ready=not self.missing_media(),
-            missing_media=tuple(self.missing_media()),
+            media_ready=not missing,
+            missing_media=tuple(missing),
+            clock_offset_ms=None if self.clock.offset_ms is None else round(self.clock.offset_ms, 2),
             volume=self.volume.level,
             playing=playing.item_id if playing else "",
             relay_on=self.relay.is_on,

@@ -3,7 +3,9 @@
 One thread walks the verified plan.  A few seconds before each item it switches the
 amplifier on, decodes ahead and opens the output, then waits out the last milliseconds
 precisely and hands the first frame over at the planned instant.  An emergency
-preempts whatever plays (the interrupted item is logged ``interrupted``).
+preempts whatever plays (the interrupted item is logged ``interrupted``), then the plan
+resumes.  When nothing is due the thread sleeps until the next instant that matters (the
+next item's lead, the relay's tail) so an idle agent costs next to no CPU.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
+from edge_agent.capture import LevelMeter
 from edge_agent.config import PlayerSettings, RelaySettings
 from edge_agent.hardware import Relay
 from edge_agent.player import Output, PlayerError, Prepared
@@ -22,6 +25,10 @@ from edge_agent.store import AgentStore
 from loaxa.protocol import PlayItem
 
 log = logging.getLogger(__name__)
+
+IDLE_WAKE_S = 60.0
+RELAY_MARGIN_S = 0.05
+PREPARE_BUDGET_S = 1.0
 
 
 class EventSink(Protocol):
@@ -61,6 +68,8 @@ class Conductor(threading.Thread):
         emit: EventSink,
         on_change: Callable[[], None],
         blocked: Callable[[PlayItem], str | None] = lambda item: None,
+        clock_flags: Callable[[], list[str]] = lambda: [],
+        meter: LevelMeter | None = None,
     ):
         super().__init__(name="conductor", daemon=True)
         self.store = store
@@ -73,6 +82,8 @@ class Conductor(threading.Thread):
         self.emit = emit
         self.on_change = on_change
         self.blocked = blocked
+        self.clock_flags = clock_flags
+        self.meter = meter
         self.now_playing: PlayItem | None = None
         self._wake = threading.Event()
         self._stop_current = threading.Event()
@@ -127,6 +138,10 @@ class Conductor(threading.Thread):
             return item
         return None
 
+    def lead_s(self) -> float:
+        """How long before an item's instant the conductor takes it up: decode, then relay warm-up."""
+        return max(self.player.prepare_lead_s, self.relay_settings.warmup_s + RELAY_MARGIN_S + PREPARE_BUDGET_S)
+
     def _step(self) -> None:
         if self._urgent:
             item = self._urgent.popleft()
@@ -134,19 +149,23 @@ class Conductor(threading.Thread):
             return
         now = time.time()
         item = self._due(now)
-        lead = max(self.player.prepare_lead_s, self.relay_settings.warmup_s)
+        lead = self.lead_s()
         next_start = item.start.timestamp() if item else None
-        if self.relay.is_on and self._relay_off_at is not None and now >= self._relay_off_at:
-            if next_start is None or next_start - now > lead:
-                if self.relay.set(False):
-                    self.on_change()
-                self._relay_off_at = None
-        if item is None or next_start - now > lead:
-            deadline = min(t for t in (next_start - lead if next_start else now + 60, self._relay_off_at or now + 60, now + 60))
-            self._wake.wait(max(0.0, deadline - now))
-            self._wake.clear()
+        if item is not None and next_start - now <= lead:
+            self._play(item, urgent=False)
             return
-        self._play(item, urgent=False)
+        wake_at = [now + IDLE_WAKE_S]
+        if next_start is not None:
+            wake_at.append(next_start - lead)
+        if self._relay_off_at is not None:
+            if now >= self._relay_off_at:
+                self._relay_off_at = None
+                if self.relay.set(False):  # the next item is further than its warm-up: a new programme
+                    self.on_change()
+            else:
+                wake_at.append(self._relay_off_at)
+        self._wake.wait(max(0.0, min(wake_at) - now))
+        self._wake.clear()
 
     def _play(self, item: PlayItem, urgent: bool) -> None:
         reason = self.blocked(item)
@@ -181,7 +200,7 @@ class Conductor(threading.Thread):
         try:
             warm = self.relay_settings.warmup_s
             start = time.time() + (0.0 if self.relay.is_on else warm) if urgent else item.start.timestamp()
-            if not urgent and not wait_until(start - warm, interrupted, self._wake):
+            if not urgent and not wait_until(start - warm - RELAY_MARGIN_S, interrupted, self._wake):
                 return  # the item stays due; the emergency goes first
             if self.relay.set(True):
                 self.on_change()
@@ -205,17 +224,25 @@ class Conductor(threading.Thread):
         self._interrupt_reason = ""
         self.now_playing = item
         started = prepared.start()
+        measurement = self.meter.start() if self.meter else None
         planned = item.start.timestamp()
-        flags = ["late"] if started - planned > 1.0 and not urgent else []
+        flags = (["late"] if started - planned > 1.0 and not urgent else []) + self.clock_flags()
+        self.store.mark_play(item.item_id, "playing", {"item": item.to_dict(), "actual_start": started})
         self.emit("started", item, actual_start=started, flags=flags)
         self.on_change()
         outcome = prepared.wait(self._stop_current)
         self.now_playing = None
+        extra: dict[str, Any] = {}
+        if measurement is not None:
+            level = measurement.finish()
+            extra["level_dbfs"] = level.dbfs
+            if level.silent:
+                flags = flags + ["silent"]
         if outcome.completed:
             self.store.mark_play(item.item_id, "finished")
-            self.emit("finished", item, actual_start=started, duration_s=outcome.played_s)
+            self.emit("finished", item, actual_start=started, duration_s=round(outcome.played_s, 3), flags=flags, **extra)
         else:
             self.store.mark_play(item.item_id, "interrupted")
-            self.emit("interrupted", item, actual_start=started, duration_s=outcome.played_s,
-                      reason=self._interrupt_reason or "stopped")
+            self.emit("interrupted", item, actual_start=started, duration_s=round(outcome.played_s, 3),
+                      reason=self._interrupt_reason or "stopped", flags=flags, **extra)
         self.on_change()

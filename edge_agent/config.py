@@ -35,6 +35,23 @@ class VolumeSettings:
 
 
 @dataclass(frozen=True)
+class ClockSettings:
+    ntp_server: str = setting("pool.ntp.org", "SNTP server asked for the clock offset when chrony is not running")
+    ntp_port: int = setting(123, "UDP port of the SNTP server")
+    check_interval_s: float = setting(300.0, "seconds between clock offset measurements")
+    unsynced_threshold_ms: float = setting(100.0, "plays are flagged 'clock_unsynced' when |offset| exceeds this")
+    use_chrony: bool = setting(True, "read the offset from 'chronyc tracking' when chrony runs")
+
+
+@dataclass(frozen=True)
+class CaptureSettings:
+    backend: str = setting("", "proof of sound: '' (off), 'alsa' (arecord from a capture device) or 'file' (replay a recording; tests)")
+    device: str = setting("", "ALSA capture device tapped from the amplifier output, e.g. 'plughw:1,0' (file backend: the audio file)")
+    silent_threshold_dbfs: float = setting(-45.0, "a play whose captured RMS level is below this is flagged 'silent'")
+    sample_rate: int = setting(16000, "capture sample rate in Hz")
+
+
+@dataclass(frozen=True)
 class AgentConfig:
     device_id: str = setting("", "this device's id, as registered on the controller")
     data_dir: Path = setting(Path("/var/lib/loaxa-agent"), "local state: plan, media cache, outbox")
@@ -45,6 +62,8 @@ class AgentConfig:
     player: PlayerSettings = section(PlayerSettings, "audio output")
     relay: RelaySettings = section(RelaySettings, "amplifier relay")
     volume: VolumeSettings = section(VolumeSettings, "volume control")
+    clock: ClockSettings = section(ClockSettings, "clock offset measurement")
+    capture: CaptureSettings = section(CaptureSettings, "proof that sound came out (optional)")
 
     @property
     def db_path(self) -> Path:

@@ -1,0 +1,103 @@
+"""The conductor on real parts: precise starts on the file sink, the amplifier relay's pin
+timeline (gpiozero mock pin), emergency preemption, clock and silence flags."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from agent_rig import ConductorRig, make_clip, play_item
+from edge_agent.capture import LevelMeter
+from edge_agent.config import CaptureSettings, RelaySettings
+from harness import wait_for
+
+WARMUP, TAIL = 0.5, 0.5
+
+
+def at(t: float) -> datetime:
+    return datetime.fromtimestamp(t, tz=timezone.utc)
+
+
+@pytest.fixture
+def rig(tmp_path):
+    made: list[ConductorRig] = []
+
+    def make(**kw) -> ConductorRig:
+        made.append(ConductorRig(tmp_path / f"rig{len(made)}", **kw))
+        return made[-1]
+
+    yield make
+    for r in made:
+        r.close()
+
+
+def test_relay_warms_up_before_each_programme_and_rests_between(rig, tmp_path):
+    r = rig()
+    clip = make_clip(tmp_path / "media", 0.5)
+    r.add(clip)
+    t0 = datetime.now(timezone.utc).timestamp()
+    a1, a2, b1 = t0 + 2.0, t0 + 2.8, t0 + 5.6  # programme A: two items; programme B: one item
+    r.items = (play_item("a1", clip, at(a1)), play_item("a2", clip, at(a2)), play_item("b1", clip, at(b1)))
+    r.start()
+    wait_for(lambda: len(r.kinds("finished")) == 3, timeout=15, what="three plays finished")
+    wait_for(lambda: not r.relay.is_on, timeout=5, what="relay off after the tail")
+
+    plays = {p["item_id"]: p["actual_start"] for p in map(__import__("json").loads, r.sink.log_path.read_text().splitlines())}
+    for item_id, planned in (("a1", a1), ("a2", a2), ("b1", b1)):
+        assert abs(plays[item_id] - planned) < 0.02
+    timeline = r.pin_timeline()
+    assert [level for _, level in timeline] == [True, False, True, False]
+    (on_a, _), (off_a, _), (on_b, _), (off_b, _) = timeline
+    assert a1 - on_a >= WARMUP and a1 - on_a < WARMUP + 0.3
+    end_a = plays["a2"] + clip.seconds
+    assert TAIL - 0.05 <= off_a - end_a < TAIL + 0.3  # stays on between a1 and a2, off after the tail
+    assert b1 - on_b >= WARMUP and b1 - on_b < WARMUP + 0.3  # off between programmes, warm-up again
+    assert TAIL - 0.05 <= off_b - (plays["b1"] + clip.seconds) < TAIL + 0.3
+    assert [f["actual_start"] for _, f in r.kinds("started")] == [plays["a1"], plays["a2"], plays["b1"]]
+
+
+def test_active_low_relay_drives_the_pin_low_to_switch_on(rig, tmp_path):
+    r = rig(relay_settings=RelaySettings(pin="GPIO27", pin_factory="mock", active_high=False, warmup_s=WARMUP, tail_s=TAIL))
+    clip = make_clip(tmp_path / "media", 0.5)
+    r.add(clip)
+    assert r.pin.state == 1  # off means high on an active-low board
+    start = datetime.now(timezone.utc).timestamp() + 1.7
+    r.items = (play_item("x", clip, at(start)),)
+    r.start()
+    wait_for(lambda: r.kinds("finished") and not r.relay.is_on, timeout=10, what="play and tail done")
+    assert [level for _, level in r.pin_timeline()] == [False, True]
+    assert start - r.pin_timeline()[0][0] >= WARMUP
+
+
+def test_emergency_interrupts_plays_now_and_the_plan_resumes(rig, tmp_path):
+    r = rig(clock_flags=lambda: ["clock_unsynced"])
+    long_clip = make_clip(tmp_path / "media", 3.0, freq=300)
+    alarm = make_clip(tmp_path / "media", 0.5, freq=900)
+    r.add(long_clip)
+    r.add(alarm)
+    t0 = datetime.now(timezone.utc).timestamp()
+    r.items = (play_item("news", long_clip, at(t0 + 1.7)), play_item("after", alarm, at(t0 + 4.5)))
+    r.start()
+    wait_for(lambda: r.kinds("started"), timeout=5, what="the planned item to start")
+    r.conductor.preempt(play_item("flood", alarm, at(t0), priority="emergency"))
+    wait_for(lambda: [i.item_id for i, _ in r.kinds("finished")] == ["flood", "after"], timeout=10,
+             what="emergency, then the plan")
+    [(item, fields)] = r.kinds("interrupted")
+    assert item.item_id == "news" and fields["reason"] == "preempted"
+    assert 0.0 < fields["duration_s"] < 3.0
+    assert [i.item_id for i, _ in r.kinds("started")] == ["news", "flood", "after"]
+    assert all("clock_unsynced" in f["flags"] for _, f in r.kinds("started"))
+
+
+@pytest.mark.parametrize("silent", [False, True])
+def test_each_play_reports_the_captured_level(rig, tmp_path, silent):
+    heard = make_clip(tmp_path / "heard", 1.0, freq=500, silent=silent)  # what the capture input "hears"
+    r = rig(meter=LevelMeter(CaptureSettings(backend="file", device=str(heard.path))))
+    clip = make_clip(tmp_path / "media", 1.0)
+    r.add(clip)
+    r.items = (play_item("x", clip, at(datetime.now(timezone.utc).timestamp() + 1.7)),)
+    r.start()
+    [(_, fields)] = wait_for(lambda: r.kinds("finished"), timeout=10, what="play finished")
+    assert ("silent" in fields.get("flags", [])) is silent
+    assert fields["level_dbfs"] < -90 if silent else fields["level_dbfs"] == pytest.approx(-21, abs=2)
