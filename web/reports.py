@@ -1,0 +1,259 @@
+"""Audit reports: what was planned, what aired, what was missed, and the weekly programme logbook.
+
+An *occurrence* is one planned play (of an approved broadcast) of one broadcast on one device.  Its outcome is read
+from the playback events the devices reported (``finished``, ``interrupted``...); a past
+occurrence with no event at all is *missed*.  Every query is limited to a set of devices,
+so an auditor only ever sees their own part of the admin tree.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, Iterable, Sequence
+
+from controller.db import Database
+from controller.timeparse import LOCAL_TZ
+from loaxa.protocol import format_time, parse_time, utcnow
+
+OUTCOME_RANK = {"finished": 5, "interrupted": 4, "failed": 3, "skipped": 2, "started": 1}
+OUTCOME_VI = {"finished": "Đã phát", "interrupted": "Bị ngắt", "failed": "Lỗi", "skipped": "Bỏ qua",
+              "started": "Đang phát", "missed": "Không phát", "upcoming": "Sắp phát"}
+LOGBOOK_COLUMNS = (
+    ("date", "Ngày"), ("planned", "Giờ dự kiến"), ("actual", "Giờ phát thực tế"), ("duration", "Thời lượng (giây)"),
+    ("title", "Tên bản tin / chương trình"), ("priority", "Mức ưu tiên"), ("unit", "Thôn / đơn vị"),
+    ("device", "Cụm loa"), ("status", "Kết quả"), ("approved_by", "Người duyệt"), ("note", "Ghi chú"),
+)
+PRIORITY_VI = {"normal": "Thường", "priority": "Ưu tiên", "emergency": "Khẩn cấp"}
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    broadcast_id: str
+    device_id: str
+    planned_at: datetime
+    title: str
+    priority: str
+    unit_id: str
+    unit_name: str
+    device_name: str
+    approved_by: str
+    status: str
+    actual_start: str
+    duration_s: float | None
+    reason: str
+
+
+def _minute(t: datetime) -> str:
+    return t.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+
+
+def _starts(row: dict[str, Any], since: datetime, until: datetime) -> list[datetime]:
+    """Planned starts of a broadcast row in [since, until): from its rule when it has one."""
+    rule_json = row.get("rule_json")
+    if rule_json:
+        try:
+            from schedules.rules import BroadcastRule
+
+            d = json.loads(rule_json)
+            shift = timedelta(seconds=float(d.get("offset_s") or 0))
+            rule = BroadcastRule.from_dict(d)
+            return [t + shift for t in rule.occurrences(since - shift, until - shift)]
+        except (ValueError, TypeError):
+            pass
+    t = parse_time(row["starts_at"], "starts_at")
+    return [t] if since <= t < until else []
+
+
+def occurrences(db: Database, device_ids: Iterable[str], since: datetime, until: datetime,
+                now: datetime | None = None) -> list[Occurrence]:
+    """Every planned play on ``device_ids`` in [since, until) with its reported outcome."""
+    now = now or utcnow()
+    ids = sorted(set(device_ids))
+    if not ids:
+        return []
+    marks = ",".join("?" * len(ids))
+    with db.tx() as conn:
+        cols = {c.name for c in conn["broadcasts"].columns}
+        approved_col = "b.decided_by" if "decided_by" in cols else "''"
+        rule_col = "b.rule_json" if "rule_json" in cols else "NULL"
+        rows = list(conn.query(
+            f"""SELECT b.id, b.starts_at, b.priority, b.status, {approved_col} AS approved_by, {rule_col} AS rule_json,
+                       bt.title, bd.device_id, d.name AS device_name, d.unit_id, u.name AS unit_name
+                FROM broadcasts b JOIN broadcast_devices bd ON bd.broadcast_id = b.id
+                JOIN bulletins bt ON bt.id = b.bulletin_id JOIN devices d ON d.id = bd.device_id
+                JOIN units u ON u.id = d.unit_id
+                WHERE bd.device_id IN ({marks}) AND b.status = 'approved'""", ids))
+        events = list(conn.query(
+            f"""SELECT device_id, broadcast_id, kind, planned_at, actual_start, duration_s, reason
+                FROM playback_events WHERE device_id IN ({marks}) AND broadcast_id != ''
+                AND kind IN ('started','finished','interrupted','failed','skipped')""", ids))
+    outcome: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for e in events:
+        if not e["planned_at"]:
+            continue
+        key = (e["broadcast_id"], e["device_id"], _minute(parse_time(e["planned_at"], "planned_at")))
+        best = outcome.get(key)
+        if best is None or OUTCOME_RANK[e["kind"]] > OUTCOME_RANK[best["kind"]]:
+            outcome[key] = e
+    out = []
+    for r in rows:
+        for t in _starts(r, since, until):
+            e = outcome.get((r["id"], r["device_id"], _minute(t)))
+            if e:
+                status = e["kind"]
+            else:
+                status = "upcoming" if t > now - timedelta(minutes=1) else "missed"
+            out.append(Occurrence(
+                broadcast_id=r["id"], device_id=r["device_id"], planned_at=t, title=r["title"], priority=r["priority"],
+                unit_id=r["unit_id"], unit_name=r["unit_name"], device_name=r["device_name"],
+                approved_by=r["approved_by"] or "", status=status,
+                actual_start=(e or {}).get("actual_start") or "", duration_s=(e or {}).get("duration_s"),
+                reason=(e or {}).get("reason") or ""))
+    out.sort(key=lambda o: (o.planned_at, o.unit_name, o.device_id))
+    return out
+
+
+@dataclass(frozen=True)
+class Compliance:
+    unit_id: str
+    unit_name: str
+    planned: int
+    played: int
+    missed: int
+    other: int
+
+    @property
+    def rate(self) -> float | None:
+        return None if not self.planned else self.played / self.planned
+
+
+def compliance(occ: Sequence[Occurrence], units: dict[str, str], unit_of: dict[str, str]) -> list[Compliance]:
+    """Planned vs played vs missed, per reporting unit (``unit_of`` maps a device's unit to it)."""
+    acc: dict[str, list[int]] = {}
+    for o in occ:
+        if o.status == "upcoming":
+            continue
+        key = unit_of.get(o.unit_id, o.unit_id)
+        a = acc.setdefault(key, [0, 0, 0, 0])
+        a[0] += 1
+        if o.status == "finished":
+            a[1] += 1
+        elif o.status == "missed":
+            a[2] += 1
+        else:
+            a[3] += 1
+    return [Compliance(u, units.get(u, u), *acc[u]) for u in sorted(acc, key=lambda x: units.get(x, x))]
+
+
+def offline_clusters(devices: Sequence[dict[str, Any]], units: dict[str, str]) -> list[dict[str, Any]]:
+    """Offline devices grouped by their unit, biggest group first: a dead village shows at a glance."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for d in devices:
+        if not d["online"]:
+            groups.setdefault(d["unit_id"], []).append(d)
+    totals: dict[str, int] = {}
+    for d in devices:
+        totals[d["unit_id"]] = totals.get(d["unit_id"], 0) + 1
+    out = [{"unit_id": u, "unit_name": units.get(u, u), "offline": len(ds), "total": totals[u],
+            "devices": [{"id": d["id"], "name": d["name"], "last_seen": d["last_seen"]} for d in ds]}
+           for u, ds in groups.items()]
+    return sorted(out, key=lambda g: (-g["offline"], g["unit_name"]))
+
+
+def week_bounds(day: date) -> tuple[datetime, datetime]:
+    """Monday 00:00 to the next Monday 00:00, local time, as aware datetimes."""
+    monday = day - timedelta(days=day.weekday())
+    start = datetime.combine(monday, datetime.min.time(), LOCAL_TZ)
+    return start, start + timedelta(days=7)
+
+
+def logbook_rows(occ: Sequence[Occurrence]) -> list[dict[str, Any]]:
+    """The programme logbook (sổ nhật ký chương trình): one row per planned play, in Vietnamese."""
+    rows = []
+    for o in occ:
+        local = o.planned_at.astimezone(LOCAL_TZ)
+        actual = ""
+        if o.actual_start:
+            actual = parse_time(o.actual_start, "actual_start").astimezone(LOCAL_TZ).strftime("%H:%M:%S")
+        rows.append({
+            "date": local.strftime("%d/%m/%Y"), "planned": local.strftime("%H:%M"), "actual": actual,
+            "duration": round(o.duration_s, 1) if o.duration_s is not None else "",
+            "title": o.title, "priority": PRIORITY_VI.get(o.priority, o.priority), "unit": o.unit_name,
+            "device": f"{o.device_name} ({o.device_id})", "status": OUTCOME_VI.get(o.status, o.status),
+            "approved_by": o.approved_by, "note": o.reason,
+        })
+    return rows
+
+
+def logbook_csv(rows: Sequence[dict[str, Any]]) -> bytes:
+    """UTF-8 with a BOM so Excel on Windows opens the Vietnamese text correctly."""
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow([label for _, label in LOGBOOK_COLUMNS])
+    for r in rows:
+        w.writerow([r[k] for k, _ in LOGBOOK_COLUMNS])
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def logbook_xlsx(rows: Sequence[dict[str, Any]], heading: str) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "So nhat ky"
+    ws.append([heading])
+    ws["A1"].font = Font(bold=True, size=13)
+    ws.append([label for _, label in LOGBOOK_COLUMNS])
+    for cell in ws[2]:
+        cell.font = Font(bold=True)
+    for r in rows:
+        ws.append([r[k] for k, _ in LOGBOOK_COLUMNS])
+    for i, width in enumerate((12, 11, 14, 10, 40, 11, 20, 26, 12, 18, 24), start=1):
+        ws.column_dimensions[ws.cell(row=2, column=i).column_letter].width = width
+    ws.freeze_panes = "A3"
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def compliance_svg(items: Sequence[Compliance]) -> str:
+    """A horizontal bar chart, drawn on the server so a weak phone needs no chart library."""
+    bar_h, gap, label_w, width = 22, 12, 180, 640
+    height = max(1, len(items)) * (bar_h + gap) + 30
+    scale = max([c.planned for c in items] + [1])
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
+             f'aria-label="Biểu đồ tỉ lệ phát đúng lịch theo đơn vị">']
+    plot_w = width - label_w - 60
+    for i, c in enumerate(items):
+        y = 10 + i * (bar_h + gap)
+        played_w = plot_w * c.played / scale
+        missed_w = plot_w * c.missed / scale
+        other_w = plot_w * c.other / scale
+        name = _esc(c.unit_name[:28])
+        rate = "–" if c.rate is None else f"{c.rate * 100:.0f}%"
+        parts.append(f'<text x="0" y="{y + 16}" font-size="13">{name}</text>')
+        parts.append(f'<rect x="{label_w}" y="{y}" width="{played_w:.1f}" height="{bar_h}" fill="#1b7a3a"><title>Đã phát {c.played}</title></rect>')
+        parts.append(f'<rect x="{label_w + played_w:.1f}" y="{y}" width="{other_w:.1f}" height="{bar_h}" fill="#d18f00"><title>Bị ngắt, lỗi, bỏ qua {c.other}</title></rect>')
+        parts.append(f'<rect x="{label_w + played_w + other_w:.1f}" y="{y}" width="{missed_w:.1f}" height="{bar_h}" fill="#a51b1b"><title>Không phát {c.missed}</title></rect>')
+        parts.append(f'<text x="{label_w + plot_w + 6}" y="{y + 16}" font-size="13">{rate}</text>')
+    ly = height - 8
+    parts.append(f'<rect x="0" y="{ly - 10}" width="12" height="12" fill="#1b7a3a"/><text x="16" y="{ly}" font-size="12">Đã phát</text>'
+                 f'<rect x="90" y="{ly - 10}" width="12" height="12" fill="#d18f00"/><text x="106" y="{ly}" font-size="12">Ngắt / lỗi / bỏ qua</text>'
+                 f'<rect x="250" y="{ly - 10}" width="12" height="12" fill="#a51b1b"/><text x="266" y="{ly}" font-size="12">Không phát</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _esc(s: str) -> str:
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+def occurrence_dict(o: Occurrence) -> dict[str, Any]:
+    d = asdict(o)
+    d["planned_at"] = format_time(o.planned_at)
+    return d

@@ -1,0 +1,81 @@
+/* The compose page: clean → read → preview → targets and schedule → submit for approval. */
+"use strict";
+(function () {
+  var L = window.loaxa, form = document.getElementById("compose");
+  function $(id) { return document.getElementById(id); }
+  function show(id) { $(id).hidden = false; }
+  function renderRemoved(items) {
+    var box = $("removed");
+    box.textContent = "";
+    if (!items.length) { box.textContent = "Không có."; return; }
+    items.forEach(function (r) {
+      var p = document.createElement("div");
+      p.textContent = "• " + r.text + "  (" + r.reason + ")";
+      box.appendChild(p);
+    });
+  }
+  function bulletinReady(b) {
+    $("bulletin_id").value = b.id;
+    var player = $("player");
+    player.src = b.media.url; player.hidden = false;
+    $("voice-warning").hidden = b.media.engine !== "espeak";
+    $("media-info").textContent = "Thời lượng: " + Math.round(b.media.duration_s) + " giây.";
+    show("step-preview"); show("step-schedule");
+  }
+  $("btn-prepare").addEventListener("click", function () {
+    var btn = this, fd = new FormData(), f = $("file").files[0];
+    L.clearErrors(form);
+    if (f) { fd.append("file", f); } else { fd.append("text", $("text").value); }
+    L.busy(btn, true);
+    L.api("POST", "/api/compose/prepare", fd).then(function (out) {
+      L.busy(btn, false);
+      if (!$("title").value) { $("title").value = out.title; }
+      $("script").value = out.script;
+      $("reading").textContent = out.reading;
+      renderRemoved(out.removed);
+      show("step-script"); show("step-preview");
+      $("step-script").scrollIntoView();
+    }, function (err) { L.busy(btn, false); L.showError(form, err, f ? "file" : "text"); });
+  });
+  $("btn-reread").addEventListener("click", function () {
+    var btn = this; L.clearErrors(form); L.busy(btn, true);
+    L.api("POST", "/api/compose/reading", { script: $("script").value }).then(function (out) {
+      L.busy(btn, false); $("reading").textContent = out.reading;
+    }, function (err) { L.busy(btn, false); L.showError(form, err, "script"); });
+  });
+  $("btn-render").addEventListener("click", function () {
+    var btn = this; L.clearErrors(form); L.busy(btn, true); $("render-progress").hidden = false;
+    L.api("POST", "/api/bulletins", { title: $("title").value, text: $("script").value }).then(function (b) {
+      L.busy(btn, false); $("render-progress").hidden = true; bulletinReady(b);
+    }, function (err) {
+      L.busy(btn, false); $("render-progress").hidden = true;
+      L.showError(form, err.field === "text" ? { error: err.error, field: "script" } : err, "render");
+    });
+  });
+  $("btn-recording").addEventListener("click", function () {
+    var btn = this, f = $("audio").files[0], fd = new FormData();
+    L.clearErrors(form);
+    if (!f) { L.showError(form, { error: "Chưa chọn tệp ghi âm.", field: "audio" }); return; }
+    fd.append("file", f); fd.append("title", $("title").value);
+    L.busy(btn, true);
+    L.api("POST", "/api/compose/recording", fd).then(function (b) {
+      L.busy(btn, false); bulletinReady(b); $("render-progress").hidden = true;
+      $("btn-render").hidden = true; $("step-schedule").scrollIntoView();
+    }, function (err) { L.busy(btn, false); L.showError(form, err, "audio"); });
+  });
+  $("recurrence").addEventListener("change", function () { $("end-wrap").hidden = this.value === "once"; });
+  $("btn-submit").addEventListener("click", function () {
+    var btn = this, targets = [];
+    form.querySelectorAll('input[name="targets"]:checked').forEach(function (c) { targets.push(c.value); });
+    var body = { bulletin_id: $("bulletin_id").value, targets: targets, recurrence: $("recurrence").value,
+      start_date: $("start_date").value, end_date: $("end_date").value, slot_times: $("slot_times").value,
+      repeats: $("repeats").value, priority: $("priority").value };
+    L.clearErrors(form); L.busy(btn, true);
+    L.api("POST", "/api/compose/submit", body).then(function (bc) {
+      L.busy(btn, false);
+      ["step-source", "step-script", "step-preview", "step-schedule"].forEach(function (id) { $(id).hidden = true; });
+      $("done-text").textContent = "Bản tin đã được gửi phê duyệt (mã " + bc.id + "). Chỉ phát sau khi lãnh đạo duyệt.";
+      show("done"); $("done").scrollIntoView();
+    }, function (err) { L.busy(btn, false); L.showError(form, err, "_form"); });
+  });
+})();

@@ -1,0 +1,30 @@
+"""Administration for admins: people and their roles, administrative units and devices.
+
+The forms post to the JSON API (``/api/users``, ``/api/units``, ``/api/devices``), which
+validates, scopes and audits every change in one place.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, render_template
+
+from controller.users import ROLES
+from web import auth
+from web.ui_base import ctl, scope_units, tree_rows
+
+bp = Blueprint("ui_admin", __name__)
+
+
+@bp.get("/admin")
+@auth.access("manage")
+def index():
+    s = auth.scope()
+    users = [u for u in ctl().users.list() if s.whole_tree or (u.unit_id and s.has_unit(u.unit_id))]
+    names = {u["id"]: u["name"] for u in ctl().registry.units()}
+    units = [u for u in ctl().registry.units() if u["id"] in scope_units()]
+    return render_template("admin.html", title="Quản trị", users=users, roles=ROLES, tree=tree_rows(), units=units,
+                           names=names, whole_tree=s.whole_tree)
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)

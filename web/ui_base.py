@@ -1,0 +1,121 @@
+"""What every page of the web UI shares: the signed-in viewer, role checks, scoping, filters.
+
+The UI is server-rendered and talks to the :class:`~controller.service.Controller` in-process.
+Who may open a page is declared on each view with ``web.auth.access``; the admin-tree scope
+comes from ``web.auth.scope`` too, so roles and scope are decided in one place.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import Flask, current_app
+
+from controller.service import Controller
+from controller.users import User
+from web import auth
+from controller.timeparse import LOCAL_TZ
+from loaxa.protocol import parse_time
+
+ROLE_NAMES_VI = {"admin": "Quản trị", "auditor": "Kiểm tra", "editor": "Biên tập", "approver": "Phê duyệt"}
+PRIORITY_VI = {"normal": "Thường", "priority": "Ưu tiên", "emergency": "Khẩn cấp"}
+STATUS_VI = {
+    "draft": "Bản nháp", "pending": "Chờ duyệt", "pending_approval": "Chờ duyệt", "approved": "Đã duyệt",
+    "scheduled": "Đã lên lịch", "rejected": "Bị từ chối", "cancelled": "Đã hủy", "done": "Đã phát",
+    "delivered": "Đã nhận lịch", "started": "Bắt đầu phát", "finished": "Phát xong", "interrupted": "Bị ngắt",
+    "failed": "Lỗi", "skipped": "Bỏ qua", "missed": "Không phát", "security": "Cảnh báo an ninh",
+    "ready": "Sẵn sàng", "not_ready": "Chưa sẵn sàng", "offline": "Mất kết nối", "online": "Trực tuyến",
+}
+
+
+def ctl() -> Controller:
+    return current_app.extensions["loaxa"]
+
+
+def viewer() -> User | None:
+    """The signed-in user of this request (decided once, by ``web.auth``)."""
+    return auth.current_user()
+
+
+# -- scope: the part of the admin tree a viewer may see ------------------------------------
+def subtree(unit_id: str | None) -> set[str]:
+    """Ids of ``unit_id`` and everything below it; every unit when ``unit_id`` is None."""
+    units = ctl().registry.units()
+    if unit_id is None:
+        return {u["id"] for u in units}
+    children: dict[str | None, list[str]] = {}
+    for u in units:
+        children.setdefault(u["parent_id"], []).append(u["id"])
+    out, stack = set(), [unit_id]
+    while stack:
+        uid = stack.pop()
+        if uid in out:
+            continue
+        out.add(uid)
+        stack.extend(children.get(uid, []))
+    return out
+
+
+def scope_units() -> set[str]:
+    s = auth.scope()
+    return {u["id"] for u in ctl().registry.units()} if s.whole_tree else set(s.units or ())
+
+
+def scope_devices() -> list[dict[str, Any]]:
+    s = auth.scope()
+    return [d for d in ctl().registry.devices() if s.has_device(d["id"])]
+
+
+def tree_rows(unit_ids: set[str] | None = None) -> list[dict[str, Any]]:
+    """Units in depth-first order with their depth and devices, for checkbox trees and tables."""
+    units = ctl().registry.units()
+    allowed = unit_ids if unit_ids is not None else scope_units()
+    by_parent: dict[str | None, list[dict[str, Any]]] = {}
+    for u in units:
+        by_parent.setdefault(u["parent_id"], []).append(u)
+    devices_by_unit: dict[str, list[dict[str, Any]]] = {}
+    for d in ctl().registry.devices():
+        devices_by_unit.setdefault(d["unit_id"], []).append(d)
+    roots = [u for u in units if u["id"] in allowed and u["parent_id"] not in allowed]
+    out: list[dict[str, Any]] = []
+
+    def walk(u: dict[str, Any], depth: int) -> None:
+        out.append({**u, "depth": depth, "devices": devices_by_unit.get(u["id"], [])})
+        for c in sorted(by_parent.get(u["id"], []), key=lambda x: x["name"]):
+            if c["id"] in allowed:
+                walk(c, depth + 1)
+
+    for r in sorted(roots, key=lambda x: x["name"]):
+        walk(r, 0)
+    return out
+
+
+# -- template filters -----------------------------------------------------------------------
+def local_time(value: Any, fmt: str = "%H:%M %d/%m/%Y") -> str:
+    """An ISO UTC time as Vietnamese local time; empty for nothing."""
+    if not value:
+        return ""
+    try:
+        t = value if isinstance(value, datetime) else parse_time(value, "time")
+    except ValueError:
+        return str(value)
+    return t.astimezone(LOCAL_TZ).strftime(fmt)
+
+
+def vi_label(value: Any, table: dict[str, str] | None = None) -> str:
+    return (table or STATUS_VI).get(str(value), str(value))
+
+
+def init_app(app: Flask) -> None:
+    """Register every UI blueprint and the shared template helpers."""
+    from web import (ui_admin, ui_approvals, ui_audit, ui_auth, ui_calendar, ui_compose, ui_dashboard,
+                     ui_devices, ui_emergency)
+
+    app.add_template_filter(local_time, "local")
+    app.add_template_filter(vi_label, "vi")
+    app.add_template_global(viewer, "viewer")
+    app.jinja_env.globals.update(PRIORITY_VI=PRIORITY_VI, ROLE_NAMES_VI=ROLE_NAMES_VI)
+    for module in (ui_auth, ui_dashboard, ui_compose, ui_approvals, ui_emergency, ui_calendar, ui_devices,
+                   ui_audit, ui_admin):
+        module.init_app(app)

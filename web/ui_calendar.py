@@ -1,0 +1,90 @@
+"""The programme calendar: a week per commune of what plays when on which villages."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from flask import Blueprint, Flask, render_template, request
+
+from controller.errors import InputError
+from controller.timeparse import LOCAL_TZ
+from loaxa.protocol import parse_time, utcnow
+from schedules.rules import BroadcastRule
+from web import auth, reports
+from web.ui_base import ctl, scope_units, subtree
+
+bp = Blueprint("ui_calendar", __name__)
+
+SHOWN = ("approved", "pending_approval")
+WEEKDAYS_VI = ("Thứ 2", "Thứ 3", "Thứ 4", "Thứ 5", "Thứ 6", "Thứ 7", "Chủ nhật")
+
+
+def _starts(bc: dict[str, Any], since: datetime, until: datetime) -> list[datetime]:
+    if bc.get("rule"):
+        return BroadcastRule.from_dict(bc["rule"]).occurrences(since, until)
+    t = parse_time(bc["starts_at"], "starts_at")
+    return [t] if since <= t < until else []
+
+
+def week(unit_id: str | None, day: date) -> dict[str, Any]:
+    """Seven days of entries (time, title, places, priority, status) for broadcasts reaching ``unit_id``."""
+    since, until = reports.week_bounds(day)
+    units = ctl().registry.units()
+    names = {u["id"]: u["name"] for u in units}
+    names.update({d["id"]: d["name"] for d in ctl().registry.devices()})
+    area = subtree(unit_id) if unit_id else scope_units()
+    devices = {d["id"] for d in ctl().registry.devices() if d["unit_id"] in area}
+    titles = {b["id"]: b["title"] for b in ctl().bulletins.list()}
+    days: list[list[dict[str, Any]]] = [[] for _ in range(7)]
+    for status in SHOWN:
+        for bc in ctl().broadcasts.list(status):
+            if not set(bc["devices"]) & devices:
+                continue
+            for t in _starts(bc, since, until):
+                local = t.astimezone(LOCAL_TZ)
+                days[local.weekday()].append({
+                    "time": local.strftime("%H:%M"), "title": titles.get(bc["bulletin_id"], ""), "id": bc["id"],
+                    "places": [names.get(x, x) for x in bc["targets"]], "priority": bc["priority"], "status": bc["status"],
+                })
+    for entries in days:
+        entries.sort(key=lambda e: e["time"])
+    monday = since.date()
+    return {"unit": unit_id or "", "unit_name": names.get(unit_id or "", "Tất cả"), "week": monday.isoformat(),
+            "prev": (monday - timedelta(days=7)).isoformat(), "next": (monday + timedelta(days=7)).isoformat(),
+            "days": [{"date": (monday + timedelta(days=i)).strftime("%d/%m"), "name": WEEKDAYS_VI[i], "entries": days[i],
+                      "iso": (monday + timedelta(days=i)).isoformat()} for i in range(7)]}
+
+
+def _args() -> tuple[str | None, date]:
+    unit = request.args.get("unit") or None
+    if unit and unit not in scope_units():
+        raise InputError("out_of_scope", "Đơn vị này ngoài phạm vi của bạn.", "unit")
+    raw = request.args.get("week")
+    try:
+        day = date.fromisoformat(raw) if raw else utcnow().astimezone(LOCAL_TZ).date()
+    except ValueError:
+        raise InputError("invalid_date", "Ngày không hợp lệ.", "week") from None
+    return unit, day
+
+
+@bp.get("/calendar")
+@auth.access("read")
+def week_page():
+    unit, day = _args()
+    choices = [u for u in ctl().registry.units() if u["id"] in scope_units() and u["level"] in ("commune", "ward", "")]
+    if not choices:
+        choices = [u for u in ctl().registry.units() if u["id"] in scope_units()]
+    return render_template("calendar.html", title="Lịch phát", w=week(unit, day), units=choices,
+                           today=utcnow().astimezone(LOCAL_TZ).date().isoformat())
+
+
+@bp.get("/api/calendar")
+@auth.access("read")
+def week_api():
+    unit, day = _args()
+    return week(unit, day)
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)

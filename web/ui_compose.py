@@ -1,0 +1,269 @@
+"""Compose a bulletin: text or a .txt/.docx file → cleaned script → spoken reading → preview → schedule.
+
+The page drives these JSON endpoints step by step; every one validates its input and
+stores nothing on refusal, so an official can fix a field and retry without losing work.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import subprocess
+import tempfile
+import zipfile
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Flask, jsonify, render_template, request
+
+from controller.bulletins import MAX_TEXT_CHARS, new_id
+from controller.errors import InputError
+from controller.timeparse import LOCAL_TZ
+from loaxa.protocol import format_time, utcnow
+from web import auth
+from web.ui_base import ctl, tree_rows, viewer
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("ui_compose", __name__)
+
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+TEXT_EXTS = {".txt", ".docx"}
+AUDIO_EXTS = {".mp3", ".wav", ".m4a", ".ogg", ".oga", ".opus"}
+WEEKDAY_SETS = {"daily": list(range(7)), "weekdays": [0, 1, 2, 3, 4]}
+
+
+# -- reading the source ----------------------------------------------------------------------
+def docx_text(data: bytes) -> str:
+    """The paragraphs of a .docx, one per line; python-docx does the OOXML parsing."""
+    import docx
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise InputError("bad_docx", "Tệp .docx bị hỏng hoặc không phải tài liệu Word.", "file") from exc
+    lines = [p.text for p in document.paragraphs]
+    for table in document.tables:
+        for row in table.rows:
+            lines.append(" ".join(c.text for c in row.cells))
+    return "\n".join(lines)
+
+
+def source_text() -> str:
+    """The text an official pasted or uploaded, validated once here."""
+    upload = request.files.get("file")
+    if upload and upload.filename:
+        ext = Path(upload.filename).suffix.lower()
+        if ext not in TEXT_EXTS:
+            raise InputError("bad_file_type", "Chỉ nhận tệp văn bản .txt hoặc .docx.", "file")
+        data = upload.read(MAX_TEXT_CHARS * 4 + 1) if ext == ".txt" else upload.read(MAX_UPLOAD_BYTES + 1)
+        if ext == ".docx":
+            text = docx_text(data)
+        else:
+            try:
+                text = data.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                raise InputError("bad_encoding", "Tệp .txt phải ở bảng mã UTF-8.", "file") from None
+    else:
+        payload = request.get_json(silent=True) if request.is_json else request.form
+        text = (payload or {}).get("text", "")
+    if not isinstance(text, str) or not text.strip():
+        raise InputError("empty_text", "Nội dung bản tin đang trống.", "text")
+    if len(text) > MAX_TEXT_CHARS:
+        raise InputError("text_too_long", f"Nội dung dài quá {MAX_TEXT_CHARS:,} ký tự; hãy chia thành nhiều bản tin."
+                         .replace(",", "."), "text")
+    return text
+
+
+def clean(text: str) -> dict[str, Any]:
+    """The broadcast script and what was dropped from the source (letterheads, signatures...)."""
+    from audio.document import clean_document
+
+    doc = clean_document(text)
+    if doc.is_empty:
+        raise InputError("empty_text", "Sau khi lược bỏ phần hành chính, bản tin không còn nội dung để đọc.", "text")
+    return {"title": doc.title, "script": doc.text,
+            "removed": [{"text": r.text, "reason": r.reason, "line": r.line} for r in doc.removed]}
+
+
+def reading(script: str) -> str:
+    from audio.normalize import normalize_text
+
+    return normalize_text(script)
+
+
+# -- scheduling input ------------------------------------------------------------------------
+def _parse_date(value: Any, field: str) -> date:
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise InputError("invalid_date", "Ngày không hợp lệ; hãy chọn ngày trên lịch.", field) from None
+
+
+def _parse_times(values: Any) -> list[str]:
+    items = values if isinstance(values, list) else str(values or "").replace(";", ",").split(",")
+    out = []
+    for v in items:
+        v = str(v).strip()
+        if not v:
+            continue
+        try:
+            out.append(time.fromisoformat(v).strftime("%H:%M"))
+        except ValueError:
+            raise InputError("invalid_time", f"Giờ phát '{v}' không hợp lệ; ví dụ 06:00.", "slot_times") from None
+    if not out:
+        raise InputError("invalid_time", "Cần ít nhất một giờ phát.", "slot_times")
+    return sorted(set(out))
+
+
+def schedule_request(d: dict[str, Any]) -> dict[str, Any]:
+    """Turn the schedule form into a rule (the ``schedules`` wire form) and its first start."""
+    kind = d.get("recurrence", "once")
+    if kind not in ("once", "daily", "weekdays"):
+        raise InputError("invalid_recurrence", "Kiểu lịch phát phải là một lần, hằng ngày hoặc các ngày làm việc.", "recurrence")
+    start = _parse_date(d.get("start_date"), "start_date")
+    end = start if kind == "once" else _parse_date(d.get("end_date") or d.get("start_date"), "end_date")
+    if end < start:
+        raise InputError("invalid_date_range", "Ngày kết thúc phải sau hoặc bằng ngày bắt đầu.", "end_date")
+    slots = _parse_times(d.get("slot_times"))
+    try:
+        repeats = int(d.get("repeats") or 1)
+    except (TypeError, ValueError):
+        raise InputError("invalid_repeats", "Số lần phát phải là số nguyên.", "repeats") from None
+    if not 1 <= repeats <= 5:
+        raise InputError("invalid_repeats", "Số lần phát trong một buổi phải từ 1 đến 5.", "repeats")
+    weekdays = WEEKDAY_SETS.get(kind, list(range(7)))
+    now = utcnow()
+    firsts = [datetime.combine(start + timedelta(days=i), time.fromisoformat(s), LOCAL_TZ)
+              for i in range((end - start).days + 1) for s in slots
+              if (start + timedelta(days=i)).weekday() in weekdays]
+    if not firsts:
+        raise InputError("no_occurrences", "Lịch này không có buổi phát nào trong khoảng ngày đã chọn.", "start_date")
+    future = [t for t in firsts if t >= now]
+    if not future:
+        t = firsts[-1]
+        raise InputError("in_the_past", f"Thời gian phát {t:%H:%M ngày %d/%m/%Y} đã qua; hãy chọn thời điểm trong tương lai.",
+                         "start_date" if kind != "once" else "slot_times")
+    rule = {"start_date": start.isoformat(), "end_date": end.isoformat(), "slot_times": slots,
+            "weekdays": weekdays, "repeats": repeats, "repeat_gap_s": 0}
+    return {"rule": rule, "starts_at": format_time(min(future))}
+
+
+# -- pages and endpoints ---------------------------------------------------------------------
+@bp.get("/compose")
+@auth.access("draft")
+def compose():
+    return render_template("compose.html", title="Soạn bản tin", tree=tree_rows(), today=date.today().isoformat())
+
+
+@bp.post("/api/compose/prepare")
+@auth.access("draft")
+def prepare():
+    """Clean a pasted text or uploaded .txt/.docx and show how it will be read."""
+    text = source_text()
+    out = clean(text)
+    out["reading"] = reading(out["script"])
+    return out
+
+
+@bp.post("/api/compose/reading")
+@auth.access("draft")
+def reread():
+    d = request.get_json(silent=True) or {}
+    script = d.get("script", "")
+    if not isinstance(script, str) or not script.strip():
+        raise InputError("empty_text", "Nội dung bản tin đang trống.", "script")
+    if len(script) > MAX_TEXT_CHARS:
+        raise InputError("text_too_long", "Nội dung quá dài; hãy chia thành nhiều bản tin.", "script")
+    return {"reading": reading(script)}
+
+
+@bp.post("/api/compose/recording")
+@auth.access("draft")
+def recording():
+    """A recorded announcement as the bulletin's content instead of synthesized speech."""
+    upload = request.files.get("file")
+    if not upload or not upload.filename:
+        raise InputError("no_file", "Chưa chọn tệp ghi âm.", "audio")
+    if Path(upload.filename).suffix.lower() not in AUDIO_EXTS:
+        raise InputError("bad_file_type", "Tệp ghi âm phải là MP3, WAV, M4A hoặc OGG.", "audio")
+    title = (request.form.get("title") or Path(upload.filename).stem).strip()[:300]
+    data = upload.read(MAX_UPLOAD_BYTES + 1)
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise InputError("too_large", "Tệp ghi âm lớn quá 50 MB.", "audio")
+    media = store_recording(data, Path(upload.filename).suffix.lower())
+    v = viewer()
+    bulletin = {"id": new_id("bt"), "title": title, "text": f"[Bản ghi âm: {upload.filename}]", "script": "",
+                "media_sha256": media["sha256"], "created_at": format_time(utcnow()),
+                "created_by": v.username if v else ""}
+    with ctl().db.tx() as db:
+        db["media"].insert({**media, "created_at": format_time(utcnow())}, replace=True)
+        db["bulletins"].insert(bulletin)
+    return ctl().bulletins.get(bulletin["id"]), 201
+
+
+def store_recording(data: bytes, ext: str) -> dict[str, Any]:
+    """Transcode an upload to the delivery codec; anything ffmpeg cannot decode is refused."""
+    from audio.pipeline import store_media
+
+    c = ctl()
+    settings = c.config.audio
+    media_dir = c.config.media_dir
+    media_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=media_dir) as tmp:
+        src = Path(tmp) / f"upload{ext}"
+        src.write_bytes(data)
+        ogg = Path(tmp) / "out.ogg"
+        proc = subprocess.run(
+            ["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(src), "-vn", "-ac", "1", "-ar", "48000",
+             "-af", "loudnorm=I=-16:TP=-1.5", "-c:a", "libopus", "-b:a", f"{settings.opus_bitrate_kbps}k", str(ogg)],
+            capture_output=True, timeout=600)
+        if proc.returncode != 0 or not ogg.exists():
+            log.info("refused upload: %s", proc.stderr.decode(errors="replace")[-300:])
+            raise InputError("not_audio", "Tệp này không phải âm thanh đọc được (MP3, WAV, M4A, OGG).", "audio")
+        probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(ogg)],
+                               capture_output=True, text=True)
+        try:
+            duration = float(probe.stdout.strip())
+        except ValueError:
+            duration = 0.0
+        if duration < 0.5:
+            raise InputError("not_audio", "Tệp ghi âm không có tiếng hoặc quá ngắn.", "audio")
+        digest, final = store_media(ogg, media_dir, "ogg")
+    return {"sha256": digest, "ext": "ogg", "size": final.stat().st_size, "duration_s": duration, "engine": "recording"}
+
+
+@bp.post("/api/compose/submit")
+@auth.access("draft")
+def submit():
+    """Schedule a prepared bulletin on targets within the viewer's area; approval follows."""
+    d = request.get_json(silent=True)
+    if not isinstance(d, dict):
+        raise InputError("invalid_json", "Yêu cầu phải là một đối tượng JSON hợp lệ.")
+    targets = d.get("targets")
+    if not isinstance(targets, list) or not targets:
+        raise InputError("no_targets", "Chọn ít nhất một thôn, xã hoặc cụm loa để phát.", "targets")
+    auth.require_targets(targets)
+    priority = d.get("priority", "normal")
+    if priority == "emergency":
+        raise InputError("use_emergency_page", "Phát khẩn cấp dùng trang Khẩn cấp riêng.", "priority")
+    when = schedule_request(d)
+    v = viewer()
+    bc = schedule(d.get("bulletin_id"), when, targets, priority, v.username if v else "")
+    return bc, 201
+
+
+def schedule(bulletin_id: Any, when: dict[str, Any], targets: list[str], priority: str, by: str) -> dict[str, Any]:
+    """Call the controller with a rule when it understands rules, with the first start otherwise."""
+    import inspect
+
+    c = ctl()
+    params = inspect.signature(c.schedule_broadcast).parameters
+    if "rule" in params:
+        return c.schedule_broadcast(bulletin_id, when["starts_at"], targets, priority, created_by=by, rule=when["rule"])
+    return c.schedule_broadcast(bulletin_id, when["starts_at"], targets, priority, created_by=by)
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
