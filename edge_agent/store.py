@@ -88,12 +88,21 @@ class AgentStore:
 
     # outbox ----------------------------------------------------------------------
     def append_event(self, event: dict[str, Any]) -> int:
-        """Store an event durably and return its sequence number (never reused)."""
+        """Store an event durably and return its sequence number (never reused).
+
+        One transaction: a crash between numbering and writing must not leave a blank event.
+        """
         with self._lock:
-            cur = self._conn.execute("INSERT INTO outbox(payload, created_at) VALUES ('{}', ?)", (time.time(),))
-            seq = int(cur.lastrowid)
-            event = dict(event, seq=seq)
-            self._conn.execute("UPDATE outbox SET payload = ? WHERE seq = ?", (json.dumps(event), seq))
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                cur = self._conn.execute("INSERT INTO outbox(payload, created_at) VALUES ('{}', ?)", (time.time(),))
+                seq = int(cur.lastrowid)
+                event = dict(event, seq=seq)
+                self._conn.execute("UPDATE outbox SET payload = ? WHERE seq = ?", (json.dumps(event), seq))
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
         return seq
 
     def pending_events(self, limit: int = 100) -> list[dict[str, Any]]:

@@ -1,0 +1,90 @@
+"""Media faults against a real agent process: killed mid-download, tampered media on the HTTP path.
+
+The agent is driven by plans signed with a test key over a real mosquitto, and fetches
+media from a small local Range-capable server that can stall a download on purpose.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from datetime import timedelta
+
+import pytest
+
+from agent_rig import MediaServer, make_clip, play_item, sealed_plan
+from harness import Listener, wait_for
+from loaxa import protocol
+from loaxa.protocol import Signer, utcnow
+
+DEVICE = "loa-1"
+CHUNK = 64 * 1024
+NO_NTP = '\n[clock]\nntp_server = ""\nuse_chrony = false\n'
+
+
+@pytest.fixture
+def signer() -> Signer:
+    return Signer.generate()
+
+
+@pytest.fixture
+def publisher(broker):
+    listener = Listener(broker, client_id="test-plan-publisher")
+    yield listener
+    listener.close()
+
+
+def outbox(agent) -> list[dict]:
+    """The agent's outbox; empty while the agent is still creating its database."""
+    if not (agent.data_dir / "agent.db").exists():
+        return []
+    try:
+        with agent.db() as conn:
+            return [json.loads(r[0]) for r in conn.execute("SELECT payload FROM outbox ORDER BY seq")]
+    except sqlite3.OperationalError:
+        return []
+
+
+def test_download_killed_midway_resumes_with_range_and_verifies(system, signer, publisher, tmp_path):
+    clip = make_clip(tmp_path / "store", 40.0, freq=350)  # ~160 kB of Opus
+    assert clip.size > 2 * CHUNK
+    server = MediaServer(clip.path.parent, hold_after=CHUNK)  # the first download stalls after 64 kB
+    try:
+        agent = system.agent(DEVICE, protocol.public_key_to_text(signer.public_key), server.url, extra_toml=NO_NTP)
+        item = play_item("long", clip, utcnow() + timedelta(hours=1))
+        publisher.publish(protocol.plan_topic(DEVICE), sealed_plan(signer, DEVICE, 1, (item,)), retain=True)
+        part = agent.data_dir / "media" / f"{clip.name}.part"
+        wait_for(lambda: part.exists() and part.stat().st_size == CHUNK, what="a partial download on disk")
+        agent.kill()
+        assert part.stat().st_size == CHUNK
+        assert [r["range"] for r in server.requests] == [""]
+
+        agent.start()
+        cached = agent.data_dir / "media" / clip.name
+        wait_for(cached.exists, timeout=20, what="the resumed download in the cache")
+        assert server.requests[-1]["range"] == f"bytes={CHUNK}-"
+        assert hashlib.sha256(cached.read_bytes()).hexdigest() == clip.sha256
+        assert not part.exists()
+        with agent.db() as conn:
+            assert conn.execute("SELECT size FROM media WHERE sha256 = ?", (clip.sha256,)).fetchone() == (clip.size,)
+    finally:
+        server.close()
+
+
+def test_media_tampered_on_the_http_path_never_plays(system, signer, publisher, tmp_path):
+    clip = make_clip(tmp_path / "store", 0.5)
+    server = MediaServer(clip.path.parent, tamper=True)
+    try:
+        agent = system.agent(DEVICE, protocol.public_key_to_text(signer.public_key), server.url, extra_toml=NO_NTP)
+        item = play_item("x", clip, utcnow() + timedelta(seconds=4))
+        publisher.publish(protocol.plan_topic(DEVICE), sealed_plan(signer, DEVICE, 1, (item,)), retain=True)
+        failed = wait_for(lambda: [e for e in outbox(agent) if e["kind"] == "failed" and e.get("item_id") == "x"],
+                          timeout=15, what="the play to fail")
+        assert failed[0]["reason"] == "media_missing"
+        assert agent.plays() == []
+        assert not (agent.data_dir / "media" / clip.name).exists()
+        assert len(server.requests) >= 2  # retried, and refused every time
+        assert "refusing it" in agent.log()
+    finally:
+        server.close()
