@@ -1,0 +1,88 @@
+"""Dates and clock times as an announcer reads them.
+
+``02/9/2021`` and ``20-9-2021`` become ``ngày hai tháng chín năm hai nghìn không trăm hai
+mươi mốt``; ``ngày`` is added only when the text does not already say it.  April is always
+``tháng tư``.  A bare ``07/9`` is a day and month (bulletins do not write fractions that
+way); ``24/7`` is the one exception, handled before this module runs.
+"""
+
+from __future__ import annotations
+
+import re
+
+from audio.normalize import numbers
+
+_DAY = r"0?[1-9]|[12]\d|3[01]"
+_MONTH = r"0?[1-9]|1[0-2]"
+
+
+def _date_pattern(tag: str) -> str:
+    return (
+        rf"(?P<d{tag}>{_DAY})(?P<s{tag}>[/.\-])(?P<m{tag}>{_MONTH})"
+        rf"(?:(?P=s{tag})(?P<y{tag}>\d{{4}}))?"
+    )
+
+
+_EDGE_BEFORE = r"(?<![\w/.,\-])"
+_EDGE_AFTER = r"(?![\w/]|[.,\-]\d)"
+_DATE = re.compile(_EDGE_BEFORE + _date_pattern("") + _EDGE_AFTER)
+_DATE_RANGE = re.compile(_EDGE_BEFORE + _date_pattern("1") + r"\s*[-–]\s*" + _date_pattern("2") + _EDGE_AFTER)
+_MONTH_YEAR = re.compile(rf"(?<![\w/.,\-])(?P<m>{_MONTH})/(?P<y>\d{{4}})(?![\w/]|[.,]\d)")
+_MONTH_WORD = re.compile(rf"(?i:(?P<w>tháng))\s+(?P<m>{_MONTH})(?![\w/]|[.,]\d)")
+_SAYS = re.compile(r"(?i:(ngày|mùng|mồng|tháng))\s*$")
+
+
+def _time_pattern(tag: str) -> str:
+    return rf"(?P<h{tag}>[01]?\d|2[0-4])(?:\s?(?:h|g|:)(?P<min{tag}>[0-5]\d)(?:'|’)?|h)"
+
+
+_TIME = re.compile(r"(?<![\w.,])" + _time_pattern("") + r"(?![\w/])")
+_TIME_RANGE = re.compile(r"(?<![\w.,])" + _time_pattern("1") + r"\s*[-–]\s*" + _time_pattern("2") + r"(?![\w/])")
+
+
+def _is_date(sep: str, year: str | None) -> bool:
+    """Day/month without a year only with a slash: ``5-7`` and ``4.1`` are not dates."""
+    return year is not None or sep == "/"
+
+
+def _day_month_year(day: str, month: str, year: str | None) -> str:
+    words = f"{numbers.integer(day)} tháng {numbers.month(int(month))}"
+    return words + (f" năm {numbers.cardinal(int(year))}" if year else "")
+
+
+def _prefixed(text: str, start: int, word: str, spoken: str) -> str:
+    """Add ``ngày``/``tháng`` unless the words just before already say it."""
+    return spoken if _SAYS.search(text[max(0, start - 8):start]) else f"{word} {spoken}"
+
+
+def read_dates(line: str) -> str:
+    def one_range(m: re.Match[str]) -> str:
+        if not (_is_date(m["s1"], m["y1"]) and _is_date(m["s2"], m["y2"])):
+            return m.group(0)
+        first = _prefixed(m.string, m.start(), "ngày", _day_month_year(m["d1"], m["m1"], m["y1"]))
+        return f"{first} đến ngày {_day_month_year(m['d2'], m['m2'], m['y2'])}"
+
+    def one(m: re.Match[str]) -> str:
+        if not _is_date(m["s"], m["y"]):
+            return m.group(0)
+        return _prefixed(m.string, m.start(), "ngày", _day_month_year(m["d"], m["m"], m["y"]))
+
+    def month_year(m: re.Match[str]) -> str:
+        spoken = f"{numbers.month(int(m['m']))} năm {numbers.cardinal(int(m['y']))}"
+        return _prefixed(m.string, m.start(), "tháng", spoken)
+
+    line = _DATE_RANGE.sub(one_range, line)
+    line = _DATE.sub(one, line)
+    line = _MONTH_YEAR.sub(month_year, line)
+    return _MONTH_WORD.sub(lambda m: f"{m['w']} {numbers.month(int(m['m']))}", line)
+
+
+def _clock(hour: str, minutes: str | None) -> str:
+    spoken = f"{numbers.cardinal(int(hour))} giờ"
+    return spoken + (f" {numbers.cardinal(int(minutes))} phút" if minutes and int(minutes) else "")
+
+
+def read_times(line: str) -> str:
+    """``17h30`` → mười bảy giờ ba mươi phút, ``0h00'`` → không giờ, ``6h-8h`` → sáu giờ đến tám giờ."""
+    line = _TIME_RANGE.sub(lambda m: f"{_clock(m['h1'], m['min1'])} đến {_clock(m['h2'], m['min2'])}", line)
+    return _TIME.sub(lambda m: _clock(m["h"], m["min"]), line)

@@ -1,0 +1,71 @@
+"""Upper-case words: read the Vietnamese ones as words, spell the rest letter by letter.
+
+A heading such as ``II. NỘI DUNG TUYÊN TRUYỀN`` must be read as words, while an unknown
+acronym such as ``ATTT`` must be spelled (``a tê tê tê``), the way a listener would hear it
+from an announcer.  Telling them apart needs no word list: a Vietnamese syllable has a
+fixed shape (onset, vowel nucleus, limited set of final consonants), and acronyms do not.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Callable
+
+LETTER_NAMES = {
+    "A": "a", "Ă": "á", "Â": "ớ", "B": "bê", "C": "xê", "D": "dê", "Đ": "đê", "E": "e", "Ê": "ê",
+    "F": "ép", "G": "giê", "H": "hát", "I": "i", "J": "gi", "K": "ca", "L": "e lờ", "M": "em",
+    "N": "en", "O": "o", "Ô": "ô", "Ơ": "ơ", "P": "pê", "Q": "quy", "R": "e rờ", "S": "ét",
+    "T": "tê", "U": "u", "Ư": "ư", "V": "vê", "W": "vê kép", "X": "ích", "Y": "i", "Z": "dét",
+}
+_TONE_MARKS = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
+_SYLLABLE = re.compile(
+    r"(?:ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdđghklmnprstvx])?"
+    r"[aăâeêioôơuưy]{1,3}"
+    r"(?:ch|ng|nh|[cmnpt])?"
+)
+_UPPER_WORD = re.compile(r"(?<![\w])[^\W\d_]{2,}(?![\w])")
+
+
+def _toneless(word: str) -> str:
+    decomposed = unicodedata.normalize("NFD", word.lower())
+    return unicodedata.normalize("NFC", "".join(c for c in decomposed if c not in _TONE_MARKS))
+
+
+def is_syllable(word: str) -> bool:
+    """True when ``word`` has the shape of one Vietnamese syllable (``TRUYỀN``, ``gì``)."""
+    return _SYLLABLE.fullmatch(_toneless(word)) is not None
+
+
+def spell(word: str) -> str:
+    """Spell letters by their Vietnamese names: ``spell('ATTT') == 'a tê tê tê'``."""
+    return " ".join(LETTER_NAMES.get(c.upper(), c.lower()) for c in word if c.isalpha())
+
+
+def speak_capitals(line: str) -> str:
+    """Lower-case upper-case Vietnamese words and spell upper-case acronyms."""
+
+    def one(m: re.Match[str]) -> str:
+        word = m.group(0)
+        if not word.isupper():
+            return word
+        return word.lower() if is_syllable(word) else spell(word)
+
+    return _UPPER_WORD.sub(one, line)
+
+
+_CODE = re.compile(r"(?<![\w])(?=[^\W_]*\d)(?=[^\W_]*[^\W\d_])[^\W_]+(?![\w])")
+_RUN = re.compile(r"\d+|[^\W\d_]+")
+
+
+def read_codes(line: str, read_digits: Callable[[str], str]) -> str:
+    """Letters glued to digits (``H5N1``, ``4G``): each run read on its own."""
+
+    def run(part: str) -> str:
+        if part.isdigit():
+            return read_digits(part)
+        if part.isupper() and (len(part) == 1 or not is_syllable(part)):
+            return spell(part)
+        return part
+
+    return _CODE.sub(lambda m: " ".join(run(p) for p in _RUN.findall(m.group(0))), line)

@@ -1,0 +1,74 @@
+"""Quantities: plain numbers, decimals, ranges, percentages and measurement units.
+
+Vietnamese writes thousands with dots (1.000.000) and decimals with a comma (0,5).
+Weather and disaster notices depend on units (mm of rain, m³/s of discharge, km/h of wind),
+so a unit after a number is read in full.
+"""
+
+from __future__ import annotations
+
+import re
+
+from audio.normalize import numbers
+
+NUMBER = r"\d{1,3}(?:\.\d{3})+(?:,\d+)?|\d+(?:,\d+)?"
+
+# Longest first, so that "m³/s" wins over "m".
+UNITS: tuple[tuple[str, str], ...] = (
+    ("m³/s", "mét khối trên giây"), ("m3/s", "mét khối trên giây"),
+    ("km/giờ", "ki lô mét trên giờ"), ("km/h", "ki lô mét trên giờ"),
+    ("m/s", "mét trên giây"), ("kWh", "ki lô oát giờ"),
+    ("km²", "ki lô mét vuông"), ("km2", "ki lô mét vuông"),
+    ("m²", "mét vuông"), ("m2", "mét vuông"), ("m³", "mét khối"), ("m3", "mét khối"),
+    ("°C", "độ xê"), ("ºC", "độ xê"), ("oC", "độ xê"), ("độ C", "độ xê"),
+    ("km", "ki lô mét"), ("cm", "xen ti mét"), ("mm", "mi li mét"), ("m", "mét"),
+    ("kg", "ki lô gam"), ("mg", "mi li gam"), ("g", "gam"),
+    ("ml", "mi li lít"), ("ha", "héc ta"), ("kW", "ki lô oát"), ("MW", "mê ga oát"),
+    ("kV", "ki lô vôn"), ("đ", "đồng"),
+)
+# Words after which a slash means "per" (500.000 đồng/người) rather than "or" (cổng/trang).
+PER_WORDS = frozenset(
+    {"mét", "gam", "lít", "đồng", "giờ", "giây", "phút", "ngày", "tuần", "tháng", "năm", "người",
+     "hộ", "tấn", "ta", "khối", "vuông", "liều", "lượt", "kg", "oát"}
+)
+
+_UNIT_ALTERNATION = "|".join(re.escape(u) for u, _ in UNITS)
+_SPOKEN_UNIT = dict(UNITS)
+_NEGATIVE_TEMPERATURE = re.compile(rf"(?<![\w\d,.])[-−–]\s?(?=(?:{NUMBER})\s*(?:°C|ºC|oC|độ))")
+_RANGE = re.compile(rf"(?<![\w/.,\-])(?P<a>{NUMBER})\s*[-–]\s*(?P<b>{NUMBER})(?![\d/\-]|[.,]\d)")
+_PERCENT = re.compile(rf"(?<![\w/.,])(?P<n>{NUMBER})\s*%")
+_UNIT = re.compile(rf"(?<![\w/.,])(?P<n>{NUMBER})\s*(?P<u>{_UNIT_ALTERNATION})(?![\w])")
+_SECTION = re.compile(r"(?<![\w.,])\d{1,2}(?:\.\d{1,2})+(?![\w]|[.,]\d)")
+_PLAIN = re.compile(rf"{NUMBER}")
+
+
+def read_number(text: str) -> str:
+    """Read one number as written: ``1.000.000``, ``2,5``, ``0,05``, ``03``."""
+    whole, _, frac = text.partition(",")
+    whole = whole.replace(".", "")
+    return numbers.decimal(whole, frac) if frac else numbers.integer(whole)
+
+
+def _minus(m: re.Match[str]) -> str:
+    """A dash before a temperature is a minus sign, unless a number precedes it (10 - 15°C)."""
+    before = m.string[max(0, m.start() - 8): m.start()].rstrip()
+    return m.group(0) if before[-1:].isdigit() else "âm "
+
+
+def read_ranges(line: str) -> str:
+    """``5-7`` becomes ``5 đến 7`` (still in digits, for the rules that follow); a dash
+    before a temperature is a minus sign."""
+    line = _NEGATIVE_TEMPERATURE.sub(_minus, line)
+    return _RANGE.sub(lambda m: f"{m['a']} đến {m['b']}", line)
+
+
+def read_quantities(line: str) -> str:
+    """Percentages and units, read after their number."""
+    line = _PERCENT.sub(lambda m: f"{read_number(m['n'])} phần trăm", line)
+    return _UNIT.sub(lambda m: f"{read_number(m['n'])} {_SPOKEN_UNIT[m['u']]}", line)
+
+
+def read_numbers(line: str) -> str:
+    """Every number left: section numbers (4.1 → bốn chấm một) then plain numbers."""
+    line = _SECTION.sub(lambda m: " chấm ".join(numbers.integer(p) for p in m.group(0).split(".")), line)
+    return _PLAIN.sub(lambda m: read_number(m.group(0)), line)

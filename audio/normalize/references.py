@@ -1,0 +1,71 @@
+"""Document references: ``Nghị quyết 128/NQ-CP``, ``Công văn số 14-CV/TU``, ``30/2021/QH15``.
+
+An announcer does not spell the symbol after the number.  The document type in it (NQ, QĐ,
+KH) repeats the word before the number, so it is dropped; the issuer (CP, TU, BYT) is read
+as ``của Chính phủ`` unless the sentence names the issuer itself a few words later
+(``... ngày 11/10/2021 của Chính phủ``).  The year of a law-style number is read as
+``năm``: ``Nghị quyết số 30/2021/QH15`` → ``Nghị quyết số ba mươi năm hai nghìn không trăm
+hai mươi mốt của Quốc hội khóa mười lăm``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from audio.normalize import numbers
+from audio.normalize.dictionary import Abbreviations
+from audio.normalize.letters import spell
+
+# Document-type symbols of Decree 30/2020/NĐ-CP and of Party documents.
+DOCUMENT_TYPES = frozenset(
+    {"NQ", "QĐ", "CT", "QC", "QyĐ", "TB", "HD", "CTr", "KH", "PA", "ĐA", "DA", "BC", "BB", "TTr",
+     "HĐ", "CĐ", "GUQ", "GM", "GGT", "PG", "PC", "PB", "CV", "KL", "NĐ", "TT", "TTLT", "L", "PL",
+     "UBTVQH", "QĐ-TTg"}
+)
+_CODE_PART = r"[A-ZĐ][A-Za-zĐđ]*\d*"
+_REFERENCE = re.compile(
+    r"(?<![\w/.,])(?P<num>\d{1,5})(?:/(?P<year>(?:19|20)\d{2}))?\s*[/\-]\s*"
+    rf"(?P<code>{_CODE_PART}(?:[\-/&]{_CODE_PART})*)(?![\w])"
+)
+_ISSUER_WITH_TERM = re.compile(r"(?P<body>[A-ZĐ][A-Za-zĐđ]*?)(?P<term>\d+)")
+_NAMES_ISSUER = re.compile(r"(?<![\w])của(?![\w])")
+_SENTENCE_END = re.compile(r"[.;:!?]")
+_LOOKAHEAD = 60
+
+
+def _issuer(parts: list[str], dictionary: Abbreviations) -> str:
+    spoken = []
+    for part in parts:
+        known = dictionary.lookup(part)
+        if known:
+            spoken.append(known)
+            continue
+        m = _ISSUER_WITH_TERM.fullmatch(part)
+        if m and dictionary.lookup(m["body"]):
+            spoken.append(f"{dictionary.lookup(m['body'])} khóa {numbers.cardinal(int(m['term']))}")
+        else:
+            spoken.append(spell(part))
+    return " ".join(spoken)
+
+
+def _issuer_follows(text: str, end: int) -> bool:
+    after = text[end:end + _LOOKAHEAD]
+    stop = _SENTENCE_END.search(after)
+    return bool(_NAMES_ISSUER.search(after[: stop.start()] if stop else after))
+
+
+def read_references(line: str, dictionary: Abbreviations) -> str:
+    def one(m: re.Match[str]) -> str:
+        parts = re.split(r"[\-/]", m["code"])
+        if len(parts) < 2 and not m["year"]:
+            return m.group(0)
+        if parts[0] in DOCUMENT_TYPES:
+            parts = parts[1:]
+        spoken = numbers.integer(m["num"])
+        if m["year"]:
+            spoken += f" năm {numbers.cardinal(int(m['year']))}"
+        if parts and not _issuer_follows(m.string, m.end()):
+            spoken += f" của {_issuer(parts, dictionary)}"
+        return spoken
+
+    return _REFERENCE.sub(one, line)
