@@ -7,6 +7,7 @@ import os
 import sys
 
 DEFAULT_URL = os.environ.get("LOAXA_URL", "http://127.0.0.1:8080")
+TOKEN_HELP = "API token (env LOAXA_TOKEN; create one with: loaxa user token NAME)"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -24,6 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--targets", default="", help="comma-separated unit or device ids")
     a.add_argument("--priority", default="normal", choices=["normal", "priority", "emergency"])
     a.add_argument("--url", default=DEFAULT_URL, help="controller URL (env LOAXA_URL)")
+    a.add_argument("--token", default=os.environ.get("LOAXA_TOKEN", ""), help=TOKEN_HELP)
     a.set_defaults(func=_bulletin_add)
 
     p = sub.add_parser("logs", help="what played where and when (the playback log)")
@@ -31,6 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--broadcast", help="only this broadcast")
     p.add_argument("--limit", type=int, default=50)
     p.add_argument("--url", default=DEFAULT_URL, help="controller URL (env LOAXA_URL)")
+    p.add_argument("--token", default=os.environ.get("LOAXA_TOKEN", ""), help=TOKEN_HELP)
     p.set_defaults(func=_logs)
 
 
@@ -67,7 +70,7 @@ def _bulletin_add(args: argparse.Namespace) -> int:
         text = sys.stdin.read() if args.file == "-" else open(args.file, encoding="utf-8").read()
     except (OSError, UnicodeDecodeError) as exc:
         raise CommandError(f"cannot read {args.file}: {exc}") from None
-    api = ApiClient(args.url)
+    api = ApiClient(args.url, token=args.token)
     try:
         bulletin = api.post("/api/bulletins", {"title": args.title, "text": text})
         media = bulletin["media"]
@@ -90,7 +93,7 @@ def _logs(args: argparse.Namespace) -> int:
 
     query = {k: v for k, v in (("device", args.device), ("broadcast", args.broadcast), ("limit", args.limit)) if v}
     try:
-        rows = ApiClient(args.url).get("/api/playback?" + urlencode(query))
+        rows = ApiClient(args.url, token=args.token).get("/api/playback?" + urlencode(query))
     except ApiError as exc:
         raise CommandError(str(exc)) from None
     print(f"{'recorded (UTC)':<24} {'device':<14} {'event':<11} {'broadcast':<16} {'planned':<24} {'actual start':<24} reason")

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from audio.settings import AudioSettings
+from controller.people_settings import PeopleSettings
 from loaxa.config import MqttSettings, section, setting
 
 
@@ -37,6 +38,7 @@ class ControllerConfig:
     plans: PlanSettings = section(PlanSettings, "device plans and commands")
     unit: UnitSettings = section(UnitSettings, "the administrative unit this controller serves")
     audio: AudioSettings = section(AudioSettings, "speech synthesis and mastering")
+    people: PeopleSettings = section(PeopleSettings, "sign-in, sessions and the approval rule")
 
     @property
     def db_path(self) -> Path:

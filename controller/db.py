@@ -117,6 +117,98 @@ def m001_initial(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m004_people_audit(db: sqlite_utils.Database) -> None:
+    """Users, API tokens, the audit trail, and hash chains over the audit trail and playback events."""
+    from controller import audit, hashchain
+
+    db.executescript(
+        """
+        CREATE TABLE users (
+            id INTEGER PRIMARY KEY,
+            username TEXT NOT NULL UNIQUE,
+            display_name TEXT NOT NULL DEFAULT '',
+            password_hash TEXT NOT NULL,
+            role TEXT NOT NULL,
+            unit_id TEXT,
+            disabled INTEGER NOT NULL DEFAULT 0,
+            session_epoch INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE api_tokens (
+            token_sha256 TEXT PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            name TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE audit_log (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            target TEXT NOT NULL DEFAULT '',
+            details TEXT NOT NULL DEFAULT '{}',
+            ip TEXT NOT NULL DEFAULT '',
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL
+        );
+        CREATE INDEX audit_log_at ON audit_log(at);
+        CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+            BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+        CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+            BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+        CREATE TABLE chain_heads (
+            chain TEXT PRIMARY KEY,
+            length INTEGER NOT NULL,
+            head TEXT NOT NULL
+        );
+        ALTER TABLE playback_events ADD COLUMN prev_hash TEXT NOT NULL DEFAULT '';
+        ALTER TABLE playback_events ADD COLUMN hash TEXT NOT NULL DEFAULT '';
+        """
+    )
+    hashchain.backfill(db, audit.PLAYBACK_CHAIN)
+
+
+@migrations()
+def m003_device_security(db: sqlite_utils.Database) -> None:
+    """Broker accounts, one-time enrollment codes, kill switches and signing-key rollovers."""
+    db.executescript(
+        """
+        CREATE TABLE broker_accounts (
+            username TEXT PRIMARY KEY,
+            role TEXT NOT NULL CHECK (role IN ('controller', 'device')),
+            device_id TEXT UNIQUE REFERENCES devices(id),
+            password_hash TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            revoked_at TEXT
+        );
+        CREATE TABLE enrollment_codes (
+            code_sha256 TEXT PRIMARY KEY,
+            device_id TEXT NOT NULL REFERENCES devices(id),
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            created_by TEXT NOT NULL DEFAULT '',
+            used_at TEXT,
+            used_from TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX enrollment_codes_device ON enrollment_codes(device_id);
+        CREATE TABLE kill_switches (
+            unit_id TEXT PRIMARY KEY REFERENCES units(id),
+            engaged_at TEXT NOT NULL,
+            engaged_by TEXT NOT NULL,
+            reason TEXT NOT NULL DEFAULT ''
+        );
+        CREATE TABLE key_rollovers (
+            seq INTEGER PRIMARY KEY,
+            retired_kid TEXT NOT NULL,
+            next_kid TEXT NOT NULL,
+            issued_at TEXT NOT NULL,
+            payload BLOB NOT NULL
+        );
+        """
+    )
+
+
 class Database:
     """The controller database with its lock; use :meth:`tx` for every access."""
 

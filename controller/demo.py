@@ -84,11 +84,12 @@ def run_demo(workdir: Path, http_port: int = 8080) -> int:
     try:
         ctl_toml = workdir / "controller.toml"
         ctl_toml.write_text(controller_toml(workdir / "controller", broker.port, http_port))
+        admin = demo_admin(ctl_toml)
         log_f = open(workdir / "controller.log", "ab")
         procs.append(Proc("controller", subprocess.Popen(loaxa_command("controller", "-c", str(ctl_toml)),
                                                          stdout=log_f, stderr=log_f, env=env)))
         wait_for_port("127.0.0.1", http_port, timeout=30, proc=procs[0].popen)
-        api = ApiClient(url)
+        api = ApiClient(url, token=admin.token)
         seed(api)
         public_key = api.get("/api/pubkey")["public_key"]
         for device_id, _name, _unit in DEVICES:
@@ -97,7 +98,7 @@ def run_demo(workdir: Path, http_port: int = 8080) -> int:
             out = open(workdir / f"agent-{device_id}.log", "ab")
             procs.append(Proc(device_id, subprocess.Popen(loaxa_command("agent", "-c", str(cfg)),
                                                           stdout=out, stderr=out, env=env)))
-        print(instructions(workdir, url), flush=True)
+        print(instructions(workdir, url, admin), flush=True)
         stopping = []
         signal.signal(signal.SIGTERM, lambda *a: stopping.append(1))
         while not stopping:
@@ -125,21 +126,55 @@ def run_demo(workdir: Path, http_port: int = 8080) -> int:
     return 0
 
 
-def instructions(workdir: Path, url: str) -> str:
+@dataclass(frozen=True)
+class DemoAdmin:
+    username: str
+    password: str
+    token: str
+
+
+def demo_admin(config_path: Path, username: str = "demo-admin") -> DemoAdmin:
+    """The demo's administrator with a fresh random password and API token (never a fixed one)."""
+    import secrets
+
+    from controller.config import ControllerConfig
+    from controller.db import Database
+    from controller.users import Users
+    from loaxa.config import load_config
+
+    config = load_config(ControllerConfig, config_path)
+    db = Database(config.db_path)
+    try:
+        users = Users(db, config.people)
+        password = secrets.token_urlsafe(12)
+        if users.find(username) is None:
+            users.add(username, password, "admin", None, "Quản trị demo")
+        else:
+            users.set_password(username, password)
+        return DemoAdmin(username, password, users.create_token(username, "demo"))
+    finally:
+        db.close()
+
+
+def instructions(workdir: Path, url: str, admin: DemoAdmin) -> str:
     sample = Path(__file__).resolve().parent.parent / "docs" / "samples" / "thong-bao-mau.txt"
     return f"""
 Loa Xã demo is running.
   Web UI and API:   {url}   (JSON API under {url}/api)
   Devices:          {', '.join(d[0] for d in DEVICES)}  (Xã Tân Lập: Thôn Đông, Thôn Tây)
   Logs and data:    {workdir}
+  Sign in as:       {admin.username}  password {admin.password}   (new for each run)
+
+The command line and curl use an API token:
+  export LOAXA_TOKEN={admin.token}
 
 Schedule a bulletin on the whole commune one minute from now:
   .venv/bin/loaxa bulletin add {sample} --at +1m --targets xa-tan-lap
 
 or with the API:
-  curl -s -X POST {url}/api/bulletins -H 'Content-Type: application/json' \\
+  curl -s -X POST {url}/api/bulletins -H "Authorization: Bearer $LOAXA_TOKEN" -H 'Content-Type: application/json' \\
        -d '{{"title": "Thông báo", "text": "Xin thông báo lịch tiêm chủng vào sáng thứ bảy."}}'
-  curl -s -X POST {url}/api/broadcasts -H 'Content-Type: application/json' \\
+  curl -s -X POST {url}/api/broadcasts -H "Authorization: Bearer $LOAXA_TOKEN" -H 'Content-Type: application/json' \\
        -d '{{"bulletin_id": "<id from above>", "starts_at": "<YYYY-MM-DD HH:MM>", "targets": ["xa-tan-lap"]}}'
 
 Then see what played where and when:

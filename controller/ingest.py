@@ -10,6 +10,8 @@ import json
 import logging
 from typing import Callable
 
+from controller import hashchain
+from controller.audit import PLAYBACK_CHAIN
 from controller.db import Database
 from controller.registry import Registry
 from loaxa import protocol
@@ -18,6 +20,11 @@ from loaxa.protocol import DeviceState, EventBatch, ProtocolError, format_time, 
 log = logging.getLogger(__name__)
 
 AckSender = Callable[[str, str, int], None]
+
+_INSERT_EVENT = (
+    f"INSERT OR IGNORE INTO playback_events({', '.join(PLAYBACK_CHAIN.fields)}, prev_hash, hash) "
+    f"VALUES ({', '.join(':' + f for f in PLAYBACK_CHAIN.fields)}, :prev_hash, :hash)"
+)
 
 
 class Ingest:
@@ -70,30 +77,29 @@ class Ingest:
             raise ProtocolError(f"unknown device {device_id!r}")
         received = format_time(utcnow())
         with self.db.tx() as db:
-            db["playback_events"].insert_all(
-                (
-                    {
-                        "device_id": device_id,
-                        "epoch": batch.epoch,
-                        "seq": e.seq,
-                        "kind": e.kind,
-                        "item_id": e.item_id,
-                        "broadcast_id": e.broadcast_id,
-                        "sha256": e.sha256,
-                        "plan_version": e.plan_version,
-                        "planned_at": format_time(e.planned_at) if e.planned_at else None,
-                        "actual_start": format_time(e.actual_start) if e.actual_start else None,
-                        "duration_s": e.duration_s,
-                        "reason": e.reason,
-                        "flags": ",".join(e.flags),
-                        "level_dbfs": e.level_dbfs,
-                        "recorded_at": format_time(e.recorded_at),
-                        "received_at": received,
-                    }
-                    for e in batch.events
-                ),
-                ignore=True,
+            rows = (
+                {
+                    "device_id": device_id,
+                    "epoch": batch.epoch,
+                    "seq": e.seq,
+                    "kind": e.kind,
+                    "item_id": e.item_id,
+                    "broadcast_id": e.broadcast_id,
+                    "sha256": e.sha256,
+                    "plan_version": e.plan_version,
+                    "planned_at": format_time(e.planned_at) if e.planned_at else None,
+                    "actual_start": format_time(e.actual_start) if e.actual_start else None,
+                    "duration_s": e.duration_s,
+                    "reason": e.reason,
+                    "flags": ",".join(e.flags),
+                    "level_dbfs": e.level_dbfs,
+                    "recorded_at": format_time(e.recorded_at),
+                    "received_at": received,
+                }
+                for e in batch.events
             )
+            hashchain.append(db, PLAYBACK_CHAIN, device_id, rows,
+                             lambda row: db.execute(_INSERT_EVENT, row).rowcount == 1)
             up_to = self._advance(db, device_id, batch.epoch)
         self.send_ack(device_id, batch.epoch, up_to)
 

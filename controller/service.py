@@ -8,6 +8,7 @@ from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from controller.audit import AuditTrail
 from controller.broadcasts import Broadcasts
 from controller.bulletins import Bulletins
 from controller.config import ControllerConfig
@@ -17,6 +18,7 @@ from controller.ingest import Ingest, playback_log
 from controller.keys import load_or_create_signer
 from controller.metrics import ControllerMetrics
 from controller.registry import Registry
+from controller.users import Users
 from loaxa import protocol
 from loaxa.mqtt_client import MqttConnection
 
@@ -32,6 +34,8 @@ class Controller:
         self.db = Database(config.db_path)
         self.signer = load_or_create_signer(config.key_path)
         self.registry = Registry(self.db)
+        self.users = Users(self.db, config.people)
+        self.audit = AuditTrail(self.db)
         self.bulletins = Bulletins(self.db, config.media_dir, config.audio)
         self.broadcasts = Broadcasts(self.db, self.registry)
         self.mqtt = MqttConnection(

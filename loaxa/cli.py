@@ -16,7 +16,8 @@ from typing import Sequence
 
 from loaxa import __version__
 
-COMMAND_MODULES = ("edge_agent.commands", "web.commands", "controller.commands", "audio.commands", "controller.ops_commands", "loaxa.install")
+COMMAND_MODULES = ("edge_agent.commands", "web.commands", "controller.commands", "audio.commands", "controller.ops_commands", "loaxa.install",
+                   "controller.people_commands")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import sqlite3
 import subprocess
@@ -27,6 +28,10 @@ from controller.demo import agent_toml
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "corpus" / "bulletins"
+
+
+# Tests run at any hour of the day: no quiet hours and no caps unless a test sets its own.
+OPEN_GUARDRAILS = 'quiet_start = "00:00"\nquiet_end = "00:00"\nmax_programmes_per_day = ""\nmax_minutes_per_programme = ""\n'
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 15.0, interval: float = 0.05, what: str = "condition") -> Any:
@@ -94,12 +99,31 @@ class ControllerHandle(ProcessHandle):
     url: str = ""
     data_dir: Path = Path()
     http_port: int = 0
+    token: str = ""
+    admin_password: str = ""
 
     @property
     def api(self) -> ApiClient:
-        return ApiClient(self.url, timeout=60)
+        """A client signed in as the test administrator (whole tree) with an API token."""
+        return ApiClient(self.url, timeout=60, token=self.token)
+
+    def loaxa_cli(self, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
+        """Run a ``loaxa`` command against this controller's config; fails the test on error."""
+        out = subprocess.run(loaxa(*args, "-c", self.cmd[-1]), input=stdin, capture_output=True, text=True,
+                             env=self.env, timeout=60)
+        assert out.returncode == 0, f"loaxa {' '.join(args)} failed: {out.stderr}"
+        return out
+
+    def ensure_admin(self) -> None:
+        """Create the test administrator the way an operator would (no default password exists)."""
+        if not self.token:
+            self.admin_password = secrets.token_urlsafe(16)
+            out = self.loaxa_cli("user", "add", "--role", "admin", "--unit", "*", "--token", "test-admin",
+                                 stdin=self.admin_password + "\n")
+            self.token = out.stdout.strip().splitlines()[-1]
 
     def start(self) -> None:
+        self.ensure_admin()
         super().start()
         wait_for_port("127.0.0.1", self.http_port, timeout=30, proc=self.proc)
         wait_for(lambda: self.api.get("/api/health")["mqtt_connected"], what="controller connected to broker")
@@ -147,13 +171,14 @@ class System:
     broker: Broker
     handles: list[ProcessHandle] = field(default_factory=list)
 
-    def controller(self, extra_toml: str = "", start: bool = True) -> ControllerHandle:
+    def controller(self, extra_toml: str = "", start: bool = True, guardrails_toml: str | None = None) -> ControllerHandle:
         port = free_port()
         data_dir = self.root / "controller"
         cfg = self.root / "controller.toml"
         cfg.write_text(
             f'data_dir = "{data_dir}"\n{extra_toml}\n[mqtt]\nport = {self.broker.port}\n\n'
-            f'[http]\nport = {port}\n\n[audio]\nengine = "espeak"\n'
+            f'[http]\nport = {port}\n\n[audio]\nengine = "espeak"\n\n'
+            f'[schedules]\n{OPEN_GUARDRAILS if guardrails_toml is None else guardrails_toml}\n'
         )
         h = ControllerHandle("controller", loaxa("controller", "-c", str(cfg)), self.root / "controller.log", _env(),
                              url=f"http://127.0.0.1:{port}", data_dir=data_dir, http_port=port)

@@ -9,6 +9,7 @@ from werkzeug.exceptions import HTTPException
 
 from controller.errors import InputError
 from controller.service import Controller
+from web import auth
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -25,86 +26,125 @@ def body() -> dict[str, Any]:
 
 
 @bp.get("/health")
+@auth.public
 def health():
     c = ctl()
     return {"status": "ok", "mqtt_connected": c.mqtt.connected.is_set(), "signing_key": c.signer.kid}
 
 
 @bp.get("/pubkey")
+@auth.public
 def pubkey():
     return ctl().public_key()
 
 
 @bp.get("/units")
+@auth.access("read")
 def list_units():
-    return jsonify(ctl().registry.units())
+    s = auth.scope()
+    return jsonify([u for u in ctl().registry.units() if s.has_unit(u["id"])])
 
 
 @bp.post("/units")
+@auth.access("manage")
 def add_unit():
     d = body()
-    return ctl().registry.add_unit(d.get("id"), d.get("name"), d.get("parent_id"), d.get("level", "")), 201
+    auth.require_unit(d.get("parent_id"), allow_top=True)
+    unit = ctl().registry.add_unit(d.get("id"), d.get("name"), d.get("parent_id"), d.get("level", ""))
+    auth.audit("unit_added", unit["id"], {"parent_id": unit["parent_id"]})
+    return unit, 201
 
 
 @bp.get("/devices")
+@auth.access("read")
 def list_devices():
-    return jsonify(ctl().registry.devices())
+    s = auth.scope()
+    return jsonify([d for d in ctl().registry.devices() if s.has_device(d["id"])])
 
 
 @bp.get("/devices/<device_id>")
+@auth.access("read")
 def get_device(device_id: str):
+    auth.require_devices([device_id])
     return ctl().registry.device(device_id)
 
 
 @bp.post("/devices")
+@auth.access("manage")
 def add_device():
     d = body()
     c = ctl()
+    auth.require_unit(d.get("unit_id"))
     device = c.registry.add_device(d.get("id"), d.get("name"), d.get("unit_id"))
+    auth.audit("device_added", device["id"], {"unit_id": device["unit_id"]})
     c.dispatcher.publish_plan(device["id"])
     return device, 201
 
 
 @bp.get("/bulletins")
+@auth.access("read")
 def list_bulletins():
-    return jsonify(ctl().bulletins.list())
+    return jsonify([b for b in ctl().bulletins.list() if auth.may_see_author(b.get("created_by", ""))])
 
 
 @bp.post("/bulletins")
+@auth.access("draft")
 def add_bulletin():
     d = body()
-    return ctl().add_bulletin(d.get("title", ""), d.get("text"), created_by=d.get("created_by", "")), 201
+    bulletin = ctl().add_bulletin(d.get("title", ""), d.get("text"), created_by=auth.current_user().username)
+    auth.audit("bulletin_added", bulletin["id"], {"title": bulletin["title"]})
+    return bulletin, 201
 
 
 @bp.get("/bulletins/<bulletin_id>")
+@auth.access("read")
 def get_bulletin(bulletin_id: str):
-    return ctl().bulletins.get(bulletin_id)
+    bulletin = ctl().bulletins.get(bulletin_id)
+    if not auth.may_see_author(bulletin.get("created_by", "")):
+        raise auth.Refused("out_of_scope", "Bản tin này nằm ngoài đơn vị bạn phụ trách.")
+    return bulletin
 
 
 @bp.get("/broadcasts")
+@auth.access("read")
 def list_broadcasts():
-    return jsonify(ctl().broadcasts.list())
+    s = auth.scope()
+    return jsonify([b for b in ctl().broadcasts.list() if s.covers(b["devices"])])
 
 
 @bp.post("/broadcasts")
+@auth.access("draft")
 def add_broadcast():
     d = body()
+    auth.require_targets(d.get("targets"))
+    if d.get("priority") == "emergency":
+        auth.require_permission("emergency")
     bc = ctl().schedule_broadcast(d.get("bulletin_id"), d.get("starts_at"), d.get("targets"),
-                                  d.get("priority", "normal"), created_by=d.get("created_by", ""))
+                                  d.get("priority", "normal"), created_by=auth.current_user().username)
+    auth.audit("emergency" if bc["priority"] == "emergency" else "broadcast_scheduled", bc["id"],
+               {"targets": bc["targets"], "starts_at": bc["starts_at"]})
     return bc, 201
 
 
 @bp.get("/broadcasts/<broadcast_id>")
+@auth.access("read")
 def get_broadcast(broadcast_id: str):
-    return ctl().broadcasts.get(broadcast_id)
+    bc = ctl().broadcasts.get(broadcast_id)
+    auth.require_devices(bc["devices"])
+    return bc
 
 
 @bp.delete("/broadcasts/<broadcast_id>")
+@auth.access("draft")
 def cancel_broadcast(broadcast_id: str):
-    return ctl().cancel_broadcast(broadcast_id)
+    auth.require_devices(ctl().broadcasts.get(broadcast_id)["devices"])
+    bc = ctl().cancel_broadcast(broadcast_id)
+    auth.audit("broadcast_cancelled", broadcast_id)
+    return bc
 
 
 @bp.get("/playback")
+@auth.access("read")
 def playback():
     a = request.args
     try:
@@ -113,7 +153,8 @@ def playback():
         raise InputError("invalid_limit", "Tham số limit phải là số nguyên.", "limit") from None
     rows = ctl().playback(device_id=a.get("device"), broadcast_id=a.get("broadcast"), kind=a.get("kind"),
                           since=a.get("since"), until=a.get("until"), limit=limit)
-    return jsonify(rows)
+    s = auth.scope()
+    return jsonify([r for r in rows if s.has_device(r["device_id"])])
 
 
 def _input_error(exc: InputError):

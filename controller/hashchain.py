@@ -1,0 +1,166 @@
+"""Hash chains that make append-only tables tamper-evident.
+
+Each row stores ``prev_hash`` (the hash of the row before it in its chain) and ``hash``
+(SHA-256 over ``prev_hash`` and the row's content).  Editing a row breaks its own hash;
+inserting or deleting one breaks the link of the row after it.  The head of every chain
+(length and last hash) is kept in ``chain_heads``, updated in the same transaction as the
+rows, so deleting the newest rows is caught too, and appending needs one indexed read per
+batch instead of a scan.  Someone who can rewrite the file *and* recompute every later hash
+and the head is caught only by comparing the head with a copy kept elsewhere
+(``loaxa audit verify`` prints it for that purpose).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Iterator, Mapping
+
+import sqlite_utils
+
+GENESIS = "0" * 64
+
+
+def canonical(content: Mapping[str, Any]) -> bytes:
+    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def link(prev_hash: str, content: Mapping[str, Any]) -> str:
+    """The hash of a row whose predecessor has ``prev_hash``."""
+    return hashlib.sha256(prev_hash.encode("ascii") + b"\n" + canonical(content)).hexdigest()
+
+
+@dataclass(frozen=True)
+class ChainSpec:
+    """Which table is chained, which columns are hashed, and which column (if any) splits it into chains."""
+
+    table: str
+    fields: tuple[str, ...]
+    chain_of: Callable[[Mapping[str, Any]], str]
+    real_fields: tuple[str, ...] = ()
+
+    def content(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        """The hashed part of a row; REAL columns as floats so a stored 12 and a sent 12.0 agree."""
+        out = {f: row.get(f) for f in self.fields}
+        for f in self.real_fields:
+            if out[f] is not None:
+                out[f] = float(out[f])
+        return out
+
+
+def head(db: sqlite_utils.Database, chain: str) -> tuple[int, str]:
+    row = db.execute("SELECT length, head FROM chain_heads WHERE chain = ?", [chain]).fetchone()
+    return (row[0], row[1]) if row else (0, GENESIS)
+
+
+def set_head(db: sqlite_utils.Database, chain: str, length: int, last: str) -> None:
+    db.execute(
+        "INSERT INTO chain_heads(chain, length, head) VALUES (?, ?, ?) "
+        "ON CONFLICT(chain) DO UPDATE SET length = excluded.length, head = excluded.head",
+        [chain, length, last],
+    )
+
+
+def chain_key(spec: ChainSpec, chain: str) -> str:
+    return f"{spec.table}:{chain}"
+
+
+def append(db: sqlite_utils.Database, spec: ChainSpec, chain: str, rows: Iterable[dict[str, Any]],
+           insert: Callable[[dict[str, Any]], bool]) -> int:
+    """Chain and insert ``rows`` inside the caller's transaction; returns how many were stored.
+
+    ``insert(row)`` stores one row (with ``prev_hash`` and ``hash`` set) and says whether it
+    was stored; a row it skips (a duplicate) does not advance the chain.
+    """
+    key = chain_key(spec, chain)
+    length, last = head(db, key)
+    stored = 0
+    for row in rows:
+        digest = link(last, spec.content(row))
+        row["prev_hash"], row["hash"] = last, digest
+        if insert(row):
+            last = digest
+            stored += 1
+    if stored:
+        set_head(db, key, length + stored, last)
+    return stored
+
+
+@dataclass(frozen=True)
+class Problem:
+    table: str
+    chain: str
+    row_id: int | None
+    what: str
+
+    def __str__(self) -> str:
+        where = f"row {self.row_id}" if self.row_id is not None else "end of chain"
+        return f"{self.table} [{self.chain}] {where}: {self.what}"
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    table: str
+    chains: int
+    rows: int
+    problems: tuple[Problem, ...]
+    heads: tuple[tuple[str, int, str], ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _rows(db: sqlite_utils.Database, spec: ChainSpec) -> Iterator[dict[str, Any]]:
+    cols = ", ".join(("id", "prev_hash", "hash", *spec.fields))
+    cursor = db.execute(f"SELECT {cols} FROM {spec.table} ORDER BY id")
+    names = [d[0] for d in cursor.description]
+    for values in cursor:
+        yield dict(zip(names, values))
+
+
+def verify(db: sqlite_utils.Database, spec: ChainSpec) -> ChainReport:
+    """Recompute every chain of ``spec.table`` and compare with the stored links and heads."""
+    problems: list[Problem] = []
+    state: dict[str, tuple[int, str]] = {}
+    count = 0
+    for row in _rows(db, spec):
+        count += 1
+        chain = spec.chain_of(row)
+        length, last = state.get(chain, (0, GENESIS))
+        if row["prev_hash"] != last:
+            problems.append(Problem(spec.table, chain, row["id"], "link broken: a row before it was deleted or inserted"))
+        expected = link(row["prev_hash"] or "", spec.content(row))
+        if row["hash"] != expected:
+            problems.append(Problem(spec.table, chain, row["id"], "content changed after it was stored"))
+        state[chain] = (length + 1, row["hash"])
+    prefix = f"{spec.table}:"
+    stored_heads = {r[0][len(prefix):]: (r[1], r[2]) for r in db.execute(
+        "SELECT chain, length, head FROM chain_heads WHERE substr(chain, 1, ?) = ?", [len(prefix), prefix])}
+    for chain in sorted(set(state) | set(stored_heads)):
+        seen = state.get(chain, (0, GENESIS))
+        recorded = stored_heads.get(chain, (0, GENESIS))
+        if seen != recorded:
+            problems.append(Problem(spec.table, chain, None,
+                                    f"{recorded[0]} rows recorded, {seen[0]} found: rows were deleted, added or rewritten"))
+    heads = tuple((c, *stored_heads[c]) for c in sorted(stored_heads))
+    return ChainReport(spec.table, len(state), count, tuple(problems), heads)
+
+
+def backfill(db: sqlite_utils.Database, spec: ChainSpec, where: str = "hash = ''") -> int:
+    """Chain rows stored before the table was chained (used once, by the migration)."""
+    rows = list(db.execute(f"SELECT id, {', '.join(spec.fields)} FROM {spec.table} WHERE {where} ORDER BY id"))
+    names = ["id", *spec.fields]
+    heads: dict[str, tuple[int, str]] = {}
+    for values in rows:
+        row = dict(zip(names, values))
+        chain = spec.chain_of(row)
+        length, last = heads.get(chain) or head(db, chain_key(spec, chain))
+        digest = link(last, spec.content(row))
+        db.execute(f"UPDATE {spec.table} SET prev_hash = ?, hash = ? WHERE id = ?", [last, digest, row["id"]])
+        heads[chain] = (length + 1, digest)
+    for chain, (length, last) in heads.items():
+        set_head(db, chain_key(spec, chain), length, last)
+    return len(rows)
+

@@ -1,0 +1,117 @@
+"""JSON API of people and the audit trail: sign-in, users, the audit log, and the OpenAPI document."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Flask, Response, jsonify, request
+
+from controller.errors import InputError
+from controller.users import AuthError
+from web import auth
+from web.api import body, ctl
+
+bp = Blueprint("api_people", __name__, url_prefix="/api")
+OPENAPI_PATH = Path(__file__).with_name("openapi.json")
+
+
+@cache
+def _openapi_text() -> str:
+    return json.dumps(json.loads(OPENAPI_PATH.read_text(encoding="utf-8")), ensure_ascii=False)
+
+
+@bp.get("/openapi.json")
+@auth.public
+def openapi():
+    return Response(_openapi_text(), mimetype="application/json")
+
+
+@bp.get("/session")
+@auth.public
+def get_session():
+    """Who is signed in, and the CSRF token a browser client sends with every change."""
+    user = auth.current_user()
+    return {"user": user.to_dict() if user else None, "csrf_token": auth.csrf_token()}
+
+
+@bp.post("/login")
+@auth.public
+def login():
+    d = body()
+    try:
+        user = auth.login(d.get("username"), d.get("password"))
+    except AuthError as exc:
+        status = 429 if exc.code == "throttled" else 401
+        response = jsonify({"error": exc.message, "code": exc.code})
+        if exc.retry_after:
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response, status
+    return {"user": user.to_dict(), "csrf_token": auth.csrf_token()}
+
+
+@bp.post("/logout")
+@auth.public
+def logout():
+    auth.logout()
+    return {"user": None}
+
+
+@bp.get("/users")
+@auth.access("manage")
+def list_users():
+    s = auth.scope()
+    return jsonify([u.to_dict() for u in ctl().users.list() if s.whole_tree or (u.unit_id and s.has_unit(u.unit_id))])
+
+
+@bp.post("/users")
+@auth.access("manage")
+def add_user():
+    d = body()
+    unit_id = d.get("unit_id")
+    auth.require_unit(None if unit_id == "*" else unit_id, allow_top=True)
+    user = ctl().users.add(d.get("username"), d.get("password"), d.get("role"), unit_id, d.get("display_name", ""))
+    auth.audit("user_added", user.username, {"role": user.role, "unit_id": user.to_dict()["unit_id"]})
+    return user.to_dict(), 201
+
+
+@bp.get("/audit")
+@auth.access("audit")
+def audit_log():
+    a = request.args
+    try:
+        limit = min(max(int(a.get("limit", 500)), 1), 5000)
+    except ValueError:
+        raise InputError("invalid_limit", "Tham số limit phải là số nguyên.", "limit") from None
+    entries = ctl().audit.entries(actor=a.get("actor"), action=a.get("action"), target=a.get("target"),
+                                  since=a.get("since"), until=a.get("until"), limit=limit)
+    return jsonify([e.to_dict() for e in entries if _visible(e.actor)])
+
+
+def _visible(actor: str) -> bool:
+    """Scoped auditors see what people of their subtree did; whole-tree users see everything."""
+    s = auth.scope()
+    if s.whole_tree:
+        return True
+    user = ctl().users.find(actor)
+    return user is not None and user.unit_id is not None and s.has_unit(user.unit_id)
+
+
+@bp.get("/audit/verify")
+@auth.access("audit")
+def audit_verify():
+    reports = _verify()
+    return {"ok": all(r["ok"] for r in reports), "tables": reports}
+
+
+def _verify() -> list[dict[str, Any]]:
+    from controller.audit import verify_all
+
+    return [{"table": r.table, "ok": r.ok, "rows": r.rows, "chains": r.chains,
+             "problems": [str(p) for p in r.problems]} for r in verify_all(ctl().db)]
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
