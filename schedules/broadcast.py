@@ -11,13 +11,16 @@ every re-expansion and the audit can show who lifted which rule and why.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Iterable, Mapping
 
 from loaxa.protocol import PRIORITIES, PRIORITY_RANK
 from schedules.errors import ScheduleInputError
 from schedules.rules import BroadcastRule
+from schedules.timeutil import require_aware
 
 BROADCAST_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,47}$")
 MAX_DURATION_S = 4 * 3600.0
@@ -136,6 +139,19 @@ class Broadcast:
     def lifts(self, code: str) -> bool:
         """Whether this broadcast is exempt from a guardrail: emergencies always, others by override."""
         return self.is_emergency or (self.override is not None and code in self.override.lifts)
+
+    def not_before(self, instant: datetime) -> "Broadcast":
+        """The same broadcast without the occurrences before ``instant``.
+
+        Store a broadcast this way when it is approved: occurrences that were already past then
+        never played, so they must not count towards the day's caps in later expansions.
+        """
+        start = require_aware(instant, "instant")
+        if self.rule.valid_from is not None and self.rule.valid_from >= start:
+            return self
+        if self.rule.valid_until is not None and self.rule.valid_until <= start:
+            raise ScheduleInputError(IN_THE_PAST, "Lịch phát đã hết hiệu lực.", "valid_until")
+        return dataclasses.replace(self, rule=dataclasses.replace(self.rule, valid_from=start))
 
     def to_dict(self) -> dict[str, Any]:
         return {

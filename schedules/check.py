@@ -21,7 +21,6 @@ for that broadcast's own items only; it cannot make other broadcasts break them.
 from __future__ import annotations
 
 import dataclasses
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Iterable
@@ -39,7 +38,7 @@ from schedules.broadcast import (
 from schedules.errors import ScheduleInputError
 from schedules.guardrails import GuardrailPolicy, Guardrails
 from schedules.programme import DevicePlan, Item, device_classes, plan_device, planning_span
-from schedules.timeutil import format_date_vi, format_local_vi, local_date, require_aware, to_local
+from schedules.timeutil import format_date_vi, format_local_vi, require_aware, to_local
 from schedules.tree import AdminTree
 from schedules.vietnamese import weekday_vi
 
@@ -58,7 +57,7 @@ CODE_TITLES_VI = {
 
 @dataclass(frozen=True)
 class Refusal:
-    """Why a broadcast cannot be scheduled as entered.
+    """Why a broadcast cannot be scheduled as entered: one per rule broken, however often.
 
     ``code`` is for machines, ``message_vi`` for the official, ``rule`` states the rule and its
     values as in force (``quiet_hours 22:00-05:00``), ``conflicting`` names the other
@@ -88,7 +87,7 @@ class Refusal:
 class _Finding:
     code: str
     rule: str
-    conflicting: tuple[str, ...]
+    conflicting: set[str]
     message: str
     first: datetime
     times: set[datetime] = dataclasses.field(default_factory=set)
@@ -122,23 +121,23 @@ def check_broadcast(
         return [Refusal(IN_THE_PAST, message, IN_THE_PAST, times_utc=tuple(past))]
     if new.is_emergency:
         return []
-    upcoming = dataclasses.replace(new, rule=dataclasses.replace(new.rule, valid_from=max(now, new.rule.valid_from or now)))
+    upcoming = new.not_before(now)
     first = next(t for t in occurrences if t >= now)
     span = planning_span(first, occurrences[-1] + timedelta(seconds=new.run_s + 60))
     others = [b for b in existing if b.id != new.id]
     by_id = {b.id: b for b in others}
-    findings: dict[tuple[str, str, tuple[str, ...]], _Finding] = {}
+    findings: dict[tuple[str, str], _Finding] = {}
     for (ids, guards), devs in device_classes(others, tree, policy, devices).items():
         base = [by_id[i] for i in sorted(ids)]
         before = plan_device(base, guards, *span)
         after = plan_device([*base, upcoming], guards, *span)
         for finding in _differences(new, before, after, guards):
-            key = (finding.code, finding.rule, finding.conflicting)
-            kept = findings.setdefault(key, finding)
+            kept = findings.setdefault((finding.code, finding.rule), finding)
             if finding.first < kept.first:
                 kept.first, kept.message = finding.first, finding.message
             kept.times.add(finding.first)
             kept.devices.update(devs)
+            kept.conflicting.update(finding.conflicting)
     return [_refusal(f, tree) for f in sorted(findings.values(), key=lambda f: (CODES.index(f.code), f.first))]
 
 
@@ -160,14 +159,14 @@ def _differences(new: Broadcast, before: DevicePlan, after: DevicePlan, guards: 
 
 def _skip_finding(new: Broadcast, item: Item, plan: DevicePlan, guards: Guardrails) -> _Finding:
     slot, code = item.slot, item.skip
-    day = local_date(slot)
+    day = plan.day_of(slot)
     programme = plan.programmes[slot]
     when = format_local_vi(slot)
     whose = "" if item.broadcast.id == new.id else f" (bản tin {item.broadcast.label} sẽ bị bỏ)"
     if code == WEEKEND:
         rule = f"weekend days={','.join(map(str, sorted(guards.weekend_days)))} normal_allowed=false"
         message = f"Không phát tin thường vào {weekday_vi(day.weekday())} {format_date_vi(day)} theo quy định cuối tuần của đơn vị."
-        return _Finding(code, rule, (), message, slot)
+        return _Finding(code, rule, set(), message, slot)
     if code == QUIET_HOURS:
         ahead = programme[: programme.index(item)]
         ids = _ids(new, [i for i in ahead if not i.skip], [item])
@@ -185,7 +184,7 @@ def _skip_finding(new: Broadcast, item: Item, plan: DevicePlan, guards: Guardrai
         message = f"Buổi phát lúc {when} sẽ dài {_num_vi(minutes)} phút, vượt mức tối đa {_num_vi(cap)} phút mỗi buổi{whose}."
         return _Finding(code, rule, _ids(new, programme, [item]), message, slot)
     cap_day = guards.programmes_cap(day)
-    same_day = [i for s, items in plan.programmes.items() if local_date(s) == day for i in items if i.skip in (None, code)]
+    same_day = [i for s in plan.days[day] for i in plan.programmes[s] if i.skip in (None, code)]
     rule = f"cap_programmes_per_day {cap_day}"
     message = (
         f"Ngày {format_date_vi(day)} sẽ có {plan.day_counts.get(day, 0)} buổi phát, vượt mức tối đa {cap_day} buổi mỗi ngày; "
@@ -194,8 +193,8 @@ def _skip_finding(new: Broadcast, item: Item, plan: DevicePlan, guards: Guardrai
     return _Finding(code, rule, _ids(new, same_day, [item]), message, slot)
 
 
-def _ids(new: Broadcast, *groups: Iterable[Item]) -> tuple[str, ...]:
-    return tuple(sorted({i.broadcast.id for g in groups for i in g} - {new.id}))
+def _ids(new: Broadcast, *groups: Iterable[Item]) -> set[str]:
+    return {i.broadcast.id for g in groups for i in g} - {new.id}
 
 
 def _num_vi(value: float) -> str:
@@ -212,5 +211,5 @@ def _refusal(f: _Finding, tree: AdminTree) -> Refusal:
     where = f" Cụm loa: {tree.name(devices[0])}." if len(devices) == 1 else f" Ảnh hưởng {len(devices)} cụm loa."
     times = tuple(sorted(f.times))
     message = f.message.rstrip(".") + _more(len(times)) + "." + where
-    return Refusal(f.code, message, f.rule, f.conflicting, devices, times)
+    return Refusal(f.code, message, f.rule, tuple(sorted(f.conflicting)), devices, times)
 

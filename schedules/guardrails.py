@@ -15,16 +15,17 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from typing import Any, Mapping
 
 from schedules.errors import ScheduleInputError
-from schedules.timeutil import to_local
+from schedules.timeutil import LOCAL_TZ
 from schedules.tree import AdminTree
 from schedules.vietnamese import EVERY_DAY, parse_time_vi, parse_weekday_vi, parse_weekdays_vi, weekday_vi
 
 MAX_PROGRAMMES_PER_DAY = 48
 MAX_MINUTES_PER_PROGRAMME = 24 * 60.0
+_DAY_S = 86400
 
 
 @dataclass(frozen=True)
@@ -75,20 +76,20 @@ class Guardrails:
         return self.quiet_start != self.quiet_end
 
     def in_quiet_hours(self, start: datetime, end: datetime) -> bool:
-        """Whether any instant of ``[start, end)`` falls in quiet hours (which may cross midnight)."""
-        if not self.has_quiet_hours:
+        """Whether any instant of ``[start, end)`` falls in quiet hours (which may cross midnight).
+
+        Works on seconds since local midnight with 24-hour days, which holds for
+        Asia/Ho_Chi_Minh (no daylight saving time since 1975); this runs for every planned item.
+        """
+        if self.quiet_start == self.quiet_end:
             return False
-        a, b = to_local(start).replace(tzinfo=None), to_local(end).replace(tzinfo=None)
-        if b <= a:
-            b = a + timedelta(microseconds=1)
-        day = a.date() - timedelta(days=1)
-        while day <= b.date():
-            q_start = datetime.combine(day, self.quiet_start)
-            q_end = datetime.combine(day if self.quiet_start < self.quiet_end else day + timedelta(days=1), self.quiet_end)
-            if a < q_end and q_start < b:
-                return True
-            day += timedelta(days=1)
-        return False
+        local = start.astimezone(LOCAL_TZ)
+        at = local.hour * 3600 + local.minute * 60 + local.second + local.microsecond / 1e6
+        quiet_start = self.quiet_start.hour * 3600 + self.quiet_start.minute * 60
+        quiet_length = (self.quiet_end.hour * 3600 + self.quiet_end.minute * 60 - quiet_start) % _DAY_S
+        since_quiet_start = (at - quiet_start) % _DAY_S
+        duration = max((end - start).total_seconds(), 1e-6)
+        return since_quiet_start < quiet_length or _DAY_S - since_quiet_start < duration
 
     # --- descriptions for refusals -----------------------------------------------------
 

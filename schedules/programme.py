@@ -63,7 +63,9 @@ _EPS = timedelta(microseconds=1)
 
 def occurrence_key(broadcast_id: str, slot_utc: datetime, repeat_index: int) -> str:
     """The stable plan item id of one play: at most 64 characters of ``[A-Za-z0-9_.-]``."""
-    return f"{broadcast_id}-{require_aware(slot_utc, 'slot'):%Y%m%d%H%M}-{repeat_index}"
+    if slot_utc.utcoffset() != timedelta(0):
+        slot_utc = require_aware(slot_utc, "slot")
+    return f"{broadcast_id}-{slot_utc:%Y%m%d%H%M}-{repeat_index}"
 
 
 @dataclass(frozen=True)
@@ -139,14 +141,12 @@ class Item:
     key: str
     start: datetime | None = None
     skip: str | None = None
+    duration: timedelta = field(init=False)
+    gap: timedelta = field(init=False)
 
-    @property
-    def duration(self) -> timedelta:
-        return timedelta(seconds=self.broadcast.duration_s)
-
-    @property
-    def gap(self) -> timedelta:
-        return self.broadcast.rule.repeat_gap if self.repeat > 0 else timedelta(0)
+    def __post_init__(self) -> None:
+        self.duration = timedelta(seconds=self.broadcast.duration_s)
+        self.gap = self.broadcast.rule.repeat_gap if self.repeat > 0 else timedelta(0)
 
     @property
     def counted_s(self) -> float:
@@ -164,8 +164,17 @@ class DevicePlan:
     """The worked-out plan of one device: programmes by slot, shifts, and per-day counts."""
 
     programmes: dict[datetime, list[Item]]
+    days: dict[date, list[datetime]] = field(default_factory=dict)
     delays: list[tuple[datetime, datetime, timedelta]] = field(default_factory=list)
     day_counts: dict[date, int] = field(default_factory=dict)
+
+    def day_of(self, slot: datetime) -> date:
+        return self._day_of[slot]
+
+    def __post_init__(self) -> None:
+        self._day_of = {slot: local_date(slot) for slot in self.programmes}
+        for slot, day in self._day_of.items():
+            self.days.setdefault(day, []).append(slot)
 
     def items(self) -> Iterable[Item]:
         for slot in sorted(self.programmes):
@@ -183,7 +192,7 @@ def plan_device(broadcasts: Sequence[Broadcast], guards: Guardrails, span_start:
         items.sort(key=lambda i: (-i.broadcast.rank, i.broadcast.order, i.broadcast.id, i.repeat))
     plan = DevicePlan(dict(sorted(programmes.items())))
     for slot, items in plan.programmes.items():
-        _admit_programme(slot, items, guards)
+        _admit_programme(slot, plan.day_of(slot), items, guards)
     _cap_programmes_per_day(plan, guards)
     _lay_out(plan)
     for item in plan.items():
@@ -193,8 +202,7 @@ def plan_device(broadcasts: Sequence[Broadcast], guards: Guardrails, span_start:
     return plan
 
 
-def _admit_programme(slot: datetime, items: list[Item], guards: Guardrails) -> None:
-    day = local_date(slot)
+def _admit_programme(slot: datetime, day: date, items: list[Item], guards: Guardrails) -> None:
     if not guards.normal_allowed(day):
         for item in items:
             if item.broadcast.priority == "normal" and not item.broadcast.lifts(WEEKEND):
@@ -224,7 +232,7 @@ def _admit_programme(slot: datetime, items: list[Item], guards: Guardrails) -> N
 def _cap_programmes_per_day(plan: DevicePlan, guards: Guardrails) -> None:
     counted: dict[date, int] = defaultdict(int)
     for slot, items in plan.programmes.items():
-        day = local_date(slot)
+        day = plan.day_of(slot)
         counting = [i for i in items if not i.skip and not i.broadcast.lifts(CAP_PROGRAMMES_PER_DAY)]
         if not counting:
             continue

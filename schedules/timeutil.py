@@ -2,7 +2,7 @@
 
 Every conversion in the package goes through :data:`LOCAL_TZ`, so a schedule entered as
 "6 giờ" airs at 06:00 on the pole whatever the controller's own clock zone is.  Vietnam
-keeps no daylight saving time, but nothing here relies on that.
+keeps no daylight saving time; only the quiet-hours arithmetic relies on that (24-hour days).
 """
 
 from __future__ import annotations
