@@ -1,9 +1,128 @@
-"""Subcommands of the audio pipeline (normalize, script, render)."""
+"""Subcommands of the audio pipeline: ``normalize`` and ``script`` (and later ``render``).
+
+Each subcommand is one ``_add_<name>`` function and one handler; handlers import the work
+they need, so that building the parser stays cheap.  Input is UTF-8 text from a file or
+standard input, checked in one place (:func:`read_text`); output is UTF-8 on standard output.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from loaxa.cli import CommandError
+
+if TYPE_CHECKING:
+    from audio.normalize import Abbreviations
+
+
+def read_text(source: str) -> str:
+    """Read UTF-8 text from a path, or from standard input when ``source`` is ``-``."""
+    try:
+        data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+    except FileNotFoundError:
+        raise CommandError(f"file not found: {source}") from None
+    except IsADirectoryError:
+        raise CommandError(f"{source} is a directory, not a text file") from None
+    except OSError as exc:
+        raise CommandError(f"cannot read {source}: {exc.strerror}") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        where = "standard input" if source == "-" else source
+        line = data[: exc.start].count(b"\n") + 1
+        raise CommandError(
+            f"{where} is not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}); "
+            "save it as UTF-8 and try again"
+        ) from None
+
+
+def write_text(text: str) -> None:
+    sys.stdout.buffer.write(text.encode("utf-8"))
+    sys.stdout.buffer.flush()
+
+
+def _dictionary(path: Path | None) -> "Abbreviations":
+    from audio.normalize import DictionaryError, load_abbreviations
+
+    try:
+        return load_abbreviations(path)
+    except DictionaryError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def _dictionary_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--dictionary", metavar="FILE", type=Path,
+        help="TOML file of abbreviations that add to or replace the built-in dictionary",
+    )
+
+
+def _normalize(args: argparse.Namespace) -> int:
+    from audio.normalize import normalize_text
+
+    dictionary = _dictionary(args.dictionary)
+    write_text(normalize_text(read_text("-"), dictionary))
+    return 0
+
+
+def _add_normalize(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "normalize",
+        help="rewrite Vietnamese text as it is spoken (stdin to stdout)",
+        description="Read text on standard input and write it as an announcer reads it: numbers, dates, "
+        "times, units, document references and abbreviations in words. Line for line: an empty line stays empty.",
+    )
+    _dictionary_option(parser)
+    parser.set_defaults(func=_normalize)
+
+
+def _script(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from audio.document import clean_document
+    from audio.script import ScriptError, ScriptSettings, build_script
+
+    text = read_text(args.file)
+    if not text.strip():
+        raise CommandError("the bulletin is empty")
+    doc = clean_document(text)
+    if args.show_removed:
+        for piece in doc.removed:
+            shown = piece.text.replace("\n", "\n    ")
+            sys.stderr.write(f"[{piece.reason}] dòng {piece.line}: {shown}\n")
+    settings = dataclasses.replace(ScriptSettings(), repeat=args.repeat)
+    try:
+        script = build_script(doc, settings, args.commune)
+    except ScriptError as exc:
+        raise CommandError(str(exc)) from None
+    if args.normalized:
+        from audio.normalize import normalize_text
+
+        script = normalize_text(script, _dictionary(args.dictionary))
+    write_text(script + "\n")
+    return 0
+
+
+def _add_script(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "script",
+        help="print the broadcast script of a bulletin (what the official reviews)",
+        description="Clean a bulletin (drop header, addressees, recipients, signature, links) and print "
+        "its broadcast script, paragraphs separated by blank lines.",
+    )
+    parser.add_argument("file", metavar="FILE", help="bulletin as UTF-8 text, or - for standard input")
+    parser.add_argument("--normalized", action="store_true", help="print the text exactly as it will be spoken")
+    parser.add_argument("--commune", metavar="NAME", help="commune name; adds the intro and outro")
+    parser.add_argument("--repeat", action="store_true", help="read the bulletin twice, with a repeat announcement")
+    parser.add_argument("--show-removed", action="store_true", help="list what was dropped, and why, on standard error")
+    _dictionary_option(parser)
+    parser.set_defaults(func=_script)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the audio subcommands; imports stay inside the handlers."""
+    _add_normalize(sub)
+    _add_script(sub)

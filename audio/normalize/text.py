@@ -10,7 +10,6 @@ what no rule explained is spelled.
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from audio.normalize import numbers
 from audio.normalize.dates import read_dates, read_times
@@ -18,13 +17,10 @@ from audio.normalize.dictionary import Abbreviations
 from audio.normalize.letters import read_codes, speak_capitals
 from audio.normalize.markers import capitalize, read_ordinals, split_marker
 from audio.normalize.phones import read_phones
+from audio.normalize.plain import BOOKMARK, SPACES, plain, without_end_marks
 from audio.normalize.quantities import PER_WORDS, read_numbers, read_quantities, read_ranges
 from audio.normalize.references import read_references
 
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
-_SPACES = re.compile(r"[\s\u00a0\u2007\u202f]+")
-_BOOKMARK = re.compile(r"\[bookmark:[^\]]*\]")
-_END_MARK = re.compile(r"\s*\.?/\.\s*$|\s+/\s*$")
 _ROUND_THE_CLOCK = re.compile(r"(?<![\w])24\s*(?P<h>h|giờ)?\s*/\s*7(?![\w]|[.,]\d)")
 _SLASH = re.compile(r"(?<=\w)\s*/\s*(?=\w)")
 _WORD_HYPHEN = re.compile(r"(?<=\w)[\-‐–](?=\w)")
@@ -39,10 +35,10 @@ _SYMBOLS = (("&", " và "), ("+", " cộng "), ("%", " phần trăm "), ("≥", 
 
 
 def _prepare(line: str) -> str:
-    line = unicodedata.normalize("NFC", line).translate(_INVISIBLE)
-    line = _BOOKMARK.sub("", line).replace("*", "")
-    line = _END_MARK.sub(".", line) if _END_MARK.search(line) and "/." in line else _END_MARK.sub("", line)
-    return _SPACES.sub(" ", line).strip()
+    line = plain(line)
+    line = BOOKMARK.sub("", line).replace("*", "")
+    line = without_end_marks(line)
+    return SPACES.sub(" ", line).strip()
 
 
 def _round_the_clock(m: re.Match[str]) -> str:
@@ -66,7 +62,7 @@ def _symbols(line: str) -> str:
     line = _WORD_HYPHEN.sub(" ", line)
     line = _SPACED_DASH.sub(_spaced_dash, line)
     line = _SILENT.sub(" ", line)
-    line = _SPACES.sub(" ", line)
+    line = SPACES.sub(" ", line)
     line = _SPACE_BEFORE_PUNCT.sub("", line)
     line = _SPACE_AFTER_OPEN.sub("", line)
     return _REPEATED_COMMA.sub(",", line).strip(" ,")
