@@ -3,7 +3,8 @@
 ``02/9/2021`` and ``20-9-2021`` become ``ngày hai tháng chín năm hai nghìn không trăm hai
 mươi mốt``; ``ngày`` is added only when the text does not already say it.  April is always
 ``tháng tư``.  A bare ``07/9`` is a day and month (bulletins do not write fractions that
-way); ``24/7`` is the one exception, handled before this module runs.
+way); ``24/7`` is an exception handled before this module runs, and a fraction after a word
+such as ``tỷ lệ``, ``chiếm``, ``khoảng`` (``chiếm 1/3``) is read ``một phần ba``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ _DATE = re.compile(_EDGE_BEFORE + _date_pattern("") + _EDGE_AFTER)
 _DATE_RANGE = re.compile(_EDGE_BEFORE + _date_pattern("1") + r"\s*[-–]\s*" + _date_pattern("2") + _EDGE_AFTER)
 _MONTH_YEAR = re.compile(rf"(?<![\w/.,\-])(?P<m>{_MONTH})/(?P<y>\d{{4}})(?![\w/]|[.,]\d)")
 _MONTH_WORD = re.compile(rf"(?i:(?P<w>tháng))\s+(?P<m>{_MONTH})(?![\w/]|[.,]\d)")
+_FRACTION = re.compile(
+    r"(?<![\w])(?P<kw>(?i:tỷ lệ|tỉ lệ|chiếm|khoảng|gần|hơn|quá|còn|đạt))\s+"
+    r"(?P<a>\d{1,2})/(?P<b>\d{1,2})(?![\w/]|[.,]\d)"
+)
 _SAYS = re.compile(r"(?i:(ngày|mùng|mồng|tháng))\s*$")
 
 
@@ -71,6 +76,7 @@ def read_dates(line: str) -> str:
         spoken = f"{numbers.month(int(m['m']))} năm {numbers.cardinal(int(m['y']))}"
         return _prefixed(m.string, m.start(), "tháng", spoken)
 
+    line = _FRACTION.sub(lambda m: f"{m['kw']} {numbers.cardinal(int(m['a']))} phần {numbers.cardinal(int(m['b']))}", line)
     line = _DATE_RANGE.sub(one_range, line)
     line = _DATE.sub(one, line)
     line = _MONTH_YEAR.sub(month_year, line)

@@ -4,6 +4,7 @@
 ``1900 9095`` or an emergency number after ``gọi`` (``gọi 115``) likewise.  A number is a
 telephone number when it starts with 0 and has ten or eleven digits, starts with +84,
 is a 1800/1900 service number, or follows words such as ``điện thoại`` or ``đường dây nóng``.
+Account and identity numbers (after ``tài khoản``, ``mã số``, ``CCCD``) are read the same way.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ _LOCAL = re.compile(r"(?<![\w.,/+])\(?0\d{1,3}\)?(?:[ .\-]?\d{2,4}){2,3}(?![\w]|
 _INTERNATIONAL = re.compile(r"(?<![\w])\+84[ .\-]?\d{1,3}(?:[ .\-]?\d{2,4}){2,3}(?![\w]|[.,]\d)")
 _SERVICE = re.compile(r"(?<![\w.,])(?:1800|1900)[ .]?\d{3,6}(?![\w]|[.,]\d)")
 _AFTER_KEYWORD = re.compile(
-    r"(?<![\w])(?P<kw>(?i:điện thoại|đt|sđt|hotline|đường dây nóng|tổng đài|số máy|gọi(?: ngay)?(?: đến| tới| vào)?))"
+    r"(?<![\w])(?P<kw>(?i:điện thoại|đt|sđt|hotline|đường dây nóng|tổng đài|số máy|gọi(?: ngay)?(?: đến| tới| vào)?"
+    r"|tài khoản|stk|mã số|căn cước|cccd|cmnd))"
     r"(?P<gap>\s*(?:(?i:số)\s*)?:?\s*)(?P<num>\d{3,}(?:[ .\-]\d{2,})*)(?![\w]|[.,]\d)"
 )
 
