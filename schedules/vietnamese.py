@@ -41,7 +41,7 @@ _DATE_RE = re.compile(
     r"|(\d{1,2})\s+thang\s+(\d{1,2})(?:\s*(?:nam|,)?\s*(\d{4}))?)(?![\d:h])"
 )
 _REPEATS_RE = re.compile(r"(\d{1,2})\s*lan\b")
-_GAP_RE = re.compile(r"cach(?:\s*nhau)?\s*(\d{1,3})\s*(phut|giay)")
+_GAP_RE = re.compile(r"cach(?:\s*nhau)?\s*(?=\d)(?:(\d{1,3})\s*phut)?\s*(?:(\d{1,3})\s*giay)?")
 _EVERY_DAY_RE = re.compile(r"\bhang\s*ngay\b")
 
 _TIME_EXAMPLE = "ví dụ: 6:00, 17h30 hoặc 17 giờ 30"
@@ -196,15 +196,12 @@ def parse_weekday_vi(text: str | int) -> int:
 
 
 def parse_repeats_vi(text: str) -> tuple[int, timedelta]:
-    """``phát 3 lần cách nhau 5 phút`` as (3, 5 minutes); (1, 0) when the phrase says nothing."""
+    """``phát 3 lần cách nhau 1 phút 30 giây`` as (3, 90 s); (1, 0) when the phrase says nothing."""
     folded = fold(text)
     m = _REPEATS_RE.search(folded)
     g = _GAP_RE.search(folded)
     repeats = int(m.group(1)) if m else 1
-    gap = timedelta(0)
-    if g:
-        amount = int(g.group(1))
-        gap = timedelta(minutes=amount) if g.group(2) == "phut" else timedelta(seconds=amount)
+    gap = timedelta(minutes=int(g.group(1) or 0), seconds=int(g.group(2) or 0)) if g else timedelta(0)
     return repeats, gap
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from schedule_helpers import DEVICES, UNITS
@@ -18,7 +18,7 @@ from schedules.broadcast import LIFTABLE, Broadcast, Override
 from schedules.check import check_broadcast
 from schedules.guardrails import GuardrailPolicy, Guardrails
 from schedules.programme import expand
-from schedules.rules import BroadcastRule, occurrences
+from schedules.rules import BroadcastRule, occurrences, parse_rule_vi
 from schedules.timeutil import LOCAL_TZ, day_span, local_date, to_local, to_utc
 from schedules.tree import AdminTree
 
@@ -42,7 +42,7 @@ def rules(draw, edge: date | None = None) -> BroadcastRule:
         slot_times=tuple(draw(st.lists(slot_times, min_size=1, max_size=3))),
         weekdays=draw(weekday_sets),
         repeats=draw(st.integers(1, 3)),
-        repeat_gap=timedelta(seconds=draw(st.sampled_from([0, 0, 30, 120]))),
+        repeat_gap=timedelta(seconds=draw(st.sampled_from([0, 0, 30, 90, 120]))),
     )
 
 
@@ -218,3 +218,22 @@ def test_occurrences_are_exactly_the_local_days_and_slots_of_the_rule(rule, star
         assert local.time() in rule.slot_times
     end = start + timedelta(hours=hours)
     assert occurrences(rule, start, end) == [t for t in everything if start <= t < end]
+
+
+@PROPERTY
+@given(slot_times, slot_times, windows, st.integers(0, 2 * 86400), st.integers(0, 59))
+def test_quiet_hours_arithmetic_matches_the_calendar(quiet_start, quiet_end, start, seconds, minute):
+    g = Guardrails(quiet_start=quiet_start, quiet_end=quiet_end)
+    start = start + timedelta(minutes=minute)
+    end = start + timedelta(seconds=seconds)
+    assert g.in_quiet_hours(start, end) == quiet_oracle(g, start, max(end, start + timedelta(microseconds=1)))
+
+
+@PROPERTY
+@given(rules())
+def test_what_the_ui_shows_reads_back_as_the_same_schedule(rule):
+    assume(rule.all_occurrences())  # a one-off on an excluded weekday describes a date that never airs
+    again = parse_rule_vi(rule.describe_vi())
+    assert again.all_occurrences() == rule.all_occurrences()
+    assert again.repeats == rule.repeats
+    assert rule.repeats == 1 or again.repeat_gap == rule.repeat_gap

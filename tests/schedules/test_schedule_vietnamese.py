@@ -135,4 +135,5 @@ def test_single_weekdays_from_text_or_number():
 def test_repeats_and_gap():
     assert parse_repeats_vi("phát 3 lần cách nhau 5 phút") == (3, timedelta(minutes=5))
     assert parse_repeats_vi("phát 2 lần, cách 30 giây") == (2, timedelta(seconds=30))
+    assert parse_repeats_vi("phát 2 lần cách nhau 1 phút 30 giây") == (2, timedelta(seconds=90))
     assert parse_repeats_vi("17 giờ") == (1, timedelta(0))
