@@ -118,6 +118,11 @@ _DOC_NUMBER = re.compile(r"Số\s*:?\s*[\d.]*\s*[/\-]?\s*[A-ZĐ][\wĐđ/\-&.]*")
 _PLACE_DATE = re.compile(
     r"[A-ZĐÀ-Ỹ][^\d,:;]{1,40},\s*(?i:ngày)(?:[\s\d.…_]*(?i:tháng)[\s\d.…_]*(?i:năm)\s*\d{0,4}|\s*\d{1,2}/\d{1,2}/\d{2,4})\s*\.?"
 )
+_ISSUER_WORD = re.compile(
+    r"\b(?:UBND|HĐND|ỦY BAN|UỶ BAN|BAN|BCĐ|BCH|SỞ|PHÒNG|BỘ|CỤC|TỈNH|HUYỆN|QUẬN|THỊ XÃ|THÀNH PHỐ|XÃ|PHƯỜNG|"
+    r"THỊ TRẤN|THÔN|ẤP|BẢN|TỔ|ĐẢNG|ĐẢNG ỦY|ĐOÀN|HỘI|MẶT TRẬN|CÔNG AN|QUÂN SỰ|TRUNG TÂM|TRẠM|ĐÀI|BỆNH VIỆN|"
+    r"TRƯỜNG|CHÍNH PHỦ|QUỐC HỘI|VIỆN|CÔNG TY|HỢP TÁC XÃ)\b"
+)
 _SUBJECT = re.compile(r"V/[vV]\b.*")
 _ADDRESSEES = re.compile(r"(?i:kính gửi)\s*:?.*")
 _RECIPIENTS = re.compile(r"(?i:nơi nhận)\s*(?::.*)?")
@@ -251,7 +256,7 @@ class _Cleaner:
             elif _is_type_line(t) and not scan.title_lines:
                 i = self.scan_title(i, scan)
                 break
-            elif _is_caps(t) and len(t) <= 120 and not _is_signature_line(t) and not _ADDRESSEES.fullmatch(t):
+            elif _is_caps(t) and len(t) <= 120 and _ISSUER_WORD.search(t) and not _is_signature_line(t):
                 scan.parts.append((i, ISSUER))
             else:
                 break
@@ -312,7 +317,7 @@ class _Cleaner:
 
     def starts_document(self, i: int) -> bool:
         t = self.text(i)
-        shaped = _is_caps(t) or _NATIONAL.fullmatch(t) or _DOC_NUMBER.fullmatch(t) or _PLACE_DATE.fullmatch(t)
+        shaped = (_is_caps(t) and _ISSUER_WORD.search(t)) or _NATIONAL.fullmatch(t) or _DOC_NUMBER.fullmatch(t) or _PLACE_DATE.fullmatch(t)
         return bool(shaped) and self.scan_header(i).strong
 
     # addressees and closing apparatus ---------------------------------------------------

@@ -246,3 +246,10 @@ def test_ordinary_sentences_are_never_dropped(sentences: list[str]) -> None:
     doc = clean_document("\n\n".join(sentences))
     assert doc.removed == ()
     assert _flat(doc.text) == _flat(" ".join(sentences))
+
+
+def test_caps_heading_before_a_date_line_is_not_taken_for_an_issuer() -> None:
+    text = "LỊCH CẮT ĐIỆN TUẦN NÀY\nTân Lập, ngày 05 tháng 3 năm 2024\n\nThôn Đông mất điện từ 7h đến 11h.\n\nXin cảm ơn."
+    doc = clean_document(text)
+    assert "LỊCH CẮT ĐIỆN TUẦN NÀY" in doc.text
+    assert "Thôn Đông mất điện từ 7h đến 11h." in doc.paragraphs
