@@ -116,16 +116,21 @@ class Expansion:
     plays: tuple[PlannedPlay, ...]
     skipped: tuple[Skipped, ...] = ()
     delays: tuple[Delay, ...] = ()
+    _by_device: dict[str, tuple[PlannedPlay, ...]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        grouped: dict[str, list[PlannedPlay]] = defaultdict(list)
+        for p in self.plays:
+            grouped[p.device_id].append(p)
+        object.__setattr__(self, "_by_device", {d: tuple(ps) for d, ps in grouped.items()})
 
     def for_device(self, device_id: str) -> tuple[PlannedPlay, ...]:
-        """One device's plays in time order (the items of its retained plan)."""
-        return tuple(p for p in self.plays if p.device_id == device_id)
+        """One device's plays in time order (the items of its retained plan); () when it has none."""
+        return self._by_device.get(device_id, ())
 
     def by_device(self) -> dict[str, tuple[PlannedPlay, ...]]:
-        out: dict[str, list[PlannedPlay]] = defaultdict(list)
-        for p in self.plays:
-            out[p.device_id].append(p)
-        return {d: tuple(ps) for d, ps in out.items()}
+        """Every device that has plays, with its plays in time order."""
+        return dict(self._by_device)
 
 
 # --- the engine: one device (or one class of identical devices) ----------------------------
