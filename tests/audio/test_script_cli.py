@@ -16,7 +16,9 @@ from audio.script import ScriptError, ScriptSettings, build_script
 from loaxa.config import ConfigError, load_config
 
 ROOT = Path(__file__).resolve().parents[2]
-LOAXA = ROOT / ".venv" / "bin" / "loaxa"
+# The console script installed beside the interpreter running the tests (.venv/bin/loaxa).
+LOAXA = next((p for p in (Path(sys.executable).parent / "loaxa", ROOT / ".venv" / "bin" / "loaxa") if p.exists()),
+             ROOT / ".venv" / "bin" / "loaxa")
 CORPUS = ROOT.parent / "shared" / "corpus" / "bulletins"
 BULLETINS = sorted(p.name for p in CORPUS.glob("*.txt")) if CORPUS.exists() else []
 
