@@ -172,18 +172,22 @@ class DevicePlan:
     days: dict[date, list[datetime]] = field(default_factory=dict)
     delays: list[tuple[datetime, datetime, timedelta]] = field(default_factory=list)
     day_counts: dict[date, int] = field(default_factory=dict)
-
-    def day_of(self, slot: datetime) -> date:
-        return self._day_of[slot]
+    _day_of: dict[datetime, date] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        self.programmes = dict(sorted(self.programmes.items()))
         self._day_of = {slot: local_date(slot) for slot in self.programmes}
         for slot, day in self._day_of.items():
             self.days.setdefault(day, []).append(slot)
 
+    def day_of(self, slot: datetime) -> date:
+        """The local day a programme's slot belongs to (caps count per local day)."""
+        return self._day_of[slot]
+
     def items(self) -> Iterable[Item]:
-        for slot in sorted(self.programmes):
-            yield from self.programmes[slot]
+        """Every item, programme by programme in time order, each in programme order."""
+        for items in self.programmes.values():
+            yield from items
 
 
 def plan_device(broadcasts: Sequence[Broadcast], guards: Guardrails, span_start: datetime, span_end: datetime) -> DevicePlan:
@@ -195,7 +199,7 @@ def plan_device(broadcasts: Sequence[Broadcast], guards: Guardrails, span_start:
                 programmes[slot].append(Item(b, slot, r, occurrence_key(b.id, slot, r)))
     for items in programmes.values():
         items.sort(key=lambda i: (-i.broadcast.rank, i.broadcast.order, i.broadcast.id, i.repeat))
-    plan = DevicePlan(dict(sorted(programmes.items())))
+    plan = DevicePlan(programmes)
     for slot, items in plan.programmes.items():
         _admit_programme(slot, plan.day_of(slot), items, guards)
     _cap_programmes_per_day(plan, guards)
