@@ -11,7 +11,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from pathlib import Path
+
 from audio.document import CleanedDocument
+from audio.normalize import Abbreviations, load_abbreviations
 from loaxa.config import ConfigError, setting
 
 COMMUNE_PLACEHOLDERS = ("{xã}", "{tên xã}", "{commune}")
@@ -55,6 +58,12 @@ class ScriptSettings:
                     f"script setting {name}: unknown placeholder(s) {unknown}; "
                     f"use {COMMUNE_PLACEHOLDERS[0]} and {TITLE_PLACEHOLDERS[0]}"
                 )
+
+    def dictionary(self) -> Abbreviations:
+        """The abbreviation dictionary to normalize with: built-in, plus the local file if set.
+
+        Raises ``DictionaryError`` naming the file when it cannot be used."""
+        return load_abbreviations(Path(self.abbreviations_file) if self.abbreviations_file else None)
 
 
 def _uses_commune(template: str) -> bool:

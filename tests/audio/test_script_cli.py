@@ -256,3 +256,10 @@ def test_cli_module_imports_nothing_heavy() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout
     assert out.strip() == "['audio.commands']"
+
+
+def test_settings_name_the_local_dictionary(tmp_path: Path) -> None:
+    local = tmp_path / "xa.toml"
+    local.write_text('[abbreviations]\n"HTXNN" = "hợp tác xã nông nghiệp"\n', encoding="utf-8")
+    assert ScriptSettings(abbreviations_file=str(local)).dictionary().lookup("HTXNN") == "hợp tác xã nông nghiệp"
+    assert ScriptSettings().dictionary() is load_abbreviations()
