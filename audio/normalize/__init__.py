@@ -7,10 +7,8 @@ The entry point is :func:`normalize_text`, which keeps the line structure of its
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from audio.normalize.dictionary import Abbreviations, DictionaryError, load_abbreviations
 from audio.normalize import text as _text
+from audio.normalize.dictionary import Abbreviations, DictionaryError, load_abbreviations
 
 __all__ = ["Abbreviations", "DictionaryError", "load_abbreviations", "normalize_text"]
 
