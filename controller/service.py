@@ -15,7 +15,8 @@ from controller.config import ControllerConfig
 from controller.db import Database
 from controller.dispatch import Dispatcher
 from controller.ingest import Ingest, playback_log
-from controller.keys import load_or_create_signer
+from controller.device_security import DeviceSecurity, mqtt_settings
+from controller.keyring import Keyring
 from controller.metrics import ControllerMetrics
 from controller.registry import Registry
 from controller.users import Users
@@ -32,14 +33,15 @@ class Controller:
         self.config = config
         config.data_dir.mkdir(parents=True, exist_ok=True)
         self.db = Database(config.db_path)
-        self.signer = load_or_create_signer(config.key_path)
+        self.keyring = Keyring(config.key_path)
+        self.signer = self.keyring  # signs with whatever key the key file holds now (see keyring.py)
         self.registry = Registry(self.db)
         self.users = Users(self.db, config.people)
         self.audit = AuditTrail(self.db)
         self.bulletins = Bulletins(self.db, config.media_dir, config.audio)
         self.broadcasts = Broadcasts(self.db, self.registry)
         self.mqtt = MqttConnection(
-            config.mqtt,
+            mqtt_settings(config),
             client_id="loaxa-controller",
             on_message=self._on_message,
             subscriptions=[(protocol.STATE_WILDCARD, 1), (protocol.EVENTS_WILDCARD, 1)],
@@ -47,6 +49,8 @@ class Controller:
         )
         self.dispatcher = Dispatcher(self.db, self.registry, self.signer, self.mqtt, config.plans)
         self.ingest = Ingest(self.db, self.registry, self.dispatcher.send_ack)
+        self.security = DeviceSecurity(config, self.db, self.registry, self.dispatcher, self.keyring,
+                                       self._publish_and_wait)
         self.scheduler = BackgroundScheduler(timezone="UTC")
         self.metrics = ControllerMetrics(self)
         self._started = False
@@ -59,12 +63,14 @@ class Controller:
         )
         self.scheduler.start()
         self.mqtt.start()
+        self.security.start()
         self._started = True
         log.info("controller started; signing key %s", self.signer.kid)
 
     def stop(self) -> None:
         if self._started:
             self.scheduler.shutdown(wait=False)
+            self.security.stop()
             self.mqtt.stop()
         self.db.close()
 
@@ -72,11 +78,20 @@ class Controller:
         threading.Thread(target=self._after_connect, name="plans-on-connect", daemon=True).start()
 
     def _after_connect(self) -> None:
+        self.security.republish_rollover()
         self.dispatcher.republish_retained()
         self.dispatcher.publish_plans()
 
     def _on_message(self, topic: str, payload: bytes) -> None:
         self.ingest.handle(topic, payload)
+        self.security.kill_switches.on_message(topic, payload)
+
+    def _publish_and_wait(self, topic: str, payload: bytes) -> None:
+        """Publish retained and return once the broker has it (raises if it does not answer)."""
+        info = self.mqtt.publish(topic, payload, qos=1, retain=True)
+        info.wait_for_publish(timeout=10)
+        if not info.is_published():
+            raise RuntimeError(f"the broker did not confirm the message on {topic}")
 
     # use cases -------------------------------------------------------------------
     def add_bulletin(self, title: Any, text: Any, created_by: str = "") -> dict[str, Any]:

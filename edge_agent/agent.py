@@ -22,6 +22,8 @@ from edge_agent.clock import ClockMonitor
 from edge_agent.conductor import Conductor
 from edge_agent.config import AgentConfig
 from edge_agent.hardware import Relay, Volume
+from edge_agent.keyring import PinnedKeys, is_keys_topic
+from edge_agent.kill_switch import KillSwitch
 from edge_agent.media_cache import MediaCache, MediaError, MediaRef, fetch_with_retries
 from edge_agent.player import AlsaOutput, FileSinkOutput, Output
 from edge_agent.store import AgentStore
@@ -69,7 +71,9 @@ class Agent:
         self.config = config
         self.device_id = config.device_id
         self.store = AgentStore(config.db_path)
-        self.verifier = Verifier([protocol.public_key_from_text(config.controller_public_key)])
+        self.keys = PinnedKeys(self.store, config.controller_public_key)
+        self.verifier: Verifier = self.keys.verifier
+        self.kill_switch = KillSwitch(self.store)
         auth = (config.mqtt.username, config.mqtt.password) if config.mqtt.username else None
         self.cache = MediaCache(config.cache_dir, self.store, config.controller_url, auth)
         self.output = output or make_output(config)
@@ -101,6 +105,7 @@ class Agent:
         self.conductor = Conductor(
             self.store, self.output, self.relay, config.player, config.relay,
             items=self._items, media_path=self._media_path, emit=self.emit, on_change=self._state_wake.set,
+            blocked=self.kill_switch.blocked,
             clock_flags=self.clock.flags, meter=meter,
         )
         self._threads = [
@@ -194,7 +199,7 @@ class Agent:
         if payload is None:
             return None
         try:
-            return self.verifier.open(payload, Plan)
+            return self.keys.for_stored_plan().open(payload, Plan)
         except ProtocolError as exc:
             log.error("stored plan no longer verifies (%s); waiting for a new one", exc)
             return None
@@ -252,7 +257,7 @@ class Agent:
 
     # messages from the controller ----------------------------------------------------
     def _subscriptions(self) -> list[tuple[str, int]]:
-        subs = [(protocol.plan_topic(self.device_id), 1), (protocol.cmd_topic(self.device_id), 1),
+        subs = [(protocol.keys_topic(), 1), (protocol.plan_topic(self.device_id), 1), (protocol.cmd_topic(self.device_id), 1),
                 (protocol.ack_topic(self.device_id), 1)]
         if self.plan:
             subs += [(protocol.group_cmd_topic(g), 1) for g in self.plan.groups]
@@ -260,6 +265,9 @@ class Agent:
 
     def _on_message(self, topic: str, payload: bytes) -> None:
         try:
+            if is_keys_topic(topic):
+                self._on_keys(payload)
+                return
             parsed = protocol.parse_topic(topic)
             if parsed.kind == "plan":
                 self._on_plan(payload)
@@ -278,6 +286,12 @@ class Agent:
             self._last_security_event = now
             self.emit("security", None, reason=f"rejected on {topic.rsplit('/', 1)[-1]}: {why}"[:400])
         self._state_wake.set()
+
+    def _on_keys(self, payload: bytes) -> None:
+        accepted = self.keys.apply_rollover(payload)
+        if accepted:
+            self.emit("security", None, reason=f"key rollover #{accepted.rollover.seq}: now trusting "
+                                                f"{accepted.next_kid}, retired {accepted.rollover.retire_kid}")
 
     def _on_plan(self, payload: bytes) -> None:
         plan = self.verifier.open(payload, Plan)
@@ -327,11 +341,30 @@ class Agent:
             self.conductor.stop_current("stopped")
         elif cmd.action == "set_volume" and cmd.volume is not None:
             self.volume.apply(cmd.volume)
+        elif cmd.action == "kill_switch":
+            self.kill_switch.engage(cmd.reason)
+            self._silence_for_kill_switch()
+        elif cmd.action == "lift_kill_switch":
+            self.kill_switch.lift()
+            self.conductor.wake()
         elif cmd.action == "resync":
             self._inflight = None
             self._send_wake.set()
             self._prefetch_wake.set()
         self._state_wake.set()
+
+    def _silence_for_kill_switch(self) -> None:
+        """Stop what plays now, and anything non-emergency that was already counting down to its start."""
+        self.conductor.stop_current("kill_switch")
+        deadline = time.monotonic() + max(self.config.player.prepare_lead_s, self.config.relay.warmup_s) + 1.0
+
+        def watch() -> None:
+            while self.kill_switch.active and time.monotonic() < deadline and not self._stop.wait(0.05):
+                playing = self.conductor.now_playing
+                if playing is not None and self.kill_switch.blocked(playing):
+                    self.conductor.stop_current("kill_switch")
+
+        threading.Thread(target=watch, name="kill-switch", daemon=True).start()
 
     def _on_ack(self, payload: bytes) -> None:
         ack = self.verifier.open(payload, Ack)
@@ -422,6 +455,7 @@ class Agent:
             free_disk_bytes=free,
             faults=tuple(sorted(self.faults)),
             security_rejections=self.security_rejections,
+            kill_switch=self.kill_switch.active,
         )
 
     def _state_loop(self) -> None:
