@@ -121,10 +121,14 @@ def _out_of_scope(what: str) -> Refused:
 def require_unit(unit_id: Any, *, allow_top: bool = False) -> None:
     """Refuse a unit outside the user's subtree (``allow_top``: None is a new top-level unit)."""
     s = scope()
-    if unit_id is None and allow_top and s.whole_tree:
+    if unit_id is None and allow_top:
+        if not s.whole_tree:
+            raise Refused("out_of_scope", "Chỉ quản trị toàn hệ thống được thêm đơn vị cấp cao nhất.")
         return
-    if unit_id is None or not s.has_unit(unit_id):
-        raise _out_of_scope(str(unit_id))
+    if not isinstance(unit_id, str) or not unit_id:
+        raise InputError("invalid_unit", "Chưa chọn đơn vị hợp lệ.", "unit_id")
+    if not s.has_unit(unit_id):
+        raise _out_of_scope(unit_id)
 
 
 def require_targets(targets: Any) -> None:
