@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 from pathlib import Path
 from typing import Any
 
+from audio.document import clean_document
+from audio.normalize import normalize_text
 from audio.pipeline import RenderedMedia, RenderError, render_text
+from audio.script import ScriptError, ScriptSettings, build_script
 from audio.settings import AudioSettings
 from controller.db import Database
 from controller.errors import InputError, NotFound
@@ -23,24 +27,53 @@ def new_id(prefix: str) -> str:
     return f"{prefix}-{secrets.token_hex(5)}"
 
 
+def _check_text(value: Any, field: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InputError("empty_text", "Nội dung bản tin đang trống.", field)
+    if len(value) > MAX_TEXT_CHARS:
+        raise InputError("text_too_long", f"Nội dung dài quá {MAX_TEXT_CHARS:,} ký tự; hãy chia thành nhiều bản tin.".replace(",", "."), field)
+    return value
+
+
 class Bulletins:
-    def __init__(self, db: Database, media_dir: Path, audio: AudioSettings):
+    def __init__(self, db: Database, media_dir: Path, audio: AudioSettings, script: ScriptSettings | None = None,
+                 commune: str = ""):
         self.db = db
         self.media_dir = media_dir
         self.audio = audio
+        self.script_settings = script or ScriptSettings()
+        self.commune = commune
 
-    def add(self, title: str, text: str, created_by: str = "") -> dict[str, Any]:
-        """Validate, render and store a bulletin; on any failure nothing is stored."""
-        if not isinstance(text, str) or not text.strip():
-            raise InputError("empty_text", "Nội dung bản tin đang trống.", "text")
-        if len(text) > MAX_TEXT_CHARS:
-            raise InputError("text_too_long", f"Nội dung dài quá {MAX_TEXT_CHARS:,} ký tự; hãy chia thành nhiều bản tin.".replace(",", "."), "text")
+    def prepare(self, text: Any) -> dict[str, Any]:
+        """The draft broadcast script of a pasted document, what was left out, and how it will be read."""
+        text = _check_text(text, "text")
+        doc = clean_document(text)
+        try:
+            script = build_script(doc, self.script_settings, self.commune or None)
+        except ScriptError:
+            raise InputError("nothing_to_read", "Sau khi lược bỏ phần thủ tục hành chính, bản tin không còn nội dung để đọc.", "text") from None
+        return {
+            "title": doc.title,
+            "script": script,
+            "removed": [{"text": r.text, "reason": r.reason, "line": r.line} for r in doc.removed],
+            "normalized": normalize_text(script, self.script_settings.dictionary()),
+        }
+
+    def add(self, title: Any, text: Any, created_by: str = "", script: Any = None) -> dict[str, Any]:
+        """Validate, render and store a bulletin; on any failure nothing is stored.
+
+        ``script`` is the text the official approved for reading (edited from the draft);
+        without it the draft script built from ``text`` is read.
+        """
+        prepared = self.prepare(text)
+        if script is None or (isinstance(script, str) and not script.strip()):
+            script = prepared["script"]
+        script = _check_text(script, "script").strip()
         if not isinstance(title, str):
             raise InputError("invalid_title", "Tiêu đề không hợp lệ.", "title")
-        title = title.strip() or text.strip().splitlines()[0][:120]
+        title = title.strip() or prepared["title"] or script.splitlines()[0][:120]
         if len(title) > MAX_TITLE_CHARS:
             raise InputError("title_too_long", f"Tiêu đề dài quá {MAX_TITLE_CHARS} ký tự.", "title")
-        script = text.strip()
         try:
             media = render_text(script, self.audio, self.media_dir)
         except RenderError as exc:
@@ -52,6 +85,7 @@ class Bulletins:
             "text": text,
             "script": script,
             "media_sha256": media.sha256,
+            "removed_json": json.dumps(prepared["removed"], ensure_ascii=False),
             "created_at": format_time(utcnow()),
             "created_by": created_by,
         }
@@ -92,6 +126,7 @@ class Bulletins:
 
 
 def _bulletin_view(row: dict[str, Any]) -> dict[str, Any]:
+    row["removed"] = json.loads(row.pop("removed_json", None) or "[]")
     media = None
     if row.get("media_sha256"):
         media = {

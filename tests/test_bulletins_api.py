@@ -1,0 +1,48 @@
+"""A pasted official document becomes a reviewed script; the approved script text is what is rendered."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from controller.api_client import ApiError
+from harness import CORPUS
+
+
+def test_prepare_script_from_a_corpus_document_stores_nothing(system):
+    ctl = system.controller('[unit]\ncommune_name = "Tân Lập"\n')
+    text = (CORPUS / "kiengiang-2021-10-ke-hoach-33-kh-tu.txt").read_text()
+    draft = ctl.api.post("/api/scripts", {"text": text})
+    assert draft["script"].startswith("Đài Truyền thanh xã Tân Lập")
+    reasons = {r["reason"] for r in draft["removed"]}
+    assert any("Nơi nhận" in r for r in reasons)
+    assert "Nơi nhận" not in draft["script"]
+    assert not re.search(r"\d", draft["normalized"])
+    assert ctl.api.get("/api/bulletins") == []
+
+
+def test_the_edited_script_is_what_is_stored_and_rendered(system):
+    ctl = system.controller()
+    text = "UBND XÃ TÂN LẬP\n\nThông báo lịch tiêm chủng\n\nSáng thứ 7 ngày 05/12/2026 tiêm vắc xin tại trạm y tế.\n\nNơi nhận:\n- Lưu VT."
+    draft = ctl.api.post("/api/scripts", {"text": text})
+    edited = "Thông báo lịch tiêm chủng. Sáng thứ bảy tuần này tiêm vắc xin tại trạm y tế xã."
+    b = ctl.api.post("/api/bulletins", {"text": text, "script": edited})
+    assert b["script"] == edited
+    assert b["removed"] == draft["removed"] and b["removed"]
+    plain = ctl.api.post("/api/bulletins", {"text": text})
+    assert plain["script"] == draft["script"]
+    assert plain["media"]["sha256"] != b["media"]["sha256"]
+
+
+@pytest.mark.parametrize("payload, code", [
+    ({"text": "Nơi nhận:\n- Như trên;\n- Lưu: VT."}, "nothing_to_read"),
+    ({"text": "Thông báo.", "script": 5}, "empty_text"),
+    ({"text": "Thông báo.", "script": "x" * 100_001}, "text_too_long"),
+])
+def test_unusable_scripts_are_refused(system, payload, code):
+    ctl = system.controller()
+    with pytest.raises(ApiError) as err:
+        ctl.api.post("/api/bulletins", payload)
+    assert err.value.status == 400 and err.value.code == code
+    assert ctl.api.get("/api/bulletins") == []
