@@ -32,4 +32,7 @@ def create_app(controller: Controller, overrides: Mapping[str, Any] | None = Non
     api_security.init_app(app)
     app.register_blueprint(media_http.bp)
     app.register_blueprint(metrics_http.bp)
+    from web import ui_base
+
+    ui_base.init_app(app)
     return app

@@ -125,6 +125,9 @@ def compliance_data() -> dict[str, Any]:
     since, until = _bounds(start, end)
     unit = _report_unit()
     units = {u["id"]: u for u in ctl().registry.units()}
+    roots = [u for u in units.values() if u["parent_id"] is None]
+    if unit is None and len(roots) == 1:
+        unit = roots[0]["id"]
     devices = _devices_in(unit)
     occ = reports.occurrences(ctl().db, [d["id"] for d in devices], since, until)
     names = {k: u["name"] for k, u in units.items()}

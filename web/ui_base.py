@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, current_app, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
 
 from controller.service import Controller
 from controller.users import User
@@ -103,19 +104,43 @@ def local_time(value: Any, fmt: str = "%H:%M %d/%m/%Y") -> str:
     return t.astimezone(LOCAL_TZ).strftime(fmt)
 
 
+def media_url(media: dict[str, Any] | None) -> str:
+    """Where a signed-in person's browser fetches a bulletin's audio (``/media`` is for devices)."""
+    return f"/ui/media/{media['sha256']}.{media['ext']}" if media else ""
+
+
 def vi_label(value: Any, table: dict[str, str] | None = None) -> str:
     return (table or STATUS_VI).get(str(value), str(value))
+
+
+ERROR_PAGES = {
+    403: ("Không có quyền", "Bạn không có quyền mở trang này. Nếu cần, hãy nhờ quản trị viên cấp quyền."),
+    404: ("Không tìm thấy", "Trang hoặc mục bạn tìm không có, hoặc nằm ngoài đơn vị bạn phụ trách."),
+}
+
+API_ERRORS = {403: "Bạn không có quyền thực hiện việc này.", 404: "Không tìm thấy."}
+
+
+def _error_page(exc: HTTPException):
+    """Vietnamese error pages for people; the API keeps answering JSON."""
+    if request.path.startswith("/api/"):
+        return jsonify({"error": API_ERRORS[exc.code], "code": exc.name.lower().replace(" ", "_")}), exc.code
+    heading, message = ERROR_PAGES[exc.code]
+    return render_template("error.html", title=heading, heading=heading, message=message), exc.code
 
 
 def init_app(app: Flask) -> None:
     """Register every UI blueprint and the shared template helpers."""
     from web import (ui_admin, ui_approvals, ui_audit, ui_auth, ui_calendar, ui_compose, ui_dashboard,
-                     ui_devices, ui_emergency)
+                     ui_devices, ui_emergency, ui_media)
 
     app.add_template_filter(local_time, "local")
     app.add_template_filter(vi_label, "vi")
+    app.add_template_filter(media_url, "media_url")
     app.add_template_global(viewer, "viewer")
     app.jinja_env.globals.update(PRIORITY_VI=PRIORITY_VI, ROLE_NAMES_VI=ROLE_NAMES_VI)
+    for code in ERROR_PAGES:
+        app.register_error_handler(code, _error_page)
     for module in (ui_auth, ui_dashboard, ui_compose, ui_approvals, ui_emergency, ui_calendar, ui_devices,
-                   ui_audit, ui_admin):
+                   ui_audit, ui_admin, ui_media):
         module.init_app(app)

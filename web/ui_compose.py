@@ -76,21 +76,10 @@ def source_text() -> str:
     return text
 
 
-def clean(text: str) -> dict[str, Any]:
-    """The broadcast script and what was dropped from the source (letterheads, signatures...)."""
-    from audio.document import clean_document
-
-    doc = clean_document(text)
-    if doc.is_empty:
-        raise InputError("empty_text", "Sau khi lược bỏ phần hành chính, bản tin không còn nội dung để đọc.", "text")
-    return {"title": doc.title, "script": doc.text,
-            "removed": [{"text": r.text, "reason": r.reason, "line": r.line} for r in doc.removed]}
-
-
 def reading(script: str) -> str:
     from audio.normalize import normalize_text
 
-    return normalize_text(script)
+    return normalize_text(script, ctl().bulletins.script_settings.dictionary())
 
 
 # -- scheduling input ------------------------------------------------------------------------
@@ -101,24 +90,30 @@ def _parse_date(value: Any, field: str) -> date:
         raise InputError("invalid_date", "Ngày không hợp lệ; hãy chọn ngày trên lịch.", field) from None
 
 
-def _parse_times(values: Any) -> list[str]:
+def _parse_times(values: Any) -> list[time]:
     items = values if isinstance(values, list) else str(values or "").replace(";", ",").split(",")
-    out = []
+    out = set()
     for v in items:
-        v = str(v).strip()
+        v = str(v).strip().replace("h", ":").replace("g", ":")
         if not v:
             continue
+        if v.endswith(":"):
+            v += "00"
         try:
-            out.append(time.fromisoformat(v).strftime("%H:%M"))
+            out.add(time.fromisoformat(v if len(v.split(":")[0]) == 2 else "0" + v).replace(microsecond=0))
         except ValueError:
             raise InputError("invalid_time", f"Giờ phát '{v}' không hợp lệ; ví dụ 06:00.", "slot_times") from None
     if not out:
         raise InputError("invalid_time", "Cần ít nhất một giờ phát.", "slot_times")
-    return sorted(set(out))
+    return sorted(out)
 
 
 def schedule_request(d: dict[str, Any]) -> dict[str, Any]:
-    """Turn the schedule form into a rule (the ``schedules`` wire form) and its first start."""
+    """Turn the schedule form into controller arguments: an exact start for a one-off, a rule otherwise.
+
+    A one-off at one time keeps its seconds (``starts_at``); recurring schedules and several
+    slots become a rule of whole minutes in the ``schedules`` wire form.
+    """
     kind = d.get("recurrence", "once")
     if kind not in ("once", "daily", "weekdays"):
         raise InputError("invalid_recurrence", "Kiểu lịch phát phải là một lần, hằng ngày hoặc các ngày làm việc.", "recurrence")
@@ -135,36 +130,42 @@ def schedule_request(d: dict[str, Any]) -> dict[str, Any]:
         raise InputError("invalid_repeats", "Số lần phát trong một buổi phải từ 1 đến 5.", "repeats")
     weekdays = WEEKDAY_SETS.get(kind, list(range(7)))
     now = utcnow()
-    firsts = [datetime.combine(start + timedelta(days=i), time.fromisoformat(s), LOCAL_TZ)
+    firsts = [datetime.combine(start + timedelta(days=i), s, LOCAL_TZ)
               for i in range((end - start).days + 1) for s in slots
               if (start + timedelta(days=i)).weekday() in weekdays]
     if not firsts:
         raise InputError("no_occurrences", "Lịch này không có buổi phát nào trong khoảng ngày đã chọn.", "start_date")
-    future = [t for t in firsts if t >= now]
-    if not future:
-        t = firsts[-1]
+    if max(firsts) < now:
+        t = max(firsts)
         raise InputError("in_the_past", f"Thời gian phát {t:%H:%M ngày %d/%m/%Y} đã qua; hãy chọn thời điểm trong tương lai.",
-                         "start_date" if kind != "once" else "slot_times")
-    rule = {"start_date": start.isoformat(), "end_date": end.isoformat(), "slot_times": slots,
-            "weekdays": weekdays, "repeats": repeats, "repeat_gap_s": 0}
-    return {"rule": rule, "starts_at": format_time(min(future))}
+                         "start_date")
+    if kind == "once" and len(slots) == 1:
+        return {"starts_at": firsts[0].isoformat(), "repeats": repeats}
+    if any(s.second for s in slots):
+        raise InputError("invalid_time", "Lịch lặp lại dùng giờ phát tính đến phút (ví dụ 06:00).", "slot_times")
+    return {"rule": {"start_date": start.isoformat(), "end_date": end.isoformat(),
+                     "slot_times": [s.strftime("%H:%M") for s in slots], "weekdays": weekdays,
+                     "repeats": repeats, "repeat_gap_s": 0}}
 
 
 # -- pages and endpoints ---------------------------------------------------------------------
 @bp.get("/compose")
 @auth.access("draft")
 def compose():
-    return render_template("compose.html", title="Soạn bản tin", tree=tree_rows(), today=date.today().isoformat())
+    today = utcnow().astimezone(LOCAL_TZ).date().isoformat()
+    return render_template("compose.html", title="Soạn bản tin", tree=tree_rows(), today=today)
 
 
 @bp.post("/api/compose/prepare")
 @auth.access("draft")
 def prepare():
-    """Clean a pasted text or uploaded .txt/.docx and show how it will be read."""
+    """Clean a pasted text or uploaded .txt/.docx and show how it will be read; stores nothing.
+
+    The source text comes back too, so the page can send it with the edited script when it
+    asks for the preview (``POST /api/bulletins``).
+    """
     text = source_text()
-    out = clean(text)
-    out["reading"] = reading(out["script"])
-    return out
+    return {**ctl().bulletins.prepare(text), "text": text}
 
 
 @bp.post("/api/compose/reading")
@@ -176,7 +177,7 @@ def reread():
         raise InputError("empty_text", "Nội dung bản tin đang trống.", "script")
     if len(script) > MAX_TEXT_CHARS:
         raise InputError("text_too_long", "Nội dung quá dài; hãy chia thành nhiều bản tin.", "script")
-    return {"reading": reading(script)}
+    return {"normalized": reading(script)}
 
 
 @bp.post("/api/compose/recording")
@@ -251,18 +252,13 @@ def submit():
     when = schedule_request(d)
     v = viewer()
     bc = schedule(d.get("bulletin_id"), when, targets, priority, v.username if v else "")
+    auth.audit("broadcast_scheduled", bc["id"], {"targets": bc["targets"], "starts_at": bc["starts_at"]})
     return bc, 201
 
 
 def schedule(bulletin_id: Any, when: dict[str, Any], targets: list[str], priority: str, by: str) -> dict[str, Any]:
-    """Call the controller with a rule when it understands rules, with the first start otherwise."""
-    import inspect
-
-    c = ctl()
-    params = inspect.signature(c.schedule_broadcast).parameters
-    if "rule" in params:
-        return c.schedule_broadcast(bulletin_id, when["starts_at"], targets, priority, created_by=by, rule=when["rule"])
-    return c.schedule_broadcast(bulletin_id, when["starts_at"], targets, priority, created_by=by)
+    return ctl().schedule_broadcast(bulletin_id, when.get("starts_at"), targets, priority, created_by=by,
+                                    **{k: v for k, v in when.items() if k != "starts_at"})
 
 
 def init_app(app: Flask) -> None:

@@ -1,5 +1,8 @@
 """The emergency page: approvers only, a confirmation step, then live delivery status per device.
 
+The same page holds the kill switch (``/api/units/<id>/kill-switch``), the other
+"stop everything" control a leader needs in a hurry.
+
 The broadcast itself goes through ``POST /api/emergency`` (signed ``play_now`` on group
 topics); this module adds the page and the per-device status the page polls.
 """
@@ -22,7 +25,8 @@ STAGES = ("delivered", "started", "finished", "interrupted", "failed", "skipped"
 @bp.get("/emergency")
 @auth.access("emergency")
 def page():
-    return render_template("emergency.html", title="Phát khẩn cấp", tree=tree_rows())
+    engaged = {k["unit_id"]: k for k in ctl().security.kill_switches.engaged()}
+    return render_template("emergency.html", title="Phát khẩn cấp", tree=tree_rows(), engaged=engaged)
 
 
 def delivery_status(broadcast_id: str) -> dict[str, Any]:

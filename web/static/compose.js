@@ -1,7 +1,7 @@
 /* The compose page: clean → read → preview → targets and schedule → submit for approval. */
 "use strict";
 (function () {
-  var L = window.loaxa, form = document.getElementById("compose");
+  var L = window.loaxa, form = document.getElementById("compose"), source = "";
   function $(id) { return document.getElementById(id); }
   function show(id) { $(id).hidden = false; }
   function renderRemoved(items) {
@@ -17,7 +17,7 @@
   function bulletinReady(b) {
     $("bulletin_id").value = b.id;
     var player = $("player");
-    player.src = b.media.url; player.hidden = false;
+    player.src = "/ui/media/" + b.media.sha256 + "." + b.media.ext; player.hidden = false;
     $("voice-warning").hidden = b.media.engine !== "espeak";
     $("media-info").textContent = "Thời lượng: " + Math.round(b.media.duration_s) + " giây.";
     show("step-preview"); show("step-schedule");
@@ -31,7 +31,8 @@
       L.busy(btn, false);
       if (!$("title").value) { $("title").value = out.title; }
       $("script").value = out.script;
-      $("reading").textContent = out.reading;
+      $("reading").textContent = out.normalized;
+      source = out.text;
       renderRemoved(out.removed);
       show("step-script"); show("step-preview");
       $("step-script").scrollIntoView();
@@ -40,12 +41,12 @@
   $("btn-reread").addEventListener("click", function () {
     var btn = this; L.clearErrors(form); L.busy(btn, true);
     L.api("POST", "/api/compose/reading", { script: $("script").value }).then(function (out) {
-      L.busy(btn, false); $("reading").textContent = out.reading;
+      L.busy(btn, false); $("reading").textContent = out.normalized;
     }, function (err) { L.busy(btn, false); L.showError(form, err, "script"); });
   });
   $("btn-render").addEventListener("click", function () {
     var btn = this; L.clearErrors(form); L.busy(btn, true); $("render-progress").hidden = false;
-    L.api("POST", "/api/bulletins", { title: $("title").value, text: $("script").value }).then(function (b) {
+    L.api("POST", "/api/bulletins", { title: $("title").value, text: source || $("script").value, script: $("script").value }).then(function (b) {
       L.busy(btn, false); $("render-progress").hidden = true; bulletinReady(b);
     }, function (err) {
       L.busy(btn, false); $("render-progress").hidden = true;

@@ -1,0 +1,116 @@
+"""The web UI in real headless Chromium against a real controller, broker and simulated agents."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import timedelta
+
+import pytest
+from openpyxl import load_workbook
+
+from harness import CORPUS, wait_for
+from web_setup import PASSWORD, local_now, setup_commune
+
+from conftest import DESKTOP, PHONE
+
+pytestmark = pytest.mark.browser
+
+CORPUS_FILE = CORPUS / "laocai-2022-01-ke-hoach-truyen-thong-tet.txt"
+TITLE = "Lịch tiêm phòng tháng 12"
+MAIN_PAGES = ("/", "/compose", "/approvals", "/emergency", "/calendar", "/devices", "/devices/loa-1", "/audit",
+              "/audit/compliance", "/audit/logbook", "/admin")
+
+
+def visible_error(page, field: str) -> str:
+    loc = page.locator(f'[data-error-for="{field}"]').first
+    wait_for(lambda: loc.inner_text().strip(), timeout=20, what=f"an error next to {field}")
+    return loc.inner_text()
+
+
+def test_compose_approve_play_audit_and_export(system, sessions):
+    commune = setup_commune(system, agents=("loa-1", "loa-2"))
+    ctl = commune.ctl
+
+    editor = sessions(ctl.url, "canbo", PASSWORD)
+    page = editor.page
+    editor.go("/compose")
+    assert page.locator("#targets input[value='xa-b']").count() == 0, "commune B must not be offered"
+    page.set_input_files("#file", str(CORPUS_FILE))
+    page.click("#btn-prepare")
+    page.wait_for_selector("#step-script:not([hidden])")
+    assert "Lào Cai, ngày" in page.inner_text("#removed"), "the letterhead date is shown as removed"
+    assert "truyền thông phòng, chống dịch covid-19" in page.input_value("#script").lower()
+    assert page.input_value("#title")
+    editor.shot("compose-cleaned")
+    page.fill("#title", TITLE)
+    page.fill("#script", "Thông báo. Xã tổ chức tiêm phòng vào sáng thứ 5, ngày 3/12.")
+    page.click("#btn-reread")
+    wait_for(lambda: "ba tháng mười hai" in page.inner_text("#reading") or "tháng mười hai" in page.inner_text("#reading"),
+             what="the reading follows the edited script")
+    page.click("#btn-render")
+    page.wait_for_selector("#player:not([hidden])")
+    assert page.is_visible("#voice-warning"), "the offline voice is announced"
+
+    start = local_now() + timedelta(seconds=40)
+    page.check("#targets input[value='xa']")
+    page.fill("#start_date", start.date().isoformat())
+    page.fill("#slot_times", f"{start:%H:%M:%S}")
+    page.click("#btn-submit")
+    page.wait_for_selector("#done:not([hidden])")
+    bc_id = re.search(r"mã (bc-[0-9a-f]+)", page.inner_text("#done-text")).group(1)
+    assert ctl.api.get(f"/api/broadcasts/{bc_id}")["status"] == "pending_approval"
+
+    leader = sessions(ctl.url, "chutich", PASSWORD)
+    leader.go("/approvals")
+    card = leader.page.locator(f"article#{bc_id}")
+    assert "Thông báo. Xã tổ chức tiêm phòng" in card.inner_text()
+    leader.shot("approvals")
+    card.locator("textarea[name=comment]").fill("Đồng ý phát.")
+    card.locator("button.ok").click()
+    leader.page.wait_for_selector(f"article#{bc_id}", state="detached")
+    assert "chutich" in leader.page.inner_text("#decided")
+    bc = ctl.api.get(f"/api/broadcasts/{bc_id}")
+    assert bc["status"] == "approved" and bc["decided_by"] == "chutich"
+
+    for agent in commune.agents:
+        plays = wait_for(agent.plays, timeout=60, what=f"{agent.device_id} to play")
+        assert plays[0]["actual_start"] == pytest.approx(start.timestamp(), abs=1.0)
+    wait_for(lambda: len(ctl.api.get(f"/api/playback?broadcast={bc_id}&kind=finished")) == 2, timeout=40,
+             what="finished events stored")
+
+    auditor = sessions(ctl.url, "kiemtra", PASSWORD)
+    auditor.go(f"/audit?status=finished")
+    log = auditor.page.inner_text("#playback-log")
+    assert log.count("Phát xong") == 2 and "Cụm loa loa-1" in log
+    auditor.go("/audit/logbook?unit=xa")
+    book = auditor.page.inner_text("#logbook")
+    assert TITLE in book and "Đã phát" in book and "chutich" in book
+    with auditor.page.expect_download() as dl:
+        auditor.page.click("#export-csv")
+    rows = list(csv.reader(io.StringIO(open(dl.value.path(), encoding="utf-8-sig").read())))
+    assert rows[0][0] == "Ngày"
+    played = [r for r in rows[1:] if r[8] == "Đã phát"]
+    assert {r[7] for r in played} == {"Cụm loa loa-1 (loa-1)", "Cụm loa loa-2 (loa-2)"}
+    assert all(r[4] == TITLE and r[9] == "chutich" for r in played)
+    with auditor.page.expect_download() as dl:
+        auditor.page.click("#export-xlsx")
+    sheet = load_workbook(io.BytesIO(dl.value.path().read_bytes())).active
+    values = [[c.value for c in row] for row in sheet.iter_rows(min_row=3)]
+    assert sum(1 for v in values if v[8] == "Đã phát") == 2
+    auditor.go("/audit/compliance?unit=xa")
+    assert "100%" in auditor.page.inner_text("#compliance")
+    assert auditor.page.locator(".chart svg rect").count() >= 2
+
+    # Screenshots of every main page as the administrator, at phone and desktop widths.
+    for viewport in (PHONE, DESKTOP):
+        admin = sessions(ctl.url, "test-admin", ctl.admin_password, viewport)
+        for path in MAIN_PAGES:
+            response = admin.go(path)
+            assert response.status == 200, path
+            name = path.strip("/").replace("/", "-") or "dashboard"
+            admin.shot(name)
+            assert admin.overflow() <= 0, f"{path} overflows at {viewport['width']} px"
+        assert not admin.errors
+    assert not editor.errors and not leader.errors and not auditor.errors
