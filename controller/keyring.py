@@ -89,21 +89,23 @@ def latest_rollover(db: Database) -> tuple[int, str, bytes] | None:
 
 
 def unconfirmed_devices(db: Database) -> list[str]:
-    """Enrolled devices not yet seen applying a plan signed after the last rollover.
+    """Devices not yet seen applying a plan signed after the last rollover.
 
     Such a device still trusts only the previous key; another rotation now would leave
-    it unable to verify anything until it is enrolled again.
+    it unable to verify anything until it is enrolled again.  Revoked devices and
+    devices never seen online do not count.
     """
     last = latest_rollover(db)
     if last is None:
         return []
     with db.tx() as conn:
         rows = conn.execute(
-            """SELECT a.device_id FROM broker_accounts a JOIN devices d ON d.id = a.device_id
-               LEFT JOIN device_plans p ON p.device_id = a.device_id
-               WHERE a.role = 'device' AND a.revoked_at IS NULL
+            """SELECT d.id FROM devices d
+               LEFT JOIN broker_accounts a ON a.device_id = d.id
+               LEFT JOIN device_plans p ON p.device_id = d.id
+               WHERE a.revoked_at IS NULL AND d.last_seen IS NOT NULL
                  AND (p.plan_version IS NULL OR p.issued_at < ? OR d.plan_version_applied < p.plan_version)
-               ORDER BY a.device_id""",
+               ORDER BY d.id""",
             [last[1]],
         ).fetchall()
     return [r[0] for r in rows]
