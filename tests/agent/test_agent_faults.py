@@ -1,0 +1,140 @@
+"""Fault tolerance of a real agent with a real controller and mosquitto, on the file sink.
+
+Durations are scaled down from the field scenarios (a broker stopped 3 s before a play and
+back 5 s after, instead of 10 s and 30 s); the sequence of faults is the same.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta
+
+import pytest
+
+from harness import seed_commune, wait_for
+from loaxa.protocol import format_time, utcnow
+
+DEVICE = "loa-1"
+NO_NTP = '\n[clock]\nntp_server = ""\nuse_chrony = false\n'
+SHORT = "Thông báo họp dân."
+LONG = ("Thông báo của Ủy ban nhân dân xã. Từ ngày mai, xã tổ chức tiêm phòng cho đàn gia súc, gia cầm tại "
+        "các thôn. Đề nghị bà con đưa vật nuôi đến điểm tiêm đúng giờ.")
+
+
+def until(instant: datetime) -> None:
+    """Advance the scenario to a wall-clock instant (a scripted fault time, not a guess)."""
+    time.sleep(max(0.0, instant.timestamp() - time.time()))
+
+
+@pytest.fixture
+def site(system):
+    ctl = system.controller()
+    seed_commune(ctl.api, {DEVICE: "thon-a"})
+    key = ctl.api.get("/api/pubkey")["public_key"]
+    agent = system.agent(DEVICE, key, ctl.url, extra_toml=NO_NTP)
+    wait_for(lambda: ctl.api.get(f"/api/devices/{DEVICE}")["online"], what="agent online")
+    ctl.approver = ctl.user_api("chu-tich")  # nobody approves their own broadcast
+    return ctl, agent
+
+
+def bulletin(ctl, text: str) -> dict:
+    return ctl.api.post("/api/bulletins", {"title": text[:30], "text": text})
+
+
+def broadcast(ctl, bulletin_id: str, start: datetime) -> dict:
+    """Schedule (and approve, where approval is required) one broadcast to the device."""
+    bc = ctl.api.post("/api/broadcasts", {"bulletin_id": bulletin_id, "starts_at": format_time(start), "targets": [DEVICE]})
+    if bc.get("status") == "pending_approval":  # another named person approves it
+        bc = ctl.approver.post(f"/api/broadcasts/{bc['id']}/approve", {"comment": "Đồng ý"})
+    assert bc["status"] == "approved", bc
+    return bc
+
+
+def cached(agent, b: dict) -> bool:
+    return (agent.data_dir / "media" / f"{b['media']['sha256']}.ogg").is_file()
+
+
+def kinds(ctl, broadcast_id: str) -> list[str]:
+    return sorted(r["kind"] for r in ctl.events(device_id=DEVICE, broadcast_id=broadcast_id))
+
+
+def assert_every_event_once(ctl, agent) -> None:
+    """The controller holds each event of the agent's outbox exactly once, with no gap."""
+    wait_for(lambda: agent.outbox_size() == 0, timeout=30, what="outbox drained by acks")
+    rows = ctl.events(device_id=DEVICE)
+    by_epoch: dict[str, list[int]] = {}
+    for r in rows:
+        by_epoch.setdefault(r["epoch"], []).append(r["seq"])
+    for seqs in by_epoch.values():
+        assert seqs == list(range(1, len(seqs) + 1))
+
+
+def test_broker_down_around_a_play_it_plays_on_time_and_reports_once(system, site):
+    ctl, agent = site
+    b = bulletin(ctl, SHORT)
+    start = utcnow() + timedelta(seconds=8)
+    bc = broadcast(ctl, b["id"], start)
+    wait_for(lambda: cached(agent, b), what="media prefetched")
+    until(start - timedelta(seconds=3))
+    system.broker.stop()
+    until(start + timedelta(seconds=5))
+    [play] = agent.plays()  # played with no broker at all
+    assert abs(play["actual_start"] - start.timestamp()) < 0.05
+    system.broker.start()
+    wait_for(lambda: kinds(ctl, bc["id"]) == ["finished", "started"], timeout=45, what="events after the broker returned")
+    assert_every_event_once(ctl, agent)
+
+
+def test_controller_down_for_a_whole_programme(system, site):
+    ctl, agent = site
+    b1, b2 = bulletin(ctl, SHORT), bulletin(ctl, "Thông báo lịch cắt điện.")
+    start = utcnow() + timedelta(seconds=8)
+    bc1 = broadcast(ctl, b1["id"], start)
+    bc2 = broadcast(ctl, b2["id"], start + timedelta(seconds=4))
+    wait_for(lambda: cached(agent, b1) and cached(agent, b2), what="media prefetched")
+    ctl.stop()
+    wait_for(lambda: len(agent.plays()) == 2, timeout=20, what="both items played without a controller")
+    wait_for(lambda: agent.outbox_size() >= 4, what="started and finished events queued")
+    ctl.start()
+    for bc in (bc1, bc2):
+        wait_for(lambda: kinds(ctl, bc["id"]) == ["finished", "started"], timeout=30, what="events after the controller returned")
+    assert_every_event_once(ctl, agent)
+
+
+def test_plan_replaced_while_offline_plays_only_the_latest(system, site):
+    ctl, agent = site
+    old, new = bulletin(ctl, SHORT), bulletin(ctl, "Thông báo lịch tiêm phòng.")
+    start = utcnow() + timedelta(seconds=14)
+    cancelled = broadcast(ctl, old["id"], start)
+    wait_for(lambda: cached(agent, old), what="first plan applied and its media cached")
+    agent.stop()
+    ctl.api.delete(f"/api/broadcasts/{cancelled['id']}")
+    replacement = broadcast(ctl, new["id"], start + timedelta(seconds=2))
+    agent.start()
+    wait_for(lambda: agent.plays(), timeout=30, what="the replacement to play")
+    until(start + timedelta(seconds=4))
+    [play] = agent.plays()
+    assert play["sha256"] == new["media"]["sha256"]
+    assert abs(play["actual_start"] - (start + timedelta(seconds=2)).timestamp()) < 0.05
+    wait_for(lambda: kinds(ctl, replacement["id"]) == ["finished", "started"], timeout=20, what="replacement events")
+    assert kinds(ctl, cancelled["id"]) == []
+
+
+def test_agent_killed_during_playback_logs_interrupted_and_plays_on(system, site):
+    ctl, agent = site
+    long_b, next_b = bulletin(ctl, LONG), bulletin(ctl, SHORT)
+    assert long_b["media"]["duration_s"] > 4
+    start = utcnow() + timedelta(seconds=6)
+    first = broadcast(ctl, long_b["id"], start)
+    second = broadcast(ctl, next_b["id"], start + timedelta(seconds=long_b["media"]["duration_s"] + 4))
+    wait_for(lambda: cached(agent, long_b) and cached(agent, next_b), what="media prefetched")
+    wait_for(agent.plays, timeout=15, what="the long item to start")
+    agent.kill()
+    agent.start()
+    wait_for(lambda: len(agent.plays()) == 2, timeout=30, what="the next item to play after the restart")
+    wait_for(lambda: "interrupted" in kinds(ctl, first["id"]), timeout=20, what="interrupted event stored")
+    [row] = ctl.events(device_id=DEVICE, broadcast_id=first["id"], kind="interrupted")
+    assert row["reason"] == "agent_restart" and row["actual_start"]
+    assert "finished" not in kinds(ctl, first["id"])
+    wait_for(lambda: kinds(ctl, second["id"]) == ["finished", "started"], timeout=20, what="next item events")
+    assert_every_event_once(ctl, agent)
