@@ -35,6 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--url", default=DEFAULT_URL, help="controller URL (env LOAXA_URL)")
     p.add_argument("--token", default=os.environ.get("LOAXA_TOKEN", ""), help=TOKEN_HELP)
     p.set_defaults(func=_logs)
+    _register_scheduling(sub)
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -100,4 +101,95 @@ def _logs(args: argparse.Namespace) -> int:
     for r in rows:
         print(f"{r['recorded_at']:<24} {r['device_id']:<14} {r['kind']:<11} {r['broadcast_id']:<16} "
               f"{r['planned_at'] or '':<24} {r['actual_start'] or '':<24} {r['reason']}")
+    return 0
+
+
+def _register_scheduling(sub: argparse._SubParsersAction) -> None:
+    def client_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--url", default=DEFAULT_URL, help="controller URL (env LOAXA_URL)")
+        p.add_argument("--token", default=os.environ.get("LOAXA_TOKEN", ""), help="API token (env LOAXA_TOKEN)")
+
+    p = sub.add_parser("readiness", help="for the next broadcasts: which devices are ready, not ready or offline")
+    p.add_argument("--hours", type=float, default=24.0, help="how far ahead to look (default 24)")
+    p.add_argument("--limit", type=int, default=20, help="at most this many broadcast slots")
+    p.add_argument("--json", action="store_true", help="print the raw JSON")
+    client_args(p)
+    p.set_defaults(func=_readiness)
+
+    p = sub.add_parser("broadcast", help="broadcasts: approve, reject or cancel")
+    bsub = p.add_subparsers(dest="broadcast_command", metavar="ACTION", required=True)
+    for action in ("approve", "reject"):
+        a = bsub.add_parser(action, help=f"{action} a broadcast waiting for approval (as the token's user)")
+        a.add_argument("broadcast_id")
+        a.add_argument("--comment", default="", help="reason or remark (recorded with the approver)")
+        client_args(a)
+        a.set_defaults(func=_broadcast_decide, action=action)
+    a = bsub.add_parser("cancel", help="cancel a broadcast; devices drop it at the next plan publish")
+    a.add_argument("broadcast_id")
+    client_args(a)
+    a.set_defaults(func=_broadcast_decide, action="cancel")
+
+    p = sub.add_parser("emergency", help="play a bulletin NOW on the targets, interrupting whatever plays")
+    p.add_argument("targets", help="comma-separated unit or device ids")
+    p.add_argument("--text", help="text to read (rendered at once)")
+    p.add_argument("--bulletin", help="an existing bulletin id instead of --text")
+    p.add_argument("--reason", default="", help="why (recorded)")
+    client_args(p)
+    p.set_defaults(func=_emergency)
+
+
+def _api_call(args: argparse.Namespace, method: str, path: str, data: object = None) -> object:
+    from controller.api_client import ApiClient, ApiError
+    from loaxa.cli import CommandError
+
+    try:
+        return ApiClient(args.url, token=args.token).request(method, path, data)
+    except ApiError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def _readiness(args: argparse.Namespace) -> int:
+    import json
+
+    from controller.timeparse import to_local
+    from loaxa.protocol import parse_time
+
+    rows = _api_call(args, "GET", f"/api/readiness?hours={args.hours}&limit={args.limit}")
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    if not rows:
+        print(f"no broadcasts in the next {args.hours:g} h")
+    for r in rows:
+        when = to_local(parse_time(r["starts_at"], "starts_at"))
+        c = r["counts"]
+        print(f"{when:%d/%m %H:%M:%S}  {r['priority']:<9} {r['title'][:40]:<40} "
+              f"ready {c['ready']}  not ready {c['not_ready']}  offline {c['offline']}")
+        for d in r["not_ready"]:
+            print(f"    not ready  {d['device_id']}: {d['reason']} ({d['detail']})")
+        for d in r["offline"]:
+            print(f"    offline    {d}")
+        for s in r["skipped"]:
+            print(f"    skipped    {s['device_id']}: {s['code']}")
+    return 1 if any(r["not_ready"] or r["offline"] for r in rows) else 0
+
+
+def _broadcast_decide(args: argparse.Namespace) -> int:
+    if args.action == "cancel":
+        bc = _api_call(args, "POST", f"/api/broadcasts/{args.broadcast_id}/cancel", {})
+    else:
+        bc = _api_call(args, "POST", f"/api/broadcasts/{args.broadcast_id}/{args.action}", {"comment": args.comment})
+    print(f"broadcast {bc['id']}: {bc['status']}")
+    return 0
+
+
+def _emergency(args: argparse.Namespace) -> int:
+    from loaxa.cli import CommandError
+
+    if bool(args.text) == bool(args.bulletin):
+        raise CommandError("give exactly one of --text or --bulletin")
+    data = {"targets": [t.strip() for t in args.targets.split(",") if t.strip()], "reason": args.reason}
+    data.update({"text": args.text} if args.text else {"bulletin_id": args.bulletin})
+    em = _api_call(args, "POST", "/api/emergency", data)
+    print(f"emergency {em['id']} sent on {', '.join(em['topics'])} to {len(em['devices'])} devices")
     return 0

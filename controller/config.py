@@ -10,6 +10,7 @@ from controller.people_settings import PeopleSettings
 from controller.security_settings import BrokerSettings, SecuritySettings
 from controller.security_settings import BrokerSettings, SecuritySettings
 from loaxa.config import MqttSettings, section, setting
+from schedules.settings import ScheduleSettings
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,9 @@ class PlanSettings:
     horizon_hours: float = setting(48.0, "how far ahead each device's plan reaches")
     republish_s: int = setting(600, "how often every plan is rebuilt and republished if it changed")
     command_ttl_s: int = setting(120, "how long an immediate command stays valid")
+    render_lead_minutes: int = setting(60, "media of a broadcast is checked (and re-rendered if missing) this long before it airs")
+    misfire_grace_s: int = setting(300, "a job missed while the controller was down still runs if at most this late")
+    auto_approve: bool = setting(False, "approve new and edited broadcasts at once, without an approver (small installations only)")
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,7 @@ class ControllerConfig:
     broker: BrokerSettings = section(BrokerSettings, "the mosquitto configuration the controller generates: accounts, ACL, TLS")
     security: SecuritySettings = section(SecuritySettings, "device enrollment and media access")
     people: PeopleSettings = section(PeopleSettings, "sign-in, sessions and the approval rule")
+    schedules: ScheduleSettings = section(ScheduleSettings, "guardrails every unit inherits unless it overrides them")
 
     @property
     def db_path(self) -> Path:
@@ -53,6 +58,10 @@ class ControllerConfig:
     @property
     def media_dir(self) -> Path:
         return self.data_dir / "media"
+
+    @property
+    def jobs_db_path(self) -> Path:
+        return self.data_dir / "jobs.db"
 
     @property
     def key_path(self) -> Path:

@@ -1,77 +1,142 @@
-"""Publishes signed plans and commands, and remembers what each device was sent."""
+"""Publishes signed plans and commands, and remembers what each device was sent.
+
+Each device's plan is the complete desired state for the horizon, retained on the broker.
+A new ``plan_version`` is issued only when the content (items and groups) changed or the
+plan is half-way to its expiry, so a restart or a periodic rebuild never re-issues the same
+content under a new number.  Versions are persisted before the publish and plans go out
+under one lock, in version order.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import threading
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Callable, Iterable, Protocol
 
 from controller.config import PlanSettings
 from controller.db import Database
-from controller.planner import plan_items
+from controller.planner import DraftPlan, PlanSet, build_plans
 from controller.registry import Registry
 from loaxa import protocol
 from loaxa.protocol import Ack, Command, Plan, PlayItem, Signer, format_time, utcnow
+from schedules.guardrails import GuardrailPolicy
 
 log = logging.getLogger(__name__)
 
 
 class Publisher(Protocol):
-    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> None: ...
+    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> object: ...
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    """What one rebuild did: how many plans were built and sent, and when the next item ends."""
+
+    built: int
+    sent: int
+    next_expiry: datetime | None
 
 
 class Dispatcher:
-    def __init__(self, db: Database, registry: Registry, signer: Signer, publisher: Publisher, settings: PlanSettings):
+    def __init__(self, db: Database, registry: Registry, signer: Signer, publisher: Publisher, settings: PlanSettings,
+                 policy: Callable[[], GuardrailPolicy] = GuardrailPolicy):
         self.db = db
         self.registry = registry
         self.signer = signer
         self.publisher = publisher
         self.settings = settings
+        self.policy = policy
+        self._lock = threading.Lock()
+
+    @property
+    def horizon(self) -> timedelta:
+        return timedelta(hours=self.settings.horizon_hours)
+
+    def build(self, now: datetime | None = None, device_ids: Iterable[str] | None = None) -> PlanSet:
+        return build_plans(self.db, self.policy(), now or utcnow(), self.horizon, device_ids)
+
+    def publish_plans(self, device_ids: Iterable[str] | None = None, *, force: bool = False,
+                      now: datetime | None = None) -> int:
+        """Rebuild plans (all devices, or the given ones) and publish those that changed; returns how many."""
+        return self.rebuild(device_ids, force=force, now=now).sent
 
     def publish_plan(self, device_id: str, *, force: bool = False, now: datetime | None = None) -> int | None:
-        """Rebuild the device's plan; publish a new version if it changed. Returns the version sent."""
-        now = now or utcnow()
-        horizon = timedelta(hours=self.settings.horizon_hours)
-        items = plan_items(self.db, device_id, now, horizon)
-        device = self.registry.device(device_id)
-        groups = tuple(self.registry.ancestors(device["unit_id"]))
-        items_doc = [i.to_dict() for i in items]
-        digest = hashlib.sha256(protocol.canonical_json({"items": items_doc, "groups": list(groups)})).hexdigest()
+        """Rebuild one device's plan; returns the version sent, or None when it had not changed."""
+        if self.rebuild([device_id], force=force, now=now).sent == 0:
+            return None
         with self.db.tx() as db:
-            prev = db.execute(
-                "SELECT plan_version, digest, issued_at FROM device_plans WHERE device_id = ?", [device_id]
-            ).fetchone()
-            fresh = prev and protocol.parse_time(prev[2], "issued_at") > now - horizon / 2
-            if prev and prev[1] == digest and fresh and not force:
-                return None
-            version = (prev[0] if prev else 0) + 1
-            plan = Plan(device_id=device_id, plan_version=version, issued_at=now,
-                        expires_at=now + horizon, items=items, groups=groups)
-            payload = self.signer.seal(plan)
-            db["device_plans"].insert(
-                {"device_id": device_id, "plan_version": version, "digest": digest,
-                 "issued_at": format_time(now), "payload": payload},
-                replace=True,
+            return db.execute("SELECT plan_version FROM device_plans WHERE device_id = ?", [device_id]).fetchone()[0]
+
+    def rebuild(self, device_ids: Iterable[str] | None = None, *, force: bool = False,
+                now: datetime | None = None) -> PublishResult:
+        with self._lock:
+            now = now or utcnow()
+            plan_set = self.build(now, device_ids)
+            self._record_skips(plan_set, now)
+            outgoing = self._store_changed(plan_set.plans.values(), now, force)
+            for device_id, payload in outgoing:
+                self.publisher.publish(protocol.plan_topic(device_id), payload, qos=1, retain=True)
+        if outgoing:
+            log.info("published %d of %d plans", len(outgoing), len(plan_set.plans))
+        ends = [i.expires_at for p in plan_set.plans.values() for i in p.items if i.expires_at]
+        return PublishResult(len(plan_set.plans), len(outgoing), min(ends) if ends else None)
+
+    def _store_changed(self, drafts: Iterable[DraftPlan], now: datetime, force: bool) -> list[tuple[str, bytes]]:
+        """Version, sign and persist every plan whose content changed; returns what to publish."""
+        horizon = self.horizon
+        digests: dict[int, str] = {}
+        with self.db.tx() as db:
+            previous = {r[0]: (r[1], r[2], r[3]) for r in db.execute(
+                "SELECT device_id, plan_version, digest, issued_at FROM device_plans")}
+            rows, outgoing = [], []
+            for draft in drafts:
+                key = id(draft.items)
+                if key not in digests:
+                    digests[key] = hashlib.sha256(protocol.canonical_json([i.to_dict() for i in draft.items])).hexdigest()
+                digest = hashlib.sha256(f"{digests[key]}|{','.join(draft.groups)}".encode()).hexdigest()
+                prev = previous.get(draft.device_id)
+                if prev and not force and prev[1] == digest and protocol.parse_time(prev[2], "issued_at") > now - horizon / 2:
+                    continue
+                version = (prev[0] if prev else 0) + 1
+                plan = Plan(device_id=draft.device_id, plan_version=version, issued_at=now, expires_at=now + horizon,
+                            items=draft.items, groups=draft.groups)
+                payload = self.signer.seal(plan)
+                rows.append((draft.device_id, version, digest, format_time(now), payload))
+                outgoing.append((draft.device_id, payload))
+            db.conn.executemany(
+                "INSERT OR REPLACE INTO device_plans(device_id, plan_version, digest, issued_at, payload) VALUES (?,?,?,?,?)",
+                rows,
             )
-        self.publisher.publish(protocol.plan_topic(device_id), payload, qos=1, retain=True)
-        log.info("published plan v%d with %d items to %s", version, len(items), device_id)
-        return version
+        return outgoing
+
+    def _record_skips(self, plan_set: PlanSet, now: datetime) -> None:
+        """Keep each guardrail skip once per device and occurrence, for the audit."""
+        skipped = plan_set.expansion.skipped
+        if not skipped:
+            return
+        seen = format_time(now)
+        with self.db.tx() as db:
+            db.conn.executemany(
+                "INSERT OR IGNORE INTO plan_skips(device_id, item_id, broadcast_id, slot_at, code, first_seen) "
+                "VALUES (?,?,?,?,?,?)",
+                [(s.device_id, s.occurrence_key, s.broadcast_id, format_time(s.slot_utc), s.code, seen) for s in skipped],
+            )
+
+    def current_versions(self) -> dict[str, int]:
+        with self.db.tx() as db:
+            return dict(db.execute("SELECT device_id, plan_version FROM device_plans").fetchall())
 
     def republish_retained(self) -> int:
         """Send every device's last plan again, unchanged (a broker restart loses retained messages)."""
-        with self.db.tx() as db:
-            rows = db.execute("SELECT device_id, payload FROM device_plans").fetchall()
-        for device_id, payload in rows:
-            self.publisher.publish(protocol.plan_topic(device_id), bytes(payload), qos=1, retain=True)
+        with self._lock:
+            with self.db.tx() as db:
+                rows = db.execute("SELECT device_id, payload FROM device_plans").fetchall()
+            for device_id, payload in rows:
+                self.publisher.publish(protocol.plan_topic(device_id), bytes(payload), qos=1, retain=True)
         return len(rows)
-
-    def publish_plans(self, device_ids: list[str] | None = None, *, force: bool = False) -> int:
-        sent = 0
-        for device_id in device_ids if device_ids is not None else self.registry.device_ids():
-            if self.publish_plan(device_id, force=force) is not None:
-                sent += 1
-        return sent
 
     def send_command(self, target: str, action: str, *, item: PlayItem | None = None, volume: int | None = None,
                      reason: str = "", issued_by: str = "") -> Command:

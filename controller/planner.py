@@ -1,46 +1,167 @@
-"""Builds each device's complete upcoming plan from the scheduled broadcasts."""
+"""Builds every device's complete upcoming plan in one pass over the database.
+
+Plans are set-based: one query for the tree, one for the approved broadcasts with their
+media, one :func:`schedules.programme.expand` over all of them (which works once per class
+of identically planned devices), so 5,000 devices cost little more than 50.  The domain
+decides *what* plays *when*; this module only turns its plays into wire ``PlayItem``s.
+
+Broadcast rules are whole minutes.  A one-off entered to the second (``+90s`` from the CLI,
+machines calling the API) keeps its seconds as an offset applied to its programme after the
+expansion; guardrails are judged at minute precision, which is all they need.
+"""
 
 from __future__ import annotations
 
+import json
+import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, Iterable
 
 from controller.db import Database
 from loaxa.protocol import PlayItem, format_time, parse_time
+from schedules.broadcast import Broadcast, Override
+from schedules.errors import ScheduleInputError
+from schedules.guardrails import GuardrailPolicy
+from schedules.programme import Expansion, expand
+from schedules.rules import BroadcastRule
+from schedules.tree import AdminTree, Device, Unit
+
+log = logging.getLogger(__name__)
+
+LOOKBACK = timedelta(hours=6)
+EXPIRY_GRACE = timedelta(minutes=10)
 
 
-def plan_items(db: Database, device_id: str, now: datetime, horizon: timedelta) -> tuple[PlayItem, ...]:
-    """Every play for ``device_id`` that is still running or starts within the horizon."""
+@dataclass(frozen=True)
+class Media:
+    sha256: str
+    ext: str
+    size: int
+    duration_s: float
+
+
+@dataclass(frozen=True)
+class StoredBroadcast:
+    """An approved broadcast as the planner needs it: the domain object, its media, its seconds offset."""
+
+    broadcast: Broadcast
+    media: Media
+    offset_s: float
+    title: str
+
+
+@dataclass(frozen=True)
+class DraftPlan:
+    """What one device should hold: its items and the groups it listens to (version comes at publish)."""
+
+    device_id: str
+    items: tuple[PlayItem, ...]
+    groups: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PlanSet:
+    """Every device's draft plan plus the expansion it came from (for readiness and skip logs)."""
+
+    plans: dict[str, DraftPlan]
+    expansion: Expansion
+    broadcasts: dict[str, StoredBroadcast]
+
+
+def load_tree(db: Database) -> AdminTree:
+    with db.tx() as conn:
+        units = [Unit(r[0], r[1], r[2], r[3]) for r in conn.execute("SELECT id, name, parent_id, level FROM units")]
+        devices = [Device(r[0], r[1], r[2]) for r in conn.execute("SELECT id, unit_id, name FROM devices")]
+    return AdminTree(units, devices)
+
+
+def rule_of(row: dict[str, Any]) -> tuple[BroadcastRule, float]:
+    """The stored rule and the seconds offset of its slots (older rows only have ``starts_at``)."""
+    if row.get("rule_json"):
+        data = json.loads(row["rule_json"])
+        return BroadcastRule.from_dict(data), float(data.get("offset_s", 0.0))
+    start = parse_time(row["starts_at"], "starts_at")
+    return once_at(start)
+
+
+def once_at(start: datetime) -> tuple[BroadcastRule, float]:
+    """A one-off rule for an exact instant: its minute as the slot, the rest as an offset."""
+    from schedules.timeutil import to_local
+
+    local = to_local(start)
+    slot = local.replace(second=0, microsecond=0)
+    return BroadcastRule.once(slot.date(), slot.time().replace(tzinfo=None)), (local - slot).total_seconds()
+
+
+def domain_broadcast(row: dict[str, Any], duration_s: float) -> Broadcast:
+    rule, _ = rule_of(row)
+    override = Override.from_dict(json.loads(row["override_json"])) if row.get("override_json") else None
+    return Broadcast(
+        id=row["id"], rule=rule, targets=frozenset(json.loads(row["targets_json"])), duration_s=duration_s,
+        priority=row["priority"], order=int(row.get("order_no") or 0), override=override, title=row.get("title") or "",
+    )
+
+
+def load_approved(db: Database, window_start: datetime, window_end: datetime) -> dict[str, StoredBroadcast]:
+    """Approved, scheduled broadcasts that may have a play in the window, with their media."""
     with db.tx() as conn:
         rows = list(conn.query(
-            """SELECT bc.id AS broadcast_id, bc.starts_at, bc.priority, b.title,
-                      m.sha256, m.ext, m.size, m.duration_s
-               FROM broadcast_devices bd
-               JOIN broadcasts bc ON bc.id = bd.broadcast_id
-               JOIN bulletins b ON b.id = bc.bulletin_id
+            """SELECT bc.*, b.title, m.sha256, m.ext, m.size, m.duration_s
+               FROM broadcasts bc JOIN bulletins b ON b.id = bc.bulletin_id
                JOIN media m ON m.sha256 = b.media_sha256
-               WHERE bd.device_id = ? AND bc.status = 'scheduled'
-                 AND bc.starts_at <= ? AND bc.starts_at >= ?
-               ORDER BY bc.starts_at, bc.id""",
-            [device_id, format_time(now + horizon), format_time(now - timedelta(hours=6))],
+               WHERE bc.status = 'approved' AND bc.kind = 'scheduled'
+                 AND bc.starts_at <= ? AND COALESCE(bc.ends_at, bc.starts_at) >= ?""",
+            [format_time(window_end), format_time(window_start)],
         ))
-    items = []
+    out: dict[str, StoredBroadcast] = {}
     for r in rows:
-        start = parse_time(r["starts_at"], "starts_at")
-        end = start + timedelta(seconds=r["duration_s"])
-        if end < now:
-            continue
-        items.append(
-            PlayItem(
-                item_id=r["broadcast_id"],
-                start=start,
-                sha256=r["sha256"],
-                size=r["size"],
-                ext=r["ext"],
-                duration_s=r["duration_s"],
-                priority=r["priority"],
-                expires_at=end + timedelta(minutes=10),
-                broadcast_id=r["broadcast_id"],
-                title=r["title"][:200],
+        try:
+            _, offset = rule_of(r)
+            out[r["id"]] = StoredBroadcast(
+                domain_broadcast(r, r["duration_s"]), Media(r["sha256"], r["ext"], r["size"], r["duration_s"]),
+                offset, r["title"] or "",
             )
-        )
-    return tuple(items)
+        except (ScheduleInputError, ValueError, KeyError) as exc:
+            log.error("broadcast %s cannot be planned: %s", r["id"], exc)
+    return out
+
+
+def build_plans(db: Database, policy: GuardrailPolicy, now: datetime, horizon: timedelta,
+                device_ids: Iterable[str] | None = None) -> PlanSet:
+    """Every device's items from ``now - LOOKBACK`` to ``now + horizon``, finished plays dropped."""
+    tree = load_tree(db)
+    stored = load_approved(db, now - LOOKBACK, now + horizon)
+    expansion = expand([s.broadcast for s in stored.values()], tree, policy, now - LOOKBACK, now + horizon)
+    wanted = set(device_ids) if device_ids is not None else None
+    by_device = expansion.by_device()
+    cache: dict[tuple[str, datetime], PlayItem] = {}
+    shared: dict[tuple[int, ...], tuple[PlayItem, ...]] = {}
+    plans: dict[str, DraftPlan] = {}
+    for device in tree.devices:
+        if wanted is not None and device.id not in wanted:
+            continue
+        plays = by_device.get(device.id, ())
+        offsets: dict[datetime, float] = {}
+        for p in plays:
+            offsets[p.slot_utc] = max(offsets.get(p.slot_utc, 0.0), stored[p.broadcast_id].offset_s)
+        items = []
+        for p in plays:
+            start = p.start_utc + timedelta(seconds=offsets[p.slot_utc])
+            if start + timedelta(seconds=p.duration_s) < now:
+                continue
+            key = (p.occurrence_key, start)
+            item = cache.get(key)
+            if item is None:
+                s = stored[p.broadcast_id]
+                item = cache[key] = PlayItem(
+                    item_id=p.occurrence_key, start=start, sha256=s.media.sha256, size=s.media.size, ext=s.media.ext,
+                    duration_s=s.media.duration_s, priority=p.priority,
+                    expires_at=start + timedelta(seconds=p.duration_s) + EXPIRY_GRACE,
+                    broadcast_id=p.broadcast_id, title=s.title[:200],
+                )
+            items.append(item)
+        items.sort(key=lambda i: (i.start, i.item_id))
+        frozen = shared.setdefault(tuple(id(i) for i in items), tuple(items))  # one tuple per class: cheap digests
+        plans[device.id] = DraftPlan(device.id, frozen, tree.group_chain(device.id))
+    return PlanSet(plans, expansion, stored)

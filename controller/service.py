@@ -6,21 +6,24 @@ import logging
 import threading
 from typing import Any
 
-from apscheduler.schedulers.background import BackgroundScheduler
-
 from controller.audit import AuditTrail
 from controller.broadcasts import Broadcasts
 from controller.bulletins import Bulletins
 from controller.config import ControllerConfig
 from controller.db import Database
 from controller.dispatch import Dispatcher
+from controller.emergency import Emergencies
+from controller.guardrail_store import GuardrailStore
 from controller.ingest import Ingest, playback_log
+from controller.jobs import JobRunner, MediaKeeper
 from controller.device_security import DeviceSecurity, mqtt_settings
 from controller.keyring import Keyring
 from controller.metrics import ControllerMetrics
+from controller.readiness import readiness
 from controller.registry import Registry
 from controller.users import Users
 from loaxa import protocol
+from loaxa.protocol import utcnow
 from loaxa.mqtt_client import MqttConnection
 
 log = logging.getLogger(__name__)
@@ -39,7 +42,8 @@ class Controller:
         self.users = Users(self.db, config.people)
         self.audit = AuditTrail(self.db)
         self.bulletins = Bulletins(self.db, config.media_dir, config.audio)
-        self.broadcasts = Broadcasts(self.db, self.registry)
+        self.guardrails = GuardrailStore(self.db, config.schedules)
+        self.broadcasts = Broadcasts(self.db, self.registry, self.guardrails.policy, config.plans.auto_approve)
         self.mqtt = MqttConnection(
             mqtt_settings(config),
             client_id="loaxa-controller",
@@ -47,23 +51,21 @@ class Controller:
             subscriptions=[(protocol.STATE_WILDCARD, 1), (protocol.EVENTS_WILDCARD, 1)],
             on_connect=self._on_connect,
         )
-        self.dispatcher = Dispatcher(self.db, self.registry, self.signer, self.mqtt, config.plans)
+        self.dispatcher = Dispatcher(self.db, self.registry, self.signer, self.mqtt, config.plans, self.guardrails.policy)
+        self.emergencies = Emergencies(self.db, self.registry, self.bulletins, self.dispatcher)
         self.ingest = Ingest(self.db, self.registry, self.dispatcher.send_ack)
         self.security = DeviceSecurity(config, self.db, self.registry, self.dispatcher, self.keyring,
                                        self._publish_and_wait)
         self.security = DeviceSecurity(config, self.db, self.registry, self.dispatcher, self.keyring,
                                        self._publish_and_wait)
-        self.scheduler = BackgroundScheduler(timezone="UTC")
+        self.jobs = JobRunner(self.db, self.dispatcher, MediaKeeper(self.db, config.media_dir, config.audio), config.plans,
+                              config.jobs_db_path)
         self.metrics = ControllerMetrics(self)
         self._started = False
 
     # lifecycle -----------------------------------------------------------------
     def start(self) -> None:
-        self.scheduler.add_job(
-            self.dispatcher.publish_plans, "interval", seconds=self.config.plans.republish_s,
-            id="republish-plans", replace_existing=True, coalesce=True, misfire_grace_time=60,
-        )
-        self.scheduler.start()
+        self.jobs.start()
         self.mqtt.start()
         self.security.start()
         self._started = True
@@ -71,7 +73,7 @@ class Controller:
 
     def stop(self) -> None:
         if self._started:
-            self.scheduler.shutdown(wait=False)
+            self.jobs.shutdown()
             self.security.stop()
             self.security.stop()
             self.mqtt.stop()
@@ -83,7 +85,7 @@ class Controller:
     def _after_connect(self) -> None:
         self.security.republish_rollover()
         self.dispatcher.republish_retained()
-        self.dispatcher.publish_plans()
+        self.jobs.rebuild()
 
     def _on_message(self, topic: str, payload: bytes) -> None:
         self.ingest.handle(topic, payload)
@@ -108,16 +110,48 @@ class Controller:
     def add_bulletin(self, title: Any, text: Any, created_by: str = "") -> dict[str, Any]:
         return self.bulletins.add(title if title is not None else "", text, created_by)
 
-    def schedule_broadcast(self, bulletin_id: Any, starts_at: Any, targets: Any, priority: Any = "normal",
-                           created_by: str = "") -> dict[str, Any]:
-        bc = self.broadcasts.schedule(bulletin_id, starts_at, targets, priority, created_by)
-        self.dispatcher.publish_plans(bc["devices"])
+    def schedule_broadcast(self, bulletin_id: Any, starts_at: Any = None, targets: Any = None, priority: Any = "normal",
+                           created_by: str = "", **spec: Any) -> dict[str, Any]:
+        """Check and store a broadcast; it reaches plans once approved (at once with ``auto_approve``)."""
+        return self._replan(self.broadcasts.schedule(bulletin_id, starts_at, targets, priority, created_by, **spec))
+
+    def edit_broadcast(self, broadcast_id: str, changes: dict[str, Any], by: str = "") -> dict[str, Any]:
+        before = self.broadcasts.devices_of(broadcast_id)
+        return self._replan(self.broadcasts.edit(broadcast_id, changes, by), before)
+
+    def submit_broadcast(self, broadcast_id: str, by: Any = "") -> dict[str, Any]:
+        return self._replan(self.broadcasts.submit(broadcast_id, by))
+
+    def approve_broadcast(self, broadcast_id: str, approver: Any, comment: Any = "") -> dict[str, Any]:
+        return self._replan(self.broadcasts.approve(broadcast_id, approver, comment))
+
+    def reject_broadcast(self, broadcast_id: str, approver: Any, comment: Any = "") -> dict[str, Any]:
+        return self._replan(self.broadcasts.reject(broadcast_id, approver, comment))
+
+    def cancel_broadcast(self, broadcast_id: str, by: str = "") -> dict[str, Any]:
+        return self._replan(self.broadcasts.cancel(broadcast_id, by))
+
+    def _replan(self, bc: dict[str, Any], also: list[str] | None = None) -> dict[str, Any]:
+        """After any change: arm or drop the media job, and republish the plans of every device involved."""
+        if bc["status"] == "approved":
+            self.jobs.arm_render(bc["id"])
+        else:
+            self.jobs.forget(bc["id"])
+        self.jobs.rebuild(sorted(set(bc["devices"]) | set(also or ())))
         return bc
 
-    def cancel_broadcast(self, broadcast_id: str) -> dict[str, Any]:
-        bc = self.broadcasts.cancel(broadcast_id)
-        self.dispatcher.publish_plans(bc["devices"])
-        return bc
+    def put_unit_guardrails(self, unit_id: str, values: Any, updated_by: str = "") -> dict[str, Any]:
+        from controller.planner import load_tree
+
+        view = self.guardrails.put(load_tree(self.db), unit_id, values, updated_by)
+        self.jobs.rebuild()
+        return view
+
+    def emergency(self, targets: Any, triggered_by: Any, **content: Any) -> dict[str, Any]:
+        return self.emergencies.trigger(targets, triggered_by, **content)
+
+    def readiness(self, hours: float = 24.0, limit: int = 50) -> list[dict[str, Any]]:
+        return readiness(self.db, self.dispatcher, utcnow(), hours, limit)
 
     def playback(self, **filters: Any) -> list[dict[str, Any]]:
         return playback_log(self.db, **filters)

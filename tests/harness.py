@@ -122,6 +122,12 @@ class ControllerHandle(ProcessHandle):
                                  stdin=self.admin_password + "\n")
             self.token = out.stdout.strip().splitlines()[-1]
 
+    def user_api(self, username: str, role: str = "approver", unit: str = "*") -> ApiClient:
+        """A client for another person, e.g. an approver (nobody approves their own broadcast)."""
+        out = self.loaxa_cli("user", "add", username, "--role", role, "--unit", unit, "--token",
+                             stdin=secrets.token_urlsafe(16) + "\n")
+        return ApiClient(self.url, timeout=60, token=out.stdout.strip().splitlines()[-1])
+
     def start(self) -> None:
         self.ensure_admin()
         super().start()

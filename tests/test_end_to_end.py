@@ -24,6 +24,9 @@ def test_bulletin_plays_on_two_agents_within_200ms_and_is_audited(system):
     start = utcnow() + timedelta(seconds=5)
     bc = api.post("/api/broadcasts", {"bulletin_id": bulletin["id"], "starts_at": format_time(start), "targets": ["xa"]})
     assert bc["devices"] == ["loa-1", "loa-2"]
+    assert bc["status"] == "pending_approval"  # nothing airs before another named person approves it
+    bc = ctl.user_api("chu-tich").post(f"/api/broadcasts/{bc['id']}/approve", {"comment": "Đồng ý"})
+    assert bc["status"] == "approved" and bc["decided_by"] == "chu-tich"
 
     for agent in agents:
         plays = wait_for(agent.plays, timeout=20, what=f"{agent.device_id} to play")

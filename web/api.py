@@ -12,6 +12,7 @@ from controller.service import Controller
 from web import auth
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+SCHEDULE_FIELDS = ("rule", "rule_text", "repeats", "repeat_gap_s", "order", "override", "draft")
 
 
 def ctl() -> Controller:
@@ -119,8 +120,9 @@ def add_broadcast():
     auth.require_targets(d.get("targets"))
     if d.get("priority") == "emergency":
         auth.require_permission("emergency")
+    spec = {k: d[k] for k in SCHEDULE_FIELDS if k in d}
     bc = ctl().schedule_broadcast(d.get("bulletin_id"), d.get("starts_at"), d.get("targets"),
-                                  d.get("priority", "normal"), created_by=auth.current_user().username)
+                                  d.get("priority", "normal"), created_by=auth.current_user().username, **spec)
     auth.audit("emergency" if bc["priority"] == "emergency" else "broadcast_scheduled", bc["id"],
                {"targets": bc["targets"], "starts_at": bc["starts_at"]})
     return bc, 201

@@ -19,10 +19,11 @@ def create_app(controller: Controller, overrides: Mapping[str, Any] | None = Non
     app.extensions["loaxa"] = controller
 
     from controller import media_http
-    from web import api, api_people, auth, metrics_http
+    from web import api, api_schedule, api_people, auth, metrics_http
 
     auth.init_app(app)
     api.init_app(app)
+    api_schedule.init_app(app)
     api_people.init_app(app)
     from web import api_security
 
