@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Flask, current_app, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from controller.service import Controller
@@ -81,11 +81,15 @@ def tree_rows(unit_ids: set[str] | None = None) -> list[dict[str, Any]]:
     roots = [u for u in units if u["id"] in allowed and u["parent_id"] not in allowed]
     out: list[dict[str, Any]] = []
 
-    def walk(u: dict[str, Any], depth: int) -> None:
-        out.append({**u, "depth": depth, "devices": devices_by_unit.get(u["id"], [])})
+    def walk(u: dict[str, Any], depth: int) -> int:
+        row = {**u, "depth": depth, "devices": devices_by_unit.get(u["id"], [])}
+        out.append(row)
+        total = len(row["devices"])
         for c in sorted(by_parent.get(u["id"], []), key=lambda x: x["name"]):
             if c["id"] in allowed:
-                walk(c, depth + 1)
+                total += walk(c, depth + 1)
+        row["total_devices"] = total
+        return total
 
     for r in sorted(roots, key=lambda x: x["name"]):
         walk(r, 0)
@@ -129,6 +133,17 @@ def _error_page(exc: HTTPException):
     return render_template("error.html", title=heading, heading=heading, message=message), exc.code
 
 
+def _page_for_people(response: Response) -> Response:
+    """A refusal answered as JSON (by the access check) becomes a Vietnamese page outside the API."""
+    if (response.status_code in ERROR_PAGES and response.is_json and not request.path.startswith("/api/")
+            and request.method == "GET"):
+        heading, message = ERROR_PAGES[response.status_code]
+        data = response.get_json(silent=True) or {}
+        page = render_template("error.html", title=heading, heading=heading, message=data.get("error") or message)
+        return Response(page, response.status_code, mimetype="text/html")
+    return response
+
+
 def init_app(app: Flask) -> None:
     """Register every UI blueprint and the shared template helpers."""
     from web import (ui_admin, ui_approvals, ui_audit, ui_auth, ui_calendar, ui_compose, ui_dashboard,
@@ -141,6 +156,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(PRIORITY_VI=PRIORITY_VI, ROLE_NAMES_VI=ROLE_NAMES_VI)
     for code in ERROR_PAGES:
         app.register_error_handler(code, _error_page)
+    app.after_request(_page_for_people)
     for module in (ui_auth, ui_dashboard, ui_compose, ui_approvals, ui_emergency, ui_calendar, ui_devices,
                    ui_audit, ui_admin, ui_media):
         module.init_app(app)

@@ -114,3 +114,35 @@ def test_compose_approve_play_audit_and_export(system, sessions):
             assert admin.overflow() <= 0, f"{path} overflows at {viewport['width']} px"
         assert not admin.errors
     assert not editor.errors and not leader.errors and not auditor.errors
+
+
+def test_emergency_preempts_and_shows_delivery_per_device(system, sessions):
+    commune = setup_commune(system, agents=("loa-1", "loa-2"))
+    ctl = commune.ctl
+    long_text = " ".join(["Thông báo về lịch tiêm phòng cho trẻ em dưới năm tuổi tại trạm y tế xã."] * 4)
+    bulletin = ctl.api.post("/api/bulletins", {"title": "Tiêm phòng", "text": long_text})
+    start = local_now() + timedelta(seconds=15)
+    bc = ctl.api.post("/api/broadcasts", {"bulletin_id": bulletin["id"], "starts_at": start.isoformat(), "targets": ["xa"]})
+
+    leader = sessions(ctl.url, "chutich", PASSWORD)
+    page = leader.page
+    approved = page.evaluate("id => loaxa.api('POST', '/api/broadcasts/' + id + '/approve', {comment: ''})", bc["id"])
+    assert approved["status"] == "approved"
+    wait_for(lambda: len(ctl.api.get(f"/api/playback?broadcast={bc['id']}&kind=started")) == 2, timeout=40,
+             what="the normal broadcast playing on both devices")
+
+    leader.go("/emergency")
+    page.fill("#em-title", "Cảnh báo lũ")
+    page.fill("#em-text", "Khẩn cấp. Nước sông đang lên nhanh, bà con di chuyển lên chỗ cao.")
+    page.fill("#em-reason", "mưa lớn thượng nguồn")
+    page.check("#em-targets input[value='xa']")
+    page.click("#btn-review")
+    assert "NGAY" in page.inner_text("#confirm-text")
+    page.click("#btn-fire")
+    page.wait_for_selector("#live:not([hidden])")
+    for device in ("loa-1", "loa-2"):
+        page.wait_for_selector(f"#live-table tr[data-device='{device}'][data-stage='finished']", timeout=40_000)
+    leader.shot("emergency-live")
+    interrupted = ctl.api.get(f"/api/playback?broadcast={bc['id']}&kind=interrupted")
+    assert {r["device_id"] for r in interrupted} == {"loa-1", "loa-2"}
+    assert not leader.errors
