@@ -183,3 +183,18 @@ def test_user_text_is_escaped_in_pages_and_returned_as_data_in_json(world):
         from flask import render_template_string
 
         assert "<script>" not in render_template_string("{{ n }}", n=name)
+
+
+def test_demo_admin_gets_a_fresh_random_password_each_run(tmp_path):
+    from controller.demo import controller_toml, demo_admin
+
+    cfg = tmp_path / "controller.toml"
+    cfg.write_text(controller_toml(tmp_path / "controller", 1883, 8080))
+    first, second = demo_admin(cfg), demo_admin(cfg)
+    assert first.password != second.password and len(second.password) >= 16
+    c = make_controller(tmp_path / "controller")
+    with pytest.raises(Exception, match="Sai tên đăng nhập"):
+        c.users.authenticate("demo-admin", first.password, "127.0.0.1")
+    assert c.users.authenticate("demo-admin", second.password, "127.0.0.1").role == "admin"
+    assert c.users.by_token(second.token).username == "demo-admin"
+    c.stop()
