@@ -3,7 +3,8 @@
 # Usage: install-system-deps.sh [--test]
 set -euo pipefail
 pkgs=(mosquitto mosquitto-clients ffmpeg espeak-ng)
-[[ "${1:-}" == "--test" ]] && pkgs+=(chromium)
+# The browser tests need Chromium and a font with every Vietnamese diacritic (DejaVu has them all).
+[[ "${1:-}" == "--test" ]] && pkgs+=(chromium fonts-dejavu-core)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
