@@ -1,5 +1,6 @@
-"""Property-based bad input on every parser that reads from the network: MQTT payloads and API
-JSON.  Garbage, oversize, wrong types, invalid UTF-8: a clear error, no crash, nothing stored."""
+"""Property-based bad input on every parser that reads from the network: MQTT payloads, API
+JSON and uploaded files.  Garbage, oversize, wrong types, invalid UTF-8: a clear error, no crash,
+nothing stored."""
 
 from __future__ import annotations
 
@@ -72,7 +73,7 @@ def test_event_fields_of_wrong_type_are_refused(event):
 def _counts(world: World) -> tuple[int, ...]:
     with world.controller.db.tx() as db:
         return tuple(db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
-                     for t in ("units", "devices", "users", "bulletins", "broadcasts", "playback_events", "api_tokens"))
+                     for t in ("units", "devices", "users", "bulletins", "broadcasts", "media", "playback_events", "api_tokens"))
 
 
 @SETTINGS
@@ -133,3 +134,31 @@ def test_oversize_bodies_are_refused_before_parsing(tmp_path):
     with c.db.tx() as db:
         assert db["bulletins"].count == 0
     c.stop()
+
+
+def _upload(world: World, path: str, name: str, data: bytes):
+    import io
+
+    return world.client().post(path, data={"file": (io.BytesIO(data), name), "title": "Tệp thử"},
+                               content_type="multipart/form-data",
+                               headers={"Authorization": f"Bearer {world.tokens['root']}"})
+
+
+@settings(max_examples=25, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@given(data=st.one_of(st.binary(max_size=3000), st.just(b"\xff\xfe\xc3\x28 not utf-8"), st.just(b"PK\x03\x04broken zip")),
+       name=st.sampled_from(["tin.txt", "tin.docx", "tin.TXT", "tin.pdf", "../../etc/passwd", "tin"]))
+def test_uploaded_documents_are_read_or_refused_clearly(world, data, name):
+    before = _counts(world)
+    r = _upload(world, "/api/compose/prepare", name, data)
+    assert r.status_code == 200 or (400 <= r.status_code < 500 and r.json["code"]), (name, data[:40], r.status_code)
+    assert _counts(world) == before  # preparing a script stores nothing
+
+
+@settings(max_examples=10, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@given(data=st.one_of(st.binary(min_size=1, max_size=3000), st.just(b"ID3" + b"\x00" * 64), st.just(b"RIFF\x00\x00\x00\x00WAVE")),
+       name=st.sampled_from(["ghi-am.mp3", "ghi-am.wav", "ghi-am.ogg", "ghi-am.exe"]))
+def test_uploaded_recordings_that_are_not_audio_are_refused_and_store_nothing(world, data, name):
+    before = _counts(world)
+    r = _upload(world, "/api/compose/recording", name, data)
+    assert 400 <= r.status_code < 500 and r.json["code"], (name, data[:40], r.status_code)
+    assert _counts(world) == before
