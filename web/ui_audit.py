@@ -13,7 +13,7 @@ from controller.timeparse import LOCAL_TZ
 from loaxa.protocol import format_time, utcnow
 
 from web import auth, reports
-from web.ui_base import ctl, scope_devices, scope_units, subtree, viewer
+from web.ui_base import ctl, parse_day, scope_devices, scope_units, subtree, viewer
 
 bp = Blueprint("ui_audit", __name__)
 
@@ -22,12 +22,7 @@ MAX_ROWS = 2000
 
 
 def _day(value: str | None, field: str) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise InputError("invalid_date", "Ngày không hợp lệ; hãy chọn ngày trên lịch.", field) from None
+    return parse_day(value, field)
 
 
 def _range(default_days: int = 7) -> tuple[date, date]:

@@ -7,18 +7,20 @@ comes from ``web.auth.scope`` too, so roles and scope are decided in one place.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from flask import Flask, Response, current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from controller.errors import InputError
 from controller.service import Controller
 from controller.users import User
 from web import auth
 from controller.timeparse import LOCAL_TZ
 from loaxa.protocol import parse_time
 
+MIN_YEAR, MAX_YEAR = 2000, 2100
 ROLE_NAMES_VI = {"admin": "Quản trị", "auditor": "Kiểm tra", "editor": "Biên tập", "approver": "Phê duyệt"}
 PRIORITY_VI = {"normal": "Thường", "priority": "Ưu tiên", "emergency": "Khẩn cấp"}
 STATUS_VI = {
@@ -94,6 +96,29 @@ def tree_rows(unit_ids: set[str] | None = None) -> list[dict[str, Any]]:
     for r in sorted(roots, key=lambda x: x["name"]):
         walk(r, 0)
     return out
+
+
+def parse_day(value: Any, field: str) -> date | None:
+    """A calendar date from a form or query (``YYYY-MM-DD``), within years people plan for."""
+    if value in (None, ""):
+        return None
+    try:
+        day = date.fromisoformat(str(value))
+    except ValueError:
+        raise InputError("invalid_date", "Ngày không hợp lệ; hãy chọn ngày trên lịch.", field) from None
+    if not MIN_YEAR <= day.year <= MAX_YEAR:
+        raise InputError("invalid_date", f"Ngày phải trong khoảng năm {MIN_YEAR}–{MAX_YEAR}.", field)
+    return day
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object (an empty one for a form post); anything else is refused."""
+    if not request.is_json:
+        return {}
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise InputError("invalid_json", "Yêu cầu phải là một đối tượng JSON hợp lệ.")
+    return data
 
 
 # -- template filters -----------------------------------------------------------------------

@@ -12,7 +12,7 @@ from controller.timeparse import LOCAL_TZ
 from loaxa.protocol import parse_time, utcnow
 from schedules.rules import BroadcastRule
 from web import auth, reports
-from web.ui_base import ctl, scope_units, subtree
+from web.ui_base import ctl, parse_day, scope_units, subtree
 
 bp = Blueprint("ui_calendar", __name__)
 
@@ -60,11 +60,7 @@ def _args() -> tuple[str | None, date]:
     unit = request.args.get("unit") or None
     if unit and unit not in scope_units():
         raise InputError("out_of_scope", "Đơn vị này ngoài phạm vi của bạn.", "unit")
-    raw = request.args.get("week")
-    try:
-        day = date.fromisoformat(raw) if raw else utcnow().astimezone(LOCAL_TZ).date()
-    except ValueError:
-        raise InputError("invalid_date", "Ngày không hợp lệ.", "week") from None
+    day = parse_day(request.args.get("week"), "week") or utcnow().astimezone(LOCAL_TZ).date()
     return unit, day
 
 

@@ -15,14 +15,14 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask, jsonify, render_template, request
+from flask import Blueprint, Flask, render_template, request
 
 from controller.bulletins import MAX_TEXT_CHARS, new_id
 from controller.errors import InputError
 from controller.timeparse import LOCAL_TZ
 from loaxa.protocol import format_time, utcnow
 from web import auth
-from web.ui_base import ctl, tree_rows, viewer
+from web.ui_base import ctl, json_body, parse_day, tree_rows, viewer
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +66,7 @@ def source_text() -> str:
             except UnicodeDecodeError:
                 raise InputError("bad_encoding", "Tệp .txt phải ở bảng mã UTF-8.", "file") from None
     else:
-        payload = request.get_json(silent=True) if request.is_json else request.form
-        text = (payload or {}).get("text", "")
+        text = json_body().get("text", "") if request.is_json else request.form.get("text", "")
     if not isinstance(text, str) or not text.strip():
         raise InputError("empty_text", "Nội dung bản tin đang trống.", "text")
     if len(text) > MAX_TEXT_CHARS:
@@ -84,10 +83,10 @@ def reading(script: str) -> str:
 
 # -- scheduling input ------------------------------------------------------------------------
 def _parse_date(value: Any, field: str) -> date:
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise InputError("invalid_date", "Ngày không hợp lệ; hãy chọn ngày trên lịch.", field) from None
+    day = parse_day(value, field)
+    if day is None:
+        raise InputError("invalid_date", "Chưa chọn ngày phát.", field)
+    return day
 
 
 def _parse_times(values: Any) -> list[time]:
@@ -171,8 +170,7 @@ def prepare():
 @bp.post("/api/compose/reading")
 @auth.access("draft")
 def reread():
-    d = request.get_json(silent=True) or {}
-    script = d.get("script", "")
+    script = json_body().get("script", "")
     if not isinstance(script, str) or not script.strip():
         raise InputError("empty_text", "Nội dung bản tin đang trống.", "script")
     if len(script) > MAX_TEXT_CHARS:
@@ -239,9 +237,7 @@ def store_recording(data: bytes, ext: str) -> dict[str, Any]:
 @auth.access("draft")
 def submit():
     """Schedule a prepared bulletin on targets within the viewer's area; approval follows."""
-    d = request.get_json(silent=True)
-    if not isinstance(d, dict):
-        raise InputError("invalid_json", "Yêu cầu phải là một đối tượng JSON hợp lệ.")
+    d = json_body()
     targets = d.get("targets")
     if not isinstance(targets, list) or not targets:
         raise InputError("no_targets", "Chọn ít nhất một thôn, xã hoặc cụm loa để phát.", "targets")

@@ -8,13 +8,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask, jsonify, render_template, request
+from flask import Blueprint, Flask, jsonify, render_template
 
 from controller.bulletins import new_id
 from controller.errors import InputError, NotFound
 from loaxa.protocol import PlayItem, format_time, utcnow
 from web import auth
-from web.ui_base import ctl, scope_devices, viewer
+from web.ui_base import ctl, json_body, scope_devices, viewer
 from web.ui_dashboard import device_readiness, plan_versions
 
 bp = Blueprint("ui_devices", __name__)
@@ -63,8 +63,7 @@ def recent_events(device_id: str):
 @auth.access("draft")
 def set_volume(device_id: str):
     scoped_device(device_id)
-    d = request.get_json(silent=True) or {}
-    volume = d.get("volume")
+    volume = json_body().get("volume")
     if isinstance(volume, str) and volume.strip().isdigit():
         volume = int(volume)
     if not isinstance(volume, int) or isinstance(volume, bool) or not 0 <= volume <= 100:
