@@ -22,7 +22,6 @@ from urllib.parse import urlsplit
 from controller.config import ControllerConfig
 from controller.credentials import Account, Credentials, write_secret
 from controller.db import Database
-from controller.registry import Registry
 from loaxa import protocol
 
 log = logging.getLogger(__name__)
@@ -132,9 +131,19 @@ def render_conf(config: ControllerConfig, files: BrokerFiles) -> str:
 
 
 def device_groups(db: Database, accounts: list[Account]) -> dict[str, list[str]]:
-    registry = Registry(db)
-    return {a.device_id: registry.ancestors(registry.device(a.device_id)["unit_id"])
-            for a in accounts if a.role == "device" and a.device_id}
+    """Each device's unit and every unit above it, nearest first (two queries for the whole tree)."""
+    with db.tx() as conn:
+        parents: dict[str, str | None] = dict(conn.execute("SELECT id, parent_id FROM units").fetchall())
+        unit_of: dict[str, str] = dict(conn.execute("SELECT id, unit_id FROM devices").fetchall())
+
+    def chain(unit: str | None) -> list[str]:
+        out: list[str] = []
+        while unit is not None and unit not in out:
+            out.append(unit)
+            unit = parents.get(unit)
+        return out
+
+    return {a.device_id: chain(unit_of.get(a.device_id)) for a in accounts if a.role == "device" and a.device_id}
 
 
 def write_access_files(config: ControllerConfig, db: Database) -> BrokerFiles:

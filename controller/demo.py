@@ -1,9 +1,11 @@
-"""``loaxa demo``: the whole system on one machine.
+"""``loaxa demo``: the whole system on one machine, secured as a real installation is.
 
-A private mosquitto, the controller with its web UI on http://127.0.0.1:8080, and three
-simulated edge agents of one demo commune with two villages.  Each agent is a real
-``loaxa agent`` process (the code a Pi runs) whose sound card is a file sink that
-records the exact start instant of every play.
+A private mosquitto running the configuration ``loaxa broker config`` generates (no
+anonymous access, one account per device, the ACL), the controller with its web UI on
+http://127.0.0.1:8080, and three simulated edge agents of one demo commune with two
+villages, each enrolled with a one-time code.  Each agent is a real ``loaxa agent``
+process (the code a Pi runs) whose sound card is a file sink that records the exact
+start instant of every play.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from controller.api_client import ApiClient, ApiError
-from controller.broker import Broker, wait_for_port
+from controller.broker import Broker, free_port, wait_for_port
 
 log = logging.getLogger(__name__)
 
@@ -63,27 +65,68 @@ def agent_toml(device_id: str, data_dir: Path, controller_url: str, public_key: 
     )
 
 
+def agent_local_toml(data_dir: Path) -> str:
+    """What an installer sets on the pole before enrolling: storage, sound card, relay."""
+    return (f'data_dir = "{data_dir}"\nstate_interval_s = 10\n\n[player]\nbackend = "file"\n\n'
+            '[relay]\npin = "GPIO17"\npin_factory = "mock"\n')
+
+
+def broker_toml(mqtt_port: int, pid_file: Path) -> str:
+    return f'\n[broker]\nbind_address = "127.0.0.1"\nport = {mqtt_port}\npid_file = "{pid_file}"\n'
+
+
 def seed(api: ApiClient) -> None:
     existing = {u["id"] for u in api.get("/api/units")}
     for uid, name, parent, level in UNITS:
         if uid not in existing:
             api.post("/api/units", {"id": uid, "name": name, "parent_id": parent, "level": level})
-    existing = {d["id"] for d in api.get("/api/devices")}
-    for did, name, unit in DEVICES:
-        if did not in existing:
-            api.post("/api/devices", {"id": did, "name": name, "unit_id": unit})
+
+
+def secure_broker(config_path: Path, workdir: Path, port: int) -> Broker:
+    """Generate the broker configuration from the controller's database and run mosquitto with it."""
+    from controller import broker_config
+    from controller.config import ControllerConfig
+    from controller.db import Database
+    from loaxa.config import load_config
+
+    config = load_config(ControllerConfig, config_path)
+    db = Database(config.db_path)
+    try:
+        files = broker_config.generate(config, db)
+    finally:
+        db.close()
+    extra = broker_config.render_auth(files) + f"pid_file {config.broker.pid_file}\n"
+    return Broker(workdir, port=port, extra_config=extra).start()
+
+
+def enrollment_codes(config_path: Path) -> dict[str, str]:
+    """A fresh one-time code per demo device, adding the devices on the first run."""
+    from controller.config import ControllerConfig
+    from controller.local_ops import operator_session
+    from loaxa.config import load_config
+
+    codes: dict[str, str] = {}
+    with operator_session(load_config(ControllerConfig, config_path)) as security:
+        for device_id, name, unit in DEVICES:
+            if security.registry.is_device(device_id):
+                codes[device_id] = security.new_code(device_id, "demo")[0]
+            else:
+                codes[device_id] = security.add_device(unit, name, device_id, "demo")[1]
+    return codes
 
 
 def run_demo(workdir: Path, http_port: int = 8080) -> int:
     workdir = workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     procs: list[Proc] = []
-    broker = Broker(workdir / "broker").start()
+    mqtt_port = free_port()
     url = f"http://127.0.0.1:{http_port}"
     env = dict(os.environ, PYTHONUNBUFFERED="1")
+    ctl_toml = workdir / "controller.toml"
+    ctl_toml.write_text(controller_toml(workdir / "controller", mqtt_port, http_port)
+                        + broker_toml(mqtt_port, workdir / "broker" / "mosquitto.pid"))
+    broker = secure_broker(ctl_toml, workdir / "broker", mqtt_port)
     try:
-        ctl_toml = workdir / "controller.toml"
-        ctl_toml.write_text(controller_toml(workdir / "controller", broker.port, http_port))
         admin = demo_admin(ctl_toml)
         log_f = open(workdir / "controller.log", "ab")
         procs.append(Proc("controller", subprocess.Popen(loaxa_command("controller", "-c", str(ctl_toml)),
@@ -91,10 +134,15 @@ def run_demo(workdir: Path, http_port: int = 8080) -> int:
         wait_for_port("127.0.0.1", http_port, timeout=30, proc=procs[0].popen)
         api = ApiClient(url, token=admin.token)
         seed(api)
-        public_key = api.get("/api/pubkey")["public_key"]
-        for device_id, _name, _unit in DEVICES:
+        for device_id, code in enrollment_codes(ctl_toml).items():
             cfg = workdir / f"agent-{device_id}.toml"
-            cfg.write_text(agent_toml(device_id, workdir / "agents" / device_id, url, public_key, broker.port))
+            if not cfg.exists():
+                cfg.write_text(agent_local_toml(workdir / "agents" / device_id))
+            enrolled = subprocess.run(loaxa_command("agent", "enroll", url, code, "-c", str(cfg)),
+                                      capture_output=True, text=True, env=env, timeout=60)
+            if enrolled.returncode != 0:
+                print(f"demo set-up failed: enrolling {device_id}: {enrolled.stderr.strip()}", file=sys.stderr)
+                return 1
             out = open(workdir / f"agent-{device_id}.log", "ab")
             procs.append(Proc(device_id, subprocess.Popen(loaxa_command("agent", "-c", str(cfg)),
                                                           stdout=out, stderr=out, env=env)))
