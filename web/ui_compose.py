@@ -47,7 +47,7 @@ def docx_text(data: bytes) -> str:
     for table in document.tables:
         for row in table.rows:
             lines.append(" ".join(c.text for c in row.cells))
-    return "\n".join(lines)
+    return "\n\n".join(line for line in lines if line.strip())
 
 
 def source_text() -> str:
