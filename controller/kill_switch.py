@@ -76,10 +76,14 @@ class KillSwitches:
         """Reconcile a device's reported switch with the desired one; never raises."""
         try:
             parsed = protocol.parse_topic(topic)
-            if parsed.scope != "dev" or parsed.kind != "state" or not self.registry.is_device(parsed.target):
+            if parsed.scope != "dev" or parsed.kind != "state":
                 return
             state = protocol.decode(payload, DeviceState)
             if not state.online or state.device_id != parsed.target:
+                return
+            if not state.kill_switch and not self._any_engaged():
+                return  # the common case costs one tiny query
+            if not self.registry.is_device(state.device_id):
                 return
             want = self.desired(state.device_id)
             if state.kill_switch == want:
@@ -96,6 +100,10 @@ class KillSwitches:
             return
         except Exception:  # reconciliation must not take the ingest loop down
             log.exception("kill switch reconciliation failed for %s", topic)
+
+    def _any_engaged(self) -> bool:
+        with self.db.tx() as db:
+            return db.execute("SELECT 1 FROM kill_switches LIMIT 1").fetchone() is not None
 
     def _has_devices(self, unit_id: str) -> bool:
         with self.db.tx() as db:

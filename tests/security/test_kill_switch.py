@@ -50,7 +50,7 @@ def test_kill_switch_stops_blocks_is_reconciled_and_lifts(system):
     wait_for(lambda: kill_state() is False, timeout=30, what="controller lifts the switch it finds still on")
 
     after = broadcast(3)
-    wait_for(event("finished", after), timeout=40, what="broadcast after the lift plays through")
+    wait_for(event("started", after), timeout=30, what="a broadcast after the lift plays")
     assert len(agent.plays()) == 2
     with ctl.db() as conn:
         audit = conn.execute("SELECT actor, action, target FROM audit_log WHERE action LIKE 'kill_switch%' ORDER BY id").fetchall()
