@@ -9,7 +9,6 @@ from __future__ import annotations
 import pytest
 
 from controller.credentials import Credentials
-from controller.device_security import DeviceSecurity
 from controller.registry import Registry
 from harness import wait_for
 from loaxa import protocol
@@ -91,24 +90,14 @@ def test_a_device_cannot_publish_plans_commands_or_as_another_device(rig):
 
 def test_a_revoked_device_is_cut_off_after_the_broker_reloads(rig):
     a = rig.client("loa-a")
-    db = rig.db()
-    try:
-        security = DeviceSecurity(rig.config, db, Registry(db), dispatcher=_NoDispatch(), keyring=None,
-                                  publish_and_wait=None)
-        result = security.revoke("loa-a", actor="test")
-    finally:
-        db.close()
-    assert result == {"device_id": "loa-a", "revoked": True, "broker_reloaded": True}
+    out = rig.cli("device", "revoke", "loa-a")
+    assert "credentials removed" in out.stdout and "not reloaded" not in out.stdout
     assert "dev-loa-a" not in rig.files.passwd.read_text() and "loa-a" not in rig.files.acl.read_text()
     wait_for(lambda: getattr(a, "disconnected", False), what="the broker drops the revoked device's connection")
     again = Client(rig.port, *rig.accounts["loa-a"], client_id="test-loa-a-again")
     assert not again.accepted
     again.close()
     assert rig.client("loa-b").accepted
-
-
-class _NoDispatch:
-    """Revocation sends nothing over MQTT; only the kill switch wiring needs a command sender."""
-
-    def send_command(self, *args, **kwargs):
-        raise AssertionError("revocation must not send commands")
+    listing = rig.cli("device", "list").stdout
+    assert any(line.split()[:3] == ["loa-a", "thon-a", "revoked"] for line in listing.splitlines())
+    assert any(line.split()[:3] == ["loa-b", "thon-b", "enrolled"] for line in listing.splitlines())
