@@ -8,7 +8,6 @@ from pathlib import Path
 from audio.settings import AudioSettings
 from controller.people_settings import PeopleSettings
 from controller.security_settings import BrokerSettings, SecuritySettings
-from controller.security_settings import BrokerSettings, SecuritySettings
 from loaxa.config import MqttSettings, section, setting
 from schedules.settings import ScheduleSettings
 
@@ -44,8 +43,6 @@ class ControllerConfig:
     plans: PlanSettings = section(PlanSettings, "device plans and commands")
     unit: UnitSettings = section(UnitSettings, "the administrative unit this controller serves")
     audio: AudioSettings = section(AudioSettings, "speech synthesis and mastering")
-    broker: BrokerSettings = section(BrokerSettings, "the mosquitto configuration the controller generates: accounts, ACL, TLS")
-    security: SecuritySettings = section(SecuritySettings, "device enrollment and media access")
     broker: BrokerSettings = section(BrokerSettings, "the mosquitto configuration the controller generates: accounts, ACL, TLS")
     security: SecuritySettings = section(SecuritySettings, "device enrollment and media access")
     people: PeopleSettings = section(PeopleSettings, "sign-in, sessions and the approval rule")

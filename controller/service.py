@@ -56,8 +56,6 @@ class Controller:
         self.ingest = Ingest(self.db, self.registry, self.dispatcher.send_ack)
         self.security = DeviceSecurity(config, self.db, self.registry, self.dispatcher, self.keyring,
                                        self._publish_and_wait)
-        self.security = DeviceSecurity(config, self.db, self.registry, self.dispatcher, self.keyring,
-                                       self._publish_and_wait)
         self.jobs = JobRunner(self.db, self.dispatcher, MediaKeeper(self.db, config.media_dir, config.audio), config.plans,
                               config.jobs_db_path)
         self.metrics = ControllerMetrics(self)
@@ -75,7 +73,6 @@ class Controller:
         if self._started:
             self.jobs.shutdown()
             self.security.stop()
-            self.security.stop()
             self.mqtt.stop()
         self.db.close()
 
@@ -89,14 +86,6 @@ class Controller:
 
     def _on_message(self, topic: str, payload: bytes) -> None:
         self.ingest.handle(topic, payload)
-        self.security.kill_switches.on_message(topic, payload)
-
-    def _publish_and_wait(self, topic: str, payload: bytes) -> None:
-        """Publish retained and return once the broker has it (raises if it does not answer)."""
-        info = self.mqtt.publish(topic, payload, qos=1, retain=True)
-        info.wait_for_publish(timeout=10)
-        if not info.is_published():
-            raise RuntimeError(f"the broker did not confirm the message on {topic}")
         self.security.kill_switches.on_message(topic, payload)
 
     def _publish_and_wait(self, topic: str, payload: bytes) -> None:

@@ -24,8 +24,6 @@ from edge_agent.config import AgentConfig
 from edge_agent.hardware import Relay, Volume
 from edge_agent.keyring import PinnedKeys, is_keys_topic
 from edge_agent.kill_switch import KillSwitch
-from edge_agent.keyring import PinnedKeys, is_keys_topic
-from edge_agent.kill_switch import KillSwitch
 from edge_agent.media_cache import MediaCache, MediaError, MediaRef, fetch_with_retries
 from edge_agent.player import AlsaOutput, FileSinkOutput, Output
 from edge_agent.store import AgentStore
@@ -107,7 +105,6 @@ class Agent:
         self.conductor = Conductor(
             self.store, self.output, self.relay, config.player, config.relay,
             items=self._items, media_path=self._media_path, emit=self.emit, on_change=self._state_wake.set,
-            blocked=self.kill_switch.blocked,
             blocked=self.kill_switch.blocked,
             clock_flags=self.clock.flags, meter=meter,
         )
@@ -296,12 +293,6 @@ class Agent:
             self.emit("security", None, reason=f"key rollover #{accepted.rollover.seq}: now trusting "
                                                 f"{accepted.next_kid}, retired {accepted.rollover.retire_kid}")
 
-    def _on_keys(self, payload: bytes) -> None:
-        accepted = self.keys.apply_rollover(payload)
-        if accepted:
-            self.emit("security", None, reason=f"key rollover #{accepted.rollover.seq}: now trusting "
-                                                f"{accepted.next_kid}, retired {accepted.rollover.retire_kid}")
-
     def _on_plan(self, payload: bytes) -> None:
         plan = self.verifier.open(payload, Plan)
         if plan.device_id != self.device_id:
@@ -356,30 +347,11 @@ class Agent:
         elif cmd.action == "lift_kill_switch":
             self.kill_switch.lift()
             self.conductor.wake()
-        elif cmd.action == "kill_switch":
-            self.kill_switch.engage(cmd.reason)
-            self._silence_for_kill_switch()
-        elif cmd.action == "lift_kill_switch":
-            self.kill_switch.lift()
-            self.conductor.wake()
         elif cmd.action == "resync":
             self._inflight = None
             self._send_wake.set()
             self._prefetch_wake.set()
         self._state_wake.set()
-
-    def _silence_for_kill_switch(self) -> None:
-        """Stop what plays now, and anything non-emergency that was already counting down to its start."""
-        self.conductor.stop_current("kill_switch")
-        deadline = time.monotonic() + max(self.config.player.prepare_lead_s, self.config.relay.warmup_s) + 1.0
-
-        def watch() -> None:
-            while self.kill_switch.active and time.monotonic() < deadline and not self._stop.wait(0.05):
-                playing = self.conductor.now_playing
-                if playing is not None and self.kill_switch.blocked(playing):
-                    self.conductor.stop_current("kill_switch")
-
-        threading.Thread(target=watch, name="kill-switch", daemon=True).start()
 
     def _silence_for_kill_switch(self) -> None:
         """Stop what plays now, and anything non-emergency that was already counting down to its start."""
@@ -483,7 +455,6 @@ class Agent:
             free_disk_bytes=free,
             faults=tuple(sorted(self.faults)),
             security_rejections=self.security_rejections,
-            kill_switch=self.kill_switch.active,
             kill_switch=self.kill_switch.active,
         )
 

@@ -36,33 +36,6 @@ def run_enroll(args: argparse.Namespace) -> int:
     print(f"enrolled as {config.device_id}; broker {config.mqtt.host}:{config.mqtt.port}{tls}; "
           f"config written to {args.enroll_config} (mode 0600)")
     return 0
-    actions = p.add_subparsers(dest="agent_command", metavar="ACTION")
-    e = actions.add_parser("enroll", help="enroll this device with a one-time code from the controller")
-    e.add_argument("controller_url", help="the controller, e.g. http://controller.example:8080")
-    e.add_argument("code", help="the one-time code printed by 'loaxa device add'")
-    e.add_argument("--config", "-c", dest="enroll_config", default="/etc/loaxa/agent.toml",
-                   help="agent config file to write (kept settings are preserved; default /etc/loaxa/agent.toml)")
-    e.add_argument("--user", help="make the config owned by this user (the agent's, e.g. loaxa-agent; needs root)")
-    e.add_argument("--kid", help="refuse unless the controller's signing key has this id (printed by 'loaxa device add')")
-    e.add_argument("--cafile", help="CA bundle to verify an https:// controller URL")
-    e.set_defaults(func=run_enroll)
-
-
-def run_enroll(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from edge_agent.enroll import EnrollError, enroll
-    from loaxa.cli import CommandError
-
-    try:
-        config = enroll(args.controller_url, args.code, Path(args.enroll_config), user=args.user,
-                        expect_kid=args.kid, cafile=args.cafile)
-    except (EnrollError, OSError) as exc:
-        raise CommandError(str(exc)) from None
-    tls = " (TLS)" if config.mqtt.tls_ca else ""
-    print(f"enrolled as {config.device_id}; broker {config.mqtt.host}:{config.mqtt.port}{tls}; "
-          f"config written to {args.enroll_config} (mode 0600)")
-    return 0
 
 
 def run_agent(args: argparse.Namespace) -> int:
