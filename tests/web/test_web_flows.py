@@ -53,7 +53,7 @@ def test_compose_approve_play_audit_and_export(system, sessions):
     page.wait_for_selector("#player:not([hidden])")
     assert page.is_visible("#voice-warning"), "the offline voice is announced"
 
-    start = local_now() + timedelta(seconds=40)
+    start = local_now() + timedelta(seconds=30)
     page.check("#targets input[value='xa']")
     page.fill("#start_date", start.date().isoformat())
     page.fill("#slot_times", f"{start:%H:%M:%S}")
@@ -73,6 +73,19 @@ def test_compose_approve_play_audit_and_export(system, sessions):
     assert "chutich" in leader.page.inner_text("#decided")
     bc = ctl.api.get(f"/api/broadcasts/{bc_id}")
     assert bc["status"] == "approved" and bc["decided_by"] == "chutich"
+    leader.go("/")
+    upcoming = leader.page.inner_text("#upcoming")
+    assert TITLE in upcoming and any(s in upcoming for s in ("Sẵn sàng", "Chưa sẵn sàng", "Mất kết nối"))
+
+    # While the broadcast waits for its time: every main page as the administrator, phone and desktop.
+    for viewport in (PHONE, DESKTOP):
+        admin = sessions(ctl.url, "test-admin", ctl.admin_password, viewport)
+        for path in MAIN_PAGES:
+            response = admin.go(path)
+            assert response.status == 200, path
+            admin.shot(path.strip("/").replace("/", "-") or "dashboard")
+            assert admin.overflow() <= 0, f"{path} overflows at {viewport['width']} px"
+        assert not admin.errors
 
     for agent in commune.agents:
         plays = wait_for(agent.plays, timeout=60, what=f"{agent.device_id} to play")
@@ -81,7 +94,7 @@ def test_compose_approve_play_audit_and_export(system, sessions):
              what="finished events stored")
 
     auditor = sessions(ctl.url, "kiemtra", PASSWORD)
-    auditor.go(f"/audit?status=finished")
+    auditor.go("/audit?status=finished")
     log = auditor.page.inner_text("#playback-log")
     assert log.count("Phát xong") == 2 and "Cụm loa loa-1" in log
     auditor.go("/audit/logbook?unit=xa")
@@ -103,16 +116,6 @@ def test_compose_approve_play_audit_and_export(system, sessions):
     assert "100%" in auditor.page.inner_text("#compliance")
     assert auditor.page.locator(".chart svg rect").count() >= 2
 
-    # Screenshots of every main page as the administrator, at phone and desktop widths.
-    for viewport in (PHONE, DESKTOP):
-        admin = sessions(ctl.url, "test-admin", ctl.admin_password, viewport)
-        for path in MAIN_PAGES:
-            response = admin.go(path)
-            assert response.status == 200, path
-            name = path.strip("/").replace("/", "-") or "dashboard"
-            admin.shot(name)
-            assert admin.overflow() <= 0, f"{path} overflows at {viewport['width']} px"
-        assert not admin.errors
     assert not editor.errors and not leader.errors and not auditor.errors
 
 
@@ -121,7 +124,7 @@ def test_emergency_preempts_and_shows_delivery_per_device(system, sessions):
     ctl = commune.ctl
     long_text = " ".join(["Thông báo về lịch tiêm phòng cho trẻ em dưới năm tuổi tại trạm y tế xã."] * 4)
     bulletin = ctl.api.post("/api/bulletins", {"title": "Tiêm phòng", "text": long_text})
-    start = local_now() + timedelta(seconds=15)
+    start = local_now() + timedelta(seconds=10)
     bc = ctl.api.post("/api/broadcasts", {"bulletin_id": bulletin["id"], "starts_at": start.isoformat(), "targets": ["xa"]})
 
     leader = sessions(ctl.url, "chutich", PASSWORD)
