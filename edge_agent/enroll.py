@@ -65,24 +65,37 @@ class Grant:
         return grant
 
 
-def request_grant(controller_url: str, code: str, *, cafile: str | None = None, timeout: float = 30) -> Grant:
-    url = controller_url.rstrip("/") + "/api/enroll"
-    req = urllib.request.Request(url, data=json.dumps({"code": code}).encode(), method="POST",
+def _call(controller_url: str, path: str, body: Any = None, *, cafile: str | None = None, timeout: float = 30) -> Any:
+    url = controller_url.rstrip("/") + path
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method="GET" if body is None else "POST",
                                  headers={"Content-Type": "application/json", "Accept": "application/json"})
     context = ssl.create_default_context(cafile=cafile) if url.startswith("https:") else None
     try:
         with urllib.request.urlopen(req, timeout=timeout, context=context) as resp:
-            return Grant.from_response(json.loads(resp.read()))
+            return json.loads(resp.read())
     except urllib.error.HTTPError as exc:
         try:
             message = json.loads(exc.read()).get("error", "")
         except (ValueError, AttributeError):
             message = ""
-        raise EnrollError(f"the controller refused the code (HTTP {exc.code}): {message or exc.reason}") from None
+        raise EnrollError(f"the controller refused (HTTP {exc.code}): {message or exc.reason}") from None
     except urllib.error.URLError as exc:
         raise EnrollError(f"cannot reach the controller at {controller_url}: {exc.reason}") from None
     except ValueError:
         raise EnrollError("the controller's answer is not JSON") from None
+
+
+def request_grant(controller_url: str, code: str, *, cafile: str | None = None) -> Grant:
+    return Grant.from_response(_call(controller_url, "/api/enroll", {"code": code}, cafile=cafile))
+
+
+def check_kid(controller_url: str, expect_kid: str, *, cafile: str | None = None) -> None:
+    """Refuse a controller with another signing key before the one-time code is spent."""
+    answer = _call(controller_url, "/api/pubkey", cafile=cafile)
+    kid = answer.get("kid") if isinstance(answer, dict) else None
+    if kid != expect_kid:
+        raise EnrollError(f"the controller's key is {kid}, not the expected {expect_kid}: refusing to pin it")
 
 
 def enroll(controller_url: str, code: str, config_path: Path, *, user: str | None = None,
@@ -93,6 +106,8 @@ def enroll(controller_url: str, code: str, config_path: Path, *, user: str | Non
         base = load_config(AgentConfig, config_path if config_path.exists() else None, env={})
     except ConfigError as exc:
         raise EnrollError(f"the existing config cannot be kept: {exc}") from None
+    if expect_kid:
+        check_kid(controller_url, expect_kid, cafile=cafile)
     grant = request_grant(controller_url, code, cafile=cafile)
     if expect_kid and grant.kid != expect_kid:
         raise EnrollError(f"the controller's key is {grant.kid}, not the expected {expect_kid}: refusing to pin it")

@@ -44,6 +44,7 @@ class SecureRig:
         self.config: ControllerConfig = load_config(ControllerConfig, self.config_path, env={})
         self.files = broker_config.BrokerFiles(broker_config.broker_dir(self.config))
         self.broker: Broker | None = None
+        self.kid = ""
         self.handles: list[Any] = []
 
     def db(self) -> Database:
@@ -87,11 +88,13 @@ class SecureRig:
     def add_device(self, device_id: str, unit: str) -> str:
         """``loaxa device add`` as an operator runs it; returns the one-time code."""
         out = self.cli("device", "add", "--unit", unit, "--name", f"Cụm loa {device_id}", "--id", device_id)
+        self.kid = next(line.split()[-1] for line in out.stdout.splitlines() if line.startswith("on the device:"))
         return next(line.split()[2] for line in out.stdout.splitlines() if line.startswith("enrollment code:"))
 
-    def enroll(self, code: str, config: Path, check: bool = True) -> subprocess.CompletedProcess:
-        out = subprocess.run(loaxa("agent", "enroll", f"http://127.0.0.1:{self.http_port}", code, "-c", str(config)),
-                             capture_output=True, text=True, env=_env(), timeout=60)
+    def enroll(self, code: str, config: Path, check: bool = True, kid: str = "") -> subprocess.CompletedProcess:
+        extra = ("--kid", kid) if kid else ()
+        out = subprocess.run(loaxa("agent", "enroll", f"http://127.0.0.1:{self.http_port}", code, "-c", str(config),
+                                   *extra), capture_output=True, text=True, env=_env(), timeout=60)
         if check:
             assert out.returncode == 0, f"enroll failed: {out.stderr}"
         return out
@@ -102,7 +105,7 @@ class SecureRig:
         cfg = self.root / f"agent-{device_id}.toml"
         cfg.write_text(f'data_dir = "{data_dir}"\nstate_interval_s = 10\n\n[player]\nbackend = "file"\n\n'
                        '[relay]\npin = "GPIO17"\npin_factory = "mock"\n')
-        self.enroll(code, cfg)
+        self.enroll(code, cfg, kid=self.kid)  # as the installer does, with the key id 'device add' printed
         h = AgentHandle(device_id, loaxa("agent", "-c", str(cfg)), self.root / f"agent-{device_id}.log", _env(),
                         device_id=device_id, data_dir=data_dir)
         self.handles.append(h)

@@ -71,6 +71,9 @@ def test_expired_unknown_and_hammered_codes_are_refused(secure):
     assert expired.value.status == 403 and expired.value.code == "code_expired"
 
     fresh = secure.cli("device", "code", "loa-1").stdout.split()[4]
+    impostor = secure.enroll(fresh, secure.root / "impostor.toml", check=False, kid="0123456789abcdef")
+    assert impostor.returncode != 0 and "refusing to pin" in impostor.stderr
+    assert not (secure.root / "impostor.toml").exists()
     statuses = []
     for _ in range(12):
         try:
