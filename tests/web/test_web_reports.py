@@ -39,7 +39,9 @@ def world(tmp_path_factory):
         c.users.add(name, PASSWORD, role, "tinh")
         tokens[name] = c.users.create_token(name)
     app = create_app(c, {"TESTING": True})
+    c.jobs.start()  # the scheduler runs as in production; MQTT stays off (commands are signed, then dropped)
     yield c, app, tokens
+    c.jobs.shutdown()
     c.stop()
 
 
@@ -134,3 +136,39 @@ def test_compliance_missed_and_logbook_exports(world):
     sheet = load_workbook(io.BytesIO(reports.logbook_xlsx(rows, "Sổ nhật ký"))).active
     assert sheet["A1"].value == "Sổ nhật ký" and sheet.max_row == 4
     assert reports.offline_clusters(c.registry.devices(), {"xa-a": "Xã A", "xa-b": "Xã B"})[0]["offline"] == 1
+
+
+def test_recurring_schedule_from_the_form_fills_the_calendar(world):
+    c = world[0]
+    bulletin = c.add_bulletin("Lịch thu gom rác", "Sáng mai thu gom rác thải tại các thôn.", created_by="canbo")
+    first = (utcnow().astimezone(LOCAL_TZ) + timedelta(days=1)).date()
+    form = {"bulletin_id": bulletin["id"], "targets": ["xa-a"], "recurrence": "daily", "start_date": first.isoformat(),
+            "end_date": (first + timedelta(days=2)).isoformat(), "slot_times": "06:30, 17:15", "repeats": "2"}
+    r = call(world, "canbo", "POST", "/api/compose/submit", json=form)
+    assert r.status_code == 201, r.json
+    assert r.json["status"] == "pending_approval" and r.json["rule"]["slot_times"] == ["06:30", "17:15"]
+    assert r.json["rule"]["repeats"] == 2
+    week = call(world, "chutich", "GET", f"/api/calendar?unit=xa-a&week={first.isoformat()}").json
+    entries = [(d["iso"], e["time"]) for d in week["days"] for e in d["entries"] if e["id"] == r.json["id"]]
+    in_week = [first + timedelta(days=i) for i in range(3) if (first + timedelta(days=i)).isocalendar()[1] == first.isocalendar()[1]]
+    assert entries == [(d.isoformat(), t) for d in in_week for t in ("06:30", "17:15")]
+    assert all(e["status"] == "pending_approval" for d in week["days"] for e in d["entries"] if e["id"] == r.json["id"])
+    queue = call(world, "chutich", "GET", "/api/approvals").json
+    assert r.json["id"] in [b["id"] for b in queue]
+    seconds = call(world, "canbo", "POST", "/api/compose/submit", json={**form, "slot_times": "06:30:15"})
+    assert seconds.status_code == 400 and seconds.json["field"] == "slot_times"
+
+
+def test_device_controls_validate_and_send_signed_commands(world):
+    c = world[0]
+    assert call(world, "canbo", "POST", "/api/devices/loa-a/volume", json={"volume": 150}).status_code == 400
+    assert call(world, "canbo", "POST", "/api/devices/loa-a/volume", json={"volume": True}).status_code == 400
+    assert call(world, "canbo", "POST", "/api/devices/khong-co/volume", json={"volume": 50}).status_code == 404
+    before = c.db.next_counter("command_seq")
+    sent = call(world, "canbo", "POST", "/api/devices/loa-a/volume", json={"volume": 55})
+    assert sent.status_code == 200 and sent.json["command_seq"] == before + 1
+    tone = call(world, "canbo", "POST", "/api/devices/loa-a/test-tone")
+    again = call(world, "canbo", "POST", "/api/devices/loa-a/test-tone")
+    assert tone.status_code == again.status_code == 200 and again.json["command_seq"] == tone.json["command_seq"] + 1
+    with c.db.tx() as db:
+        assert db["media"].count_where("engine = 'test_tone'") == 1
