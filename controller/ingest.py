@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Callable
+from typing import Callable, Collection
 
 from controller import hashchain
 from controller.audit import PLAYBACK_CHAIN
@@ -125,9 +125,12 @@ class Ingest:
 
 def playback_log(db: Database, *, device_id: str | None = None, broadcast_id: str | None = None,
                  kind: str | None = None, since: str | None = None, until: str | None = None,
-                 limit: int = 1000) -> list[dict]:
-    """Playback events, newest first, filtered for the audit views."""
+                 limit: int = 1000, device_ids: Collection[str] | None = None) -> list[dict]:
+    """Playback events, newest first, filtered for the audit views (``device_ids``: a user's scope)."""
     where, params = [], []
+    if device_ids is not None:
+        where.append(f"device_id IN ({', '.join('?' * len(device_ids))})" if device_ids else "0")
+        params.extend(sorted(device_ids))
     for col, val in (("device_id", device_id), ("broadcast_id", broadcast_id), ("kind", kind)):
         if val:
             where.append(f"{col} = ?")

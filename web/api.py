@@ -154,9 +154,8 @@ def playback():
     except ValueError:
         raise InputError("invalid_limit", "Tham số limit phải là số nguyên.", "limit") from None
     rows = ctl().playback(device_id=a.get("device"), broadcast_id=a.get("broadcast"), kind=a.get("kind"),
-                          since=a.get("since"), until=a.get("until"), limit=limit)
-    s = auth.scope()
-    return jsonify([r for r in rows if s.has_device(r["device_id"])])
+                          since=a.get("since"), until=a.get("until"), limit=limit, device_ids=auth.scope().devices)
+    return jsonify(rows)
 
 
 def _input_error(exc: InputError):

@@ -112,3 +112,19 @@ def test_bulletins_of_another_commune_are_hidden(world):
     assert r.status_code == 403
     listed = world.client().get("/api/bulletins", headers={"Authorization": f"Bearer {token_b}"}).json
     assert mine["id"] not in {b["id"] for b in listed}
+
+
+def test_playback_log_is_limited_to_the_subtree_in_the_query(world):
+    """A scoped user's ``limit`` counts their own devices' events, not everyone's."""
+    from controller.ingest import Ingest
+    from loaxa.protocol import EventBatch, PlaybackEvent, utcnow
+
+    ingest = Ingest(world.controller.db, world.controller.registry, lambda *a: None)
+    now = utcnow()
+    for device, n in (("loa-a", 3), ("loa-b", 20)):
+        events = tuple(PlaybackEvent(seq=i, kind="finished", recorded_at=now) for i in range(1, n + 1))
+        ingest.on_events(device, EventBatch(device_id=device, epoch="pb", events=events))
+    rows = world.call("auditor", "GET", "/api/playback?limit=5").json
+    assert [r["device_id"] for r in rows] == ["loa-a"] * 3
+    assert len(world.call("root", "GET", "/api/playback?limit=5").json) == 5
+    assert world.call("auditor", "GET", "/api/playback?device=loa-b").json == []
