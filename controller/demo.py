@@ -199,6 +199,7 @@ def demo_admin(config_path: Path, username: str = "demo-admin") -> DemoAdmin:
             users.add(username, password, "admin", None, "Quản trị demo")
         else:
             users.set_password(username, password)
+            users.revoke_tokens(username, "demo")
         return DemoAdmin(username, password, users.create_token(username, "demo"))
     finally:
         db.close()

@@ -31,6 +31,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     _config_arg(t)
     t.set_defaults(func=_user_token)
 
+    r = usub.add_parser("revoke-tokens", help="revoke a user's API tokens (all, or those with --name)")
+    r.add_argument("username")
+    r.add_argument("--name", default=None, help="only tokens created with this --name")
+    _config_arg(r)
+    r.set_defaults(func=_user_revoke_tokens)
+
     w = usub.add_parser("passwd", help="set a user's password (asked for, or read from stdin); ends their sessions")
     w.add_argument("username")
     _config_arg(w)
@@ -139,6 +145,21 @@ def _user_token(args: argparse.Namespace) -> int:
         raise _fail(exc) from None
     finally:
         db.close()
+    return 0
+
+
+def _user_revoke_tokens(args: argparse.Namespace) -> int:
+    from controller.errors import InputError
+
+    db, users, audit = _open(args)
+    try:
+        n = users.revoke_tokens(args.username, args.name)
+        audit.record("cli", "tokens_revoked", args.username, {"name": args.name, "count": n})
+    except InputError as exc:
+        raise _fail(exc) from None
+    finally:
+        db.close()
+    print(f"{n} token(s) of {args.username} revoked")
     return 0
 
 

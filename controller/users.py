@@ -307,6 +307,15 @@ class Users:
                        [token_digest(token), user.id, str(name)[:100], format_time(utcnow())])
         return token
 
+    def revoke_tokens(self, username: str, name: str | None = None) -> int:
+        """Delete a user's API tokens (only those called ``name`` if given); returns how many."""
+        user = self.get(username)
+        with self.db.tx() as db:
+            sql, params = "DELETE FROM api_tokens WHERE user_id = ?", [user.id]
+            if name is not None:
+                sql, params = sql + " AND name = ?", params + [name]
+            return db.execute(sql, params).rowcount
+
     def by_token(self, token: str) -> User | None:
         if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
             return None

@@ -129,6 +129,10 @@ def test_bad_or_revoked_tokens_are_refused(world):
     assert world.client().get("/api/units", headers=headers).status_code == 200
     c.users.disable("tam-thoi")
     assert world.client().get("/api/units", headers=headers).status_code == 401
+    c.users.add("tam-thoi-2", PASSWORD, "editor", "xa-a")
+    kept, dropped = c.users.create_token("tam-thoi-2", "giu"), c.users.create_token("tam-thoi-2", "bo")
+    assert c.users.revoke_tokens("tam-thoi-2", "bo") == 1
+    assert c.users.by_token(dropped) is None and c.users.by_token(kept).username == "tam-thoi-2"
     for bad in ("Bearer lx_nope", "Bearer ", "Basic cm9vdDpyb290", "Bearer " + "x" * 5000):
         r = world.client().get("/api/units", headers={"Authorization": bad})
         assert r.status_code == 401 and r.json["code"] == "invalid_token"
@@ -197,4 +201,5 @@ def test_demo_admin_gets_a_fresh_random_password_each_run(tmp_path):
         c.users.authenticate("demo-admin", first.password, "127.0.0.1")
     assert c.users.authenticate("demo-admin", second.password, "127.0.0.1").role == "admin"
     assert c.users.by_token(second.token).username == "demo-admin"
+    assert c.users.by_token(first.token) is None  # the previous run's token is revoked
     c.stop()
