@@ -132,7 +132,9 @@ def require_unit(unit_id: Any, *, allow_top: bool = False) -> None:
 
 
 def require_targets(targets: Any) -> None:
-    """Refuse any broadcast target (unit or device) outside the user's subtree."""
+    """Refuse any broadcast target (unit or device) outside the user's subtree (malformed ones are the domain's)."""
+    if isinstance(targets, str):
+        targets = [targets]
     if isinstance(targets, list):
         for t in targets:
             if isinstance(t, str) and not scope().has_target(t):
