@@ -11,9 +11,8 @@ import pytest
 from openpyxl import load_workbook
 
 from harness import CORPUS, wait_for
+from web_browser import DESKTOP, PHONE
 from web_setup import PASSWORD, local_now, setup_commune
-
-from conftest import DESKTOP, PHONE
 
 pytestmark = pytest.mark.browser
 
