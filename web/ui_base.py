@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException
 
 from controller.errors import InputError
 from controller.service import Controller
-from controller.users import User
+from controller.users import User, scope_of
 from web import auth
 from controller.timeparse import LOCAL_TZ
 from loaxa.protocol import parse_time
@@ -42,22 +42,9 @@ def viewer() -> User | None:
 
 
 # -- scope: the part of the admin tree a viewer may see ------------------------------------
-def subtree(unit_id: str | None) -> set[str]:
-    """Ids of ``unit_id`` and everything below it; every unit when ``unit_id`` is None."""
-    units = ctl().registry.units()
-    if unit_id is None:
-        return {u["id"] for u in units}
-    children: dict[str | None, list[str]] = {}
-    for u in units:
-        children.setdefault(u["parent_id"], []).append(u["id"])
-    out, stack = set(), [unit_id]
-    while stack:
-        uid = stack.pop()
-        if uid in out:
-            continue
-        out.add(uid)
-        stack.extend(children.get(uid, []))
-    return out
+def subtree(unit_id: str) -> set[str]:
+    """Ids of ``unit_id`` and every unit below it (the same query that decides people's scope)."""
+    return set(scope_of(ctl().db, unit_id).units or ())
 
 
 def scope_units() -> set[str]:
@@ -70,10 +57,10 @@ def scope_devices() -> list[dict[str, Any]]:
     return [d for d in ctl().registry.devices() if s.has_device(d["id"])]
 
 
-def tree_rows(unit_ids: set[str] | None = None) -> list[dict[str, Any]]:
+def tree_rows() -> list[dict[str, Any]]:
     """Units in depth-first order with their depth and devices, for checkbox trees and tables."""
     units = ctl().registry.units()
-    allowed = unit_ids if unit_ids is not None else scope_units()
+    allowed = scope_units()
     by_parent: dict[str | None, list[dict[str, Any]]] = {}
     for u in units:
         by_parent.setdefault(u["parent_id"], []).append(u)
