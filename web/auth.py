@@ -23,7 +23,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
-from flask import Flask, current_app, g, jsonify, redirect, request, session, url_for
+from flask import Flask, abort, current_app, g, jsonify, redirect, request, session, url_for
 from werkzeug.exceptions import Forbidden
 
 from controller.errors import InputError
@@ -244,15 +244,19 @@ class _Refusal(Exception):
 
 
 def _refuse(status: int, code: str, message: str):
-    if request.path.startswith("/api/") or status != 401 or "ui_auth.login" not in current_app.view_functions:
+    """JSON under ``/api/``; pages go to the sign-in page (401) or the app's error page."""
+    if request.path.startswith("/api/"):
         return jsonify({"error": message, "code": code}), status
-    return redirect(url_for("ui_auth.login", next=request.full_path.rstrip("?")))
+    if status == 401 and "ui_auth.login" in current_app.view_functions:
+        return redirect(url_for("ui_auth.login", next=request.full_path.rstrip("?")))
+    abort(status)
 
 
 def _csrf_ok() -> bool:
     sent = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD, "")
     expected = session.get("csrf", "")
-    return bool(expected) and bool(sent) and hmac.compare_digest(str(sent), str(expected))
+    return bool(expected) and bool(sent) and hmac.compare_digest(str(sent).encode("utf-8", "surrogatepass"),
+                                                                 str(expected).encode("utf-8"))
 
 
 def _before_request():

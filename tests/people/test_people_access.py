@@ -203,3 +203,20 @@ def test_demo_admin_gets_a_fresh_random_password_each_run(tmp_path):
     assert c.users.by_token(second.token).username == "demo-admin"
     assert c.users.by_token(first.token) is None  # the previous run's token is revoked
     c.stop()
+
+
+def test_odd_csrf_headers_are_refused_not_crashed_on(world):
+    client, csrf = _session_client(world)
+    for sent in ("ệ" * 10, csrf + "\x00", "\udcff"):
+        r = client.post("/api/logout", headers={"X-CSRF-Token": sent.encode("utf-8", "surrogatepass").decode("latin-1")})
+        assert r.status_code == 403 and r.json["code"] == "csrf_failed"
+
+
+def test_pages_redirect_to_sign_in_and_refuse_with_an_html_page(world):
+    client = world.client()
+    r = client.get("/admin")
+    assert r.status_code == 302 and r.headers["Location"].startswith("/login?next=/admin")
+    csrf = client.get("/api/session").json["csrf_token"]
+    client.post("/api/login", json={"username": "editor-a", "password": PASSWORD}, headers={"X-CSRF-Token": csrf})
+    r = client.get("/admin")
+    assert r.status_code == 403 and r.mimetype == "text/html"
