@@ -32,7 +32,7 @@ class KillSwitches:
         self.registry = registry
         self.send_command = send_command
         self.audit = AuditTrail(db)
-        self._last_sent: dict[str, float] = {}
+        self._last_sent: dict[tuple[str, str], float] = {}
         self._lock = threading.Lock()
 
     def engaged(self) -> list[dict[str, Any]]:
@@ -88,12 +88,12 @@ class KillSwitches:
             want = self.desired(state.device_id)
             if state.kill_switch == want:
                 return
+            action = "kill_switch" if want else "lift_kill_switch"
             with self._lock:
                 now = time.monotonic()
-                if now - self._last_sent.get(state.device_id, -RESEND_AFTER_S) < RESEND_AFTER_S:
-                    return
-                self._last_sent[state.device_id] = now
-            action = "kill_switch" if want else "lift_kill_switch"
+                if now - self._last_sent.get((state.device_id, action), -RESEND_AFTER_S) < RESEND_AFTER_S:
+                    return  # the same correction was sent moments ago; its state report may simply be late
+                self._last_sent[(state.device_id, action)] = now
             self.send_command(f"dev/{state.device_id}", action, reason="kill switch state", issued_by="controller")
             log.info("re-sent %s to %s (it reported kill_switch=%s)", action, state.device_id, state.kill_switch)
         except ProtocolError:
