@@ -12,6 +12,7 @@ from web.ui_base import ctl, scope_devices
 bp = Blueprint("ui_dashboard", __name__)
 
 UPCOMING_HOURS = 48
+SHOWN = 15  # rows per list: the page stays light on a weak 4G phone; the devices page has them all
 PENDING = "pending_approval"
 
 
@@ -46,8 +47,10 @@ def overview() -> dict[str, Any]:
     pending = [{**bc, "title": titles.get(bc["bulletin_id"], "")} for bc in ctl().broadcasts.list(PENDING)
                if set(bc["devices"]) & devices.keys()]
     trouble = [d for d in devices.values() if not d["online"] or d["state"].get("faults") or d["state"].get("kill_switch")]
+    trouble.sort(key=lambda d: (d["online"], d["last_seen"] or "", d["id"]))
     playing = [d for d in devices.values() if d["online"] and d["state"].get("playing")]
-    return {"upcoming": upcoming[:20], "pending": pending, "trouble": trouble, "playing": playing,
+    return {"upcoming": upcoming[:SHOWN], "pending": pending, "trouble": trouble[:SHOWN], "trouble_total": len(trouble),
+            "playing": playing[:SHOWN], "playing_total": len(playing),
             "counts": {"devices": len(devices), "online": sum(1 for d in devices.values() if d["online"]),
                        "pending": len(pending), "upcoming": len(upcoming)}}
 
