@@ -92,6 +92,8 @@ class Conductor(threading.Thread):
         self._interrupt_reason = ""
         self._relay_off_at: float | None = None
         self._plan_changed = threading.Event()
+        self._ahead: tuple[PlayItem, threading.Thread, list[Prepared]] | None = None
+        self._sound_end = 0.0
 
     # control, from other threads ----------------------------------------------------
     def wake(self) -> None:
@@ -125,7 +127,55 @@ class Conductor(threading.Thread):
             except Exception:
                 log.exception("conductor step failed; continuing")
                 self._shutdown.wait(1)
+        self._drop_ahead()
         self.relay.set(False)
+
+    # decoding the next item while one plays ------------------------------------------
+    @staticmethod
+    def _info(item: PlayItem) -> dict[str, Any]:
+        return {"item_id": item.item_id, "sha256": item.sha256, "planned": item.start.timestamp(),
+                "broadcast_id": item.broadcast_id}
+
+    def _prepare_ahead(self, current: PlayItem, ends_at: float) -> None:
+        """Items of a programme follow each other without a gap: decode the next one now, in the background."""
+        nxt = next((i for i in self.items() if i.item_id != current.item_id and i.start.timestamp() >= ends_at - 1.0
+                    and self.store.play_status(i.item_id) is None), None)
+        if nxt is None or nxt.start.timestamp() - ends_at > self.lead_s():
+            return
+        slot: list[Prepared] = []
+
+        def work() -> None:
+            path = self.media_path(nxt)
+            if path is None:
+                return
+            try:
+                slot.append(self.output.prepare(path, self._info(nxt)))
+            except PlayerError as exc:
+                log.warning("could not decode %s ahead: %s", nxt.item_id, exc)
+
+        thread = threading.Thread(target=work, name="prepare-ahead", daemon=True)
+        thread.start()
+        self._ahead = (nxt, thread, slot)
+
+    def _take_ahead(self, item: PlayItem) -> Prepared | None:
+        """The item's output prepared while the previous one played, if it is this very item."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is None:
+            return None
+        nxt, thread, slot = ahead
+        thread.join()
+        if nxt == item and slot:
+            return slot[0]
+        for prepared in slot:
+            prepared.close()
+        return None
+
+    def _drop_ahead(self) -> None:
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            ahead[1].join()
+            for prepared in ahead[2]:
+                prepared.close()
 
     def _due(self, now: float) -> PlayItem | None:
         for item in self.items():
@@ -179,11 +229,15 @@ class Conductor(threading.Thread):
             self.emit("failed", item, reason="media_missing")
             return
         self._relay_off_at = None
-        info = {"item_id": item.item_id, "sha256": item.sha256, "planned": item.start.timestamp(),
-                "broadcast_id": item.broadcast_id}
+        self._sound_end = 0.0
+        prepared = self._take_ahead(item)
         try:
-            prepared = self.output.prepare(path, info)
+            if prepared is None:
+                prepared = self.output.prepare(path, self._info(item))
+            prepared.open()
         except PlayerError as exc:
+            if prepared is not None:
+                prepared.close()
             log.error("cannot play %s: %s", item.item_id, exc)
             self.store.mark_play(item.item_id, "failed")
             self.emit("failed", item, reason="decode_error")
@@ -204,7 +258,8 @@ class Conductor(threading.Thread):
                 return  # the item stays due; the emergency goes first
             if self.relay.set(True):
                 self.on_change()
-            self.store.mark_play(item.item_id, "playing", {"item": item.to_dict()})  # durable before the instant
+            if start - time.time() > 0.005:  # durable before the instant, unless that would make it late
+                self.store.mark_play(item.item_id, "playing", {"item": item.to_dict()})
             if not urgent and not wait_until(start, interrupted, self._wake):
                 self.store.clear_play(item.item_id)
                 return
@@ -213,7 +268,7 @@ class Conductor(threading.Thread):
             self._perform(item, prepared, urgent)
         finally:
             prepared.close()
-            self._relay_off_at = time.time() + self.relay_settings.tail_s
+            self._relay_off_at = max(time.time(), self._sound_end) + self.relay_settings.tail_s
 
     def _still_planned(self, item: PlayItem) -> bool:
         return any(i.item_id == item.item_id and i.start == item.start and i.sha256 == item.sha256
@@ -225,12 +280,15 @@ class Conductor(threading.Thread):
         self.now_playing = item
         started = prepared.start()
         measurement = self.meter.start() if self.meter else None
+        if not urgent:
+            self._prepare_ahead(item, started + max(item.duration_s, 0.0))
         planned = item.start.timestamp()
         flags = (["late"] if started - planned > 1.0 and not urgent else []) + self.clock_flags()
         self.store.mark_play(item.item_id, "playing", {"item": item.to_dict(), "actual_start": started})
         self.emit("started", item, actual_start=started, flags=flags)
         self.on_change()
         outcome = prepared.wait(self._stop_current)
+        self._sound_end = started + outcome.played_s  # the output may still be sounding its buffer
         self.now_playing = None
         extra: dict[str, Any] = {}
         if measurement is not None:

@@ -24,6 +24,7 @@ from typing import Any, Protocol
 log = logging.getLogger(__name__)
 
 FRAME_S = 0.02
+DRAIN_S = 2 * FRAME_S  # how far ahead of the sound the sink is fed (its "buffer")
 
 
 class PlayerError(RuntimeError):
@@ -91,6 +92,7 @@ class Decoder:
 
 
 class Prepared(Protocol):
+    def open(self) -> None: ...
     def start(self) -> float: ...
     def wait(self, stop: threading.Event) -> PlayOutcome: ...
     def close(self) -> None: ...
@@ -111,6 +113,9 @@ class _PreparedBase:
     def _write(self, frame: bytes) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
 
+    def open(self) -> None:
+        """Open the output device; separate from decoding so the next item can decode while one plays."""
+
     def start(self) -> float:
         first = next(self.frames)
         self.started_at = time.time()
@@ -124,7 +129,7 @@ class _PreparedBase:
 
     def _pace(self, stop: threading.Event) -> bool:
         """Wait until the written audio is due; False if stopped."""
-        due = self.started_at + self.written / self.decoder.bytes_per_s - 2 * FRAME_S
+        due = self.started_at + self.written / self.decoder.bytes_per_s - DRAIN_S
         delay = due - time.time()
         return not (delay > 0 and stop.wait(delay))
 
@@ -137,9 +142,14 @@ class _FileSinkPrepared(_PreparedBase):
         super().__init__(decoder)
         self.sink = sink
         self.info = info
-        self.fh = open(sink.dir / "last-play.pcm", "wb")
+        self.fh = None
+
+    def open(self) -> None:
+        if self.fh is None:
+            self.fh = open(self.sink.dir / "last-play.pcm", "wb")
 
     def _write(self, frame: bytes) -> None:
+        self.open()
         self.fh.write(frame)
 
     def _on_started(self) -> None:
@@ -151,13 +161,15 @@ class _FileSinkPrepared(_PreparedBase):
                 return PlayOutcome(self.started_at, time.time() - self.started_at, False)
             self._write(frame)
             self.written += len(frame)
-        remaining = self.started_at + self.written / self.decoder.bytes_per_s - time.time()
+        # Like a sound card's buffer, the last frames are handed over a little before they sound.
+        remaining = self.started_at + self.written / self.decoder.bytes_per_s - DRAIN_S - time.time()
         if remaining > 0 and stop.wait(remaining):
             return PlayOutcome(self.started_at, time.time() - self.started_at, False)
         return PlayOutcome(self.started_at, self.written / self.decoder.bytes_per_s, True)
 
     def close(self) -> None:
-        self.fh.close()
+        if self.fh is not None:
+            self.fh.close()
         super().close()
 
 
@@ -185,17 +197,24 @@ class FileSinkOutput:
 class _AlsaPrepared(_PreparedBase):
     def __init__(self, decoder: Decoder, device: str):
         super().__init__(decoder)
+        self.device = device
+        self.proc: subprocess.Popen | None = None
+
+    def open(self) -> None:
+        """Start aplay (a hardware device admits one player at a time, so not while another item plays)."""
+        if self.proc is not None:
+            return
         try:
             self.proc = subprocess.Popen(
-                ["aplay", "-q", "-D", device, "-t", "raw", "-f", "S16_LE", "-c", "1", "-r", str(decoder.rate),
+                ["aplay", "-q", "-D", self.device, "-t", "raw", "-f", "S16_LE", "-c", "1", "-r", str(self.decoder.rate),
                  "--buffer-time=200000"],
                 stdin=subprocess.PIPE, stderr=subprocess.PIPE,
             )
         except OSError as exc:
-            decoder.close()
             raise PlayerError(f"cannot run aplay: {exc}") from None
 
     def _write(self, frame: bytes) -> None:
+        self.open()
         try:
             self.proc.stdin.write(frame)
         except BrokenPipeError:
@@ -217,9 +236,10 @@ class _AlsaPrepared(_PreparedBase):
         return PlayOutcome(self.started_at, self.written / self.decoder.bytes_per_s, True)
 
     def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.kill()
+            self.proc.wait()
         super().close()
 
 
