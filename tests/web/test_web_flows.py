@@ -147,4 +147,14 @@ def test_emergency_preempts_and_shows_delivery_per_device(system, sessions):
     leader.shot("emergency-live")
     interrupted = ctl.api.get(f"/api/playback?broadcast={bc['id']}&kind=interrupted")
     assert {r["device_id"] for r in interrupted} == {"loa-1", "loa-2"}
+
+    # The kill switch on the same page: confirm, engaged, then lifted.
+    page.on("dialog", lambda dialog: dialog.accept())
+    row = page.locator("#kill-switches tr", has_text="Thôn thon-a")
+    row.locator("button.danger").click()
+    page.wait_for_selector("#kill-switches tr:has-text('Thôn thon-a') .badge.bad")
+    assert [k["unit_id"] for k in ctl.api.get("/api/kill-switches")] == ["thon-a"]
+    page.locator("#kill-switches tr", has_text="Thôn thon-a").locator("button.secondary").click()
+    page.wait_for_selector("#kill-switches tr:has-text('Thôn thon-a') .badge.ok")
+    assert ctl.api.get("/api/kill-switches") == []
     assert not leader.errors
