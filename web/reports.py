@@ -19,6 +19,7 @@ from controller.db import Database
 from controller.timeparse import LOCAL_TZ
 from loaxa.protocol import format_time, parse_time, utcnow
 
+MARGIN = timedelta(hours=6)  # a broadcast's rows and events are read this far around the period
 OUTCOME_RANK = {"finished": 5, "interrupted": 4, "failed": 3, "skipped": 2, "started": 1}
 OUTCOME_VI = {"finished": "Đã phát", "interrupted": "Bị ngắt", "failed": "Lỗi", "skipped": "Bỏ qua",
               "started": "Đang phát", "missed": "Không phát", "upcoming": "Sắp phát"}
@@ -76,21 +77,21 @@ def occurrences(db: Database, device_ids: Iterable[str], since: datetime, until:
     if not ids:
         return []
     marks = ",".join("?" * len(ids))
+    lo, hi = format_time(since - MARGIN), format_time(until + MARGIN)
     with db.tx() as conn:
-        cols = {c.name for c in conn["broadcasts"].columns}
-        approved_col = "b.decided_by" if "decided_by" in cols else "''"
-        rule_col = "b.rule_json" if "rule_json" in cols else "NULL"
         rows = list(conn.query(
-            f"""SELECT b.id, b.starts_at, b.priority, b.status, {approved_col} AS approved_by, {rule_col} AS rule_json,
+            f"""SELECT b.id, b.starts_at, b.priority, b.decided_by AS approved_by, b.rule_json,
                        bt.title, bd.device_id, d.name AS device_name, d.unit_id, u.name AS unit_name
                 FROM broadcasts b JOIN broadcast_devices bd ON bd.broadcast_id = b.id
                 JOIN bulletins bt ON bt.id = b.bulletin_id JOIN devices d ON d.id = bd.device_id
                 JOIN units u ON u.id = d.unit_id
-                WHERE bd.device_id IN ({marks}) AND b.status = 'approved'""", ids))
+                WHERE bd.device_id IN ({marks}) AND b.status = 'approved'
+                AND b.starts_at < ? AND COALESCE(b.ends_at, b.starts_at) >= ?""", [*ids, hi, lo]))
         events = list(conn.query(
             f"""SELECT device_id, broadcast_id, kind, planned_at, actual_start, duration_s, reason
                 FROM playback_events WHERE device_id IN ({marks}) AND broadcast_id != ''
-                AND kind IN ('started','finished','interrupted','failed','skipped')""", ids))
+                AND kind IN ('started','finished','interrupted','failed','skipped')
+                AND planned_at >= ? AND planned_at < ?""", [*ids, lo, hi]))
     outcome: dict[tuple[str, str, str], dict[str, Any]] = {}
     for e in events:
         if not e["planned_at"]:
