@@ -11,6 +11,7 @@ next item's lead, the relay's tail) so an idle agent costs next to no CPU.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import deque
@@ -120,7 +121,19 @@ class Conductor(threading.Thread):
         self.stop_current("shutdown")
 
     # the loop ------------------------------------------------------------------------
+    def _raise_priority(self) -> None:
+        """Real-time scheduling for this thread only, so a busy Pi does not delay a start (children stay normal)."""
+        prio = self.player.realtime_priority
+        if prio <= 0 or not hasattr(os, "sched_setscheduler"):
+            return
+        try:
+            os.sched_setscheduler(0, os.SCHED_FIFO | os.SCHED_RESET_ON_FORK, os.sched_param(min(prio, 99)))
+            log.info("playback thread runs with real-time priority %d", prio)
+        except OSError as exc:
+            log.warning("playback thread runs at normal priority (%s); allow it with LimitRTPRIO in the unit", exc)
+
     def run(self) -> None:
+        self._raise_priority()
         while not self._shutdown.is_set():
             try:
                 self._step()

@@ -16,6 +16,7 @@ class PlayerSettings:
     prepare_lead_s: float = setting(3.0, "seconds before a play to decode ahead and open the output")
     late_tolerance_s: float = setting(60.0, "a play may start this late (e.g. after a reboot); later than that it is skipped")
     sample_rate: int = setting(48000, "output sample rate in Hz")
+    realtime_priority: int = setting(10, "SCHED_FIFO priority of the playback thread (1-99; 0: normal); needs LimitRTPRIO in the unit")
 
 
 @dataclass(frozen=True)

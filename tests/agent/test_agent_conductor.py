@@ -121,3 +121,19 @@ def test_items_of_a_programme_play_back_to_back_on_time(rig, tmp_path):
     starts = {i.item_id: f["actual_start"] for i, f in r.kinds("started")}
     for item in items:
         assert abs(starts[item.item_id] - item.start.timestamp()) < ON_TIME_S
+
+
+def test_playback_thread_asks_for_real_time_priority(rig, caplog):
+    """Granted where allowed (LimitRTPRIO in the unit on a Pi); refused, it warns and plays at normal priority."""
+    import os
+    import resource
+
+    allowed = os.geteuid() == 0 or resource.getrlimit(resource.RLIMIT_RTPRIO)[0] >= 10
+    r = rig()
+    r.start()
+    if allowed:
+        wait_for(lambda: os.sched_getscheduler(r.conductor.native_id) & ~os.SCHED_RESET_ON_FORK == os.SCHED_FIFO,
+                 timeout=5, what="SCHED_FIFO on the conductor thread")
+    else:
+        wait_for(lambda: "normal priority" in caplog.text, timeout=5, what="a warning about normal priority")
+    assert os.sched_getscheduler(0) == os.SCHED_OTHER  # only that thread
