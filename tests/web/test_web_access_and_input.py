@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from datetime import timedelta
 
 import pytest
@@ -131,4 +132,13 @@ def test_bad_input_is_refused_in_vietnamese_and_stores_nothing(system, sessions,
     assert "không hợp lệ" in error_text(page, "slot_times")
     editor.shot("compose-schedule-refused")
     assert commune.count("broadcasts") == 0
+
+    # A real recording replaces the synthesized voice.
+    wav = tmp_path / "loi-keu-goi.wav"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=440:duration=2", str(wav)],
+                   check=True)
+    page.set_input_files("#audio", str(wav))
+    page.click("#btn-recording")
+    page.wait_for_function("src => document.getElementById('player').getAttribute('src') !== src", arg=player_src)
+    assert commune.count("bulletins") == 2 and page.is_hidden("#voice-warning") and page.is_hidden("#btn-render")
     assert not editor.errors

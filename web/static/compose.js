@@ -44,12 +44,21 @@
       L.busy(btn, false); $("reading").textContent = out.normalized;
     }, function (err) { L.busy(btn, false); L.showError(form, err, "script"); });
   });
+  var ticking = null;
+  function progress(on) {
+    $("render-progress").hidden = !on;
+    clearInterval(ticking);
+    if (!on) { return; }
+    var started = Date.now(), label = $("render-elapsed");
+    label.textContent = "0";
+    ticking = setInterval(function () { label.textContent = String(Math.round((Date.now() - started) / 1000)); }, 1000);
+  }
   $("btn-render").addEventListener("click", function () {
-    var btn = this; L.clearErrors(form); L.busy(btn, true); $("render-progress").hidden = false;
+    var btn = this; L.clearErrors(form); L.busy(btn, true); progress(true);
     L.api("POST", "/api/bulletins", { title: $("title").value, text: source || $("script").value, script: $("script").value }).then(function (b) {
-      L.busy(btn, false); $("render-progress").hidden = true; bulletinReady(b);
+      L.busy(btn, false); progress(false); bulletinReady(b);
     }, function (err) {
-      L.busy(btn, false); $("render-progress").hidden = true;
+      L.busy(btn, false); progress(false);
       L.showError(form, err.field === "text" ? { error: err.error, field: "script" } : err, "render");
     });
   });
@@ -58,11 +67,14 @@
     L.clearErrors(form);
     if (!f) { L.showError(form, { error: "Chưa chọn tệp ghi âm.", field: "audio" }); return; }
     fd.append("file", f); fd.append("title", $("title").value);
-    L.busy(btn, true);
+    L.busy(btn, true); show("step-preview"); progress(true);
     L.api("POST", "/api/compose/recording", fd).then(function (b) {
-      L.busy(btn, false); bulletinReady(b); $("render-progress").hidden = true;
-      $("btn-render").hidden = true; $("step-schedule").scrollIntoView();
-    }, function (err) { L.busy(btn, false); L.showError(form, err, "audio"); });
+      L.busy(btn, false); bulletinReady(b);
+      progress(false); $("btn-render").hidden = true; $("step-schedule").scrollIntoView();
+    }, function (err) {
+      L.busy(btn, false); progress(false); $("step-preview").hidden = !$("script").value;
+      L.showError(form, err, "audio");
+    });
   });
   $("recurrence").addEventListener("change", function () { $("end-wrap").hidden = this.value === "once"; });
   $("btn-submit").addEventListener("click", function () {
