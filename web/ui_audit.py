@@ -87,9 +87,11 @@ def playback_rows() -> tuple[list[dict[str, Any]], dict[str, Any]]:
 
 
 def _filter_choices() -> dict[str, Any]:
+    """Choices of the filter form, only from the viewer's area (bulletins by people they may see)."""
     units = [u for u in ctl().registry.units() if u["id"] in scope_units()]
     with ctl().db.tx() as db:
-        bulletins = list(db.query("SELECT id, title FROM bulletins ORDER BY created_at DESC LIMIT 200"))
+        recent = db.query("SELECT id, title, created_by FROM bulletins ORDER BY created_at DESC LIMIT 1000")
+        bulletins = [b for b in recent if auth.may_see_author(b["created_by"])][:200]
     return {"units": units, "devices": scope_devices(), "bulletins": bulletins, "kinds": KINDS}
 
 
