@@ -90,8 +90,8 @@ def _filter_choices() -> dict[str, Any]:
     """Choices of the filter form, only from the viewer's area (bulletins by people they may see)."""
     units = [u for u in ctl().registry.units() if u["id"] in scope_units()]
     with ctl().db.tx() as db:
-        recent = db.query("SELECT id, title, created_by FROM bulletins ORDER BY created_at DESC LIMIT 1000")
-        bulletins = [b for b in recent if auth.may_see_author(b["created_by"])][:200]
+        recent = list(db.query("SELECT id, title, created_by FROM bulletins ORDER BY created_at DESC LIMIT 1000"))
+    bulletins = [b for b in recent if auth.may_see_author(b["created_by"])][:200]
     return {"units": units, "devices": scope_devices(), "bulletins": bulletins, "kinds": KINDS}
 
 
