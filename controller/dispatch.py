@@ -40,6 +40,23 @@ class PublishResult:
     next_expiry: datetime | None
 
 
+@dataclass(frozen=True)
+class _PlanBody:
+    """A plan ready to seal, its items serialised once per class of devices sharing them.
+
+    It offers what :meth:`Signer.seal` uses of a message (``TYPE``, ``SIGNED``, ``to_dict``), and its
+    body is exactly ``Plan.to_dict()``: the plan's own fields, then the shared item dicts.
+    """
+
+    body: dict
+
+    TYPE = Plan.TYPE
+    SIGNED = Plan.SIGNED
+
+    def to_dict(self) -> dict:
+        return self.body
+
+
 class Dispatcher:
     def __init__(self, db: Database, registry: Registry, signer: Signer, publisher: Publisher, settings: PlanSettings,
                  policy: Callable[[], GuardrailPolicy] = GuardrailPolicy):
@@ -81,13 +98,14 @@ class Dispatcher:
                 self.publisher.publish(protocol.plan_topic(device_id), payload, qos=1, retain=True)
         if outgoing:
             log.info("published %d of %d plans", len(outgoing), len(plan_set.plans))
-        ends = [i.expires_at for p in plan_set.plans.values() for i in p.items if i.expires_at]
+        ends = {i.start + timedelta(seconds=i.duration_s) for p in plan_set.plans.values() for i in p.items}
         return PublishResult(len(plan_set.plans), len(outgoing), min(ends) if ends else None)
 
     def _store_changed(self, drafts: Iterable[DraftPlan], now: datetime, force: bool) -> list[tuple[str, bytes]]:
         """Version, sign and persist every plan whose content changed; returns what to publish."""
         horizon = self.horizon
         digests: dict[int, str] = {}
+        item_docs: dict[int, list[dict]] = {}
         with self.db.tx() as db:
             previous = {r[0]: (r[1], r[2], r[3]) for r in db.execute(
                 "SELECT device_id, plan_version, digest, issued_at FROM device_plans")}
@@ -95,15 +113,17 @@ class Dispatcher:
             for draft in drafts:
                 key = id(draft.items)
                 if key not in digests:
-                    digests[key] = hashlib.sha256(protocol.canonical_json([i.to_dict() for i in draft.items])).hexdigest()
+                    item_docs[key] = [i.to_dict() for i in draft.items]
+                    digests[key] = hashlib.sha256(protocol.canonical_json(item_docs[key])).hexdigest()
                 digest = hashlib.sha256(f"{digests[key]}|{','.join(draft.groups)}".encode()).hexdigest()
                 prev = previous.get(draft.device_id)
                 if prev and not force and prev[1] == digest and protocol.parse_time(prev[2], "issued_at") > now - horizon / 2:
                     continue
                 version = (prev[0] if prev else 0) + 1
-                plan = Plan(device_id=draft.device_id, plan_version=version, issued_at=now, expires_at=now + horizon,
-                            items=draft.items, groups=draft.groups)
-                payload = self.signer.seal(plan)
+                body = Plan(device_id=draft.device_id, plan_version=version, issued_at=now, expires_at=now + horizon,
+                            groups=draft.groups).to_dict()
+                body["items"] = item_docs[key]
+                payload = self.signer.seal(_PlanBody(body))  # type: ignore[arg-type]
                 rows.append((draft.device_id, version, digest, format_time(now), payload))
                 outgoing.append((draft.device_id, payload))
             db.conn.executemany(

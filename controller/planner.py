@@ -148,7 +148,7 @@ def build_plans(db: Database, policy: GuardrailPolicy, now: datetime, horizon: t
         items = []
         for p in plays:
             start = p.start_utc + timedelta(seconds=offsets[p.slot_utc])
-            if start + timedelta(seconds=p.duration_s) < now:
+            if start + timedelta(seconds=p.duration_s) < now or start >= now + horizon:
                 continue
             key = (p.occurrence_key, start)
             item = cache.get(key)

@@ -60,7 +60,9 @@ def same_local_day(start: datetime, span: timedelta) -> datetime:
 
 
 def soon(seconds: float) -> datetime:
-    return utcnow() + timedelta(seconds=seconds)
+    """An instant ``seconds`` from now, to the millisecond (the wire's precision)."""
+    t = utcnow() + timedelta(seconds=seconds)
+    return t.replace(microsecond=t.microsecond // 1000 * 1000)
 
 
 def request_raw(api: ApiClient, method: str, path: str, data: Any = None) -> tuple[int, Any]:
@@ -79,3 +81,21 @@ def request_raw(api: ApiClient, method: str, path: str, data: Any = None) -> tup
             return resp.status, json.loads(resp.read())
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read())
+
+
+def agent_plan(agent: Any, public_key: str) -> Any:
+    """The plan the agent stored, verified against the controller's key (what it will play from)."""
+    import sqlite3
+
+    from loaxa.protocol import Plan, Verifier, public_key_from_text
+
+    try:
+        with agent.db() as conn:
+            row = conn.execute("SELECT payload FROM plan WHERE id = 1").fetchone()
+    except sqlite3.OperationalError:
+        return None
+    return Verifier([public_key_from_text(public_key)]).open(bytes(row[0]), Plan) if row else None
+
+
+def plays_of(agent: Any, broadcast_id: str) -> list[dict[str, Any]]:
+    return [p for p in agent.plays() if p.get("broadcast_id") == broadcast_id]
