@@ -224,7 +224,7 @@ def store_recording(data: bytes, ext: str) -> dict[str, Any]:
         if duration < 0.5:
             raise InputError("not_audio", "Tệp ghi âm không có tiếng hoặc quá ngắn.", "audio")
         digest, final = store_media(ogg, media_dir, "ogg")
-    return {"sha256": digest, "ext": "ogg", "size": final.stat().st_size, "duration_s": duration, "engine": "recording"}
+    return {"sha256": digest, "ext": "ogg", "size": final.stat().st_size, "duration_s": duration, "engine": "upload"}
 
 
 @bp.post("/api/compose/submit")

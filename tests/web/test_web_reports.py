@@ -91,7 +91,7 @@ def test_recorded_announcement_is_transcoded_and_bad_audio_stores_nothing(world,
               data={"file": (wav.open("rb"), "ghi-am.wav"), "title": "Lời kêu gọi"}, content_type="multipart/form-data")
     assert ok.status_code == 201, ok.json
     media = ok.json["media"]
-    assert media["engine"] == "recording" and media["duration_s"] == pytest.approx(2.0, abs=0.1)
+    assert media["engine"] == "upload" and media["duration_s"] == pytest.approx(2.0, abs=0.1)
     assert (c.config.media_dir / f"{media['sha256']}.ogg").is_file()
     heard = call(world, "chutich", "GET", f"/ui/media/{media['sha256']}.ogg", headers={"Range": "bytes=0-99"})
     assert heard.status_code in (200, 206)
