@@ -161,13 +161,19 @@ class JobRunner:
         return run_at
 
     def arm_all_renders(self) -> None:
-        """Re-arm the media check of every approved broadcast still to air (idempotent)."""
+        """Arm the media check of every approved broadcast still to air that has none stored.
+
+        Stored jobs are left as they are: one that came due while the controller was down runs
+        once (within the misfire grace), and re-adding it would only run it twice.
+        """
         with self.db.tx() as db:
             ids = [r[0] for r in db.execute(
                 "SELECT id FROM broadcasts WHERE status = 'approved' AND kind = 'scheduled' AND ends_at >= ?",
                 [format_time(utcnow())])]
+        stored = {j.id for j in self.scheduler.get_jobs()}
         for broadcast_id in ids:
-            self.arm_render(broadcast_id)
+            if RENDER_PREFIX + broadcast_id not in stored:
+                self.arm_render(broadcast_id)
 
     def forget(self, broadcast_id: str) -> None:
         self._remove(RENDER_PREFIX + broadcast_id)

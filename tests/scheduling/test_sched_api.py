@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from controller.api_client import ApiError
+from harness import wait_for
 from loaxa.protocol import format_time, parse_time, utcnow
 from sched_helpers import APPROVER, approve, bulletin, request_raw, same_local_day, schedule, setup
 from schedules.timeutil import to_local
@@ -151,3 +152,28 @@ def test_vietnamese_rule_text_weekdays_repeats_and_edit(system):
     assert "plans-periodic" in jobs and f"render:{bc['id']}" not in jobs  # not approved any more
     approve(api, edited)
     assert f"render:{bc['id']}" in {j["id"] for j in api.get("/api/jobs")}
+
+
+def test_media_check_missed_during_a_restart_still_runs_and_renders_missing_media(system):
+    ctl = system.controller(extra_toml="[plans]\nrender_lead_minutes = 2\n")
+    api, _ = setup(ctl, {"loa-1": "thon-a"})
+    b = bulletin(api)
+    media = ctl.data_dir / "media" / f"{b['media']['sha256']}.ogg"
+    bc = schedule(api, b["id"], utcnow() + timedelta(minutes=2, seconds=6))
+    job = next(j for j in api.get("/api/jobs") if j["id"] == f"render:{bc['id']}")
+    run_at = parse_time(job["next_run_at"], "next_run_at")
+    assert run_at > utcnow()
+
+    ctl.stop()
+    media.unlink()  # lost while the controller was down
+    wait_for(lambda: utcnow() > run_at + timedelta(seconds=1), timeout=30, what="the job's time to pass")
+    ctl.start()
+
+    def rendered_and_planned():
+        item = api.get("/api/plans/loa-1")["plan"]["items"][0]
+        return (ctl.data_dir / "media" / f"{item['sha256']}.ogg").is_file()
+
+    wait_for(rendered_and_planned, timeout=30, what="the missed media check to render the media and replan")
+    assert api.get(f"/api/bulletins/{b['id']}")["media"]["sha256"] == api.get("/api/plans/loa-1")["plan"]["items"][0]["sha256"]
+    assert ctl.log().count("rendering it again") == 1
+    assert not any(j["id"] == f"render:{bc['id']}" for j in api.get("/api/jobs"))  # it airs once: nothing left
