@@ -591,9 +591,12 @@ class Signer:
         if not msg.SIGNED:
             raise ProtocolError(f"{msg.TYPE} messages are not signed")
         envelope = {"v": PROTOCOL_VERSION, "type": msg.TYPE, "kid": self.kid, "body": msg.to_dict()}
-        sig = self._key.sign(canonical_json(envelope))
-        envelope["sig"] = base64.b64encode(sig).decode("ascii")
-        return canonical_json(envelope)
+        unsigned = canonical_json(envelope)
+        sig = base64.b64encode(self._key.sign(unsigned))
+        # Keys sort as body, kid, sig, type, v: splice the signature in before the envelope's
+        # own "type" (the last one; any inside the body comes earlier) instead of serialising twice.
+        at = unsigned.rfind(b',"type":')
+        return unsigned[:at] + b',"sig":"' + sig + b'"' + unsigned[at:]
 
 
 class Verifier:

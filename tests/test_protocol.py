@@ -59,7 +59,9 @@ def signer() -> Signer:
 @pytest.mark.parametrize("msg", SIGNED, ids=lambda m: m.TYPE)
 def test_signed_messages_round_trip(signer, msg):
     verifier = Verifier([signer.public_key])
-    assert verifier.open(signer.seal(msg), type(msg)) == msg
+    sealed = signer.seal(msg)
+    assert verifier.open(sealed, type(msg)) == msg
+    assert sealed == protocol.canonical_json(json.loads(sealed))  # the spliced signature keeps it canonical
 
 
 @pytest.mark.parametrize("msg", UNSIGNED, ids=lambda m: m.TYPE)
