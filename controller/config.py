@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from audio.script import ScriptSettings
 from audio.settings import AudioSettings
 from controller.people_settings import PeopleSettings
 from controller.security_settings import BrokerSettings, SecuritySettings
@@ -43,6 +44,7 @@ class ControllerConfig:
     plans: PlanSettings = section(PlanSettings, "device plans and commands")
     unit: UnitSettings = section(UnitSettings, "the administrative unit this controller serves")
     audio: AudioSettings = section(AudioSettings, "speech synthesis and mastering")
+    script: ScriptSettings = section(ScriptSettings, "broadcast script: intro, outro, repeat, abbreviations")
     broker: BrokerSettings = section(BrokerSettings, "the mosquitto configuration the controller generates: accounts, ACL, TLS")
     security: SecuritySettings = section(SecuritySettings, "device enrollment and media access")
     people: PeopleSettings = section(PeopleSettings, "sign-in, sessions and the approval rule")

@@ -118,6 +118,60 @@ def m001_initial(db: sqlite_utils.Database) -> None:
 
 
 @migrations()
+def m002_scheduling(db: sqlite_utils.Database) -> None:
+    """Broadcast rules, approval, per-unit guardrails, emergencies and skipped plays."""
+    db.executescript(
+        """
+        ALTER TABLE broadcasts ADD COLUMN kind TEXT NOT NULL DEFAULT 'scheduled';
+        ALTER TABLE broadcasts ADD COLUMN rule_json TEXT NOT NULL DEFAULT '';
+        ALTER TABLE broadcasts ADD COLUMN ends_at TEXT;
+        ALTER TABLE broadcasts ADD COLUMN order_no INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE broadcasts ADD COLUMN override_json TEXT NOT NULL DEFAULT '';
+        ALTER TABLE broadcasts ADD COLUMN decided_by TEXT NOT NULL DEFAULT '';
+        ALTER TABLE broadcasts ADD COLUMN decided_at TEXT;
+        ALTER TABLE broadcasts ADD COLUMN decision_comment TEXT NOT NULL DEFAULT '';
+        ALTER TABLE broadcasts ADD COLUMN updated_at TEXT;
+        UPDATE broadcasts SET status = 'approved', ends_at = starts_at WHERE status = 'scheduled';
+        CREATE INDEX broadcasts_status_ends ON broadcasts(status, ends_at);
+        CREATE TABLE broadcast_history (
+            id INTEGER PRIMARY KEY,
+            broadcast_id TEXT NOT NULL REFERENCES broadcasts(id),
+            action TEXT NOT NULL,
+            by TEXT NOT NULL DEFAULT '',
+            comment TEXT NOT NULL DEFAULT '',
+            at TEXT NOT NULL
+        );
+        CREATE INDEX broadcast_history_broadcast ON broadcast_history(broadcast_id);
+        CREATE TABLE unit_guardrails (
+            unit_id TEXT PRIMARY KEY REFERENCES units(id),
+            values_json TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            updated_by TEXT NOT NULL DEFAULT ''
+        );
+        CREATE TABLE emergencies (
+            id TEXT PRIMARY KEY,
+            broadcast_id TEXT NOT NULL REFERENCES broadcasts(id),
+            triggered_by TEXT NOT NULL,
+            reason TEXT NOT NULL DEFAULT '',
+            topics_json TEXT NOT NULL,
+            command_seqs_json TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            sent_at TEXT NOT NULL
+        );
+        CREATE TABLE plan_skips (
+            device_id TEXT NOT NULL,
+            item_id TEXT NOT NULL,
+            broadcast_id TEXT NOT NULL,
+            slot_at TEXT NOT NULL,
+            code TEXT NOT NULL,
+            first_seen TEXT NOT NULL,
+            PRIMARY KEY (device_id, item_id)
+        );
+        """
+    )
+
+
+@migrations()
 def m004_people_audit(db: sqlite_utils.Database) -> None:
     """Users, API tokens, the audit trail, and hash chains over the audit trail and playback events."""
     from controller import audit, hashchain
@@ -210,60 +264,13 @@ def m003_device_security(db: sqlite_utils.Database) -> None:
 
 
 @migrations()
-def m002_scheduling(db: sqlite_utils.Database) -> None:
-    """Broadcast rules, approval, per-unit guardrails, emergencies and skipped plays."""
-    db.executescript(
-        """
-        ALTER TABLE broadcasts ADD COLUMN kind TEXT NOT NULL DEFAULT 'scheduled';
-        ALTER TABLE broadcasts ADD COLUMN rule_json TEXT NOT NULL DEFAULT '';
-        ALTER TABLE broadcasts ADD COLUMN ends_at TEXT;
-        ALTER TABLE broadcasts ADD COLUMN order_no INTEGER NOT NULL DEFAULT 0;
-        ALTER TABLE broadcasts ADD COLUMN override_json TEXT NOT NULL DEFAULT '';
-        ALTER TABLE broadcasts ADD COLUMN decided_by TEXT NOT NULL DEFAULT '';
-        ALTER TABLE broadcasts ADD COLUMN decided_at TEXT;
-        ALTER TABLE broadcasts ADD COLUMN decision_comment TEXT NOT NULL DEFAULT '';
-        ALTER TABLE broadcasts ADD COLUMN updated_at TEXT;
-        UPDATE broadcasts SET status = 'approved', ends_at = starts_at WHERE status = 'scheduled';
-        CREATE INDEX broadcasts_status_ends ON broadcasts(status, ends_at);
-        CREATE TABLE broadcast_history (
-            id INTEGER PRIMARY KEY,
-            broadcast_id TEXT NOT NULL REFERENCES broadcasts(id),
-            action TEXT NOT NULL,
-            by TEXT NOT NULL DEFAULT '',
-            comment TEXT NOT NULL DEFAULT '',
-            at TEXT NOT NULL
-        );
-        CREATE INDEX broadcast_history_broadcast ON broadcast_history(broadcast_id);
-        CREATE TABLE unit_guardrails (
-            unit_id TEXT PRIMARY KEY REFERENCES units(id),
-            values_json TEXT NOT NULL,
-            updated_at TEXT NOT NULL,
-            updated_by TEXT NOT NULL DEFAULT ''
-        );
-        CREATE TABLE emergencies (
-            id TEXT PRIMARY KEY,
-            broadcast_id TEXT NOT NULL REFERENCES broadcasts(id),
-            triggered_by TEXT NOT NULL,
-            reason TEXT NOT NULL DEFAULT '',
-            topics_json TEXT NOT NULL,
-            command_seqs_json TEXT NOT NULL,
-            sha256 TEXT NOT NULL,
-            sent_at TEXT NOT NULL
-        );
-        CREATE TABLE plan_skips (
-            device_id TEXT NOT NULL,
-            item_id TEXT NOT NULL,
-            broadcast_id TEXT NOT NULL,
-            slot_at TEXT NOT NULL,
-            code TEXT NOT NULL,
-            first_seen TEXT NOT NULL,
-            PRIMARY KEY (device_id, item_id)
-        );
-        """
-    )
+def m006_bulletin_script(db: sqlite_utils.Database) -> None:
+    """What the cleaner left out of each bulletin, shown to the official and the approver."""
+    db.execute("ALTER TABLE bulletins ADD COLUMN removed_json TEXT NOT NULL DEFAULT '[]'")
 
 
 class Database:
+
     """The controller database with its lock; use :meth:`tx` for every access."""
 
     def __init__(self, path: Path):

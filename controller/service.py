@@ -41,7 +41,7 @@ class Controller:
         self.registry = Registry(self.db)
         self.users = Users(self.db, config.people)
         self.audit = AuditTrail(self.db)
-        self.bulletins = Bulletins(self.db, config.media_dir, config.audio)
+        self.bulletins = Bulletins(self.db, config.media_dir, config.audio, config.script, config.unit.commune_name)
         self.guardrails = GuardrailStore(self.db, config.schedules)
         self.broadcasts = Broadcasts(self.db, self.registry, self.guardrails.policy, config.plans.auto_approve)
         self.mqtt = MqttConnection(
@@ -96,8 +96,8 @@ class Controller:
             raise RuntimeError(f"the broker did not confirm the message on {topic}")
 
     # use cases -------------------------------------------------------------------
-    def add_bulletin(self, title: Any, text: Any, created_by: str = "") -> dict[str, Any]:
-        return self.bulletins.add(title if title is not None else "", text, created_by)
+    def add_bulletin(self, title: Any, text: Any, created_by: str = "", script: Any = None) -> dict[str, Any]:
+        return self.bulletins.add(title if title is not None else "", text, created_by, script)
 
     def schedule_broadcast(self, bulletin_id: Any, starts_at: Any = None, targets: Any = None, priority: Any = "normal",
                            created_by: str = "", **spec: Any) -> dict[str, Any]:

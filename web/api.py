@@ -92,9 +92,17 @@ def list_bulletins():
 @auth.access("draft")
 def add_bulletin():
     d = body()
-    bulletin = ctl().add_bulletin(d.get("title", ""), d.get("text"), created_by=auth.current_user().username)
+    bulletin = ctl().add_bulletin(d.get("title", ""), d.get("text"), created_by=auth.current_user().username,
+                                  script=d.get("script"))
     auth.audit("bulletin_added", bulletin["id"], {"title": bulletin["title"]})
     return bulletin, 201
+
+
+@bp.post("/scripts")
+@auth.access("draft")
+def prepare_script():
+    """The draft script of a pasted document, what was left out, and the normalized reading; stores nothing."""
+    return ctl().bulletins.prepare(body().get("text"))
 
 
 @bp.get("/bulletins/<bulletin_id>")
