@@ -1,0 +1,97 @@
+"""The audit query at province scale: one commune's week out of a million playback events.
+
+10,000 devices (500 communes × 4 villages × 5 clusters), one daily broadcast with two
+slots over four weeks on the whole province, and a ``started`` and a ``finished`` event
+for every planned play: 1,120,000 events.  The events are written straight into SQLite
+(seeding through MQTT would take minutes and is measured by ``bench_ingest``); what is
+timed is the report an auditor opens: the commune's planned-vs-played occurrences for one
+week and their compliance summary (``audit_query_ms``, median of 7).
+"""
+
+from __future__ import annotations
+
+import logging
+import statistics
+import tempfile
+import time
+from datetime import datetime, timedelta
+
+from controller.config import ControllerConfig
+from controller.service import Controller
+from controller.timeparse import LOCAL_TZ
+from loaxa.config import load_config
+from loaxa.protocol import format_time, utcnow
+from schedules.rules import BroadcastRule
+from web import reports
+
+COMMUNES, VILLAGES, CLUSTERS = 500, 4, 5
+DAYS = 28
+RUNS = 7
+
+log = logging.getLogger("bench.audit_query")
+
+
+def _seed(c: Controller) -> tuple[str, datetime]:
+    units = [("tinh", "Tỉnh", None, "province")]
+    devices = []
+    for x in range(COMMUNES):
+        units.append((f"xa-{x}", f"Xã {x}", "tinh", "commune"))
+        for v in range(VILLAGES):
+            units.append((f"thon-{x}-{v}", f"Thôn {v}", f"xa-{x}", "village"))
+            devices += [(f"loa-{x}-{v}-{k}", f"Cụm {k}", f"thon-{x}-{v}", "2026-01-01T00:00:00.000+00:00")
+                        for k in range(CLUSTERS)]
+    with c.db.tx() as db:
+        db.conn.executemany("INSERT INTO units(id, name, parent_id, level) VALUES (?, ?, ?, ?)", units)
+        db.conn.executemany("INSERT INTO devices(id, name, unit_id, created_at) VALUES (?, ?, ?, ?)", devices)
+    first = (utcnow().astimezone(LOCAL_TZ) + timedelta(days=1)).date()
+    bulletin = c.add_bulletin("Thông báo", "Thông báo lịch tiêm phòng tại trạm y tế xã.", created_by="soan")
+    rule = {"start_date": first.isoformat(), "end_date": (first + timedelta(days=DAYS - 1)).isoformat(),
+            "slot_times": ["06:00", "17:00"]}
+    bc = c.schedule_broadcast(bulletin["id"], None, ["tinh"], created_by="soan", rule=rule)
+    c.approve_broadcast(bc["id"], "duyet")
+    sha = bulletin["media"]["sha256"]
+    starts = [format_time(t) for t in BroadcastRule.from_dict(bc["rule"]).all_occurrences()]
+    with c.db.tx() as db:
+        for device_id, *_ in devices:
+            rows = []
+            seq = 0
+            for t in starts:
+                for kind in ("started", "finished"):
+                    seq += 1
+                    rows.append((device_id, "e1", seq, kind, bc["id"], bc["id"], sha, 1, t, t, 5.0, t, t))
+            db.conn.executemany(
+                """INSERT INTO playback_events(device_id, epoch, seq, kind, item_id, broadcast_id, sha256, plan_version,
+                   planned_at, actual_start, duration_s, recorded_at, received_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""", rows)
+    week_start = datetime.combine(first + timedelta(days=7), datetime.min.time(), LOCAL_TZ)
+    return "xa-250", week_start
+
+
+def run() -> dict[str, float]:
+    logging.getLogger("controller").setLevel(logging.WARNING)
+    with tempfile.TemporaryDirectory() as tmp:
+        c = Controller(load_config(ControllerConfig, env={"LOAXA_DATA_DIR": tmp, "LOAXA_AUDIO_ENGINE": "espeak",
+                                                          "LOAXA_MQTT_PORT": "9"}))
+        try:
+            commune, since = _seed(c)
+            with c.db.tx() as db:
+                events = db.execute("SELECT COUNT(*) FROM playback_events").fetchone()[0]
+            until = since + timedelta(days=7)
+            later = until + timedelta(days=60)
+            times = []
+            for _ in range(RUNS):
+                t0 = time.perf_counter()
+                device_ids = c.registry.resolve_targets([commune])
+                occ = reports.occurrences(c.db, device_ids, since, until, now=later)
+                units = {u["id"]: u["name"] for u in c.registry.units()}
+                unit_of = {d: d.replace("loa-", "thon-").rsplit("-", 1)[0] for d in device_ids}
+                summary = reports.compliance(occ, units, unit_of)
+                times.append((time.perf_counter() - t0) * 1000)
+            played = sum(1 for o in occ if o.status == "finished")
+            log.info("%d events; commune %s week: %d planned, %d played, %d rows of compliance; median %.1f ms",
+                     events, commune, len(occ), played, len(summary), statistics.median(times))
+            if played != len(occ) or len(occ) != 20 * 14:
+                raise RuntimeError(f"unexpected report: {len(occ)} occurrences, {played} played")
+        finally:
+            c.db.close()
+    return {"audit_query_ms": round(statistics.median(times), 2), "audit_query_events": float(events)}
