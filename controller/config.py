@@ -8,6 +8,7 @@ from pathlib import Path
 from audio.script import ScriptSettings
 from audio.settings import AudioSettings
 from controller.people_settings import PeopleSettings
+from controller.retention_settings import RetentionSettings
 from controller.security_settings import BrokerSettings, SecuritySettings
 from loaxa.config import MqttSettings, section, setting
 from schedules.settings import ScheduleSettings
@@ -49,6 +50,7 @@ class ControllerConfig:
     security: SecuritySettings = section(SecuritySettings, "device enrollment and media access")
     people: PeopleSettings = section(PeopleSettings, "sign-in, sessions and the approval rule")
     schedules: ScheduleSettings = section(ScheduleSettings, "guardrails every unit inherits unless it overrides them")
+    retention: RetentionSettings = section(RetentionSettings, "how long logs, events and unused media are kept")
 
     @property
     def db_path(self) -> Path:

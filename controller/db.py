@@ -269,6 +269,28 @@ def m006_bulletin_script(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE bulletins ADD COLUMN removed_json TEXT NOT NULL DEFAULT '[]'")
 
 
+@migrations()
+def m007_retention(db: sqlite_utils.Database) -> None:
+    """Anchors of pruned chain prefixes; the audit trail's rows may be deleted only once an anchor covers them."""
+    db.executescript(
+        """
+        CREATE TABLE chain_anchors (
+            chain TEXT PRIMARY KEY,
+            length INTEGER NOT NULL,
+            hash TEXT NOT NULL,
+            last_id INTEGER NOT NULL,
+            pruned_at TEXT NOT NULL
+        );
+        DROP TRIGGER audit_log_no_delete;
+        CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+            WHEN OLD.id > COALESCE((SELECT last_id FROM chain_anchors WHERE chain = 'audit_log:all'), 0)
+            BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+        CREATE INDEX plan_skips_slot ON plan_skips(slot_at);
+        CREATE INDEX media_created ON media(created_at);
+        """
+    )
+
+
 class Database:
 
     """The controller database with its lock; use :meth:`tx` for every access."""

@@ -8,6 +8,10 @@ rows, so deleting the newest rows is caught too, and appending needs one indexed
 batch instead of a scan.  Someone who can rewrite the file *and* recompute every later hash
 and the head is caught only by comparing the head with a copy kept elsewhere
 (``loaxa audit verify`` prints it for that purpose).
+
+Retention prunes whole prefixes of a chain and records the pruned prefix's length and last
+hash as the chain's *anchor* (``chain_anchors``): verification then starts from the anchor
+instead of the genesis hash, so what remains is checked exactly as before.
 """
 
 from __future__ import annotations
@@ -64,6 +68,46 @@ def set_head(db: sqlite_utils.Database, chain: str, length: int, last: str) -> N
 
 def chain_key(spec: ChainSpec, chain: str) -> str:
     return f"{spec.table}:{chain}"
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """Where a pruned chain now starts: rows pruned so far, the last pruned row's hash and id."""
+
+    length: int = 0
+    hash: str = GENESIS
+    last_id: int = 0
+
+
+def anchors(db: sqlite_utils.Database, spec: ChainSpec) -> dict[str, Anchor]:
+    prefix = f"{spec.table}:"
+    return {r[0][len(prefix):]: Anchor(r[1], r[2], r[3]) for r in db.execute(
+        "SELECT chain, length, hash, last_id FROM chain_anchors WHERE substr(chain, 1, ?) = ?", [len(prefix), prefix])}
+
+
+def prune_prefix(db: sqlite_utils.Database, spec: ChainSpec, chain: str, chain_where: str, params: list[Any],
+                 keep_from_id: int | None, at: str) -> int:
+    """Delete the rows of one chain with ids below ``keep_from_id`` (all, if None) and move its anchor past them.
+
+    ``chain_where`` selects the chain's rows (e.g. ``device_id = ?``).  Runs in the caller's
+    transaction; the anchor is written first, since the audit trail's trigger refuses to
+    delete a row no anchor covers.
+    """
+    bound, bound_params = ("", []) if keep_from_id is None else (" AND id < ?", [keep_from_id])
+    count, last_id = db.execute(f"SELECT COUNT(*), MAX(id) FROM {spec.table} WHERE {chain_where}{bound}",
+                                [*params, *bound_params]).fetchone()
+    if not count:
+        return 0
+    last_hash = db.execute(f"SELECT hash FROM {spec.table} WHERE id = ?", [last_id]).fetchone()[0]
+    key = chain_key(spec, chain)
+    row = db.execute("SELECT length FROM chain_anchors WHERE chain = ?", [key]).fetchone()
+    db.execute(
+        "INSERT INTO chain_anchors(chain, length, hash, last_id, pruned_at) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT(chain) DO UPDATE SET length = excluded.length, hash = excluded.hash, "
+        "last_id = excluded.last_id, pruned_at = excluded.pruned_at",
+        [key, (row[0] if row else 0) + count, last_hash, last_id, at])
+    db.execute(f"DELETE FROM {spec.table} WHERE {chain_where} AND id <= ?", [*params, last_id])
+    return count
 
 
 def append(db: sqlite_utils.Database, spec: ChainSpec, chain: str, rows: Iterable[dict[str, Any]],
@@ -123,7 +167,7 @@ def _rows(db: sqlite_utils.Database, spec: ChainSpec) -> Iterator[dict[str, Any]
 def verify(db: sqlite_utils.Database, spec: ChainSpec) -> ChainReport:
     """Recompute every chain of ``spec.table`` and compare with the stored links and heads."""
     problems: list[Problem] = []
-    state: dict[str, tuple[int, str]] = {}
+    state: dict[str, tuple[int, str]] = {c: (a.length, a.hash) for c, a in anchors(db, spec).items()}
     count = 0
     for row in _rows(db, spec):
         count += 1

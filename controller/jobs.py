@@ -10,7 +10,8 @@ must run in exactly one process: the controller.
 - ``plans-expiry``: rebuild when the earliest planned item has ended, so old items leave
   the plans promptly (one date job, always re-armed);
 - ``render:<broadcast>``: make sure the broadcast's media exists and verifies, re-rendering
-  it if not, ``render_lead_minutes`` before each airing (re-armed for the next one).
+  it if not, ``render_lead_minutes`` before each airing (re-armed for the next one);
+- ``retention-daily``: prune what the ``[retention]`` settings no longer keep (cron, daily).
 
 Stored jobs name module-level functions; they reach the running controller through
 :data:`_runner`, because a job store can only keep picklable references.
@@ -33,12 +34,14 @@ from controller.config import PlanSettings
 from controller.db import Database
 from controller.dispatch import Dispatcher
 from controller.planner import rule_of
+from controller.retention import Retention
 from loaxa.protocol import format_time, parse_time, utcnow
 
 log = logging.getLogger(__name__)
 
 PERIODIC_ID = "plans-periodic"
 EXPIRY_ID = "plans-expiry"
+RETENTION_ID = "retention-daily"
 RENDER_PREFIX = "render:"
 RETRY_RENDER = timedelta(minutes=5)
 
@@ -84,8 +87,10 @@ class MediaKeeper:
 class JobRunner:
     """Owns the scheduler; the jobs themselves call back into it through :data:`_runner`."""
 
-    def __init__(self, db: Database, dispatcher: Dispatcher, media: MediaKeeper, settings: PlanSettings, jobs_db: Path):
+    def __init__(self, db: Database, dispatcher: Dispatcher, media: MediaKeeper, settings: PlanSettings, jobs_db: Path,
+                 retention: Retention | None = None):
         self.db = db
+        self.retention = retention
         self.dispatcher = dispatcher
         self.media = media
         self.settings = settings
@@ -105,6 +110,10 @@ class JobRunner:
         self.scheduler.start()
         self.scheduler.add_job(rebuild_plans_job, "interval", seconds=self.settings.republish_s, id=PERIODIC_ID,
                                replace_existing=True)
+        if self.retention is not None:
+            r = self.retention.settings
+            self.scheduler.add_job(retention_job, "cron", hour=r.run_hour, minute=r.run_minute, id=RETENTION_ID,
+                                   replace_existing=True, coalesce=True)
         self.arm_all_renders()
 
     def shutdown(self) -> None:
@@ -212,6 +221,11 @@ def rebuild_plans_job() -> None:
 def expire_plans_job() -> None:
     if _runner is not None:
         _runner.rebuild()
+
+
+def retention_job() -> None:
+    if _runner is not None and _runner.retention is not None:
+        _runner.retention.run()
 
 
 def ensure_media_job(broadcast_id: str, airing: str) -> None:

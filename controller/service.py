@@ -20,6 +20,7 @@ from controller.device_security import DeviceSecurity, mqtt_settings
 from controller.keyring import Keyring
 from controller.metrics import ControllerMetrics
 from controller.readiness import readiness
+from controller.retention import Retention
 from controller.registry import Registry
 from controller.users import Users
 from loaxa import protocol
@@ -57,7 +58,7 @@ class Controller:
         self.security = DeviceSecurity(config, self.db, self.registry, self.dispatcher, self.keyring,
                                        self._publish_and_wait)
         self.jobs = JobRunner(self.db, self.dispatcher, MediaKeeper(self.db, config.media_dir, config.audio), config.plans,
-                              config.jobs_db_path)
+                              config.jobs_db_path, Retention(self.db, config.retention, config.media_dir))
         self.metrics = ControllerMetrics(self)
         self._started = False
 

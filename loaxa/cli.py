@@ -17,7 +17,7 @@ from typing import Sequence
 from loaxa import __version__
 
 COMMAND_MODULES = ("edge_agent.commands", "web.commands", "controller.commands", "audio.commands", "controller.ops_commands", "loaxa.install",
-                   "controller.people_commands", "controller.security_commands")
+                   "controller.people_commands", "controller.security_commands", "controller.retention_commands")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,197 @@
+"""Retention on a real SQLite file: old rows go, young ones stay, and the hash chains still verify."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from controller import hashchain
+from controller.audit import AUDIT_CHAIN, PLAYBACK_CHAIN, verify_all
+from controller.config import ControllerConfig
+from controller.db import Database
+from controller.retention import Retention
+from controller.retention_settings import RetentionSettings
+from loaxa.config import ConfigError, load_config
+from loaxa.protocol import format_time
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+SETTINGS = RetentionSettings(minimum_days=365, playback_events_days=400, audit_days=500, media_days=30,
+                             plan_skips_days=20)
+
+
+def ago(days: float) -> str:
+    return format_time(NOW - timedelta(days=days))
+
+
+def add_events(db: Database, device_id: str, ages: list[float]) -> None:
+    with db.tx() as conn:
+        start = conn.execute("SELECT COUNT(*) FROM playback_events WHERE device_id = ?", [device_id]).fetchone()[0]
+        rows = [{f: None for f in PLAYBACK_CHAIN.fields} | {
+            "device_id": device_id, "epoch": "e1", "seq": start + i + 1, "kind": "finished", "item_id": f"it-{i}",
+            "broadcast_id": "bc-1", "sha256": "", "plan_version": 1, "reason": "", "flags": "",
+            "recorded_at": ago(age), "received_at": ago(age), "duration_s": 12.5} for i, age in enumerate(ages)]
+        cols = ", ".join((*PLAYBACK_CHAIN.fields, "prev_hash", "hash"))
+        hashchain.append(conn, PLAYBACK_CHAIN, device_id, rows, lambda r: conn.execute(
+            f"INSERT INTO playback_events({cols}) VALUES ({', '.join(':' + c for c in cols.split(', '))})", r).rowcount == 1)
+
+
+def add_audit(db: Database, ages: list[float]) -> None:
+    with db.tx() as conn:
+        rows = [{"at": ago(age), "actor": "admin", "action": "login", "target": "", "details": "{}", "ip": ""}
+                for age in ages]
+        hashchain.append(conn, AUDIT_CHAIN, "all", rows, lambda r: conn.execute(
+            "INSERT INTO audit_log(at, actor, action, target, details, ip, prev_hash, hash) "
+            "VALUES (:at, :actor, :action, :target, :details, :ip, :prev_hash, :hash)", r).rowcount == 1)
+
+
+@pytest.fixture
+def db(tmp_path: Path):
+    d = Database(tmp_path / "loaxa.db")
+    yield d
+    d.close()
+
+
+def ages_of(db: Database, device_id: str) -> list[str]:
+    with db.tx() as conn:
+        return [r[0] for r in conn.execute("SELECT recorded_at FROM playback_events WHERE device_id = ? ORDER BY id",
+                                           [device_id])]
+
+
+def test_old_events_and_audit_entries_go_young_ones_stay_and_chains_verify(db, tmp_path):
+    add_events(db, "loa-1", [900, 800, 450, 380, 10])
+    add_events(db, "loa-2", [1000, 700])          # a device gone for good: its whole chain is old
+    add_events(db, "loa-3", [30, 2])
+    add_audit(db, [2000, 1900, 600, 400, 1])
+    add_events(db, "loa-1", [3])
+
+    dry = Retention(db, SETTINGS, tmp_path / "media").run(dry_run=True, now=NOW)
+    assert (dry.playback_events, dry.audit_entries) == (5, 3)
+    assert len(ages_of(db, "loa-1")) == 6  # a dry run changes nothing
+
+    report = Retention(db, SETTINGS, tmp_path / "media").run(now=NOW)
+    assert (report.playback_events, report.audit_entries) == (5, 3)
+    assert ages_of(db, "loa-1") == [ago(380), ago(10), ago(3)]  # 380 days: younger than the 400-day setting
+    assert ages_of(db, "loa-2") == []
+    assert len(ages_of(db, "loa-3")) == 2
+    assert report.anchors == {"playback_events:loa-1": 3, "playback_events:loa-2": 2, "audit_log:all": 3}
+    assert all(r.ok for r in verify_all(db)), [str(p) for r in verify_all(db) for p in r.problems]
+
+    with db.tx() as conn:
+        kept = [r[0] for r in conn.execute("SELECT at FROM audit_log ORDER BY id")]
+        last = conn.execute("SELECT action, details FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
+    assert kept[:2] == [ago(400), ago(1)]
+    assert last[0] == "retention_pruned" and '"playback_events:loa-1": 3' in last[1]
+
+    # New rows still chain on after the pruned prefix; a second run prunes nothing more.
+    add_events(db, "loa-2", [0.5])
+    assert Retention(db, SETTINGS, tmp_path / "media").run(now=NOW).total == 0
+    assert all(r.ok for r in verify_all(db))
+
+
+def test_nothing_younger_than_the_minimum_goes_even_behind_it_in_the_chain(db, tmp_path):
+    add_events(db, "loa-1", [1000, 100, 900])  # a late upload: the 900-day row sits after a young one
+    Retention(db, SETTINGS, tmp_path / "media").run(now=NOW)
+    assert ages_of(db, "loa-1") == [ago(100), ago(900)]  # only whole prefixes are pruned
+    assert all(r.ok for r in verify_all(db))
+
+
+@pytest.mark.parametrize("tamper", [
+    "UPDATE playback_events SET duration_s = 99 WHERE id = (SELECT MIN(id) FROM playback_events WHERE device_id = 'loa-1')",
+    "DELETE FROM playback_events WHERE id = (SELECT MIN(id) FROM playback_events WHERE device_id = 'loa-1')",
+    "UPDATE chain_anchors SET length = length - 1 WHERE chain = 'playback_events:loa-1'",
+])
+def test_tampering_after_pruning_is_detected(db, tmp_path, tamper):
+    add_events(db, "loa-1", [900, 800, 10, 5])
+    Retention(db, SETTINGS, tmp_path / "media").run(now=NOW)
+    path = db.path
+    db.close()
+    with sqlite3.connect(path) as conn:
+        conn.execute(tamper)
+    again = Database(path)
+    try:
+        problems = [str(p) for r in verify_all(again) for p in r.problems]
+    finally:
+        again.close()
+    assert problems and all("loa-1" in p for p in problems), problems
+    out = subprocess.run([sys.executable, "-m", "loaxa", "audit", "verify", "-c", str(_config(tmp_path, path))],
+                         capture_output=True, text=True)
+    assert out.returncode == 1 and "TAMPERED" in out.stdout, out.stdout + out.stderr
+
+
+def test_a_chain_that_does_not_verify_is_not_pruned(db, tmp_path):
+    add_events(db, "loa-1", [900, 800, 10])
+    add_events(db, "loa-2", [900, 5])
+    with db.tx() as conn:
+        conn.execute("UPDATE playback_events SET reason = 'edited' WHERE device_id = 'loa-1' AND seq = 1")
+    report = Retention(db, SETTINGS, tmp_path / "media").run(now=NOW)
+    assert report.skipped_chains == ("playback_events:loa-1",)
+    assert len(ages_of(db, "loa-1")) == 3 and ages_of(db, "loa-2") == [ago(5)]
+
+
+def test_the_audit_trail_still_refuses_deletes_not_covered_by_an_anchor(db):
+    add_audit(db, [900, 10])
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        with db.tx() as conn:
+            conn.execute("DELETE FROM audit_log WHERE at = ?", [ago(900)])
+
+
+def test_unused_media_and_old_skip_records_go(db, tmp_path):
+    media = tmp_path / "media"
+    media.mkdir()
+    with db.tx() as conn:
+        conn.execute("INSERT INTO units(id, name) VALUES ('xa', 'Xã')")
+        for sha, age in (("a" * 64, 100), ("b" * 64, 100), ("c" * 64, 5)):
+            conn.execute("INSERT INTO media(sha256, ext, size, duration_s, created_at) VALUES (?, 'ogg', 3, 1.0, ?)",
+                         [sha, ago(age)])
+            (media / f"{sha}.ogg").write_bytes(b"ogg")
+        conn.execute("INSERT INTO bulletins(id, title, text, script, media_sha256, created_at) "
+                     "VALUES ('b1', 't', 'x', 'x', ?, ?)", ["b" * 64, ago(100)])
+        for item, age in (("old", 40), ("new", 2)):
+            conn.execute("INSERT INTO plan_skips VALUES ('loa-1', ?, 'bc-1', ?, 'quiet_hours', ?)",
+                         [item, ago(age), ago(age)])
+    report = Retention(db, SETTINGS, media).run(now=NOW)
+    assert report.media == ("a" * 64,) and report.plan_skips == 1
+    assert sorted(p.name[0] for p in media.iterdir()) == ["b", "c"]
+    with db.tx() as conn:
+        assert [r[0] for r in conn.execute("SELECT item_id FROM plan_skips")] == ["new"]
+
+
+@pytest.mark.parametrize("toml, message", [
+    ("[retention]\naudit_days = 100\n", "retention.audit_days = 100 is below retention.minimum_days = 365"),
+    ("[retention]\nplayback_events_days = 30\nminimum_days = 60\n", "retention.playback_events_days = 30"),
+    ("[retention]\nminimum_days = 0\n", "at least 1 day"),
+    ("[retention]\nrun_at = \"25:00\"\n", "HH:MM"),
+])
+def test_a_config_keeping_the_logbook_too_short_is_refused(tmp_path, toml, message):
+    path = tmp_path / "c.toml"
+    path.write_text(toml)
+    with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
+        load_config(ControllerConfig, path, env={})
+    out = subprocess.run([sys.executable, "-m", "loaxa", "retention", "run", "-c", str(path)],
+                         capture_output=True, text=True)
+    assert out.returncode == 2 and message in out.stderr, out.stderr
+
+
+def test_retention_command_dry_run_then_run(db, tmp_path):
+    add_events(db, "loa-1", [3000, 1])
+    config = _config(tmp_path, db.path)
+    db.close()
+    run = [sys.executable, "-m", "loaxa", "retention", "run", "-c", str(config)]
+    dry = subprocess.run([*run, "--dry-run"], capture_output=True, text=True)
+    assert dry.returncode == 0 and "would prune 1 playback events" in dry.stdout, dry.stderr
+    done = subprocess.run(run, capture_output=True, text=True)
+    assert done.returncode == 0 and "pruned 1 playback events" in done.stdout, done.stderr
+    verify = subprocess.run([sys.executable, "-m", "loaxa", "audit", "verify", "-c", str(config)],
+                            capture_output=True, text=True)
+    assert verify.returncode == 0 and "playback_events: 1 rows in 1 chain(s): intact" in verify.stdout, verify.stdout
+
+
+def _config(tmp_path: Path, db_path: Path) -> Path:
+    config = tmp_path / "controller.toml"
+    config.write_text(f'data_dir = "{db_path.parent}"\n')
+    return config
