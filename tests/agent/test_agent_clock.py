@@ -111,3 +111,25 @@ def test_plays_are_flagged_when_the_offset_passes_the_threshold(responder):
                                          unsynced_threshold_ms=100, use_chrony=False))
     assert drifted.measure() == pytest.approx(500, abs=5)
     assert drifted.flags() == ["clock_unsynced"]
+
+
+def test_agent_reports_its_measured_offset_in_the_retained_state(system, broker, responder):
+    from harness import Listener, wait_for
+    from loaxa import protocol
+    from loaxa.protocol import DeviceState, Signer
+
+    server = responder(skew_s=-0.3)  # our clock runs 300 ms ahead of the server
+    listener = Listener(broker, protocol.state_topic("loa-1"))
+    try:
+        system.agent("loa-1", protocol.public_key_to_text(Signer.generate().public_key),
+                     extra_toml=f'\n[clock]\nntp_server = "127.0.0.1"\nntp_port = {server.port}\nuse_chrony = false\n')
+
+        def reported():
+            states = [protocol.decode(p, DeviceState) for p in listener.on(protocol.state_topic("loa-1"))]
+            return next((s for s in reversed(states) if s.online and s.clock_offset_ms is not None), None)
+
+        state = wait_for(reported, what="a state with the clock offset")
+        assert state.clock_offset_ms == pytest.approx(300, abs=20)
+        assert server.queries >= 1
+    finally:
+        listener.close()
