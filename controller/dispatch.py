@@ -124,6 +124,9 @@ class Dispatcher:
                             groups=draft.groups).to_dict()
                 body["items"] = item_docs[key]
                 payload = self.signer.seal(_PlanBody(body))  # type: ignore[arg-type]
+                log.debug("plan v%d with %d items, broadcasts %s", version, len(draft.items),
+                          ",".join(sorted({i.broadcast_id for i in draft.items})) or "-",
+                          extra={"device_id": draft.device_id})
                 rows.append((draft.device_id, version, digest, format_time(now), payload))
                 outgoing.append((draft.device_id, payload))
             db.conn.executemany(
@@ -170,7 +173,8 @@ class Dispatcher:
         scope, _, ident = target.partition("/")
         topic = protocol.cmd_topic(ident) if scope == "dev" else protocol.group_cmd_topic(ident)
         self.publisher.publish(topic, self.signer.seal(cmd), qos=1, retain=False)
-        log.info("sent %s command #%d to %s", action, cmd.seq, target)
+        log.info("sent %s command #%d to %s", action, cmd.seq, target,
+                 extra={"device_id": ident if scope == "dev" else None, "broadcast_id": item.broadcast_id if item else None})
         return cmd
 
     def send_ack(self, device_id: str, epoch: str, up_to_seq: int) -> None:

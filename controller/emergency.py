@@ -21,6 +21,7 @@ from controller.dispatch import Dispatcher
 from controller.errors import InputError
 from controller.planner import load_tree
 from controller.registry import Registry
+from loaxa.logs import log_context
 from loaxa.protocol import PlayItem, format_time, utcnow
 
 log = logging.getLogger(__name__)
@@ -77,13 +78,15 @@ class Emergencies:
             db["broadcast_devices"].insert_all({"broadcast_id": broadcast_id, "device_id": d} for d in devices)
             db["broadcast_history"].insert({"broadcast_id": broadcast_id, "action": "emergency", "by": who,
                                             "comment": reason, "at": format_time(now)})
-        seqs = [self.dispatcher.send_command(t, "play_now", item=item, reason=reason, issued_by=who).seq for t in topics]
-        record = {"id": broadcast_id, "broadcast_id": broadcast_id, "triggered_by": who, "reason": reason,
-                  "topics_json": json.dumps(topics), "command_seqs_json": json.dumps(seqs), "sha256": media["sha256"],
-                  "sent_at": format_time(now)}
-        with self.db.tx() as db:
-            db["emergencies"].insert(record)
-        log.warning("emergency %s by %s on %s: %s", broadcast_id, who, ", ".join(topics), reason)
+        with log_context(broadcast_id=broadcast_id):
+            seqs = [self.dispatcher.send_command(t, "play_now", item=item, reason=reason, issued_by=who).seq
+                    for t in topics]
+            record = {"id": broadcast_id, "broadcast_id": broadcast_id, "triggered_by": who, "reason": reason,
+                      "topics_json": json.dumps(topics), "command_seqs_json": json.dumps(seqs),
+                      "sha256": media["sha256"], "sent_at": format_time(now)}
+            with self.db.tx() as db:
+                db["emergencies"].insert(record)
+            log.warning("emergency %s by %s on %s: %s", broadcast_id, who, ", ".join(topics), reason)
         return {**_view(record), "bulletin_id": bulletin["id"], "devices": devices}
 
     def list(self, limit: int = 100) -> list[dict[str, Any]]:

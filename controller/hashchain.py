@@ -85,6 +85,33 @@ def anchors(db: sqlite_utils.Database, spec: ChainSpec) -> dict[str, Anchor]:
         "SELECT chain, length, hash, last_id FROM chain_anchors WHERE substr(chain, 1, ?) = ?", [len(prefix), prefix])}
 
 
+def prefix_intact(db: sqlite_utils.Database, spec: ChainSpec, chain: str, chain_where: str, params: list[Any],
+                  keep_from_id: int | None) -> bool:
+    """Whether one chain's rows below ``keep_from_id`` (all, if None) link up from its anchor and are unchanged.
+
+    Checks only what pruning would remove, plus the link of the first row kept (or, when the
+    whole chain goes, its recorded head), so a daily prune costs what it deletes, not a full
+    verification.
+    """
+    key = chain_key(spec, chain)
+    row = db.execute("SELECT length, hash FROM chain_anchors WHERE chain = ?", [key]).fetchone()
+    length, last = (row[0], row[1]) if row else (0, GENESIS)
+    bound, bound_params = ("", []) if keep_from_id is None else (" AND id < ?", [keep_from_id])
+    cols = ", ".join(("prev_hash", "hash", *spec.fields))
+    cursor = db.execute(f"SELECT {cols} FROM {spec.table} WHERE {chain_where}{bound} ORDER BY id",
+                        [*params, *bound_params])
+    names = [d[0] for d in cursor.description]
+    for values in cursor:
+        r = dict(zip(names, values))
+        if r["prev_hash"] != last or r["hash"] != link(last, spec.content(r)):
+            return False
+        last, length = r["hash"], length + 1
+    if keep_from_id is not None:
+        kept = db.execute(f"SELECT prev_hash FROM {spec.table} WHERE id = ?", [keep_from_id]).fetchone()
+        return kept is not None and kept[0] == last
+    return head(db, key) == (length, last)
+
+
 def prune_prefix(db: sqlite_utils.Database, spec: ChainSpec, chain: str, chain_where: str, params: list[Any],
                  keep_from_id: int | None, at: str) -> int:
     """Delete the rows of one chain with ids below ``keep_from_id`` (all, if None) and move its anchor past them.

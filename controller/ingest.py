@@ -15,6 +15,7 @@ from controller.audit import PLAYBACK_CHAIN
 from controller.db import Database
 from controller.registry import Registry
 from loaxa import protocol
+from loaxa.logs import log_context
 from loaxa.protocol import DeviceState, EventBatch, ProtocolError, format_time, utcnow
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,10 @@ class Ingest:
 
     def handle(self, topic: str, payload: bytes) -> None:
         """Entry point for every MQTT message the controller subscribes to; never raises."""
+        with log_context(device_id=_device_of(topic)):
+            self._handle(topic, payload)
+
+    def _handle(self, topic: str, payload: bytes) -> None:
         try:
             parsed = protocol.parse_topic(topic)
             if parsed.scope != "dev":
@@ -98,9 +103,19 @@ class Ingest:
                 }
                 for e in batch.events
             )
-            hashchain.append(db, PLAYBACK_CHAIN, device_id, rows,
-                             lambda row: db.execute(_INSERT_EVENT, row).rowcount == 1)
+            stored: list[dict] = []
+
+            def insert(row: dict) -> bool:
+                if db.execute(_INSERT_EVENT, row).rowcount == 1:
+                    stored.append(row)
+                    return True
+                return False
+
+            hashchain.append(db, PLAYBACK_CHAIN, device_id, rows, insert)
             up_to = self._advance(db, device_id, batch.epoch)
+        for row in stored:
+            log.info("event #%d %s %s", row["seq"], row["kind"], row["reason"],
+                     extra={"broadcast_id": row["broadcast_id"], "item_id": row["item_id"]})
         self.send_ack(device_id, batch.epoch, up_to)
 
     @staticmethod
@@ -121,6 +136,15 @@ class Ingest:
             [device_id, epoch, last],
         )
         return last
+
+
+def _device_of(topic: str) -> str | None:
+    """The device a ``dev/<id>/...`` topic concerns, for tagging log lines (None when it is not one)."""
+    try:
+        parsed = protocol.parse_topic(topic)
+    except ProtocolError:
+        return None
+    return parsed.target if parsed.scope == "dev" else None
 
 
 def playback_log(db: Database, *, device_id: str | None = None, broadcast_id: str | None = None,

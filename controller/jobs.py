@@ -35,6 +35,7 @@ from controller.db import Database
 from controller.dispatch import Dispatcher
 from controller.planner import rule_of
 from controller.retention import Retention
+from loaxa.logs import log_context
 from loaxa.protocol import format_time, parse_time, utcnow
 
 log = logging.getLogger(__name__)
@@ -188,6 +189,10 @@ class JobRunner:
         self._remove(RENDER_PREFIX + broadcast_id)
 
     def ensure_media(self, broadcast_id: str, airing: datetime) -> None:
+        with log_context(broadcast_id=broadcast_id):
+            self._ensure_media(broadcast_id, airing)
+
+    def _ensure_media(self, broadcast_id: str, airing: datetime) -> None:
         outcome = self.media.ensure(broadcast_id)
         if outcome == "failed":
             self.scheduler.add_job(ensure_media_job, "date", run_date=utcnow() + RETRY_RENDER,

@@ -3,8 +3,8 @@
 The audit trail and the playback logbook are hash chains (:mod:`controller.hashchain`), so
 they are pruned only by whole prefixes: for each chain, the rows before its first row
 still inside the retention window go, and the last pruned row's hash becomes the chain's
-anchor.  A chain that does not verify is left untouched (pruning it would erase the
-evidence), and every run that prunes anything says so in the audit trail, with the new
+anchor.  A chain whose prefix does not verify is left untouched (pruning it would erase
+the evidence), and every run that prunes anything says so in the audit trail, with the new
 anchors, so a later copy of the file can be checked against them.
 """
 
@@ -92,17 +92,16 @@ class Retention:
         young_params = [before] * len(time_columns)
         total = 0
         with self.db.tx() as db:
-            broken = {p.chain for p in hashchain.verify(db, spec).problems}
             chain_expr = chain_column or "'all'"
             old_chains = [r[0] for r in db.execute(
                 f"SELECT DISTINCT {chain_expr} FROM {spec.table} WHERE NOT ({young})", young_params)]
             for chain in old_chains:
-                if chain in broken:
-                    skipped.append(hashchain.chain_key(spec, chain))
-                    continue
                 where, params = (f"{chain_column} = ?", [chain]) if chain_column else ("1", [])
                 keep_from = db.execute(f"SELECT MIN(id) FROM {spec.table} WHERE {where} AND ({young})",
                                        [*params, *young_params]).fetchone()[0]
+                if not hashchain.prefix_intact(db, spec, chain, where, params, keep_from):
+                    skipped.append(hashchain.chain_key(spec, chain))
+                    continue
                 if dry_run:
                     bound = "" if keep_from is None else " AND id < ?"
                     total += db.execute(f"SELECT COUNT(*) FROM {spec.table} WHERE {where}{bound}",

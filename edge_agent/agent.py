@@ -28,6 +28,7 @@ from edge_agent.media_cache import MediaCache, MediaError, MediaRef, fetch_with_
 from edge_agent.player import AlsaOutput, FileSinkOutput, Output
 from edge_agent.store import AgentStore
 from loaxa import __version__, protocol
+from loaxa.logs import log_context
 from loaxa.mqtt_client import MqttConnection
 from loaxa.protocol import (
     Ack,
@@ -47,6 +48,7 @@ log = logging.getLogger(__name__)
 OUTBOX_BATCH = 100
 RESEND_AFTER_S = 10.0
 SECURITY_EVENT_INTERVAL_S = 60.0
+MIN_PLAYS_DAYS = 2.0
 
 
 class AgentError(RuntimeError):
@@ -68,6 +70,8 @@ class Agent:
         protocol.plan_topic(config.device_id)
         if not config.controller_public_key:
             raise AgentError("controller_public_key is not set: the agent will not play anything unsigned")
+        if config.plays_days < MIN_PLAYS_DAYS:
+            raise AgentError(f"plays_days must be at least {MIN_PLAYS_DAYS} (plans reach two days ahead), got {config.plays_days}")
         self.config = config
         self.device_id = config.device_id
         self.store = AgentStore(config.db_path)
@@ -106,7 +110,7 @@ class Agent:
             self.store, self.output, self.relay, config.player, config.relay,
             items=self._items, media_path=self._media_path, emit=self.emit, on_change=self._state_wake.set,
             blocked=self.kill_switch.blocked,
-            clock_flags=self.clock.flags, meter=meter,
+            clock_flags=self.clock.flags, meter=meter, device_id=self.device_id,
         )
         self._threads = [
             threading.Thread(target=self._sender_loop, name="outbox", daemon=True),
@@ -264,6 +268,10 @@ class Agent:
         return subs
 
     def _on_message(self, topic: str, payload: bytes) -> None:
+        with log_context(device_id=self.device_id):
+            self._handle_message(topic, payload)
+
+    def _handle_message(self, topic: str, payload: bytes) -> None:
         try:
             if is_keys_topic(topic):
                 self._on_keys(payload)
@@ -313,6 +321,7 @@ class Agent:
         for g in plan.groups:
             self.mqtt.subscribe(protocol.group_cmd_topic(g), 1)
         log.info("applied plan v%d with %d items", plan.plan_version, len(plan.items))
+        self.store.forget_plays_before(time.time() - self.config.plays_days * 86400)
         self.emit("delivered", None, plan_version=plan.plan_version, reason=f"{len(plan.items)} items")
         self.conductor.plan_changed()
         self._prefetch_wake.set()
@@ -397,7 +406,9 @@ class Agent:
             event["actual_start"] = protocol.format_time(datetime.fromtimestamp(actual, tz=timezone.utc))
         event.update({k: v for k, v in fields.items() if v not in (None, "", [])})
         seq = self.store.append_event(event)
-        log.info("event #%d %s %s %s", seq, kind, event.get("item_id", ""), event.get("reason", ""))
+        log.info("event #%d %s %s %s", seq, kind, event.get("item_id", ""), event.get("reason", ""),
+                 extra={"device_id": self.device_id, "broadcast_id": event.get("broadcast_id"),
+                        "item_id": event.get("item_id")})
         self._send_wake.set()
 
     def _on_connect(self) -> None:

@@ -23,6 +23,7 @@ from edge_agent.config import PlayerSettings, RelaySettings
 from edge_agent.hardware import Relay
 from edge_agent.player import Output, PlayerError, Prepared
 from edge_agent.store import AgentStore
+from loaxa.logs import log_context
 from loaxa.protocol import PlayItem
 
 log = logging.getLogger(__name__)
@@ -71,8 +72,10 @@ class Conductor(threading.Thread):
         blocked: Callable[[PlayItem], str | None] = lambda item: None,
         clock_flags: Callable[[], list[str]] = lambda: [],
         meter: LevelMeter | None = None,
+        device_id: str = "",
     ):
         super().__init__(name="conductor", daemon=True)
+        self.device_id = device_id
         self.store = store
         self.output = output
         self.relay = relay
@@ -133,6 +136,10 @@ class Conductor(threading.Thread):
             log.warning("playback thread runs at normal priority (%s); allow it with LimitRTPRIO in the unit", exc)
 
     def run(self) -> None:
+        with log_context(device_id=self.device_id):
+            self._run()
+
+    def _run(self) -> None:
         self._raise_priority()
         while not self._shutdown.is_set():
             try:
@@ -231,6 +238,10 @@ class Conductor(threading.Thread):
         self._wake.clear()
 
     def _play(self, item: PlayItem, urgent: bool) -> None:
+        with log_context(broadcast_id=item.broadcast_id, item_id=item.item_id):
+            self._play_item(item, urgent)
+
+    def _play_item(self, item: PlayItem, urgent: bool) -> None:
         reason = self.blocked(item)
         if reason:
             self.store.mark_play(item.item_id, "skipped")

@@ -59,6 +59,7 @@ class AgentConfig:
     controller_url: str = setting("http://127.0.0.1:8080", "controller base URL for media downloads")
     controller_public_key: str = setting("", "the controller's Ed25519 public key (base64), pinned at enrollment")
     state_interval_s: float = setting(30.0, "seconds between state (heartbeat) messages")
+    plays_days: float = setting(7.0, "days the record of finished plays is kept (it stops a plan item playing twice; at least 2)")
     mqtt: MqttSettings = section(MqttSettings, "MQTT broker connection")
     player: PlayerSettings = section(PlayerSettings, "audio output")
     relay: RelaySettings = section(RelaySettings, "amplifier relay")

@@ -195,3 +195,29 @@ def _config(tmp_path: Path, db_path: Path) -> Path:
     config = tmp_path / "controller.toml"
     config.write_text(f'data_dir = "{db_path.parent}"\n')
     return config
+
+
+def test_agent_forgets_old_plays_when_a_plan_arrives_and_refuses_a_too_short_setting(tmp_path):
+    import time
+
+    from edge_agent.agent import Agent, AgentError
+    from edge_agent.config import AgentConfig, PlayerSettings
+    from loaxa import protocol
+    from loaxa.protocol import Plan, Signer, utcnow
+
+    signer = Signer.generate()
+    config = AgentConfig(device_id="loa-1", data_dir=tmp_path / "agent", player=PlayerSettings(backend="file"),
+                         controller_public_key=protocol.public_key_to_text(signer.public_key))
+    with pytest.raises(AgentError, match="plays_days must be at least 2"):
+        Agent(AgentConfig(**{**config.__dict__, "plays_days": 1.0}))
+    agent = Agent(config)
+    try:
+        for item_id, days in (("old", 8), ("recent", 1)):
+            agent.store.mark_play(item_id, "finished")
+            agent.store._x("UPDATE plays SET updated_at = ? WHERE item_id = ?", (time.time() - days * 86400, item_id))
+        now = utcnow()
+        agent._on_plan(signer.seal(Plan(device_id="loa-1", plan_version=1, issued_at=now,
+                                        expires_at=now + timedelta(hours=1))))
+        assert (agent.store.play_status("old"), agent.store.play_status("recent")) == (None, "finished")
+    finally:
+        agent.store.close()
