@@ -91,6 +91,7 @@ class Retention:
         young = " OR ".join(f"{c} >= ?" for c in time_columns)
         young_params = [before] * len(time_columns)
         total = 0
+        broken: list[str] = []
         with self.db.tx() as db:
             chain_expr = chain_column or "'all'"
             old_chains = [r[0] for r in db.execute(
@@ -100,7 +101,7 @@ class Retention:
                 keep_from = db.execute(f"SELECT MIN(id) FROM {spec.table} WHERE {where} AND ({young})",
                                        [*params, *young_params]).fetchone()[0]
                 if not hashchain.prefix_intact(db, spec, chain, where, params, keep_from):
-                    skipped.append(hashchain.chain_key(spec, chain))
+                    broken.append(hashchain.chain_key(spec, chain))
                     continue
                 if dry_run:
                     bound = "" if keep_from is None else " AND id < ?"
@@ -112,7 +113,8 @@ class Retention:
                     key = hashchain.chain_key(spec, chain)
                     anchors[key] = db.execute("SELECT length FROM chain_anchors WHERE chain = ?", [key]).fetchone()[0]
                     total += pruned
-        for chain in skipped:
+        skipped.extend(broken)
+        for chain in broken:
             log.error("retention: chain %s does not verify; it is not pruned (run 'loaxa audit verify')", chain)
         return total
 
