@@ -1,4 +1,4 @@
-"""Subcommands of the audio pipeline: ``normalize`` and ``script`` (and later ``render``).
+"""Subcommands of the audio pipeline: ``normalize``, ``script`` and ``render``.
 
 Each subcommand is one ``_add_<name>`` function and one handler; handlers import the work
 they need, so that building the parser stays cheap.  Input is UTF-8 text from a file or
@@ -122,7 +122,68 @@ def _add_script(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=_script)
 
 
+def _render(args: argparse.Namespace) -> int:
+    import dataclasses
+    import os
+    import shutil
+
+    from audio.document import clean_document
+    from audio.pipeline import RenderError, render_text
+    from audio.script import ScriptError, ScriptSettings, build_script
+    from audio.settings import StandaloneAudioConfig
+    from loaxa.config import ConfigError, load_config
+
+    text = read_text(args.file)
+    if not text.strip():
+        raise CommandError("the bulletin is empty")
+    try:
+        settings = load_config(StandaloneAudioConfig).audio
+        if args.engine:
+            settings = dataclasses.replace(settings, engine=args.engine)
+    except ConfigError as exc:
+        raise CommandError(str(exc)) from None
+    settings = settings.for_commune(args.commune)
+    output = Path(args.output) if args.output else Path("bulletin.ogg" if args.file == "-" else Path(args.file).with_suffix(".ogg").name)
+    if args.file != "-" and output.resolve() == Path(args.file).resolve():
+        raise CommandError("the output would overwrite the bulletin; choose another name with -o")
+    try:
+        script = build_script(clean_document(text), ScriptSettings(), args.commune)
+    except ScriptError as exc:
+        raise CommandError(str(exc)) from None
+    store = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "loaxa" / "media"
+    try:
+        media = render_text(script, settings, store, dictionary=_dictionary(args.dictionary))
+        shutil.copyfile(media.path, output)
+    except RenderError as exc:
+        raise CommandError(str(exc)) from None
+    except OSError as exc:
+        raise CommandError(f"cannot write {output}: {exc.strerror}") from None
+    voice = f"{media.engine} (offline voice)" if media.offline_voice else media.engine
+    sys.stdout.write(
+        f"engine: {voice}\nduration: {media.duration_s:.1f} s\n"
+        f"loudness: {media.loudness_lufs:.1f} LUFS, true peak {media.true_peak_dbtp:.1f} dBTP\noutput: {output}\n"
+    )
+    return 0
+
+
+def _add_render(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "render",
+        help="render a bulletin to broadcast-ready Opus audio",
+        description="Clean a bulletin, build its script, speak it, master it to the loudness target and "
+        "write Opus in Ogg. Prints the engine used, the duration, the loudness and the output path. "
+        "Settings come from LOAXA_AUDIO_* environment variables; renders are cached in ~/.cache/loaxa.",
+    )
+    parser.add_argument("file", metavar="FILE", help="bulletin as UTF-8 text, or - for standard input")
+    parser.add_argument("-o", "--output", metavar="OUT", help="output file (default: FILE's name with .ogg, here)")
+    parser.add_argument("--engine", choices=["auto", "gtts", "espeak"], help="speech engine (default: auto, or LOAXA_AUDIO_ENGINE)")
+    parser.add_argument("--commune", metavar="NAME", help="commune name: adds the intro and outro, and its speech rate")
+    _dictionary_option(parser)
+    parser.set_defaults(func=_render)
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the audio subcommands; imports stay inside the handlers."""
     _add_normalize(sub)
     _add_script(sub)
+    _add_render(sub)
