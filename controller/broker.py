@@ -60,7 +60,7 @@ class Broker:
         lines = [self.listener or f"listener {self.port} {self.host}"]
         if not self.extra_config:
             lines.append("allow_anonymous true")
-        lines += ["persistence false", f"log_dest file {self.dir / 'mosquitto.log'}", "log_type error",
+        lines += ["persistence false", "max_queued_messages 200000", f"log_dest file {self.dir / 'mosquitto.log'}", "log_type error",
                   "log_type warning", "log_type notice"]
         if os.geteuid() == 0:
             lines.append(f"user {getpass.getuser()}")  # stay root: otherwise it cannot read our files

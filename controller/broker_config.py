@@ -123,6 +123,9 @@ def render_conf(config: ControllerConfig, files: BrokerFiles) -> str:
     parts.append(render_auth(files))
     parts.append("\n".join([
         "max_packet_size 1100000",
+        "# The controller subscribes to every device's events: a burst after a programme, or a",
+        "# province reconnecting, must queue for it rather than be dropped at mosquitto's default of 1000.",
+        "max_queued_messages 200000",
         "persistence true",
         f"persistence_location {files.dir / 'data'}/",
         f"pid_file {b.pid_file or files.dir / 'mosquitto.pid'}",
