@@ -125,7 +125,7 @@ class JobRunner:
             _runner = None
 
     def jobs(self) -> list[dict[str, Any]]:
-        return [{"id": j.id, "next_run_at": format_time(j.next_run_time) if j.next_run_time else None,
+        return [{"id": j.id, "next_run_at": format_time(t) if (t := getattr(j, "next_run_time", None)) else None,
                  "func": j.func_ref, "args": list(j.args)} for j in self.scheduler.get_jobs()]
 
     # plans ----------------------------------------------------------------------------
@@ -212,7 +212,8 @@ class JobRunner:
 
 def _armed_by(job: Any, when: datetime) -> bool:
     """Whether an armed expiry job already runs at or before ``when`` (so it need not move)."""
-    return job is not None and job.next_run_time is not None and utcnow() < job.next_run_time <= when
+    next_run = getattr(job, "next_run_time", None)  # absent while the scheduler has not started
+    return next_run is not None and utcnow() < next_run <= when
 
 
 # --- the stored job functions -------------------------------------------------------------
