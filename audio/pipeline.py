@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from pydub import AudioSegment
 
     from audio.normalize import Abbreviations
+    from audio.render_cache import RenderCache
     from audio.tts.base import SpeechEngine
 
 log = logging.getLogger(__name__)
@@ -262,7 +263,7 @@ def _record(media: RenderedMedia) -> dict[str, Any]:
     }
 
 
-def _from_cache(cache: Any, key: str, media_dir: Path) -> RenderedMedia | None:
+def _from_cache(cache: RenderCache, key: str, media_dir: Path) -> RenderedMedia | None:
     record = cache.load(key, media_dir)
     if record is None:
         return None
