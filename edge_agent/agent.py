@@ -363,17 +363,8 @@ class Agent:
         self._state_wake.set()
 
     def _silence_for_kill_switch(self) -> None:
-        """Stop what plays now, and anything non-emergency that was already counting down to its start."""
+        """Stop what plays now; an item counting down to its start sees the switch and is skipped."""
         self.conductor.stop_current("kill_switch")
-        deadline = time.monotonic() + max(self.config.player.prepare_lead_s, self.config.relay.warmup_s) + 1.0
-
-        def watch() -> None:
-            while self.kill_switch.active and time.monotonic() < deadline and not self._stop.wait(0.05):
-                playing = self.conductor.now_playing
-                if playing is not None and self.kill_switch.blocked(playing):
-                    self.conductor.stop_current("kill_switch")
-
-        threading.Thread(target=watch, name="kill-switch", daemon=True).start()
 
     def _on_ack(self, payload: bytes) -> None:
         ack = self.verifier.open(payload, Ack)

@@ -268,7 +268,7 @@ class Conductor(threading.Thread):
             self._relay_off_at = time.time() + self.relay_settings.tail_s
             return
         def interrupted() -> bool:
-            if self._urgent or self._shutdown.is_set():
+            if self._urgent or self._shutdown.is_set() or (not urgent and self.blocked(item)):
                 return True
             if self._plan_changed.is_set():
                 self._plan_changed.clear()
