@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+import tempfile
 import secrets
 from pathlib import Path
 from typing import Any
 
 from audio.document import clean_document
 from audio.normalize import normalize_text
-from audio.pipeline import RenderedMedia, RenderError, render_text
+from audio.pipeline import RenderedMedia, RenderError, master_upload, render_text
 from audio.script import ScriptError, ScriptSettings, build_script
 from audio.settings import AudioSettings
 from controller.db import Database
@@ -33,6 +34,17 @@ def _check_text(value: Any, field: str) -> str:
     if len(value) > MAX_TEXT_CHARS:
         raise InputError("text_too_long", f"Nội dung dài quá {MAX_TEXT_CHARS:,} ký tự; hãy chia thành nhiều bản tin.".replace(",", "."), field)
     return value
+
+
+def record_media(db: Any, media: RenderedMedia) -> None:
+    """Register a rendered file and its MP3 fallback in the media index (inside the caller's transaction)."""
+    now = format_time(utcnow())
+    rows = [{"sha256": media.sha256, "ext": media.ext, "size": media.size, "duration_s": media.duration_s,
+             "engine": media.engine, "created_at": now, "fallback_sha256": media.mp3_sha256 or ""}]
+    if media.mp3_sha256:
+        rows.append({"sha256": media.mp3_sha256, "ext": "mp3", "size": media.mp3_size, "duration_s": media.duration_s,
+                     "engine": media.engine, "created_at": now, "fallback_sha256": ""})
+    db["media"].insert_all(rows, replace=True)
 
 
 class Bulletins:
@@ -75,7 +87,8 @@ class Bulletins:
         if len(title) > MAX_TITLE_CHARS:
             raise InputError("title_too_long", f"Tiêu đề dài quá {MAX_TITLE_CHARS} ký tự.", "title")
         try:
-            media = render_text(script, self.audio, self.media_dir)
+            media = render_text(script, self.audio.for_commune(self.commune),
+                                self.media_dir, dictionary=self.script_settings.dictionary())
         except RenderError as exc:
             log.error("render failed: %s", exc)
             raise InputError("render_failed", f"Không tạo được âm thanh: {exc}", "text") from None
@@ -90,27 +103,35 @@ class Bulletins:
             "created_by": created_by,
         }
         with self.db.tx() as db:
-            self._record_media(db, media)
+            record_media(db, media)
             db["bulletins"].insert(bulletin)
         return self.get(bulletin["id"])
 
-    def _record_media(self, db: Any, media: RenderedMedia) -> None:
-        db["media"].insert(
-            {
-                "sha256": media.sha256,
-                "ext": media.ext,
-                "size": media.size,
-                "duration_s": media.duration_s,
-                "engine": media.engine,
-                "created_at": format_time(utcnow()),
-            },
-            replace=True,
-        )
+    def add_recording(self, title: str, data: bytes, filename: str, created_by: str = "") -> dict[str, Any]:
+        """A recorded announcement as the content: mastered like speech; unreadable audio stores nothing."""
+        suffix = Path(filename).suffix.lower()
+        self.media_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=self.media_dir) as tmp:
+            src = Path(tmp) / f"upload{suffix}"
+            src.write_bytes(data)
+            try:
+                media = master_upload(src, self.audio, self.media_dir)
+            except RenderError as exc:
+                log.info("refused recording %s: %s", filename, exc)
+                raise InputError("not_audio", "Tệp này không phải âm thanh đọc được (MP3, WAV, M4A, OGG), hoặc không có tiếng.",
+                                 "audio", details=str(exc)) from None
+        bulletin = {"id": new_id("bt"), "title": title or Path(filename).stem, "text": f"[Bản ghi âm: {filename}]",
+                    "script": "", "media_sha256": media.sha256, "created_at": format_time(utcnow()),
+                    "created_by": created_by}
+        with self.db.tx() as db:
+            record_media(db, media)
+            db["bulletins"].insert(bulletin)
+        return self.get(bulletin["id"])
 
     def get(self, bulletin_id: str) -> dict[str, Any]:
         with self.db.tx() as db:
             rows = list(db.query(
-                """SELECT b.*, m.ext, m.size, m.duration_s, m.engine FROM bulletins b
+                """SELECT b.*, m.ext, m.size, m.duration_s, m.engine, m.fallback_sha256 FROM bulletins b
                    LEFT JOIN media m ON m.sha256 = b.media_sha256 WHERE b.id = ?""",
                 [bulletin_id],
             ))
@@ -135,7 +156,11 @@ def _bulletin_view(row: dict[str, Any]) -> dict[str, Any]:
             "size": row.pop("size"),
             "duration_s": row.pop("duration_s"),
             "engine": row.pop("engine"),
+            "offline_voice": row.get("engine") == "espeak",
             "url": f"/media/{row['media_sha256']}.ogg",
         }
+        fallback = row.pop("fallback_sha256", "")
+        if fallback:
+            media["mp3"] = {"sha256": fallback, "url": f"/media/{fallback}.mp3"}
     row["media"] = media
     return row

@@ -291,6 +291,12 @@ def m007_retention(db: sqlite_utils.Database) -> None:
     )
 
 
+
+@migrations()
+def m008_media_fallback(db: sqlite_utils.Database) -> None:
+    """Each Opus file's MP3 fallback (its own sha256-named row in ``media``)."""
+    db.execute("ALTER TABLE media ADD COLUMN fallback_sha256 TEXT NOT NULL DEFAULT ''")
+
 class Database:
 
     """The controller database with its lock; use :meth:`tx` for every access."""

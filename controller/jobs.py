@@ -77,10 +77,10 @@ class MediaKeeper:
         except (RenderError, OSError) as exc:
             log.error("render of bulletin %s failed: %s", bulletin_id, exc)
             return "failed"
-        now = format_time(utcnow())
+        from controller.bulletins import record_media
+
         with self.db.tx() as db:
-            db["media"].insert({"sha256": media.sha256, "ext": media.ext, "size": media.size,
-                                "duration_s": media.duration_s, "engine": media.engine, "created_at": now}, replace=True)
+            record_media(db, media)
             db.execute("UPDATE bulletins SET media_sha256 = ? WHERE id = ?", [media.sha256, bulletin_id])
         return "rendered"
 

@@ -135,6 +135,8 @@ class Retention:
             rows = db.execute(
                 """SELECT sha256, ext FROM media m WHERE created_at < ?
                    AND NOT EXISTS (SELECT 1 FROM bulletins b WHERE b.media_sha256 = m.sha256)
+                   AND NOT EXISTS (SELECT 1 FROM bulletins b JOIN media o ON o.sha256 = b.media_sha256
+                                   WHERE o.fallback_sha256 = m.sha256)
                    AND NOT EXISTS (SELECT 1 FROM device_plans p WHERE instr(CAST(p.payload AS TEXT), m.sha256) > 0)""",
                 [before]).fetchall()
             if not dry_run:

@@ -33,6 +33,10 @@ def test_the_edited_script_is_what_is_stored_and_rendered(system):
     plain = ctl.api.post("/api/bulletins", {"text": text})
     assert plain["script"] == draft["script"]
     assert plain["media"]["sha256"] != b["media"]["sha256"]
+    mp3 = b["media"]["mp3"]["sha256"]  # the MP3 fallback is rendered and indexed beside the Opus file
+    assert (ctl.data_dir / "media" / f"{mp3}.mp3").is_file()
+    with ctl.db() as conn:
+        assert conn.execute("SELECT ext FROM media WHERE sha256 = ?", [mp3]).fetchone()[0] == "mp3"
 
 
 @pytest.mark.parametrize("payload, code", [

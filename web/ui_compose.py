@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import io
 import logging
-import subprocess
-import tempfile
 import zipfile
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -17,10 +15,10 @@ from typing import Any
 
 from flask import Blueprint, Flask, render_template, request
 
-from controller.bulletins import MAX_TEXT_CHARS, new_id
+from controller.bulletins import MAX_TEXT_CHARS
 from controller.errors import InputError
 from controller.timeparse import LOCAL_TZ
-from loaxa.protocol import format_time, utcnow
+from loaxa.protocol import utcnow
 from web import auth
 from web.ui_base import ctl, json_body, parse_day, tree_rows, viewer
 
@@ -185,46 +183,8 @@ def recording():
     data = upload.read(MAX_UPLOAD_BYTES + 1)
     if len(data) > MAX_UPLOAD_BYTES:
         raise InputError("too_large", "Tệp ghi âm lớn quá 50 MB.", "audio")
-    media = store_recording(data, Path(upload.filename).suffix.lower())
     v = viewer()
-    bulletin = {"id": new_id("bt"), "title": title, "text": f"[Bản ghi âm: {upload.filename}]", "script": "",
-                "media_sha256": media["sha256"], "created_at": format_time(utcnow()),
-                "created_by": v.username if v else ""}
-    with ctl().db.tx() as db:
-        db["media"].insert({**media, "created_at": format_time(utcnow())}, replace=True)
-        db["bulletins"].insert(bulletin)
-    return ctl().bulletins.get(bulletin["id"]), 201
-
-
-def store_recording(data: bytes, ext: str) -> dict[str, Any]:
-    """Transcode an upload to the delivery codec; anything ffmpeg cannot decode is refused."""
-    from audio.pipeline import store_media
-
-    c = ctl()
-    settings = c.config.audio
-    media_dir = c.config.media_dir
-    media_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=media_dir) as tmp:
-        src = Path(tmp) / f"upload{ext}"
-        src.write_bytes(data)
-        ogg = Path(tmp) / "out.ogg"
-        proc = subprocess.run(
-            ["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(src), "-vn", "-ac", "1", "-ar", "48000",
-             "-af", "loudnorm=I=-16:TP=-1.5", "-c:a", "libopus", "-b:a", f"{settings.opus_bitrate_kbps}k", str(ogg)],
-            capture_output=True, timeout=600)
-        if proc.returncode != 0 or not ogg.exists():
-            log.info("refused upload: %s", proc.stderr.decode(errors="replace")[-300:])
-            raise InputError("not_audio", "Tệp này không phải âm thanh đọc được (MP3, WAV, M4A, OGG).", "audio")
-        probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(ogg)],
-                               capture_output=True, text=True)
-        try:
-            duration = float(probe.stdout.strip())
-        except ValueError:
-            duration = 0.0
-        if duration < 0.5:
-            raise InputError("not_audio", "Tệp ghi âm không có tiếng hoặc quá ngắn.", "audio")
-        digest, final = store_media(ogg, media_dir, "ogg")
-    return {"sha256": digest, "ext": "ogg", "size": final.stat().st_size, "duration_s": duration, "engine": "upload"}
+    return ctl().bulletins.add_recording(title, data, upload.filename, v.username if v else ""), 201
 
 
 @bp.post("/api/compose/submit")
