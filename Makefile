@@ -9,8 +9,12 @@ PIP    := $(VENV)/bin/pip
 demo: system-deps venv
 	$(VENV)/bin/loaxa demo
 
+# Most tests wait on real events (plays at real instants, brokers, browsers), not on the CPU,
+# so four workers fit two cores; each test file stays on one worker.
+PYTEST_WORKERS ?= 4
+
 test: system-deps-test venv-test
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 bench: system-deps venv-test
 	$(PY) -m bench
