@@ -28,15 +28,16 @@ SOURCE_ROOT = Path(__file__).resolve().parent.parent
 class Role:
     name: str
     user: str
-    unit: str
+    units: tuple[str, ...]
     config_name: str
     state_dir: str
     groups: tuple[str, ...]
 
 
 ROLES = {
-    "controller": Role("controller", "loaxa", "loaxa-controller.service", "controller.toml", "/var/lib/loaxa", ()),
-    "agent": Role("agent", "loaxa-agent", "loaxa-agent.service", "agent.toml", "/var/lib/loaxa-agent", ("audio", "gpio")),
+    "controller": Role("controller", "loaxa", ("loaxa-broker.service", "loaxa-controller.service"), "controller.toml",
+                       "/var/lib/loaxa", ()),
+    "agent": Role("agent", "loaxa-agent", ("loaxa-agent.service",), "agent.toml", "/var/lib/loaxa-agent", ("audio", "gpio")),
 }
 
 
@@ -65,18 +66,15 @@ def default_config(role: Role, state_dir: str) -> str:
     return header + "\n" + to_toml(cfg)
 
 
-def unit_text(role: Role) -> str:
-    src = SOURCE_ROOT / "systemd" / role.unit
+UNIT_LOAXA = "/opt/loaxa/.venv/bin/loaxa"
+
+
+def unit_text(unit: str) -> str:
+    """The shipped unit with its ``loaxa`` path pointed at this environment."""
+    src = SOURCE_ROOT / "systemd" / unit
     if not src.exists():
         raise FileNotFoundError(f"{src} not found: install from a clone of the Loa Xã repository")
-    exe = Path(sys.executable).parent / "loaxa"
-    lines = []
-    for line in src.read_text().splitlines():
-        if line.startswith("ExecStart="):
-            _, _, rest = line.partition(" ")
-            line = f"ExecStart={exe} {rest}"
-        lines.append(line)
-    return "\n".join(lines) + "\n"
+    return src.read_text().replace(UNIT_LOAXA, str(Path(sys.executable).parent / "loaxa"))
 
 
 def install(role: Role, root: Path, enable: bool = True) -> list[str]:
@@ -100,16 +98,17 @@ def install(role: Role, root: Path, enable: bool = True) -> list[str]:
         done.append(f"wrote {config}")
     unit_dir = root / "etc" / "systemd" / "system"
     unit_dir.mkdir(parents=True, exist_ok=True)
-    (unit_dir / role.unit).write_text(unit_text(role))
-    done.append(f"wrote {unit_dir / role.unit}")
+    for unit in role.units:
+        (unit_dir / unit).write_text(unit_text(unit))
+        done.append(f"wrote {unit_dir / unit}")
     if real:
         uid = pwd.getpwnam(role.user)
         os.chown(state, uid.pw_uid, uid.pw_gid)
         os.chown(config, 0, uid.pw_gid)
         subprocess.run(["systemctl", "daemon-reload"], check=True)
         if enable:
-            subprocess.run(["systemctl", "enable", "--now", role.unit], check=True)
-            done.append(f"enabled and started {role.unit}")
+            subprocess.run(["systemctl", "enable", "--now", *role.units], check=True)
+            done.append(f"enabled and started {', '.join(role.units)}")
     return done
 
 

@@ -24,6 +24,7 @@ def loaxa(*args: str) -> subprocess.CompletedProcess:
     ("agent", AgentConfig, "loaxa-agent.service", "/var/lib/loaxa-agent"),
 ])
 def test_install_into_a_temporary_root(tmp_path, role, cls, unit, state):
+    """Config that loads, units systemd accepts (the controller's with its broker), edits kept."""
     out = loaxa("install", role, "--root", str(tmp_path))
     assert out.returncode == 0, out.stderr
     config = tmp_path / "etc" / "loaxa" / f"{role}.toml"
@@ -38,7 +39,14 @@ def test_install_into_a_temporary_root(tmp_path, role, cls, unit, state):
     config.write_text(config.read_text() + "\n# edited on the pole\n")
     assert loaxa("install", role, "--root", str(tmp_path)).returncode == 0
     assert "# edited on the pole" in config.read_text()
+    units = sorted((tmp_path / "etc" / "systemd" / "system").glob("*.service"))
+    if role == "controller":
+        broker = (tmp_path / "etc" / "systemd" / "system" / "loaxa-broker.service").read_text()
+        assert "ExecStart=/usr/sbin/mosquitto -c" in broker
+        assert f"ExecStartPre={Path(sys.executable).parent / 'loaxa'} broker config" in broker
+        assert len(units) == 2
+    assert "/opt/loaxa/.venv" not in "".join(u.read_text() for u in units)
     if shutil.which("systemd-analyze"):
-        verify = subprocess.run(["systemd-analyze", "verify", str(unit_file)], capture_output=True, text=True)
+        verify = subprocess.run(["systemd-analyze", "verify", *map(str, units)], capture_output=True, text=True)
         assert verify.returncode == 0, verify.stderr
 
