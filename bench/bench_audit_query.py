@@ -77,7 +77,8 @@ def run() -> dict[str, float]:
             commune, since = _seed(c)
             with c.db.tx() as db:
                 events = db.execute("SELECT COUNT(*) FROM playback_events").fetchone()[0]
-                db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            with c.db.lock:
+                c.db.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             db_bytes = c.config.db_path.stat().st_size
             until = since + timedelta(days=7)
             later = until + timedelta(days=60)
