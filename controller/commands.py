@@ -24,6 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--at", help="when to play: 'YYYY-MM-DD HH:MM' (Asia/Ho_Chi_Minh) or '+Nm' from now")
     a.add_argument("--targets", default="", help="comma-separated unit or device ids")
     a.add_argument("--priority", default="normal", choices=["normal", "priority", "emergency"])
+    a.add_argument("--approve", action="store_true",
+                   help="approve it at once as the token's user (only where the two-person rule is off)")
     a.add_argument("--url", default=DEFAULT_URL, help="controller URL (env LOAXA_URL)")
     a.add_argument("--token", default=os.environ.get("LOAXA_TOKEN", ""), help=TOKEN_HELP)
     a.set_defaults(func=_bulletin_add)
@@ -81,6 +83,9 @@ def _bulletin_add(args: argparse.Namespace) -> int:
             bc = api.post("/api/broadcasts", {"bulletin_id": bulletin["id"], "starts_at": parse_at(args.at),
                                               "targets": targets, "priority": args.priority})
             print(f"broadcast {bc['id']} at {bc['starts_at']} on {len(bc['devices'])} devices: {', '.join(bc['devices'])}")
+            if args.approve:
+                bc = api.post(f"/api/broadcasts/{bc['id']}/approve", {"comment": "approved from the command line"})
+            print(f"status: {bc['status']}")
     except ApiError as exc:
         raise CommandError(str(exc)) from None
     return 0

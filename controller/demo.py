@@ -51,7 +51,11 @@ def controller_toml(data_dir: Path, mqtt_port: int, http_port: int, commune: str
     return (
         f'data_dir = "{data_dir}"\n\n[mqtt]\nport = {mqtt_port}\n\n'
         f'[http]\nport = {http_port}\n\n[unit]\ncommune_name = "{commune}"\n\n'
-        '[audio]\nengine = "espeak"\n'
+        '[audio]\nengine = "espeak"\n\n'
+        "# The demo runs at any hour and has one official: no quiet hours, and the drafter may approve.\n"
+        "# A real commune keeps quiet hours (22:00-05:00 by default) and the two-person rule.\n"
+        '[schedules]\nquiet_start = "00:00"\nquiet_end = "00:00"\n\n'
+        "[people]\ntwo_person_rule = false\n"
     )
 
 
@@ -218,13 +222,15 @@ The command line and curl use an API token:
   export LOAXA_TOKEN={admin.token}
 
 Schedule a bulletin on the whole commune one minute from now:
-  .venv/bin/loaxa bulletin add {sample} --at +1m --targets xa-tan-lap
+  .venv/bin/loaxa bulletin add {sample} --at +1m --targets xa-tan-lap --approve
 
 or with the API:
   curl -s -X POST {url}/api/bulletins -H "Authorization: Bearer $LOAXA_TOKEN" -H 'Content-Type: application/json' \\
        -d '{{"title": "Thông báo", "text": "Xin thông báo lịch tiêm chủng vào sáng thứ bảy."}}'
   curl -s -X POST {url}/api/broadcasts -H "Authorization: Bearer $LOAXA_TOKEN" -H 'Content-Type: application/json' \\
        -d '{{"bulletin_id": "<id from above>", "starts_at": "<YYYY-MM-DD HH:MM>", "targets": ["xa-tan-lap"]}}'
+  curl -s -X POST {url}/api/broadcasts/<broadcast id>/approve -H "Authorization: Bearer $LOAXA_TOKEN" \
+       -H 'Content-Type: application/json' -d '{{"comment": "Đồng ý"}}'
 
 Then see what played where and when:
   .venv/bin/loaxa logs

@@ -1,0 +1,38 @@
+"""``loaxa demo`` runs the whole system and plays a bulletin on its three simulated speakers."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+
+from controller.broker import free_port
+from harness import ROOT, wait_for
+
+
+def test_demo_plays_a_scheduled_bulletin_on_three_agents_and_stops_cleanly(tmp_path):
+    port = free_port()
+    out = tmp_path / "demo.out"
+    demo = subprocess.Popen([sys.executable, "-m", "loaxa", "demo", "--dir", str(tmp_path / "demo"), "--port", str(port)],
+                            stdout=open(out, "wb"), stderr=subprocess.STDOUT)
+    try:
+        text = wait_for(lambda: "Press Ctrl-C" in out.read_text() and out.read_text(), timeout=60, what="demo ready")
+        token = re.search(r"LOAXA_TOKEN=(lx_\S+)", text).group(1)
+        env = {"LOAXA_TOKEN": token, "PATH": "/usr/bin:/bin"}
+        added = subprocess.run([sys.executable, "-m", "loaxa", "bulletin", "add", str(ROOT / "docs/samples/thong-bao-mau.txt"),
+                                "--at", "+8s", "--targets", "xa-tan-lap", "--approve", "--url", f"http://127.0.0.1:{port}"],
+                               capture_output=True, text=True, env=env)
+        assert added.returncode == 0, added.stderr
+        assert "status: approved" in added.stdout
+        sinks = [tmp_path / "demo" / "agents" / d / "sink" / "plays.jsonl" for d in ("loa-dong-1", "loa-dong-2", "loa-tay-1")]
+        wait_for(lambda: all(s.exists() and s.read_text().strip() for s in sinks), timeout=40, what="three plays")
+        plays = [json.loads(s.read_text().splitlines()[0]) for s in sinks]
+        assert len({p["sha256"] for p in plays}) == 1
+        assert all(abs(p["actual_start"] - p["planned"]) < 0.2 for p in plays)
+    finally:
+        demo.send_signal(signal.SIGINT)
+        rc = demo.wait(timeout=60)
+    assert rc == 0
+    assert "Stopping the demo" in out.read_text()
