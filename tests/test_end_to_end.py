@@ -58,3 +58,4 @@ def test_device_state_goes_offline_through_last_will(system):
     wait_for(lambda: ctl.api.get("/api/devices/loa-1")["online"], what="agent online")
     agent.kill()  # no clean goodbye: the broker's last will must say offline
     wait_for(lambda: not ctl.api.get("/api/devices/loa-1")["online"], timeout=60, what="last will marks it offline")
+    assert ctl.api.get("/api/devices/loa-1")["state"]["online"] is True  # the last state seen is kept for the record
