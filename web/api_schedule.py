@@ -132,7 +132,9 @@ def emergency():
 @bp.get("/emergencies")
 @auth.access("audit")
 def emergencies():
-    return jsonify(ctl().emergencies.list())
+    """Emergencies whose devices all lie in the viewer's subtree (the rule broadcasts follow)."""
+    c, s = ctl(), auth.scope()
+    return jsonify([e for e in c.emergencies.list() if s.covers(c.broadcasts.devices_of(e["broadcast_id"]))])
 
 
 @bp.get("/units/<unit_id>/guardrails")

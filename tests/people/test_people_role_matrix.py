@@ -128,3 +128,14 @@ def test_playback_log_is_limited_to_the_subtree_in_the_query(world):
     assert [r["device_id"] for r in rows] == ["loa-a"] * 3
     assert len(world.call("root", "GET", "/api/playback?limit=5").json) == 5
     assert world.call("auditor", "GET", "/api/playback?device=loa-b").json == []
+
+
+def test_emergencies_of_another_commune_are_hidden(world):
+    """An auditor sees the emergencies of their own commune only."""
+    with world.controller.db.tx() as db:
+        for x in ("a", "b"):
+            db["emergencies"].insert({"id": f"em-{x}", "broadcast_id": world.ids[f"bc-{x}"], "triggered_by": "root",
+                                      "reason": "", "topics_json": "[]", "command_seqs_json": "[]", "sha256": "ab" * 32,
+                                      "sent_at": "2026-11-25T00:00:00.000+00:00"}, replace=True)
+    assert {e["id"] for e in world.call("auditor", "GET", "/api/emergencies").json} == {"em-a"}
+    assert {"em-a", "em-b"} <= {e["id"] for e in world.call("root", "GET", "/api/emergencies").json}
