@@ -73,13 +73,9 @@ def _open(args: argparse.Namespace):
     from controller.config import ControllerConfig
     from controller.db import Database
     from controller.users import Users
-    from loaxa.cli import CommandError
-    from loaxa.config import ConfigError, load_config
+    from loaxa.cli import load_settings
 
-    try:
-        config = load_config(ControllerConfig, args.config)
-    except ConfigError as exc:
-        raise CommandError(str(exc)) from None
+    config = load_settings(ControllerConfig, args.config)
     db = Database(config.db_path)
     return db, Users(db, config.people), AuditTrail(db)
 

@@ -18,13 +18,9 @@ def _run(args: argparse.Namespace) -> int:
     from controller.config import ControllerConfig
     from controller.db import Database
     from controller.retention import Retention
-    from loaxa.cli import CommandError
-    from loaxa.config import ConfigError, load_config
+    from loaxa.cli import CommandError, load_settings
 
-    try:
-        config = load_config(ControllerConfig, args.config)
-    except ConfigError as exc:
-        raise CommandError(str(exc)) from None
+    config = load_settings(ControllerConfig, args.config)
     if not config.db_path.is_file():
         raise CommandError(f"no controller database at {config.db_path}")
     db = Database(config.db_path)

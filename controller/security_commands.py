@@ -67,13 +67,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _config(path: str | None):
     from controller.config import ControllerConfig
-    from loaxa.cli import CommandError
-    from loaxa.config import ConfigError, load_config
+    from loaxa.cli import load_settings
 
-    try:
-        return load_config(ControllerConfig, path)
-    except ConfigError as exc:
-        raise CommandError(str(exc)) from None
+    return load_settings(ControllerConfig, path)
 
 
 def _operator(by: str = "") -> str:

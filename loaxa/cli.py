@@ -59,3 +59,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 class CommandError(Exception):
     """A command that cannot do what was asked; the message is shown to the user."""
 
+
+def load_settings(cls, path):
+    """Load a config class for a command; a bad file or override becomes a user-facing CommandError."""
+    from loaxa.config import ConfigError, load_config
+
+    try:
+        return load_config(cls, path)
+    except ConfigError as exc:
+        raise CommandError(str(exc)) from None
+

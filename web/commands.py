@@ -13,13 +13,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_controller(args: argparse.Namespace) -> int:
     from controller.config import ControllerConfig
-    from loaxa.config import ConfigError, load_config
-    from loaxa.cli import CommandError
+    from loaxa.cli import load_settings
     from web.serve import serve
 
-    try:
-        config = load_config(ControllerConfig, args.config)
-    except ConfigError as exc:
-        raise CommandError(str(exc)) from None
+    config = load_settings(ControllerConfig, args.config)
     serve(config)
     return 0
