@@ -49,7 +49,7 @@ class AudioSettings:
     target_lufs: float = setting(-16.0, "integrated loudness target (EBU R128), in LUFS")
     true_peak_dbtp: float = setting(-1.0, "highest true peak allowed in delivered files, in dBTP")
 
-    opus_bitrate_kbps: int = setting(24, "Opus delivery bitrate in kb/s (mono)")
+    opus_bitrate_kbps: int = setting(32, "Opus delivery bitrate in kb/s (mono); below 32, libopus often overshoots the true-peak ceiling and the file is encoded again")
     opus_complexity: int = setting(7, "Opus encoder complexity 0-10: higher sounds slightly better and encodes slower")
     mp3_bitrate_kbps: int = setting(48, "MP3 fallback bitrate in kb/s (mono, 24 kHz)")
     max_upload_minutes: float = setting(60.0, "longest uploaded recording accepted")
