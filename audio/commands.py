@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from loaxa.cli import CommandError
+from loaxa.cli import CommandError, reported
 
 if TYPE_CHECKING:
     from audio.normalize import Abbreviations
@@ -47,10 +47,8 @@ def write_text(text: str) -> None:
 def _dictionary(path: Path | None) -> "Abbreviations":
     from audio.normalize import DictionaryError, load_abbreviations
 
-    try:
+    with reported(DictionaryError):
         return load_abbreviations(path)
-    except DictionaryError as exc:
-        raise CommandError(str(exc)) from None
 
 
 def _dictionary_option(parser: argparse.ArgumentParser) -> None:
@@ -94,10 +92,8 @@ def _script(args: argparse.Namespace) -> int:
             shown = piece.text.replace("\n", "\n    ")
             sys.stderr.write(f"[{piece.reason}] dòng {piece.line}: {shown}\n")
     settings = dataclasses.replace(ScriptSettings(), repeat=args.repeat)
-    try:
+    with reported(ScriptError):
         script = build_script(doc, settings, args.commune)
-    except ScriptError as exc:
-        raise CommandError(str(exc)) from None
     if args.normalized:
         from audio.normalize import normalize_text
 
@@ -136,20 +132,16 @@ def _render(args: argparse.Namespace) -> int:
     text = read_text(args.file)
     if not text.strip():
         raise CommandError("the bulletin is empty")
-    try:
+    with reported(ConfigError):
         settings = load_config(StandaloneAudioConfig).audio
         if args.engine:
             settings = dataclasses.replace(settings, engine=args.engine)
-    except ConfigError as exc:
-        raise CommandError(str(exc)) from None
     settings = settings.for_commune(args.commune)
     output = Path(args.output) if args.output else Path("bulletin.ogg" if args.file == "-" else Path(args.file).with_suffix(".ogg").name)
     if args.file != "-" and output.resolve() == Path(args.file).resolve():
         raise CommandError("the output would overwrite the bulletin; choose another name with -o")
-    try:
+    with reported(ScriptError):
         script = build_script(clean_document(text), ScriptSettings(), args.commune)
-    except ScriptError as exc:
-        raise CommandError(str(exc)) from None
     store = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "loaxa" / "media"
     try:
         media = render_text(script, settings, store, dictionary=_dictionary(args.dictionary))

@@ -71,3 +71,10 @@ class ControllerConfig:
     @property
     def public_url(self) -> str:
         return (self.http.public_url or f"http://{self.http.host}:{self.http.port}").rstrip("/")
+
+
+def load_for_command(path: str | None) -> ControllerConfig:
+    """The controller's settings for a ``loaxa`` command run beside it; a bad file is shown to the user."""
+    from loaxa.cli import load_settings
+
+    return load_settings(ControllerConfig, path)

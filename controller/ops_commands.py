@@ -4,37 +4,28 @@ from __future__ import annotations
 
 import argparse
 
+from loaxa.cli import reported, set_handler
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("backup", help="write a consistent backup of the controller (database, keys, media)")
     p.add_argument("archive", help="output .tar.gz (readable only by you: it holds the signing key)")
-    p.add_argument("--config", "-c", help="controller TOML config")
-    p.set_defaults(func=_backup)
+    set_handler(p, _backup, "controller")
 
     p = sub.add_parser("restore", help="restore a controller backup into the configured data dir")
     p.add_argument("archive")
-    p.add_argument("--config", "-c", help="controller TOML config")
+    set_handler(p, _restore, "controller")
     p.add_argument("--force", action="store_true", help="overwrite an existing database (stop the controller first)")
-    p.set_defaults(func=_restore)
-
-
-def _config(path: str | None):
-    from controller.config import ControllerConfig
-    from loaxa.cli import load_settings
-
-    return load_settings(ControllerConfig, path)
 
 
 def _backup(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from controller.backup import BackupError, backup
-    from loaxa.cli import CommandError
+    from controller.config import load_for_command
 
-    try:
-        manifest = backup(_config(args.config), Path(args.archive))
-    except BackupError as exc:
-        raise CommandError(str(exc)) from None
+    with reported(BackupError):
+        manifest = backup(load_for_command(args.config), Path(args.archive))
     print(f"backup written to {args.archive}: databases {', '.join(manifest['databases'])}, {manifest['files']} files")
     return 0
 
@@ -43,12 +34,10 @@ def _restore(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from controller.backup import BackupError, restore
-    from loaxa.cli import CommandError
+    from controller.config import load_for_command
 
-    config = _config(args.config)
-    try:
+    config = load_for_command(args.config)
+    with reported(BackupError):
         manifest = restore(config, Path(args.archive), force=args.force)
-    except BackupError as exc:
-        raise CommandError(str(exc)) from None
     print(f"restored backup of {manifest['created_at']} into {config.data_dir}")
     return 0

@@ -9,6 +9,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Iterator
+
+from loaxa.cli import CommandError, reported, set_handler
+
+if TYPE_CHECKING:
+    from controller.audit import AuditTrail
+    from controller.db import Database
+    from controller.users import Users
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,68 +31,64 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--name", default="", help="full name shown in the UI")
     a.add_argument("--unit-name", default="", help="create --unit as a new top-level unit with this name if it does not exist")
     a.add_argument("--token", action="store_true", help="also create an API token and print it")
-    _config_arg(a)
-    a.set_defaults(func=_user_add)
+    set_handler(a, _user_add, "controller")
 
     t = usub.add_parser("token", help="create an API token for a user (printed once)")
     t.add_argument("username")
     t.add_argument("--name", default="", help="what the token is for")
-    _config_arg(t)
-    t.set_defaults(func=_user_token)
+    set_handler(t, _user_token, "controller")
 
     r = usub.add_parser("revoke-tokens", help="revoke a user's API tokens (all, or those with --name)")
     r.add_argument("username")
     r.add_argument("--name", default=None, help="only tokens created with this --name")
-    _config_arg(r)
-    r.set_defaults(func=_user_revoke_tokens)
+    set_handler(r, _user_revoke_tokens, "controller")
 
     w = usub.add_parser("passwd", help="set a user's password (asked for, or read from stdin); ends their sessions")
     w.add_argument("username")
-    _config_arg(w)
-    w.set_defaults(func=_user_passwd)
+    set_handler(w, _user_passwd, "controller")
 
     d = usub.add_parser("disable", help="disable a user: sign-ins, sessions and tokens stop working")
     d.add_argument("username")
-    _config_arg(d)
-    d.set_defaults(func=_user_disable)
+    set_handler(d, _user_disable, "controller")
 
     ls = usub.add_parser("list", help="list active users")
-    _config_arg(ls)
-    ls.set_defaults(func=_user_list)
+    set_handler(ls, _user_list, "controller")
 
     p = sub.add_parser("audit", help="the audit trail: verify the hash chains, show recent entries")
     asub = p.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
     v = asub.add_parser("verify", help="check the audit trail and playback events for edited, inserted or deleted rows")
-    _config_arg(v)
-    v.set_defaults(func=_audit_verify)
+    set_handler(v, _audit_verify, "controller")
     s = asub.add_parser("list", help="recent audit entries, newest first")
     s.add_argument("--limit", type=int, default=50)
     s.add_argument("--action", help="only this action (e.g. login_failed)")
-    _config_arg(s)
-    s.set_defaults(func=_audit_list)
+    set_handler(s, _audit_list, "controller")
 
 
-def _config_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", "-c", help="the controller's TOML config (default: built-in defaults + LOAXA_* env)")
+@contextmanager
+def _people(args: argparse.Namespace) -> Iterator[tuple["Database", "Users", "AuditTrail"]]:
+    """The controller's database, accounts and audit trail for a command run beside it.
 
-
-def _open(args: argparse.Namespace):
-    """The controller's database and settings, for a command run beside it."""
+    The database is closed afterwards, and bad input (an unknown user, a weak password) is
+    shown to the user.
+    """
     from controller.audit import AuditTrail
     from controller.config import ControllerConfig
     from controller.db import Database
+    from controller.errors import InputError
     from controller.users import Users
     from loaxa.cli import load_settings
 
     config = load_settings(ControllerConfig, args.config)
     db = Database(config.db_path)
-    return db, Users(db, config.people), AuditTrail(db)
+    try:
+        with reported(InputError):
+            yield db, Users(db, config.people), AuditTrail(db)
+    finally:
+        db.close()
 
 
 def _read_password(prompt: str = "Password") -> str:
     import getpass
-
-    from loaxa.cli import CommandError
 
     if not sys.stdin.isatty():
         line = sys.stdin.readline()
@@ -96,18 +101,10 @@ def _read_password(prompt: str = "Password") -> str:
     return first
 
 
-def _fail(exc: Exception):
-    from loaxa.cli import CommandError
-
-    return CommandError(getattr(exc, "message", str(exc)))
-
-
 def _user_add(args: argparse.Namespace) -> int:
-    from controller.errors import InputError
     from controller.users import WHOLE_TREE
 
-    db, users, audit = _open(args)
-    try:
+    with _people(args) as (db, users, audit):
         if args.unit != WHOLE_TREE and args.unit_name:
             with db.tx() as conn:
                 exists = conn["units"].count_where("id = ?", [args.unit])
@@ -123,91 +120,53 @@ def _user_add(args: argparse.Namespace) -> int:
         if args.token:
             print(users.create_token(user.username, "cli"))
             audit.record("cli", "token_created", user.username, {"name": "cli"})
-    except InputError as exc:
-        raise _fail(exc) from None
-    finally:
-        db.close()
     return 0
 
 
 def _user_token(args: argparse.Namespace) -> int:
-    from controller.errors import InputError
-
-    db, users, audit = _open(args)
-    try:
+    with _people(args) as (_, users, audit):
         print(users.create_token(args.username, args.name))
         audit.record("cli", "token_created", args.username, {"name": args.name})
-    except InputError as exc:
-        raise _fail(exc) from None
-    finally:
-        db.close()
     return 0
 
 
 def _user_revoke_tokens(args: argparse.Namespace) -> int:
-    from controller.errors import InputError
-
-    db, users, audit = _open(args)
-    try:
+    with _people(args) as (_, users, audit):
         n = users.revoke_tokens(args.username, args.name)
         audit.record("cli", "tokens_revoked", args.username, {"name": args.name, "count": n})
-    except InputError as exc:
-        raise _fail(exc) from None
-    finally:
-        db.close()
     print(f"{n} token(s) of {args.username} revoked")
     return 0
 
 
 def _user_passwd(args: argparse.Namespace) -> int:
-    from controller.errors import InputError
-
-    db, users, audit = _open(args)
-    try:
+    with _people(args) as (_, users, audit):
         users.set_password(args.username, _read_password("New password"))
         audit.record("cli", "password_changed", args.username)
-    except InputError as exc:
-        raise _fail(exc) from None
-    finally:
-        db.close()
     print(f"password of {args.username} changed; their sessions have ended")
     return 0
 
 
 def _user_disable(args: argparse.Namespace) -> int:
-    from controller.errors import InputError
-
-    db, users, audit = _open(args)
-    try:
+    with _people(args) as (_, users, audit):
         users.disable(args.username)
         audit.record("cli", "user_disabled", args.username)
-    except InputError as exc:
-        raise _fail(exc) from None
-    finally:
-        db.close()
     print(f"{args.username} disabled")
     return 0
 
 
 def _user_list(args: argparse.Namespace) -> int:
-    db, users, _ = _open(args)
-    try:
+    with _people(args) as (_, users, _):
         for u in users.list():
             d = u.to_dict()
             print(f"{d['username']:<24} {d['role']:<9} {d['unit_id']:<20} {d['display_name']}")
-    finally:
-        db.close()
     return 0
 
 
 def _audit_verify(args: argparse.Namespace) -> int:
     from controller.audit import verify_all
 
-    db, _, _ = _open(args)
-    try:
+    with _people(args) as (db, _, _):
         reports = verify_all(db)
-    finally:
-        db.close()
     bad = 0
     for r in reports:
         print(f"{r.table}: {r.rows} rows in {r.chains} chain(s): {'intact' if r.ok else 'TAMPERED'}")
@@ -222,11 +181,8 @@ def _audit_verify(args: argparse.Namespace) -> int:
 
 
 def _audit_list(args: argparse.Namespace) -> int:
-    db, _, audit = _open(args)
-    try:
+    with _people(args) as (_, _, audit):
         entries = audit.entries(action=args.action, limit=args.limit)
-    finally:
-        db.close()
     for e in entries:
         print(f"{e.at:<24} {e.actor or '-':<16} {e.action:<20} {e.target:<24} {e.ip or '-':<15} "
               f"{', '.join(f'{k}={v}' for k, v in e.details.items())}")

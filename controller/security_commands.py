@@ -8,10 +8,9 @@ is what authorises them (see ``controller/local_ops.py``).
 from __future__ import annotations
 
 import argparse
+from contextlib import AbstractContextManager
 
-
-def _config_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", "-c", help="controller TOML config (default: built-in defaults + LOAXA_* env)")
+from loaxa.cli import CommandError, reported, set_handler
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,55 +20,39 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--unit", required=True, help="the unit (village, hamlet …) the device belongs to")
     a.add_argument("--name", required=True, help="a human name, e.g. 'Cụm loa chợ Thôn Đông'")
     a.add_argument("--id", help="device id (default: made from the name)")
-    _config_arg(a)
-    a.set_defaults(func=_device_add)
+    set_handler(a, _device_add, "controller")
     a = dsub.add_parser("code", help="a new one-time enrollment code for an existing device (re-install, after revoke)")
     a.add_argument("device_id")
-    _config_arg(a)
-    a.set_defaults(func=_device_code)
+    set_handler(a, _device_code, "controller")
     a = dsub.add_parser("revoke", help="remove a device's credentials; the broker is reloaded")
     a.add_argument("device_id")
-    _config_arg(a)
-    a.set_defaults(func=_device_revoke)
+    set_handler(a, _device_revoke, "controller")
     a = dsub.add_parser("list", help="devices with their enrollment status")
-    _config_arg(a)
-    a.set_defaults(func=_device_list)
+    set_handler(a, _device_list, "controller")
 
     p = sub.add_parser("broker", help="the mosquitto configuration: accounts, ACL, TLS certificates")
     bsub = p.add_subparsers(dest="broker_command", metavar="ACTION", required=True)
     a = bsub.add_parser("config", help="write mosquitto.conf, the password file and the ACL from the database")
     a.add_argument("--new-controller-password", action="store_true", help="replace the controller's broker password")
-    _config_arg(a)
-    a.set_defaults(func=_broker_config)
+    set_handler(a, _broker_config, "controller")
     a = bsub.add_parser("certs", help="create the CA (once) and issue the broker's TLS certificate")
     a.add_argument("--host", action="append", default=[], help="a host name or IP devices use for the broker (repeat)")
-    _config_arg(a)
-    a.set_defaults(func=_broker_certs)
+    set_handler(a, _broker_certs, "controller")
 
     p = sub.add_parser("keys", help="the controller's signing key: show it, rotate it")
     ksub = p.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
     a = ksub.add_parser("rotate", help="announce a new signing key to every device (signed rollover), then use it")
     a.add_argument("--force", action="store_true", help="rotate even if some devices have not confirmed the last one")
-    _config_arg(a)
-    a.set_defaults(func=_keys_rotate)
+    set_handler(a, _keys_rotate, "controller")
     a = ksub.add_parser("show", help="the current key id and public key")
-    _config_arg(a)
-    a.set_defaults(func=_keys_show)
+    set_handler(a, _keys_show, "controller")
 
     p = sub.add_parser("emergency-stop", help="kill switch: stop every speaker of a unit now and block non-emergency plays")
     p.add_argument("--unit", required=True, help="the unit whose whole subtree goes quiet")
     p.add_argument("--reason", default="", help="why (recorded in the audit trail)")
     p.add_argument("--lift", action="store_true", help="lift the kill switch instead")
     p.add_argument("--by", default="", help="who (default: the operating system user)")
-    _config_arg(p)
-    p.set_defaults(func=_emergency_stop)
-
-
-def _config(path: str | None):
-    from controller.config import ControllerConfig
-    from loaxa.cli import load_settings
-
-    return load_settings(ControllerConfig, path)
+    set_handler(p, _emergency_stop, "controller")
 
 
 def _operator(by: str = "") -> str:
@@ -78,25 +61,23 @@ def _operator(by: str = "") -> str:
     return by or f"cli:{getpass.getuser()}"
 
 
-def _run(func):
-    """Turn the controller's input errors into the CLI's."""
+def _refused() -> AbstractContextManager[None]:
+    """The controller's refusals (bad input, an operation it cannot do now), shown to the user."""
     from controller.errors import InputError
     from controller.local_ops import OperatorError
-    from loaxa.cli import CommandError
 
-    try:
-        return func()
-    except (InputError, OperatorError) as exc:
-        raise CommandError(str(exc)) from None
+    return reported(InputError, OperatorError)
 
 
 def _device_add(args: argparse.Namespace) -> int:
+    from controller.config import load_for_command
     from controller.local_ops import operator_session
     from loaxa.protocol import format_time
 
-    config = _config(args.config)
+    config = load_for_command(args.config)
     with operator_session(config) as security:
-        device, code, expires = _run(lambda: security.add_device(args.unit, args.name, args.id, _operator()))
+        with _refused():
+            device, code, expires = security.add_device(args.unit, args.name, args.id, _operator())
         kid = security.keyring.kid
     print(f"device {device['id']} ({device['name']}) in {device['unit_id']}")
     print(f"enrollment code: {code}   (one use, expires {format_time(expires)})")
@@ -105,12 +86,14 @@ def _device_add(args: argparse.Namespace) -> int:
 
 
 def _device_code(args: argparse.Namespace) -> int:
+    from controller.config import load_for_command
     from controller.local_ops import operator_session
     from loaxa.protocol import format_time
 
-    config = _config(args.config)
+    config = load_for_command(args.config)
     with operator_session(config) as security:
-        code, expires = _run(lambda: security.new_code(args.device_id, _operator()))
+        with _refused():
+            code, expires = security.new_code(args.device_id, _operator())
         kid = security.keyring.kid
     print(f"enrollment code for {args.device_id}: {code}   (one use, expires {format_time(expires)})")
     print(f"on the device:   loaxa agent enroll {config.public_url} {code} --kid {kid}")
@@ -118,10 +101,12 @@ def _device_code(args: argparse.Namespace) -> int:
 
 
 def _device_revoke(args: argparse.Namespace) -> int:
+    from controller.config import load_for_command
     from controller.local_ops import operator_session
 
-    with operator_session(_config(args.config)) as security:
-        result = _run(lambda: security.revoke(args.device_id, _operator()))
+    with operator_session(load_for_command(args.config)) as security:
+        with _refused():
+            result = security.revoke(args.device_id, _operator())
     print(f"{args.device_id}: credentials {'removed' if result['revoked'] else 'were already absent'}")
     if not result["broker_reloaded"]:
         print("the broker was not reloaded: run 'loaxa broker config' and reload mosquitto (SIGHUP) to make it effective")
@@ -129,9 +114,10 @@ def _device_revoke(args: argparse.Namespace) -> int:
 
 
 def _device_list(args: argparse.Namespace) -> int:
+    from controller.config import load_for_command
     from controller.local_ops import operator_session
 
-    with operator_session(_config(args.config)) as security:
+    with operator_session(load_for_command(args.config)) as security:
         rows = [(d["id"], d["unit_id"], security.credentials.status(d["id"]), d["name"])
                 for d in security.registry.devices()]
     print(f"{'device':<24} {'unit':<20} {'enrollment':<13} name")
@@ -142,9 +128,10 @@ def _device_list(args: argparse.Namespace) -> int:
 
 def _broker_config(args: argparse.Namespace) -> int:
     from controller import broker_config
+    from controller.config import load_for_command
     from controller.db import Database
 
-    config = _config(args.config)
+    config = load_for_command(args.config)
     db = Database(config.db_path)
     try:
         files = broker_config.generate(config, db, new_controller_password=args.new_controller_password)
@@ -164,16 +151,14 @@ def _broker_certs(args: argparse.Namespace) -> int:
 
     from controller import broker_config
     from controller.certs import issue_server_cert
-    from loaxa.cli import CommandError
+    from controller.config import load_for_command
 
-    config = _config(args.config)
+    config = load_for_command(args.config)
     hosts = args.host + config.broker.cert_hosts
     hosts += [h for h in (config.broker.device_host, urlsplit(config.public_url).hostname) if h]
     files = broker_config.BrokerFiles(broker_config.broker_dir(config))
-    try:
+    with reported(ValueError):
         tls = issue_server_cert(files.tls_dir, hosts)
-    except ValueError as exc:
-        raise CommandError(str(exc)) from None
     print(f"CA {tls.ca_cert} (devices receive it at enrollment); broker certificate {tls.server_cert} "
           f"for {', '.join(dict.fromkeys(hosts))}")
     if not config.broker.tls_port:
@@ -182,12 +167,13 @@ def _broker_certs(args: argparse.Namespace) -> int:
 
 
 def _keys_rotate(args: argparse.Namespace) -> int:
+    from controller.config import load_for_command
     from controller.local_ops import operator_session
-    from loaxa.cli import CommandError
 
-    with operator_session(_config(args.config), connect=True) as security:
+    with operator_session(load_for_command(args.config), connect=True) as security:
         try:
-            rotation = _run(lambda: security.rotate_keys(_operator(), force=args.force))
+            with _refused():
+                rotation = security.rotate_keys(_operator(), force=args.force)
         except RuntimeError as exc:
             raise CommandError(f"{exc}; use --force to rotate anyway") from None
     print(f"rollover #{rotation.seq} published: signing key {rotation.retired_kid} retired, now {rotation.next_kid}")
@@ -195,24 +181,28 @@ def _keys_rotate(args: argparse.Namespace) -> int:
 
 
 def _keys_show(args: argparse.Namespace) -> int:
+    from controller.config import load_for_command
     from controller.keyring import Keyring
     from loaxa import protocol
 
-    keyring = Keyring(_config(args.config).key_path)
+    keyring = Keyring(load_for_command(args.config).key_path)
     print(f"kid {keyring.kid}\npublic key {protocol.public_key_to_text(keyring.public_key)}")
     return 0
 
 
 def _emergency_stop(args: argparse.Namespace) -> int:
+    from controller.config import load_for_command
     from controller.local_ops import operator_session
 
-    with operator_session(_config(args.config), connect=True) as security:
+    with operator_session(load_for_command(args.config), connect=True) as security:
         switches = security.kill_switches
         if args.lift:
-            result = _run(lambda: switches.lift(args.unit, _operator(args.by)))
+            with _refused():
+                result = switches.lift(args.unit, _operator(args.by))
             print(f"kill switch lifted on {args.unit}; {len(result['devices'])} device(s) may play again")
         else:
-            result = _run(lambda: switches.engage(args.unit, _operator(args.by), args.reason))
+            with _refused():
+                result = switches.engage(args.unit, _operator(args.by), args.reason)
             print(f"kill switch engaged on {args.unit}: {len(result['devices'])} device(s) stopped; "
                   f"lift with: loaxa emergency-stop --unit {args.unit} --lift")
     return 0

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 
+from loaxa.cli import reported, set_handler
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("agent", help="run the edge agent of one speaker cluster")
-    p.add_argument("--config", "-c", help="TOML config file (default: built-in defaults + LOAXA_* env)")
-    p.set_defaults(func=run_agent)
+    set_handler(p, run_agent, "agent")
     actions = p.add_subparsers(dest="agent_command", metavar="ACTION")
     e = actions.add_parser("enroll", help="enroll this device with a one-time code from the controller")
     e.add_argument("controller_url", help="the controller, e.g. http://controller.example:8080")
@@ -25,13 +26,10 @@ def run_enroll(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from edge_agent.enroll import EnrollError, enroll
-    from loaxa.cli import CommandError
 
-    try:
+    with reported(EnrollError, OSError):
         config = enroll(args.controller_url, args.code, Path(args.enroll_config), user=args.user,
                         expect_kid=args.kid, cafile=args.cafile)
-    except (EnrollError, OSError) as exc:
-        raise CommandError(str(exc)) from None
     tls = " (TLS)" if config.mqtt.tls_ca else ""
     print(f"enrolled as {config.device_id}; broker {config.mqtt.host}:{config.mqtt.port}{tls}; "
           f"config written to {args.enroll_config} (mode 0600)")
@@ -43,14 +41,11 @@ def run_agent(args: argparse.Namespace) -> int:
 
     from edge_agent.agent import Agent, AgentError
     from edge_agent.config import AgentConfig
-    from loaxa.cli import CommandError
-    from loaxa.config import ConfigError, load_config
+    from loaxa.cli import load_settings
 
-    try:
-        config = load_config(AgentConfig, args.config)
+    config = load_settings(AgentConfig, args.config)
+    with reported(AgentError):
         agent = Agent(config)
-    except (ConfigError, AgentError) as exc:
-        raise CommandError(str(exc)) from None
 
     def stop(signum, frame) -> None:
         agent.request_stop()

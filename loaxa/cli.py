@@ -11,10 +11,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from typing import Sequence
+from contextlib import contextmanager
+from typing import Callable, Iterator, Sequence, TypeVar
 
 from loaxa import __version__
 from loaxa.logs import FORMATS, setup_logging
+
+T = TypeVar("T")
 
 COMMAND_MODULES = ("edge_agent.commands", "web.commands", "controller.commands", "audio.commands", "controller.ops_commands", "loaxa.install",
                    "controller.people_commands", "controller.security_commands", "controller.retention_commands")
@@ -60,12 +63,29 @@ class CommandError(Exception):
     """A command that cannot do what was asked; the message is shown to the user."""
 
 
-def load_settings(cls, path):
+def set_handler(parser: argparse.ArgumentParser, handler: Callable[[argparse.Namespace], int], config_of: str | None) -> None:
+    """Finish a command's parser: its handler and, when it reads one, the ``--config`` option of ``config_of``'s file.
+
+    One wording of ``--config`` for every command; it stands in the help where this is called
+    (usually after the command's own arguments).
+    """
+    if config_of:
+        parser.add_argument("--config", "-c", help=f"the {config_of}'s TOML config (default: built-in defaults + LOAXA_* env)")
+    parser.set_defaults(func=handler)
+
+
+@contextmanager
+def reported(*errors: type[Exception]) -> Iterator[None]:
+    """Show the user the message of any of ``errors`` raised inside, as a :class:`CommandError`."""
+    try:
+        yield
+    except errors as exc:
+        raise CommandError(str(exc)) from None
+
+
+def load_settings(cls: type[T], path: str | None) -> T:
     """Load a config class for a command; a bad file or override becomes a user-facing CommandError."""
     from loaxa.config import ConfigError, load_config
 
-    try:
+    with reported(ConfigError):
         return load_config(cls, path)
-    except ConfigError as exc:
-        raise CommandError(str(exc)) from None
-

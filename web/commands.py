@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import argparse
 
+from loaxa.cli import set_handler
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("controller", help="run the controller: database, jobs, MQTT, web UI and API")
-    p.add_argument("--config", "-c", help="TOML config file (default: built-in defaults + LOAXA_* env)")
-    p.set_defaults(func=run_controller)
+    set_handler(p, run_controller, "controller")
 
 
 def run_controller(args: argparse.Namespace) -> int:
-    from controller.config import ControllerConfig
-    from loaxa.cli import load_settings
+    from controller.config import load_for_command
     from web.serve import serve
 
-    config = load_settings(ControllerConfig, args.config)
+    config = load_for_command(args.config)
     serve(config)
     return 0
