@@ -46,6 +46,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 SCRYPT_N, SCRYPT_R, SCRYPT_P, SCRYPT_LEN = 2**15, 8, 1, 32
 _USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,63}$")
 TOKEN_PREFIX = "lx_"
+KEEP: Any = object()  # "leave as it is", where None has a meaning of its own
 
 
 class AuthError(Exception):
@@ -191,6 +192,36 @@ def scope_of(db: Database, unit_id: str | None) -> Scope:
     return Scope(units, devices)
 
 
+# -- validation shared by add and update ---------------------------------------------------
+def _valid_role(role: Any) -> str:
+    if role not in ROLES:
+        raise InputError("invalid_role", f"Vai trò phải là một trong: {', '.join(ROLES)}.", "role")
+    return role
+
+
+def _valid_unit_id(unit_id: Any) -> str | None:
+    if unit_id == WHOLE_TREE or unit_id is None:
+        return None
+    if not isinstance(unit_id, str):
+        raise InputError("invalid_unit", "Đơn vị không hợp lệ.", "unit_id")
+    return unit_id
+
+
+def _valid_display_name(display_name: Any) -> str:
+    if not isinstance(display_name, str) or len(display_name) > 200:
+        raise InputError("invalid_display_name", "Họ tên không hợp lệ.", "display_name")
+    return display_name.strip()
+
+
+def _require_unit_exists(db: Any, unit_id: str | None) -> None:
+    if unit_id is not None and not db["units"].count_where("id = ?", [unit_id]):
+        raise InputError("unknown_unit", f"Không có đơn vị '{unit_id}'.", "unit_id")
+
+
+def _whole_tree_manager(role: str, unit_id: str | None) -> bool:
+    return unit_id is None and role in PERMISSIONS["manage"]
+
+
 # -- accounts ----------------------------------------------------------------------------
 class Users:
     def __init__(self, db: Database, settings: PeopleSettings):
@@ -209,28 +240,62 @@ class Users:
         return password
 
     def add(self, username: Any, password: Any, role: Any, unit_id: Any, display_name: Any = "") -> User:
-        """Create an account; ``unit_id`` is a unit id, or None / ``*`` for the whole tree."""
+        """Create an account; ``unit_id`` is a unit id, or None / ``*`` for the whole tree.
+
+        A disabled account keeps its name: the audit trail refers to people by name, so a
+        new person under an old name would inherit the old one's history.
+        """
         if not isinstance(username, str) or not _USERNAME_RE.match(username):
             raise InputError("invalid_username",
                              "Tên đăng nhập chỉ gồm chữ thường không dấu, số, '.', '_', '-' (2 đến 64 ký tự).", "username")
-        if role not in ROLES:
-            raise InputError("invalid_role", f"Vai trò phải là một trong: {', '.join(ROLES)}.", "role")
-        if unit_id == WHOLE_TREE or unit_id is None:
-            unit_id = None
-        elif not isinstance(unit_id, str):
-            raise InputError("invalid_unit", "Đơn vị không hợp lệ.", "unit_id")
-        if not isinstance(display_name, str) or len(display_name) > 200:
-            raise InputError("invalid_display_name", "Họ tên không hợp lệ.", "display_name")
+        role = _valid_role(role)
+        unit_id = _valid_unit_id(unit_id)
+        display_name = _valid_display_name(display_name)
         self.check_password_rules(username, password)
         digest = hash_password(password)
         with self.db.tx() as db:
-            if unit_id is not None and not db["units"].count_where("id = ?", [unit_id]):
-                raise InputError("unknown_unit", f"Không có đơn vị '{unit_id}'.", "unit_id")
-            if db["users"].count_where("username = ?", [username]):
+            _require_unit_exists(db, unit_id)
+            taken = db.execute("SELECT disabled FROM users WHERE username = ?", [username]).fetchone()
+            if taken and taken[0]:
+                raise Conflict("exists", f"Tên đăng nhập '{username}' thuộc một tài khoản đã bị vô hiệu hóa; "
+                                         "hãy chọn tên khác.", "username")
+            if taken:
                 raise Conflict("exists", f"Tên đăng nhập '{username}' đã có.", "username")
             db.execute(
                 "INSERT INTO users(username, display_name, password_hash, role, unit_id, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                [username, display_name.strip(), digest, role, unit_id, format_time(utcnow())])
+                [username, display_name, digest, role, unit_id, format_time(utcnow())])
+        return self.get(username)
+
+    def update(self, username: str, *, role: Any = None, unit_id: Any = KEEP, display_name: Any = None,
+               actor: str | None = None) -> User:
+        """Change a role, scope or name; None (and :data:`KEEP` for ``unit_id``) leaves a field as it is.
+
+        ``unit_id`` None or ``*`` is the whole tree.  A new role or scope ends the user's
+        sessions, so nobody keeps working under rights they no longer hold.  ``actor``, the
+        person making the change, may not change their own role or scope, and the last
+        active whole-tree administrator may not lose that standing: either would lock the
+        installation out of its own administration.
+        """
+        new_role = None if role is None else _valid_role(role)
+        new_unit = KEEP if unit_id is KEEP else _valid_unit_id(unit_id)
+        new_name = None if display_name is None else _valid_display_name(display_name)
+        with self.db.tx() as db:
+            current = self._active(username)
+            role_after = current.role if new_role is None else new_role
+            unit_after = current.unit_id if new_unit is KEEP else new_unit
+            rights_change = (role_after, unit_after) != (current.role, current.unit_id)
+            if rights_change:
+                if unit_after != current.unit_id:
+                    _require_unit_exists(db, unit_after)
+                if actor == username:
+                    raise Conflict("own_account", "Bạn không thể tự đổi vai trò hay phạm vi của chính mình; "
+                                                  "hãy nhờ một quản trị viên khác.", "role")
+                if not _whole_tree_manager(role_after, unit_after):
+                    self._keep_one_manager(current)
+            db.execute("UPDATE users SET role = ?, unit_id = ?, display_name = ?, "
+                       "session_epoch = session_epoch + ? WHERE id = ?",
+                       [role_after, unit_after, current.display_name if new_name is None else new_name,
+                        1 if rights_change else 0, current.id])
         return self.get(username)
 
     def get(self, username: str) -> User:
@@ -282,20 +347,45 @@ class Users:
         return self.by_id(row[0])  # type: ignore[return-value]
 
     def set_password(self, username: str, password: Any) -> None:
-        """Change a password; every session of that user ends."""
+        """Change a password; every session of that user ends (API tokens stay valid)."""
         self.check_password_rules(username, password)
         digest = hash_password(password)
         with self.db.tx() as db:
-            if not db.execute("UPDATE users SET password_hash = ?, session_epoch = session_epoch + 1 WHERE username = ?",
-                              [digest, username]).rowcount:
-                raise NotFound("unknown_user", f"Không có người dùng '{username}'.")
+            current = self._active(username)
+            db.execute("UPDATE users SET password_hash = ?, session_epoch = session_epoch + 1 WHERE id = ?",
+                       [digest, current.id])
 
-    def disable(self, username: str) -> None:
-        """Disable an account: its sessions and API tokens stop working at once."""
+    def disable(self, username: str, *, actor: str | None = None) -> None:
+        """Disable an account: its sessions and API tokens stop working at once.
+
+        Nobody disables their own account (``actor``), and the last active whole-tree
+        administrator stays: without one, only the machine's shell could add people again.
+        """
         with self.db.tx() as db:
-            if not db.execute("UPDATE users SET disabled = 1, session_epoch = session_epoch + 1 WHERE username = ?",
-                              [username]).rowcount:
-                raise NotFound("unknown_user", f"Không có người dùng '{username}'.")
+            current = self._active(username)
+            if actor == username:
+                raise Conflict("own_account", "Bạn không thể tự vô hiệu hóa tài khoản của mình.")
+            self._keep_one_manager(current)
+            db.execute("UPDATE users SET disabled = 1, session_epoch = session_epoch + 1 WHERE id = ?", [current.id])
+
+    def _active(self, username: Any) -> User:
+        user = self.find(username)
+        if user is None:
+            raise NotFound("unknown_user", f"Không có người dùng '{username}'.")
+        return user
+
+    def _keep_one_manager(self, leaving: User) -> None:
+        """Refuse when ``leaving`` is the last active whole-tree administrator (call inside the transaction)."""
+        if not _whole_tree_manager(leaving.role, leaving.unit_id):
+            return
+        roles = sorted(PERMISSIONS["manage"])
+        with self.db.tx() as db:
+            others = db.execute(
+                f"SELECT COUNT(*) FROM users WHERE disabled = 0 AND unit_id IS NULL AND id != ? "
+                f"AND role IN ({', '.join('?' * len(roles))})", [leaving.id, *roles]).fetchone()[0]
+        if not others:
+            raise Conflict("last_admin", f"'{leaving.username}' là quản trị viên toàn hệ thống cuối cùng còn hoạt động; "
+                                         "hãy giao quyền đó cho một người khác trước.", "role")
 
     # API tokens ----------------------------------------------------------------------
     def create_token(self, username: str, name: str = "") -> str:

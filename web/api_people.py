@@ -1,4 +1,8 @@
-"""JSON API of people and the audit trail: sign-in, users, the audit log, and the OpenAPI document."""
+"""JSON API of people and the audit trail: sign-in, users, the audit log, and the OpenAPI document.
+
+Administrators act on the people of their own subtree only, and grant only scopes they hold;
+every change to an account is audited (never with a password in it).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, jsonify, request
 
 from controller.errors import InputError
-from controller.users import AuthError
+from controller.users import KEEP, WHOLE_TREE, AuthError, User
 from web import auth
 from web.api import body, ctl
 
@@ -75,6 +79,68 @@ def add_user():
     user = ctl().users.add(d.get("username"), d.get("password"), d.get("role"), unit_id, d.get("display_name", ""))
     auth.audit("user_added", user.username, {"role": user.role, "unit_id": user.to_dict()["unit_id"]})
     return user.to_dict(), 201
+
+
+EDITABLE = ("role", "unit_id", "display_name")
+
+
+def _managed_user(username: str) -> User:
+    """An active user the current administrator may act on: one whose unit lies in their subtree."""
+    user = ctl().users.get(username)
+    s = auth.scope()
+    if not (s.whole_tree or (user.unit_id is not None and s.has_unit(user.unit_id))):
+        raise auth.Refused("out_of_scope", f"Người dùng '{username}' nằm ngoài đơn vị bạn phụ trách.")
+    return user
+
+
+def _grantable_unit(unit_id: Any) -> None:
+    """Refuse a scope the current administrator does not hold themselves."""
+    if unit_id is None or unit_id == WHOLE_TREE:
+        if not auth.scope().whole_tree:
+            raise auth.Refused("out_of_scope", "Chỉ quản trị viên toàn hệ thống được giao phạm vi toàn bộ.")
+        return
+    auth.require_unit(unit_id)
+
+
+@bp.patch("/users/<username>")
+@auth.access("manage")
+def update_user(username: str):
+    d = body()
+    unknown = sorted(set(d) - set(EDITABLE))
+    if unknown:
+        raise InputError("unknown_field", f"Không sửa được '{unknown[0]}' ở đây; chỉ sửa được: {', '.join(EDITABLE)}.",
+                         unknown[0])
+    if not d:
+        raise InputError("nothing_to_change", "Chưa có thay đổi nào: gửi role, unit_id hoặc display_name.")
+    before = _managed_user(username)
+    if "unit_id" in d:
+        _grantable_unit(d["unit_id"])
+    after = ctl().users.update(username, role=d.get("role"), unit_id=d.get("unit_id", KEEP),
+                               display_name=d.get("display_name"), actor=auth.require_permission("manage").username)
+    old, new = before.to_dict(), after.to_dict()
+    changes = {k: [old[k], new[k]] for k in EDITABLE if old[k] != new[k]}
+    if changes:
+        auth.audit("user_updated", username, changes)
+    return new
+
+
+@bp.post("/users/<username>/password")
+@auth.access("manage")
+def reset_password(username: str):
+    d = body()
+    _managed_user(username)
+    ctl().users.set_password(username, d.get("password"))
+    auth.audit("password_changed", username, {"sessions_ended": True})
+    return {"username": username, "sessions_ended": True}
+
+
+@bp.post("/users/<username>/disable")
+@auth.access("manage")
+def disable_user(username: str):
+    _managed_user(username)
+    ctl().users.disable(username, actor=auth.require_permission("manage").username)
+    auth.audit("user_disabled", username)
+    return {"username": username, "disabled": True}
 
 
 @bp.get("/audit")
