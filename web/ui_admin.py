@@ -1,7 +1,8 @@
 """Administration for admins: people and their roles, administrative units and devices.
 
-The forms post to the JSON API (``/api/users``, ``/api/units``, ``/api/devices``), which
-validates, scopes and audits every change in one place.
+The forms post to the JSON API (``/api/users``, ``/api/users/<name>`` and its ``password``
+and ``disable`` actions, ``/api/units``, ``/api/devices``), which validates, scopes and
+audits every change in one place; the page only offers what the viewer's scope allows.
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ def index():
     users = [u for u in ctl().users.list() if s.whole_tree or (u.unit_id and s.has_unit(u.unit_id))]
     names = {u["id"]: u["name"] for u in ctl().registry.units()}
     units = [u for u in ctl().registry.units() if u["id"] in scope_units()]
+    rules = f"Ít nhất {ctl().config.people.min_password_length} ký tự, không trùng tên đăng nhập."
     return render_template("admin.html", title="Quản trị", users=users, roles=ROLES, tree=tree_rows(), units=units,
-                           names=names, whole_tree=s.whole_tree)
+                           names=names, whole_tree=s.whole_tree, me_name=auth.require_permission("manage").username,
+                           password_rules=rules)
 
 
 def init_app(app: Flask) -> None:

@@ -35,6 +35,18 @@ window.loaxa = (function () {
     var t = ev.target.closest("[data-confirm]");
     if (t && !confirm(t.getAttribute("data-confirm"))) { ev.preventDefault(); }
   });
+  /* Buttons marked data-toggle show or hide the element of that id (inline forms). */
+  document.addEventListener("click", function (ev) {
+    var t = ev.target.closest("[data-toggle]");
+    var el = t && document.getElementById(t.getAttribute("data-toggle"));
+    if (!el) { return; }
+    el.hidden = !el.hidden;
+    document.querySelectorAll('[data-toggle="' + el.id + '"][aria-expanded]').forEach(function (b) {
+      b.setAttribute("aria-expanded", el.hidden ? "false" : "true");
+    });
+    var first = !el.hidden && el.querySelector("input:not([disabled]), select:not([disabled])");
+    if (first) { first.focus(); }
+  });
   /* Forms marked data-api post their fields as JSON to the API and reload (or go to data-next). */
   document.addEventListener("submit", function (ev) {
     var form = ev.target;
