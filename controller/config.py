@@ -10,7 +10,7 @@ from audio.settings import AudioSettings
 from controller.people_settings import PeopleSettings
 from controller.retention_settings import RetentionSettings
 from controller.security_settings import BrokerSettings, SecuritySettings
-from loaxa.config import MqttSettings, section, setting
+from loaxa.config import MqttSettings, PathIn, section, setting
 from schedules.settings import ScheduleSettings
 
 
@@ -52,21 +52,10 @@ class ControllerConfig:
     schedules: ScheduleSettings = section(ScheduleSettings, "guardrails every unit inherits unless it overrides them")
     retention: RetentionSettings = section(RetentionSettings, "how long logs, events and unused media are kept")
 
-    @property
-    def db_path(self) -> Path:
-        return self.data_dir / "loaxa.db"
-
-    @property
-    def media_dir(self) -> Path:
-        return self.data_dir / "media"
-
-    @property
-    def jobs_db_path(self) -> Path:
-        return self.data_dir / "jobs.db"
-
-    @property
-    def key_path(self) -> Path:
-        return self.data_dir / "keys" / "controller-ed25519.pem"
+    db_path = PathIn("data_dir", "loaxa.db")
+    media_dir = PathIn("data_dir", "media")
+    jobs_db_path = PathIn("data_dir", "jobs.db")
+    key_path = PathIn("data_dir", "keys", "controller-ed25519.pem")
 
     @property
     def public_url(self) -> str:

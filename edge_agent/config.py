@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from loaxa.config import MqttSettings, section, setting
+from loaxa.config import MqttSettings, PathIn, section, setting
 
 
 @dataclass(frozen=True)
@@ -67,13 +67,8 @@ class AgentConfig:
     clock: ClockSettings = section(ClockSettings, "clock offset measurement")
     capture: CaptureSettings = section(CaptureSettings, "proof that sound came out (optional)")
 
-    @property
-    def db_path(self) -> Path:
-        return self.data_dir / "agent.db"
-
-    @property
-    def cache_dir(self) -> Path:
-        return self.data_dir / "media"
+    db_path = PathIn("data_dir", "agent.db")
+    cache_dir = PathIn("data_dir", "media")
 
     @property
     def sink_dir(self) -> Path:

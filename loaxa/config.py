@@ -14,7 +14,7 @@ import tomllib
 import types
 import typing
 from pathlib import Path
-from typing import Any, Mapping, TypeVar
+from typing import Any, Mapping, TypeVar, overload
 
 ENV_PREFIX = "LOAXA"
 
@@ -36,6 +36,30 @@ def setting(default: Any, help: str) -> Any:
 def section(cls: type, help: str) -> Any:
     """Declare a nested section of settings."""
     return dataclasses.field(default_factory=cls, metadata={"help": help})
+
+
+class PathIn:
+    """A file or directory at a fixed place below another path of a config, e.g. the database in ``data_dir``.
+
+    Declared once on the config class (``db_path = PathIn("data_dir", "agent.db")``) instead of a
+    property each, so a config's layout on disk reads as one list.  It is not a setting: the
+    operator moves the whole tree by setting its base.
+    """
+
+    def __init__(self, base: str, *parts: str):
+        self.base = base
+        self.parts = parts
+
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> "PathIn": ...
+
+    @overload
+    def __get__(self, obj: object, owner: type | None = None) -> Path: ...
+
+    def __get__(self, obj: object | None, owner: type | None = None) -> "Path | PathIn":
+        if obj is None:
+            return self
+        return Path(getattr(obj, self.base)).joinpath(*self.parts)
 
 
 def env_name(*parts: str) -> str:
