@@ -15,7 +15,7 @@ import json
 import logging
 import re
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from controller import hashchain
 from controller.db import Database
@@ -97,25 +97,35 @@ class AuditTrail:
     def entries(self, *, actor: str | None = None, action: str | None = None, target: str | None = None,
                 since: str | None = None, until: str | None = None, limit: int = 500) -> list[AuditEntry]:
         """Newest first, filtered."""
-        where, params = [], []
-        for col, val in (("actor", actor), ("action", action), ("target", target)):
-            if val:
-                where.append(f"{col} = ?")
-                params.append(val)
-        if since:
-            where.append("at >= ?")
-            params.append(since)
-        if until:
-            where.append("at < ?")
-            params.append(until)
-        sql = "SELECT id, at, actor, action, target, details, ip FROM audit_log"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY id DESC LIMIT ?"
-        params.append(limit)
+        sql, params = log_query("SELECT id, at, actor, action, target, details, ip FROM audit_log",
+                                {"actor": actor, "action": action, "target": target}, "at", since, until,
+                                order_by="id DESC", limit=limit)
         with self.db.tx() as db:
             rows = db.execute(sql, params).fetchall()
         return [AuditEntry(r[0], r[1], r[2], r[3], r[4], _load(r[5]), r[6]) for r in rows]
+
+
+def log_query(select: str, equal: Mapping[str, str | None], time_column: str, since: str | None, until: str | None,
+              *, order_by: str, limit: int, where: Sequence[str] = (), params: Sequence[Any] = ()) -> tuple[str, list[Any]]:
+    """SQL and parameters that read a chained log (audit trail, playback events) as its views filter it.
+
+    ``equal`` columns given a value must match it; ``time_column`` lies in [since, until); ``where``
+    and ``params`` are further conditions.
+    """
+    conditions, values = list(where), list(params)
+    for column, value in equal.items():
+        if value:
+            conditions.append(f"{column} = ?")
+            values.append(value)
+    if since:
+        conditions.append(f"{time_column} >= ?")
+        values.append(since)
+    if until:
+        conditions.append(f"{time_column} < ?")
+        values.append(until)
+    if conditions:
+        select += " WHERE " + " AND ".join(conditions)
+    return f"{select} ORDER BY {order_by} LIMIT ?", [*values, limit]
 
 
 def _load(text: str) -> dict[str, Any]:

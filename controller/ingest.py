@@ -11,7 +11,7 @@ import logging
 from typing import Callable, Collection
 
 from controller import hashchain
-from controller.audit import PLAYBACK_CHAIN
+from controller.audit import PLAYBACK_CHAIN, log_query
 from controller.db import Database
 from controller.registry import Registry
 from loaxa import protocol
@@ -151,25 +151,11 @@ def playback_log(db: Database, *, device_id: str | None = None, broadcast_id: st
                  kind: str | None = None, since: str | None = None, until: str | None = None,
                  limit: int = 1000, device_ids: Collection[str] | None = None) -> list[dict]:
     """Playback events, newest first, filtered for the audit views (``device_ids``: a user's scope)."""
-    where, params = [], []
-    if device_ids is not None:
-        where.append(f"device_id IN ({', '.join('?' * len(device_ids))})" if device_ids else "0")
-        params.extend(sorted(device_ids))
-    for col, val in (("device_id", device_id), ("broadcast_id", broadcast_id), ("kind", kind)):
-        if val:
-            where.append(f"{col} = ?")
-            params.append(val)
-    if since:
-        where.append("recorded_at >= ?")
-        params.append(since)
-    if until:
-        where.append("recorded_at < ?")
-        params.append(until)
-    sql = "SELECT * FROM playback_events"
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY recorded_at DESC, id DESC LIMIT ?"
-    params.append(limit)
+    in_scope = [] if device_ids is None else [f"device_id IN ({', '.join('?' * len(device_ids))})" if device_ids else "0"]
+    sql, params = log_query("SELECT * FROM playback_events",
+                            {"device_id": device_id, "broadcast_id": broadcast_id, "kind": kind}, "recorded_at",
+                            since, until, order_by="recorded_at DESC, id DESC", limit=limit,
+                            where=in_scope, params=sorted(device_ids or ()))
     with db.tx() as conn:
         rows = list(conn.query(sql, params))
     for r in rows:
