@@ -78,26 +78,23 @@ class _Line:
     text: str
     dropped: list[tuple[str, str]] = field(default_factory=list)
 
+    def cut(self, text: str, pattern: re.Pattern[str], reason: str, shown: int = 0, keep: str = "") -> str:
+        """``text`` with ``pattern`` replaced by ``keep``; each match's group ``shown`` is noted as dropped."""
+        for m in pattern.finditer(text):
+            self.dropped.append((m.group(shown), reason))
+        return pattern.sub(keep, text)
+
 
 def _prepare(number: int, raw: str) -> _Line:
     line = _Line(number, "")
-    text = plain(raw)
-    for m in BOOKMARK.finditer(text):
-        line.dropped.append((m.group(0), MARKUP))
-    text = BOOKMARK.sub("", text)
-    for m in _IMAGE.finditer(text):
-        line.dropped.append((m.group(0), PHOTO))
-    text = _IMAGE.sub("", text)
-    for m in _LINK.finditer(text):
-        line.dropped.append((m.group(2), LINK))
-    text = _LINK.sub(r"\1", text)
+    text = line.cut(plain(raw), BOOKMARK, MARKUP)
+    text = line.cut(text, _IMAGE, PHOTO)
+    text = line.cut(text, _LINK, LINK, shown=2, keep=r"\1")
     typist = _TYPIST.search(text)
     if typist:
         line.dropped.append((typist["t"], TYPIST))
         text = text[: typist.start()]
-    for m in _URL.finditer(text):
-        line.dropped.append((m.group(0), LINK))
-    text = _URL.sub("", text)
+    text = line.cut(text, _URL, LINK)
     text = _ESCAPE.sub(r"\1", text).replace("*", "")
     text = _HEADING_HASHES.sub("", SPACES.sub(" ", text).strip())
     if _DECORATION.fullmatch(text):
