@@ -297,6 +297,19 @@ def m008_media_fallback(db: sqlite_utils.Database) -> None:
     """Each Opus file's MP3 fallback (its own sha256-named row in ``media``)."""
     db.execute("ALTER TABLE media ADD COLUMN fallback_sha256 TEXT NOT NULL DEFAULT ''")
 
+
+@migrations()
+def m009_media_scope(db: sqlite_utils.Database) -> None:
+    """Media to the broadcasts that use it, so each download's scope check is a few index lookups."""
+    db.executescript(
+        """
+        CREATE INDEX media_fallback ON media(fallback_sha256);
+        CREATE INDEX bulletins_media ON bulletins(media_sha256);
+        CREATE INDEX broadcasts_bulletin ON broadcasts(bulletin_id);
+        """
+    )
+
+
 class Database:
 
     """The controller database with its lock; use :meth:`tx` for every access."""

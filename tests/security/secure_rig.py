@@ -112,6 +112,19 @@ class SecureRig:
         h.start()
         return h
 
+    def commune_with_pole(self, device_id: str = "loa-1") -> tuple[ControllerHandle, AgentHandle, str]:
+        """Broker and controller running, commune ``xa`` with village ``thon-a``, one pole enrolled there.
+
+        Returns the controller, the pole's running agent and its (spent) enrollment code.
+        """
+        self.generate()
+        self.start_broker()
+        ctl = self.controller()
+        ctl.api.post("/api/units", {"id": "xa", "name": "Xã Thử", "level": "commune"})
+        ctl.api.post("/api/units", {"id": "thon-a", "name": "Thôn A", "parent_id": "xa", "level": "village"})
+        code = self.add_device(device_id, "thon-a")
+        return ctl, self.agent(device_id, code), code
+
     def close(self) -> None:
         for h in reversed(self.handles):
             if h.alive:

@@ -20,14 +20,8 @@ TEXT = "Thông báo. Chiều nay họp dân."
 
 
 def test_an_enrolled_agent_connects_with_its_own_credentials_and_plays(secure):
-    secure.generate()
-    secure.start_broker()
-    ctl = secure.controller()
+    ctl, agent, code = secure.commune_with_pole("loa-1")
     api = ctl.api
-    api.post("/api/units", {"id": "xa", "name": "Xã Thử", "level": "commune"})
-    api.post("/api/units", {"id": "thon-a", "name": "Thôn A", "parent_id": "xa", "level": "village"})
-    code = secure.add_device("loa-1", "thon-a")
-    agent = secure.agent("loa-1", code)
 
     cfg_path = secure.root / "agent-loa-1.toml"
     assert stat.S_IMODE(cfg_path.stat().st_mode) == 0o600

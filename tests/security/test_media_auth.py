@@ -25,9 +25,14 @@ def media_app(tmp_path):
     sha = hashlib.sha256(AUDIO).hexdigest()
     config.media_dir.mkdir(parents=True, exist_ok=True)
     (config.media_dir / f"{sha}.ogg").write_bytes(AUDIO)
-    with controller.db.tx() as db:
-        db["media"].insert({"sha256": sha, "ext": "ogg", "size": len(AUDIO), "duration_s": 1.0,
-                            "created_at": format_time(utcnow())})
+    now = format_time(utcnow())
+    with controller.db.tx() as db:  # a broadcast to loa-1 uses the file, so loa-1 may fetch it
+        db["media"].insert({"sha256": sha, "ext": "ogg", "size": len(AUDIO), "duration_s": 1.0, "created_at": now})
+        db["bulletins"].insert({"id": "b-1", "title": "Tin", "text": "Tin", "script": "Tin", "media_sha256": sha,
+                                "created_at": now})
+        db["broadcasts"].insert({"id": "bc-1", "bulletin_id": "b-1", "starts_at": now, "targets_json": '["thon-a"]',
+                                 "status": "approved", "created_at": now})
+        db["broadcast_devices"].insert({"broadcast_id": "bc-1", "device_id": "loa-1"})
     stray = hashlib.sha256(b"not registered").hexdigest()
     (config.media_dir / f"{stray}.ogg").write_bytes(b"not registered")
     user, password = controller.security.credentials.issue_device("loa-1")

@@ -1,0 +1,105 @@
+"""Which media a device may download: only what was addressed to it.
+
+A stolen device credential must not open a province's whole media archive (bulletins for
+one commune only, emergencies, unapproved drafts).  A device may fetch a file when it is
+the media, or the MP3 fallback of the media, of a broadcast (scheduled or emergency, any
+status but ``draft``) that reaches the device, or when it is the test tone:
+
+- a broadcast reaches a device when the device was among the devices resolved when the
+  broadcast was stored (``broadcast_devices``), or when one of its targets is the device
+  itself or a unit above it now; the planner resolves targets against the current tree,
+  so a pole enrolled or moved after scheduling gets plan items the stored set lacks;
+- a cancelled or finished broadcast still counts: a device that retries a download after
+  a cancellation race must not be refused, and what it fetches was meant for it anyway;
+- drafts were never sent to anyone, so they do not count;
+- the test tone (media ``engine = 'test_tone'``) is one generated 1 kHz sine shared by all
+  devices and carries no content; every enrolled device may fetch it.
+
+The whole decision is one query on indexed columns (migration ``m009_media_scope``).
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import threading
+from typing import Iterator
+
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
+
+from controller.db import Database
+
+log = logging.getLogger(__name__)
+
+TEST_TONE_ENGINE = "test_tone"
+
+
+class Access(enum.Enum):
+    ALLOWED = "allowed"
+    DENIED = "denied"
+    UNKNOWN = "unknown"
+
+
+_KNOWN_SQL = "SELECT 1 FROM media WHERE sha256 = ? AND ext = ?"
+
+_SCOPE_SQL = """
+WITH RECURSIVE
+    up(id) AS (
+        SELECT unit_id FROM devices WHERE id = :device
+        UNION SELECT u.parent_id FROM units u JOIN up ON u.id = up.id WHERE u.parent_id IS NOT NULL),
+    wanted(sha) AS (
+        SELECT :sha UNION SELECT sha256 FROM media WHERE fallback_sha256 = :sha)
+SELECT m.engine = :tone OR EXISTS (
+    SELECT 1 FROM bulletins b JOIN broadcasts bc ON bc.bulletin_id = b.id
+    WHERE b.media_sha256 IN wanted AND bc.status != 'draft'
+      AND (EXISTS (SELECT 1 FROM broadcast_devices bd WHERE bd.broadcast_id = bc.id AND bd.device_id = :device)
+           OR EXISTS (SELECT 1 FROM json_each(bc.targets_json) t WHERE t.value = :device OR t.value IN up)))
+FROM media m WHERE m.sha256 = :sha AND m.ext = :ext
+"""
+
+
+class MediaAccess:
+    """Decides media downloads and counts the refusals (exported as ``loaxa_media_downloads_denied``)."""
+
+    def __init__(self, db: Database):
+        self.db = db
+        self._denied = 0
+        self._lock = threading.Lock()
+
+    @property
+    def denied(self) -> int:
+        return self._denied
+
+    def known(self, sha256: str, ext: str) -> bool:
+        """Whether the media index has this file (the whole check when downloads need no credentials)."""
+        with self.db.tx() as db:
+            return db.execute(_KNOWN_SQL, [sha256, ext]).fetchone() is not None
+
+    def decide(self, device_id: str, sha256: str, ext: str) -> Access:
+        """Whether ``device_id`` may download ``<sha256>.<ext>``; refusals are logged and counted."""
+        with self.db.tx() as db:
+            row = db.execute(_SCOPE_SQL, {"device": device_id, "sha": sha256, "ext": ext,
+                                          "tone": TEST_TONE_ENGINE}).fetchone()
+        if row is None:
+            return Access.UNKNOWN
+        if row[0]:
+            return Access.ALLOWED
+        with self._lock:
+            self._denied += 1
+        log.info("media %s… refused: nothing sent to device %s uses it", sha256[:12], device_id,
+                 extra={"device_id": device_id})
+        return Access.DENIED
+
+    def collector(self) -> Collector:
+        return _DeniedCollector(self)
+
+
+class _DeniedCollector(Collector):
+    def __init__(self, access: MediaAccess):
+        self.access = access
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        yield CounterMetricFamily("loaxa_media_downloads_denied",
+                                  "Media downloads refused because nothing sent to the device uses the file",
+                                  value=self.access.denied)
