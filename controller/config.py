@@ -10,7 +10,7 @@ from audio.settings import AudioSettings
 from controller.people_settings import PeopleSettings
 from controller.retention_settings import RetentionSettings
 from controller.security_settings import BrokerSettings, SecuritySettings
-from loaxa.config import MqttSettings, PathIn, section, setting
+from loaxa.config import ConfigError, MqttSettings, PathIn, section, setting
 from schedules.settings import ScheduleSettings
 
 
@@ -20,6 +20,13 @@ class HttpSettings:
     port: int = setting(8080, "TCP port of the web UI, API and media server")
     public_url: str = setting("", "URL devices use to reach this controller (default: http://host:port)")
     threads: int = setting(8, "HTTP worker threads")
+    trusted_proxies: int = setting(
+        0, "reverse proxies (e.g. nginx) in front of this listener whose X-Forwarded-For and X-Forwarded-Proto "
+           "are believed; 0: none, the headers are ignored and clients are told apart by their own address")
+
+    def __post_init__(self) -> None:
+        if self.trusted_proxies < 0:
+            raise ConfigError(f"http.trusted_proxies must be 0 (no proxy) or the number of proxies, got {self.trusted_proxies}")
 
 
 @dataclass(frozen=True)

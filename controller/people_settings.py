@@ -12,7 +12,8 @@ class PeopleSettings:
     two_person_rule: bool = setting(
         True, "the person who drafted a broadcast cannot approve it (turn off only for a one-person commune)")
     cookie_secure: str = setting(
-        "auto", "send the session cookie only over HTTPS: auto (when http.public_url is https), always, or never")
+        "auto", "send the session cookie only over HTTPS: auto (when http.public_url is https, or the request "
+                "came over HTTPS), always, or never")
     session_hours: float = setting(12.0, "how long a sign-in lasts before the password is asked again")
     max_failures_per_user: int = setting(5, "failed sign-ins allowed per user name within throttle_window_s")
     max_failures_per_ip: int = setting(20, "failed sign-ins allowed per client address within throttle_window_s")

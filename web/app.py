@@ -17,6 +17,11 @@ def create_app(controller: Controller, overrides: Mapping[str, Any] | None = Non
     if overrides:
         app.config.update(overrides)
     app.extensions["loaxa"] = controller
+    proxies = controller.config.http.trusted_proxies
+    if proxies:  # the client's address and scheme come from the proxies' headers, the last `proxies` hops only
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=0)  # type: ignore[method-assign]
 
     from controller import media_http
     from web import api, api_schedule, api_people, auth, metrics_http

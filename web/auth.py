@@ -23,7 +23,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
-from flask import Flask, abort, current_app, g, jsonify, redirect, request, session, url_for
+from flask import Flask, abort, current_app, g, has_request_context, jsonify, redirect, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import Forbidden
 
 from controller.errors import InputError
@@ -318,6 +319,21 @@ def cookie_secure(setting: str, public_url: str) -> bool:
     return public_url.lower().startswith("https://")
 
 
+class _Sessions(SecureCookieSessionInterface):
+    """Signed-cookie sessions; with ``cookie_secure = "auto"`` a request that came over HTTPS gets a Secure cookie too.
+
+    So a controller whose devices use plain HTTP on the local network, and whose people come
+    through a TLS proxy, still keeps their cookie off plain HTTP.  The scheme is the proxy's
+    X-Forwarded-Proto only when ``http.trusted_proxies`` says to believe it.
+    """
+
+    def __init__(self, auto: bool):
+        self.auto = auto
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return super().get_cookie_secure(app) or (self.auto and has_request_context() and request.is_secure)
+
+
 def init_app(app: Flask) -> None:
     controller: Controller = app.extensions["loaxa"]
     cfg = controller.config
@@ -330,6 +346,7 @@ def init_app(app: Flask) -> None:
         SESSION_COOKIE_SECURE=cookie_secure(cfg.people.cookie_secure, cfg.public_url),
         PERMANENT_SESSION_LIFETIME=timedelta(hours=cfg.people.session_hours),
     )
+    app.session_interface = _Sessions(cfg.people.cookie_secure == "auto")
     app.before_request(_before_request)
     app.after_request(_security_headers)
     app.add_template_global(csrf_token, "csrf_token")

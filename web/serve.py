@@ -6,21 +6,31 @@ import logging
 import signal
 import threading
 
-from waitress.server import create_server
+from flask import Flask
+from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
-from controller.config import ControllerConfig
+from controller.config import ControllerConfig, HttpSettings
 from controller.service import Controller
 from web.app import create_app
 
 log = logging.getLogger(__name__)
 
 
+def http_server(app: Flask, http: HttpSettings) -> BaseWSGIServer | MultiSocketServer:
+    """The waitress server of the web UI, API and media.
+
+    Waitress drops X-Forwarded-* headers by default; behind trusted proxies it passes them on,
+    and the app believes only the last ``trusted_proxies`` hops of them (see ``create_app``).
+    """
+    return create_server(app, host=http.host, port=http.port, threads=http.threads, ident="loaxa",
+                         clear_untrusted_proxy_headers=not http.trusted_proxies)
+
+
 def serve(config: ControllerConfig) -> None:
     """Run until SIGTERM or SIGINT, then stop cleanly."""
     controller = Controller(config)
     app = create_app(controller)
-    server = create_server(app, host=config.http.host, port=config.http.port, threads=config.http.threads,
-                           ident="loaxa")
+    server = http_server(app, config.http)
     stopping = threading.Event()
 
     def stop(signum, frame) -> None:
