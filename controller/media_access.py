@@ -12,8 +12,9 @@ status but ``draft``) that reaches the device, or when it is the test tone:
 - a cancelled or finished broadcast still counts: a device that retries a download after
   a cancellation race must not be refused, and what it fetches was meant for it anyway;
 - drafts were never sent to anyone, so they do not count;
-- the test tone (media ``engine = 'test_tone'``) is one generated 1 kHz sine shared by all
-  devices and carries no content; every enrolled device may fetch it.
+- the test tone (media ``engine = TEST_TONE_ENGINE``, made by the devices page) is one
+  generated 1 kHz sine shared by all devices and carries no content; every enrolled
+  device may fetch it.
 
 The whole decision is one query on indexed columns (migration ``m009_media_scope``).
 """
@@ -23,10 +24,6 @@ from __future__ import annotations
 import enum
 import logging
 import threading
-from typing import Iterator
-
-from prometheus_client.core import CounterMetricFamily
-from prometheus_client.registry import Collector
 
 from controller.db import Database
 
@@ -60,7 +57,7 @@ FROM media m WHERE m.sha256 = :sha AND m.ext = :ext
 
 
 class MediaAccess:
-    """Decides media downloads and counts the refusals (exported as ``loaxa_media_downloads_denied``)."""
+    """Decides media downloads and counts the refusals (``/metrics``: ``loaxa_media_downloads_denied``)."""
 
     def __init__(self, db: Database):
         self.db = db
@@ -90,16 +87,3 @@ class MediaAccess:
         log.info("media %s… refused: nothing sent to device %s uses it", sha256[:12], device_id,
                  extra={"device_id": device_id})
         return Access.DENIED
-
-    def collector(self) -> Collector:
-        return _DeniedCollector(self)
-
-
-class _DeniedCollector(Collector):
-    def __init__(self, access: MediaAccess):
-        self.access = access
-
-    def collect(self) -> Iterator[CounterMetricFamily]:
-        yield CounterMetricFamily("loaxa_media_downloads_denied",
-                                  "Media downloads refused because nothing sent to the device uses the file",
-                                  value=self.access.denied)

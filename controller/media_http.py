@@ -11,13 +11,11 @@ unknown file, so a device cannot probe which media exist.
 from __future__ import annotations
 
 import re
-import threading
-import weakref
 from typing import TYPE_CHECKING
 
 from flask import Blueprint, Response, abort, current_app, request, send_file
 
-from controller.media_access import Access, MediaAccess
+from controller.media_access import Access
 
 if TYPE_CHECKING:
     from controller.service import Controller
@@ -26,18 +24,6 @@ bp = Blueprint("media", __name__)
 
 _NAME_RE = re.compile(r"^([0-9a-f]{64})\.(ogg|mp3)$")
 _MIME = {"ogg": "audio/ogg", "mp3": "audio/mpeg"}
-_ACCESS: weakref.WeakKeyDictionary[Controller, MediaAccess] = weakref.WeakKeyDictionary()
-_ACCESS_LOCK = threading.Lock()
-
-
-def media_access(controller: Controller) -> MediaAccess:
-    """The controller's one :class:`MediaAccess`, its refusal counter registered with its metrics."""
-    with _ACCESS_LOCK:
-        access = _ACCESS.get(controller)
-        if access is None:
-            access = _ACCESS[controller] = MediaAccess(controller.db)
-            controller.metrics.registry.register(access.collector())
-        return access
 
 
 def _authenticated_device(controller: Controller) -> str | None:
@@ -60,7 +46,7 @@ def media(name: str) -> Response:
     if not m:
         abort(404)
     sha256, ext = m.groups()
-    access = media_access(controller)
+    access = controller.media_access
     if device_id is None:
         if not access.known(sha256, ext):
             abort(404)

@@ -41,6 +41,9 @@ class _StateCollector(Collector):
                                   value=events)
         yield CounterMetricFamily("loaxa_mqtt_messages_rejected", "Malformed or unauthorised device messages dropped",
                                   value=c.ingest.rejected)
+        yield CounterMetricFamily("loaxa_media_downloads_denied",
+                                  "Media downloads refused because nothing sent to the device uses the file",
+                                  value=c.media_access.denied)
         yield GaugeMetricFamily("loaxa_broker_connected", "1 when the controller is connected to the MQTT broker",
                                 value=1 if c.mqtt.connected.is_set() else 0)
 

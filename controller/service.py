@@ -18,6 +18,7 @@ from controller.ingest import Ingest, playback_log
 from controller.jobs import JobRunner, MediaKeeper
 from controller.device_security import DeviceSecurity, mqtt_settings
 from controller.keyring import Keyring
+from controller.media_access import MediaAccess
 from controller.metrics import ControllerMetrics
 from controller.readiness import readiness
 from controller.retention import Retention
@@ -59,6 +60,7 @@ class Controller:
                                        self._publish_and_wait)
         self.jobs = JobRunner(self.db, self.dispatcher, MediaKeeper(self.db, config.media_dir, config.audio), config.plans,
                               config.jobs_db_path, Retention(self.db, config.retention, config.media_dir))
+        self.media_access = MediaAccess(self.db)
         self.metrics = ControllerMetrics(self)
         self._started = False
 

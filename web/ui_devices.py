@@ -12,6 +12,7 @@ from flask import Blueprint, Flask, jsonify, render_template
 
 from controller.bulletins import new_id
 from controller.errors import InputError, NotFound
+from controller.media_access import TEST_TONE_ENGINE
 from loaxa.protocol import PlayItem, format_time, utcnow
 from web import auth
 from web.ui_base import ctl, json_body, scope_devices, viewer
@@ -80,7 +81,7 @@ def test_tone_media() -> dict[str, Any]:
 
     c = ctl()
     with c.db.tx() as db:
-        rows = list(db.query("SELECT * FROM media WHERE engine = 'test_tone' LIMIT 1"))
+        rows = list(db.query("SELECT * FROM media WHERE engine = ? LIMIT 1", [TEST_TONE_ENGINE]))
     if rows and (c.config.media_dir / f"{rows[0]['sha256']}.{rows[0]['ext']}").is_file():
         return rows[0]
     c.config.media_dir.mkdir(parents=True, exist_ok=True)
@@ -92,7 +93,7 @@ def test_tone_media() -> dict[str, Any]:
                        check=True, capture_output=True, timeout=60)
         digest, final = store_media(ogg, c.config.media_dir, "ogg")
     row = {"sha256": digest, "ext": "ogg", "size": final.stat().st_size, "duration_s": float(TEST_TONE_S),
-           "engine": "test_tone", "created_at": format_time(utcnow())}
+           "engine": TEST_TONE_ENGINE, "created_at": format_time(utcnow())}
     with c.db.tx() as db:
         db["media"].insert(row, replace=True)
     return row
