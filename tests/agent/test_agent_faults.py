@@ -68,6 +68,13 @@ def until_played(agent, count: int, instant: datetime, what: str) -> list[dict]:
     return wait_for(lambda: len(agent.plays()) >= count and agent.plays(), timeout=timeout, what=what)
 
 
+def start_recorded(agent) -> bool:
+    """The sound starts a moment before the agent stores its start; a kill in between has no start to report."""
+    with agent.db() as conn:
+        return conn.execute("SELECT 1 FROM plays WHERE status = 'playing' AND json_extract(info, '$.actual_start') "
+                            "IS NOT NULL").fetchone() is not None
+
+
 def kinds(ctl, broadcast_id: str) -> list[str]:
     return sorted(r["kind"] for r in ctl.events(device_id=DEVICE, broadcast_id=broadcast_id))
 
@@ -149,6 +156,7 @@ def test_agent_killed_during_playback_logs_interrupted_and_plays_on(system, site
     wait_for(lambda: cached(agent, long_b) and cached(agent, next_b), what="media prefetched")
     first_at = min(wait_for(lambda: planned(agent, bc), what="plan applied") for bc in bcs)
     [killed_play] = until_played(agent, 1, first_at, "the first item to start")
+    wait_for(lambda: start_recorded(agent), what="the start recorded in the agent's store")
     agent.kill()  # mid-item: the controller orders a programme's items, so whichever started first
     agent.start()
     killed = next(bc for bc in bcs if bc["id"] == killed_play["broadcast_id"])

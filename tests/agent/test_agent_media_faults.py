@@ -55,7 +55,7 @@ def test_download_killed_midway_resumes_with_range_and_verifies(system, signer, 
         item = play_item("long", clip, utcnow() + timedelta(hours=1))
         publisher.publish(protocol.plan_topic(DEVICE), sealed_plan(signer, DEVICE, 1, (item,)), retain=True)
         part = agent.data_dir / "media" / f"{clip.name}.part"
-        wait_for(lambda: part.exists() and part.stat().st_size == CHUNK, what="a partial download on disk")
+        wait_for(lambda: part.exists() and part.stat().st_size == CHUNK, timeout=30, what="a partial download on disk")
         agent.kill()
         assert part.stat().st_size == CHUNK
         assert [r["range"] for r in server.requests] == [""]
