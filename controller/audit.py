@@ -40,7 +40,8 @@ CHAINS = (AUDIT_CHAIN, PLAYBACK_CHAIN)
 
 # The actions the product records; other names are accepted if they look like these.
 ACTIONS = (
-    "login", "login_failed", "login_throttled", "logout", "user_added", "user_disabled", "password_changed",
+    "login", "login_failed", "login_throttled", "logout", "user_added", "user_updated", "user_disabled",
+    "user_enabled", "password_changed",
     "token_created", "tokens_revoked", "unit_added", "device_added", "device_revoked", "device_enrolled", "bulletin_added",
     "broadcast_scheduled", "broadcast_cancelled", "broadcast_approved", "broadcast_rejected", "emergency",
     "kill_switch", "key_rotated", "settings_changed",

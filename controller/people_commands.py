@@ -51,7 +51,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.add_argument("username")
     set_handler(d, _user_disable, "controller")
 
-    ls = usub.add_parser("list", help="list active users")
+    e = usub.add_parser("enable", help="enable a disabled user again with a new password (asked for, or read from "
+                                       "stdin); old API tokens stay revoked")
+    e.add_argument("username")
+    set_handler(e, _user_enable, "controller")
+
+    ls = usub.add_parser("list", help="list active users (--disabled: the disabled ones)")
+    ls.add_argument("--disabled", action="store_true", help="list disabled users instead")
     set_handler(ls, _user_list, "controller")
 
     p = sub.add_parser("audit", help="the audit trail: verify the hash chains, show recent entries")
@@ -154,9 +160,17 @@ def _user_disable(args: argparse.Namespace) -> int:
     return 0
 
 
+def _user_enable(args: argparse.Namespace) -> int:
+    with _people(args) as (_, users, audit):
+        _, revoked = users.enable(args.username, _read_password("New password"))
+        audit.record("cli", "user_enabled", args.username, {"tokens_revoked": revoked})
+    print(f"{args.username} enabled with the new password; {revoked} old API token(s) revoked")
+    return 0
+
+
 def _user_list(args: argparse.Namespace) -> int:
     with _people(args) as (_, users, _):
-        for u in users.list():
+        for u in users.list(disabled=args.disabled):
             d = u.to_dict()
             print(f"{d['username']:<24} {d['role']:<9} {d['unit_id']:<20} {d['display_name']}")
     return 0

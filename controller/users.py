@@ -318,11 +318,15 @@ class Users:
             ).fetchone()
         return User(*row) if row else None
 
-    def list(self) -> list[User]:
+    def list(self, *, disabled: bool = False) -> list[User]:
+        """Active accounts, or with ``disabled`` the disabled ones (which can be enabled again)."""
         with self.db.tx() as db:
             rows = db.execute("SELECT id, username, display_name, role, unit_id, session_epoch FROM users "
-                              "WHERE disabled = 0 ORDER BY username").fetchall()
+                              "WHERE disabled = ? ORDER BY username", [int(disabled)]).fetchall()
         return [User(*r) for r in rows]
+
+    def find_disabled(self, username: Any) -> User | None:
+        return self._find("username = ? AND disabled = 1", [username]) if isinstance(username, str) else None
 
     def count(self) -> int:
         with self.db.tx() as db:
@@ -367,6 +371,24 @@ class Users:
                 raise Conflict("own_account", "Bạn không thể tự vô hiệu hóa tài khoản của mình.")
             self._keep_one_manager(current)
             db.execute("UPDATE users SET disabled = 1, session_epoch = session_epoch + 1 WHERE id = ?", [current.id])
+
+    def enable(self, username: str, password: Any) -> tuple[User, int]:
+        """Enable a disabled account again, with a new password; returns it and how many API tokens were revoked.
+
+        Whatever the account held before it was disabled may have been the reason for
+        disabling it, so the old password and every old API token stay dead; role and
+        scope come back as they were.
+        """
+        self.check_password_rules(username, password)
+        digest = hash_password(password)
+        with self.db.tx() as db:
+            user = self.find_disabled(username)
+            if user is None:
+                raise NotFound("unknown_user", f"Không có tài khoản bị vô hiệu hóa tên '{username}'.")
+            db.execute("UPDATE users SET disabled = 0, password_hash = ?, session_epoch = session_epoch + 1 WHERE id = ?",
+                       [digest, user.id])
+            revoked = db.execute("DELETE FROM api_tokens WHERE user_id = ?", [user.id]).rowcount
+        return self.get(username), revoked
 
     def _active(self, username: Any) -> User:
         user = self.find(username)

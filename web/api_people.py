@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, jsonify, request
 
-from controller.errors import InputError
+from controller.errors import InputError, NotFound
 from controller.users import KEEP, WHOLE_TREE, AuthError, User
 from web import auth
 from web.api import body, ctl
@@ -66,8 +66,15 @@ def logout():
 @bp.get("/users")
 @auth.access("manage")
 def list_users():
+    """Active accounts in the administrator's subtree; ``?disabled=1`` lists the disabled ones instead."""
+    disabled = request.args.get("disabled", "") in ("1", "true")
+    return jsonify([u.to_dict() for u in ctl().users.list(disabled=disabled) if in_scope(u)])
+
+
+def in_scope(user: User) -> bool:
+    """Whether the current administrator's subtree holds ``user`` (whole-tree accounts only for whole-tree admins)."""
     s = auth.scope()
-    return jsonify([u.to_dict() for u in ctl().users.list() if s.whole_tree or (u.unit_id and s.has_unit(u.unit_id))])
+    return s.whole_tree or (user.unit_id is not None and s.has_unit(user.unit_id))
 
 
 @bp.post("/users")
@@ -86,9 +93,11 @@ EDITABLE = ("role", "unit_id", "display_name")
 
 def _managed_user(username: str) -> User:
     """An active user the current administrator may act on: one whose unit lies in their subtree."""
-    user = ctl().users.get(username)
-    s = auth.scope()
-    if not (s.whole_tree or (user.unit_id is not None and s.has_unit(user.unit_id))):
+    return _scoped(username, ctl().users.get(username))
+
+
+def _scoped(username: str, user: User) -> User:
+    if not in_scope(user):
         raise auth.Refused("out_of_scope", f"Người dùng '{username}' nằm ngoài đơn vị bạn phụ trách.")
     return user
 
@@ -141,6 +150,20 @@ def disable_user(username: str):
     ctl().users.disable(username, actor=auth.require_permission("manage").username)
     auth.audit("user_disabled", username)
     return {"username": username, "disabled": True}
+
+
+@bp.post("/users/<username>/enable")
+@auth.access("manage")
+def enable_user(username: str):
+    """Enable a disabled account with a new password; its old API tokens are revoked."""
+    d = body()
+    disabled = ctl().users.find_disabled(username)
+    if disabled is None:
+        raise NotFound("unknown_user", f"Không có tài khoản bị vô hiệu hóa tên '{username}'.")
+    _scoped(username, disabled)
+    user, revoked = ctl().users.enable(username, d.get("password"))
+    auth.audit("user_enabled", username, {"tokens_revoked": revoked})
+    return user.to_dict()
 
 
 @bp.get("/audit")

@@ -88,6 +88,36 @@ def test_disabled_user_is_locked_out_and_keeps_the_name(world):
         assert r.status_code == 404 and r.json["error"] == "Không có người dùng 'auditor-a'."
 
 
+def test_a_disabled_account_comes_back_with_a_new_password_and_no_old_tokens(world):
+    world.call("admin", "POST", "/api/users/auditor-a/disable")
+    listed = world.call("admin", "GET", "/api/users?disabled=1").json
+    assert [u["username"] for u in listed] == ["auditor-a"]
+    weak = world.call("admin", "POST", "/api/users/auditor-a/enable", {"password": "ngan"})
+    assert weak.status_code == 400 and weak.json["field"] == "password"
+    assert world.controller.users.find("auditor-a") is None  # still disabled
+
+    r = world.call("admin", "POST", "/api/users/auditor-a/enable", {"password": NEW_PASSWORD})
+    assert r.status_code == 200
+    assert (r.json["username"], r.json["role"], r.json["unit_id"]) == ("auditor-a", "auditor", "xa-a")
+    assert world.call("auditor", "GET", "/api/units").status_code == 401  # the old token stays revoked
+    fresh = world.client()
+    csrf = fresh.get("/api/session").json["csrf_token"]
+    old = fresh.post("/api/login", json={"username": "auditor-a", "password": PASSWORD}, headers={"X-CSRF-Token": csrf})
+    assert old.status_code == 401
+    signed_in(world, "auditor-a", NEW_PASSWORD)
+    assert audit_details(world, "user_enabled") == [("admin-a", "auditor-a", {"tokens_revoked": 1})]
+    assert world.call("admin", "GET", "/api/users?disabled=1").json == []
+
+    again = world.call("admin", "POST", "/api/users/auditor-a/enable", {"password": NEW_PASSWORD})
+    assert again.status_code == 404 and "vô hiệu hóa" in again.json["error"]
+    world.controller.users.add("editor-b", PASSWORD, "editor", "xa-b")
+    world.call("root", "POST", "/api/users/editor-b/disable")
+    assert world.call("admin", "GET", "/api/users?disabled=1").json == []  # commune B's people are not listed
+    outside = world.call("admin", "POST", "/api/users/editor-b/enable", {"password": NEW_PASSWORD})
+    assert outside.status_code == 403 and outside.json["code"] == "out_of_scope"
+    assert world.controller.users.find("editor-b") is None
+
+
 def test_scoped_admin_acts_only_inside_their_subtree(world):
     world.controller.users.add("editor-b", PASSWORD, "editor", "xa-b")
     refusals = [
@@ -162,3 +192,29 @@ def test_bad_input_is_refused_clearly_and_changes_nothing(world):
                                                                 "role": "editor", "unit_id": "xa-a"}
     signed_in(world, "editor-a")
     assert json.dumps(audit_details(world, "user_updated")) == "[]"
+
+
+def test_the_cli_lists_and_enables_disabled_accounts(world):
+    """``loaxa user disable|list --disabled|enable`` on the same database, as an operator at the shell would."""
+    import os
+    import subprocess
+
+    from harness import loaxa
+
+    env = {**os.environ, "LOAXA_DATA_DIR": str(world.controller.config.data_dir)}
+
+    def cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
+        return subprocess.run(loaxa("user", *args), input=stdin, capture_output=True, text=True, env=env, timeout=60)
+
+    assert cli("disable", "editor-a").returncode == 0
+    listed = cli("list", "--disabled")
+    assert listed.returncode == 0 and listed.stdout.split()[0] == "editor-a"
+    weak = cli("enable", "editor-a", stdin="ngan\n")
+    assert weak.returncode != 0 and "ít nhất" in weak.stderr
+    done = cli("enable", "editor-a", stdin=NEW_PASSWORD + "\n")
+    assert done.returncode == 0 and "1 old API token(s) revoked" in done.stdout
+    assert world.call("editor", "GET", "/api/units").status_code == 401
+    signed_in(world, "editor-a", NEW_PASSWORD)
+    assert audit_details(world, "user_enabled") == [("cli", "editor-a", {"tokens_revoked": 1})]
+    unknown = cli("enable", "nobody", stdin=NEW_PASSWORD + "\n")
+    assert unknown.returncode != 0 and "nobody" in unknown.stderr

@@ -19,7 +19,7 @@ def tools(page, username: str):
     return page.locator(f"#users li[data-user='{username}']")
 
 
-def test_admin_edits_a_role_resets_a_password_and_disables_a_user(system, sessions):
+def test_admin_edits_a_role_resets_a_password_disables_and_enables_a_user(system, sessions):
     ctl = setup_commune(system).ctl
     editor = sessions(ctl.url, "canbo", PASSWORD)
     admin = sessions(ctl.url, "test-admin", ctl.admin_password, PHONE)
@@ -64,6 +64,18 @@ def test_admin_edits_a_role_resets_a_password_and_disables_a_user(system, sessio
     expect(login.locator(".field-error")).to_contain_text("Sai tên đăng nhập hoặc mật khẩu")
     login.context.close()
 
+    # Enable again, with a new password: the row moves back and the new password signs in.
+    back = page.locator("#disabled-users li[data-user='kiemtra']")
+    back.locator("button", has_text="Kích hoạt lại").click()
+    assert admin.overflow() <= 0, "the disabled accounts are wider than a phone"
+    page.fill("#en-pw-kiemtra", NEW_PASSWORD)
+    back.locator("button", has_text="Kích hoạt tài khoản").click()
+    expect(tools(page, "kiemtra")).to_have_count(1)
+    expect(page.locator("#disabled-users")).to_have_count(0)
+    returning = sessions(ctl.url, "kiemtra", NEW_PASSWORD)
+    assert "Kiểm tra" in returning.page.inner_text("nav.menu")
+
     actions = {(e["action"], e["target"]) for e in ctl.api.get("/api/audit?actor=test-admin")}
-    assert {("user_updated", "canbo"), ("password_changed", "chutich"), ("user_disabled", "kiemtra")} <= actions
-    assert not admin.errors and not leader.errors
+    assert {("user_updated", "canbo"), ("password_changed", "chutich"), ("user_disabled", "kiemtra"),
+            ("user_enabled", "kiemtra")} <= actions
+    assert not admin.errors and not leader.errors and not returning.errors
