@@ -24,6 +24,8 @@ from controller.broker import Broker, free_port, wait_for_port
 
 log = logging.getLogger(__name__)
 
+STOP_TIMEOUT_S = 20  # for all processes together; what is still running then is killed
+
 UNITS = [
     ("tinh-demo", "Tỉnh Demo", None, "province"),
     ("xa-tan-lap", "Xã Tân Lập", "tinh-demo", "commune"),
@@ -169,11 +171,13 @@ def run_demo(workdir: Path, http_port: int = 8080) -> int:
         for p in reversed(procs):
             if p.popen.poll() is None:
                 p.popen.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT_S
         for p in reversed(procs):
             try:
-                p.popen.wait(timeout=15)
+                p.popen.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 p.popen.kill()
+                p.popen.wait()
         broker.stop()
     return 0
 

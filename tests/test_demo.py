@@ -33,6 +33,10 @@ def test_demo_plays_a_scheduled_bulletin_on_three_agents_and_stops_cleanly(tmp_p
         assert all(abs(p["actual_start"] - p["planned"]) < 0.2 for p in plays)
     finally:
         demo.send_signal(signal.SIGINT)
-        rc = demo.wait(timeout=60)
+        try:
+            rc = demo.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            demo.kill()
+            raise AssertionError("the demo did not stop within 60 s of Ctrl-C:\n" + out.read_text()[-2000:])
     assert rc == 0
     assert "Stopping the demo" in out.read_text()
