@@ -136,11 +136,19 @@ def update_user(username: str):
 @bp.post("/users/<username>/password")
 @auth.access("manage")
 def reset_password(username: str):
+    """A new password ends the person's sessions; with ``revoke_tokens`` (for a password that
+    may have leaked) their API tokens go too."""
     d = body()
+    revoke = d.get("revoke_tokens", False)
+    if not isinstance(revoke, bool):
+        raise InputError("invalid_revoke_tokens", "revoke_tokens phải là true hoặc false.", "revoke_tokens")
     _managed_user(username)
     ctl().users.set_password(username, d.get("password"))
-    auth.audit("password_changed", username, {"sessions_ended": True})
-    return {"username": username, "sessions_ended": True}
+    result: dict[str, Any] = {"sessions_ended": True}
+    if revoke:
+        result["tokens_revoked"] = ctl().users.revoke_tokens(username)
+    auth.audit("password_changed", username, result)
+    return {"username": username, **result}
 
 
 @bp.post("/users/<username>/disable")

@@ -67,6 +67,18 @@ def test_password_reset_ends_sessions_and_the_new_password_works(world):
     with sqlite3.connect(world.controller.config.db_path) as conn:
         stored = " ".join(r[0] for r in conn.execute("SELECT details FROM audit_log"))
     assert NEW_PASSWORD not in stored and PASSWORD not in stored
+    assert world.call("approver", "GET", "/api/units").status_code == 200  # API tokens stay by default
+
+
+def test_a_password_reset_can_revoke_the_api_tokens_too(world):
+    bad = world.call("admin", "POST", "/api/users/approver-a/password", {"password": NEW_PASSWORD, "revoke_tokens": "yes"})
+    assert bad.status_code == 400 and bad.json["field"] == "revoke_tokens"
+    signed_in(world, "approver-a")  # nothing changed
+    r = world.call("admin", "POST", "/api/users/approver-a/password", {"password": NEW_PASSWORD, "revoke_tokens": True})
+    assert r.status_code == 200 and r.json == {"username": "approver-a", "sessions_ended": True, "tokens_revoked": 1}
+    assert world.call("approver", "GET", "/api/units").status_code == 401
+    assert audit_details(world, "password_changed") == [
+        ("admin-a", "approver-a", {"sessions_ended": True, "tokens_revoked": 1})]
 
 
 def test_disabled_user_is_locked_out_and_keeps_the_name(world):

@@ -48,6 +48,7 @@ def test_admin_edits_a_role_resets_a_password_disables_and_enables_a_user(system
     tools(page, "chutich").locator("button", has_text="Đặt mật khẩu mới").click()
     expect(tools(page, "chutich").locator("[data-error-for='password']")).to_contain_text("ít nhất")
     page.fill("#p-new-chutich", NEW_PASSWORD)
+    page.check("#pw-chutich input[name=revoke_tokens]")
     tools(page, "chutich").locator("button", has_text="Đặt mật khẩu mới").click()
     expect(tools(page, "chutich").locator("#pw-chutich")).to_be_hidden()  # the page reloaded
     leader = sessions(ctl.url, "chutich", NEW_PASSWORD)
@@ -78,4 +79,6 @@ def test_admin_edits_a_role_resets_a_password_disables_and_enables_a_user(system
     actions = {(e["action"], e["target"]) for e in ctl.api.get("/api/audit?actor=test-admin")}
     assert {("user_updated", "canbo"), ("password_changed", "chutich"), ("user_disabled", "kiemtra"),
             ("user_enabled", "kiemtra")} <= actions
+    [reset] = [e for e in ctl.api.get("/api/audit?action=password_changed") if e["target"] == "chutich"]
+    assert "tokens_revoked" in reset["details"], "the box asked for the API tokens to be revoked"
     assert not admin.errors and not leader.errors and not returning.errors

@@ -59,6 +59,7 @@ window.loaxa = (function () {
     });
     form.querySelectorAll("[data-list]").forEach(function (e) { if (!(e.name in body)) { body[e.name] = []; } });
     form.querySelectorAll("[data-int]").forEach(function (e) { if (e.name in body) { body[e.name] = parseInt(body[e.name], 10); } });
+    form.querySelectorAll("[data-bool]").forEach(function (e) { body[e.name] = e.checked; });
     var btn = ev.submitter || form.querySelector("button[type=submit]");
     var path = (btn && btn.getAttribute("data-api-action")) || form.getAttribute("data-api");
     clearErrors(form);
