@@ -23,6 +23,7 @@ from controller.config import ControllerConfig
 from controller.credentials import Account, Credentials, write_secret
 from controller.db import Database
 from loaxa import protocol
+from loaxa.config import PathIn
 
 log = logging.getLogger(__name__)
 
@@ -38,35 +39,17 @@ def controller_secret_path(config: ControllerConfig) -> Path:
 
 @dataclass(frozen=True)
 class BrokerFiles:
+    """Where the generated broker configuration lives, below one directory."""
+
     dir: Path
 
-    @property
-    def conf(self) -> Path:
-        return self.dir / "mosquitto.conf"
-
-    @property
-    def passwd(self) -> Path:
-        return self.dir / "passwd"
-
-    @property
-    def acl(self) -> Path:
-        return self.dir / "acl"
-
-    @property
-    def tls_dir(self) -> Path:
-        return self.dir / "tls"
-
-    @property
-    def ca_cert(self) -> Path:
-        return self.tls_dir / "ca.crt"
-
-    @property
-    def server_cert(self) -> Path:
-        return self.tls_dir / "server.crt"
-
-    @property
-    def server_key(self) -> Path:
-        return self.tls_dir / "server.key"
+    conf = PathIn("dir", "mosquitto.conf")
+    passwd = PathIn("dir", "passwd")
+    acl = PathIn("dir", "acl")
+    tls_dir = PathIn("dir", "tls")
+    ca_cert = PathIn("dir", "tls", "ca.crt")
+    server_cert = PathIn("dir", "tls", "server.crt")
+    server_key = PathIn("dir", "tls", "server.key")
 
 
 def render_acl(accounts: list[Account], groups_of: dict[str, list[str]]) -> str:
