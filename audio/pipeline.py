@@ -5,7 +5,8 @@
 paragraph pauses, masters it to the loudness target and stores ``<sha256>.ogg``
 (Opus) plus the ``<sha256>.mp3`` fallback.  :func:`master_upload` gives an uploaded
 recording the same mastering.  Both consult the render cache first, and both leave
-the media store untouched when they fail.
+the media store untouched when they fail.  Both take an optional ``progress`` callback
+that hears each step (:mod:`audio.progress`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
+from audio.progress import ProgressCallback, RenderProgress, notify
 from audio.settings import AudioSettings
 
 if TYPE_CHECKING:
@@ -93,18 +95,23 @@ def render_text(
     media_dir: Path,
     *,
     dictionary: Abbreviations | None = None,
+    progress: ProgressCallback | None = None,
 ) -> RenderedMedia:
     """Speak the approved script ``text`` and store it mastered, as Opus and MP3, in ``media_dir``.
 
     With engine "auto", Google's voice is tried first and espeak-ng replaces it for the
     whole render when Google is unreachable or failing; a recent failure skips Google
     for ``gtts_cooldown_s``.  Raises :class:`RenderError` when no engine can speak.
+
+    ``progress`` hears normalizing, speaking (paragraphs done of total), fallback when
+    a voice gives up, mastering, storing and done; a cache hit goes straight to done.
     """
     from audio.tts.auto import plan_engines
     from audio.tts.base import EngineUnavailable
     from audio.master import mastering_identity
     from audio.render_cache import RenderCache, render_key
 
+    notify(progress, RenderProgress("normalizing"))
     paragraphs = spoken_paragraphs(text, dictionary)
     if not paragraphs:
         raise RenderError("nothing to say: the text is empty")
@@ -119,30 +126,36 @@ def render_text(
         hit = _from_cache(cache, key, media_dir)
         if hit is not None:
             log.info("render cache hit: %s voice, %s", hit.engine, hit.sha256[:12])
+            notify(progress, RenderProgress("done", engine=hit.engine))
             return hit
         if plan.fallback and not engine.ready():
             failures.append(f"{engine.name} skipped after a recent failure")
             log.info("skipping %s: it failed recently", engine.name)
+            notify(progress, RenderProgress("fallback", engine=engine.name))
             continue
         try:
-            speech = _speak_all(engine, paragraphs)
+            speech = _speak_all(engine, paragraphs, progress)
         except EngineUnavailable as exc:
             failures.append(f"{engine.name}: {exc}")
             log.warning("%s cannot speak: %s", engine.name, exc)
+            notify(progress, RenderProgress("fallback", engine=engine.name))
             continue
+        notify(progress, RenderProgress("mastering", engine=engine.name))
         program = _assemble(speech, settings)
-        media = _master_and_store(program, settings, media_dir, engine.name)
+        media = _master_and_store(program, settings, media_dir, engine.name, progress)
         cache.save(key, _record(media))
         log.info("rendered %.1f s with %s as %s (%.1f LUFS)", media.duration_s, engine.name, media.sha256[:12], media.loudness_lufs)
+        notify(progress, RenderProgress("done", engine=engine.name))
         return media
     raise RenderError("no speech engine could speak: " + "; ".join(failures))
 
 
-def master_upload(path: Path, settings: AudioSettings, media_dir: Path) -> RenderedMedia:
+def master_upload(path: Path, settings: AudioSettings, media_dir: Path,
+                  progress: ProgressCallback | None = None) -> RenderedMedia:
     """Master an uploaded recording (MP3, WAV, M4A or OGG) like a rendered bulletin and store it.
 
     An unreadable, non-audio, silent or too long file raises :class:`RenderError` and
-    stores nothing.
+    stores nothing.  ``progress`` hears mastering, storing and done.
     """
     from audio.master import mastering_identity
     from audio.render_cache import RenderCache, render_key
@@ -152,20 +165,34 @@ def master_upload(path: Path, settings: AudioSettings, media_dir: Path) -> Rende
     key = render_key({"upload": _sha256(path), "master": mastering_identity(settings)})
     hit = _from_cache(cache, key, media_dir)
     if hit is not None:
+        notify(progress, RenderProgress("done", engine=UPLOAD_ENGINE))
         return hit
-    media = _master_and_store(path, settings, media_dir, UPLOAD_ENGINE)
+    notify(progress, RenderProgress("mastering", engine=UPLOAD_ENGINE))
+    media = _master_and_store(path, settings, media_dir, UPLOAD_ENGINE, progress)
     cache.save(key, _record(media))
     log.info("mastered an upload of %.1f s as %s (%.1f LUFS)", media.duration_s, media.sha256[:12], media.loudness_lufs)
+    notify(progress, RenderProgress("done", engine=UPLOAD_ENGINE))
     return media
 
 
-def _speak_all(engine: SpeechEngine, paragraphs: Sequence[str]) -> list[AudioSegment]:
-    if engine.concurrency <= 1 or len(paragraphs) == 1:
-        return [engine.speak(p) for p in paragraphs]
-    from concurrent.futures import ThreadPoolExecutor
+def _speak_all(engine: SpeechEngine, paragraphs: Sequence[str], progress: ProgressCallback | None = None) -> list[AudioSegment]:
+    """Speak every paragraph in order; ``progress`` hears each completion (from this thread, whatever the pool does)."""
+    total = len(paragraphs)
+    notify(progress, RenderProgress("speaking", 0, total, engine.name))
+    if engine.concurrency <= 1 or total == 1:
+        speech = []
+        for paragraph in paragraphs:
+            speech.append(engine.speak(paragraph))
+            notify(progress, RenderProgress("speaking", len(speech), total, engine.name))
+        return speech
+    from concurrent.futures import ThreadPoolExecutor, as_completed
 
-    with ThreadPoolExecutor(min(engine.concurrency, len(paragraphs))) as pool:
-        return list(pool.map(engine.speak, paragraphs))
+    with ThreadPoolExecutor(min(engine.concurrency, total)) as pool:
+        futures = [pool.submit(engine.speak, p) for p in paragraphs]
+        for done, future in enumerate(as_completed(futures), start=1):
+            future.result()
+            notify(progress, RenderProgress("speaking", done, total, engine.name))
+        return [f.result() for f in futures]
 
 
 def _check_upload(path: Path, settings: AudioSettings) -> None:
@@ -211,7 +238,8 @@ def _assemble(speech: Sequence[AudioSegment], settings: AudioSettings) -> AudioS
     return AudioSegment(data=b"".join(seg.raw_data for seg in track), sample_width=2, frame_rate=rate, channels=1)
 
 
-def _master_and_store(source: AudioSegment | Path, settings: AudioSettings, media_dir: Path, engine: str) -> RenderedMedia:
+def _master_and_store(source: AudioSegment | Path, settings: AudioSettings, media_dir: Path, engine: str,
+                      progress: ProgressCallback | None = None) -> RenderedMedia:
     from audio.master import MasteringError, master
 
     media_dir.mkdir(parents=True, exist_ok=True)
@@ -226,6 +254,7 @@ def _master_and_store(source: AudioSegment | Path, settings: AudioSettings, medi
             done = master(program, settings, work / "out.ogg", work / "out.mp3")
         except MasteringError as exc:
             raise RenderError(f"mastering failed: {exc}") from None
+        notify(progress, RenderProgress("storing", engine=engine))
         size, mp3_size = done.ogg.stat().st_size, done.mp3.stat().st_size
         digest, final = store_media(done.ogg, media_dir, "ogg")
         mp3_digest, mp3_final = store_media(done.mp3, media_dir, "mp3")

@@ -1,0 +1,45 @@
+"""What a render reports while it works, so a person waiting on it sees how far it has come.
+
+The pipeline calls an optional :data:`ProgressCallback` with :class:`RenderProgress`
+events; wording them for people is the caller's business (the audio package speaks
+no UI language).  A failing callback is logged and ignored: progress is a courtesy,
+never a reason for a render to fail.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Callable, Literal
+
+log = logging.getLogger(__name__)
+
+Stage = Literal["normalizing", "speaking", "fallback", "mastering", "storing", "done"]
+STAGES: tuple[Stage, ...] = ("normalizing", "speaking", "fallback", "mastering", "storing", "done")
+
+
+@dataclass(frozen=True)
+class RenderProgress:
+    """One step of a render.
+
+    ``done``/``total`` count paragraphs while ``stage`` is "speaking" (0/0 otherwise).
+    ``engine`` is the voice at work; for "fallback" it is the voice that just failed.
+    """
+
+    stage: Stage
+    done: int = 0
+    total: int = 0
+    engine: str = ""
+
+
+ProgressCallback = Callable[[RenderProgress], None]
+
+
+def notify(progress: ProgressCallback | None, event: RenderProgress) -> None:
+    """Hand ``event`` to ``progress`` if there is one; a callback's own error never stops the render."""
+    if progress is None:
+        return
+    try:
+        progress(event)
+    except Exception:
+        log.exception("the render progress callback failed on %s", event.stage)
