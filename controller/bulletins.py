@@ -12,6 +12,7 @@ from typing import Any
 from audio.document import clean_document
 from audio.normalize import normalize_text
 from audio.pipeline import RenderedMedia, RenderError, master_upload, render_text
+from audio.progress import ProgressCallback
 from audio.script import ScriptError, ScriptSettings, build_script
 from audio.settings import AudioSettings
 from controller.db import Database
@@ -71,11 +72,13 @@ class Bulletins:
             "normalized": normalize_text(script, self.script_settings.dictionary()),
         }
 
-    def add(self, title: Any, text: Any, created_by: str = "", script: Any = None) -> dict[str, Any]:
+    def add(self, title: Any, text: Any, created_by: str = "", script: Any = None,
+            progress: ProgressCallback | None = None) -> dict[str, Any]:
         """Validate, render and store a bulletin; on any failure nothing is stored.
 
         ``script`` is the text the official approved for reading (edited from the draft);
-        without it the draft script built from ``text`` is read.
+        without it the draft script built from ``text`` is read.  ``progress`` hears the
+        render's steps (see :func:`audio.pipeline.render_text`).
         """
         prepared = self.prepare(text)
         if script is None or (isinstance(script, str) and not script.strip()):
@@ -88,7 +91,7 @@ class Bulletins:
             raise InputError("title_too_long", f"Tiêu đề dài quá {MAX_TITLE_CHARS} ký tự.", "title")
         try:
             media = render_text(script, self.audio.for_commune(self.commune),
-                                self.media_dir, dictionary=self.script_settings.dictionary())
+                                self.media_dir, dictionary=self.script_settings.dictionary(), progress=progress)
         except RenderError as exc:
             log.error("render failed: %s", exc)
             raise InputError("render_failed", f"Không tạo được âm thanh: {exc}", "text") from None
@@ -107,7 +110,8 @@ class Bulletins:
             db["bulletins"].insert(bulletin)
         return self.get(bulletin["id"])
 
-    def add_recording(self, title: str, data: bytes, filename: str, created_by: str = "") -> dict[str, Any]:
+    def add_recording(self, title: str, data: bytes, filename: str, created_by: str = "",
+                      progress: ProgressCallback | None = None) -> dict[str, Any]:
         """A recorded announcement as the content: mastered like speech; unreadable audio stores nothing."""
         suffix = Path(filename).suffix.lower()
         self.media_dir.mkdir(parents=True, exist_ok=True)
@@ -115,7 +119,7 @@ class Bulletins:
             src = Path(tmp) / f"upload{suffix}"
             src.write_bytes(data)
             try:
-                media = master_upload(src, self.audio, self.media_dir)
+                media = master_upload(src, self.audio, self.media_dir, progress)
             except RenderError as exc:
                 log.info("refused recording %s: %s", filename, exc)
                 raise InputError("not_audio", "Tệp này không phải âm thanh đọc được (MP3, WAV, M4A, OGG), hoặc không có tiếng.",

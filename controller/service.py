@@ -23,6 +23,7 @@ from controller.metrics import ControllerMetrics
 from controller.readiness import readiness
 from controller.retention import Retention
 from controller.registry import Registry
+from controller.render_progress import RenderProgressRegistry
 from controller.users import Users
 from loaxa import protocol
 from loaxa.protocol import utcnow
@@ -44,6 +45,7 @@ class Controller:
         self.users = Users(self.db, config.people)
         self.audit = AuditTrail(self.db)
         self.bulletins = Bulletins(self.db, config.media_dir, config.audio, config.script, config.unit.commune_name)
+        self.render_progress = RenderProgressRegistry()
         self.guardrails = GuardrailStore(self.db, config.schedules)
         self.broadcasts = Broadcasts(self.db, self.registry, self.guardrails.policy, config.plans.auto_approve)
         self.mqtt = MqttConnection(
@@ -99,8 +101,11 @@ class Controller:
             raise RuntimeError(f"the broker did not confirm the message on {topic}")
 
     # use cases -------------------------------------------------------------------
-    def add_bulletin(self, title: Any, text: Any, created_by: str = "", script: Any = None) -> dict[str, Any]:
-        return self.bulletins.add(title if title is not None else "", text, created_by, script)
+    def add_bulletin(self, title: Any, text: Any, created_by: str = "", script: Any = None,
+                     progress_id: Any = None) -> dict[str, Any]:
+        """Render and store a bulletin; with ``progress_id``, ``created_by`` can follow the render meanwhile."""
+        progress = None if progress_id is None else self.render_progress.start(progress_id, created_by)
+        return self.bulletins.add(title if title is not None else "", text, created_by, script, progress)
 
     def schedule_broadcast(self, bulletin_id: Any, starts_at: Any = None, targets: Any = None, priority: Any = "normal",
                            created_by: str = "", **spec: Any) -> dict[str, Any]:

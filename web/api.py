@@ -93,9 +93,16 @@ def list_bulletins():
 def add_bulletin():
     d = body()
     bulletin = ctl().add_bulletin(d.get("title", ""), d.get("text"), created_by=auth.current_user().username,
-                                  script=d.get("script"))
+                                  script=d.get("script"), progress_id=d.get("progress_id"))
     auth.audit("bulletin_added", bulletin["id"], {"title": bulletin["title"]})
     return bulletin, 201
+
+
+@bp.get("/render-progress/<progress_id>")
+@auth.access("draft")
+def render_progress(progress_id: str):
+    """How far the caller's own render named ``progress_id`` has come (the compose page polls this)."""
+    return ctl().render_progress.get(progress_id, auth.current_user().username)
 
 
 @bp.post("/scripts")
