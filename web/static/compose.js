@@ -44,18 +44,55 @@
       L.busy(btn, false); $("reading").textContent = out.normalized;
     }, function (err) { L.busy(btn, false); L.showError(form, err, "script"); });
   });
-  var ticking = null;
-  function progress(on) {
+  var ticking = null, watching = null, WAITING = "Đang tạo âm thanh, vui lòng chờ…";
+  function newProgressId() {
+    var bytes = new Uint8Array(12);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+  /** The bar: a fraction 0..1 fills it; null makes it the sliding "working" bar. */
+  function bar(fraction) {
+    var box = $("render-bar"), fill = box.firstElementChild;
+    box.classList.toggle("determinate", fraction !== null);
+    fill.style.width = fraction === null ? "" : Math.round(fraction * 100) + "%";
+    if (fraction === null) { box.removeAttribute("aria-valuenow"); }
+    else { box.setAttribute("aria-valuenow", String(Math.round(fraction * 100))); }
+  }
+  function showStep(p) {
+    $("render-message").textContent = p.message;
+    if (p.stage === "speaking" && p.total) { bar(p.done / p.total); }
+    else if (p.stage === "mastering" || p.stage === "storing" || p.stage === "done") { bar(1); }
+    else { bar(null); }
+  }
+  /** Poll the render's progress every ~500 ms until progress(false); a 404 before the render starts is normal. */
+  function watch(id) {
+    var token = {};
+    watching = token;
+    (function poll() {
+      L.api("GET", "/api/render-progress/" + id).then(function (p) {
+        if (watching === token) { showStep(p); }
+      }, function () { return null; }).then(function () {
+        if (watching === token) { setTimeout(poll, 500); }
+      });
+    })();
+  }
+  function progress(on, id) {
     $("render-progress").hidden = !on;
     clearInterval(ticking);
+    watching = null;
     if (!on) { return; }
     var started = Date.now(), label = $("render-elapsed");
     label.textContent = "0";
+    $("render-message").textContent = WAITING;
+    bar(null);
     ticking = setInterval(function () { label.textContent = String(Math.round((Date.now() - started) / 1000)); }, 1000);
+    if (id) { watch(id); }
   }
   $("btn-render").addEventListener("click", function () {
-    var btn = this; L.clearErrors(form); L.busy(btn, true); progress(true);
-    L.api("POST", "/api/bulletins", { title: $("title").value, text: source || $("script").value, script: $("script").value }).then(function (b) {
+    var btn = this, id = newProgressId();
+    L.clearErrors(form); L.busy(btn, true); progress(true, id);
+    L.api("POST", "/api/bulletins", { title: $("title").value, text: source || $("script").value, script: $("script").value,
+      progress_id: id }).then(function (b) {
       L.busy(btn, false); progress(false); bulletinReady(b);
     }, function (err) {
       L.busy(btn, false); progress(false);
