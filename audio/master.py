@@ -27,7 +27,7 @@ import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from audio.settings import AudioSettings
 
@@ -92,22 +92,37 @@ def measure_loudness(path: Path) -> Loudness:
     return _measure(path, "", true_peak=True)
 
 
-def master(program: Path, settings: AudioSettings, ogg: Path, mp3: Path) -> Mastered:
-    """Master ``program`` (any file ffmpeg reads) into ``ogg`` (Opus) and ``mp3``."""
+def master(program: Path, settings: AudioSettings, ogg: Path, mp3: Path,
+           on_step: Callable[[float], None] | None = None) -> Mastered:
+    """Master ``program`` (any file ffmpeg reads) into ``ogg`` (Opus) and ``mp3``.
+
+    ``on_step`` hears how far mastering has come (0 to 1) after each pass, weighted by
+    what the passes cost on speech (the encode is most of it); a second encode after a
+    codec overshoot does not move it back.
+    """
+    step = on_step or (lambda fraction: None)
     band = _band(settings)
     raw = _measure(program, band).integrated_lufs
     if raw < SILENT_LUFS:
         raise MasteringError("the audio is silent or too quiet to master")
+    step(0.05)
     pre = f"{band},volume={REFERENCE_LUFS - raw:.2f}dB,{COMPRESSOR}"
     aim = settings.target_lufs + CODEC_LOSS_LU
     ceiling = settings.true_peak_dbtp - CODEC_MARGIN_DB
-    gain = _settle_gain(program, pre, aim - _measure(program, pre).integrated_lufs + LIMITER_LOSS_LU, ceiling, aim)
+    first_gain = aim - _measure(program, pre).integrated_lufs + LIMITER_LOSS_LU
+    step(0.1)
+    gain = _settle_gain(program, pre, first_gain, ceiling, aim)
+    step(0.25)
     encodes = [_Encode(ogg, gain, OPUS_FRAME_MS[0]), _Encode(mp3, gain)]
     pending = list(encodes)
     for attempt in range(ENCODE_ATTEMPTS):
         _run_all([e.command(program, _final_chain(pre, e.gain, ceiling), settings) for e in pending])
+        if attempt == 0:
+            step(0.85)
         for e, loudness in zip(pending, _measure_all([e.path for e in pending])):
             e.loudness = loudness
+        if attempt == 0:
+            step(1.0)
         pending = [e for e in pending if e.loudness.true_peak_dbtp > settings.true_peak_dbtp]
         if not pending or attempt == ENCODE_ATTEMPTS - 1:
             break

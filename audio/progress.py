@@ -24,12 +24,16 @@ class RenderProgress:
 
     ``done``/``total`` count paragraphs while ``stage`` is "speaking" (0/0 otherwise).
     ``engine`` is the voice at work; for "fallback" it is the voice that just failed.
+    ``fraction`` (0 to 1) is how far the whole render has come, estimated from what each
+    step typically costs: with espeak-ng nearly all the time goes into mastering, with
+    Google's voice into speaking.
     """
 
     stage: Stage
     done: int = 0
     total: int = 0
     engine: str = ""
+    fraction: float = 0.0
 
 
 ProgressCallback = Callable[[RenderProgress], None]

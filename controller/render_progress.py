@@ -98,6 +98,7 @@ class RenderProgressRegistry:
             "done": event.done if event else 0,
             "total": event.total if event else 0,
             "engine": event.engine if event else "",
+            "fraction": round(event.fraction, 3) if event else 0.0,
             "message": describe(event),
         }
 

@@ -25,10 +25,10 @@ def test_only_the_owner_sees_the_latest_step_in_vietnamese():
     reg = RenderProgressRegistry()
     report = reg.start("abcd1234", "canbo")
     assert reg.get("abcd1234", "canbo") == {"stage": "preparing", "done": 0, "total": 0, "engine": "",
-                                             "message": "Đang chuẩn bị…"}
-    report(RenderProgress("speaking", 12, 40, "espeak"))
+                                             "fraction": 0.0, "message": "Đang chuẩn bị…"}
+    report(RenderProgress("speaking", 12, 40, "espeak", 0.0150001))
     assert reg.get("abcd1234", "canbo") == {"stage": "speaking", "done": 12, "total": 40, "engine": "espeak",
-                                             "message": "Đang đọc đoạn 12/40"}
+                                             "fraction": 0.015, "message": "Đang đọc đoạn 12/40"}
     with pytest.raises(NotFound) as other:
         reg.get("abcd1234", "chutich")
     assert other.value.status == 404 and "Không có tiến độ" in other.value.message

@@ -184,7 +184,9 @@ def recording():
     if len(data) > MAX_UPLOAD_BYTES:
         raise InputError("too_large", "Tệp ghi âm lớn quá 50 MB.", "audio")
     v = viewer()
-    return ctl().bulletins.add_recording(title, data, upload.filename, v.username if v else ""), 201
+    progress_id = request.form.get("progress_id")
+    progress = ctl().render_progress.start(progress_id, v.username) if progress_id and v else None
+    return ctl().bulletins.add_recording(title, data, upload.filename, v.username if v else "", progress), 201
 
 
 @bp.post("/api/compose/submit")

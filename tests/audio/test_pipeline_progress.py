@@ -39,6 +39,11 @@ def test_a_render_reports_each_step_in_order_and_counts_every_paragraph(tmp_path
     assert [e.done for e in speaking] == [0, 1, 2, 3, 4]
     assert {e.total for e in speaking} == {4}
     assert {e.engine for e in events if e.stage != "normalizing"} == {"espeak"} == {media.engine}
+    fractions = [e.fraction for e in events]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0, "the bar only grows, and ends full"
+    mastering = [e.fraction for e in events if e.stage == "mastering"]
+    assert len(set(mastering)) >= 5, "mastering moves the bar pass by pass"
+    assert speaking[-1].fraction < 0.1 <= mastering[-1], "with espeak-ng, speaking is a sliver of the time"
 
 
 def test_a_cache_hit_reports_done_at_once(tmp_path: Path):
@@ -46,7 +51,7 @@ def test_a_cache_hit_reports_done_at_once(tmp_path: Path):
     events: list[RenderProgress] = []
     media = render_text(TEXT, ESPEAK, tmp_path / "media", progress=events.append)
     assert media.cached
-    assert events == [RenderProgress("normalizing"), RenderProgress("done", engine="espeak")]
+    assert events == [RenderProgress("normalizing"), RenderProgress("done", engine="espeak", fraction=1.0)]
 
 
 @pytest.mark.timeout(30)
@@ -61,7 +66,9 @@ def test_an_unreachable_google_is_reported_and_the_offline_voice_starts_over(tmp
     assert events[fallback].engine == "gtts"
     assert {e.engine for e in events[:fallback] if e.stage == "speaking"} == {"gtts"}
     assert [(e.done, e.engine) for e in events[fallback:] if e.stage == "speaking"] == [(0, "espeak"), (1, "espeak"), (2, "espeak")]
-    assert events[-1] == RenderProgress("done", engine="espeak")
+    assert events[-1] == RenderProgress("done", engine="espeak", fraction=1.0)
+    restarted = [e.fraction for e in events[fallback + 1:]]
+    assert restarted[0] == 0.0 and restarted == sorted(restarted), "after the fallback the bar starts over, then only grows"
 
 
 def test_an_upload_reports_mastering_and_a_failing_callback_does_not_stop_it(tmp_path: Path):
@@ -77,3 +84,4 @@ def test_an_upload_reports_mastering_and_a_failing_callback_does_not_stop_it(tmp
     assert media.path.is_file()
     assert stages(events) == ["mastering", "storing", "done"]
     assert {e.engine for e in events} == {"upload"}
+    assert [e.fraction for e in events] == sorted(e.fraction for e in events)

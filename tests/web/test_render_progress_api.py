@@ -65,7 +65,7 @@ def test_progress_is_visible_to_its_owner_while_the_render_runs(world, monkeypat
         during = call(world, "canbo", "GET", "/api/render-progress/tien-do_0001")
         assert during.status_code == 200
         assert during.json == {"stage": "speaking", "done": 2, "total": PARAGRAPHS, "engine": "espeak",
-                               "message": f"Đang đọc đoạn 2/{PARAGRAPHS}"}
+                               "fraction": round(0.05 * 2 / PARAGRAPHS, 3), "message": f"Đang đọc đoạn 2/{PARAGRAPHS}"}
         other = call(world, "chutich", "GET", "/api/render-progress/tien-do_0001")
         assert other.status_code == 404 and other.json["code"] == "unknown_progress"
         assert call(world, "kiemtra", "GET", "/api/render-progress/tien-do_0001").status_code == 403

@@ -80,7 +80,8 @@ def test_compose_shows_the_paragraph_being_read_then_the_preview(system, session
         try:
             assert google.holding.wait(timeout=20), "the render never reached the third paragraph"
             page.wait_for_function("document.getElementById('render-message').textContent.includes('Đang đọc đoạn 2/4')")
-            assert page.get_attribute("#render-bar", "aria-valuenow") == "50"
+            # Google's voice is most of a render's time: half the paragraphs read fills 30 % of the bar.
+            assert page.get_attribute("#render-bar", "aria-valuenow") == "30"
             assert page.is_visible("#render-elapsed")
             assert editor.overflow() == 0, "the progress must fit a 390 px phone"
             editor.shot("compose-render-progress")

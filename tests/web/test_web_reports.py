@@ -88,8 +88,11 @@ def test_recorded_announcement_is_transcoded_and_bad_audio_stores_nothing(world,
     assert wrong.status_code == 400 and wrong.json["field"] == "audio"
     assert count(c, "bulletins") == before
     ok = call(world, "canbo", "POST", "/api/compose/recording",
-              data={"file": (wav.open("rb"), "ghi-am.wav"), "title": "Lời kêu gọi"}, content_type="multipart/form-data")
+              data={"file": (wav.open("rb"), "ghi-am.wav"), "title": "Lời kêu gọi", "progress_id": "ghi-am-0001"},
+              content_type="multipart/form-data")
     assert ok.status_code == 201, ok.json
+    step = call(world, "canbo", "GET", "/api/render-progress/ghi-am-0001").json
+    assert (step["stage"], step["engine"], step["fraction"]) == ("done", "upload", 1.0)
     media = ok.json["media"]
     assert media["engine"] == "upload" and media["duration_s"] == pytest.approx(2.0, abs=0.1)
     assert (c.config.media_dir / f"{media['sha256']}.ogg").is_file()

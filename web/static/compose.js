@@ -60,9 +60,7 @@
   }
   function showStep(p) {
     $("render-message").textContent = p.message;
-    if (p.stage === "speaking" && p.total) { bar(p.done / p.total); }
-    else if (p.stage === "mastering" || p.stage === "storing" || p.stage === "done") { bar(1); }
-    else { bar(null); }
+    bar(p.stage === "preparing" || p.stage === "normalizing" || p.stage === "fallback" ? null : p.fraction);
   }
   /** Poll the render's progress every ~500 ms until progress(false); a 404 before the render starts is normal. */
   function watch(id) {
@@ -100,11 +98,11 @@
     });
   });
   $("btn-recording").addEventListener("click", function () {
-    var btn = this, f = $("audio").files[0], fd = new FormData();
+    var btn = this, f = $("audio").files[0], fd = new FormData(), id = newProgressId();
     L.clearErrors(form);
     if (!f) { L.showError(form, { error: "Chưa chọn tệp ghi âm.", field: "audio" }); return; }
-    fd.append("file", f); fd.append("title", $("title").value);
-    L.busy(btn, true); show("step-preview"); progress(true);
+    fd.append("file", f); fd.append("title", $("title").value); fd.append("progress_id", id);
+    L.busy(btn, true); show("step-preview"); progress(true, id);
     L.api("POST", "/api/compose/recording", fd).then(function (b) {
       L.busy(btn, false); bulletinReady(b);
       progress(false); $("btn-render").hidden = true; $("step-schedule").scrollIntoView();
