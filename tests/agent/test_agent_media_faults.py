@@ -66,8 +66,13 @@ def test_download_killed_midway_resumes_with_range_and_verifies(system, signer, 
         assert server.requests[-1]["range"] == f"bytes={CHUNK}-"
         assert hashlib.sha256(cached.read_bytes()).hexdigest() == clip.sha256
         assert not part.exists()
-        with agent.db() as conn:
-            assert conn.execute("SELECT size FROM media WHERE sha256 = ?", (clip.sha256,)).fetchone() == (clip.size,)
+
+        def indexed_size():
+            with agent.db() as conn:
+                return conn.execute("SELECT size FROM media WHERE sha256 = ?", (clip.sha256,)).fetchone()
+
+        # The file is renamed into place just before its row is committed: wait for the row.
+        assert wait_for(indexed_size, timeout=10, what="the cached file in the media index") == (clip.size,)
     finally:
         server.close()
 
