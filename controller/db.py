@@ -7,6 +7,8 @@ transactions simple and visible to everyone at once.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import sqlite3
 import threading
 from contextlib import contextmanager
@@ -174,8 +176,6 @@ def m002_scheduling(db: sqlite_utils.Database) -> None:
 @migrations()
 def m004_people_audit(db: sqlite_utils.Database) -> None:
     """Users, API tokens, the audit trail, and hash chains over the audit trail and playback events."""
-    from controller.reports import audit, hashchain
-
     db.executescript(
         """
         CREATE TABLE users (
@@ -220,8 +220,42 @@ def m004_people_audit(db: sqlite_utils.Database) -> None:
         ALTER TABLE playback_events ADD COLUMN hash TEXT NOT NULL DEFAULT '';
         """
     )
-    hashchain.backfill(db, audit.PLAYBACK_CHAIN)
+    _m004_chain_playback_events(db)
 
+
+# The playback chain as migration 4 defined it.  A migration keeps its own copy: the live
+# chain code (controller/reports/hashchain.py) may change, what this migration did may not.
+_M004_PLAYBACK_FIELDS = ("device_id", "epoch", "seq", "kind", "item_id", "broadcast_id", "sha256", "plan_version",
+                         "planned_at", "actual_start", "duration_s", "reason", "flags", "level_dbfs", "recorded_at",
+                         "received_at")
+_M004_REAL_FIELDS = ("duration_s", "level_dbfs")
+_M004_GENESIS = "0" * 64
+
+
+def _m004_chain_playback_events(db: sqlite_utils.Database) -> None:
+    """Chain the playback events stored before the table was chained, one chain per device."""
+    heads: dict[str, tuple[int, str]] = {}
+    names = ["id", *_M004_PLAYBACK_FIELDS]
+    rows = db.execute(f"SELECT {', '.join(names)} FROM playback_events WHERE hash = '' ORDER BY id").fetchall()
+    for values in rows:
+        row = dict(zip(names, values))
+        content = {f: row[f] for f in _M004_PLAYBACK_FIELDS}
+        for f in _M004_REAL_FIELDS:
+            if content[f] is not None:
+                content[f] = float(content[f])
+        chain = f"playback_events:{row['device_id']}"
+        if chain not in heads:
+            found = db.execute("SELECT length, head FROM chain_heads WHERE chain = ?", [chain]).fetchone()
+            heads[chain] = (found[0], found[1]) if found else (0, _M004_GENESIS)
+        length, last = heads[chain]
+        canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        digest = hashlib.sha256(last.encode("ascii") + b"\n" + canonical).hexdigest()
+        db.execute("UPDATE playback_events SET prev_hash = ?, hash = ? WHERE id = ?", [last, digest, row["id"]])
+        heads[chain] = (length + 1, digest)
+    for chain, (length, last) in heads.items():
+        db.execute("INSERT INTO chain_heads(chain, length, head) VALUES (?, ?, ?) "
+                   "ON CONFLICT(chain) DO UPDATE SET length = excluded.length, head = excluded.head",
+                   [chain, length, last])
 
 @migrations()
 def m003_device_security(db: sqlite_utils.Database) -> None:

@@ -8,18 +8,29 @@ observed where the work happens, through :data:`ControllerMetrics.render_seconds
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterator
+from typing import Iterator, Protocol
 
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-if TYPE_CHECKING:
-    from controller.service import Controller
+from controller.db import Database
+from controller.devices.ingest import Ingest
+from controller.devices.media_access import MediaAccess
+from loaxa.mqtt_client import MqttConnection
+
+
+class Observed(Protocol):
+    """What the metrics read from a running controller; the service is one (and metrics need not import it)."""
+
+    db: Database
+    ingest: Ingest
+    media_access: MediaAccess
+    mqtt: MqttConnection
 
 
 class _StateCollector(Collector):
-    def __init__(self, controller: "Controller"):
+    def __init__(self, controller: Observed):
         self.controller = controller
 
     def collect(self) -> Iterator:
@@ -49,7 +60,7 @@ class _StateCollector(Collector):
 
 
 class ControllerMetrics:
-    def __init__(self, controller: "Controller"):
+    def __init__(self, controller: Observed):
         self.registry = CollectorRegistry()
         self.registry.register(_StateCollector(controller))
         self.render_seconds = Histogram("loaxa_render_seconds", "Time to render a bulletin to delivery media",

@@ -3,24 +3,22 @@
 Each package contributes its subcommands through a light ``commands`` module whose
 ``register(subparsers)`` imports nothing heavy; the work itself is imported only when a
 command runs.  That keeps ``loaxa agent`` usable on a Raspberry Pi that has only the
-agent's dependencies installed.
+agent's dependencies installed.  The modules are named by the ``loaxa.commands`` entry
+points (:mod:`loaxa.plugins`), so this core names no package of either side.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from contextlib import contextmanager
 from typing import Callable, Iterator, Sequence, TypeVar
 
 from loaxa import __version__
 from loaxa.logs import FORMATS, setup_logging
+from loaxa.plugins import COMMANDS, declared
 
 T = TypeVar("T")
-
-COMMAND_MODULES = ("edge_agent.commands", "web.commands", "controller.cli_http.commands", "audio.commands", "controller.operations.backup_commands", "loaxa.install",
-                   "controller.people.commands", "controller.security.commands", "controller.operations.retention_commands")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,12 +28,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-format", choices=FORMATS, default=None,
                         help="log lines as text (default) or JSON lines for log shippers (env LOAXA_LOG_FORMAT)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    for ep in declared(COMMANDS):
         try:
-            module = importlib.import_module(name)
-        except ImportError:  # a package absent from this installation
+            register = ep.load()
+        except ImportError:  # a package, or its dependencies, absent from this installation
             continue
-        module.register(sub)
+        register(sub)
     return parser
 
 

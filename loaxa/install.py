@@ -5,6 +5,10 @@ points at this environment's ``loaxa``).  ``--root DIR`` writes everything under
 instead of ``/`` and changes nothing else (no user, no systemctl): that is how it is
 tested, and how a technician previews what it will do.  An existing config is never
 overwritten.
+
+What a role is (its user, units, directories and default config) belongs to the side
+that owns it: each declares a :class:`Role` as a ``loaxa.install_roles`` entry point
+(``controller/operations/install.py``, ``edge_agent/install.py``).
 """
 
 from __future__ import annotations
@@ -16,8 +20,11 @@ import pwd
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Callable
+
+from loaxa.plugins import INSTALL_ROLES, declared
 
 log = logging.getLogger(__name__)
 
@@ -26,24 +33,33 @@ SOURCE_ROOT = Path(__file__).resolve().parent.parent
 
 @dataclass(frozen=True)
 class Role:
+    """One kind of machine ``loaxa install`` sets up, declared by the side that runs on it."""
+
     name: str
     user: str
     units: tuple[str, ...]
     config_name: str
     state_dir: str
     groups: tuple[str, ...]
+    config_for: Callable[[Path], Any]  # the default config (a settings dataclass) keeping its data in a directory
+    config_note: str = ""  # what to do next with the written config, as comment lines
 
 
-ROLES = {
-    "controller": Role("controller", "loaxa", ("loaxa-broker.service", "loaxa-controller.service"), "controller.toml",
-                       "/var/lib/loaxa", ()),
-    "agent": Role("agent", "loaxa-agent", ("loaxa-agent.service",), "agent.toml", "/var/lib/loaxa-agent", ("audio", "gpio")),
-}
+def role_names() -> list[str]:
+    return [ep.name for ep in declared(INSTALL_ROLES)]
+
+
+def load_role(name: str) -> Role:
+    """The role declared as ``name``; ImportError when its side is not installed here."""
+    for ep in declared(INSTALL_ROLES):
+        if ep.name == name:
+            return ep.load()
+    raise KeyError(name)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("install", help="install the controller or agent as a systemd service (run as root)")
-    p.add_argument("role", choices=sorted(ROLES))
+    p.add_argument("role", choices=role_names())
     p.add_argument("--root", default="/", help="write under this directory instead of / (preview; changes nothing else)")
     p.add_argument("--no-enable", action="store_true", help="do not enable and start the unit")
     p.set_defaults(func=_install)
@@ -52,18 +68,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def default_config(role: Role, state_dir: str) -> str:
     from loaxa.config import to_toml
 
-    if role.name == "controller":
-        from controller.config import ControllerConfig
-
-        cfg = replace(ControllerConfig(), data_dir=Path(state_dir))
-    else:
-        from edge_agent.config import AgentConfig
-
-        cfg = replace(AgentConfig(), data_dir=Path(state_dir))
-    header = f"# Loa Xã {role.name} configuration, written by `loaxa install {role.name}`.\n"
-    if role.name == "agent":
-        header += "# Fill it with `loaxa agent enroll <controller-url> <code>`, or set device_id and the key by hand.\n"
-    return header + "\n" + to_toml(cfg)
+    header = f"# Loa Xã {role.name} configuration, written by `loaxa install {role.name}`.\n" + role.config_note
+    return header + "\n" + to_toml(role.config_for(Path(state_dir)))
 
 
 UNIT_LOAXA = "/opt/loaxa/.venv/bin/loaxa"
@@ -133,7 +139,11 @@ def _install(args: argparse.Namespace) -> int:
     if root == Path("/") and os.geteuid() != 0:
         raise CommandError("run as root (or preview with --root DIR)")
     try:
-        for line in install(ROLES[args.role], root, enable=not args.no_enable):
+        role = load_role(args.role)
+    except ImportError as exc:
+        raise CommandError(f"the {args.role} is not installed here ({exc})") from None
+    try:
+        for line in install(role, root, enable=not args.no_enable):
             print(line)
     except (OSError, subprocess.CalledProcessError) as exc:
         raise CommandError(str(exc)) from None

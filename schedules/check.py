@@ -40,7 +40,7 @@ from schedules.guardrails import GuardrailPolicy, Guardrails
 from schedules.programme import DevicePlan, Item, device_classes, plan_device, planning_span
 from schedules.timeutil import format_date_vi, format_local_vi, require_aware, to_local
 from schedules.tree import AdminTree
-from schedules.vietnamese import weekday_vi
+from schedules.date_phrases_vi import weekday_vi
 
 CODES = (IN_THE_PAST, NO_OCCURRENCES, WEEKEND, QUIET_HOURS, CAP_PROGRAMMES_PER_DAY, CAP_MINUTES_PER_PROGRAMME, OVERLAP)
 

@@ -21,7 +21,7 @@ from typing import Any, Mapping
 from schedules.errors import ScheduleInputError
 from schedules.timeutil import LOCAL_TZ
 from schedules.tree import AdminTree
-from schedules.vietnamese import EVERY_DAY, parse_time_vi, parse_weekday_vi, parse_weekdays_vi, weekday_vi
+from schedules.date_phrases_vi import EVERY_DAY, parse_time_vi, parse_weekday_vi, parse_weekdays_vi, weekday_vi
 
 MAX_PROGRAMMES_PER_DAY = 48
 MAX_MINUTES_PER_PROGRAMME = 24 * 60.0

@@ -22,7 +22,7 @@ from typing import Any, Iterable, Mapping
 
 from schedules.errors import ScheduleInputError
 from schedules.timeutil import day_span, format_date_vi, local_date, local_instant, require_aware
-from schedules.vietnamese import (
+from schedules.date_phrases_vi import (
     EVERY_DAY,
     parse_date_vi,
     parse_time_vi,

@@ -7,7 +7,7 @@ from datetime import date, time, timedelta
 import pytest
 
 from schedules.errors import ScheduleInputError
-from schedules.vietnamese import (
+from schedules.date_phrases_vi import (
     parse_date_range_vi,
     parse_date_vi,
     parse_repeats_vi,
