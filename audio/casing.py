@@ -8,7 +8,7 @@ and the official should see spelled right.  Three sources say which words are na
 * the document itself: a capitalised run in its mixed-case text (``xã Phước An``,
   ``ông Hoàng Văn Tư``) restores the same words in the heading;
 * the abbreviation dictionary: its expansions spell organisation names
-  (``Ủy ban Mặt trận Tổ quốc``), and its keys are acronyms that stay in capitals;
+  (``Ủy ban Mặt trận Tổ quốc``);
 * the words before a name: a place kind (``xã``, ``thôn``, ``bản``…) or a form of address
   (``ông``, ``bà``, ``đồng chí``) capitalises the words after it, up to a function word.
 
@@ -63,14 +63,6 @@ def _dictionary_phrases() -> tuple[tuple[str, ...], ...]:
     return tuple(p for p in phrases if any(w[:1].isupper() for w in p) and len(p) >= 2)
 
 
-@functools.lru_cache(maxsize=1)
-def _acronyms() -> frozenset[str]:
-    from audio.normalize import load_abbreviations
-
-    dictionary = load_abbreviations()
-    return frozenset(k for k in (*dictionary.abbreviations, *dictionary.words) if " " not in k)
-
-
 def learn_names(texts: Iterable[str]) -> dict[tuple[str, ...], tuple[str, ...]]:
     """Capitalised runs of a document's mixed-case lines, keyed by their lower-case words.
 
@@ -108,7 +100,7 @@ def learn_names(texts: Iterable[str]) -> dict[tuple[str, ...], tuple[str, ...]]:
                 if j - 1 in ends:
                     break
             run = words[k:j]
-            if k in starts:
+            if k in starts and (len(run) == 1 or run[0].lower() in _NAME_BEFORE):
                 run = run[1:]
             if len(run) >= 2:
                 runs[tuple(x.lower() for x in run)] = tuple(run)
@@ -135,10 +127,9 @@ def sentence_case(heading: str, names: dict[tuple[str, ...], tuple[str, ...]] | 
     ends = {k for k, (_, _, after) in enumerate(parts) if after}
     out = [core for _, core, _ in parts]
     fixed = [False] * len(parts)
-    acronyms = _acronyms()
     for k, core in enumerate(out):
         letters = "".join(c for c in core if c.isalpha())
-        keep = core in acronyms or any(c.isdigit() for c in core) or (letters and not is_syllable(letters))
+        keep = any(c.isdigit() for c in core) or (letters and not is_syllable(letters))
         if keep and letters.isupper():
             fixed[k] = True
         else:

@@ -176,6 +176,9 @@ def _add_render(sub: argparse._SubParsersAction) -> None:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the audio subcommands; imports stay inside the handlers."""
+    from audio import corpus_commands
+
     _add_normalize(sub)
     _add_script(sub)
     _add_render(sub)
+    corpus_commands.register(sub)

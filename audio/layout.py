@@ -37,6 +37,8 @@ _OPENER = re.compile(
     r"Đài |Trạm |Trung tâm |Công an |Điện lực |Hưởng ứng|Triển khai|Kính thưa|Chủ tịch (?:UBND|Ủy ban)|Nay |Từ ngày|Do )"
 )
 _NUMBER_GAP = re.compile(r"^(Số\s*:?)\s+(?=[\d/])")
+# Blanks left for the date to be filled in by hand ("ngày     tháng     năm 2025").
+_DATE_GAP = re.compile(r"(?i:(ngày|tháng|\d+|[.…_]+))[ \t\u00a0]+(?=(?i:tháng|năm|\d))")
 _SIGNED_INLINE = re.compile(r"\s*\(\s*(?i:đã ký|đã kí|ký|kí)\s*\)\s*")
 
 
@@ -44,7 +46,7 @@ def split_line(text: str) -> list[str]:
     """``text`` (one source line, NFC) cut into pieces; ``[text]`` when nothing is recognised.
 
     An empty piece stands for a paragraph break, put where a heading ran into the body."""
-    stripped = _NUMBER_GAP.sub(r"\1 ", text.strip())
+    stripped = _DATE_GAP.sub(r"\1 ", _NUMBER_GAP.sub(r"\1 ", text.strip()))
     columns = [_flat(c) for c in _GAP.split(stripped) if c.strip()]
     signer = len(columns) > 1 and columns[0].startswith(("-", "+", "•")) and is_name(columns[-1])
     if len(columns) > 1 and (signer or any(_is_piece(c) for c in columns)):
