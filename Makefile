@@ -4,7 +4,7 @@ PYTHON ?= python3
 PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
 
-.PHONY: demo test bench system-deps system-deps-test venv venv-test clean
+.PHONY: demo test bench corpus-baseline system-deps system-deps-test venv venv-test clean
 
 demo: system-deps venv
 	$(VENV)/bin/loaxa demo
@@ -18,6 +18,11 @@ test: system-deps-test venv-test
 
 bench: system-deps venv-test
 	$(PY) -m bench
+
+# After a meant change to cleaning or normalization: rewrite the spoken baseline of the
+# fixture documents, then review and commit the diff with the change.
+corpus-baseline: venv
+	$(PY) -m loaxa corpus check tests/data/documents --baseline tests/data/documents/spoken --update
 
 system-deps:
 	./scripts/install-system-deps.sh

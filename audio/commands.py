@@ -1,4 +1,4 @@
-"""Subcommands of the audio pipeline: ``normalize``, ``script`` and ``render``.
+"""Subcommands of the audio pipeline: ``normalize``, ``script``, ``render`` and ``corpus check``.
 
 Each subcommand is one ``_add_<name>`` function and one handler; handlers import the work
 they need, so that building the parser stays cheap.  Input is UTF-8 text from a file or
@@ -174,8 +174,61 @@ def _add_render(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=_render)
 
 
+def _corpus_check(args: argparse.Namespace) -> int:
+    from audio import corpus
+
+    folder, baseline = Path(args.folder), Path(args.baseline)
+    if not folder.is_dir():
+        raise CommandError(f"{folder} is not a folder of documents")
+    count = len(corpus.documents(folder))
+    if not count:
+        raise CommandError(f"{folder} has no .txt documents")
+    if baseline.exists() and not baseline.is_dir():
+        raise CommandError(f"the baseline {baseline} is not a folder")
+    dictionary = _dictionary(args.dictionary)
+    if args.update:
+        changed = corpus.update(folder, baseline, dictionary)
+        sys.stderr.write(f"baseline {baseline}: {len(changed)} file(s) rewritten or removed, {count} document(s)\n")
+        return 0
+    found = corpus.check(folder, baseline, dictionary)
+    for difference in found:
+        sys.stdout.write(difference.diff)
+    sys.stdout.flush()
+    if found:
+        kinds = ", ".join(f"{d.name} ({d.kind})" for d in found)
+        sys.stderr.write(
+            f"{len(found)} difference(s) from the baseline in {count} document(s): {kinds}\n"
+            f"if they are meant, run: loaxa corpus check {folder} --baseline {baseline} --update\n"
+        )
+        return 1
+    sys.stderr.write(f"{count} document(s) speak as the baseline\n")
+    return 0
+
+
+def _add_corpus(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "corpus",
+        help="regression checks over a folder of documents",
+        description="Quality checks run over a folder of bulletins (.txt files directly in it).",
+    )
+    actions = parser.add_subparsers(dest="corpus_command", metavar="ACTION", required=True)
+    check = actions.add_parser(
+        "check",
+        help="compare the spoken output of every document with a stored baseline",
+        description="Clean, script and normalize every .txt document of FOLDER and compare what would be spoken "
+        "with the file of the same name in the baseline folder. Prints the differences as unified diffs and exits "
+        "with 1 when there are any; --update rewrites the baseline instead.",
+    )
+    check.add_argument("folder", metavar="FOLDER", help="folder of .txt documents")
+    check.add_argument("--baseline", metavar="DIR", required=True, help="folder of the stored spoken outputs")
+    check.add_argument("--update", action="store_true", help="rewrite the baseline to the current output")
+    _dictionary_option(check)
+    check.set_defaults(func=_corpus_check)
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the audio subcommands; imports stay inside the handlers."""
     _add_normalize(sub)
     _add_script(sub)
     _add_render(sub)
+    _add_corpus(sub)

@@ -16,7 +16,20 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from audio import portal
+from audio.casing import learn_names, sentence_case
+from audio.layout import split_line
 from audio.normalize.plain import BOOKMARK, SPACES, plain, without_end_marks
+from audio.shapes import AUTHORITY as _AUTHORITY
+from audio.shapes import DOC_NUMBER as _DOC_NUMBER
+from audio.shapes import ISSUER_WORD as _ISSUER_WORD
+from audio.shapes import NATIONAL as _NATIONAL
+from audio.shapes import PLACE_DATE as _PLACE_DATE
+from audio.shapes import POSITION as _POSITION
+from audio.shapes import SIGNED as _SIGNED
+from audio.shapes import is_caps as _is_caps
+from audio.shapes import is_name as _is_name
+from audio.shapes import is_signature_line as _is_signature_line
 
 NATIONAL_MOTTO = "Quốc hiệu, tiêu ngữ"
 ISSUER = "Cơ quan ban hành"
@@ -107,19 +120,6 @@ def _prepare(number: int, raw: str) -> _Line:
 
 # --- line shapes -----------------------------------------------------------------------
 
-_NATIONAL = re.compile(
-    r"cộng h(?:òa|oà) xã hội chủ nghĩa việt nam|đảng cộng sản việt nam|độc lập\s*[-–]\s*tự do\s*[-–]\s*hạnh phúc",
-    re.IGNORECASE,
-)
-_DOC_NUMBER = re.compile(r"Số\s*:?\s*[\d.]*\s*[/\-]?\s*[A-ZĐ][\wĐđ/\-&.]*")
-_PLACE_DATE = re.compile(
-    r"[A-ZĐÀ-Ỹ][^\d,:;]{1,40},\s*(?i:ngày)(?:[\s\d.…_]*(?i:tháng)[\s\d.…_]*(?i:năm)\s*\d{0,4}|\s*\d{1,2}/\d{1,2}/\d{2,4})\s*\.?"
-)
-_ISSUER_WORD = re.compile(
-    r"\b(?:UBND|HĐND|ỦY BAN|UỶ BAN|BAN|BCĐ|BCH|SỞ|PHÒNG|BỘ|CỤC|TỈNH|HUYỆN|QUẬN|THỊ XÃ|THÀNH PHỐ|XÃ|PHƯỜNG|"
-    r"THỊ TRẤN|THÔN|ẤP|BẢN|TỔ|ĐẢNG|ĐẢNG ỦY|ĐOÀN|HỘI|MẶT TRẬN|CÔNG AN|QUÂN SỰ|TRUNG TÂM|TRẠM|ĐÀI|BỆNH VIỆN|"
-    r"TRƯỜNG|CHÍNH PHỦ|QUỐC HỘI|VIỆN|CÔNG TY|HỢP TÁC XÃ)\b"
-)
 _SUBJECT = re.compile(r"V/[vV]\b.*")
 _ADDRESSEES = re.compile(r"(?i:kính gửi)\s*:?.*")
 _RECIPIENTS = re.compile(r"(?i:nơi nhận)\s*(?::.*)?")
@@ -129,12 +129,6 @@ _DOCUMENT_TYPES = (
     "CÔNG VĂN", "LỜI KÊU GỌI", "THƯ KÊU GỌI", "GIẤY MỜI", "BẢN TIN", "TIN", "THƯ",
 )
 _TYPE_LINE = re.compile(r"(?:%s)(?:\s.*)?" % "|".join(_DOCUMENT_TYPES))
-_AUTHORITY = re.compile(r"(?:KT|TM|T/M|TL|TUQ|Q|PT)\s*[.:]?\s+[A-ZĐÀ-Ỹ].*")
-_POSITION = re.compile(
-    r"(?:PHÓ\s+|Q\.\s*)?(?:CHỦ TỊCH|GIÁM ĐỐC|TỔNG GIÁM ĐỐC|BÍ THƯ|TỔNG BÍ THƯ|CHÁNH VĂN PHÒNG|CHÁNH ÁN|"
-    r"THỦ TRƯỞNG|CHỦ NHIỆM|THỦ TƯỚNG|CHỈ HUY TRƯỞNG|TRƯỞNG\s|[A-ZĐÀ-Ỹ ]*TRƯỞNG$|KẾ TOÁN|NGƯỜI KÝ).*"
-)
-_SIGNED = re.compile(r"\(?\s*(?i:đã ký|ký tên[^)]*|ký, ghi rõ họ tên|ký và ghi rõ họ tên|chữ ký số|\[?daky\]?)\s*\)?\.?")
 _LIST_ITEM = re.compile(r"[-–+•·]\s*\S.*")
 _PHOTO_CAPTION = re.compile(r"\(?\s*(?i:ảnh|hình ảnh|hình)(?:\s+(?i:minh họa|minh hoạ))?\s*(?::[^.]{0,80})?\)?\.?")
 _SEE_MORE = re.compile(
@@ -143,31 +137,19 @@ _SEE_MORE = re.compile(
 )
 _SENTENCE_END = re.compile(r"[.!?…:;”\"»)]$")
 _MAX_TITLE = 300
+_HEADER_MARKS = (NATIONAL_MOTTO, NUMBER, PLACE_DATE)
+_TELEGRAM_TO = re.compile(r"(?P<who>.+?)\s+(?i:điện)\s*:")
 _HEADER_LOOKAHEAD = 8
-
-
-def _letters(text: str) -> str:
-    return "".join(c for c in text if c.isalpha())
-
-
-def _is_caps(text: str) -> bool:
-    letters = _letters(text)
-    return len(letters) >= 2 and letters.isupper()
-
-
-def _is_name(text: str) -> bool:
-    words = text.split()
-    return 2 <= len(words) <= 6 and len(text) <= 50 and all(
-        w.isalpha() and w[0].isupper() and (len(w) == 1 or w[1:].islower()) for w in words
-    )
 
 
 def _is_type_line(text: str) -> bool:
     return _is_caps(text) and len(text) <= 120 and bool(_TYPE_LINE.fullmatch(text))
 
 
-def _is_signature_line(text: str) -> bool:
-    return len(text) <= 120 and _is_caps(text) and bool(_AUTHORITY.fullmatch(text) or _POSITION.fullmatch(text))
+def _is_telegram_to(text: str) -> bool:
+    """The addressee line of a công điện: ``CHỦ TỊCH UBND XÃ … điện:``."""
+    m = _TELEGRAM_TO.fullmatch(text)
+    return bool(m and _is_caps(m["who"]) and _ISSUER_WORD.search(m["who"]))
 
 
 def _join(lines: list[str]) -> list[str]:
@@ -199,7 +181,10 @@ class _HeaderScan:
 
 class _Cleaner:
     def __init__(self, text: str):
-        self.lines = [_prepare(i + 1, raw) for i, raw in enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))]
+        raw_lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        self.lines = [_prepare(i + 1, piece) for i, raw in enumerate(raw_lines) for piece in split_line(plain(raw))]
+        self.furniture = portal.mark([line.text for line in self.lines])
+        self.names = learn_names(line.text for line in self.lines)
         self.title: str | None = None
         self.paragraphs: list[str] = []
         self.block: list[str] = []
@@ -241,7 +226,9 @@ class _Cleaner:
             if not t:
                 i += 1
                 continue
-            if _NATIONAL.fullmatch(t):
+            if i in self.furniture:
+                scan.parts.append((i, self.furniture[i]))
+            elif _NATIONAL.fullmatch(t):
                 scan.parts.append((i, NATIONAL_MOTTO))
             elif _DOC_NUMBER.fullmatch(t):
                 scan.parts.append((i, NUMBER))
@@ -259,7 +246,7 @@ class _Cleaner:
                 break
             i += 1
         scan.end = i
-        scan.strong = bool(scan.title_lines) or any(reason != ISSUER for _, reason in scan.parts)
+        scan.strong = bool(scan.title_lines) or any(reason in _HEADER_MARKS for _, reason in scan.parts)
         return scan
 
     def scan_subject(self, i: int, scan: _HeaderScan) -> int:
@@ -287,13 +274,15 @@ class _Cleaner:
             if k < len(self.lines) and single and len(self.text(k)) <= _MAX_TITLE and not self.text(k).endswith("."):
                 subject, j = [k], k + 1
         about = " ".join(_join([self.text(k) for k in subject]))
+        if _is_caps(about):
+            about = sentence_case(about, self.names, first=False)
         if about.casefold().startswith(kind.casefold()):
             title = about
         elif about:
             first = about[:1].lower() if about[1:2].islower() else about[:1]
             title = f"{_sentence_case(kind)} {first}{about[1:]}"
         else:
-            title = _sentence_case(kind)
+            title = sentence_case(kind, self.names)
         scan.title_lines = [i, *subject]
         scan.title = title
         return j
@@ -340,6 +329,8 @@ class _Cleaner:
             t = self.text(k)
             if not t:
                 continue
+            if k in self.furniture:
+                continue
             if k > i and self.starts_document(k):
                 return True
             if _RECIPIENTS.fullmatch(t):
@@ -358,14 +349,18 @@ class _Cleaner:
                 after_blank = True
                 i += 1
                 continue
-            if _RECIPIENTS.fullmatch(t):
+            if i in self.furniture:
+                self.drop(i, self.furniture[i])
+            elif _RECIPIENTS.fullmatch(t):
                 in_recipients, after_blank = True, False
                 self.drop(i, RECIPIENTS)
             elif _is_signature_line(t) or _SIGNED.fullmatch(t):
-                in_recipients = False
                 self.drop(i, SIGNATURE)
             elif self.starts_document(i):
                 return i
+            elif _is_name(t) and not _LIST_ITEM.fullmatch(t):
+                in_recipients = False
+                self.drop(i, SIGNATURE)
             elif in_recipients and (not after_blank or _LIST_ITEM.fullmatch(t)):
                 after_blank = False
                 self.drop(i, RECIPIENTS)
@@ -389,13 +384,15 @@ class _Cleaner:
             if not t:
                 self.flush()
                 i += 1
+            elif i in self.furniture:
+                self.drop(i, self.furniture[i])
             elif _RECIPIENTS.fullmatch(t) or (_is_signature_line(t) and self.signature_follows(i)):
                 self.flush()
                 i = self.apparatus(i)
             elif self.starts_document(i):
                 self.flush()
                 i = self.header(i)
-            elif _ADDRESSEES.fullmatch(t) and self.at_start:
+            elif (_ADDRESSEES.fullmatch(t) or _is_telegram_to(t)) and self.at_start:
                 i = self.addressees(i)
             elif _PHOTO_CAPTION.fullmatch(t):
                 self.drop(i, PHOTO)

@@ -12,8 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from audio.document import CleanedDocument, clean_document
+from shared_corpus import SKIP_REASON, corpus_dir
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "bulletins"
+CORPUS = corpus_dir() or Path("shared-corpus-absent")
 
 # Hand-picked body sentences (start, middle and end of each body) that must survive.
 BODY = {
@@ -74,7 +75,7 @@ APPARATUS = [
 def _corpus(name: str) -> str:
     path = CORPUS / name
     if not path.exists():
-        pytest.skip(f"bulletin corpus not found at {CORPUS}")
+        pytest.skip(SKIP_REASON)
     return path.read_text(encoding="utf-8")
 
 

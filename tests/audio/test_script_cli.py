@@ -14,12 +14,13 @@ from audio.document import CleanedDocument
 from audio.normalize import load_abbreviations
 from audio.script import ScriptError, ScriptSettings, build_script
 from loaxa.config import ConfigError, load_config
+from shared_corpus import SKIP_REASON, corpus_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 # The console script installed beside the interpreter running the tests (.venv/bin/loaxa).
 LOAXA = next((p for p in (Path(sys.executable).parent / "loaxa", ROOT / ".venv" / "bin" / "loaxa") if p.exists()),
              ROOT / ".venv" / "bin" / "loaxa")
-CORPUS = ROOT.parent / "shared" / "corpus" / "bulletins"
+CORPUS = corpus_dir() or ROOT.parent / "shared" / "corpus" / "bulletins"
 BULLETINS = sorted(p.name for p in CORPUS.glob("*.txt")) if CORPUS.exists() else []
 
 # One body sentence from each bulletin, checked in the printed script.
@@ -46,7 +47,7 @@ def _text(result: subprocess.CompletedProcess[bytes]) -> str:
 
 def _needs_corpus() -> None:
     if not BULLETINS:
-        pytest.skip(f"bulletin corpus not found at {CORPUS}")
+        pytest.skip(SKIP_REASON)
 
 
 @pytest.fixture(scope="module", params=list(BODY))

@@ -1,0 +1,195 @@
+"""What a web page adds to a bulletin when an official selects all and pastes.
+
+Commune, district and provincial portals wrap each notice in the same furniture: the site's
+name, a breadcrumb trail, the posting weekday and time, a view counter, font-size and share
+buttons, attachment links, a "related news" list and a footer.  None of it is read on air.
+Each shape is matched on a whole line only, so a body sentence that mentions the portal
+("… được đăng trên Cổng thông tin điện tử của xã") is never taken for it.
+
+Some shapes are *weak*: a bare "Facebook", a weekday and date without a time, a contact
+line.  On their own they may be body text (a schedule line, a notice's address), so they
+are dropped only next to a line that is certainly page furniture.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+SITE = "Tên trang web"
+BREADCRUMB = "Chuyên mục trang web"
+POSTED = "Ngày giờ đăng"
+COUNTER = "Lượt xem"
+BUTTONS = "Nút chia sẻ, in, cỡ chữ"
+ATTACHMENT = "Tệp đính kèm"
+FILE_PATH = "Đường dẫn tệp"
+RELATED = "Tin liên quan"
+FOOTER = "Chân trang web"
+
+
+@dataclass(frozen=True)
+class Furniture:
+    """A line recognised as page furniture; ``weak`` ones need a certain neighbour."""
+
+    reason: str
+    weak: bool = False
+
+
+_DAY = r"(?:thứ\s*(?:hai|ba|tư|năm|sáu|bảy|[2-7])|chủ\s*nhật|cn|t[2-7])"
+_DATE = r"\d{1,2}\s*[/.-]\s*\d{1,2}\s*[/.-]\s*\d{4}"
+_CLOCK = r"\d{1,2}\s*[:h]\s*\d{2}(?:\s*:\s*\d{2})?(?:\s*(?:am|pm|sa|ch))?(?:\s*\(?(?:gmt|utc)\s*[+-]\s*\d{1,2}(?::?\d{2})?\)?)?"
+_ISO = r"\d{4}-\d{2}-\d{2}(?:[t ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:z|[+-]\d{2}:?\d{2})?)?"
+_SEP = r"\s*[,|\-–—]?\s*(?:lúc\s*)?"
+_POSTED_LABEL = (
+    r"(?:ngày\s+đăng|đăng\s+ngày|đăng\s+lúc|ngày\s+cập\s+nhật|cập\s+nhật(?:\s+lúc)?|thời\s+gian\s+đăng|"
+    r"ngày\s+xuất\s+bản|xuất\s+bản|ngày\s+gửi|đăng\s+tải|posted|updated)\s*:?\s*"
+)
+_TIMESTAMP = re.compile(
+    rf"(?i:(?:{_POSTED_LABEL})?(?:{_ISO}|(?:{_DAY}{_SEP})?{_DATE}{_SEP}{_CLOCK}|{_CLOCK}{_SEP}(?:{_DAY}{_SEP})?{_DATE}))"
+)
+_LABELLED_DATE = re.compile(rf"(?i:{_POSTED_LABEL}(?:{_DAY}{_SEP})?{_DATE})")
+_WEEKDAY_DATE = re.compile(rf"(?i:{_DAY}{_SEP}(?:ngày\s*)?{_DATE})")
+
+_SITE = re.compile(
+    r"(?i:(?:trang|cổng)\s+(?:thông\s+tin\s+điện\s+tử|tttđt|ttđt)|cổng\s+thông\s+tin|website)"
+    r"(?P<name>\s+[^.!?:;\d]{1,80})?"
+)
+_SITE_OWNER = re.compile(
+    r"(?:của\s+)?(?:(?:xã|phường|thị\s+trấn|huyện|quận|thị\s+xã|thành\s+phố|tỉnh|sở|bộ|ban|ủy\s+ban\s+nhân\s+dân|"
+    r"uỷ\s+ban\s+nhân\s+dân|UBND|HĐND)\s+)*(?:[A-ZĐÀ-Ỹ][\wÀ-ỹ-]*\s*)*"
+)
+_BREADCRUMB_HOME = re.compile(r"(?i:trang\s+chủ|trang\s+nhất|home)\s*(?:[>»›/|]\s*[^>»›|]{1,80})+")
+_BREADCRUMB = re.compile(r"[^>»›]{1,60}(?:\s*[»›]\s*[^>»›]{1,60})+")
+_RELATED = re.compile(
+    r"(?i:(?:các\s+)?(?:tin|bài(?:\s+viết)?|tin\s+bài)\s+(?:liên\s+quan|khác|cùng\s+chuyên\s+mục|đã\s+đưa|mới(?:\s+nhất)?|"
+    r"đọc\s+nhiều(?:\s+nhất)?|xem\s+nhiều(?:\s+nhất)?)|xem\s+thêm|có\s+thể\s+bạn\s+quan\s+tâm)\s*:?"
+)
+_COUNTER = r"(?:số\s+)?(?:lượt\s+(?:xem|đọc|truy\s+cập|thích)|đã\s+xem|views?)\s*:?\s*[\d.,]+"
+_BUTTON = (
+    r"chia\s+sẻ(?:\s+bài\s+viết)?\s*:?|in\s+bài(?:\s+viết)?|in\s+trang|bản\s+in|gửi\s+(?:e-?mail|bài\s+viết|cho\s+bạn\s+bè)|"
+    r"lưu\s+bài(?:\s+viết)?|nghe\s+(?:đọc\s+)?bài(?:\s+viết)?|đọc\s+bài\s+viết|phóng\s+to|thu\s+nhỏ|"
+    r"(?:tăng|giảm)\s+cỡ\s+chữ|cỡ\s+chữ\s*:?|mặc\s+định|copy\s+link|sao\s+chép\s+(?:liên\s+kết|đường\s+dẫn)|"
+    r"quay\s+lại|(?:về|lên)\s+đầu\s+trang|\d*\s*bình\s+luận|đánh\s+giá\s+bài\s+viết|a\s*[-+]"
+)
+_SOCIAL = r"facebook|zalo|twitter|x|e-?mail|in|print|linkedin|messenger|youtube|tiktok|like|share|tweet|thích|a"
+_TOOLBAR_TOKEN = re.compile(rf"(?i:{_COUNTER}|{_BUTTON}|{_SOCIAL})(?![\w+-])")
+_TOOLBAR_SEP = re.compile(r"[\s|•·/;]+")
+_STRONG_TOOLBAR = re.compile(rf"(?i:{_COUNTER}|{_BUTTON})")
+
+_FILE_NAME = r"[^\n\\/:*?\"<>|]{1,120}\.(?i:docx?|pdf|xlsx?|odt|ods|rtf|pptx?|zip|rar|7z|jpe?g|png)"
+_FILE_SIZE = r"(?:\s*[(\[]?\s*\d+(?:[.,]\d+)?\s*(?i:kb|mb|bytes?)\s*[)\]]?)?"
+_ATTACHMENT = re.compile(
+    rf"(?i:tải\s+về|tải\s+xuống|download|(?:tệp|file|tập\s+tin|tài\s+liệu|văn\s+bản)\s+đính\s+kèm|đính\s+kèm)"
+    rf"(?:\s*:?\s*{_FILE_NAME}{_FILE_SIZE}|\s*:?)?(?:\s*[|-]?\s*(?i:tải\s+về|tải\s+xuống|download))?"
+)
+_FILE_PATH = re.compile(
+    r"(?:[A-Za-z]:[\\/]|\\{1,2}[^\\\s]+\\|(?:~|/home|/Users|/mnt|/media|/tmp|/srv|/var)/)\S.*"
+    rf"|(?=.{{1,80}}$)[^\s\\/:*?\"<>|][^\n\\/:*?\"<>|]{{0,70}}[^\s\\/:*?\"<>|.]\.(?i:docx?|pdf|xlsx?|odt|rtf|zip|rar){_FILE_SIZE}"
+)
+_FOOTER = re.compile(
+    r"(?i:bản\s+quyền(?:\s+thuộc\s+về)?|©|\(c\)|copyright|chịu\s+trách\s+nhiệm(?:\s+(?:chính|nội\s+dung|xuất\s+bản))?\s*:|"
+    r"giấy\s+phép\s+(?:số|thiết\s+lập|hoạt\s+động)|cơ\s+quan\s+chủ\s+quản\s*:|thiết\s+kế\s+bởi|phát\s+triển\s+bởi|"
+    r"ghi\s+rõ\s+nguồn|đang\s+truy\s+cập\s*:|tổng\s+(?:số\s+)?lượt\s+truy\s+cập\s*:).{0,200}"
+)
+_CONTACT = re.compile(r"(?i:địa\s+chỉ|điện\s+thoại|đt|fax|e-?mail|hotline|đường\s+dây\s+nóng)\s*:.{1,200}")
+_HEADLINE_MAX = 200
+
+
+def _toolbar(text: str) -> Furniture | None:
+    rest = _TOOLBAR_SEP.sub(" ", text).strip()
+    if not rest:
+        return None
+    pos, strong = 0, False
+    while pos < len(rest):
+        m = _TOOLBAR_TOKEN.match(rest, pos)
+        if not m:
+            return None
+        strong = strong or bool(_STRONG_TOOLBAR.fullmatch(m.group(0)))
+        pos = m.end()
+        while pos < len(rest) and rest[pos] == " ":
+            pos += 1
+    counter = re.fullmatch(rf"(?i:{_COUNTER})", rest)
+    return Furniture(COUNTER if counter else BUTTONS, weak=not strong)
+
+
+def furniture(text: str) -> Furniture | None:
+    """The kind of page furniture ``text`` (one whole line) is, or None for anything else."""
+    if not text or len(text) > 300:
+        return None
+    if _FILE_PATH.fullmatch(text):
+        return Furniture(FILE_PATH)
+    if _ATTACHMENT.fullmatch(text):
+        return Furniture(ATTACHMENT)
+    if _TIMESTAMP.fullmatch(text) or _LABELLED_DATE.fullmatch(text):
+        return Furniture(POSTED)
+    site = _SITE.fullmatch(text)
+    if site and len(text) <= 120:
+        owner = (site["name"] or "").strip()
+        if not owner or owner.isupper() or _SITE_OWNER.fullmatch(owner):
+            return Furniture(SITE)
+    if _BREADCRUMB_HOME.fullmatch(text) or (_BREADCRUMB.fullmatch(text) and not text.endswith(".")):
+        return Furniture(BREADCRUMB)
+    if _RELATED.fullmatch(text):
+        return Furniture(RELATED)
+    if _FOOTER.fullmatch(text):
+        return Furniture(FOOTER)
+    found = _toolbar(text)
+    if found:
+        return found
+    if _WEEKDAY_DATE.fullmatch(text) or re.fullmatch(_DATE, text):
+        return Furniture(POSTED, weak=True)
+    if _CONTACT.fullmatch(text):
+        return Furniture(FOOTER, weak=True)
+    return None
+
+
+def is_related_marker(text: str) -> bool:
+    """"Tin liên quan" and its kin: the lines after it are other articles' headlines."""
+    return bool(_RELATED.fullmatch(text))
+
+
+def is_headline(text: str) -> bool:
+    """A link title in a related-news list: short, one phrase, no closing full stop."""
+    return 0 < len(text) <= _HEADLINE_MAX and not re.search(r"[.!?:;…]$", text) and not re.search(r"[.!?] \S", text)
+
+
+def mark(lines: list[str]) -> dict[int, str]:
+    """Index → reason for every line of ``lines`` that is page furniture.
+
+    Certain shapes are marked first; weak ones are marked when their nearest non-blank
+    neighbour is marked (so a run of share buttons goes as a whole); the headlines under a
+    related-news marker go with it."""
+    found = {i: f for i, t in enumerate(lines) if (f := furniture(t))}
+    marked = {i: f.reason for i, f in found.items() if not f.weak}
+    changed = True
+    while changed:
+        changed = False
+        for i, f in found.items():
+            if i in marked:
+                continue
+            if any(n in marked for n in _neighbours(lines, i)):
+                marked[i] = f.reason
+                changed = True
+    for i in sorted(marked):
+        if marked[i] != RELATED:
+            continue
+        k = i + 1
+        while k < len(lines):
+            t = lines[k]
+            if t and k not in marked:
+                if not is_headline(t):
+                    break
+                marked[k] = RELATED
+            k += 1
+    return marked
+
+
+def _neighbours(lines: list[str], i: int) -> list[int]:
+    out = []
+    for step in (-1, 1):
+        k = i + step
+        while 0 <= k < len(lines) and not lines[k]:
+            k += step
+        if 0 <= k < len(lines):
+            out.append(k)
+    return out
