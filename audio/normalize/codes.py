@@ -80,7 +80,13 @@ def _km(m: re.Match[str]) -> str:
 def read_roads(line: str) -> str:
     """Road numbers and kilometre markers; the digits stay for the number rules."""
     line = _KM_RANGE.sub(" đến ", _KM.sub(_km, line))
-    return _ROAD.sub(lambda m: f"{ROADS[m['code']]} {m['n']}", line)
+
+    def road(m: re.Match[str]) -> str:
+        name = ROADS[m["code"]]
+        said = m.string[max(0, m.start() - len(name) - 1): m.start()].strip().lower() == name
+        return m["n"] if said else f"{name} {m['n']}"  # "Quốc lộ QL1A" names the road once
+
+    return _ROAD.sub(road, line)
 
 
 def _level(text: str) -> str:

@@ -41,7 +41,7 @@ _DAY_RANGE = re.compile(
     rf"(?<![\w/.,\-])(?P<pre>(?i:từ\s+)?(?:(?i:ngày|mùng|mồng)\s+)?)(?P<d1>{_DAY})\s*(?:[-–—]|(?i:đến))\s*"
     rf"(?P<d2>{_DAY})/(?P<m>{_MONTH})(?:/(?P<y>\d{{4}}))?(?![\w/]|[.,\-]\d)"
 )
-_KEEP_NGAY = re.compile(r"(?i:các|những|trong|hai|ba|bốn|năm|mấy)\s*$")
+_KEEP_NGAY = re.compile(r"(?:(?i:các|những|trong|hai|ba|bốn|năm|mấy)|\d+)\s*$")
 
 
 def _time_pattern(tag: str) -> str:
