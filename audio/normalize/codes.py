@@ -64,6 +64,7 @@ _VARIETY = re.compile(
 _CODE_LIST = re.compile(r"(?<![\w/])(?P<a>[A-ZĐ]{1,5}\s?\d[\w]*)\s*/\s*(?=[A-ZĐ]{1,5}\s?\d)")
 
 
+_DASH_BEFORE_ROAD = re.compile(r"(?<=\w)\s+[-–—]\s+(?=(?:QL|ĐT|ĐH|ĐX|TL|HL|ĐCT)[.\s]?\d)")
 _KM_RANGE = re.compile(r"(?<=\d)\s*[-–—]\s*(?=ki lô mét \d)")
 _LEVEL_RANGE = re.compile(r"(?<=báo động \w{2})\s*[-–—]\s*(?=báo động)|(?<=báo động \w{3})\s*[-–—]\s*(?=báo động)")
 _SEASON = re.compile(r"(?<![\w])(?P<kw>(?i:vụ|trà))\s+(?P<s>ĐX|HT|TĐ|XH|HTĐ)(?![\w])")
@@ -80,6 +81,7 @@ def _km(m: re.Match[str]) -> str:
 def read_roads(line: str) -> str:
     """Road numbers and kilometre markers; the digits stay for the number rules."""
     line = _KM_RANGE.sub(" đến ", _KM.sub(_km, line))
+    line = _DASH_BEFORE_ROAD.sub(", ", line)  # "Đường Trường Sơn Đông - ĐT 646": a pause, as before a name
 
     def road(m: re.Match[str]) -> str:
         name = ROADS[m["code"]]

@@ -32,6 +32,9 @@ _TARGETS = sorted(PERIODS | AREAS | COUNTED | PLACES | {u for u, _ in UNITS if l
 _UNIT_WORDS = frozenset(u for u, _ in UNITS) | frozenset({"đồng", "lít", "tấn", "tạ", "yến", "kg", "triệu", "nghìn", "tỷ"})
 _SPOKEN = dict(UNITS)
 
+# Targets that also begin compound words (công chức, ô tô, em bé, ca sĩ).
+_COMPOUND_STARTS = frozenset({"công", "ô", "em", "ca", "con", "cây", "lớp", "tổ", "khu", "trẻ"})
+_WORD_AFTER = re.compile(r" [a-zà-ỹđ]")
 _PER = re.compile(r"(?<=\w)\s*/\s*(?P<right>" + "|".join(re.escape(t) for t in _TARGETS) + r")(?![\w])", re.IGNORECASE)
 _PAIR = re.compile(rf"(?<![\w/.,\-])(?P<a>{NUMBER})\s*/\s*(?P<b>{NUMBER})(?![\w/]|[.,]\d)")
 _COUNTED_AFTER = re.compile(r"\s*(?P<w>[^\W\d_]+(?:\s[^\W\d_]+)?)")
@@ -55,13 +58,15 @@ def _left_is_quantity(before: str) -> bool:
     last = tokens[-1].lower().lstrip("0123456789.,")
     if last in _UNIT_WORDS or last in PER_WORDS:
         return True
-    return any(re.search(r"\d", t) for t in tokens[-3:])
+    return any(re.search(r"\d", t) for t in tokens[-5:])
 
 
 def _per(m: re.Match[str]) -> str:
-    before = m.string[max(0, m.start() - 40): m.start()]
+    before = m.string[max(0, m.start() - 48): m.start()]
     left = (before.split() or [""])[-1].lower().lstrip("0123456789.,")
     right = m["right"]
+    if right.lower() in _COMPOUND_STARTS and _WORD_AFTER.match(m.string, m.end()):
+        return m.group(0)  # "cán bộ/công chức": the start of a compound word, not a unit
     if f"{left}/{right}".lower() in {u.lower() for u in _SPOKEN} or not _left_is_quantity(before):
         return m.group(0)
     if right.lower() in PLACES and left in PLACES:

@@ -30,7 +30,7 @@ from audio.normalize.result import Normalized, Trace
 from audio.normalize.slashes import read_slashes
 from audio.normalize.symbols import approximately, read_symbols, without_emoji
 
-_ROUND_THE_CLOCK = re.compile(r"(?<![\w])24\s*(?P<h>h|giờ)?\s*/\s*7(?![\w]|[.,]\d)")
+_ROUND_THE_CLOCK = re.compile(r"(?<![\w])24\s*(?P<h>h|giờ)?\s*/\s*(?P<d>7|24)(?P<h2>\s?(?:h|giờ))?(?![\w]|[.,]\d)")
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,12 @@ def _prepare(line: str) -> str:
 
 
 def _round_the_clock(line: str, _: _Context) -> str:
-    return _ROUND_THE_CLOCK.sub(lambda m: "hai mươi tư giờ trên bảy" if m["h"] else "hai mươi tư trên bảy", line)
+    def one(m: re.Match[str]) -> str:
+        if m["d"] == "24":
+            return "hai mươi tư trên hai mươi tư giờ" if m["h"] or m["h2"] else "hai mươi tư trên hai mươi tư"
+        return ("hai mươi tư giờ trên bảy" if m["h"] else "hai mươi tư trên bảy") + (" giờ" if m["h2"] else "")
+
+    return _ROUND_THE_CLOCK.sub(one, line)
 
 
 def _local(line: str, ctx: _Context) -> str:
