@@ -94,6 +94,11 @@ def _script(args: argparse.Namespace) -> int:
     settings = dataclasses.replace(ScriptSettings(), repeat=args.repeat)
     with reported(ScriptError):
         script = build_script(doc, settings, args.commune)
+    if args.explain:
+        from audio.explain import explain
+
+        write_text(explain(doc, script, _dictionary(args.dictionary)))
+        return 0
     if args.normalized:
         from audio.normalize import normalize_text
 
@@ -114,6 +119,8 @@ def _add_script(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--commune", metavar="NAME", help="commune name; adds the intro and outro")
     parser.add_argument("--repeat", action="store_true", help="read the bulletin twice, with a repeat announcement")
     parser.add_argument("--show-removed", action="store_true", help="list what was dropped, and why, on standard error")
+    parser.add_argument("--explain", action="store_true",
+                        help="instead of the script, print every line dropped and every rewrite made, each with its rule")
     _dictionary_option(parser)
     parser.set_defaults(func=_script)
 

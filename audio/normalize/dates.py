@@ -34,7 +34,14 @@ _FRACTION = re.compile(
     r"(?<![\w])(?P<kw>(?i:tỷ lệ|tỉ lệ|chiếm|khoảng|gần|hơn|quá|còn|đạt))\s+"
     r"(?P<a>\d{1,2})/(?P<b>\d{1,2})(?![\w/]|[.,]\d)"
 )
-_SAYS = re.compile(r"(?i:(ngày|mùng|mồng|tháng))\s*$")
+_SAYS = re.compile(r"(?i:(ngày|mùng|mồng|tháng|đường|phố|quảng trường|cầu|công viên|khu phố|ấp|khóm))\s*$")
+_DOT_DATE_CONTEXT = re.compile(r"(?i:ngày|mùng|mồng|hôm|sáng|chiều|tối|đêm|trưa|từ|đến|tới|hết)\s*$")
+_SECTION_CONTEXT = re.compile(r"(?i:mục|điểm|khoản|điều|phần|tiểu mục|chương|phụ lục|bảng|hình|biểu)\s*$")
+_DAY_RANGE = re.compile(
+    rf"(?<![\w/.,\-])(?P<pre>(?i:từ\s+)?(?:(?i:ngày|mùng|mồng)\s+)?)(?P<d1>{_DAY})\s*(?:[-–—]|(?i:đến))\s*"
+    rf"(?P<d2>{_DAY})/(?P<m>{_MONTH})(?:/(?P<y>\d{{4}}))?(?![\w/]|[.,\-]\d)"
+)
+_KEEP_NGAY = re.compile(r"(?:(?i:các|những|trong|hai|ba|bốn|năm|mấy)|\d+)\s*$")
 
 
 def _time_pattern(tag: str) -> str:
@@ -42,12 +49,41 @@ def _time_pattern(tag: str) -> str:
 
 
 _TIME = re.compile(r"(?<![\w.,])" + _time_pattern("") + r"(?![\w/])")
+# Hours as a duration, beyond the clock: "36h", "trong 72 h tới".
+_HOURS = re.compile(r"(?<![\w.,])(?P<n>\d{1,3})\s?h(?![\w/])")
 _TIME_RANGE = re.compile(r"(?<![\w.,])" + _time_pattern("1") + r"\s*[-–]\s*" + _time_pattern("2") + r"(?![\w/])")
 
 
 def _is_date(sep: str, year: str | None) -> bool:
     """Day/month without a year only with a slash: ``5-7`` and ``4.1`` are not dates."""
     return year is not None or sep == "/"
+
+
+def _is_dot_date(m: re.Match[str], day: str, month: str) -> bool:
+    """``ngày 03.11``, ``(03.11)``: a day.month date, unless it numbers a section (``mục 4.1``)."""
+    before = m.string[max(0, m.start() - 12): m.start()]
+    if _SECTION_CONTEXT.search(before):
+        return False
+    return bool(_DOT_DATE_CONTEXT.search(before)) or (len(day) == 2 and len(month) == 2)
+
+
+def read_day_ranges(line: str) -> str:
+    """``8-12/3``, ``20 -24/6``, ``8–12/3``, ``từ 8 đến 12/3`` → *từ ngày 8 đến ngày 12 tháng 3*."""
+
+    def one(m: re.Match[str]) -> str:
+        if int(m["d1"]) >= int(m["d2"]):
+            return m.group(0)
+        pre = m["pre"].lower()
+        keep = "ngày " if "ngày" in pre and "từ" not in pre and _KEEP_NGAY.search(m.string[max(0, m.start() - 10):m.start()]) else ""
+        lead = m["pre"][:1].isupper()
+        spoken = f"{keep}từ ngày {numbers.integer(m['d1'])} đến ngày {_day_month_year(m['d2'], m['m'], m['y'])}"
+        return capitalize_first(spoken) if lead else spoken
+
+    return _DAY_RANGE.sub(one, line)
+
+
+def capitalize_first(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _day_month_year(day: str, month: str, year: str | None) -> str:
@@ -68,7 +104,7 @@ def read_dates(line: str) -> str:
         return f"{first} đến ngày {_day_month_year(m['d2'], m['m2'], m['y2'])}"
 
     def one(m: re.Match[str]) -> str:
-        if not _is_date(m["s"], m["y"]):
+        if not _is_date(m["s"], m["y"]) and not (m["s"] == "." and _is_dot_date(m, m["d"], m["m"])):
             return m.group(0)
         return _prefixed(m.string, m.start(), "ngày", _day_month_year(m["d"], m["m"], m["y"]))
 
@@ -91,4 +127,5 @@ def _clock(hour: str, minutes: str | None) -> str:
 def read_times(line: str) -> str:
     """``17h30`` → mười bảy giờ ba mươi phút, ``0h00'`` → không giờ, ``6h-8h`` → sáu giờ đến tám giờ."""
     line = _TIME_RANGE.sub(lambda m: f"{_clock(m['h1'], m['min1'])} đến {_clock(m['h2'], m['min2'])}", line)
-    return _TIME.sub(lambda m: _clock(m["h"], m["min"]), line)
+    line = _TIME.sub(lambda m: _clock(m["h"], m["min"]), line)
+    return _HOURS.sub(lambda m: f"{numbers.cardinal(int(m['n']))} giờ", line)

@@ -12,10 +12,12 @@ import re
 import unicodedata
 from typing import Callable
 
+from audio.normalize import numbers
+
 LETTER_NAMES = {
     "A": "a", "Ă": "á", "Â": "ớ", "B": "bê", "C": "xê", "D": "dê", "Đ": "đê", "E": "e", "Ê": "ê",
     "F": "ép", "G": "giê", "H": "hát", "I": "i", "J": "gi", "K": "ca", "L": "e lờ", "M": "em",
-    "N": "en", "O": "o", "Ô": "ô", "Ơ": "ơ", "P": "pê", "Q": "quy", "R": "e rờ", "S": "ét",
+    "N": "en", "O": "ô", "Ô": "ô", "Ơ": "ơ", "P": "pê", "Q": "quy", "R": "e rờ", "S": "ét",
     "T": "tê", "U": "u", "Ư": "ư", "V": "vê", "W": "vê kép", "X": "ích", "Y": "i", "Z": "dét",
 }
 _TONE_MARKS = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
@@ -42,16 +44,39 @@ def spell(word: str) -> str:
     return " ".join(LETTER_NAMES.get(c.upper(), c.lower()) for c in word if c.isalpha())
 
 
-def speak_capitals(line: str) -> str:
-    """Lower-case upper-case Vietnamese words and spell upper-case acronyms."""
+def speak_capitals(line: str, on_spelled: Callable[[str, str], None] | None = None) -> str:
+    """Lower-case upper-case Vietnamese words and spell upper-case acronyms.
+
+    ``on_spelled(word, spoken)`` hears of each acronym spelled: no rule or dictionary
+    entry explained it, so the official should check how it is read."""
 
     def one(m: re.Match[str]) -> str:
         word = m.group(0)
         if not word.isupper():
             return word
-        return word.lower() if is_syllable(word) else spell(word)
+        if is_syllable(word):
+            return word.lower()
+        spoken = spell(word)
+        if on_spelled is not None:
+            on_spelled(word, spoken)
+        return spoken
 
     return _UPPER_WORD.sub(one, line)
+
+
+_VIETNAMESE_LETTERS = re.compile(r"[đĐ]|[^\x00-\x7f]")
+# Place names of the Central Highlands and the north-west end in k, r, l or h (Ea Kar, Lắk).
+_HIGHLAND_SYLLABLE = re.compile(_SYLLABLE.pattern.replace("[cmnpt])?", "[cmnptkrlh])?"))
+_LATIN_WORD = re.compile(r"(?<![\w])[A-Za-z]{2,}(?![\w])")
+
+
+def foreign_words(line: str) -> list[str]:
+    """Words left in ``line`` that cannot be Vietnamese (``Festival``, ``Samsung``).
+
+    A word written without Vietnamese letters or tone marks and not shaped like a
+    Vietnamese syllable is foreign; the speech engine will guess at it."""
+    return [w for w in _LATIN_WORD.findall(line)
+            if not _VIETNAMESE_LETTERS.search(w) and not _HIGHLAND_SYLLABLE.fullmatch(_toneless(w))]
 
 
 _CODE = re.compile(r"(?<![\w])(?=[^\W_]*\d)(?=[^\W_]*[^\W\d_])[^\W_]+(?![\w])")
@@ -59,13 +84,20 @@ _RUN = re.compile(r"\d+|[^\W\d_]+")
 
 
 def read_codes(line: str, read_digits: Callable[[str], str]) -> str:
-    """Letters glued to digits (``H5N1``, ``4G``): each run read on its own."""
+    """Letters glued to digits (``H5N1``, ``4G``, ``A1``): each run read on its own.
 
-    def run(part: str) -> str:
-        if part.isdigit():
-            return read_digits(part)
-        if part.isupper() and (len(part) == 1 or not is_syllable(part)):
-            return spell(part)
-        return part
+    Upper-case letters are spelled (``OM18`` → *ô em mười tám*); a run of three digits or
+    more inside a code is read digit by digit (``A320``, ``TBR225``), as codes are."""
 
-    return _CODE.sub(lambda m: " ".join(run(p) for p in _RUN.findall(m.group(0))), line)
+    def code(m: re.Match[str]) -> str:
+        parts = _RUN.findall(m.group(0))
+        letters_first = not parts[0].isdigit()
+
+        def run(part: str) -> str:
+            if part.isdigit():
+                return numbers.digits(part) if letters_first and len(part) >= 3 else read_digits(part)
+            return spell(part) if part.isupper() else part
+
+        return " ".join(run(p) for p in parts)
+
+    return _CODE.sub(code, line)

@@ -20,7 +20,8 @@ _LETTER_HEADING = re.compile(r"^(?P<l>[a-hkđ])[.)]\s+(?=\S)")
 _BULLET = re.compile(r"^(?:[-–—+]\s+|[•·◦▪]\s*)")
 _INLINE_ROMAN = re.compile(r"\((?P<r>i{1,3}|iv|vi{0,3}|ix|x)\)")
 _KEYWORD_ROMAN = re.compile(
-    r"(?<![\w])(?P<kw>(?i:đại hội|khóa|khoá|mục|phần|chương|lần thứ|thứ|kỳ|kì|quý|điều|phụ lục|tập|thế kỷ|thế kỉ|hội nghị trung ương))"
+    r"(?<![\w])(?P<kw>(?i:đại hội|khóa|khoá|mục|phần|chương|lần thứ|thứ|kỳ|kì|quý|điều|phụ lục|tập|thế kỷ|thế kỉ|hội nghị trung ương"
+    r"|báo động|cấp độ|cấp|hạng|loại|vùng|khu vực))"
     r"\s+(?P<r>[IVXLC]+)(?![\w])"
 )
 _ORDINAL = re.compile(r"(?<![\w])(?P<kw>(?i:thứ))\s+(?P<n>\d{1,3})(?![\w]|[.,/]\d)")

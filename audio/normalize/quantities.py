@@ -24,12 +24,12 @@ UNITS: tuple[tuple[str, str], ...] = (
     ("km", "ki lô mét"), ("cm", "xen ti mét"), ("mm", "mi li mét"), ("m", "mét"),
     ("kg", "ki lô gam"), ("mg", "mi li gam"), ("g", "gam"),
     ("ml", "mi li lít"), ("ha", "héc ta"), ("kW", "ki lô oát"), ("MW", "mê ga oát"),
-    ("kV", "ki lô vôn"), ("đ", "đồng"),
+    ("kV", "ki lô vôn"), ("đ", "đồng"), ("l", "lít"),
 )
 # Words after which a slash means "per" (500.000 đồng/người) rather than "or" (cổng/trang).
 PER_WORDS = frozenset(
     {"mét", "gam", "lít", "đồng", "giờ", "giây", "phút", "ngày", "tuần", "tháng", "năm", "người",
-     "hộ", "tấn", "ta", "khối", "vuông", "liều", "lượt", "kg", "oát"}
+     "hộ", "tấn", "ta", "khối", "vuông", "liều", "lượt", "kg", "oát", "tạ", "yến", "sào", "mẫu", "lần"}
 )
 
 _UNIT_ALTERNATION = "|".join(re.escape(u) for u, _ in UNITS)
@@ -38,6 +38,18 @@ _NEGATIVE_TEMPERATURE = re.compile(rf"(?<![\w\d,.])[-−–]\s?(?=(?:{NUMBER})\s
 _RANGE = re.compile(rf"(?<![\w/.,\-])(?P<a>{NUMBER})\s*[-–]\s*(?P<b>{NUMBER})(?![\d/\-]|[.,]\d)")
 _PERCENT = re.compile(rf"(?<![\w/.,])(?P<n>{NUMBER})\s*%")
 _UNIT = re.compile(rf"(?<![\w/.,])(?P<n>{NUMBER})\s*(?P<u>{_UNIT_ALTERNATION})(?![\w])")
+_UNIT_AHEAD = "|".join(re.escape(u) for u, _ in UNITS if u not in ("đ", "l", "g"))
+# A dot with one, two or four-plus digits after it, before a unit or after a magnitude word, is
+# a decimal point as weather and flood bulletins write it (12.7mm, độ lớn 3.8); three digits
+# after a dot are thousands (12.500 ha).
+_DECIMAL_DOT = re.compile(
+    r"(?<![\w.,])(?P<w>\d+)\.(?P<f>\d{1,2}|\d{4,})(?![\d.]|,\d)"
+    rf"(?=(?:\s*[-–]\s*\d+(?:[.,]\d+)?)?\s*(?:(?:{_UNIT_AHEAD}|độ|%|lần|triệu|tỷ|mét|giờ)(?![\w])|°))"
+)
+_MAGNITUDE = re.compile(
+    r"(?P<kw>(?i:độ lớn|cường độ|magnitude|richter|mực nước|đỉnh lũ|tâm bão|vĩ độ|kinh độ))(?:\s*\(M\)|\s*M(?=\s*\d))?(?P<gap>\s*:?\s*)"
+    r"(?P<w>\d+)\.(?P<f>\d{1,2})(?![\d.]|,\d)"
+)
 _SECTION = re.compile(r"(?<![\w.,])\d{1,2}(?:\.\d{1,2})+(?![\w]|[.,]\d)")
 _PLAIN = re.compile(rf"{NUMBER}")
 
@@ -47,6 +59,12 @@ def read_number(text: str) -> str:
     whole, _, frac = text.partition(",")
     whole = whole.replace(".", "")
     return numbers.decimal(whole, frac) if frac else numbers.integer(whole)
+
+
+def read_decimal_dots(line: str) -> str:
+    """``12.7mm`` → ``12,7mm``, ``độ lớn 3.8`` → ``độ lớn 3,8``; thousands dots are left alone."""
+    line = _MAGNITUDE.sub(lambda m: f"{m['kw']}{m['gap'] or ' '}{m['w']},{m['f']}", line)
+    return _DECIMAL_DOT.sub(lambda m: f"{m['w']},{m['f']}", line)
 
 
 def _minus(m: re.Match[str]) -> str:

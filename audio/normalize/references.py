@@ -22,6 +22,7 @@ DOCUMENT_TYPES = frozenset(
      "HĐ", "CĐ", "GUQ", "GM", "GGT", "PG", "PC", "PB", "CV", "KL", "NĐ", "TT", "TTLT", "L", "PL",
      "UBTVQH", "QĐ-TTg"}
 )
+_ISSUERS_WITH_DRAFTER = frozenset({"UBND", "HĐND", "VP", "VPUBND", "BCĐ", "BCH"})
 _CODE_PART = r"[A-ZĐ][A-Za-zĐđ]*\d*"
 _REFERENCE = re.compile(
     r"(?<![\w/.,])(?P<num>\d{1,5})(?:/(?P<year>(?:19|20)\d{2}))?\s*[/\-]\s*"
@@ -61,6 +62,8 @@ def read_references(line: str, dictionary: Abbreviations) -> str:
             return m.group(0)
         if parts[0] in DOCUMENT_TYPES:
             parts = parts[1:]
+        if len(parts) > 1 and parts[0] in _ISSUERS_WITH_DRAFTER:
+            parts = parts[:1]  # 456/UBND-NN: the People's Committee issues, NN only drafted it
         spoken = numbers.integer(m["num"])
         if m["year"]:
             spoken += f" năm {numbers.cardinal(int(m['year']))}"

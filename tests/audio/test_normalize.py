@@ -13,24 +13,45 @@ from audio.normalize import DictionaryError, load_abbreviations, normalize_text
 from audio.normalize.letters import is_syllable, spell
 from audio.normalize.numbers import cardinal
 
-CASES_FILE = Path(__file__).with_name("normalize_cases.tsv")
+HERE = Path(__file__).parent
+CASES_FILE = HERE / "normalize_cases.tsv"
+# One table per class of problem, each a family of cases (see docs/audio-text.md).
+CLASS_TABLES = {
+    "normalize_slashes.tsv": 40,
+    "normalize_dots_ranges.tsv": 25,
+    "normalize_codes.tsv": 30,
+    "normalize_symbols.tsv": 20,
+    "normalize_abbreviations.tsv": 40,
+    "normalize_sentences.tsv": 45,
+}
 
 
-def _cases() -> list[pytest.param]:
+def _table(path: Path) -> list[pytest.param]:
     params = []
-    for number, line in enumerate(CASES_FILE.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip() or line.startswith("#"):
             continue
         written, spoken = line.split("\t")
-        params.append(pytest.param(written, spoken, id=f"L{number}:{written[:40]}"))
+        params.append(pytest.param(written, spoken, id=f"{path.stem[10:]}:L{number}:{written[:40]}"))
     return params
 
 
-CASES = _cases()
+CASES = _table(CASES_FILE)
+CLASS_CASES = [case for name in CLASS_TABLES for case in _table(HERE / name)]
 
 
 def test_case_table_is_large_enough() -> None:
     assert len(CASES) >= 200
+
+
+@pytest.mark.parametrize(("name", "least"), CLASS_TABLES.items())
+def test_each_class_has_a_family_of_cases(name: str, least: int) -> None:
+    assert len(_table(HERE / name)) >= least
+
+
+@pytest.mark.parametrize(("written", "spoken"), CLASS_CASES)
+def test_class_case(written: str, spoken: str) -> None:
+    assert normalize_text(written) == spoken
 
 
 @pytest.mark.parametrize(("written", "spoken"), CASES)
