@@ -53,9 +53,11 @@ class AssembledPage:
 
 
 def is_noise(text: str, confidence: float) -> bool:
-    """A stamp's ring or a signature's scrawl: few letters among few characters, read without confidence."""
+    """A stamp's ring or a signature's scrawl: few letters among few characters, read without
+    confidence, or anything Tesseract itself hardly believes (the official sees these in the
+    compare step as dropped)."""
     chars = text.replace(" ", "")
-    if not chars:
+    if not chars or confidence < 35:
         return True
     letters = sum(c.isalpha() for c in chars) / len(chars)
     mostly_symbols, short = letters < 0.6, len(chars) <= 12

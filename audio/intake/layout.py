@@ -45,15 +45,16 @@ def _is_split(cells: list[_Cell], width: int) -> bool:
     return len(cells) == 2 and cells[0].end < width * 0.6 and cells[1].start > width * 0.3
 
 
-def _side_only(cells: list[_Cell], width: int) -> bool:
-    """A line with text in one column only: centred right of the page's middle, or short and off the margin.
+def _side_only(cells: list[_Cell], width: int, inside: bool = False) -> bool:
+    """A line with text in one column only: centred right of the page's middle, or short and
+    within the left half (off the margin, unless the line is already ``inside`` a region).
 
     A title centred on the page is neither, so it never joins a header region.
     """
     if len(cells) != 1:
         return False
     cell = cells[0]
-    return _right_only(cell, width) or (cell.start >= 2 and cell.end < width * 0.55)
+    return _right_only(cell, width) or ((inside or cell.start >= 2) and cell.end < width * 0.55)
 
 
 def _right_only(cell: _Cell, width: int) -> bool:
@@ -83,7 +84,7 @@ def rebuild_columns(page: str) -> str:
             out.pop()
         end = i
         while end + 1 < len(lines) and (
-            _is_split(parsed[end + 1], width) or _side_only(parsed[end + 1], width)
+            _is_split(parsed[end + 1], width) or _side_only(parsed[end + 1], width, inside=True)
             or (not parsed[end + 1] and _region_goes_on(parsed, end + 1, width))
         ):
             end += 1

@@ -73,7 +73,7 @@ def orientation(image: Image.Image, timeout_s: float = 30.0) -> int:
     rotate, confidence = _ROTATE.search(out), _CONFIDENCE.search(out)
     if not rotate or not confidence or float(confidence.group(1)) < 1.5:
         return 0
-    return int(rotate.group(1)) % 360
+    return (360 - int(rotate.group(1))) % 360  # Tesseract says clockwise; Pillow turns counter-clockwise
 
 
 def recognise(image: Image.Image, timeout_s: float = 120.0) -> list[OcrWord]:

@@ -2,9 +2,10 @@
 (``pdftotext -layout``, rebuilt column by column) and page images (pdftoppm).
 
 ``pdftotext -layout`` was measured against pypdf on the same documents with the same
-cleaner (docs/audio-text.md, "Intake"); it gave the cleaner the better input and is an
-order of magnitude faster.  A page with (almost) no text layer is a scan: it is rendered
-at 300 dpi and read by OCR like a photo.
+cleaner (docs/audio-text.md, "Intake"): with the column rebuild both give the cleaner
+everything it needs (without it, either loses the header and the signature), pdftotext
+in half the time, and poppler is needed anyway to draw pages for OCR and preview.  A page
+with (almost) no text layer is a scan: it is rendered at 300 dpi and read by OCR.
 """
 
 from __future__ import annotations
