@@ -1,8 +1,9 @@
 """Subcommands of the audio pipeline: ``normalize``, ``script``, ``render`` and ``corpus check``.
 
 Each subcommand is one ``_add_<name>`` function and one handler; handlers import the work
-they need, so that building the parser stays cheap.  Input is UTF-8 text from a file or
-standard input, checked in one place (:func:`read_text`); output is UTF-8 on standard output.
+they need, so that building the parser stays cheap.  ``normalize`` reads UTF-8 text
+(:func:`read_text`); ``script`` and ``render`` read any intake format, chosen by content
+(:func:`read_bulletin`); output is UTF-8 on standard output.
 """
 
 from __future__ import annotations
@@ -18,16 +19,18 @@ if TYPE_CHECKING:
     from audio.normalize import Abbreviations
 
 
-def read_text(source: str) -> str:
-    """Read UTF-8 text from a path, or from standard input when ``source`` is ``-``."""
+def _read_bytes(source: str, what: str = "text file") -> bytes:
     try:
-        data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+        return sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
     except FileNotFoundError:
         raise CommandError(f"file not found: {source}") from None
     except IsADirectoryError:
-        raise CommandError(f"{source} is a directory, not a text file") from None
+        raise CommandError(f"{source} is a directory, not a {what}") from None
     except OSError as exc:
         raise CommandError(f"cannot read {source}: {exc.strerror}") from None
+
+
+def _decode(data: bytes, source: str) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -37,6 +40,42 @@ def read_text(source: str) -> str:
             f"{where} is not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}); "
             "save it as UTF-8 and try again"
         ) from None
+
+
+def read_text(source: str) -> str:
+    """Read UTF-8 text from a path, or from standard input when ``source`` is ``-``."""
+    return _decode(_read_bytes(source), source)
+
+
+def read_bulletin(source: str) -> str:
+    """A bulletin from a path or standard input in any intake format (text, .docx, PDF, photo),
+    the reader chosen by the content; notices and OCR doubts go to standard error."""
+    from audio.intake import IntakeError, read_document
+    from audio.settings import StandaloneAudioConfig
+    from loaxa.config import ConfigError, load_config
+
+    from audio.intake.sniff import sniff
+
+    data = _read_bytes(source, "file")
+    if not data.strip():
+        raise CommandError("the bulletin is empty")
+    if sniff(data) == "text" and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return _decode(data, source)
+    with reported(ConfigError):
+        audio = load_config(StandaloneAudioConfig).audio
+    with reported(IntakeError):
+        doc = read_document(data, None if source == "-" else source, audio.intake_limits())
+    for notice in doc.notices:
+        sys.stderr.write(notice + "\n")
+    doubtful = doc.low_confidence(audio.ocr_low_confidence)
+    if doc.ocr:
+        sys.stderr.write(f"OCR: {len(doc.words)} từ, {len(doubtful)} từ cần kiểm tra"
+                         + (": " + ", ".join(w.text for w in doubtful[:20]) if doubtful else "") + "\n")
+    return doc.text
+
+
+FILE_HELP = ("bulletin as UTF-8 text, .docx, PDF (text layer or scan) or a photo (JPEG, PNG, HEIC), "
+             "read by its content whatever its name; - for standard input")
 
 
 def write_text(text: str) -> None:
@@ -83,7 +122,7 @@ def _script(args: argparse.Namespace) -> int:
     from audio.document import clean_document
     from audio.script import ScriptError, ScriptSettings, build_script
 
-    text = read_text(args.file)
+    text = read_bulletin(args.file)
     if not text.strip():
         raise CommandError("the bulletin is empty")
     doc = clean_document(text)
@@ -114,7 +153,7 @@ def _add_script(sub: argparse._SubParsersAction) -> None:
         description="Clean a bulletin (drop header, addressees, recipients, signature, links) and print "
         "its broadcast script, paragraphs separated by blank lines.",
     )
-    parser.add_argument("file", metavar="FILE", help="bulletin as UTF-8 text, or - for standard input")
+    parser.add_argument("file", metavar="FILE", help=FILE_HELP)
     parser.add_argument("--normalized", action="store_true", help="print the text exactly as it will be spoken")
     parser.add_argument("--commune", metavar="NAME", help="commune name; adds the intro and outro")
     parser.add_argument("--repeat", action="store_true", help="read the bulletin twice, with a repeat announcement")
@@ -136,7 +175,7 @@ def _render(args: argparse.Namespace) -> int:
     from audio.settings import StandaloneAudioConfig
     from loaxa.config import ConfigError, load_config
 
-    text = read_text(args.file)
+    text = read_bulletin(args.file)
     if not text.strip():
         raise CommandError("the bulletin is empty")
     with reported(ConfigError):
@@ -173,7 +212,7 @@ def _add_render(sub: argparse._SubParsersAction) -> None:
         "write Opus in Ogg. Prints the engine used, the duration, the loudness and the output path. "
         "Settings come from LOAXA_AUDIO_* environment variables; renders are cached in ~/.cache/loaxa.",
     )
-    parser.add_argument("file", metavar="FILE", help="bulletin as UTF-8 text, or - for standard input")
+    parser.add_argument("file", metavar="FILE", help=FILE_HELP)
     parser.add_argument("-o", "--output", metavar="OUT", help="output file (default: FILE's name with .ogg, here)")
     parser.add_argument("--engine", choices=["auto", "gtts", "espeak"], help="speech engine (default: auto, or LOAXA_AUDIO_ENGINE)")
     parser.add_argument("--commune", metavar="NAME", help="commune name: adds the intro and outro, and its speech rate")

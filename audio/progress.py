@@ -14,15 +14,16 @@ from typing import Callable, Literal
 
 log = logging.getLogger(__name__)
 
-Stage = Literal["normalizing", "speaking", "fallback", "mastering", "storing", "done"]
-STAGES: tuple[Stage, ...] = ("normalizing", "speaking", "fallback", "mastering", "storing", "done")
+Stage = Literal["reading", "normalizing", "speaking", "fallback", "mastering", "storing", "done"]
+STAGES: tuple[Stage, ...] = ("reading", "normalizing", "speaking", "fallback", "mastering", "storing", "done")
 
 
 @dataclass(frozen=True)
 class RenderProgress:
     """One step of a render.
 
-    ``done``/``total`` count paragraphs while ``stage`` is "speaking" (0/0 otherwise).
+    ``done``/``total`` count paragraphs while ``stage`` is "speaking", and OCR pages while
+    it is "reading" (an uploaded scan or photo, before any render); 0/0 otherwise.
     ``engine`` is the voice at work; for "fallback" it is the voice that just failed.
     ``fraction`` (0 to 1) is how far the whole render has come, estimated from what each
     step typically costs: with espeak-ng nearly all the time goes into mastering, with

@@ -11,9 +11,12 @@ from __future__ import annotations
 import dataclasses
 import unicodedata
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from loaxa.config import ConfigError, section, setting
+
+if TYPE_CHECKING:
+    from audio.intake.model import IntakeLimits
 
 ENGINES = ("auto", "gtts", "espeak")
 MP3_BITRATES = (32, 40, 48, 56, 64, 80, 96, 112, 128)
@@ -55,6 +58,11 @@ class AudioSettings:
     max_upload_minutes: float = setting(60.0, "longest uploaded recording accepted")
     cache_dir: str = setting("", "render cache folder; empty means 'render-cache' beside the media store")
 
+    intake_max_mb: int = setting(50, "largest document or photo accepted for reading, in MB")
+    intake_max_pages: int = setting(30, "most pages read from one PDF; a longer file is refused with this limit named")
+    ocr_low_confidence: float = setting(75.0, "OCR words read with less confidence (0-100) are marked for the official to check")
+    ocr_timeout_s: float = setting(120.0, "longest Tesseract may spend on one page")
+
     def __post_init__(self) -> None:
         problems = list(_problems(self))
         if problems:
@@ -70,6 +78,13 @@ class AudioSettings:
             return self
         rate = self.commune_rates().get(commune_key(name))
         return self if rate is None else dataclasses.replace(self, speech_rate=rate)
+
+    def intake_limits(self) -> "IntakeLimits":
+        """What one uploaded document may ask of the machine (see :mod:`audio.intake`)."""
+        from audio.intake.model import MB, IntakeLimits
+
+        return IntakeLimits(max_bytes=self.intake_max_mb * MB, max_pages=self.intake_max_pages,
+                            low_confidence=self.ocr_low_confidence, ocr_timeout_s=self.ocr_timeout_s)
 
 
 def commune_key(name: str) -> str:
@@ -102,6 +117,8 @@ def _problems(s: AudioSettings) -> Any:
         ("espeak_pitch", 0, 99), ("paragraph_pause_ms", 0, 10000), ("bandpass_low_hz", 20, 2000),
         ("bandpass_high_hz", 2000, 7500), ("target_lufs", -40, -5), ("true_peak_dbtp", -9, 0),
         ("opus_bitrate_kbps", 6, 256), ("opus_complexity", 0, 10), ("max_upload_minutes", 0.1, 600),
+        ("intake_max_mb", 1, 500), ("intake_max_pages", 1, 1000), ("ocr_low_confidence", 0, 100),
+        ("ocr_timeout_s", 5, 3600),
     ):
         problem = outside(name, lo, hi)
         if problem:

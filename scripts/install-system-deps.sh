@@ -3,8 +3,11 @@
 # Usage: install-system-deps.sh [--test]
 set -euo pipefail
 pkgs=(mosquitto mosquitto-clients ffmpeg espeak-ng)
+# Document intake: PDF text and page images (poppler-utils), OCR with the Vietnamese model.
+pkgs+=(poppler-utils tesseract-ocr tesseract-ocr-vie tesseract-ocr-osd)
 # The browser tests need Chromium and a font with every Vietnamese diacritic (DejaVu has them all).
 [[ "${1:-}" == "--test" ]] && pkgs+=(chromium fonts-dejavu-core)
+# The intake tests draw official documents in DejaVu Serif, which fonts-dejavu-core ships.
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
