@@ -27,6 +27,7 @@ from edge_agent.kill_switch import KillSwitch
 from edge_agent.media_cache import MediaCache, MediaError, MediaRef, fetch_with_retries
 from edge_agent.player import AlsaOutput, FileSinkOutput, Output
 from edge_agent.store import AgentStore
+from edge_agent.updater import Updater, decode_test_tone
 from loaxa import __version__, protocol
 from loaxa.logs import log_context
 from loaxa.mqtt_client import MqttConnection
@@ -112,6 +113,10 @@ class Agent:
             blocked=self.kill_switch.blocked,
             clock_flags=self.clock.flags, meter=meter, device_id=self.device_id,
         )
+        self.updater = Updater(config.update, self.store, config.release_public_key, config.controller_url, auth,
+                               __version__, emit=self.emit, busy=self._update_busy, checks=self._health_checks,
+                               restart=self.request_stop, changed=self._state_wake.set)
+        self._tone_ok = False
         self._threads = [
             threading.Thread(target=self._sender_loop, name="outbox", daemon=True),
             threading.Thread(target=self._prefetch_loop, name="prefetch", daemon=True),
@@ -130,12 +135,14 @@ class Agent:
             t.start()
         self._prefetch_wake.set()
         self.mqtt.start()
+        self.updater.start()
         sdnotify.notify(f"READY=1\nSTATUS=plan v{self.plan.plan_version if self.plan else 0}")
         log.info("agent %s started (plan v%d)", self.device_id, self.plan.plan_version if self.plan else 0)
 
     def stop(self) -> None:
         sdnotify.notify("STOPPING=1")
         self._stop.set()
+        self.updater.stop()
         self.conductor.shutdown()
         self.conductor.join(timeout=10)
         for ev in (self._send_wake, self._prefetch_wake, self._state_wake):
@@ -180,6 +187,27 @@ class Agent:
         except Exception:  # noqa: BLE001 - any store failure means unhealthy
             return False
         return True
+
+    def _health_checks(self) -> dict[str, bool]:
+        """What a new version must show before its update is confirmed (see edge_agent.updater)."""
+        if not self._tone_ok:
+            self._tone_ok = decode_test_tone()
+        return {
+            "connected": self.mqtt.connected.is_set(),
+            "plan_applied": self.plan is not None or self.store.load_plan_payload() is None,
+            "test_tone_decoded": self._tone_ok,
+        }
+
+    def _update_busy(self) -> str:
+        """Why an update must wait now ('' when it may go): a play on, or one planned soon."""
+        playing = self.conductor.now_playing
+        if playing is not None:
+            return f"playing {playing.item_id}"
+        horizon = time.time() + self.config.update.quiet_before_item_min * 60
+        for item in self._upcoming():
+            if item.start.timestamp() <= horizon:
+                return f"item {item.item_id} starts at {protocol.format_time(item.start)}"
+        return ""
 
     def _watchdog_loop(self) -> None:
         interval = self._watchdog_s or 1.0
@@ -356,6 +384,8 @@ class Agent:
         elif cmd.action == "lift_kill_switch":
             self.kill_switch.lift()
             self.conductor.wake()
+        elif cmd.action == "update":
+            self.updater.request(cmd.release)
         elif cmd.action == "resync":
             self._inflight = None
             self._send_wake.set()
@@ -458,6 +488,8 @@ class Agent:
             faults=tuple(sorted(self.faults)),
             security_rejections=self.security_rejections,
             kill_switch=self.kill_switch.active,
+            update_state=self.updater.state,
+            update_detail=self.updater.detail,
         )
 
     def _state_loop(self) -> None:

@@ -20,7 +20,8 @@ from loaxa.logs import FORMATS, setup_logging
 T = TypeVar("T")
 
 COMMAND_MODULES = ("edge_agent.commands", "web.commands", "controller.commands", "audio.commands", "controller.ops_commands", "loaxa.install",
-                   "controller.people_commands", "controller.security_commands", "controller.retention_commands")
+                   "controller.people_commands", "controller.security_commands", "controller.retention_commands",
+                   "loaxa.release_commands")
 
 
 def build_parser() -> argparse.ArgumentParser:
