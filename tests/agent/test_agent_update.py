@@ -111,3 +111,136 @@ def test_update_to_a_bumped_release_then_a_crashing_one_rolls_back_and_keeps_pla
         agent.stop()
         listener.close()
         server.close()
+
+
+# --- refusals: a clear reason and no change ---------------------------------------------
+
+
+class Rig:
+    """An updater on real parts (SQLite store, HTTP, a laid-out tree) running 0.2.0."""
+
+    def __init__(self, tmp_path: Path, served: Path, release_key: str, floor: str = ""):
+        from edge_agent.config import UpdateSettings
+        from edge_agent.store import AgentStore
+        from edge_agent.updater import FLOOR_KEY, Updater
+        from loaxa.agent_layout import Layout
+
+        self.tree = tmp_path / "tree"
+        self.layout = Layout(self.tree)
+        self.layout.release_dir("0.2.0").mkdir(parents=True)
+        self.layout.switch("releases/0.2.0")
+        self.server = ReleaseServer(served)
+        self.store = AgentStore(tmp_path / "agent.db")
+        if floor:
+            self.store.set(FLOOR_KEY, floor)
+        self.events: list[tuple[str, dict]] = []
+        self.restarts = 0
+        self.updater = Updater(UpdateSettings(install_root=self.tree), self.store, release_key, self.server.url, None,
+                               "0.2.0", emit=lambda kind, item, **f: self.events.append((kind, f)), busy=lambda: "",
+                               checks=lambda: {}, restart=self._restart, changed=lambda: None)
+
+    def _restart(self) -> None:
+        self.restarts += 1
+
+    def refused(self, version: str) -> str:
+        from loaxa.release import ReleaseRefused
+
+        with pytest.raises(ReleaseRefused) as exc:
+            self.updater.install(version)
+        assert self.layout.current_target() == "releases/0.2.0" and self.restarts == 0
+        assert not self.layout.release_dir(version).exists() and not self.layout.marker.exists()
+        return exc.value.reason
+
+    def close(self) -> None:
+        self.server.close()
+        self.store.close()
+
+
+@pytest.fixture
+def served(tmp_path, releases):
+    """A copy of release 0.3.0 that a test may spoil."""
+    import shutil
+
+    shutil.copytree(releases.dir / "0.3.0", tmp_path / "srv" / "0.3.0")
+    return tmp_path / "srv"
+
+
+def test_unsigned_tampered_foreign_and_downgraded_releases_are_refused(tmp_path, releases, served):
+    from loaxa.release import MANIFEST_NAME
+    from loaxa.release_build import sign
+
+    key = public_key_to_text(releases.signer.public_key)
+    rig = Rig(tmp_path, served, key)
+    try:
+        manifest = served / "0.3.0" / MANIFEST_NAME
+        signed = manifest.read_bytes()
+        env = json.loads(signed)
+        manifest.write_bytes(json.dumps({k: v for k, v in env.items() if k != "sig"}).encode())
+        assert rig.refused("0.3.0") == "unsigned"
+        env["body"]["notes"] = "đã sửa"  # a signed manifest edited afterwards
+        manifest.write_bytes(json.dumps(env).encode())
+        assert rig.refused("0.3.0") == "bad_signature"
+        other = tmp_path / "other.pem"
+        other.write_bytes(Signer.generate().private_pem())
+        sign(served / "0.3.0", other)  # signed, but with a key this device never pinned
+        assert rig.refused("0.3.0") == "unknown_key"
+        manifest.write_bytes(signed)
+        rig.server.tamper = "loaxa_agent"
+        assert rig.refused("0.3.0") == "tampered"
+        assert not list((rig.layout.downloads / "0.3.0").glob("loaxa_agent*"))  # the tampered file is not kept
+    finally:
+        rig.close()
+    floored = Rig(tmp_path / "floor", releases.dir, key, floor="0.2.0")
+    try:
+        assert floored.refused("0.1.0") == "downgrade"
+        floored.updater.request("0.1.0")  # the same through the worker: reported as update_failed
+        floored.updater.start()
+        wait_for(lambda: floored.events, what="update_failed event")
+        kind, fields = floored.events[0]
+        assert kind == "update_failed" and fields["reason"].startswith("downgrade: release 0.1.0 is below")
+        assert floored.updater.state == "failed"
+        floored.updater.stop()
+    finally:
+        floored.close()
+
+
+def test_a_release_signed_by_a_retired_release_key_is_refused(tmp_path, releases, served):
+    from loaxa.release import KEYS_NAME
+    from loaxa.release_build import keygen, rollover, sign
+
+    next_key = tmp_path / "next.pem"
+    keygen(next_key)
+    (tmp_path / "roll-1.json").write_bytes(rollover(releases.key_path, next_key, 1))
+    sign(served / "0.3.0", releases.key_path, (tmp_path / "roll-1.json",))  # old key, with the chain that retires it
+    assert (served / "0.3.0" / KEYS_NAME).exists()
+    rig = Rig(tmp_path, served, public_key_to_text(releases.signer.public_key))
+    try:
+        assert rig.refused("0.3.0") == "retired_key"
+        assert rig.updater.keys.retired_kids == (releases.signer.kid,)
+        assert [k for k, _ in rig.events] == ["security"]  # the rollover itself was applied and reported
+        sign(served / "0.3.0", next_key, (tmp_path / "roll-1.json",))
+        manifest, _ = rig.updater._manifest("0.3.0")  # the next key's signature is accepted
+        assert manifest.version == "0.3.0"
+    finally:
+        rig.close()
+
+
+def test_the_guard_counts_starts_and_rolls_back_a_trial_that_never_gets_healthy(tmp_path):
+    from loaxa.agent_layout import Layout, guard
+
+    layout = Layout(tmp_path)
+    for v in ("0.1.0", "0.2.0"):
+        layout.release_dir(v).mkdir(parents=True)
+    layout.switch("releases/0.2.0")
+    layout.write_marker({"state": "trial", "version": "0.2.0", "from_target": "releases/0.1.0",
+                         "to_target": "releases/0.2.0", "starts": 0, "max_starts": 2, "deadline": 2e9})
+    assert guard(layout) == "trial of 0.2.0: start 1"
+    assert guard(layout) == "trial of 0.2.0: start 2"
+    assert guard(layout) == "rolled back to releases/0.1.0"
+    assert layout.current_target() == "releases/0.1.0"
+    marker = layout.read_marker()
+    assert marker["state"] == "rolled_back" and marker["reported"] is False and "2 starts" in marker["reason"]
+    assert guard(layout) == "nothing to do"
+    layout.switch("releases/0.2.0")
+    layout.write_marker(dict(marker, state="trial", starts=0, deadline=1.0))  # past its deadline
+    assert guard(layout) == "rolled back to releases/0.1.0"
