@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from agent_rig import make_clip, play_item, sealed_command, sealed_plan
-from harness import Listener, wait_for
+from support.agent_rig import make_clip, play_item, sealed_command, sealed_plan
+from support.harness import Listener, wait_for
 from loaxa import protocol
 from loaxa.protocol import DeviceState, Signer, public_key_to_text, utcnow
-from release_rig import Releases, ReleaseServer, Supervised, crashing_source, install_agent
+from support.release_rig import Releases, ReleaseServer, Supervised, crashing_source, install_agent
 
 DEVICE = "loa-up"
 
