@@ -19,6 +19,7 @@ from typing import Any
 from edge_agent import sdnotify
 from edge_agent.capture import make_meter
 from edge_agent.clock import ClockMonitor
+from edge_agent import diagnostics
 from edge_agent.conductor import Conductor
 from edge_agent.config import AgentConfig
 from edge_agent.hardware import Relay, Volume
@@ -117,6 +118,8 @@ class Agent:
                                __version__, emit=self.emit, busy=self._update_busy, checks=self._health_checks,
                                restart=self.request_stop, changed=self._state_wake.set)
         self._tone_ok = False
+        self.recent_log = diagnostics.RecentLog()
+        logging.getLogger().addHandler(self.recent_log)
         self._threads = [
             threading.Thread(target=self._sender_loop, name="outbox", daemon=True),
             threading.Thread(target=self._prefetch_loop, name="prefetch", daemon=True),
@@ -150,6 +153,7 @@ class Agent:
         self.mqtt.stop(final=(protocol.state_topic(self.device_id), protocol.encode(protocol.offline_state(self.device_id))))
         self.relay.close()
         self.store.close()
+        logging.getLogger().removeHandler(self.recent_log)
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -386,11 +390,52 @@ class Agent:
             self.conductor.wake()
         elif cmd.action == "update":
             self.updater.request(cmd.release)
+        elif cmd.action == "restart_agent":
+            log.warning("restart ordered by %s", cmd.issued_by or "the controller")
+            self.request_stop()
+        elif cmd.action == "reboot":
+            self._request_reboot(cmd)
+        elif cmd.action == "diagnostics":
+            threading.Thread(target=self._upload_diagnostics, name="diagnostics", daemon=True).start()
+        elif cmd.action == "speaker_check" and cmd.item is not None:
+            self._speaker_check(cmd)
         elif cmd.action == "resync":
             self._inflight = None
             self._send_wake.set()
             self._prefetch_wake.set()
         self._state_wake.set()
+
+    def _request_reboot(self, cmd: Command) -> None:
+        """Leave the request where the installer's ``loaxa-agent-reboot.path`` unit looks (the agent has no sudo)."""
+        flag = self.config.data_dir / "reboot-requested"
+        flag.write_text(f"{cmd.seq} {cmd.issued_by}\n")
+        log.warning("reboot requested by %s (command #%d)", cmd.issued_by or "the controller", cmd.seq)
+
+    def _speaker_check(self, cmd: Command) -> None:
+        """The test tone at the command's volume; its ``finished`` event carries the capture level, if any."""
+        if cmd.volume is not None:
+            self.volume.apply(cmd.volume)
+        self.conductor.preempt(cmd.item)
+
+    def diagnostics(self) -> dict[str, Any]:
+        from loaxa.agent_layout import Layout
+
+        layout = Layout(self.config.update.install_root)
+        releases = sorted(p.name for p in layout.releases.iterdir()) if layout.releases.is_dir() else []
+        return {
+            "device_id": self.device_id,
+            "collected_at": protocol.format_time(utcnow()),
+            "agent_version": __version__,
+            "state": self.state().to_dict(),
+            "store": diagnostics.store_stats(self.config.db_path, self.store),
+            "releases": {"installed": releases, "current": layout.current_target(), "update": layout.read_marker(),
+                         "floor": self.updater.floor},
+        }
+
+    def _upload_diagnostics(self) -> None:
+        body = diagnostics.bounded(self.diagnostics(), self.recent_log.tail())
+        if diagnostics.upload(self.config.controller_url, self.device_id, self.cache.auth, body):
+            log.info("diagnostics uploaded (%d bytes)", len(body))
 
     def _silence_for_kill_switch(self) -> None:
         """Stop what plays now; an item counting down to its start sees the switch and is skipped."""

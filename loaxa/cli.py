@@ -21,7 +21,7 @@ T = TypeVar("T")
 
 COMMAND_MODULES = ("edge_agent.commands", "web.commands", "controller.cli_http.commands", "audio.commands", "controller.operations.backup_commands", "loaxa.install",
                    "controller.people.commands", "controller.security.commands", "controller.operations.retention_commands",
-                   "loaxa.release_commands")
+                   "loaxa.release_commands", "controller.fleet.commands")
 
 
 def build_parser() -> argparse.ArgumentParser:

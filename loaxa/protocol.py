@@ -40,7 +40,8 @@ PRIORITIES = ("normal", "priority", "emergency")
 PRIORITY_RANK = {p: i for i, p in enumerate(PRIORITIES)}
 EVENT_KINDS = ("delivered", "started", "finished", "interrupted", "failed", "skipped", "security", "updated",
                "update_failed")
-COMMAND_ACTIONS = ("play_now", "stop", "set_volume", "resync", "test_tone", "kill_switch", "lift_kill_switch", "update")
+COMMAND_ACTIONS = ("play_now", "stop", "set_volume", "resync", "test_tone", "kill_switch", "lift_kill_switch", "update",
+                   "restart_agent", "reboot", "diagnostics", "speaker_check")
 UPDATE_STATES = ("", "waiting", "downloading", "installing", "trial", "updated", "failed", "rolled_back")
 
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -337,8 +338,8 @@ class Command(Message):
         _check_id(ident, "target")
         action = _choice(d, "action", COMMAND_ACTIONS)
         item = PlayItem.from_dict(d["item"]) if d.get("item") is not None else None
-        if action == "play_now" and item is None:
-            raise ProtocolError("play_now needs an item")
+        if action in ("play_now", "speaker_check") and item is None:
+            raise ProtocolError(f"{action} needs an item")
         volume = _int(d, "volume", 0, 100, required=action == "set_volume")
         release = _text(d, "release", required=action == "update", limit=32)
         if release and not re.match(r"^\d{1,6}(\.\d{1,6}){1,3}$", release):

@@ -246,3 +246,28 @@ def check_file(directory: Path, f: ReleaseFile) -> None:
 def check_files(m: ReleaseManifest, directory: Path) -> None:
     for f in m.files:
         check_file(directory, f)
+
+
+def follow_rollovers(first_key: str, chain: Iterable[Mapping[str, Any]]) -> tuple[Verifier, tuple[str, ...]]:
+    """The release keys trusted after a rollover chain that starts at ``first_key``, and those it retired.
+
+    The controller checks what it publishes this way; devices keep the same walk persistent
+    (``edge_agent.keyring.PinnedKeys``).
+    """
+    from loaxa.protocol import canonical_json
+
+    verifier = Verifier([public_key_from_text(first_key)])
+    retired: list[str] = []
+    last = 0
+    for env in chain:
+        try:
+            roll = verifier.open(canonical_json(env), ReleaseKeyRollover)
+        except (ProtocolError, TypeError, ValueError) as exc:
+            raise ReleaseRefused("bad_keys", f"release-key rollover refused: {exc}") from None
+        if roll.seq <= last or roll.retire_kid != env.get("kid"):
+            raise ReleaseRefused("bad_keys", f"release-key rollover #{roll.seq} is out of order or retires another key")
+        last = roll.seq
+        verifier.add(public_key_from_text(roll.next_public_key))
+        verifier.retire(roll.retire_kid)
+        retired.append(roll.retire_kid)
+    return verifier, tuple(retired)

@@ -14,7 +14,7 @@ from support.agent_rig import make_clip, play_item, sealed_command, sealed_plan
 from support.harness import Listener, wait_for
 from loaxa import protocol
 from loaxa.protocol import DeviceState, Signer, public_key_to_text, utcnow
-from support.release_rig import Releases, ReleaseServer, Supervised, crashing_source, install_agent
+from support.release_rig import Releases, ReleaseServer, Supervised, agent_config, crashing_source, install_agent
 
 DEVICE = "loa-up"
 
@@ -31,18 +31,6 @@ def releases(tmp_path_factory):
     r.build("0.2.0")
     r.build("0.3.0", source=crashing_source(tmp))
     return r
-
-
-def agent_config(path: Path, data_dir: Path, tree: Path, controller_key: str, release_key: str, url: str,
-                 broker_port: int, media_dir: Path) -> Path:
-    path.write_text(
-        f'device_id = "{DEVICE}"\ndata_dir = "{data_dir}"\ncontroller_url = "{url}"\n'
-        f'controller_public_key = "{controller_key}"\nrelease_public_key = "{release_key}"\nstate_interval_s = 5\n\n'
-        f"[mqtt]\nport = {broker_port}\n\n[player]\nbackend = \"file\"\n\n[relay]\npin = \"GPIO17\"\npin_factory = \"mock\"\n\n"
-        '[clock]\nntp_server = ""\nuse_chrony = false\n\n'
-        f'[update]\ninstall_root = "{tree}"\nhealth_timeout_s = 60\nquiet_before_item_min = 0.1\nmax_starts = 3\n'
-    )
-    return path
 
 
 def last_state(listener: Listener) -> DeviceState | None:
@@ -65,8 +53,8 @@ def test_update_to_a_bumped_release_then_a_crashing_one_rolls_back_and_keeps_pla
     tree = install_agent(tmp_path / "root", releases.dir / "0.1.0", release_key)
     assert (tree / "current").readlink() == Path("releases/0.1.0")
     data_dir = tmp_path / "root" / "var" / "lib" / "loaxa-agent"
-    cfg = agent_config(tmp_path / "agent.toml", data_dir, tree, public_key_to_text(controller.public_key),
-                       release_key, server.url, broker.port, tmp_path / "media")
+    cfg = agent_config(tmp_path / "agent.toml", DEVICE, data_dir, tree, public_key_to_text(controller.public_key),
+                       release_key, server.url, broker.port)
     listener = Listener(broker, protocol.state_topic(DEVICE))
     agent = Supervised(tree, cfg, tmp_path / "agent.log")
     try:

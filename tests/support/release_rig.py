@@ -143,3 +143,16 @@ class Supervised:
                 self.proc.kill()
                 self.proc.wait()
         self._log.close()
+
+
+def agent_config(path: Path, device_id: str, data_dir: Path, tree: Path, controller_key: str, release_key: str,
+                 url: str, broker_port: int) -> Path:
+    """An installed agent's config: file sink, mock relay, no NTP, short update bounds."""
+    path.write_text(
+        f'device_id = "{device_id}"\ndata_dir = "{data_dir}"\ncontroller_url = "{url}"\n'
+        f'controller_public_key = "{controller_key}"\nrelease_public_key = "{release_key}"\nstate_interval_s = 5\n\n'
+        f"[mqtt]\nport = {broker_port}\n\n[player]\nbackend = \"file\"\n\n[relay]\npin = \"GPIO17\"\npin_factory = \"mock\"\n\n"
+        '[clock]\nntp_server = ""\nuse_chrony = false\n\n'
+        f'[update]\ninstall_root = "{tree}"\nhealth_timeout_s = 60\nquiet_before_item_min = 0.1\nmax_starts = 3\n'
+    )
+    return path
