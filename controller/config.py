@@ -7,6 +7,7 @@ from pathlib import Path
 
 from audio.script import ScriptSettings
 from audio.settings import AudioSettings
+from controller.fleet.settings import FleetSettings
 from controller.people.settings import PeopleSettings
 from controller.operations.retention_settings import RetentionSettings
 from controller.security.settings import BrokerSettings, SecuritySettings
@@ -58,10 +59,12 @@ class ControllerConfig:
     people: PeopleSettings = section(PeopleSettings, "sign-in, sessions and the approval rule")
     schedules: ScheduleSettings = section(ScheduleSettings, "guardrails every unit inherits unless it overrides them")
     retention: RetentionSettings = section(RetentionSettings, "how long logs, events and unused media are kept")
+    fleet: FleetSettings = section(FleetSettings, "agent releases, staged rollouts and remote care")
 
     db_path = PathIn("data_dir", "loaxa.db")
     media_dir = PathIn("data_dir", "media")
     jobs_db_path = PathIn("data_dir", "jobs.db")
+    releases_dir = PathIn("data_dir", "releases")
     key_path = PathIn("data_dir", "keys", "controller-ed25519.pem")
 
     @property

@@ -344,6 +344,66 @@ def m009_media_scope(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m010_fleet(db: sqlite_utils.Database) -> None:
+    """Agent releases, staged rollouts and their devices, diagnostics uploads (controller.fleet)."""
+    db.executescript(
+        """
+        CREATE TABLE releases (
+            version TEXT PRIMARY KEY,
+            notes TEXT NOT NULL DEFAULT '',
+            floor TEXT NOT NULL,
+            min_from_version TEXT NOT NULL,
+            total_bytes INTEGER NOT NULL,
+            files INTEGER NOT NULL,
+            manifest_sha256 TEXT NOT NULL,
+            kid TEXT NOT NULL,
+            published_at TEXT NOT NULL,
+            published_by TEXT NOT NULL DEFAULT ''
+        );
+        CREATE TABLE rollouts (
+            id INTEGER PRIMARY KEY,
+            version TEXT NOT NULL REFERENCES releases(version),
+            kind TEXT NOT NULL DEFAULT 'update',
+            of_rollout INTEGER REFERENCES rollouts(id),
+            targets_json TEXT NOT NULL DEFAULT '[]',
+            status TEXT NOT NULL,
+            canary_share REAL NOT NULL,
+            waves INTEGER NOT NULL,
+            failure_threshold REAL NOT NULL,
+            wave INTEGER NOT NULL DEFAULT 0,
+            wave_started_at TEXT,
+            created_by TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            finished_at TEXT,
+            reason TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX rollouts_status ON rollouts(status);
+        CREATE TABLE rollout_devices (
+            rollout_id INTEGER NOT NULL REFERENCES rollouts(id),
+            device_id TEXT NOT NULL,
+            wave INTEGER NOT NULL,
+            status TEXT NOT NULL,
+            from_version TEXT NOT NULL DEFAULT '',
+            sent_at TEXT,
+            sends INTEGER NOT NULL DEFAULT 0,
+            event_mark INTEGER NOT NULL DEFAULT 0,
+            finished_at TEXT,
+            reason TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (rollout_id, device_id)
+        );
+        CREATE TABLE device_diagnostics (
+            id INTEGER PRIMARY KEY,
+            device_id TEXT NOT NULL,
+            received_at TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            body TEXT NOT NULL
+        );
+        CREATE INDEX device_diagnostics_device ON device_diagnostics(device_id, id);
+        """
+    )
+
+
 class Database:
 
     """The controller database with its lock; use :meth:`tx` for every access."""

@@ -15,6 +15,7 @@ from controller.plans.dispatch import Dispatcher
 from controller.plans.emergency import Emergencies
 from controller.plans.guardrail_store import GuardrailStore
 from controller.devices.ingest import Ingest, playback_log
+from controller.fleet.service import Fleet
 from controller.plans.jobs import JobRunner, MediaKeeper
 from controller.security.device_security import DeviceSecurity, mqtt_settings
 from controller.security.keyring import Keyring
@@ -63,6 +64,8 @@ class Controller:
         self.jobs = JobRunner(self.db, self.dispatcher, MediaKeeper(self.db, config.media_dir, config.audio), config.plans,
                               config.jobs_db_path, Retention(self.db, config.retention, config.media_dir))
         self.media_access = MediaAccess(self.db)
+        self.fleet = Fleet(self.db, self.registry, self.audit, config.fleet, config.releases_dir,
+                           self.dispatcher.send_command, self.test_tone_media)
         self.metrics = ControllerMetrics(self)
         self._started = False
 
@@ -71,12 +74,14 @@ class Controller:
         self.jobs.start()
         self.mqtt.start()
         self.security.start()
+        self.fleet.start()
         self._started = True
         log.info("controller started; signing key %s", self.signer.kid)
 
     def stop(self) -> None:
         if self._started:
             self.jobs.shutdown()
+            self.fleet.stop()
             self.security.stop()
             self.mqtt.stop()
         self.db.close()
@@ -152,6 +157,12 @@ class Controller:
 
     def playback(self, **filters: Any) -> list[dict[str, Any]]:
         return playback_log(self.db, **filters)
+
+    def test_tone_media(self) -> dict[str, Any]:
+        """The shared 1 kHz test tone in the media store (made once), for test plays and speaker checks."""
+        from controller.devices.test_tone import test_tone_media
+
+        return test_tone_media(self.db, self.config.media_dir)
 
     def public_key(self) -> dict[str, str]:
         return {"public_key": protocol.public_key_to_text(self.signer.public_key), "kid": self.signer.kid}

@@ -19,6 +19,7 @@ from typing import Any
 from edge_agent import sdnotify
 from edge_agent.capture import make_meter
 from edge_agent.clock import ClockMonitor
+from edge_agent import diagnostics
 from edge_agent.conductor import Conductor
 from edge_agent.config import AgentConfig
 from edge_agent.hardware import Relay, Volume
@@ -27,6 +28,7 @@ from edge_agent.kill_switch import KillSwitch
 from edge_agent.media_cache import MediaCache, MediaError, MediaRef, fetch_with_retries
 from edge_agent.player import AlsaOutput, FileSinkOutput, Output
 from edge_agent.store import AgentStore
+from edge_agent.updater import Updater, decode_test_tone
 from loaxa import __version__, protocol
 from loaxa.logs import log_context
 from loaxa.mqtt_client import MqttConnection
@@ -112,6 +114,12 @@ class Agent:
             blocked=self.kill_switch.blocked,
             clock_flags=self.clock.flags, meter=meter, device_id=self.device_id,
         )
+        self.updater = Updater(config.update, self.store, config.release_public_key, config.controller_url, auth,
+                               __version__, emit=self.emit, busy=self._update_busy, checks=self._health_checks,
+                               restart=self.request_stop, changed=self._state_wake.set)
+        self._tone_ok = False
+        self.recent_log = diagnostics.RecentLog()
+        logging.getLogger().addHandler(self.recent_log)
         self._threads = [
             threading.Thread(target=self._sender_loop, name="outbox", daemon=True),
             threading.Thread(target=self._prefetch_loop, name="prefetch", daemon=True),
@@ -130,12 +138,14 @@ class Agent:
             t.start()
         self._prefetch_wake.set()
         self.mqtt.start()
+        self.updater.start()
         sdnotify.notify(f"READY=1\nSTATUS=plan v{self.plan.plan_version if self.plan else 0}")
         log.info("agent %s started (plan v%d)", self.device_id, self.plan.plan_version if self.plan else 0)
 
     def stop(self) -> None:
         sdnotify.notify("STOPPING=1")
         self._stop.set()
+        self.updater.stop()
         self.conductor.shutdown()
         self.conductor.join(timeout=10)
         for ev in (self._send_wake, self._prefetch_wake, self._state_wake):
@@ -143,6 +153,7 @@ class Agent:
         self.mqtt.stop(final=(protocol.state_topic(self.device_id), protocol.encode(protocol.offline_state(self.device_id))))
         self.relay.close()
         self.store.close()
+        logging.getLogger().removeHandler(self.recent_log)
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -180,6 +191,27 @@ class Agent:
         except Exception:  # noqa: BLE001 - any store failure means unhealthy
             return False
         return True
+
+    def _health_checks(self) -> dict[str, bool]:
+        """What a new version must show before its update is confirmed (see edge_agent.updater)."""
+        if not self._tone_ok:
+            self._tone_ok = decode_test_tone()
+        return {
+            "connected": self.mqtt.connected.is_set(),
+            "plan_applied": self.plan is not None or self.store.load_plan_payload() is None,
+            "test_tone_decoded": self._tone_ok,
+        }
+
+    def _update_busy(self) -> str:
+        """Why an update must wait now ('' when it may go): a play on, or one planned soon."""
+        playing = self.conductor.now_playing
+        if playing is not None:
+            return f"playing {playing.item_id}"
+        horizon = time.time() + self.config.update.quiet_before_item_min * 60
+        for item in self._upcoming():
+            if item.start.timestamp() <= horizon:
+                return f"item {item.item_id} starts at {protocol.format_time(item.start)}"
+        return ""
 
     def _watchdog_loop(self) -> None:
         interval = self._watchdog_s or 1.0
@@ -356,11 +388,54 @@ class Agent:
         elif cmd.action == "lift_kill_switch":
             self.kill_switch.lift()
             self.conductor.wake()
+        elif cmd.action == "update":
+            self.updater.request(cmd.release)
+        elif cmd.action == "restart_agent":
+            log.warning("restart ordered by %s", cmd.issued_by or "the controller")
+            self.request_stop()
+        elif cmd.action == "reboot":
+            self._request_reboot(cmd)
+        elif cmd.action == "diagnostics":
+            threading.Thread(target=self._upload_diagnostics, name="diagnostics", daemon=True).start()
+        elif cmd.action == "speaker_check" and cmd.item is not None:
+            self._speaker_check(cmd)
         elif cmd.action == "resync":
             self._inflight = None
             self._send_wake.set()
             self._prefetch_wake.set()
         self._state_wake.set()
+
+    def _request_reboot(self, cmd: Command) -> None:
+        """Leave the request where the installer's ``loaxa-agent-reboot.path`` unit looks (the agent has no sudo)."""
+        flag = self.config.data_dir / "reboot-requested"
+        flag.write_text(f"{cmd.seq} {cmd.issued_by}\n")
+        log.warning("reboot requested by %s (command #%d)", cmd.issued_by or "the controller", cmd.seq)
+
+    def _speaker_check(self, cmd: Command) -> None:
+        """The test tone at the command's volume; its ``finished`` event carries the capture level, if any."""
+        if cmd.volume is not None:
+            self.volume.apply(cmd.volume)
+        self.conductor.preempt(cmd.item)
+
+    def diagnostics(self) -> dict[str, Any]:
+        from loaxa.agent_layout import Layout
+
+        layout = Layout(self.config.update.install_root)
+        releases = sorted(p.name for p in layout.releases.iterdir()) if layout.releases.is_dir() else []
+        return {
+            "device_id": self.device_id,
+            "collected_at": protocol.format_time(utcnow()),
+            "agent_version": __version__,
+            "state": self.state().to_dict(),
+            "store": diagnostics.store_stats(self.config.db_path, self.store),
+            "releases": {"installed": releases, "current": layout.current_target(), "update": layout.read_marker(),
+                         "floor": self.updater.floor},
+        }
+
+    def _upload_diagnostics(self) -> None:
+        body = diagnostics.bounded(self.diagnostics(), self.recent_log.tail())
+        if diagnostics.upload(self.config.controller_url, self.device_id, self.cache.auth, body):
+            log.info("diagnostics uploaded (%d bytes)", len(body))
 
     def _silence_for_kill_switch(self) -> None:
         """Stop what plays now; an item counting down to its start sees the switch and is skipped."""
@@ -458,6 +533,8 @@ class Agent:
             faults=tuple(sorted(self.faults)),
             security_rejections=self.security_rejections,
             kill_switch=self.kill_switch.active,
+            update_state=self.updater.state,
+            update_detail=self.updater.detail,
         )
 
     def _state_loop(self) -> None:

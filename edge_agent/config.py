@@ -53,11 +53,21 @@ class CaptureSettings:
 
 
 @dataclass(frozen=True)
+class UpdateSettings:
+    install_root: Path = setting(Path("/opt/loaxa-agent"), "where releases/ and the 'current' symlink live (laid out by 'loaxa install agent'); updates are refused when it is not such an installation")
+    health_timeout_s: float = setting(180.0, "a new version must be connected, have its plan and decode the test tone within this many seconds, or it is rolled back")
+    quiet_before_item_min: float = setting(10.0, "no update starts within this many minutes of a planned item (nor during a play)")
+    max_starts: int = setting(3, "a new version that starts this many times without becoming healthy is rolled back")
+    download_timeout_s: float = setting(60.0, "seconds without progress before a release download is abandoned")
+
+
+@dataclass(frozen=True)
 class AgentConfig:
     device_id: str = setting("", "this device's id, as registered on the controller")
     data_dir: Path = setting(Path("/var/lib/loaxa-agent"), "local state: plan, media cache, outbox")
     controller_url: str = setting("http://127.0.0.1:8080", "controller base URL for media downloads")
     controller_public_key: str = setting("", "the controller's Ed25519 public key (base64), pinned at enrollment")
+    release_public_key: str = setting("", "the release key (base64) agent updates must be signed with, pinned at enrollment (empty: no updates)")
     state_interval_s: float = setting(30.0, "seconds between state (heartbeat) messages")
     plays_days: float = setting(7.0, "days the record of finished plays is kept (it stops a plan item playing twice; at least 2)")
     mqtt: MqttSettings = section(MqttSettings, "MQTT broker connection")
@@ -66,6 +76,7 @@ class AgentConfig:
     volume: VolumeSettings = section(VolumeSettings, "volume control")
     clock: ClockSettings = section(ClockSettings, "clock offset measurement")
     capture: CaptureSettings = section(CaptureSettings, "proof that sound came out (optional)")
+    update: UpdateSettings = section(UpdateSettings, "signed agent updates")
 
     db_path = PathIn("data_dir", "agent.db")
     cache_dir = PathIn("data_dir", "media")

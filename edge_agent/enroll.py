@@ -38,6 +38,7 @@ class Grant:
     password: str
     tls: bool
     tls_ca_pem: str
+    release_public_key: str = ""
 
     @classmethod
     def from_response(cls, d: Any) -> "Grant":
@@ -45,17 +46,20 @@ class Grant:
             mqtt = d["mqtt"]
             grant = cls(device_id=d["device_id"], public_key=d["controller_public_key"], kid=d["kid"],
                         host=mqtt["host"], port=mqtt["port"], username=mqtt["username"], password=mqtt["password"],
-                        tls=mqtt["tls"], tls_ca_pem=d.get("tls_ca_pem", ""))
+                        tls=mqtt["tls"], tls_ca_pem=d.get("tls_ca_pem", ""),
+                        release_public_key=d.get("release_public_key") or "")
         except (KeyError, TypeError):
             raise EnrollError("the controller's answer is not an enrollment grant") from None
         for name, value, tp in (("host", grant.host, str), ("port", grant.port, int), ("username", grant.username, str),
                                 ("password", grant.password, str), ("tls", grant.tls, bool), ("kid", grant.kid, str),
-                                ("tls_ca_pem", grant.tls_ca_pem, str)):
+                                ("tls_ca_pem", grant.tls_ca_pem, str), ("release_public_key", grant.release_public_key, str)):
             if not isinstance(value, tp) or (tp is str and ("\n" in value and name != "tls_ca_pem")):
                 raise EnrollError(f"the controller's answer has an unusable {name}")
         try:
             protocol.plan_topic(grant.device_id)
             key = protocol.public_key_from_text(grant.public_key)
+            if grant.release_public_key:
+                protocol.public_key_from_text(grant.release_public_key)
         except protocol.ProtocolError as exc:
             raise EnrollError(f"the controller's answer is unusable: {exc}") from None
         if protocol.key_id(key) != grant.kid:
@@ -119,6 +123,7 @@ def enroll(controller_url: str, code: str, config_path: Path, *, user: str | Non
     config = dataclasses.replace(
         base, device_id=grant.device_id, controller_url=controller_url.rstrip("/"),
         controller_public_key=grant.public_key,
+        release_public_key=grant.release_public_key or base.release_public_key,
         mqtt=dataclasses.replace(base.mqtt, host=grant.host, port=grant.port, username=grant.username,
                                  password=grant.password, tls_ca=tls_ca),
     )

@@ -13,5 +13,5 @@ def _config(state_dir: Path) -> AgentConfig:
     return replace(AgentConfig(), data_dir=state_dir)
 
 
-ROLE = Role("agent", "loaxa-agent", ("loaxa-agent.service",), "agent.toml", "/var/lib/loaxa-agent", ("audio", "gpio"),
+ROLE = Role("agent", "loaxa-agent", ("loaxa-agent.service", "loaxa-agent-reboot.path", "loaxa-agent-reboot.service"), "agent.toml", "/var/lib/loaxa-agent", ("audio", "gpio"),
             _config, "# Fill it with `loaxa agent enroll <controller-url> <code>`, or set device_id and the key by hand.\n")

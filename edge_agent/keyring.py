@@ -16,21 +16,29 @@ from dataclasses import dataclass
 from edge_agent.store import AgentStore
 from loaxa import protocol
 from loaxa.protocol import KeyRollover, ProtocolError, Verifier, key_id, public_key_from_text
+from loaxa.release import ReleaseKeyRollover
 
 log = logging.getLogger(__name__)
 
 STORE_KEY = "controller_keys"
+RELEASE_STORE_KEY = "release_keys"
 
 
 @dataclass(frozen=True)
 class Accepted:
-    rollover: KeyRollover
+    rollover: KeyRollover | ReleaseKeyRollover
     next_kid: str
 
 
 class PinnedKeys:
-    def __init__(self, store: AgentStore, enrolled_key: str):
+    """One pinned key set; the controller's signing keys by default, the release keys with
+    ``store_key=RELEASE_STORE_KEY, rollover=ReleaseKeyRollover``."""
+
+    def __init__(self, store: AgentStore, enrolled_key: str, store_key: str = STORE_KEY,
+                 rollover: type[KeyRollover] | type[ReleaseKeyRollover] = KeyRollover):
         self.store = store
+        self.store_key = store_key
+        self.rollover_cls = rollover
         public_key_from_text(enrolled_key)
         state = self._load()
         if state.get("seed") != enrolled_key.strip():
@@ -40,7 +48,7 @@ class PinnedKeys:
         self.verifier = Verifier([public_key_from_text(k) for k in state["keys"]])
 
     def _load(self) -> dict:
-        raw = self.store.get(STORE_KEY)
+        raw = self.store.get(self.store_key)
         try:
             state = json.loads(raw) if raw else {}
         except ValueError:
@@ -48,7 +56,7 @@ class PinnedKeys:
         return state if isinstance(state, dict) else {}
 
     def _save(self, state: dict) -> None:
-        self.store.set(STORE_KEY, json.dumps(state))
+        self.store.set(self.store_key, json.dumps(state))
 
     @property
     def kids(self) -> tuple[str, ...]:
@@ -57,6 +65,10 @@ class PinnedKeys:
     @property
     def rollover_seq(self) -> int:
         return int(self._state.get("seq", 0))
+
+    @property
+    def retired_kids(self) -> tuple[str, ...]:
+        return tuple(key_id(public_key_from_text(k)) for k in self._state.get("retired", []))
 
     def for_stored_plan(self) -> Verifier:
         """Current and retired keys: only for the plan this device stored itself."""
@@ -71,7 +83,7 @@ class PinnedKeys:
                 return None  # the retained copy of a rollover already applied (or an older one): nothing to do
         except (ValueError, KeyError, TypeError):
             pass
-        rollover = self.verifier.open(payload, KeyRollover)
+        rollover = self.verifier.open(payload, self.rollover_cls)
         signed_by = json.loads(payload)["kid"]
         if rollover.retire_kid != signed_by:
             raise ProtocolError(f"a rollover must retire the key that signed it ({signed_by}), not {rollover.retire_kid}")
@@ -87,7 +99,7 @@ class PinnedKeys:
         self._state = state
         self.verifier.add(next_key)
         self.verifier.retire(rollover.retire_kid)
-        log.warning("controller key rollover #%d: now trusting %s, retired %s", rollover.seq, next_kid,
+        log.warning("%s rollover #%d: now trusting %s, retired %s", self.store_key, rollover.seq, next_kid,
                     rollover.retire_kid)
         return Accepted(rollover, next_kid)
 

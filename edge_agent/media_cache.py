@@ -98,8 +98,7 @@ class MediaCache:
         if have:
             req.add_header("Range", f"bytes={have}-")
         if self.auth:
-            token = base64.b64encode(f"{self.auth[0]}:{self.auth[1]}".encode()).decode()
-            req.add_header("Authorization", f"Basic {token}")
+            req.add_header("Authorization", basic_auth(self.auth))
         if self.free_bytes() < (ref.size - have) + 16 * 1024 * 1024:
             raise MediaError("disk_full", f"not enough free disk for {ref.name} ({ref.size} bytes)")
         try:
@@ -160,6 +159,11 @@ def fetch_with_retries(cache: MediaCache, ref: MediaRef, stop: threading.Event, 
         if stop.wait(delay):
             return None
     return None
+
+
+def basic_auth(auth: tuple[str, str]) -> str:
+    """The device's broker credentials as an HTTP Basic header: the authenticated media channel."""
+    return "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
 
 
 def _sha256_file(path: Path) -> str:

@@ -20,7 +20,7 @@ import pwd
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -57,33 +57,78 @@ def load_role(name: str) -> Role:
     raise KeyError(name)
 
 
+AGENT_ROOT = "/opt/loaxa-agent"
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("install", help="install the controller or agent as a systemd service (run as root)")
     p.add_argument("role", choices=role_names())
     p.add_argument("--root", default="/", help="write under this directory instead of / (preview; changes nothing else)")
     p.add_argument("--no-enable", action="store_true", help="do not enable and start the unit")
+    p.add_argument("--release", help="agent: install this signed release (a 'loaxa release build' directory) as the first "
+                                     "version, instead of running from this environment")
+    p.add_argument("--release-key", help="agent: the release public key (base64) the release must be signed with; "
+                                         "it is pinned in the new config")
     p.set_defaults(func=_install)
 
 
-def default_config(role: Role, state_dir: str) -> str:
+def default_config(role: Role, state_dir: str, release_key: str = "") -> str:
     from loaxa.config import to_toml
 
     header = f"# Loa Xã {role.name} configuration, written by `loaxa install {role.name}`.\n" + role.config_note
-    return header + "\n" + to_toml(role.config_for(Path(state_dir)))
+    cfg = role.config_for(Path(state_dir))
+    if release_key:
+        cfg = replace(cfg, release_public_key=release_key)
+    return header + "\n" + to_toml(cfg)
 
 
 UNIT_LOAXA = "/opt/loaxa/.venv/bin/loaxa"
 
 
 def unit_text(unit: str) -> str:
-    """The shipped unit with its ``loaxa`` path pointed at this environment."""
+    """The shipped unit with its ``loaxa`` path pointed at this environment.
+
+    The agent's units name ``/opt/loaxa-agent/current``, the symlink updates switch, instead.
+    """
     src = SOURCE_ROOT / "systemd" / unit
     if not src.exists():
         raise FileNotFoundError(f"{src} not found: install from a clone of the Loa Xã repository")
     return src.read_text().replace(UNIT_LOAXA, str(Path(sys.executable).parent / "loaxa"))
 
 
-def install(role: Role, root: Path, enable: bool = True) -> list[str]:
+def install_agent_tree(base: Path, release_dir: Path | None, release_key: str, done: list[str]) -> None:
+    """``/opt/loaxa-agent``: the guard, ``releases/`` and ``current`` (see :mod:`loaxa.agent_layout`).
+
+    With a release, its signature and files are checked as a device checks an update, and it is
+    built into ``releases/<version>``; without one, ``current`` points at this environment.  An
+    existing ``current`` is kept (the device may have updated itself since).
+    """
+    from loaxa import agent_layout, release
+    from loaxa.protocol import Verifier, public_key_from_text
+
+    layout = agent_layout.Layout(base)
+    layout.releases.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(Path(agent_layout.__file__), base / "guard.py")
+    done.append(f"wrote {base / 'guard.py'}")
+    if layout.is_installed():
+        done.append(f"kept {layout.current} -> {layout.current_target()}")
+        return
+    if release_dir is None:
+        layout.switch(sys.prefix)
+        done.append(f"linked {layout.current} -> {sys.prefix}")
+        return
+    manifest = release.open_manifest((release_dir / release.MANIFEST_NAME).read_bytes(),
+                                     Verifier([public_key_from_text(release_key)]))
+    release.check_files(manifest, release_dir)
+    target = layout.release_dir(manifest.version)
+    shutil.rmtree(target, ignore_errors=True)
+    agent_layout.build_venv(target, release_dir, manifest.requirements())
+    layout.switch(layout.target_of(manifest.version))
+    done.append(f"installed release {manifest.version} into {target}; {layout.current} -> {layout.current_target()}")
+
+
+def install(role: Role, root: Path, enable: bool = True, release_dir: Path | None = None,
+            release_key: str = "") -> list[str]:
     """Do the installation; returns what was done, one line per step."""
     real = root == Path("/")
     done: list[str] = []
@@ -100,20 +145,26 @@ def install(role: Role, root: Path, enable: bool = True) -> list[str]:
     else:
         fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
         with os.fdopen(fd, "w") as f:
-            f.write(default_config(role, role.state_dir))
+            f.write(default_config(role, role.state_dir, release_key))
         done.append(f"wrote {config}")
     unit_dir = root / "etc" / "systemd" / "system"
     unit_dir.mkdir(parents=True, exist_ok=True)
     for unit in role.units:
         (unit_dir / unit).write_text(unit_text(unit))
         done.append(f"wrote {unit_dir / unit}")
+    if role.name == "agent":
+        install_agent_tree(root / AGENT_ROOT.lstrip("/"), release_dir, release_key, done)
     if real:
         uid = pwd.getpwnam(role.user)
         os.chown(state, uid.pw_uid, uid.pw_gid)
+        if role.name == "agent":  # the agent installs its own updates there
+            for path in [Path(AGENT_ROOT), *Path(AGENT_ROOT).rglob("*")]:
+                os.lchown(path, uid.pw_uid, uid.pw_gid)
         os.chown(config, 0, uid.pw_gid)
         subprocess.run(["systemctl", "daemon-reload"], check=True)
         if enable:
-            subprocess.run(["systemctl", "enable", "--now", *role.units], check=True)
+            enabled = [u for u in role.units if "[Install]" in unit_text(u)]
+            subprocess.run(["systemctl", "enable", "--now", *enabled], check=True)
             done.append(f"enabled and started {', '.join(role.units)}")
     return done
 
@@ -135,16 +186,26 @@ def _ensure_user(role: Role, done: list[str]) -> None:
 def _install(args: argparse.Namespace) -> int:
     from loaxa.cli import CommandError
 
+    from loaxa.protocol import ProtocolError
+    from loaxa.release import ReleaseRefused
+
     root = Path(args.root)
     if root == Path("/") and os.geteuid() != 0:
         raise CommandError("run as root (or preview with --root DIR)")
+    if (args.release or args.release_key) and args.role != "agent":
+        raise CommandError("--release and --release-key are for the agent")
+    if bool(args.release) != bool(args.release_key):
+        raise CommandError("--release needs --release-key (and the other way round): a release is installed only "
+                           "once its signature checks")
     try:
         role = load_role(args.role)
     except ImportError as exc:
         raise CommandError(f"the {args.role} is not installed here ({exc})") from None
     try:
-        for line in install(role, root, enable=not args.no_enable):
+        for line in install(role, root, enable=not args.no_enable,
+                            release_dir=Path(args.release) if args.release else None,
+                            release_key=args.release_key or ""):
             print(line)
-    except (OSError, subprocess.CalledProcessError) as exc:
+    except (OSError, subprocess.CalledProcessError, ReleaseRefused, ProtocolError) as exc:
         raise CommandError(str(exc)) from None
     return 0

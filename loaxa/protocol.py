@@ -38,8 +38,11 @@ MAX_TEXT = 500
 
 PRIORITIES = ("normal", "priority", "emergency")
 PRIORITY_RANK = {p: i for i, p in enumerate(PRIORITIES)}
-EVENT_KINDS = ("delivered", "started", "finished", "interrupted", "failed", "skipped", "security")
-COMMAND_ACTIONS = ("play_now", "stop", "set_volume", "resync", "test_tone", "kill_switch", "lift_kill_switch")
+EVENT_KINDS = ("delivered", "started", "finished", "interrupted", "failed", "skipped", "security", "updated",
+               "update_failed")
+COMMAND_ACTIONS = ("play_now", "stop", "set_volume", "resync", "test_tone", "kill_switch", "lift_kill_switch", "update",
+                   "restart_agent", "reboot", "diagnostics", "speaker_check")
+UPDATE_STATES = ("", "waiting", "downloading", "installing", "trial", "updated", "failed", "rolled_back")
 
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _SHA_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -324,6 +327,7 @@ class Command(Message):
     volume: int | None = None
     reason: str = ""
     issued_by: str = ""
+    release: str = ""  # update: the release version to install
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "Command":
@@ -334,9 +338,12 @@ class Command(Message):
         _check_id(ident, "target")
         action = _choice(d, "action", COMMAND_ACTIONS)
         item = PlayItem.from_dict(d["item"]) if d.get("item") is not None else None
-        if action == "play_now" and item is None:
-            raise ProtocolError("play_now needs an item")
+        if action in ("play_now", "speaker_check") and item is None:
+            raise ProtocolError(f"{action} needs an item")
         volume = _int(d, "volume", 0, 100, required=action == "set_volume")
+        release = _text(d, "release", required=action == "update", limit=32)
+        if release and not re.match(r"^\d{1,6}(\.\d{1,6}){1,3}$", release):
+            raise ProtocolError(f"field 'release': {release!r} is not a release version")
         return cls(
             target=target,
             seq=_int(d, "seq", 1, 2**62),
@@ -347,6 +354,7 @@ class Command(Message):
             volume=volume,
             reason=_text(d, "reason", required=False),
             issued_by=_text(d, "issued_by", required=False),
+            release=release,
         )
 
 
@@ -422,6 +430,8 @@ class DeviceState(Message):
     kill_switch: bool = False
     faults: tuple[str, ...] = ()
     security_rejections: int = 0
+    update_state: str = ""
+    update_detail: str = ""
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "DeviceState":
@@ -442,6 +452,8 @@ class DeviceState(Message):
             kill_switch=_get(d, "kill_switch", bool, required=False, default=False),
             faults=_str_list(d, "faults"),
             security_rejections=_int(d, "security_rejections", 0, 2**62, required=False, default=0),
+            update_state=_choice(d, "update_state", UPDATE_STATES, required=False, default=""),
+            update_detail=_text(d, "update_detail", required=False),
         )
 
 

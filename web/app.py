@@ -33,7 +33,13 @@ def create_app(controller: Controller, overrides: Mapping[str, Any] | None = Non
     from web import api_security
 
     api_security.init_app(app)
+    from web import api_fleet
+
+    api_fleet.init_app(app)
     app.register_blueprint(media_http.bp)
+    from controller.fleet import release_http
+
+    app.register_blueprint(release_http.bp)
     app.register_blueprint(metrics_http.bp)
     from web import ui_base
 

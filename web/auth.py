@@ -38,7 +38,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 PUBLIC_BLUEPRINTS = frozenset({"ui_auth", "metrics"})  # the sign-in pages; Prometheus counters (no names, no text)
-DEVICE_BLUEPRINTS = frozenset({"media"})  # media downloads: devices authenticate on their own
+DEVICE_BLUEPRINTS = frozenset({"media", "fleet_device"})  # media downloads: devices authenticate on their own
 
 
 @dataclass(frozen=True)

@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-import subprocess
-import tempfile
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Flask, jsonify, render_template
 
 from controller.plans.bulletins import new_id
 from controller.errors import InputError, NotFound
-from controller.devices.media_access import TEST_TONE_ENGINE
-from loaxa.protocol import PlayItem, format_time, utcnow
+from loaxa.protocol import PlayItem, utcnow
 from web import auth
 from web.ui_base import ctl, json_body, scope_devices, viewer
 from web.ui_dashboard import device_readiness, plan_versions
 
 bp = Blueprint("ui_devices", __name__)
 
-TEST_TONE_S = 3
 RECENT_EVENTS = 30
 
 
@@ -76,27 +71,7 @@ def set_volume(device_id: str):
 
 
 def test_tone_media() -> dict[str, Any]:
-    """A short 1 kHz tone in the media store, made once with ffmpeg and reused by its sha256."""
-    from audio.pipeline import store_media
-
-    c = ctl()
-    with c.db.tx() as db:
-        rows = list(db.query("SELECT * FROM media WHERE engine = ? LIMIT 1", [TEST_TONE_ENGINE]))
-    if rows and (c.config.media_dir / f"{rows[0]['sha256']}.{rows[0]['ext']}").is_file():
-        return rows[0]
-    c.config.media_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=c.config.media_dir) as tmp:
-        ogg = Path(tmp) / "tone.ogg"
-        subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi",
-                        "-i", f"sine=frequency=1000:duration={TEST_TONE_S}", "-af", "volume=0.5", "-ac", "1",
-                        "-ar", "48000", "-c:a", "libopus", "-b:a", "24k", "-bitexact", str(ogg)],
-                       check=True, capture_output=True, timeout=60)
-        digest, final = store_media(ogg, c.config.media_dir, "ogg")
-    row = {"sha256": digest, "ext": "ogg", "size": final.stat().st_size, "duration_s": float(TEST_TONE_S),
-           "engine": TEST_TONE_ENGINE, "created_at": format_time(utcnow())}
-    with c.db.tx() as db:
-        db["media"].insert(row, replace=True)
-    return row
+    return ctl().test_tone_media()
 
 
 @bp.post("/api/devices/<device_id>/test-tone")

@@ -162,13 +162,13 @@ class Dispatcher:
         return len(rows)
 
     def send_command(self, target: str, action: str, *, item: PlayItem | None = None, volume: int | None = None,
-                     reason: str = "", issued_by: str = "") -> Command:
+                     reason: str = "", issued_by: str = "", release: str = "") -> Command:
         """Sign and publish an immediate command to ``dev/<id>`` or ``grp/<unit>``."""
         now = utcnow()
         cmd = Command(
             target=target, seq=self.db.next_counter("command_seq"), action=action, issued_at=now,
             expires_at=now + timedelta(seconds=self.settings.command_ttl_s),
-            item=item, volume=volume, reason=reason, issued_by=issued_by,
+            item=item, volume=volume, reason=reason, issued_by=issued_by, release=release,
         )
         scope, _, ident = target.partition("/")
         topic = protocol.cmd_topic(ident) if scope == "dev" else protocol.group_cmd_topic(ident)

@@ -108,6 +108,7 @@ class DeviceSecurity:
             "controller_url": self.config.public_url,
             "controller_public_key": protocol.public_key_to_text(self.keyring.public_key),
             "kid": self.keyring.kid,
+            "release_public_key": self.config.fleet.release_public_key,
             "mqtt": {"host": host, "port": port, "username": username, "password": password, "tls": tls},
             "tls_ca_pem": files.ca_cert.read_text() if tls and files.ca_cert.exists() else "",
         }

@@ -33,20 +33,34 @@ def test_install_into_a_temporary_root(tmp_path, role, cls, unit, state):
     assert stat.S_IMODE(config.stat().st_mode) == 0o640
     unit_file = tmp_path / "etc" / "systemd" / "system" / unit
     text = unit_file.read_text()
-    assert f"ExecStart={Path(sys.executable).parent / 'loaxa'} {role}" in text
+    if role == "agent":  # what updates switch: the 'current' symlink, first pointing at this environment
+        assert "ExecStart=/opt/loaxa-agent/current/bin/loaxa agent" in text
+        assert "ExecStartPre=-/usr/bin/python3 /opt/loaxa-agent/guard.py /opt/loaxa-agent" in text
+        tree = tmp_path / "opt" / "loaxa-agent"
+        assert (tree / "current").readlink() == Path(sys.prefix) and (tree / "guard.py").is_file()
+    else:
+        assert f"ExecStart={Path(sys.executable).parent / 'loaxa'} {role}" in text
     assert "User=root" not in text and "NoNewPrivileges=true" in text and "Restart=" in text
     # Running it again keeps the technician's edits to the config.
     config.write_text(config.read_text() + "\n# edited on the pole\n")
     assert loaxa("install", role, "--root", str(tmp_path)).returncode == 0
     assert "# edited on the pole" in config.read_text()
-    units = sorted((tmp_path / "etc" / "systemd" / "system").glob("*.service"))
+    units = sorted(p for p in (tmp_path / "etc" / "systemd" / "system").iterdir() if p.suffix in (".service", ".path"))
     if role == "controller":
         broker = (tmp_path / "etc" / "systemd" / "system" / "loaxa-broker.service").read_text()
         assert "ExecStart=/usr/sbin/mosquitto -c" in broker
         assert f"ExecStartPre={Path(sys.executable).parent / 'loaxa'} broker config" in broker
         assert len(units) == 2
+    else:
+        assert [u.name for u in units] == ["loaxa-agent-reboot.path", "loaxa-agent-reboot.service", "loaxa-agent.service"]
     assert "/opt/loaxa/.venv" not in "".join(u.read_text() for u in units)
     if shutil.which("systemd-analyze"):
-        verify = subprocess.run(["systemd-analyze", "verify", *map(str, units)], capture_output=True, text=True)
+        # The agent's units name /opt/loaxa-agent; verify them as they lie under this root.
+        checked = tmp_path / "verify"
+        checked.mkdir(exist_ok=True)
+        for u in units:
+            (checked / u.name).write_text(u.read_text().replace("/opt/loaxa-agent", str(tmp_path / "opt" / "loaxa-agent")))
+        verify = subprocess.run(["systemd-analyze", "verify", *map(str, sorted(checked.iterdir()))],
+                                capture_output=True, text=True)
         assert verify.returncode == 0, verify.stderr
 

@@ -1,0 +1,40 @@
+"""The shared 1 kHz test tone in the media store: made once with ffmpeg, reused by its sha256.
+
+Test plays from the devices page and speaker checks (``controller.fleet.care``) both use it;
+every enrolled device may download it (``media_access``).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from controller.db import Database
+from controller.devices.media_access import TEST_TONE_ENGINE
+from loaxa.protocol import format_time, utcnow
+
+TEST_TONE_S = 3
+
+
+def test_tone_media(db: Database, media_dir: Path) -> dict[str, Any]:
+    from audio.pipeline import store_media
+
+    with db.tx() as conn:
+        rows = list(conn.query("SELECT * FROM media WHERE engine = ? LIMIT 1", [TEST_TONE_ENGINE]))
+    if rows and (media_dir / f"{rows[0]['sha256']}.{rows[0]['ext']}").is_file():
+        return rows[0]
+    media_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=media_dir) as tmp:
+        ogg = Path(tmp) / "tone.ogg"
+        subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi",
+                        "-i", f"sine=frequency=1000:duration={TEST_TONE_S}", "-af", "volume=0.5", "-ac", "1",
+                        "-ar", "48000", "-c:a", "libopus", "-b:a", "24k", "-bitexact", str(ogg)],
+                       check=True, capture_output=True, timeout=60)
+        digest, final = store_media(ogg, media_dir, "ogg")
+    row = {"sha256": digest, "ext": "ogg", "size": final.stat().st_size, "duration_s": float(TEST_TONE_S),
+           "engine": TEST_TONE_ENGINE, "created_at": format_time(utcnow())}
+    with db.tx() as conn:
+        conn["media"].insert(row, replace=True)
+    return row

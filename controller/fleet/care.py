@@ -1,0 +1,99 @@
+"""Remote care of a pole, by signed and audited commands: restart the agent, reboot the Pi,
+collect diagnostics, check the speaker.
+
+- ``restart_agent``: the agent exits and systemd starts it again.
+- ``reboot``: the agent (no sudo, ``NoNewPrivileges``) writes a request file that the
+  ``loaxa-agent-reboot.path`` unit the installer wrote turns into ``systemctl reboot``.
+- ``diagnostics``: the device uploads its last log lines, state, store statistics and
+  installed releases to ``POST /fleet/diagnostics`` (its broker credentials, size-bounded).
+- ``speaker_check``: the test tone at a set volume; the result is the play's ``finished``
+  event, with the capture RMS where the pole has a capture input, kept as history.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import timedelta
+from typing import Any, Callable
+
+from controller.db import Database
+from controller.errors import InputError
+from controller.fleet.settings import FleetSettings
+from controller.reports.audit import AuditTrail
+from loaxa.protocol import Command, PlayItem, format_time, utcnow
+
+log = logging.getLogger(__name__)
+
+CARE_ACTIONS = ("restart_agent", "reboot", "diagnostics", "speaker_check")
+SPEAKER_CHECK_PREFIX = "speaker-check-"
+SendCommand = Callable[..., Command]
+
+
+class RemoteCare:
+    def __init__(self, db: Database, audit: AuditTrail, settings: FleetSettings, send_command: SendCommand,
+                 tone: Callable[[], dict[str, Any]]):
+        self.db = db
+        self.audit = audit
+        self.settings = settings
+        self.send_command = send_command
+        self.tone = tone
+
+    def order(self, device_id: str, action: Any, by: str, ip: str = "", volume: Any = None) -> dict[str, Any]:
+        """Sign, send and audit one care command to one device."""
+        if action not in CARE_ACTIONS:
+            raise InputError("invalid_action", f"Lệnh '{action}' không có. Chọn: {', '.join(CARE_ACTIONS)}.", "action")
+        item = None
+        if action == "speaker_check":
+            if isinstance(volume, bool) or not isinstance(volume, int) or not 0 <= volume <= 100:
+                raise InputError("invalid_volume", "Âm lượng phải từ 0 đến 100.", "volume")
+            media = self.tone()
+            now = utcnow()
+            seq_hint = self.db.next_counter("speaker_check")
+            item = PlayItem(item_id=f"{SPEAKER_CHECK_PREFIX}{seq_hint}", start=now + timedelta(seconds=2),
+                            sha256=media["sha256"], size=media["size"], ext=media["ext"],
+                            duration_s=media["duration_s"], priority="priority", volume=volume,
+                            expires_at=now + timedelta(minutes=2), title="Kiểm tra loa")
+        else:
+            volume = None
+        cmd = self.send_command(f"dev/{device_id}", action, item=item, volume=volume, reason=f"chăm sóc từ xa: {action}",
+                                issued_by=by)
+        self.audit.record(by, f"device_{action}", device_id, {"command_seq": cmd.seq, "volume": volume}, ip)
+        return {"device_id": device_id, "action": action, "command_seq": cmd.seq,
+                "item_id": item.item_id if item else None}
+
+    # diagnostics ------------------------------------------------------------------------
+    def store_diagnostics(self, device_id: str, body: bytes) -> dict[str, Any]:
+        if len(body) > self.settings.diagnostics_max_bytes:
+            raise InputError("too_large", f"diagnostics larger than {self.settings.diagnostics_max_bytes} bytes")
+        try:
+            doc = json.loads(body)
+        except ValueError:
+            raise InputError("invalid_json", "diagnostics are not JSON") from None
+        if not isinstance(doc, dict):
+            raise InputError("invalid_json", "diagnostics must be a JSON object")
+        with self.db.tx() as db:
+            rid = db["device_diagnostics"].insert({"device_id": device_id, "received_at": format_time(utcnow()),
+                                                   "size": len(body), "body": body.decode("utf-8")}).last_pk
+            keep = self.settings.keep_diagnostics
+            db.execute("DELETE FROM device_diagnostics WHERE device_id = ? AND id NOT IN "
+                       "(SELECT id FROM device_diagnostics WHERE device_id = ? ORDER BY id DESC LIMIT ?)",
+                       [device_id, device_id, keep])
+        log.info("diagnostics of %s stored (%d bytes)", device_id, len(body), extra={"device_id": device_id})
+        return {"id": rid, "size": len(body)}
+
+    def diagnostics(self, device_id: str, limit: int = 5) -> list[dict[str, Any]]:
+        with self.db.tx() as db:
+            rows = list(db.query("SELECT * FROM device_diagnostics WHERE device_id = ? ORDER BY id DESC LIMIT ?",
+                                 [device_id, limit]))
+        for r in rows:
+            r["body"] = json.loads(r["body"])
+        return rows
+
+    def speaker_checks(self, device_id: str, limit: int = 20) -> list[dict[str, Any]]:
+        """The history of speaker checks: when, how it ended, and the captured level (dBFS) if any."""
+        with self.db.tx() as db:
+            return list(db.query(
+                "SELECT item_id, kind, actual_start, duration_s, level_dbfs, flags, reason, recorded_at "
+                "FROM playback_events WHERE device_id = ? AND item_id LIKE ? AND kind IN ('finished', 'failed', 'skipped') "
+                "ORDER BY id DESC LIMIT ?", [device_id, f"{SPEAKER_CHECK_PREFIX}%", limit]))

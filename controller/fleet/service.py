@@ -1,0 +1,71 @@
+"""The fleet use cases the controller wires together: releases, rollouts, remote care,
+the device version page, and the thread that moves rollouts on."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any, Callable
+
+from controller.db import Database
+from controller.devices.registry import Registry
+from controller.fleet.care import RemoteCare
+from controller.fleet.releases import ReleaseStore
+from controller.fleet.rollouts import Rollouts
+from controller.fleet.settings import FleetSettings
+from controller.reports.audit import AuditTrail
+from loaxa.protocol import Command
+
+log = logging.getLogger(__name__)
+
+
+class Fleet:
+    def __init__(self, db: Database, registry: Registry, audit: AuditTrail, settings: FleetSettings, releases_dir: Path,
+                 send_command: Callable[..., Command], tone: Callable[[], dict[str, Any]]):
+        self.db = db
+        self.settings = settings
+        self.releases = ReleaseStore(db, releases_dir, settings)
+        self.rollouts = Rollouts(db, registry, self.releases, audit, settings, self._send_update)
+        self.care = RemoteCare(db, audit, settings, send_command, tone)
+        self._send_command = send_command
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _send_update(self, device_id: str, version: str, reason: str, by: str) -> None:
+        self._send_command(f"dev/{device_id}", "update", release=version, reason=reason, issued_by=by)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="fleet-rollouts", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=10)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.settings.tick_s):
+            try:
+                self.rollouts.tick()
+            except Exception:  # noqa: BLE001 - the loop must survive a bad tick
+                log.exception("rollout tick failed")
+
+    def device_versions(self, device_ids: set[str] | None = None) -> list[dict[str, Any]]:
+        """Every device's version and update state, for the fleet page."""
+        import json
+
+        with self.db.tx() as db:
+            rows = list(db.query("SELECT id, name, unit_id, online, last_seen, state_json FROM devices ORDER BY id"))
+            last = {r["device_id"]: r for r in db.query(
+                "SELECT device_id, kind, reason, recorded_at FROM playback_events WHERE id IN "
+                "(SELECT MAX(id) FROM playback_events WHERE kind IN ('updated', 'update_failed') GROUP BY device_id)")}
+        out = []
+        for r in rows:
+            if device_ids is not None and r["id"] not in device_ids:
+                continue
+            state = json.loads(r.pop("state_json") or "{}")
+            out.append({**r, "online": bool(r["online"]), "agent_version": state.get("agent_version", ""),
+                        "update_state": state.get("update_state", ""), "update_detail": state.get("update_detail", ""),
+                        "last_update": last.get(r["id"])})
+        return out

@@ -1,0 +1,158 @@
+"""Helpers of the update tests: releases built from this checkout, a release server, and a
+supervisor stand-in that runs an installed agent the way its systemd unit does."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from loaxa import release_build
+from loaxa.protocol import Signer
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+SUPERVISOR = Path(__file__).with_name("supervisor.py")
+
+
+@dataclass
+class Releases:
+    """Signed releases in ``<dir>/<version>/``, as the controller stores them."""
+
+    dir: Path
+    key_path: Path
+    signer: Signer
+
+    def build(self, version: str, *, source: Path = ROOT, floor: str = "0.0.0", min_from: str = "0.0.0",
+              sign: bool = True, key: Path | None = None) -> Path:
+        out = self.dir / version
+        release_build.build(out, source=source, version=version, notes=f"Bản {version}", floor=floor,
+                            min_from_version=min_from)
+        if sign:
+            release_build.sign(out, key or self.key_path)
+        return out
+
+
+def crashing_source(tmp: Path) -> Path:
+    """A copy of the agent's sources whose agent dies at start-up, after it read its config."""
+    src = tmp / "crashing-src"
+    for pkg in ("loaxa", "edge_agent"):
+        shutil.copytree(ROOT / pkg, src / pkg, ignore=shutil.ignore_patterns("__pycache__"))
+    agent = src / "edge_agent" / "agent.py"
+    text = agent.read_text()
+    marker = "    def start(self) -> None:\n"
+    assert marker in text
+    agent.write_text(text.replace(marker, marker + '        raise RuntimeError("this release crashes at start-up")\n', 1))
+    return src
+
+
+class ReleaseServer:
+    """``GET /releases/<version>/<file>`` from a directory (and ``/media/<name>``), counting the bytes sent; ``tamper``
+    flips bytes of files whose name starts with it."""
+
+    def __init__(self, directory: Path, media: Path | None = None):
+        self.dir = directory
+        self.media = media
+        self.tamper = ""
+        self.sent: dict[str, int] = {}
+        self._lock = threading.Lock()
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                parts = self.path.split("/")
+                if len(parts) == 3 and parts[1] == "media" and server.media and (server.media / parts[2]).is_file():
+                    data = (server.media / parts[2]).read_bytes()
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return
+                if len(parts) != 4 or parts[1] != "releases" or ".." in parts:
+                    self.send_error(404)
+                    return
+                path = server.dir / parts[2] / parts[3]
+                if not path.is_file():
+                    self.send_error(404)
+                    return
+                data = path.read_bytes()
+                if server.tamper and parts[3].startswith(server.tamper):
+                    data = data[:-100] + bytes(b ^ 0x55 for b in data[-100:])
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                with server._lock:
+                    server.sent[self.path] = server.sent.get(self.path, 0) + len(data)
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def install_agent(root: Path, release_dir: Path, public_key: str) -> Path:
+    """``loaxa install agent --root`` with a first release; returns the agent tree (opt/loaxa-agent)."""
+    out = subprocess.run([sys.executable, "-m", "loaxa", "install", "agent", "--root", str(root),
+                          "--release", str(release_dir), "--release-key", public_key],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    return root / "opt" / "loaxa-agent"
+
+
+class Supervised:
+    """The agent under ``supervisor.py``: guard, then ``current/bin/loaxa agent``, restarted on exit."""
+
+    def __init__(self, tree: Path, config: Path, log: Path):
+        self.tree, self.config, self.log_path = tree, config, log
+        self.starts_path = log.with_suffix(".starts.jsonl")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("LOAXA_", "PYTHONPATH"))}
+        env["PYTHONUNBUFFERED"] = "1"
+        self._log = open(log, "ab")
+        self.proc = subprocess.Popen([sys.executable, str(SUPERVISOR), str(tree), str(config), str(self.starts_path)],
+                                     stdout=self._log, stderr=self._log, env=env)
+
+    def starts(self) -> list[dict[str, Any]]:
+        if not self.starts_path.exists():
+            return []
+        return [json.loads(x) for x in self.starts_path.read_text().splitlines() if x.strip()]
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+
+
+def agent_config(path: Path, device_id: str, data_dir: Path, tree: Path, controller_key: str, release_key: str,
+                 url: str, broker_port: int) -> Path:
+    """An installed agent's config: file sink, mock relay, no NTP, short update bounds."""
+    path.write_text(
+        f'device_id = "{device_id}"\ndata_dir = "{data_dir}"\ncontroller_url = "{url}"\n'
+        f'controller_public_key = "{controller_key}"\nrelease_public_key = "{release_key}"\nstate_interval_s = 5\n\n'
+        f"[mqtt]\nport = {broker_port}\n\n[player]\nbackend = \"file\"\n\n[relay]\npin = \"GPIO17\"\npin_factory = \"mock\"\n\n"
+        '[clock]\nntp_server = ""\nuse_chrony = false\n\n'
+        f'[update]\ninstall_root = "{tree}"\nhealth_timeout_s = 60\nquiet_before_item_min = 0.1\nmax_starts = 3\n'
+    )
+    return path
