@@ -44,8 +44,9 @@ def parse_feed(data: bytes, base_url: str) -> list[FeedEntry]:
         for entry in root.findall(f"{{{ATOM}}}entry"):
             links = entry.findall(f"{{{ATOM}}}link")
             chosen = next((l for l in links if l.get("type") == "application/cap+xml"), None)
-            chosen = chosen or next((l for l in links if l.get("rel") in ("related", "alternate")
-                                     and (l.get("type") in CAP_TYPES or (l.get("href") or "").endswith(".xml"))), None)
+            if chosen is None:
+                chosen = next((l for l in links if l.get("rel") in ("related", "alternate")
+                               and (l.get("type") in CAP_TYPES or (l.get("href") or "").endswith(".xml"))), None)
             if chosen is None or not chosen.get("href"):
                 continue
             url = urljoin(base_url, chosen.get("href").strip())

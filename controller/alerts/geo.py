@@ -17,7 +17,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from shapely import ops
+import numpy
+import shapely
 from shapely.geometry import MultiPolygon, Point, shape
 from shapely.geometry import Polygon as ShapelyPolygon
 from shapely.geometry.base import BaseGeometry
@@ -42,20 +43,19 @@ class UnitGeo:
     geocodes: tuple[NamedValue, ...] = ()
 
     @property
-    def origin(self) -> tuple[float, float]:
-        """(lat, lon) the local plane is centred on."""
+    def origin(self) -> tuple[float, float] | None:
+        """(lat, lon) the local plane is centred on; None for a unit known by geocodes only."""
         if self.boundary is not None:
             c = self.boundary.centroid
             return (c.y, c.x)
-        assert self.centroid is not None
         return self.centroid
 
     def shape_km(self, origin: tuple[float, float]) -> BaseGeometry | None:
         if self.boundary is not None:
-            return ops.transform(_projector(origin), self.boundary)
+            return shapely.transform(self.boundary, _projector(origin))
         if self.centroid is not None and self.radius_km:
             x, y = _project(origin, self.centroid[0], self.centroid[1])
-            return Point(x, y).buffer(self.radius_km, 64)
+            return Point(x, y).buffer(self.radius_km, quad_segs=64)
         return None
 
 
@@ -74,8 +74,12 @@ def _project(origin: tuple[float, float], lat: float, lon: float) -> tuple[float
 
 
 def _projector(origin: tuple[float, float]):
-    def project(x: float, y: float, z: float | None = None) -> tuple[float, float]:
-        return _project(origin, y, x)
+    """Vectorised (lon, lat) → km, for :func:`shapely.transform`."""
+    lat0, lon0 = origin
+    scale = numpy.array([KM_PER_DEG_LON_EQUATOR * math.cos(math.radians(lat0)), KM_PER_DEG_LAT])
+
+    def project(coords: numpy.ndarray) -> numpy.ndarray:
+        return (coords - numpy.array([lon0, lat0])) * scale
     return project
 
 
@@ -157,7 +161,7 @@ def _cap_polygon_km(poly: CapPolygon, origin: tuple[float, float]) -> BaseGeomet
 
 def _cap_circle_km(circle: Circle, origin: tuple[float, float]) -> BaseGeometry:
     x, y = _project(origin, circle.lat, circle.lon)
-    return Point(x, y) if circle.radius_km == 0 else Point(x, y).buffer(circle.radius_km, 64)
+    return Point(x, y) if circle.radius_km == 0 else Point(x, y).buffer(circle.radius_km, quad_segs=64)
 
 
 def _percent(fraction: float) -> str:
@@ -181,7 +185,7 @@ def match_area(areas: Iterable[Area], geos: dict[str, UnitGeo], tree: AdminTree,
             if (code.name.lower(), code.value) in geocodes:
                 found.append(Match(unit_id, "geocode", 0, 1.0, f"{name}: mã vùng {code.name} {code.value} trùng"))
         origin = geo.origin
-        unit_shape = geo.shape_km(origin)
+        unit_shape = geo.shape_km(origin) if origin is not None else None
         if unit_shape is not None and unit_shape.area > 0:
             for kind, items, build in (("polygon", polygons, _cap_polygon_km), ("circle", circles, _cap_circle_km)):
                 for i, item in enumerate(items, 1):
@@ -196,5 +200,18 @@ def match_area(areas: Iterable[Area], geos: dict[str, UnitGeo], tree: AdminTree,
                         found.append(Match(unit_id, kind, i, fraction, f"{name}: {label} {i} phủ {_percent(fraction)}"))
         if found:
             best[unit_id] = max(found, key=lambda m: m.fraction)
-    specific = {u for u in best if u not in tree or not any(d != u and d in geos for d in tree.subtree(u))}
-    return sorted((best[u] for u in specific), key=lambda m: (-m.fraction, m.unit_id))
+    return sorted((best[u] for u in best if _most_specific(u, best, geos, tree)), key=lambda m: (-m.fraction, m.unit_id))
+
+
+def _most_specific(unit_id: str, best: dict[str, Match], geos: dict[str, UnitGeo], tree: AdminTree) -> bool:
+    """A unit stands for its whole subtree, so it is kept only if nothing below it decided already.
+
+    A matched sub-unit always wins.  A shape matching the parent yields to sub-units that have
+    shapes of their own (their shapes decide); a geocode naming the parent keeps it.
+    """
+    below = tree.subtree(unit_id) - {unit_id} if unit_id in tree else frozenset()
+    if any(d in best for d in below):
+        return False
+    if best[unit_id].kind == "geocode":
+        return True
+    return not any(d in geos and geos[d].origin is not None for d in below)

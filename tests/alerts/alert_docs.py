@@ -27,6 +27,22 @@ DEVICES = [Device(f"loa-{u.id[3:]}", u.id) for u in UNITS[1:]]
 TAN_LAP_83 = "21.0,105.0 21.0,105.083 21.1,105.083 21.1,105.0 21.0,105.0"
 
 
+# Hostile documents: an entity bomb, an external entity, an external DTD.
+BILLION_LAUGHS = b"""<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+<!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">]>
+<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><identifier>&lol4;</identifier></alert>"""
+
+EXTERNAL_ENTITY = b"""<?xml version="1.0"?>
+<!DOCTYPE alert [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><identifier>&xxe;</identifier></alert>"""
+
+EXTERNAL_DTD = b"""<?xml version="1.0"?>
+<!DOCTYPE alert SYSTEM "http://127.0.0.1:9/evil.dtd">
+<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><identifier>x</identifier></alert>"""
+
+
 def son_ha_tree() -> AdminTree:
     return AdminTree(UNITS, DEVICES)
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from alert_docs import OASIS, TAN_LAP_83, vi_alert
+from alert_docs import BILLION_LAUGHS, EXTERNAL_DTD, EXTERNAL_ENTITY, OASIS, TAN_LAP_83, vi_alert
 from controller.alerts.cap import InvalidCap, parse_alert
 from controller.alerts.xmlsafe import UnsafeXml
 
@@ -62,21 +62,6 @@ def test_polygon_that_is_not_closed_is_refused():
     with pytest.raises(InvalidCap) as err:
         parse_alert(doc)
     assert err.value.code == "cap_bad_polygon"
-
-
-BILLION_LAUGHS = b"""<?xml version="1.0"?>
-<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
-<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
-<!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">]>
-<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><identifier>&lol4;</identifier></alert>"""
-
-EXTERNAL_ENTITY = b"""<?xml version="1.0"?>
-<!DOCTYPE alert [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
-<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><identifier>&xxe;</identifier></alert>"""
-
-EXTERNAL_DTD = b"""<?xml version="1.0"?>
-<!DOCTYPE alert SYSTEM "http://127.0.0.1:9/evil.dtd">
-<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><identifier>x</identifier></alert>"""
 
 
 @pytest.mark.parametrize("doc", [BILLION_LAUGHS, EXTERNAL_ENTITY, EXTERNAL_DTD], ids=["entity-bomb", "xxe", "dtd"])
