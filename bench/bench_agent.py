@@ -38,7 +38,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from controller.broker import Broker
+from controller.devtools.broker_runner import Broker
 from loaxa import protocol
 from loaxa.protocol import Plan, PlayItem, Signer
 

@@ -14,10 +14,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from controller.audit import AuditTrail, verify_all
+from controller.reports.audit import AuditTrail, verify_all
 from controller.db import Database
-from controller.ingest import Ingest
-from controller.registry import Registry
+from controller.devices.ingest import Ingest
+from controller.devices.registry import Registry
 from loaxa.protocol import EventBatch, PlaybackEvent, utcnow
 
 DEVICES = 500
@@ -57,7 +57,7 @@ def run() -> dict[str, float]:
         assert all(r.ok for r in reports)
 
         audit = AuditTrail(db)
-        logging.getLogger("controller.audit").setLevel(logging.WARNING)  # one log line per entry otherwise
+        logging.getLogger("controller.reports.audit").setLevel(logging.WARNING)  # one log line per entry otherwise
         start = time.perf_counter()
         for i in range(AUDIT_ENTRIES):
             audit.record("bench", "login", f"user-{i}", {"via": "password"}, "127.0.0.1")

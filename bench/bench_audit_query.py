@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 from controller.config import ControllerConfig
 from controller.service import Controller
-from controller.timeparse import LOCAL_TZ
+from controller.plans.timeparse import LOCAL_TZ
 from loaxa.config import load_config
 from loaxa.protocol import format_time, utcnow
 from schedules.rules import BroadcastRule

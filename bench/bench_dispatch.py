@@ -31,7 +31,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from controller.broker import Broker, free_port, wait_for_port
+from controller.devtools.broker_runner import Broker, free_port, wait_for_port
 
 log = logging.getLogger("bench.dispatch")
 
@@ -123,7 +123,7 @@ def _listeners(port: int, topic: str, names: list[str], ready: mp.Event, stop: m
 
 def _fanout(devices: int) -> tuple[float, float]:
     """Medians over repeated emergencies: p99 delivery time (ms) to ``devices`` subscribers, and the API call's own time."""
-    from controller.api_client import ApiClient
+    from controller.cli_http.client import ApiClient
 
     with tempfile.TemporaryDirectory(prefix="bench-fanout-") as tmp:
         root = Path(tmp)
@@ -192,12 +192,12 @@ def _fanout(devices: int) -> tuple[float, float]:
 
 
 def _plan_publish() -> tuple[float, float]:
-    from controller.broadcasts import Broadcasts
+    from controller.plans.broadcasts import Broadcasts
     from controller.config import PlanSettings
     from controller.db import Database
-    from controller.dispatch import Dispatcher
-    from controller.guardrail_store import GuardrailStore
-    from controller.registry import Registry
+    from controller.plans.dispatch import Dispatcher
+    from controller.plans.guardrail_store import GuardrailStore
+    from controller.devices.registry import Registry
     from loaxa.config import MqttSettings
     from loaxa.mqtt_client import MqttConnection
     from loaxa.protocol import Signer, format_time, utcnow

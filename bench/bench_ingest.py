@@ -25,7 +25,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from controller.broker import Broker, free_port, wait_for_port
+from controller.devtools.broker_runner import Broker, free_port, wait_for_port
 
 log = logging.getLogger("bench.ingest")
 

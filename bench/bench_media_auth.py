@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from controller.db import Database
-from controller.media_access import Access, MediaAccess
+from controller.devices.media_access import Access, MediaAccess
 from loaxa.protocol import format_time, utcnow
 
 COMMUNES, VILLAGES, POLES = 100, 10, 10

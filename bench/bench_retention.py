@@ -13,11 +13,11 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from controller import hashchain
-from controller.audit import PLAYBACK_CHAIN, verify_all
+from controller.reports import hashchain
+from controller.reports.audit import PLAYBACK_CHAIN, verify_all
 from controller.db import Database
-from controller.retention import Retention
-from controller.retention_settings import RetentionSettings
+from controller.operations.retention import Retention
+from controller.operations.retention_settings import RetentionSettings
 from loaxa.protocol import format_time, utcnow
 
 DEVICES = 1000

@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 
 from controller.config import ControllerConfig
-from controller.credentials import Credentials, hash_password
+from controller.devices.credentials import Credentials, hash_password
 from controller.db import Database
-from controller.registry import Registry
+from controller.devices.registry import Registry
 from loaxa.config import load_config
 from loaxa.protocol import format_time, utcnow
 
@@ -41,7 +41,7 @@ def _seed(db: Database, iterations: int) -> None:
 
 
 def run() -> dict[str, float]:
-    from controller import broker_config
+    from controller.security import broker_config
 
     with tempfile.TemporaryDirectory() as tmp:
         config = load_config(ControllerConfig, env={"LOAXA_DATA_DIR": tmp})

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from controller.config import ControllerConfig
 from controller.service import Controller
-from controller.timeparse import LOCAL_TZ
+from controller.plans.timeparse import LOCAL_TZ
 from loaxa.config import load_config
 from loaxa.protocol import EventBatch, PlaybackEvent, utcnow
 from schedules.rules import BroadcastRule

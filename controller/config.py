@@ -7,9 +7,9 @@ from pathlib import Path
 
 from audio.script import ScriptSettings
 from audio.settings import AudioSettings
-from controller.people_settings import PeopleSettings
-from controller.retention_settings import RetentionSettings
-from controller.security_settings import BrokerSettings, SecuritySettings
+from controller.people.settings import PeopleSettings
+from controller.operations.retention_settings import RetentionSettings
+from controller.security.settings import BrokerSettings, SecuritySettings
 from loaxa.config import ConfigError, MqttSettings, PathIn, section, setting
 from schedules.settings import ScheduleSettings
 

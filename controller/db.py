@@ -174,7 +174,7 @@ def m002_scheduling(db: sqlite_utils.Database) -> None:
 @migrations()
 def m004_people_audit(db: sqlite_utils.Database) -> None:
     """Users, API tokens, the audit trail, and hash chains over the audit trail and playback events."""
-    from controller import audit, hashchain
+    from controller.reports import audit, hashchain
 
     db.executescript(
         """

@@ -6,25 +6,25 @@ import logging
 import threading
 from typing import Any
 
-from controller.audit import AuditTrail
-from controller.broadcasts import Broadcasts
-from controller.bulletins import Bulletins
+from controller.reports.audit import AuditTrail
+from controller.plans.broadcasts import Broadcasts
+from controller.plans.bulletins import Bulletins
 from controller.config import ControllerConfig
 from controller.db import Database
-from controller.dispatch import Dispatcher
-from controller.emergency import Emergencies
-from controller.guardrail_store import GuardrailStore
-from controller.ingest import Ingest, playback_log
-from controller.jobs import JobRunner, MediaKeeper
-from controller.device_security import DeviceSecurity, mqtt_settings
-from controller.keyring import Keyring
-from controller.media_access import MediaAccess
+from controller.plans.dispatch import Dispatcher
+from controller.plans.emergency import Emergencies
+from controller.plans.guardrail_store import GuardrailStore
+from controller.devices.ingest import Ingest, playback_log
+from controller.plans.jobs import JobRunner, MediaKeeper
+from controller.security.device_security import DeviceSecurity, mqtt_settings
+from controller.security.keyring import Keyring
+from controller.devices.media_access import MediaAccess
 from controller.metrics import ControllerMetrics
-from controller.readiness import readiness
-from controller.retention import Retention
-from controller.registry import Registry
-from controller.render_progress import RenderProgressRegistry
-from controller.users import Users
+from controller.plans.readiness import readiness
+from controller.operations.retention import Retention
+from controller.devices.registry import Registry
+from controller.plans.render_progress import RenderProgressRegistry
+from controller.people.users import Users
 from loaxa import protocol
 from loaxa.protocol import utcnow
 from loaxa.mqtt_client import MqttConnection
@@ -138,7 +138,7 @@ class Controller:
         return bc
 
     def put_unit_guardrails(self, unit_id: str, values: Any, updated_by: str = "") -> dict[str, Any]:
-        from controller.planner import load_tree
+        from controller.plans.planner import load_tree
 
         view = self.guardrails.put(load_tree(self.db), unit_id, values, updated_by)
         self.jobs.rebuild()

@@ -19,8 +19,8 @@ from loaxa.logs import FORMATS, setup_logging
 
 T = TypeVar("T")
 
-COMMAND_MODULES = ("edge_agent.commands", "web.commands", "controller.commands", "audio.commands", "controller.ops_commands", "loaxa.install",
-                   "controller.people_commands", "controller.security_commands", "controller.retention_commands")
+COMMAND_MODULES = ("edge_agent.commands", "web.commands", "controller.cli_http.commands", "audio.commands", "controller.operations.backup_commands", "loaxa.install",
+                   "controller.people.commands", "controller.security.commands", "controller.operations.retention_commands")
 
 
 def build_parser() -> argparse.ArgumentParser:

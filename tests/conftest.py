@@ -1,4 +1,4 @@
-"""Shared fixtures: a real mosquitto per test, and the process factory of ``harness``."""
+"""Shared fixtures: a real mosquitto per test, and the process factory of ``support.harness``."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from controller.broker import Broker
-from harness import System
+from controller.devtools.broker_runner import Broker
+from support.harness import System
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from harness import Listener, wait_for
+from support.harness import Listener, wait_for
 from loaxa import protocol
 from loaxa.protocol import Command, DeviceState, Plan, PlayItem, Signer, utcnow
 

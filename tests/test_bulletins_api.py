@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from controller.api_client import ApiError
-from harness import CORPUS
+from controller.cli_http.client import ApiError
+from support.harness import CORPUS
 
 
 def test_prepare_script_from_a_corpus_document_stores_nothing(system):

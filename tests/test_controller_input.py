@@ -7,8 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from controller.api_client import ApiError
-from harness import Listener, seed_commune, wait_for
+from controller.cli_http.client import ApiError
+from support.harness import Listener, wait_for
+from support.tree import seed_commune
 from loaxa import protocol
 from loaxa.protocol import DeviceState, EventBatch, PlaybackEvent, format_time, utcnow
 

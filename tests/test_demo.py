@@ -8,8 +8,8 @@ import signal
 import subprocess
 import sys
 
-from controller.broker import free_port
-from harness import ROOT, wait_for
+from controller.devtools.broker_runner import free_port
+from support.harness import ROOT, wait_for
 
 
 def test_demo_plays_a_scheduled_bulletin_on_three_agents_and_stops_cleanly(tmp_path):

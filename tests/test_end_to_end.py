@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from harness import seed_commune, wait_for
+from support.harness import wait_for
+
+from support.tree import seed_commune
 from loaxa.protocol import format_time, parse_time, utcnow
 
 TEXT = "Thông báo. Chiều nay xã tổ chức họp dân tại nhà văn hóa."

@@ -8,7 +8,7 @@ import pytest
 
 from audio.progress import RenderProgress
 from controller.errors import InputError, NotFound
-from controller.render_progress import RenderProgressRegistry, describe
+from controller.plans.render_progress import RenderProgressRegistry, describe
 
 
 class Clock:

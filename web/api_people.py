@@ -14,7 +14,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, jsonify, request
 
 from controller.errors import InputError, NotFound
-from controller.users import KEEP, WHOLE_TREE, AuthError, User
+from controller.people.users import KEEP, WHOLE_TREE, AuthError, User
 from web import auth
 from web.api import body, ctl
 
@@ -204,7 +204,7 @@ def audit_verify():
 
 
 def _verify() -> list[dict[str, Any]]:
-    from controller.audit import verify_all
+    from controller.reports.audit import verify_all
 
     return [{"table": r.table, "ok": r.ok, "rows": r.rows, "chains": r.chains,
              "problems": [str(p) for p in r.problems]} for r in verify_all(ctl().db)]

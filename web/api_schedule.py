@@ -140,7 +140,7 @@ def emergencies():
 @bp.get("/units/<unit_id>/guardrails")
 @auth.access("read")
 def get_guardrails(unit_id: str):
-    from controller.planner import load_tree
+    from controller.plans.planner import load_tree
 
     auth.require_unit(unit_id)
     c = ctl()

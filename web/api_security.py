@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, jsonify, request
 
-from controller.enrollment import TooManyAttempts
+from controller.devices.enrollment import TooManyAttempts
 from loaxa.protocol import format_time
 from web import auth
 from web.api import ctl

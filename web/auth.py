@@ -1,7 +1,7 @@
 """Who is asking, and may they: sign-in sessions, API tokens, CSRF, roles and scope.
 
 Every request passes one ``before_request`` hook.  Each view declares its rule with
-:func:`access` (a permission of :data:`controller.users.PERMISSIONS`), :func:`public`, or
+:func:`access` (a permission of :data:`controller.people.users.PERMISSIONS`), :func:`public`, or
 :func:`device_endpoint` (devices authenticate themselves, not people).  A view under
 ``/api/`` without a rule is refused (fail closed); a UI page without one needs a signed-in
 user.  Scope (the subtree a user's role holds in) is checked by the views through
@@ -29,7 +29,7 @@ from werkzeug.exceptions import Forbidden
 
 from controller.errors import InputError
 from controller.service import Controller
-from controller.users import PERMISSIONS, AuthError, Scope, User
+from controller.people.users import PERMISSIONS, AuthError, Scope, User
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Iterable, Sequence
 
 from controller.db import Database
-from controller.timeparse import LOCAL_TZ
+from controller.plans.timeparse import LOCAL_TZ
 from loaxa.protocol import format_time, parse_time, utcnow
 
 MARGIN = timedelta(hours=6)  # a broadcast's rows and events are read this far around the period

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, render_template
 
-from controller.users import ROLES
+from controller.people.users import ROLES
 from web import auth
 from web.api_people import in_scope
 from web.ui_base import ctl, scope_units, tree_rows

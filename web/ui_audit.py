@@ -9,7 +9,7 @@ from flask import Blueprint, Flask, Response, jsonify, render_template, request
 from markupsafe import Markup
 
 from controller.errors import InputError
-from controller.timeparse import LOCAL_TZ
+from controller.plans.timeparse import LOCAL_TZ
 from loaxa.protocol import format_time, utcnow
 
 from web import auth, reports

@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, redirect, render_template, request, url_for
 
-from controller.users import AuthError
+from controller.people.users import AuthError
 from web import auth
 
 bp = Blueprint("ui_auth", __name__)

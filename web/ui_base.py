@@ -15,9 +15,9 @@ from werkzeug.exceptions import HTTPException
 
 from controller.errors import InputError
 from controller.service import Controller
-from controller.users import User, scope_of
+from controller.people.users import User, scope_of
 from web import auth
-from controller.timeparse import LOCAL_TZ
+from controller.plans.timeparse import LOCAL_TZ
 from loaxa.protocol import parse_time
 
 MIN_YEAR, MAX_YEAR = 2000, 2100

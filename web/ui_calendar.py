@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Flask, render_template, request
 
 from controller.errors import InputError
-from controller.timeparse import LOCAL_TZ
+from controller.plans.timeparse import LOCAL_TZ
 from loaxa.protocol import parse_time, utcnow
 from schedules.rules import BroadcastRule
 from web import auth, reports

@@ -15,9 +15,9 @@ from typing import Any
 
 from flask import Blueprint, Flask, render_template, request
 
-from controller.bulletins import MAX_TEXT_CHARS
+from controller.plans.bulletins import MAX_TEXT_CHARS
 from controller.errors import InputError
-from controller.timeparse import LOCAL_TZ
+from controller.plans.timeparse import LOCAL_TZ
 from loaxa.protocol import utcnow
 from web import auth
 from web.ui_base import ctl, json_body, parse_day, tree_rows, viewer

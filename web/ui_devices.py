@@ -10,9 +10,9 @@ from typing import Any
 
 from flask import Blueprint, Flask, jsonify, render_template
 
-from controller.bulletins import new_id
+from controller.plans.bulletins import new_id
 from controller.errors import InputError, NotFound
-from controller.media_access import TEST_TONE_ENGINE
+from controller.devices.media_access import TEST_TONE_ENGINE
 from loaxa.protocol import PlayItem, format_time, utcnow
 from web import auth
 from web.ui_base import ctl, json_body, scope_devices, viewer

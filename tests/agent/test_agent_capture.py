@@ -10,7 +10,7 @@ from array import array
 
 import pytest
 
-from agent_rig import make_clip
+from support.agent_rig import make_clip
 from edge_agent.capture import FLOOR_DBFS, LevelMeter, make_meter, rms_dbfs
 from edge_agent.config import CaptureSettings
 

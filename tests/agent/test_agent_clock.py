@@ -114,7 +114,7 @@ def test_plays_are_flagged_when_the_offset_passes_the_threshold(responder):
 
 
 def test_agent_reports_its_measured_offset_in_the_retained_state(system, broker, responder):
-    from harness import Listener, wait_for
+    from support.harness import Listener, wait_for
     from loaxa import protocol
     from loaxa.protocol import DeviceState, Signer
 

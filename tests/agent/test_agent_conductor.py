@@ -7,10 +7,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from agent_rig import ConductorRig, make_clip, play_item
+from support.agent_rig import ConductorRig, make_clip, play_item
 from edge_agent.capture import LevelMeter
 from edge_agent.config import CaptureSettings, RelaySettings
-from harness import wait_for
+from support.harness import wait_for
 
 WARMUP, TAIL = 0.5, 0.5
 ON_TIME_S = 0.1  # loose on a shared machine; bench/bench_agent.py measures the precision

@@ -11,8 +11,8 @@ from datetime import timedelta
 
 import pytest
 
-from agent_rig import MediaServer, make_clip, play_item, sealed_plan
-from harness import Listener, wait_for
+from support.agent_rig import MediaServer, make_clip, play_item, sealed_plan
+from support.harness import Listener, wait_for
 from loaxa import protocol
 from loaxa.protocol import DeviceState, Signer, utcnow
 

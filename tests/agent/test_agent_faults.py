@@ -12,7 +12,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from harness import seed_commune, wait_for
+from support.harness import wait_for
+
+from support.tree import seed_commune
 from loaxa.protocol import format_time, parse_time, utcnow
 
 DEVICE = "loa-1"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent_rig import MediaServer, make_clip
+from support.agent_rig import MediaServer, make_clip
 from edge_agent.media_cache import MediaCache, MediaError, MediaRef
 from edge_agent.store import AgentStore
 

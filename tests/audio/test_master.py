@@ -9,7 +9,7 @@ import pytest
 
 from audio.master import Mastered, MasteringError, master, measure_loudness
 from audio.settings import AudioSettings
-from loudness_check import analyse, ffmpeg, stream
+from support.loudness import analyse, ffmpeg, stream
 
 SPEECH = "Ủy ban nhân dân xã thông báo: bà con đưa trẻ đến trạm y tế để tiêm vắc xin."
 

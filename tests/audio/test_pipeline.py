@@ -10,8 +10,8 @@ import pytest
 
 from audio.pipeline import RenderError, RenderedMedia, master_upload, render_text
 from audio.settings import AudioSettings
-from google_stand_in import GoogleStandIn, make_mp3
-from loudness_check import analyse, ffmpeg, stream
+from support.google_stand_in import GoogleStandIn, make_mp3
+from support.loudness import analyse, ffmpeg, stream
 
 TEXT = (
     "Thông báo tiêm vắc xin\n\n"

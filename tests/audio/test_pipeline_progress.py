@@ -11,7 +11,7 @@ import pytest
 from audio.pipeline import master_upload, render_text
 from audio.progress import RenderProgress
 from audio.settings import AudioSettings
-from google_stand_in import GoogleStandIn
+from support.google_stand_in import GoogleStandIn
 
 TEXT = (
     "Thông báo lịch tiêm chủng\n\n"

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from google_stand_in import GoogleStandIn
-from loudness_check import analyse, stream
+from support.google_stand_in import GoogleStandIn
+from support.loudness import analyse, stream
 
 ROOT = Path(__file__).resolve().parents[2]
 LOAXA = next((p for p in (Path(sys.executable).parent / "loaxa", ROOT / ".venv" / "bin" / "loaxa") if p.exists()),

@@ -13,7 +13,7 @@ from pydub import AudioSegment
 from audio.settings import AudioSettings
 from audio.tts.base import EngineUnavailable
 from audio.tts.google import GoogleEngine, Health, Throttle, split_sentences
-from google_stand_in import GoogleStandIn, make_mp3
+from support.google_stand_in import GoogleStandIn, make_mp3
 
 PIECE_S = 0.5
 LONG_SENTENCE = (

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import urllib.request
 
-from harness import seed_commune
+from support.tree import seed_commune
 
 
 def run(*args: str) -> subprocess.CompletedProcess:

@@ -12,7 +12,9 @@ from datetime import timedelta
 
 import pytest
 
-from harness import seed_commune, wait_for
+from support.harness import wait_for
+
+from support.tree import seed_commune
 from loaxa.logs import log_context, resolve_format, setup_logging
 from loaxa.protocol import format_time, utcnow
 
@@ -108,7 +110,7 @@ def test_a_play_is_logged_with_its_device_and_broadcast_by_controller_and_agent(
     ctl.stop()
 
     records = [json.loads(line) for line in ctl.log().splitlines() if line.strip()]  # every line is JSON
-    stored = [r for r in records if r["logger"] == "controller.ingest" and r["message"].startswith("event #")
+    stored = [r for r in records if r["logger"] == "controller.devices.ingest" and r["message"].startswith("event #")
               and r["message"].split()[2] in ("started", "finished")]
     assert len(stored) == 2, records
     assert all(r["device"] == "loa-1" and r["broadcast"] == bc["id"] for r in stored), stored

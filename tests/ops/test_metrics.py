@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import urllib.request
 
-from harness import seed_commune, wait_for
+from support.harness import wait_for
+
+from support.tree import seed_commune
 
 
 def scrape(url: str) -> dict[str, float]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from controller.audit import verify_all
+from controller.reports.audit import verify_all
 from controller.db import Database, migrations
 from loaxa.protocol import format_time, utcnow
 

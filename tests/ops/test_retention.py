@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from controller import hashchain
-from controller.audit import AUDIT_CHAIN, PLAYBACK_CHAIN, verify_all
+from controller.reports import hashchain
+from controller.reports.audit import AUDIT_CHAIN, PLAYBACK_CHAIN, verify_all
 from controller.config import ControllerConfig
 from controller.db import Database
-from controller.retention import Retention
-from controller.retention_settings import RetentionSettings
+from controller.operations.retention import Retention
+from controller.operations.retention_settings import RetentionSettings
 from loaxa.config import ConfigError, load_config
 from loaxa.protocol import format_time
 

@@ -8,7 +8,7 @@ import stat
 import pytest
 from flask import Blueprint
 
-from people_helpers import PASSWORD, World, make_controller, make_world, seed_tree, tomorrow_10h
+from support.world import PASSWORD, World, make_controller, make_world, seed_tree, tomorrow_10h
 from web.app import create_app
 from web.auth import rule_for
 
@@ -190,7 +190,7 @@ def test_user_text_is_escaped_in_pages_and_returned_as_data_in_json(world):
 
 
 def test_demo_admin_gets_a_fresh_random_password_each_run(tmp_path):
-    from controller.demo import controller_toml, demo_admin
+    from controller.devtools.demo import controller_toml, demo_admin
 
     cfg = tmp_path / "controller.toml"
     cfg.write_text(controller_toml(tmp_path / "controller", 1883, 8080))

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from controller.audit import PLAYBACK_CHAIN, verify_all
-from controller.hashchain import backfill
-from controller.ingest import Ingest
+from controller.reports.audit import PLAYBACK_CHAIN, verify_all
+from controller.reports.hashchain import backfill
+from controller.devices.ingest import Ingest
 from loaxa.protocol import EventBatch, PlaybackEvent, utcnow
-from people_helpers import make_controller, seed_tree
+from support.world import make_controller, seed_tree
 
 ROOT = Path(__file__).resolve().parents[2]
 

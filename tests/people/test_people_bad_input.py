@@ -10,10 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from controller.ingest import Ingest
+from controller.devices.ingest import Ingest
 from loaxa import protocol
 from loaxa.protocol import ProtocolError
-from people_helpers import World, make_controller, make_world
+from support.world import World, make_controller, make_world
 from web.app import create_app
 
 SETTINGS = settings(max_examples=60, deadline=None, database=None, suppress_health_check=list(HealthCheck))

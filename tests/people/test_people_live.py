@@ -11,9 +11,10 @@ import urllib.request
 
 import pytest
 
-from controller.api_client import ApiClient, ApiError
-from harness import loaxa, seed_commune
-from people_helpers import tomorrow_10h
+from controller.cli_http.client import ApiClient, ApiError
+from support.harness import loaxa
+from support.tree import seed_commune
+from support.world import tomorrow_10h
 
 
 def _post(url: str, path: str, data: dict, headers: dict[str, str], cookie: str = "") -> tuple[int, dict, str]:

@@ -9,7 +9,7 @@ import sqlite3
 import pytest
 
 from controller.errors import Conflict
-from people_helpers import PASSWORD, World, make_world
+from support.world import PASSWORD, World, make_world
 
 NEW_PASSWORD = "mat-khau-moi-cua-lan"
 
@@ -211,7 +211,7 @@ def test_the_cli_lists_and_enables_disabled_accounts(world):
     import os
     import subprocess
 
-    from harness import loaxa
+    from support.harness import loaxa
 
     env = {**os.environ, "LOAXA_DATA_DIR": str(world.controller.config.data_dir)}
 

@@ -7,7 +7,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
-from people_helpers import World, make_world
+from support.world import World, make_world
 
 TOKEN: dict[str, str] = {}
 

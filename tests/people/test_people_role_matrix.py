@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from people_helpers import ROLES, World, make_world, tomorrow_10h
+from support.world import ROLES, World, make_world, tomorrow_10h
 
 ALL = set(ROLES)
 DRAFT = {"admin", "approver", "editor"}
@@ -116,7 +116,7 @@ def test_bulletins_of_another_commune_are_hidden(world):
 
 def test_playback_log_is_limited_to_the_subtree_in_the_query(world):
     """A scoped user's ``limit`` counts their own devices' events, not everyone's."""
-    from controller.ingest import Ingest
+    from controller.devices.ingest import Ingest
     from loaxa.protocol import EventBatch, PlaybackEvent, utcnow
 
     ingest = Ingest(world.controller.db, world.controller.registry, lambda *a: None)

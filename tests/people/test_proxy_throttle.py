@@ -15,7 +15,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from people_helpers import PASSWORD, World, make_world
+from support.world import PASSWORD, World, make_world
 from web.serve import http_server
 
 PROXY = "10.0.0.2"  # the reverse proxy, as the controller sees it

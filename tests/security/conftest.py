@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from secure_rig import SecureRig
+from support.secure_rig import SecureRig
 
 
 @pytest.fixture

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import pytest
 
-from controller.credentials import Credentials
-from controller.registry import Registry
-from harness import wait_for
+from controller.devices.credentials import Credentials
+from controller.devices.registry import Registry
+from support.harness import wait_for
 from loaxa import protocol
-from secure_rig import Client, SecureRig
+from support.secure_rig import Client, SecureRig
 
 
 @pytest.fixture

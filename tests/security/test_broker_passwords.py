@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
-from controller.credentials import hash_password, verify_password
+from controller.devices.credentials import hash_password, verify_password
 
 
 def test_hashes_from_mosquitto_passwd_verify_and_ours_have_its_shape(tmp_path):

@@ -7,14 +7,14 @@ import ssl
 
 import pytest
 
-from controller.certs import create_ca
+from controller.security.certs import create_ca
 from controller.service import Controller
 from edge_agent.enroll import Grant
-from harness import wait_for
+from support.harness import wait_for
 from loaxa import protocol
 from loaxa.config import MqttSettings
 from loaxa.mqtt_client import MqttConnection
-from secure_rig import Client
+from support.secure_rig import Client
 
 
 def test_enrolled_device_reaches_the_broker_over_verified_tls_only(secure_tls, tmp_path):

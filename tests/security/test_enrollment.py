@@ -11,9 +11,9 @@ from datetime import timedelta
 
 import pytest
 
-from controller.api_client import ApiError, ApiClient
-from controller.enrollment import AttemptLimiter, code_digest, normalize_code, slug
-from harness import wait_for
+from controller.cli_http.client import ApiError, ApiClient
+from controller.devices.enrollment import AttemptLimiter, code_digest, normalize_code, slug
+from support.harness import wait_for
 from loaxa.protocol import format_time, utcnow
 
 TEXT = "Thông báo. Chiều nay họp dân."

@@ -6,7 +6,9 @@ import json
 import subprocess
 from datetime import timedelta
 
-from harness import Listener, loaxa, seed_commune, wait_for
+from support.harness import Listener, loaxa, wait_for
+
+from support.tree import seed_commune
 from loaxa import protocol
 from loaxa.protocol import DeviceState, Plan, Signer, utcnow
 

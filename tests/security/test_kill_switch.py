@@ -6,7 +6,8 @@ from datetime import timedelta
 
 from edge_agent.kill_switch import KillSwitch
 from edge_agent.store import AgentStore
-from harness import seed_commune, wait_for
+from support.harness import wait_for
+from support.tree import seed_commune
 from loaxa.protocol import PlayItem, format_time, utcnow
 
 TEXT = "Thông báo. Chiều nay xã họp dân tại nhà văn hóa thôn."

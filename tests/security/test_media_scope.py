@@ -16,7 +16,8 @@ import pytest
 
 from controller.config import ControllerConfig
 from controller.service import Controller
-from harness import wait_for
+from support.harness import wait_for
+from support.tree import seed_registry
 from loaxa.config import load_config
 from loaxa.protocol import format_time, utcnow
 from web.app import create_app
@@ -63,10 +64,7 @@ def province(tmp_path_factory):
     data = tmp_path_factory.mktemp("scope")
     c = Controller(load_config(ControllerConfig, env={"LOAXA_DATA_DIR": str(data), **ENV}))
     assert c.config.security.media_requires_auth  # the shipped default
-    c.registry.add_unit("tinh", "Tỉnh Thử", None, "province")
-    for x in ("a", "b"):
-        c.registry.add_unit(f"xa-{x}", f"Xã {x.upper()}", "tinh", "commune")
-        c.registry.add_unit(f"thon-{x}", f"Thôn {x.upper()}", f"xa-{x}", "village")
+    seed_registry(c.registry, devices=False)
     p = Province(c)
     p.enroll("loa-a", "thon-a")
     p.enroll("loa-b", "thon-b")
@@ -86,7 +84,7 @@ def test_a_device_fetches_its_broadcasts_opus_and_mp3_and_gets_404_for_another_c
     ok = province.fetch("loa-a", a["sha256"])
     assert ok.mimetype == "audio/ogg" and len(ok.data) == a["size"]
 
-    with caplog.at_level(logging.INFO, logger="controller.media_access"):
+    with caplog.at_level(logging.INFO, logger="controller.devices.media_access"):
         assert province.status("loa-b", a) == (404, 404)  # valid credentials, not its media
         assert province.status("loa-a", b) == (404, 404)
     refusals = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]

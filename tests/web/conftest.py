@@ -7,7 +7,7 @@ from typing import Iterator
 
 import pytest
 
-from web_browser import CHROMIUM, CHROMIUM_ARGS, Session
+from support.browser import CHROMIUM, CHROMIUM_ARGS, Session
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from web_setup import PASSWORD, local_now, setup_commune
+from support.web_commune import PASSWORD, local_now, setup_commune
 
 pytestmark = pytest.mark.browser
 

@@ -10,9 +10,9 @@ from datetime import timedelta
 import pytest
 from openpyxl import load_workbook
 
-from harness import CORPUS, wait_for
-from web_browser import DESKTOP, PHONE
-from web_setup import PASSWORD, local_now, setup_commune
+from support.harness import CORPUS, wait_for
+from support.browser import DESKTOP, PHONE
+from support.web_commune import PASSWORD, local_now, setup_commune
 
 pytestmark = pytest.mark.browser
 

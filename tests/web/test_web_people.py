@@ -7,8 +7,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from web_browser import PHONE, SCREENSHOTS
-from web_setup import PASSWORD, setup_commune
+from support.browser import PHONE, SCREENSHOTS
+from support.web_commune import PASSWORD, setup_commune
 
 pytestmark = pytest.mark.browser
 

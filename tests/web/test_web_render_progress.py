@@ -6,17 +6,18 @@ the third paragraph until the browser has shown "Đang đọc đoạn 2/4", so n
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
-import sys
 import threading
 from urllib.parse import parse_qs
 
 import pytest
 
-from harness import ROOT, seed_commune, wait_for
-from web_browser import PHONE
+from support.harness import wait_for
+
+from support.tree import seed_commune
+from support.browser import PHONE
+from support.google_stand_in import GoogleStandIn, make_mp3
 
 pytestmark = pytest.mark.browser
 
@@ -26,19 +27,9 @@ SCRIPT = ("Thông báo lịch tiêm chủng\n\nTrạm y tế xã tổ chức ti�
 HELD_WORDS = "gia đình"
 
 
-def _stand_in_module():
-    """tests/audio/google_stand_in.py, the one stand-in for Google's endpoint."""
-    if "google_stand_in" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("google_stand_in", ROOT / "tests" / "audio" / "google_stand_in.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        sys.modules["google_stand_in"] = module
-    return sys.modules["google_stand_in"]
-
-
 def held_google(mp3: bytes):
     """The stand-in, holding the first request that speaks ``HELD_WORDS`` until ``go_on`` is set."""
-    base = _stand_in_module().GoogleStandIn
+    base = GoogleStandIn
 
     class HeldGoogle(base):
         def __init__(self) -> None:
@@ -61,7 +52,7 @@ def held_google(mp3: bytes):
 
 
 def test_compose_shows_the_paragraph_being_read_then_the_preview(system, sessions):
-    with held_google(_stand_in_module().make_mp3(0.3)) as google:
+    with held_google(make_mp3(0.3)) as google:
         ctl = system.controller(start=False)
         ctl.env.update(LOAXA_AUDIO_ENGINE="gtts", LOAXA_AUDIO_GTTS_ENDPOINT=google.url,
                        LOAXA_AUDIO_GTTS_MIN_INTERVAL_S="0", LOAXA_AUDIO_GTTS_READ_TIMEOUT_S="30")

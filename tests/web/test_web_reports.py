@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 
 from controller.config import ControllerConfig
 from controller.service import Controller
-from controller.timeparse import LOCAL_TZ
+from controller.plans.timeparse import LOCAL_TZ
 from loaxa.config import load_config
 from loaxa.protocol import EventBatch, PlaybackEvent, format_time, utcnow
 from web import reports

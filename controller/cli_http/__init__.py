@@ -1,0 +1,27 @@
+"""The command line that talks to a running controller over its HTTP API (``loaxa bulletin``,
+``loaxa logs``, ``loaxa schedule`` ...), and its small JSON client.
+
+The names below are the package's public API.  They load on first use, so importing one
+module of the package (a settings class, a command's ``register``) stays light.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from controller.cli_http.client import ApiClient, ApiError
+
+_EXPORTS = {
+    "ApiClient": "client",
+    "ApiError": "client",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{_EXPORTS[name]}"), name)

@@ -1,0 +1,60 @@
+"""``GET /media/<sha256>.<ext>``: content-addressed media for devices, with HTTP Range.
+
+Only names of the exact form ``<64 hex>.ogg|mp3`` that the database knows are served,
+from the media store and nowhere else, so no path can escape it.  Devices authenticate
+with HTTP Basic and their broker user name and password, checked against the stored
+PBKDF2 hash in constant time (``[security] media_requires_auth``), and may then fetch only
+media addressed to them (:mod:`controller.devices.media_access`).  A refusal answers 404, like an
+unknown file, so a device cannot probe which media exist.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from flask import Blueprint, Response, abort, current_app, request, send_file
+
+from controller.devices.media_access import Access
+
+if TYPE_CHECKING:
+    from controller.service import Controller
+
+bp = Blueprint("media", __name__)
+
+_NAME_RE = re.compile(r"^([0-9a-f]{64})\.(ogg|mp3)$")
+_MIME = {"ogg": "audio/ogg", "mp3": "audio/mpeg"}
+
+
+def _authenticated_device(controller: Controller) -> str | None:
+    auth = request.authorization
+    if auth is None or auth.type != "basic" or not auth.username or auth.password is None:
+        return None
+    return controller.security.credentials.check_device(auth.username, auth.password)
+
+
+@bp.get("/media/<name>")
+def media(name: str) -> Response:
+    controller = current_app.extensions["loaxa"]
+    device_id = None
+    if controller.config.security.media_requires_auth:
+        device_id = _authenticated_device(controller)
+        if device_id is None:
+            return Response("device credentials required\n", 401,
+                            {"WWW-Authenticate": 'Basic realm="loaxa-media"'}, mimetype="text/plain")
+    m = _NAME_RE.match(name)
+    if not m:
+        abort(404)
+    sha256, ext = m.groups()
+    access = controller.media_access
+    if device_id is None:
+        if not access.known(sha256, ext):
+            abort(404)
+    elif access.decide(device_id, sha256, ext) is not Access.ALLOWED:
+        abort(404)
+    path = controller.config.media_dir / name
+    if not path.is_file():
+        abort(404)
+    response = send_file(path, mimetype=_MIME[ext], conditional=True, etag=sha256, max_age=31536000)
+    response.headers["Cache-Control"] = "private, max-age=31536000, immutable"
+    return response

@@ -1,0 +1,148 @@
+"""Retention: prune old playback events, audit entries, skip records and unused media.
+
+The audit trail and the playback logbook are hash chains (:mod:`controller.reports.hashchain`), so
+they are pruned only by whole prefixes: for each chain, the rows before its first row
+still inside the retention window go, and the last pruned row's hash becomes the chain's
+anchor.  A chain whose prefix does not verify is left untouched (pruning it would erase
+the evidence), and every run that prunes anything says so in the audit trail, with the new
+anchors, so a later copy of the file can be checked against them.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from controller.reports import hashchain
+from controller.reports.audit import AUDIT_CHAIN, PLAYBACK_CHAIN, AuditTrail
+from controller.db import Database
+from controller.operations.retention_settings import KEEP_FOREVER, RetentionSettings
+from loaxa.protocol import format_time, utcnow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RetentionReport:
+    """What a run pruned (or, for a dry run, would prune)."""
+
+    dry_run: bool
+    playback_events: int = 0
+    audit_entries: int = 0
+    plan_skips: int = 0
+    media: tuple[str, ...] = ()
+    skipped_chains: tuple[str, ...] = ()
+    anchors: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return self.playback_events + self.audit_entries + self.plan_skips + len(self.media)
+
+    def summary(self) -> str:
+        verb = "would prune" if self.dry_run else "pruned"
+        text = (f"{verb} {self.playback_events} playback events, {self.audit_entries} audit entries, "
+                f"{self.plan_skips} plan skip records, {len(self.media)} unused media files")
+        if self.skipped_chains:
+            text += f"; left {len(self.skipped_chains)} chain(s) that do not verify untouched: {', '.join(self.skipped_chains)}"
+        return text
+
+
+def cutoff(now: datetime, days: int) -> str | None:
+    """The timestamp before which rows are old, or None when they are kept forever."""
+    return None if days == KEEP_FOREVER else format_time(now - timedelta(days=days))
+
+
+class Retention:
+    def __init__(self, db: Database, settings: RetentionSettings, media_dir: Path):
+        self.db = db
+        self.settings = settings
+        self.media_dir = media_dir
+
+    def run(self, *, dry_run: bool = False, now: datetime | None = None) -> RetentionReport:
+        """Prune everything that has outlived its setting, each table in its own transaction."""
+        now = now or utcnow()
+        at = format_time(now)
+        s = self.settings
+        skipped: list[str] = []
+        anchors: dict[str, int] = {}
+        events = self._prune_chain(PLAYBACK_CHAIN, "device_id", cutoff(now, s.playback_events_days),
+                                   ("recorded_at", "received_at"), at, dry_run, skipped, anchors)
+        audits = self._prune_chain(AUDIT_CHAIN, None, cutoff(now, s.audit_days), ("at",), at, dry_run, skipped, anchors)
+        skips = self._prune_skips(cutoff(now, s.plan_skips_days), dry_run)
+        media = self._prune_media(cutoff(now, s.media_days), dry_run)
+        report = RetentionReport(dry_run, events, audits, skips, tuple(media), tuple(skipped), anchors)
+        if report.total and not dry_run:
+            AuditTrail(self.db).record("system", "retention_pruned", details={
+                "playback_events": events, "audit_entries": audits, "plan_skips": skips, "media": len(media),
+                "anchors": anchors})
+        if report.total or skipped:
+            log.info("retention: %s", report.summary())
+        return report
+
+    # chains --------------------------------------------------------------------------
+    def _prune_chain(self, spec: hashchain.ChainSpec, chain_column: str | None, before: str | None,
+                     time_columns: tuple[str, ...], at: str, dry_run: bool, skipped: list[str],
+                     anchors: dict[str, int]) -> int:
+        """Prune, per chain, the rows before the chain's first row that is still young."""
+        if before is None:
+            return 0
+        young = " OR ".join(f"{c} >= ?" for c in time_columns)
+        young_params = [before] * len(time_columns)
+        total = 0
+        broken: list[str] = []
+        with self.db.tx() as db:
+            chain_expr = chain_column or "'all'"
+            old_chains = [r[0] for r in db.execute(
+                f"SELECT DISTINCT {chain_expr} FROM {spec.table} WHERE NOT ({young})", young_params)]
+            for chain in old_chains:
+                where, params = (f"{chain_column} = ?", [chain]) if chain_column else ("1", [])
+                keep_from = db.execute(f"SELECT MIN(id) FROM {spec.table} WHERE {where} AND ({young})",
+                                       [*params, *young_params]).fetchone()[0]
+                if not hashchain.prefix_intact(db, spec, chain, where, params, keep_from):
+                    broken.append(hashchain.chain_key(spec, chain))
+                    continue
+                if dry_run:
+                    bound = "" if keep_from is None else " AND id < ?"
+                    total += db.execute(f"SELECT COUNT(*) FROM {spec.table} WHERE {where}{bound}",
+                                        [*params, *([] if keep_from is None else [keep_from])]).fetchone()[0]
+                    continue
+                pruned = hashchain.prune_prefix(db, spec, chain, where, params, keep_from, at)
+                if pruned:
+                    key = hashchain.chain_key(spec, chain)
+                    anchors[key] = db.execute("SELECT length FROM chain_anchors WHERE chain = ?", [key]).fetchone()[0]
+                    total += pruned
+        skipped.extend(broken)
+        for chain in broken:
+            log.error("retention: chain %s does not verify; it is not pruned (run 'loaxa audit verify')", chain)
+        return total
+
+    # plain tables ----------------------------------------------------------------------
+    def _prune_skips(self, before: str | None, dry_run: bool) -> int:
+        if before is None:
+            return 0
+        with self.db.tx() as db:
+            if dry_run:
+                return db.execute("SELECT COUNT(*) FROM plan_skips WHERE slot_at < ?", [before]).fetchone()[0]
+            return db.execute("DELETE FROM plan_skips WHERE slot_at < ?", [before]).rowcount
+
+    def _prune_media(self, before: str | None, dry_run: bool) -> list[str]:
+        """Media made before ``before`` that no bulletin or stored device plan refers to."""
+        if before is None:
+            return []
+        with self.db.tx() as db:
+            rows = db.execute(
+                """SELECT sha256, ext FROM media m WHERE created_at < ?
+                   AND NOT EXISTS (SELECT 1 FROM bulletins b WHERE b.media_sha256 = m.sha256)
+                   AND NOT EXISTS (SELECT 1 FROM bulletins b JOIN media o ON o.sha256 = b.media_sha256
+                                   WHERE o.fallback_sha256 = m.sha256)
+                   AND NOT EXISTS (SELECT 1 FROM device_plans p WHERE instr(CAST(p.payload AS TEXT), m.sha256) > 0)""",
+                [before]).fetchall()
+            if not dry_run:
+                db.conn.executemany("DELETE FROM media WHERE sha256 = ?", [(sha,) for sha, _ in rows])
+        if not dry_run:
+            for sha, ext in rows:
+                for path in {self.media_dir / f"{sha}.{ext}", *self.media_dir.glob(f"{sha}.*")}:
+                    path.unlink(missing_ok=True)
+        return [sha for sha, _ in rows]

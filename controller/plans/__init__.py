@@ -1,0 +1,43 @@
+"""Plans and broadcasts: bulletins, their schedules and approval, the device plans built from
+them, emergencies, readiness, guardrail settings, render progress and the background jobs.
+
+The names below are the package's public API.  They load on first use, so importing one
+module of the package (a settings class, a command's ``register``) stays light.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from controller.plans.broadcasts import Broadcasts
+    from controller.plans.bulletins import Bulletins
+    from controller.plans.dispatch import Dispatcher
+    from controller.plans.emergency import Emergencies
+    from controller.plans.guardrail_store import GuardrailStore
+    from controller.plans.jobs import JobRunner, MediaKeeper
+    from controller.plans.planner import load_tree
+    from controller.plans.readiness import readiness
+    from controller.plans.render_progress import RenderProgressRegistry
+
+_EXPORTS = {
+    "Broadcasts": "broadcasts",
+    "Bulletins": "bulletins",
+    "Dispatcher": "dispatch",
+    "Emergencies": "emergency",
+    "GuardrailStore": "guardrail_store",
+    "JobRunner": "jobs",
+    "MediaKeeper": "jobs",
+    "RenderProgressRegistry": "render_progress",
+    "load_tree": "planner",
+    "readiness": "readiness",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{_EXPORTS[name]}"), name)

@@ -1,0 +1,182 @@
+"""Publishes signed plans and commands, and remembers what each device was sent.
+
+Each device's plan is the complete desired state for the horizon, retained on the broker.
+A new ``plan_version`` is issued only when the content (items and groups) changed or the
+plan is half-way to its expiry, so a restart or a periodic rebuild never re-issues the same
+content under a new number.  Versions are persisted before the publish and plans go out
+under one lock, in version order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Callable, Iterable, Protocol
+
+from controller.config import PlanSettings
+from controller.db import Database
+from controller.plans.planner import DraftPlan, PlanSet, build_plans
+from controller.devices.registry import Registry
+from loaxa import protocol
+from loaxa.protocol import Ack, Command, Plan, PlayItem, Signer, format_time, utcnow
+from schedules.guardrails import GuardrailPolicy
+
+log = logging.getLogger(__name__)
+
+
+class Publisher(Protocol):
+    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> object: ...
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    """What one rebuild did: how many plans were built and sent, and when the next item ends."""
+
+    built: int
+    sent: int
+    next_expiry: datetime | None
+
+
+@dataclass(frozen=True)
+class _PlanBody:
+    """A plan ready to seal, its items serialised once per class of devices sharing them.
+
+    It offers what :meth:`Signer.seal` uses of a message (``TYPE``, ``SIGNED``, ``to_dict``), and its
+    body is exactly ``Plan.to_dict()``: the plan's own fields, then the shared item dicts.
+    """
+
+    body: dict
+
+    TYPE = Plan.TYPE
+    SIGNED = Plan.SIGNED
+
+    def to_dict(self) -> dict:
+        return self.body
+
+
+class Dispatcher:
+    def __init__(self, db: Database, registry: Registry, signer: Signer, publisher: Publisher, settings: PlanSettings,
+                 policy: Callable[[], GuardrailPolicy] = GuardrailPolicy):
+        self.db = db
+        self.registry = registry
+        self.signer = signer
+        self.publisher = publisher
+        self.settings = settings
+        self.policy = policy
+        self._lock = threading.Lock()
+
+    @property
+    def horizon(self) -> timedelta:
+        return timedelta(hours=self.settings.horizon_hours)
+
+    def build(self, now: datetime | None = None, device_ids: Iterable[str] | None = None) -> PlanSet:
+        return build_plans(self.db, self.policy(), now or utcnow(), self.horizon, device_ids)
+
+    def publish_plans(self, device_ids: Iterable[str] | None = None, *, force: bool = False,
+                      now: datetime | None = None) -> int:
+        """Rebuild plans (all devices, or the given ones) and publish those that changed; returns how many."""
+        return self.rebuild(device_ids, force=force, now=now).sent
+
+    def publish_plan(self, device_id: str, *, force: bool = False, now: datetime | None = None) -> int | None:
+        """Rebuild one device's plan; returns the version sent, or None when it had not changed."""
+        if self.rebuild([device_id], force=force, now=now).sent == 0:
+            return None
+        with self.db.tx() as db:
+            return db.execute("SELECT plan_version FROM device_plans WHERE device_id = ?", [device_id]).fetchone()[0]
+
+    def rebuild(self, device_ids: Iterable[str] | None = None, *, force: bool = False,
+                now: datetime | None = None) -> PublishResult:
+        with self._lock:
+            now = now or utcnow()
+            plan_set = self.build(now, device_ids)
+            self._record_skips(plan_set, now)
+            outgoing = self._store_changed(plan_set.plans.values(), now, force)
+            for device_id, payload in outgoing:
+                self.publisher.publish(protocol.plan_topic(device_id), payload, qos=1, retain=True)
+        if outgoing:
+            log.info("published %d of %d plans", len(outgoing), len(plan_set.plans))
+        ends = {i.start + timedelta(seconds=i.duration_s) for p in plan_set.plans.values() for i in p.items}
+        return PublishResult(len(plan_set.plans), len(outgoing), min(ends) if ends else None)
+
+    def _store_changed(self, drafts: Iterable[DraftPlan], now: datetime, force: bool) -> list[tuple[str, bytes]]:
+        """Version, sign and persist every plan whose content changed; returns what to publish."""
+        horizon = self.horizon
+        digests: dict[int, str] = {}
+        item_docs: dict[int, list[dict]] = {}
+        with self.db.tx() as db:
+            previous = {r[0]: (r[1], r[2], r[3]) for r in db.execute(
+                "SELECT device_id, plan_version, digest, issued_at FROM device_plans")}
+            rows, outgoing = [], []
+            for draft in drafts:
+                key = id(draft.items)
+                if key not in digests:
+                    item_docs[key] = [i.to_dict() for i in draft.items]
+                    digests[key] = hashlib.sha256(protocol.canonical_json(item_docs[key])).hexdigest()
+                digest = hashlib.sha256(f"{digests[key]}|{','.join(draft.groups)}".encode()).hexdigest()
+                prev = previous.get(draft.device_id)
+                if prev and not force and prev[1] == digest and protocol.parse_time(prev[2], "issued_at") > now - horizon / 2:
+                    continue
+                version = (prev[0] if prev else 0) + 1
+                body = Plan(device_id=draft.device_id, plan_version=version, issued_at=now, expires_at=now + horizon,
+                            groups=draft.groups).to_dict()
+                body["items"] = item_docs[key]
+                payload = self.signer.seal(_PlanBody(body))  # type: ignore[arg-type]
+                log.debug("plan v%d with %d items, broadcasts %s", version, len(draft.items),
+                          ",".join(sorted({i.broadcast_id for i in draft.items})) or "-",
+                          extra={"device_id": draft.device_id})
+                rows.append((draft.device_id, version, digest, format_time(now), payload))
+                outgoing.append((draft.device_id, payload))
+            db.conn.executemany(
+                "INSERT OR REPLACE INTO device_plans(device_id, plan_version, digest, issued_at, payload) VALUES (?,?,?,?,?)",
+                rows,
+            )
+        return outgoing
+
+    def _record_skips(self, plan_set: PlanSet, now: datetime) -> None:
+        """Keep each guardrail skip once per device and occurrence, for the audit."""
+        skipped = plan_set.expansion.skipped
+        if not skipped:
+            return
+        seen = format_time(now)
+        with self.db.tx() as db:
+            db.conn.executemany(
+                "INSERT OR IGNORE INTO plan_skips(device_id, item_id, broadcast_id, slot_at, code, first_seen) "
+                "VALUES (?,?,?,?,?,?)",
+                [(s.device_id, s.occurrence_key, s.broadcast_id, format_time(s.slot_utc), s.code, seen) for s in skipped],
+            )
+
+    def current_versions(self) -> dict[str, int]:
+        with self.db.tx() as db:
+            return dict(db.execute("SELECT device_id, plan_version FROM device_plans").fetchall())
+
+    def republish_retained(self) -> int:
+        """Send every device's last plan again, unchanged (a broker restart loses retained messages)."""
+        with self._lock:
+            with self.db.tx() as db:
+                rows = db.execute("SELECT device_id, payload FROM device_plans").fetchall()
+            for device_id, payload in rows:
+                self.publisher.publish(protocol.plan_topic(device_id), bytes(payload), qos=1, retain=True)
+        return len(rows)
+
+    def send_command(self, target: str, action: str, *, item: PlayItem | None = None, volume: int | None = None,
+                     reason: str = "", issued_by: str = "") -> Command:
+        """Sign and publish an immediate command to ``dev/<id>`` or ``grp/<unit>``."""
+        now = utcnow()
+        cmd = Command(
+            target=target, seq=self.db.next_counter("command_seq"), action=action, issued_at=now,
+            expires_at=now + timedelta(seconds=self.settings.command_ttl_s),
+            item=item, volume=volume, reason=reason, issued_by=issued_by,
+        )
+        scope, _, ident = target.partition("/")
+        topic = protocol.cmd_topic(ident) if scope == "dev" else protocol.group_cmd_topic(ident)
+        self.publisher.publish(topic, self.signer.seal(cmd), qos=1, retain=False)
+        log.info("sent %s command #%d to %s", action, cmd.seq, target,
+                 extra={"device_id": ident if scope == "dev" else None, "broadcast_id": item.broadcast_id if item else None})
+        return cmd
+
+    def send_ack(self, device_id: str, epoch: str, up_to_seq: int) -> None:
+        ack = Ack(device_id=device_id, epoch=epoch, up_to_seq=up_to_seq, issued_at=utcnow())
+        self.publisher.publish(protocol.ack_topic(device_id), self.signer.seal(ack), qos=1, retain=False)

@@ -1,0 +1,82 @@
+"""Readiness of the next broadcasts: which targeted devices are ready, not ready or offline.
+
+This is what an official checks in the afternoon before the morning slot.  A device is
+*ready* for a play when it is online, has applied the plan version the controller last
+issued to it, and does not report the play's media as missing.  Plays the guardrails kept
+out of a device's plan are listed as *skipped* with the guardrail's code.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from controller.db import Database
+from controller.plans.dispatch import Dispatcher
+from loaxa.protocol import format_time
+
+
+def _slot_key(item_id: str) -> str:
+    """An occurrence key without its repeat index: one entry per broadcast and slot."""
+    return item_id.rsplit("-", 1)[0]
+
+
+def device_status(db: Database) -> dict[str, dict[str, Any]]:
+    """Per device: online, applied and issued plan versions, and the media it reports missing."""
+    with db.tx() as conn:
+        rows = conn.execute(
+            """SELECT d.id, d.online, d.plan_version_applied, d.state_json, COALESCE(p.plan_version, 0)
+               FROM devices d LEFT JOIN device_plans p ON p.device_id = d.id""").fetchall()
+    out = {}
+    for device_id, online, applied, state_json, issued in rows:
+        state = json.loads(state_json or "{}")
+        out[device_id] = {"online": bool(online), "applied": applied, "issued": issued,
+                          "missing": set(state.get("missing_media") or ())}
+    return out
+
+
+def readiness(db: Database, dispatcher: Dispatcher, now: datetime, hours: float = 24.0,
+              limit: int = 50) -> list[dict[str, Any]]:
+    """The next ``limit`` broadcast slots within ``hours``, each with its devices sorted by readiness."""
+    plan_set = dispatcher.build(now)
+    until = now + timedelta(hours=hours)
+    status = device_status(db)
+    slots: dict[str, dict[str, Any]] = {}
+    for plan in plan_set.plans.values():
+        for item in plan.items:
+            if not now <= item.start < until:
+                continue
+            key = _slot_key(item.item_id)
+            entry = slots.setdefault(key, {"key": key, "broadcast_id": item.broadcast_id, "title": item.title,
+                                           "priority": item.priority, "starts_at": item.start, "sha256": item.sha256,
+                                           "devices": set()})
+            entry["starts_at"] = min(entry["starts_at"], item.start)
+            entry["devices"].add(plan.device_id)
+    skipped: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for s in plan_set.expansion.skipped:
+        if now <= s.slot_utc < until:
+            skipped[_slot_key(s.occurrence_key)].append({"device_id": s.device_id, "code": s.code})
+    out = []
+    for entry in sorted(slots.values(), key=lambda e: (e["starts_at"], e["key"]))[:limit]:
+        ready, not_ready, offline = [], [], []
+        for device_id in sorted(entry["devices"]):
+            st = status.get(device_id)
+            if st is None or not st["online"]:
+                offline.append(device_id)
+            elif st["applied"] < st["issued"]:
+                not_ready.append({"device_id": device_id, "reason": "plan_not_applied",
+                                  "detail": f"applied v{st['applied']}, issued v{st['issued']}"})
+            elif entry["sha256"] in st["missing"]:
+                not_ready.append({"device_id": device_id, "reason": "media_missing", "detail": entry["sha256"]})
+            else:
+                ready.append(device_id)
+        out.append({
+            "broadcast_id": entry["broadcast_id"], "occurrence": entry["key"], "title": entry["title"],
+            "priority": entry["priority"], "starts_at": format_time(entry["starts_at"]),
+            "ready": ready, "not_ready": not_ready, "offline": offline,
+            "skipped": sorted(skipped.get(entry["key"], []), key=lambda s: s["device_id"]),
+            "counts": {"ready": len(ready), "not_ready": len(not_ready), "offline": len(offline)},
+        })
+    return out

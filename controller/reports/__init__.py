@@ -1,0 +1,30 @@
+"""Reports and the logbook: the append-only audit trail, the playback logbook's queries and
+the hash chains that make both tamper-evident.
+
+The names below are the package's public API.  They load on first use, so importing one
+module of the package (a settings class, a command's ``register``) stays light.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from controller.reports.audit import AUDIT_CHAIN, PLAYBACK_CHAIN, AuditTrail, log_query, verify_all
+
+_EXPORTS = {
+    "AUDIT_CHAIN": "audit",
+    "AuditTrail": "audit",
+    "PLAYBACK_CHAIN": "audit",
+    "log_query": "audit",
+    "verify_all": "audit",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{_EXPORTS[name]}"), name)

@@ -1,0 +1,34 @@
+"""Security: the signing key and its rotation, the broker configuration and certificates,
+the kill switch, and the device-side security use cases.
+
+The names below are the package's public API.  They load on first use, so importing one
+module of the package (a settings class, a command's ``register``) stays light.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from controller.security.device_security import DeviceSecurity, mqtt_settings
+    from controller.security.keyring import Keyring
+    from controller.security.kill_switch import KillSwitches
+    from controller.security.settings import BrokerSettings, SecuritySettings
+
+_EXPORTS = {
+    "BrokerSettings": "settings",
+    "DeviceSecurity": "device_security",
+    "Keyring": "keyring",
+    "KillSwitches": "kill_switch",
+    "SecuritySettings": "settings",
+    "mqtt_settings": "device_security",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{_EXPORTS[name]}"), name)

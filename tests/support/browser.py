@@ -1,0 +1,51 @@
+"""Headless Chromium for the web tests: launch settings, viewports, and a signed-in browser session."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from support.harness import ROOT
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+
+
+class Session:
+    """One signed-in person in their own browser context (own cookies), at phone or desktop size."""
+
+    def __init__(self, browser, base_url: str, username: str, password: str, viewport: dict | None = None):
+        self.base_url = base_url
+        self.context = browser.new_context(viewport=viewport or DESKTOP, locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh",
+                                           accept_downloads=True)
+        self.context.set_default_timeout(20_000)
+        self.page = self.context.new_page()
+        self.errors: list[str] = []
+        self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+        self.page.goto(base_url + "/login")
+        self.page.fill("#username", username)
+        self.page.fill("#password", password)
+        self.page.click("button[type=submit]")
+        self.page.wait_for_url(re.compile(r".*/$"))
+
+    def go(self, path: str):
+        response = self.page.goto(self.base_url + path)
+        return response
+
+    def shot(self, name: str) -> Path:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        width = self.page.viewport_size["width"]
+        path = SCREENSHOTS / f"{name}-{'phone' if width < 500 else 'desktop'}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+    def overflow(self) -> int:
+        """How many CSS pixels the page is wider than the viewport (0 when nothing overflows)."""
+        return self.page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+
+    def close(self) -> None:
+        self.context.close()
