@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from agent_rig import ConductorRig, make_clip, play_item
-from harness import wait_for
+from support.agent_rig import ConductorRig, make_clip, play_item
+from support.harness import wait_for
 from loaxa.protocol import PlayItem
 
 

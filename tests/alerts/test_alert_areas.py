@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from alert_docs import GEOJSON, OASIS, TAN_LAP_83, son_ha_tree, vi_alert
+from support.cap_docs import GEOJSON, OASIS, TAN_LAP_83, son_ha_tree, vi_alert
 from controller.alerts.cap import parse_alert
 from controller.alerts.geo import load_geojson, match_area
 from controller.errors import InputError

@@ -7,13 +7,13 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from alert_docs import BILLION_LAUGHS, OASIS, vi_alert
-from alert_feed_server import FeedServer
+from support.cap_docs import BILLION_LAUGHS, OASIS, vi_alert
+from support.cap_feed_server import FeedServer
 from controller.alerts.feed import FeedPoller, parse_feed
 from controller.alerts.intake import read_document
 from controller.alerts.sources import Source
 from controller.errors import InputError
-from harness import free_port, wait_for
+from support.harness import free_port, wait_for
 
 NOW = datetime.now(timezone.utc)
 

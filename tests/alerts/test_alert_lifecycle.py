@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from alert_docs import SENDER, vi_alert
+from support.cap_docs import SENDER, vi_alert
 from controller.alerts.cap import parse_alert
 from controller.alerts.lifecycle import (ACTIVE, CANCEL, CANCELLED, DUPLICATE, EXPIRED, IGNORED, NEW, SUPERSEDED,
                                          UPDATE, AlertBook, plan_repeats, replace_future)

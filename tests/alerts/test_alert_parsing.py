@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from alert_docs import BILLION_LAUGHS, EXTERNAL_DTD, EXTERNAL_ENTITY, OASIS, TAN_LAP_83, vi_alert
+from support.cap_docs import BILLION_LAUGHS, EXTERNAL_DTD, EXTERNAL_ENTITY, OASIS, TAN_LAP_83, vi_alert
 from controller.alerts.cap import InvalidCap, parse_alert
 from controller.alerts.xmlsafe import UnsafeXml
 

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from alert_docs import OASIS, son_ha_tree, vi_alert
+from support.cap_docs import OASIS, son_ha_tree, vi_alert
 from controller.alerts.cap import parse_alert
 from controller.alerts.policy import (AUTO, DRAFT, IGNORE, QUEUE, TEST, AlertPolicy, Rule, decide,
                                       effective_policy, risk_level)

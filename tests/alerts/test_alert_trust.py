@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from alert_docs import SENDER, vi_alert
-from alert_signing import make_cert, sign
+from support.cap_docs import SENDER, vi_alert
+from support.cap_signing import make_cert, sign
 from controller.alerts.cap import InvalidCap
 from controller.alerts.intake import read_document
 from controller.alerts.sources import Source
