@@ -106,6 +106,7 @@ def render_text(
     *,
     dictionary: Abbreviations | None = None,
     progress: ProgressCallback | None = None,
+    attention: bool = False,
 ) -> RenderedMedia:
     """Speak the approved script ``text`` and store it mastered, as Opus and MP3, in ``media_dir``.
 
@@ -115,6 +116,9 @@ def render_text(
 
     ``progress`` hears normalizing, speaking (paragraphs done of total), fallback when
     a voice gives up, mastering, storing and done; a cache hit goes straight to done.
+
+    ``attention`` opens with the warning signal (:mod:`audio.attention`) instead of the
+    bulletin chime, for official disaster warnings.
     """
     from audio.tts.auto import plan_engines
     from audio.tts.base import EngineUnavailable
@@ -132,6 +136,7 @@ def render_text(
         key = render_key({
             "paragraphs": paragraphs, "engine": engine.identity, "master": mastering_identity(settings),
             "chime": settings.chime, "pause_ms": settings.paragraph_pause_ms,
+            **({"attention": True} if attention else {}),
         })
         hit = _from_cache(cache, key, media_dir)
         if hit is not None:
@@ -152,7 +157,7 @@ def render_text(
             continue
         share = speaking_share(engine.name)
         notify(progress, RenderProgress("mastering", engine=engine.name, fraction=share))
-        program = _assemble(speech, settings)
+        program = _assemble(speech, settings, attention)
         media = _master_and_store(program, settings, media_dir, engine.name, progress, share)
         cache.save(key, _record(media))
         log.info("rendered %.1f s with %s as %s (%.1f LUFS)", media.duration_s, engine.name, media.sha256[:12], media.loudness_lufs)
@@ -234,10 +239,11 @@ def _check_upload(path: Path, settings: AudioSettings) -> None:
         raise RenderError(f"the uploaded recording lasts {duration / 60:.0f} minutes; the limit is {settings.max_upload_minutes:g}")
 
 
-def _assemble(speech: Sequence[AudioSegment], settings: AudioSettings) -> AudioSegment:
-    """Chime, paragraphs with pauses between them, chime; one mono 16-bit track."""
+def _assemble(speech: Sequence[AudioSegment], settings: AudioSettings, attention: bool = False) -> AudioSegment:
+    """Chime (or the attention signal), paragraphs with pauses between them, chime; one mono 16-bit track."""
     from pydub import AudioSegment
 
+    from audio.attention import attention_tone
     from audio.chime import intro_chime, outro_chime
 
     rate = max(seg.frame_rate for seg in speech)
@@ -248,8 +254,10 @@ def _assemble(speech: Sequence[AudioSegment], settings: AudioSettings) -> AudioS
     track: list[AudioSegment] = []
     for index, piece in enumerate(pieces):
         track += [pause, piece] if index else [piece]
-    if settings.chime:
-        gap = AudioSegment.silent(CHIME_GAP_MS, frame_rate=rate)
+    gap = AudioSegment.silent(CHIME_GAP_MS, frame_rate=rate)
+    if attention:
+        track = [attention_tone(rate), gap, *track]
+    elif settings.chime:
         track = [intro_chime(rate), gap, *track, gap, outro_chime(rate)]
     return AudioSegment(data=b"".join(seg.raw_data for seg in track), sample_width=2, frame_rate=rate, channels=1)
 

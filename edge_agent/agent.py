@@ -263,7 +263,8 @@ class Agent:
     def _upcoming(self) -> tuple[PlayItem, ...]:
         now = time.time()
         return tuple(i for i in self._items()
-                     if i.start.timestamp() + max(i.duration_s, 0) + self.config.player.late_tolerance_s >= now
+                     if (i.start.timestamp() + max(i.duration_s, 0) + self.config.player.late_tolerance_s >= now
+                         or (i.late_until is not None and i.late_until.timestamp() > now))
                      and self.store.play_status(i.item_id) is None)
 
     def missing_media(self) -> list[str]:

@@ -109,7 +109,11 @@ class Conductor(threading.Thread):
         self._wake.set()
 
     def preempt(self, item: PlayItem) -> None:
-        """Play ``item`` now, interrupting whatever plays."""
+        """Play ``item`` now, interrupting whatever plays; never a second time (the plan may hold it too)."""
+        current = self.now_playing
+        if self.store.play_status(item.item_id) is not None or (current is not None and current.item_id == item.item_id):
+            log.info("%s already played or playing here; not again", item.item_id)
+            return
         self._urgent.append(item)
         self.stop_current("preempted")
 
@@ -201,12 +205,17 @@ class Conductor(threading.Thread):
         for item in self.items():
             if self.store.play_status(item.item_id) is not None:
                 continue
-            if item.start.timestamp() + self.player.late_tolerance_s < now:
+            if item.start.timestamp() + self.player.late_tolerance_s < now and not self._in_late_window(item, now):
                 self.store.mark_play(item.item_id, "skipped")
                 self.emit("skipped", item, reason="missed_start")
                 continue
             return item
         return None
+
+    @staticmethod
+    def _in_late_window(item: PlayItem, now: float) -> bool:
+        """A warning this device missed (it was offline) still plays once, late, inside its window."""
+        return item.late_until is not None and now < item.late_until.timestamp()
 
     def lead_s(self) -> float:
         """How long before an item's instant the conductor takes it up: decode, then relay warm-up."""
@@ -215,7 +224,8 @@ class Conductor(threading.Thread):
     def _step(self) -> None:
         if self._urgent:
             item = self._urgent.popleft()
-            self._play(item, urgent=True)
+            if self.store.play_status(item.item_id) is None:  # its copy in the plan may have played meanwhile
+                self._play(item, urgent=True)
             return
         now = time.time()
         item = self._due(now)
@@ -277,7 +287,9 @@ class Conductor(threading.Thread):
 
         try:
             warm = self.relay_settings.warmup_s
-            start = time.time() + (0.0 if self.relay.is_on else warm) if urgent else item.start.timestamp()
+            soonest = time.time() + (0.0 if self.relay.is_on else warm)
+            missed = item.late_until is not None and item.start.timestamp() < soonest
+            start = soonest if urgent or missed else item.start.timestamp()
             if not urgent and not wait_until(start - warm - RELAY_MARGIN_S, interrupted, self._wake):
                 return  # the item stays due; the emergency goes first
             if self.relay.set(True):
@@ -308,6 +320,9 @@ class Conductor(threading.Thread):
             self._prepare_ahead(item, started + max(item.duration_s, 0.0))
         planned = item.start.timestamp()
         flags = (["late"] if started - planned > 1.0 and not urgent else []) + self.clock_flags()
+        if item.late_until is not None and started - planned > self.player.late_tolerance_s:
+            log.warning("%s plays late by %.0f s (the device missed its start; valid until %s)", item.item_id,
+                        started - planned, item.late_until.isoformat())
         self.store.mark_play(item.item_id, "playing", {"item": item.to_dict(), "actual_start": started})
         self.emit("started", item, actual_start=started, flags=flags)
         self.on_change()

@@ -236,7 +236,13 @@ M = TypeVar("M", bound=Message)
 
 @dataclass(frozen=True)
 class PlayItem(Message):
-    """One play of one media file at one instant on one device."""
+    """One play of one media file at one instant on one device.
+
+    ``late_until`` (optional, for emergencies and official warnings) lets a device that was
+    offline at ``start`` still play the item once, late, until that instant; an agent that
+    does not know the field simply applies its usual late tolerance.  It is left out of the
+    JSON when unset, so ordinary items serialise exactly as before.
+    """
 
     TYPE: ClassVar[str] = "item"
     SIGNED: ClassVar[bool] = True
@@ -252,6 +258,13 @@ class PlayItem(Message):
     expires_at: datetime | None = None
     broadcast_id: str = ""
     title: str = ""
+    late_until: datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        if out.get("late_until") is None:
+            out.pop("late_until", None)
+        return out
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "PlayItem":
@@ -275,6 +288,7 @@ class PlayItem(Message):
             expires_at=_time_opt(d, "expires_at"),
             broadcast_id=_text(d, "broadcast_id", required=False),
             title=_text(d, "title", required=False),
+            late_until=_time_opt(d, "late_until"),
         )
 
 

@@ -8,5 +8,7 @@
 - ``schedule_builders``: the scheduling domain's tree and terse broadcasts.
 - ``secure_rig``: a controller with a real, secured mosquitto.
 - ``agent_rig``: clips, sealed plans and a media server for the agent tests.
+- ``cap_docs``, ``cap_signing``, ``cap_feed_server``: CAP 1.2 documents for the made-up province Sơn Hà,
+  certificates and XML signatures, and a CAP feed server on loopback.
 - ``google_stand_in`` and ``loudness``: Google's TTS endpoint played locally, and loudness checks.
 """
