@@ -12,7 +12,8 @@ from controller.errors import InputError
 from controller.plans.timeparse import LOCAL_TZ
 from loaxa.protocol import format_time, utcnow
 
-from web import auth, reports
+from controller.reports import logbook as reports
+from web import auth
 from web.ui_base import ctl, parse_day, scope_devices, scope_units, subtree, viewer
 
 bp = Blueprint("ui_audit", __name__)
@@ -128,7 +129,7 @@ def compliance_data() -> dict[str, Any]:
     if unit is None and len(roots) == 1:
         unit = roots[0]["id"]
     devices = _devices_in(unit)
-    occ = reports.occurrences(ctl().db, [d["id"] for d in devices], since, until)
+    occ = reports.occurrences(ctl().db, ctl().guardrails.policy(), [d["id"] for d in devices], since, until)
     names = {k: u["name"] for k, u in units.items()}
 
     def reporting(unit_id: str) -> str:
@@ -174,7 +175,7 @@ def logbook_data() -> dict[str, Any]:
     since, until = reports.week_bounds(week_of)
     unit = _report_unit()
     devices = _devices_in(unit)
-    occ = reports.occurrences(ctl().db, [d["id"] for d in devices], since, until)
+    occ = reports.occurrences(ctl().db, ctl().guardrails.policy(), [d["id"] for d in devices], since, until)
     names = {u["id"]: u["name"] for u in ctl().registry.units()}
     last = (until - timedelta(days=1)).date()
     heading = (f"Sổ nhật ký chương trình – {names.get(unit or '', 'Tất cả đơn vị')} – "

@@ -11,7 +11,8 @@ from controller.errors import InputError
 from controller.plans.timeparse import LOCAL_TZ
 from loaxa.protocol import parse_time, utcnow
 from schedules.rules import BroadcastRule
-from web import auth, reports
+from controller.reports import logbook as reports
+from web import auth
 from web.ui_base import ctl, parse_day, scope_units, subtree
 
 bp = Blueprint("ui_calendar", __name__)

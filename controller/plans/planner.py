@@ -103,16 +103,17 @@ def domain_broadcast(row: dict[str, Any], duration_s: float) -> Broadcast:
     )
 
 
-def load_approved(db: Database, window_start: datetime, window_end: datetime) -> dict[str, StoredBroadcast]:
-    """Approved, scheduled broadcasts that may have a play in the window, with their media."""
+def load_approved(db: Database, window_start: datetime, window_end: datetime,
+                  status: str = "approved") -> dict[str, StoredBroadcast]:
+    """Scheduled broadcasts in ``status`` (approved: what plans hold) that may play in the window, with their media."""
     with db.tx() as conn:
         rows = list(conn.query(
             """SELECT bc.*, b.title, m.sha256, m.ext, m.size, m.duration_s
                FROM broadcasts bc JOIN bulletins b ON b.id = bc.bulletin_id
                JOIN media m ON m.sha256 = b.media_sha256
-               WHERE bc.status = 'approved' AND bc.kind = 'scheduled'
+               WHERE bc.status = ? AND bc.kind = 'scheduled'
                  AND bc.starts_at <= ? AND COALESCE(bc.ends_at, bc.starts_at) >= ?""",
-            [format_time(window_end), format_time(window_start)],
+            [status, format_time(window_end), format_time(window_start)],
         ))
     out: dict[str, StoredBroadcast] = {}
     for r in rows:
@@ -133,11 +134,37 @@ def build_plans(db: Database, policy: GuardrailPolicy, now: datetime, horizon: t
     tree = load_tree(db)
     stored = load_approved(db, now - LOOKBACK, now + horizon)
     expansion = expand([s.broadcast for s in stored.values()], tree, policy, now - LOOKBACK, now + horizon)
+    items = _items(tree, expansion, stored, now, now + horizon, device_ids)
+    shared: dict[tuple[int, ...], tuple[PlayItem, ...]] = {}
+    plans: dict[str, DraftPlan] = {}
+    for device_id, device_items in items.items():
+        frozen = shared.setdefault(tuple(id(i) for i in device_items), device_items)  # one tuple per class: cheap digests
+        plans[device_id] = DraftPlan(device_id, frozen, tree.group_chain(device_id))
+    return PlanSet(plans, expansion, stored)
+
+
+def planned_items(db: Database, policy: GuardrailPolicy, since: datetime, until: datetime,
+                  device_ids: Iterable[str] | None = None, status: str = "approved") -> dict[str, tuple[PlayItem, ...]]:
+    """Per device, the items the planner lays out for plays starting in [since, until).
+
+    The same expansion and the same item ids as the device plans (:func:`build_plans`), so
+    a report of what was planned agrees with what devices were told to play.  ``status``
+    "cancelled" lays out the cancelled broadcasts on their own, to show them in a logbook.
+    """
+    tree = load_tree(db)
+    stored = load_approved(db, since - LOOKBACK, until + LOOKBACK, status)
+    expansion = expand([s.broadcast for s in stored.values()], tree, policy, since - LOOKBACK, until + LOOKBACK)
+    return _items(tree, expansion, stored, since, until, device_ids, drop_finished=False)
+
+
+def _items(tree: AdminTree, expansion: Expansion, stored: dict[str, StoredBroadcast], since: datetime,
+           until: datetime, device_ids: Iterable[str] | None, drop_finished: bool = True) -> dict[str, tuple[PlayItem, ...]]:
+    """The expansion's plays as wire items starting before ``until``: with ``drop_finished`` those
+    still playing or to come at ``since`` (a plan), otherwise those starting from ``since`` (a report)."""
     wanted = set(device_ids) if device_ids is not None else None
     by_device = expansion.by_device()
     cache: dict[tuple[str, datetime], PlayItem] = {}
-    shared: dict[tuple[int, ...], tuple[PlayItem, ...]] = {}
-    plans: dict[str, DraftPlan] = {}
+    out: dict[str, tuple[PlayItem, ...]] = {}
     for device in tree.devices:
         if wanted is not None and device.id not in wanted:
             continue
@@ -148,7 +175,8 @@ def build_plans(db: Database, policy: GuardrailPolicy, now: datetime, horizon: t
         items = []
         for p in plays:
             start = p.start_utc + timedelta(seconds=offsets[p.slot_utc])
-            if start + timedelta(seconds=p.duration_s) < now or start >= now + horizon:
+            before = start + timedelta(seconds=p.duration_s) < since if drop_finished else start < since
+            if before or start >= until:
                 continue
             key = (p.occurrence_key, start)
             item = cache.get(key)
@@ -162,6 +190,5 @@ def build_plans(db: Database, policy: GuardrailPolicy, now: datetime, horizon: t
                 )
             items.append(item)
         items.sort(key=lambda i: (i.start, i.item_id))
-        frozen = shared.setdefault(tuple(id(i) for i in items), tuple(items))  # one tuple per class: cheap digests
-        plans[device.id] = DraftPlan(device.id, frozen, tree.group_chain(device.id))
-    return PlanSet(plans, expansion, stored)
+        out[device.id] = tuple(items)
+    return out

@@ -17,7 +17,8 @@ from controller.service import Controller
 from controller.plans.timeparse import LOCAL_TZ
 from loaxa.config import load_config
 from loaxa.protocol import EventBatch, PlaybackEvent, format_time, utcnow
-from web import reports
+from controller.reports import logbook as reports
+from schedules.programme import occurrence_key
 from web.app import create_app
 
 PASSWORD = "mat-khau-bao-cao"
@@ -101,7 +102,8 @@ def test_recorded_announcement_is_transcoded_and_bad_audio_stores_nothing(world,
 
 
 def _event(seq: int, kind: str, bc_id: str, planned, sha: str) -> PlaybackEvent:
-    return PlaybackEvent(seq=seq, kind=kind, recorded_at=planned, item_id=f"{bc_id}-x-0", broadcast_id=bc_id, sha256=sha,
+    return PlaybackEvent(seq=seq, kind=kind, recorded_at=planned, item_id=occurrence_key(bc_id, planned, 0),
+                         broadcast_id=bc_id, sha256=sha,
                          planned_at=planned, actual_start=planned, duration_s=3.0 if kind == "finished" else None)
 
 
@@ -116,10 +118,10 @@ def test_compliance_missed_and_logbook_exports(world):
         _event(1, "started", bc["id"], start, sha), _event(2, "finished", bc["id"], start, sha))))
 
     later = start + timedelta(hours=1)
-    occ = reports.occurrences(c.db, ["loa-a", "loa-b"], start - timedelta(hours=1), later, now=later)
+    occ = reports.occurrences(c.db, c.guardrails.policy(), ["loa-a", "loa-b"], start - timedelta(hours=1), later, now=later)
     assert {(o.device_id, o.status) for o in occ} == {("loa-a", "finished"), ("loa-b", "missed")}
     assert all(o.approved_by == "chutich" for o in occ)
-    early = reports.occurrences(c.db, ["loa-b"], start - timedelta(hours=1), later, now=start - timedelta(minutes=5))
+    early = reports.occurrences(c.db, c.guardrails.policy(), ["loa-b"], start - timedelta(hours=1), later, now=start - timedelta(minutes=5))
     assert [o.status for o in early] == ["upcoming"]
 
     table = reports.compliance(occ, {"xa-a": "Xã A", "xa-b": "Xã B"}, {"xa-a": "xa-a", "xa-b": "xa-b"})

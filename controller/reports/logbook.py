@@ -1,28 +1,35 @@
-"""Audit reports: what was planned, what aired, what was missed, and the weekly programme logbook.
+"""Compliance reports and the weekly programme logbook: what was planned, what aired, what was missed.
 
-An *occurrence* is one planned play (of an approved broadcast) of one broadcast on one device.  Its outcome is read
-from the playback events the devices reported (``finished``, ``interrupted``...); a past
-occurrence with no event at all is *missed*.  Every query is limited to a set of devices,
-so an auditor only ever sees their own part of the admin tree.
+An *occurrence* is one planned play of one broadcast on one device: an item the planner laid
+out (:func:`controller.plans.planner.planned_items`, the expansion that builds device plans
+and readiness) or an emergency sent to it.  Its outcome is read from the playback events the
+device reported for that item id (``finished``, ``interrupted``...); a past occurrence with
+no event at all is *missed*.  Items of a programme play back to back, so only the item id,
+never a start minute, ties an event to its occurrence.  Plays of a cancelled broadcast due
+after it was cancelled are *cancelled*, not missed.  Every query is limited to a set of
+devices, so an auditor only ever sees their own part of the admin tree.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import json
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Iterable, Sequence
 
 from controller.db import Database
+from controller.plans.planner import planned_items
 from controller.plans.timeparse import LOCAL_TZ
 from loaxa.protocol import format_time, parse_time, utcnow
+from schedules.guardrails import GuardrailPolicy
 
-MARGIN = timedelta(hours=6)  # a broadcast's rows and events are read this far around the period
+MARGIN = timedelta(hours=6)  # events are read this far around the period (a late or delayed play)
+LATE = timedelta(minutes=1)  # a play not reported this long after its start is missed (the agent's late tolerance)
 OUTCOME_RANK = {"finished": 5, "interrupted": 4, "failed": 3, "skipped": 2, "started": 1}
 OUTCOME_VI = {"finished": "Đã phát", "interrupted": "Bị ngắt", "failed": "Lỗi", "skipped": "Bỏ qua",
-              "started": "Đang phát", "missed": "Không phát", "upcoming": "Sắp phát"}
+              "started": "Đang phát", "missed": "Không phát", "upcoming": "Sắp phát", "cancelled": "Đã hủy"}
+NOT_COUNTED = frozenset({"upcoming", "cancelled"})
 LOGBOOK_COLUMNS = (
     ("date", "Ngày"), ("planned", "Giờ dự kiến"), ("actual", "Giờ phát thực tế"), ("duration", "Thời lượng (giây)"),
     ("title", "Tên bản tin / chương trình"), ("priority", "Mức ưu tiên"), ("unit", "Thôn / đơn vị"),
@@ -46,75 +53,100 @@ class Occurrence:
     actual_start: str
     duration_s: float | None
     reason: str
+    item_id: str = ""
 
 
-def _minute(t: datetime) -> str:
-    return t.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+@dataclass(frozen=True)
+class _Planned:
+    device_id: str
+    item_id: str
+    broadcast_id: str
+    start: datetime
+    cancelled: bool = False
 
 
-def _starts(row: dict[str, Any], since: datetime, until: datetime) -> list[datetime]:
-    """Planned starts of a broadcast row in [since, until): from its rule when it has one."""
-    rule_json = row.get("rule_json")
-    if rule_json:
-        try:
-            from schedules.rules import BroadcastRule
+def _planned(db: Database, policy: GuardrailPolicy, ids: list[str], since: datetime,
+             until: datetime) -> list[_Planned]:
+    """Scheduled items (approved and cancelled) and emergencies of ``ids`` starting in [since, until)."""
+    out = [_Planned(d, i.item_id, i.broadcast_id, i.start)
+           for d, items in planned_items(db, policy, since, until, ids).items() for i in items]
+    cancelled_at = _cancelled_at(db)
+    for d, items in planned_items(db, policy, since, until, ids, status="cancelled").items():
+        for i in items:
+            at = cancelled_at.get(i.broadcast_id)
+            if at is not None:  # cancelled once approved: its plays until then were planned
+                out.append(_Planned(d, i.item_id, i.broadcast_id, i.start, cancelled=i.start >= at))
+    marks = ",".join("?" * len(ids))
+    with db.tx() as conn:
+        emergencies = conn.execute(
+            f"""SELECT b.id, bd.device_id, b.starts_at FROM broadcasts b
+                JOIN broadcast_devices bd ON bd.broadcast_id = b.id
+                WHERE b.kind = 'emergency' AND b.status = 'approved' AND bd.device_id IN ({marks})
+                AND b.starts_at >= ? AND b.starts_at < ?""", [*ids, format_time(since), format_time(until)]).fetchall()
+    out.extend(_Planned(d, bc, bc, parse_time(t, "starts_at")) for bc, d, t in emergencies)
+    return out
 
-            d = json.loads(rule_json)
-            shift = timedelta(seconds=float(d.get("offset_s") or 0))
-            rule = BroadcastRule.from_dict(d)
-            return [t + shift for t in rule.occurrences(since - shift, until - shift)]
-        except (ValueError, TypeError):
-            pass
-    t = parse_time(row["starts_at"], "starts_at")
-    return [t] if since <= t < until else []
+
+def _cancelled_at(db: Database) -> dict[str, datetime]:
+    """When each broadcast that was approved at the time was cancelled (others never reached a plan)."""
+    with db.tx() as conn:
+        rows = conn.execute(
+            """SELECT h.broadcast_id, MIN(h.at) FROM broadcast_history h JOIN broadcasts b ON b.id = h.broadcast_id
+               WHERE h.action = 'cancel' AND b.status = 'cancelled' AND b.decided_by != '' GROUP BY h.broadcast_id""").fetchall()
+    return {b: parse_time(at, "at") for b, at in rows}
 
 
-def occurrences(db: Database, device_ids: Iterable[str], since: datetime, until: datetime,
+def occurrences(db: Database, policy: GuardrailPolicy, device_ids: Iterable[str], since: datetime, until: datetime,
                 now: datetime | None = None) -> list[Occurrence]:
     """Every planned play on ``device_ids`` in [since, until) with its reported outcome."""
     now = now or utcnow()
     ids = sorted(set(device_ids))
     if not ids:
         return []
+    planned = _planned(db, policy, ids, since, until)
+    if not planned:
+        return []
     marks = ",".join("?" * len(ids))
-    lo, hi = format_time(since - MARGIN), format_time(until + MARGIN)
+    broadcast_ids = sorted({p.broadcast_id for p in planned})
+    bmarks = ",".join("?" * len(broadcast_ids))
     with db.tx() as conn:
-        rows = list(conn.query(
-            f"""SELECT b.id, b.starts_at, b.priority, b.decided_by AS approved_by, b.rule_json,
-                       bt.title, bd.device_id, d.name AS device_name, d.unit_id, u.name AS unit_name
-                FROM broadcasts b JOIN broadcast_devices bd ON bd.broadcast_id = b.id
-                JOIN bulletins bt ON bt.id = b.bulletin_id JOIN devices d ON d.id = bd.device_id
-                JOIN units u ON u.id = d.unit_id
-                WHERE bd.device_id IN ({marks}) AND b.status = 'approved'
-                AND b.starts_at < ? AND COALESCE(b.ends_at, b.starts_at) >= ?""", [*ids, hi, lo]))
+        broadcasts = {r["id"]: r for r in conn.query(
+            f"""SELECT b.id, b.priority, b.decided_by AS approved_by, bt.title FROM broadcasts b
+                JOIN bulletins bt ON bt.id = b.bulletin_id WHERE b.id IN ({bmarks})""", broadcast_ids)}
+        devices = {r["id"]: r for r in conn.query(
+            f"""SELECT d.id, d.name, d.unit_id, u.name AS unit_name FROM devices d JOIN units u ON u.id = d.unit_id
+                WHERE d.id IN ({marks})""", ids)}
         events = list(conn.query(
-            f"""SELECT device_id, broadcast_id, kind, planned_at, actual_start, duration_s, reason
-                FROM playback_events WHERE device_id IN ({marks}) AND broadcast_id != ''
+            f"""SELECT device_id, item_id, kind, actual_start, duration_s, reason
+                FROM playback_events WHERE device_id IN ({marks}) AND item_id != ''
                 AND kind IN ('started','finished','interrupted','failed','skipped')
-                AND planned_at >= ? AND planned_at < ?""", [*ids, lo, hi]))
-    outcome: dict[tuple[str, str, str], dict[str, Any]] = {}
+                AND planned_at >= ? AND planned_at < ?""",
+            [*ids, format_time(since - MARGIN), format_time(until + MARGIN)]))
+    outcome: dict[tuple[str, str], dict[str, Any]] = {}
     for e in events:
-        if not e["planned_at"]:
-            continue
-        key = (e["broadcast_id"], e["device_id"], _minute(parse_time(e["planned_at"], "planned_at")))
+        key = (e["device_id"], e["item_id"])
         best = outcome.get(key)
         if best is None or OUTCOME_RANK[e["kind"]] > OUTCOME_RANK[best["kind"]]:
             outcome[key] = e
     out = []
-    for r in rows:
-        for t in _starts(r, since, until):
-            e = outcome.get((r["id"], r["device_id"], _minute(t)))
-            if e:
-                status = e["kind"]
-            else:
-                status = "upcoming" if t > now - timedelta(minutes=1) else "missed"
-            out.append(Occurrence(
-                broadcast_id=r["id"], device_id=r["device_id"], planned_at=t, title=r["title"], priority=r["priority"],
-                unit_id=r["unit_id"], unit_name=r["unit_name"], device_name=r["device_name"],
-                approved_by=r["approved_by"] or "", status=status,
-                actual_start=(e or {}).get("actual_start") or "", duration_s=(e or {}).get("duration_s"),
-                reason=(e or {}).get("reason") or ""))
-    out.sort(key=lambda o: (o.planned_at, o.unit_name, o.device_id))
+    for p in planned:
+        b, d = broadcasts.get(p.broadcast_id), devices.get(p.device_id)
+        if b is None or d is None:
+            continue
+        e = outcome.get((p.device_id, p.item_id))
+        if e:
+            status = e["kind"]
+        elif p.cancelled:
+            status = "cancelled"
+        else:
+            status = "upcoming" if p.start > now - LATE else "missed"
+        out.append(Occurrence(
+            broadcast_id=p.broadcast_id, device_id=p.device_id, planned_at=p.start, title=b["title"],
+            priority=b["priority"], unit_id=d["unit_id"], unit_name=d["unit_name"], device_name=d["name"],
+            approved_by=b["approved_by"] or "", status=status,
+            actual_start=(e or {}).get("actual_start") or "", duration_s=(e or {}).get("duration_s"),
+            reason=(e or {}).get("reason") or "", item_id=p.item_id))
+    out.sort(key=lambda o: (o.planned_at, o.unit_name, o.device_id, o.item_id))
     return out
 
 
@@ -136,7 +168,7 @@ def compliance(occ: Sequence[Occurrence], units: dict[str, str], unit_of: dict[s
     """Planned vs played vs missed, per reporting unit (``unit_of`` maps a device's unit to it)."""
     acc: dict[str, list[int]] = {}
     for o in occ:
-        if o.status == "upcoming":
+        if o.status in NOT_COUNTED:
             continue
         key = unit_of.get(o.unit_id, o.unit_id)
         a = acc.setdefault(key, [0, 0, 0, 0])
@@ -255,6 +287,8 @@ def _esc(s: str) -> str:
 
 
 def occurrence_dict(o: Occurrence) -> dict[str, Any]:
+    """An occurrence as the API has always answered it (the item id stays internal)."""
     d = asdict(o)
+    d.pop("item_id")
     d["planned_at"] = format_time(o.planned_at)
     return d
