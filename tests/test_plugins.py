@@ -20,12 +20,12 @@ def _pyproject_group(group: str) -> dict[str, str]:
 
 
 def _declared_with_metadata(tmp_path: Path, entry_points_txt: str, group: str) -> dict[str, str]:
-    """``declared(group)`` in a fresh interpreter whose installed ``loaxa`` metadata is ``entry_points_txt``."""
+    """``declared(group)`` in a fresh interpreter (no site-packages) whose only ``loaxa`` metadata is ``entry_points_txt``."""
     info = tmp_path / "site" / "loaxa-0.1.0.dist-info"
     info.mkdir(parents=True)
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: loaxa\nVersion: 0.1.0\n")
     (info / "entry_points.txt").write_text(entry_points_txt)
-    out = subprocess.run([sys.executable, "-c", PROBE.format(group=group)], capture_output=True, text=True, check=True,
+    out = subprocess.run([sys.executable, "-S", "-c", PROBE.format(group=group)], capture_output=True, text=True, check=True,
                          env={"PYTHONPATH": f"{info.parent}:{ROOT}", "PATH": "/usr/bin:/bin"})
     return dict(json.loads(out.stdout))
 
