@@ -25,8 +25,11 @@ def _declared_with_metadata(tmp_path: Path, entry_points_txt: str, group: str) -
     info.mkdir(parents=True)
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: loaxa\nVersion: 0.1.0\n")
     (info / "entry_points.txt").write_text(entry_points_txt)
-    out = subprocess.run([sys.executable, "-S", "-c", PROBE.format(group=group)], capture_output=True, text=True, check=True,
-                         env={"PYTHONPATH": f"{info.parent}:{ROOT}", "PATH": "/usr/bin:/bin"})
+    code = tmp_path / "code"  # the loaxa package alone: the checkout's own .egg-info must not answer
+    code.mkdir()
+    (code / "loaxa").symlink_to(ROOT / "loaxa")
+    out = subprocess.run([sys.executable, "-S", "-c", PROBE.format(group=group)], capture_output=True, text=True, check=True, cwd=tmp_path,
+                         env={"PYTHONPATH": f"{info.parent}:{code}", "PATH": "/usr/bin:/bin"})
     return dict(json.loads(out.stdout))
 
 
