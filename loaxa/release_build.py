@@ -82,7 +82,24 @@ def locked_requirements(names: tuple[str, ...] = AGENT_REQUIREMENTS) -> list[str
     return [f"{k}=={v}" for k, v in sorted(seen.items())]
 
 
-def _pyproject(version: str, requirements: list[str], packages: list[str]) -> str:
+def _entry_points(source: Path, packages: list[str]) -> str:
+    """The source's entry-point groups, keeping the entries whose code ships in the agent wheel."""
+    import tomllib
+
+    pyproject = source / "pyproject.toml"
+    if not pyproject.exists():  # a staged copy of the packages alone: the checkout declares them
+        pyproject = SOURCE_ROOT / "pyproject.toml"
+    groups = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"].get("entry-points", {})
+    roots = {p.split(".")[0] for p in packages}
+    out = []
+    for group, table in groups.items():
+        kept = {k: v for k, v in table.items() if v.split(".")[0].split(":")[0] in roots}
+        if kept:
+            out.append(f'[project.entry-points."{group}"]\n' + "".join(f'{k} = "{v}"\n' for k, v in kept.items()))
+    return "\n".join(out)
+
+
+def _pyproject(version: str, requirements: list[str], packages: list[str], source: Path = SOURCE_ROOT) -> str:
     pins = [r for r in requirements if r.split("==")[0] in AGENT_REQUIREMENTS]
     deps = ", ".join(f'"{r}"' for r in pins)
     listed = ", ".join(f'"{p}"' for p in packages)
@@ -92,6 +109,7 @@ def _pyproject(version: str, requirements: list[str], packages: list[str]) -> st
         'description = "Loa Xã edge agent (speaker cluster)"\nrequires-python = ">=3.11"\n'
         f"dependencies = [{deps}]\n\n"
         '[project.scripts]\nloaxa = "loaxa.cli:main"\n\n'
+        + _entry_points(source, packages) + "\n"
         f"[tool.setuptools]\npackages = [{listed}]\n"
     )
 
@@ -106,7 +124,7 @@ def _stage(source: Path, staging: Path, version: str, requirements: list[str]) -
         packages += [str(p.parent.relative_to(staging)).replace("/", ".") for p in (staging / pkg).rglob("__init__.py")]
     init = staging / "loaxa" / "__init__.py"
     init.write_text(_VERSION_LINE.sub(f'__version__ = "{version}"', init.read_text()))
-    (staging / "pyproject.toml").write_text(_pyproject(version, requirements, sorted(packages)))
+    (staging / "pyproject.toml").write_text(_pyproject(version, requirements, sorted(packages), source))
 
 
 def _pip(*args: str) -> None:
