@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Iterable, Mapping
 
 from loaxa.protocol import (
+    KeyRollover,
     Message,
     ProtocolError,
     SignatureError,
@@ -163,26 +164,10 @@ class ReleaseManifest(Message):
 
 
 @dataclass(frozen=True)
-class ReleaseKeyRollover(Message):
-    """Introduces the next release key, signed by the one it retires."""
+class ReleaseKeyRollover(KeyRollover):
+    """Introduces the next release key, signed by the one it retires: a plan-key rollover's shape, its own type."""
 
     TYPE: ClassVar[str] = "release_keys"
-    SIGNED: ClassVar[bool] = True
-
-    seq: int
-    next_public_key: str
-    retire_kid: str
-    issued_at: datetime
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "ReleaseKeyRollover":
-        pub = _text(d, "next_public_key")
-        public_key_from_text(pub)
-        seq = _get(d, "seq", int)
-        if not 1 <= seq < 2**62:
-            raise ProtocolError(f"field 'seq': {seq} is out of range")
-        return cls(seq=seq, next_public_key=pub, retire_kid=_text(d, "retire_kid"),
-                   issued_at=parse_time(d.get("issued_at"), "issued_at"))
 
 
 def envelope_kid(payload: bytes) -> str:
