@@ -7,12 +7,12 @@ import re
 import pytest
 
 from controller.cli_http.client import ApiError
-from support.harness import CORPUS
+from support.harness import DOCUMENTS
 
 
-def test_prepare_script_from_a_corpus_document_stores_nothing(system):
+def test_prepare_script_from_an_official_document_stores_nothing(system):
     ctl = system.controller('[unit]\ncommune_name = "Tân Lập"\n')
-    text = (CORPUS / "kiengiang-2021-10-ke-hoach-33-kh-tu.txt").read_text()
+    text = (DOCUMENTS / "an-phu-cv-phong-sot-xuat-huyet.txt").read_text()
     draft = ctl.api.post("/api/scripts", {"text": text})
     assert draft["script"].startswith("Đài Truyền thanh xã Tân Lập")
     reasons = {r["reason"] for r in draft["removed"]}

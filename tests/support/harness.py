@@ -28,6 +28,7 @@ from controller.devtools.demo import agent_toml
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT.parent / "shared" / "corpus" / "bulletins"
+DOCUMENTS = ROOT / "tests" / "data" / "documents"  # the project's own fixture documents, always present
 
 
 # Tests run at any hour of the day: no quiet hours and no caps unless a test sets its own.

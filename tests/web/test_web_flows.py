@@ -10,13 +10,13 @@ from datetime import timedelta
 import pytest
 from openpyxl import load_workbook
 
-from support.harness import CORPUS, wait_for
+from support.harness import DOCUMENTS, wait_for
 from support.browser import DESKTOP, PHONE
 from support.web_commune import PASSWORD, local_now, setup_commune
 
 pytestmark = pytest.mark.browser
 
-CORPUS_FILE = CORPUS / "laocai-2022-01-ke-hoach-truyen-thong-tet.txt"
+DOCUMENT_FILE = DOCUMENTS / "an-phu-cv-phong-sot-xuat-huyet.txt"
 TITLE = "Lịch tiêm phòng tháng 12"
 MAIN_PAGES = ("/", "/compose", "/approvals", "/emergency", "/calendar", "/devices", "/devices/loa-1", "/audit",
               "/audit/compliance", "/audit/logbook", "/admin")
@@ -36,11 +36,11 @@ def test_compose_approve_play_audit_and_export(system, sessions):
     page = editor.page
     editor.go("/compose")
     assert page.locator("#targets input[value='xa-b']").count() == 0, "commune B must not be offered"
-    page.set_input_files("#file", str(CORPUS_FILE))
+    page.set_input_files("#file", str(DOCUMENT_FILE))
     page.click("#btn-prepare")
     page.wait_for_selector("#step-script:not([hidden])")
-    assert "Lào Cai, ngày" in page.inner_text("#removed"), "the letterhead date is shown as removed"
-    assert "truyền thông phòng, chống dịch covid-19" in page.input_value("#script").lower()
+    assert "An Phú, ngày" in page.inner_text("#removed"), "the letterhead date is shown as removed"
+    assert "phòng, chống dịch sốt xuất huyết" in page.input_value("#script").lower()
     assert page.input_value("#title")
     editor.shot("compose-cleaned")
     page.fill("#title", TITLE)
