@@ -59,6 +59,13 @@ def _issuer_follows(text: str, end: int) -> bool:
     return bool(_NAMES_ISSUER.search(after[: stop.start()] if stop else after))
 
 
+# "Đề án 06", "Chỉ thị 05": a zero-led number naming a document is said with its zero.
+_NAMED_NUMBER = re.compile(
+    r"(?P<kw>(?i:đề án|chỉ thị|nghị quyết|kết luận|quy định|chương trình|nghị định|thông tư|công điện)(?:\s+(?i:số))?\s+)"
+    r"(?P<n>0\d)(?![\w/.,\-])"
+)
+
+
 def read_references(line: str, dictionary: Abbreviations) -> str:
     def one(m: re.Match[str]) -> str:
         parts = re.split(r"[\-/]", m["code"])
@@ -77,4 +84,5 @@ def read_references(line: str, dictionary: Abbreviations) -> str:
             spoken += f" của {_issuer(parts, dictionary)}"
         return spoken
 
-    return _REFERENCE.sub(one, line)
+    line = _REFERENCE.sub(one, line)
+    return _NAMED_NUMBER.sub(lambda m: m["kw"] + numbers.digits(m["n"]), line)

@@ -29,6 +29,7 @@ CLASS_TABLES = {
     "normalize_provinces_codes.tsv": 60,
     "normalize_provinces_symbols.tsv": 60,
     "normalize_provinces_abbreviations.tsv": 60,
+    "normalize_provinces_sentences.tsv": 45,
 }
 
 
