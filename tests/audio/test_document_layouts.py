@@ -284,3 +284,37 @@ def test_digital_signature_stamp_is_dropped(stamp: str, where: str) -> None:
 @pytest.mark.parametrize("line", ["Email: tanlap@tinh.gov.vn", "Cơ quan: Ủy ban nhân dân xã", "Chức vụ: Trưởng thôn"])
 def test_stamp_fields_alone_in_a_body_are_kept(line: str) -> None:
     assert line in _script(f"{BODY}\n{line}\nBà con mang theo căn cước công dân.\n")
+
+
+# --- bylines, sources, tags and readers' comments --------------------------------------
+
+@pytest.mark.parametrize("byline", [
+    "Minh Anh\nNguồn: Trạm Chăn nuôi và Thú y huyện",
+    "Tin, ảnh: Minh Anh",
+    "Tác giả: Lê Văn Hùng\nTừ khóa: tiêm phòng, bệnh dại",
+    "H'Linh\nTheo nguồn: Báo Đắk Lắk",
+    "Tags: phòng dịch, gia súc\nBài và ảnh: Y Bình",
+])
+def test_byline_source_and_tags_are_dropped(byline: str) -> None:
+    doc = clean_document(f"{BODY}\nĐề nghị các thôn thông báo rộng rãi.\n{byline}\nChia sẻ\nFacebook\n")
+    assert doc.text == f"{BODY}\n\nĐề nghị các thôn thông báo rộng rãi."
+    assert "Tác giả, nguồn tin" in {r.reason for r in doc.removed}
+
+
+@pytest.mark.parametrize("comments", [
+    "Ý kiến bạn đọc\nY Bình - 17/03/2025 09:15\nĐề nghị xã thông báo rõ giờ tiêm.\nTrả lời",
+    "Bình luận (2)\nLê Thị Hạnh (18/03/2025 07:02)\nCảm ơn xã.\nThích\nTrần Văn Nam - 2 giờ trước\nXin hỏi lịch ở thôn 3?",
+    "Bạn đọc bình luận\nNguyễn Văn An, 17/03/2025 lúc 09:00\nRất cần thiết.\nGửi ý kiến của bạn\nHọ tên (*)\nNội dung\nGửi",
+])
+def test_readers_comments_under_the_comment_heading_are_dropped(comments: str) -> None:
+    doc = clean_document(f"{BODY}\nĐề nghị các thôn thông báo rộng rãi.\n{comments}\nTin cùng chuyên mục\nLịch tiếp công dân\n")
+    assert doc.text == f"{BODY}\n\nĐề nghị các thôn thông báo rộng rãi."
+
+
+@pytest.mark.parametrize("line", ["Nguyễn Văn An", "Nguồn vốn: ngân sách xã", "Chủ đề: Chung tay vì người nghèo"])
+def test_names_and_labelled_body_lines_without_a_byline_are_kept(line: str) -> None:
+    assert line in _script(f"{BODY}\n{line}\nBà con mang theo căn cước công dân.\n")
+
+
+def test_a_schedule_line_shaped_like_a_comment_heading_is_kept_outside_comments() -> None:
+    assert "Thôn Đông - 20/3/2025" in _script(f"{BODY}\nThôn Đông - 20/3/2025\nThôn Tây - 21/3/2025\n")
