@@ -18,6 +18,8 @@ UNITS: tuple[tuple[str, str], ...] = (
     ("m³/s", "mét khối trên giây"), ("m3/s", "mét khối trên giây"),
     ("km/giờ", "ki lô mét trên giờ"), ("km/h", "ki lô mét trên giờ"),
     ("m/s", "mét trên giây"), ("kWh", "ki lô oát giờ"),
+    ("mg/l", "mi li gam trên lít"), ("mg/L", "mi li gam trên lít"), ("g/l", "gam trên lít"),
+    ("mg/kg", "mi li gam trên ki lô gam"), ("ml/kg", "mi li lít trên ki lô gam"),
     ("km²", "ki lô mét vuông"), ("km2", "ki lô mét vuông"),
     ("m²", "mét vuông"), ("m2", "mét vuông"), ("m³", "mét khối"), ("m3", "mét khối"),
     ("°C", "độ xê"), ("ºC", "độ xê"), ("oC", "độ xê"), ("độ C", "độ xê"),

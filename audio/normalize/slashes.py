@@ -44,7 +44,7 @@ _ADDRESS = re.compile(r"(?P<kw>(?i:số nhà|nhà số|hẻm|kiệt|ngõ|ngách)
 # "1 kg vôi/100 m2": the rate is per a quantity; the number rules read "100 m2" after it.
 _PER_QUANTITY = re.compile(
     rf"(?<=[^\W\d_])\s*/\s*(?=(?:{NUMBER})\s*(?:"
-    + "|".join(re.escape(t) for t in _TARGETS) + r")(?![\w]))", re.IGNORECASE
+    + "|".join(re.escape(t) for t in (*_TARGETS, "tỷ", "triệu", "nghìn", "đồng")) + r")(?![\w]))", re.IGNORECASE
 )
 _YEARS = re.compile(r"(?<![\w/.,])(?P<a>(?:19|20)\d\d)\s*/\s*(?P<b>(?:19|20)\d\d)(?![\w/]|[.,]\d)")
 # "Mẫu số 02A/TNLĐ", "biểu 01/TKT": an identifier, whose slash is read "xuyệt" as in addresses.
