@@ -25,6 +25,7 @@ def test_a_signed_pdf_gives_its_text_and_page_images():
     (b"%PDF-1.7\n1 0 obj <<>> endobj\n%%EOF garbage", "cong-van.pdf", "pdf_broken"),
     (b"", "trong.txt", "empty_file"),
     (b"ID3\x03\x00\x00\x00" + bytes(200), "thong-bao.docx", None),
+    (b"PK not a zip", "hong.docx", "not_what_it_claims"),
 ])
 def test_bad_files_are_refused_in_vietnamese_on_the_file_field(data, name, code):
     with pytest.raises(InputError) as exc:

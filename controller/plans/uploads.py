@@ -13,7 +13,10 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from pathlib import PurePath
+
 from audio.intake import IntakeError, IntakeLimits, read_document
+from audio.intake.sniff import NAMES, claimed
 from audio.progress import ProgressCallback
 
 log = logging.getLogger(__name__)
@@ -48,6 +51,13 @@ def read_upload(data: bytes, name: str, limits: IntakeLimits = IntakeLimits(),
     except IntakeError as exc:
         log.info("refused upload %s: %s", name, exc.code)
         raise InputError(exc.code, exc.message, "file") from None
+    said = claimed(name)
+    if doc.kind == "text" and said in ("docx", "pdf", "image"):
+        # A Word file, a PDF or a photo that holds bare text is a broken or truncated file:
+        # what it says is not what the official meant to send.
+        raise InputError("not_what_it_claims",
+                         f"Tệp “{PurePath(name).name}” mang đuôi của {NAMES[said]} nhưng bên trong chỉ là chữ thường: "
+                         "tệp bị hỏng hoặc tải về chưa hết. Hãy mở lại tệp gốc, hoặc dán nội dung vào ô văn bản.", "file")
     words = tuple(
         {"text": w.text, "confidence": round(w.confidence, 1), "page": w.page, "start": w.start, "end": w.end}
         for w in doc.low_confidence(limits.low_confidence)
