@@ -214,6 +214,8 @@ def login(username: Any, password: Any) -> User:
 def logout() -> None:
     user = current_user()
     if user:
+        if session.get("uid") == user.id:
+            ctl().users.end_sessions(user.id)
         ctl().audit.record(user.username, "logout", user.username, None, client_ip())
     session.clear()
     g.loaxa_user = None

@@ -359,6 +359,16 @@ class Users:
             db.execute("UPDATE users SET password_hash = ?, session_epoch = session_epoch + 1 WHERE id = ?",
                        [digest, current.id])
 
+    def end_sessions(self, user_id: int) -> None:
+        """End every sign-in session of a user (logout): the stored epoch moves on, so a copied cookie is dead.
+
+        Session cookies are signed, not stored; what makes one valid is the epoch it carries
+        matching the user's row, which every request checks.  API tokens are not sessions
+        and stay valid.
+        """
+        with self.db.tx() as db:
+            db.execute("UPDATE users SET session_epoch = session_epoch + 1 WHERE id = ?", [user_id])
+
     def disable(self, username: str, *, actor: str | None = None) -> None:
         """Disable an account: its sessions and API tokens stop working at once.
 
