@@ -35,6 +35,12 @@ class Conflict(InputError):
     status = 409
 
 
+class Refused(InputError):
+    """A request this person may not make (a rule of the product, not bad input); nothing was stored."""
+
+    status = 403
+
+
 # -- hostile request bodies and numbers --------------------------------------------------------
 MAX_JSON_DEPTH = 32  # no request the product defines nests deeper than a handful of levels
 

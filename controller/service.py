@@ -48,7 +48,8 @@ class Controller:
         self.bulletins = Bulletins(self.db, config.media_dir, config.audio, config.script, config.unit.commune_name)
         self.render_progress = RenderProgressRegistry()
         self.guardrails = GuardrailStore(self.db, config.schedules)
-        self.broadcasts = Broadcasts(self.db, self.registry, self.guardrails.policy, config.plans.auto_approve)
+        self.broadcasts = Broadcasts(self.db, self.registry, self.guardrails.policy, config.plans.auto_approve,
+                                     config.people.two_person_rule)
         self.mqtt = MqttConnection(
             mqtt_settings(config),
             client_id="loaxa-controller",

@@ -165,15 +165,6 @@ def require_permission(permission: str) -> User:
     return user
 
 
-def check_two_person(created_by: str) -> None:
-    """Refuse approval by the broadcast's own author, unless the rule is off for this installation."""
-    user = current_user()
-    if user is None:
-        raise Forbidden()
-    if ctl().config.people.two_person_rule and created_by == user.username:
-        raise Refused("two_person_rule", "Người soạn lịch phát không được tự phê duyệt; cần một người khác duyệt.")
-
-
 def audit(action: str, target: str = "", details: Mapping[str, Any] | None = None) -> int:
     """Record an administrative action by the current user, from the client's address."""
     user = current_user()
