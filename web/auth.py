@@ -150,11 +150,8 @@ def require_devices(device_ids: Iterable[str]) -> None:
 
 def may_see_author(username: str) -> bool:
     """Whether work by ``username`` (a bulletin) is visible: theirs, or by someone of the user's subtree."""
-    user, s = current_user(), scope()
-    if s.whole_tree or (user is not None and username == user.username):
-        return True
-    author = ctl().users.find(username)
-    return author is not None and author.unit_id is not None and s.has_unit(author.unit_id)
+    user = current_user()
+    return user is not None and ctl().users.may_read_work_of(user, username)
 
 
 def require_permission(permission: str) -> User:
@@ -283,6 +280,9 @@ def _before_request():
 
 
 def _security_headers(response):
+    if current_user() is not None and request.endpoint != "static":  # nothing a signed-in person saw stays in a shared browser's or proxy's cache
+        response.headers["Cache-Control"] = "no-store"
+        response.headers.pop("Expires", None)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")

@@ -470,3 +470,11 @@ class Users:
 
     def scope(self, user: User) -> Scope:
         return scope_of(self.db, user.unit_id)
+
+    def may_read_work_of(self, viewer: User, author: str) -> bool:
+        """Whether work by ``author`` (a bulletin) is the viewer's to read: theirs, or by someone of their subtree."""
+        s = self.scope(viewer)
+        if s.whole_tree or author == viewer.username:
+            return True
+        by = self.find(author)
+        return by is not None and by.unit_id is not None and s.has_unit(by.unit_id)

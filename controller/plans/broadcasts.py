@@ -249,6 +249,12 @@ class Broadcasts:
                                 _person(approver, "approver"), comment, now)
 
     def cancel(self, broadcast_id: str, by: Any = "", now: datetime | None = None) -> dict[str, Any]:
+        """Cancel what has not aired; an emergency that started stays on the record as sent."""
+        row = self._row(broadcast_id)
+        if row["priority"] == "emergency" and (row["kind"] == "emergency"
+                                               or row["starts_at"] <= format_time(now or utcnow())):
+            raise Conflict("already_aired", "Lệnh khẩn cấp đã phát, không thể ghi là đã hủy; "
+                                            "để dừng loa, hãy dùng công tắc dừng khẩn.", "status")
         return self._transition(broadcast_id, EDITABLE, "cancelled", "cancel", _person(by, "by", False), "", now)
 
     def _transition(self, broadcast_id: str, allowed: tuple[str, ...], status: str, action: str, by: str,
