@@ -38,6 +38,8 @@ class PlanSettings:
     render_lead_minutes: int = setting(60, "media of a broadcast is checked (and re-rendered if missing) this long before it airs")
     misfire_grace_s: int = setting(300, "a job missed while the controller was down still runs if at most this late")
     auto_approve: bool = setting(False, "approve new and edited broadcasts at once, without an approver (small installations only)")
+    editor_min_volume: int = setting(
+        50, "lowest volume, in percent, an editor may set on a pole; approvers and administrators may set any")
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from controller.operations.retention import Retention
 from controller.devices.registry import Registry
 from controller.plans.render_progress import RenderProgressRegistry
 from controller.people.users import Users
+from controller.errors import NotFound, Refused
 from loaxa import protocol
 from loaxa.protocol import utcnow
 from loaxa.mqtt_client import MqttConnection
@@ -51,7 +52,8 @@ class Controller:
                                    local=self.dictionary.local)
         self.render_progress = RenderProgressRegistry()
         self.guardrails = GuardrailStore(self.db, config.schedules)
-        self.broadcasts = Broadcasts(self.db, self.registry, self.guardrails.policy, config.plans.auto_approve)
+        self.broadcasts = Broadcasts(self.db, self.registry, self.guardrails.policy, config.plans.auto_approve,
+                                     config.people.two_person_rule)
         self.mqtt = MqttConnection(
             mqtt_settings(config),
             client_id="loaxa-controller",
@@ -69,6 +71,10 @@ class Controller:
         self.media_access = MediaAccess(self.db)
         self.fleet = Fleet(self.db, self.registry, self.audit, config.fleet, config.releases_dir,
                            self.dispatcher.send_command, self.test_tone_media)
+        from controller.devices.remote import RemoteCommands
+
+        self.remote = RemoteCommands(self.registry, self.audit, self.dispatcher.send_command, self.test_tone_media,
+                                     config.plans.editor_min_volume)
         self.metrics = ControllerMetrics(self)
         self._started = False
 
@@ -115,12 +121,31 @@ class Controller:
         progress = None if progress_id is None else self.render_progress.start(progress_id, created_by)
         return self.bulletins.add(title if title is not None else "", text, created_by, script, progress)
 
+    def require_readable_bulletin(self, bulletin_id: Any, person: Any) -> None:
+        """Refuse a person scheduling or airing a bulletin they may not read (another commune's).
+
+        ``person`` names a signed-in account; other callers (feeds, the machine's own
+        commands) are not people and have no scope.
+        """
+        user = self.users.find(person)
+        if user is None or not isinstance(bulletin_id, str):
+            return
+        try:
+            author = self.bulletins.get(bulletin_id).get("created_by", "")
+        except NotFound:
+            return  # the domain reports it
+        if not self.users.may_read_work_of(user, author):
+            raise Refused("out_of_scope", "Bản tin này nằm ngoài đơn vị bạn phụ trách.", "bulletin_id")
+
     def schedule_broadcast(self, bulletin_id: Any, starts_at: Any = None, targets: Any = None, priority: Any = "normal",
                            created_by: str = "", **spec: Any) -> dict[str, Any]:
         """Check and store a broadcast; it reaches plans once approved (at once with ``auto_approve``)."""
+        self.require_readable_bulletin(bulletin_id, created_by)
         return self._replan(self.broadcasts.schedule(bulletin_id, starts_at, targets, priority, created_by, **spec))
 
     def edit_broadcast(self, broadcast_id: str, changes: dict[str, Any], by: str = "") -> dict[str, Any]:
+        if "bulletin_id" in changes:
+            self.require_readable_bulletin(changes["bulletin_id"], by)
         before = self.broadcasts.devices_of(broadcast_id)
         return self._replan(self.broadcasts.edit(broadcast_id, changes, by), before)
 
@@ -134,6 +159,9 @@ class Controller:
         return self._replan(self.broadcasts.reject(broadcast_id, approver, comment))
 
     def cancel_broadcast(self, broadcast_id: str, by: str = "") -> dict[str, Any]:
+        user = self.users.find(by)
+        if user is not None and self.broadcasts.get(broadcast_id)["priority"] == "emergency" and not user.can("emergency"):
+            raise Refused("forbidden", "Chỉ người có quyền phát khẩn cấp mới hủy được lịch phát khẩn cấp.", "priority")
         return self._replan(self.broadcasts.cancel(broadcast_id, by))
 
     def _replan(self, bc: dict[str, Any], also: list[str] | None = None) -> dict[str, Any]:
@@ -153,6 +181,7 @@ class Controller:
         return view
 
     def emergency(self, targets: Any, triggered_by: Any, **content: Any) -> dict[str, Any]:
+        self.require_readable_bulletin(content.get("bulletin_id"), triggered_by)
         return self.emergencies.trigger(targets, triggered_by, **content)
 
     def readiness(self, hours: float = 24.0, limit: int = 50) -> list[dict[str, Any]]:

@@ -155,7 +155,7 @@ def get_broadcast(broadcast_id: str):
 @auth.access("draft")
 def cancel_broadcast(broadcast_id: str):
     auth.require_devices(ctl().broadcasts.get(broadcast_id)["devices"])
-    bc = ctl().cancel_broadcast(broadcast_id)
+    bc = ctl().cancel_broadcast(broadcast_id, by=auth.current_user().username)
     auth.audit("broadcast_cancelled", broadcast_id)
     return bc
 

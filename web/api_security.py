@@ -52,7 +52,7 @@ def revoke(device_id: str):
 @bp.get("/kill-switches")
 @auth.access("read")
 def kill_switches():
-    return jsonify(ctl().security.kill_switches.engaged())
+    return jsonify(ctl().security.kill_switches.engaged_for(auth.scope()))
 
 
 @bp.post("/units/<unit_id>/kill-switch")

@@ -5,15 +5,26 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
 
+from controller.errors import loads_request_json
 from controller.service import Controller
+
+
+class _BoundedJSON(DefaultJSONProvider):
+    """Request bodies are parsed by the controller's bounded parser (depth, finite numbers)."""
+
+    ensure_ascii = False
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        return loads_request_json(s)
 
 
 def create_app(controller: Controller, overrides: Mapping[str, Any] | None = None) -> Flask:
     """Build the Flask app around a constructed controller; ``overrides`` go into ``app.config``."""
     app = Flask(__name__)
     app.config.update(JSON_AS_ASCII=False, MAX_CONTENT_LENGTH=64 * 1024 * 1024)
-    app.json.ensure_ascii = False
+    app.json = _BoundedJSON(app)
     if overrides:
         app.config.update(overrides)
     app.extensions["loaxa"] = controller

@@ -150,11 +150,8 @@ def require_devices(device_ids: Iterable[str]) -> None:
 
 def may_see_author(username: str) -> bool:
     """Whether work by ``username`` (a bulletin) is visible: theirs, or by someone of the user's subtree."""
-    user, s = current_user(), scope()
-    if s.whole_tree or (user is not None and username == user.username):
-        return True
-    author = ctl().users.find(username)
-    return author is not None and author.unit_id is not None and s.has_unit(author.unit_id)
+    user = current_user()
+    return user is not None and ctl().users.may_read_work_of(user, username)
 
 
 def require_permission(permission: str) -> User:
@@ -163,15 +160,6 @@ def require_permission(permission: str) -> User:
     if user is None or not user.can(permission):
         raise Forbidden()
     return user
-
-
-def check_two_person(created_by: str) -> None:
-    """Refuse approval by the broadcast's own author, unless the rule is off for this installation."""
-    user = current_user()
-    if user is None:
-        raise Forbidden()
-    if ctl().config.people.two_person_rule and created_by == user.username:
-        raise Refused("two_person_rule", "Người soạn lịch phát không được tự phê duyệt; cần một người khác duyệt.")
 
 
 def audit(action: str, target: str = "", details: Mapping[str, Any] | None = None) -> int:
@@ -214,6 +202,8 @@ def login(username: Any, password: Any) -> User:
 def logout() -> None:
     user = current_user()
     if user:
+        if session.get("uid") == user.id:
+            ctl().users.end_sessions(user.id)
         ctl().audit.record(user.username, "logout", user.username, None, client_ip())
     session.clear()
     g.loaxa_user = None
@@ -290,6 +280,9 @@ def _before_request():
 
 
 def _security_headers(response):
+    if current_user() is not None and request.endpoint != "static":  # nothing a signed-in person saw stays in a shared browser's or proxy's cache
+        response.headers["Cache-Control"] = "no-store"
+        response.headers.pop("Expires", None)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, Flask, jsonify, render_template
 
-from controller.plans.bulletins import new_id
-from controller.errors import InputError, NotFound
-from loaxa.protocol import PlayItem, utcnow
+from controller.errors import NotFound
 from web import auth
-from web.ui_base import ctl, json_body, scope_devices, viewer
+from web.ui_base import ctl, json_body, scope_devices
 from web.ui_dashboard import device_readiness, plan_versions
 
 bp = Blueprint("ui_devices", __name__)
@@ -59,15 +56,7 @@ def recent_events(device_id: str):
 @auth.access("draft")
 def set_volume(device_id: str):
     scoped_device(device_id)
-    volume = json_body().get("volume")
-    if isinstance(volume, str) and volume.strip().isdigit():
-        volume = int(volume)
-    if not isinstance(volume, int) or isinstance(volume, bool) or not 0 <= volume <= 100:
-        raise InputError("invalid_volume", "Âm lượng phải từ 0 đến 100.", "volume")
-    v = viewer()
-    cmd = ctl().dispatcher.send_command(f"dev/{device_id}", "set_volume", volume=volume,
-                                        reason="điều chỉnh âm lượng", issued_by=v.username if v else "")
-    return {"device_id": device_id, "volume": volume, "command_seq": cmd.seq}
+    return ctl().remote.set_volume(device_id, json_body().get("volume"), auth.current_user(), auth.client_ip())
 
 
 def test_tone_media() -> dict[str, Any]:
@@ -79,15 +68,7 @@ def test_tone_media() -> dict[str, Any]:
 def test_tone(device_id: str):
     """Play a short tone now, so someone at the pole can check the horns and the amplifier."""
     scoped_device(device_id)
-    media = test_tone_media()
-    now = utcnow()
-    item = PlayItem(item_id=new_id("tone"), start=now + timedelta(seconds=2), sha256=media["sha256"],
-                    size=media["size"], ext=media["ext"], duration_s=media["duration_s"], priority="priority",
-                    expires_at=now + timedelta(minutes=2), title="Âm thử")
-    v = viewer()
-    cmd = ctl().dispatcher.send_command(f"dev/{device_id}", "play_now", item=item, reason="phát âm thử",
-                                        issued_by=v.username if v else "")
-    return {"device_id": device_id, "command_seq": cmd.seq, "item_id": item.item_id}
+    return ctl().remote.test_tone(device_id, auth.current_user(), auth.client_ip())
 
 
 def init_app(app: Flask) -> None:

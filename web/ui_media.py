@@ -10,6 +10,7 @@ import re
 
 from flask import Blueprint, Flask, abort, send_file
 
+from controller.devices.media_access import person_may_hear
 from web import auth
 from web.ui_base import ctl
 
@@ -28,10 +29,10 @@ def media(name: str):
     with ctl().db.tx() as db:
         known = db.execute("SELECT 1 FROM media WHERE sha256 = ? AND ext = ?", [m.group(1), m.group(2)]).fetchone()
     path = ctl().config.media_dir / name
-    if not known or not path.is_file():
+    if not known or not path.is_file() or not person_may_hear(
+            ctl().db, m.group(1), auth.may_see_author, auth.scope().has_device):
         abort(404)
-    response = send_file(path, mimetype=_MIME[m.group(2)], conditional=True, etag=m.group(1), max_age=86400)
-    response.headers["Cache-Control"] = "private, max-age=86400, immutable"
+    response = send_file(path, mimetype=_MIME[m.group(2)], conditional=True, etag=m.group(1))
     return response
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import enum
 import logging
 import threading
+from typing import Callable
 
 from controller.db import Database
 
@@ -87,3 +88,29 @@ class MediaAccess:
         log.info("media %s… refused: nothing sent to device %s uses it", sha256[:12], device_id,
                  extra={"device_id": device_id})
         return Access.DENIED
+
+
+_PERSON_SQL = """
+WITH wanted(sha) AS (SELECT :sha UNION SELECT sha256 FROM media WHERE fallback_sha256 = :sha)
+SELECT b.created_by, bd.device_id FROM bulletins b
+LEFT JOIN broadcasts bc ON bc.bulletin_id = b.id AND bc.status != 'draft'
+LEFT JOIN broadcast_devices bd ON bd.broadcast_id = bc.id
+WHERE b.media_sha256 IN wanted
+"""
+
+
+def person_may_hear(db: Database, sha256: str, may_read_author: Callable[[str], bool],
+                    has_device: Callable[[str], bool]) -> bool:
+    """Whether a signed-in person may play ``sha256`` in the UI (previews, approvals, the log).
+
+    Theirs to hear: the test tone; the audio of a bulletin whose author they may read; or of
+    a bulletin sent (any status but draft) to at least one of their speakers, which is how
+    an approver hears what a province official asks to play in their commune.
+    """
+    with db.tx() as conn:
+        tone = conn.execute("SELECT 1 FROM media WHERE sha256 = ? AND engine = ?", [sha256, TEST_TONE_ENGINE]).fetchone()
+        if tone:
+            return True
+        rows = conn.execute(_PERSON_SQL, {"sha": sha256}).fetchall()
+    authors = {r[0] or "" for r in rows}
+    return any(has_device(r[1]) for r in rows if r[1]) or any(may_read_author(a) for a in authors)

@@ -113,44 +113,64 @@ def token_digest(token: str) -> str:
 
 # -- throttling --------------------------------------------------------------------------
 class LoginThrottle:
-    """Counts failed sign-ins per user name and per client address over a sliding window.
+    """Counts failed sign-ins over a sliding window: per (user name, address) pair, per address, per name.
+
+    A pair or an address past its limit is refused for a while (429).  A user name is never
+    locked out by failures from addresses other than the caller's, since anyone can make
+    those; past ``slowdown_after_failures`` for the name from anywhere, every attempt for it
+    waits instead (doubling up to ``slowdown_max_s``), the right password included, which
+    slows a guesser spread over many addresses while the official still gets in.
 
     Kept in memory: a restart forgets it, which costs an attacker a restart they cannot cause.
     """
 
-    def __init__(self, settings: PeopleSettings, clock=time.monotonic):
+    MAX_KEYS = 50_000  # beyond this, keys with no recent failure are dropped
+
+    def __init__(self, settings: PeopleSettings, clock=time.monotonic, sleep=time.sleep):
         self.settings = settings
         self.clock = clock
-        self._failures: dict[tuple[str, str], deque[float]] = {}
+        self.sleep = sleep
+        self._failures: dict[tuple[str, ...], deque[float]] = {}
         self._lock = threading.Lock()
 
-    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
+    def _recent(self, key: tuple[str, ...], now: float) -> deque[float]:
         q = self._failures.setdefault(key, deque())
         while q and q[0] <= now - self.settings.throttle_window_s:
             q.popleft()
         return q
 
     def retry_after(self, username: str, ip: str) -> int:
-        """Seconds until another attempt is allowed; 0 if allowed now."""
+        """Seconds until another attempt from ``ip`` for ``username`` is allowed; 0 if allowed now."""
         now = self.clock()
         waits = []
         with self._lock:
-            for key, limit in ((("user", username), self.settings.max_failures_per_user),
+            for key, limit in ((("pair", username, ip), self.settings.max_failures_per_user),
                                (("ip", ip), self.settings.max_failures_per_ip)):
                 q = self._recent(key, now)
                 if len(q) >= limit:
                     waits.append(q[0] + self.settings.throttle_window_s - now)
         return max(1, int(max(waits)) + 1) if waits else 0
 
+    def delay(self, username: str) -> float:
+        """Seconds an attempt for ``username`` waits before its password is checked (0 below the bound)."""
+        with self._lock:
+            excess = len(self._recent(("user", username), self.clock())) - self.settings.slowdown_after_failures
+        if excess < 0:
+            return 0.0
+        return min(self.settings.slowdown_max_s, 2.0 ** min(excess, 16))
+
     def failed(self, username: str, ip: str) -> None:
         now = self.clock()
         with self._lock:
-            self._recent(("user", username), now).append(now)
-            self._recent(("ip", ip), now).append(now)
+            if len(self._failures) > self.MAX_KEYS:
+                for key in [k for k in self._failures if not self._recent(k, now)]:
+                    del self._failures[key]
+            for key in (("pair", username, ip), ("ip", ip), ("user", username)):
+                self._recent(key, now).append(now)
 
-    def succeeded(self, username: str) -> None:
+    def succeeded(self, username: str, ip: str) -> None:
         with self._lock:
-            self._failures.pop(("user", username), None)
+            self._failures.pop(("pair", username, ip), None)
 
 
 # -- scope -------------------------------------------------------------------------------
@@ -333,13 +353,16 @@ class Users:
             return db["users"].count_where("disabled = 0")
 
     def authenticate(self, username: Any, password: Any, ip: str) -> User:
-        """Check a password, throttled per user name and per address; raises :class:`AuthError`."""
+        """Check a password, throttled per (name, address) and per address, slowed per name; raises :class:`AuthError`."""
         if not isinstance(username, str) or not isinstance(password, str) or len(username) > 64 or len(password) > 1024:
             raise AuthError("bad_credentials", "Sai tên đăng nhập hoặc mật khẩu.")
         username = username.strip().lower()
         wait = self.throttle.retry_after(username, ip)
         if wait:
             raise AuthError("throttled", f"Đăng nhập sai quá nhiều lần; hãy thử lại sau {wait} giây.", wait)
+        slow = self.throttle.delay(username)
+        if slow:
+            self.throttle.sleep(slow)
         with self.db.tx() as db:
             row = db.execute("SELECT id, password_hash FROM users WHERE username = ? AND disabled = 0",
                              [username]).fetchone()
@@ -347,7 +370,7 @@ class Users:
         if not ok:
             self.throttle.failed(username, ip)
             raise AuthError("bad_credentials", "Sai tên đăng nhập hoặc mật khẩu.")
-        self.throttle.succeeded(username)
+        self.throttle.succeeded(username, ip)
         return self.by_id(row[0])  # type: ignore[return-value]
 
     def set_password(self, username: str, password: Any) -> None:
@@ -358,6 +381,16 @@ class Users:
             current = self._active(username)
             db.execute("UPDATE users SET password_hash = ?, session_epoch = session_epoch + 1 WHERE id = ?",
                        [digest, current.id])
+
+    def end_sessions(self, user_id: int) -> None:
+        """End every sign-in session of a user (logout): the stored epoch moves on, so a copied cookie is dead.
+
+        Session cookies are signed, not stored; what makes one valid is the epoch it carries
+        matching the user's row, which every request checks.  API tokens are not sessions
+        and stay valid.
+        """
+        with self.db.tx() as db:
+            db.execute("UPDATE users SET session_epoch = session_epoch + 1 WHERE id = ?", [user_id])
 
     def disable(self, username: str, *, actor: str | None = None) -> None:
         """Disable an account: its sessions and API tokens stop working at once.
@@ -437,3 +470,11 @@ class Users:
 
     def scope(self, user: User) -> Scope:
         return scope_of(self.db, user.unit_id)
+
+    def may_read_work_of(self, viewer: User, author: str) -> bool:
+        """Whether work by ``author`` (a bulletin) is the viewer's to read: theirs, or by someone of their subtree."""
+        s = self.scope(viewer)
+        if s.whole_tree or author == viewer.username:
+            return True
+        by = self.find(author)
+        return by is not None and by.unit_id is not None and s.has_unit(by.unit_id)

@@ -222,13 +222,31 @@ def logbook_rows(occ: Sequence[Occurrence]) -> list[dict[str, Any]]:
     return rows
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def is_formula_like(value: Any) -> bool:
+    """Whether a spreadsheet would read this text as a formula (a title or note anyone could write)."""
+    return isinstance(value, str) and value.startswith(FORMULA_START)
+
+
+def csv_safe(value: Any) -> Any:
+    """Text that a spreadsheet would run as a formula gets a leading apostrophe, so it shows as text."""
+    return "'" + value if is_formula_like(value) else value
+
+
 def logbook_csv(rows: Sequence[dict[str, Any]]) -> bytes:
-    """UTF-8 with a BOM so Excel on Windows opens the Vietnamese text correctly."""
+    """UTF-8 with a BOM so Excel on Windows opens the Vietnamese text correctly; every text cell quoted.
+
+    Titles, notes and names come from people, so a cell starting with ``=``, ``+``, ``-``,
+    ``@``, a tab or CR is prefixed with an apostrophe: opened in a spreadsheet it is text,
+    never a formula (``=HYPERLINK(...)``, ``=cmd|...``).
+    """
     buf = io.StringIO()
-    w = csv.writer(buf)
+    w = csv.writer(buf, quoting=csv.QUOTE_NONNUMERIC)
     w.writerow([label for _, label in LOGBOOK_COLUMNS])
     for r in rows:
-        w.writerow([r[k] for k, _ in LOGBOOK_COLUMNS])
+        w.writerow([csv_safe(r[k]) for k, _ in LOGBOOK_COLUMNS])
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
@@ -246,6 +264,10 @@ def logbook_xlsx(rows: Sequence[dict[str, Any]], heading: str) -> bytes:
         cell.font = Font(bold=True)
     for r in rows:
         ws.append([r[k] for k, _ in LOGBOOK_COLUMNS])
+        for cell in ws[ws.max_row]:
+            if is_formula_like(cell.value):  # openpyxl stores such text as a formula unless told otherwise
+                cell.data_type = "s"
+                cell.quotePrefix = True
     for i, width in enumerate((12, 11, 14, 10, 40, 11, 20, 26, 12, 18, 24), start=1):
         ws.column_dimensions[ws.cell(row=2, column=i).column_letter].width = width
     ws.freeze_panes = "A3"

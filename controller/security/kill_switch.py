@@ -39,6 +39,21 @@ class KillSwitches:
         with self.db.tx() as db:
             return list(db.query("SELECT unit_id, engaged_at, engaged_by, reason FROM kill_switches ORDER BY unit_id"))
 
+    def engaged_for(self, scope: Any) -> list[dict[str, Any]]:
+        """The engaged switches a person sees: those in their subtree in full; one above it that
+        stops their speakers without who engaged it or why (another level's business); none elsewhere."""
+        if scope.whole_tree:
+            return self.engaged()
+        # The scope is a subtree: the chain above any one of its units is the chain above its root.
+        above = set(self.registry.ancestors(next(iter(scope.units)))) if scope.units else set()
+        out = []
+        for row in self.engaged():
+            if scope.has_unit(row["unit_id"]):
+                out.append(row)
+            elif row["unit_id"] in above:
+                out.append({"unit_id": row["unit_id"], "engaged_at": row["engaged_at"], "engaged_by": "", "reason": ""})
+        return out
+
     def engage(self, unit_id: str, actor: str, reason: str = "", ip: str = "") -> dict[str, Any]:
         self.registry.unit(unit_id)
         reason = str(reason or "")[:300]

@@ -163,7 +163,7 @@ def test_login_is_throttled_per_user_and_per_address(tmp_path):
 def test_two_person_rule_and_its_one_person_switch(tmp_path):
     for two_person, expected in (("true", 403), ("false", 200)):
         w = make_world(tmp_path / two_person, people_two_person_rule=two_person)
-        b = w.call("root", "POST", "/api/bulletins", {"text": "Thông báo ngắn."}).json
+        b = w.call("editor", "POST", "/api/bulletins", {"text": "Thông báo ngắn."}).json  # one the approver may read
         bc = w.call("approver", "POST", "/api/broadcasts",
                     {"bulletin_id": b["id"], "starts_at": tomorrow_10h(), "targets": ["xa-a"]}).json
         r = w.call("approver", "POST", f"/api/broadcasts/{bc['id']}/approve", {})

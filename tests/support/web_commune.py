@@ -56,3 +56,15 @@ def setup_commune(system: System, agents: tuple[str, ...] = ()) -> Commune:
         wait_for(lambda: all(d["online"] for d in api.get("/api/devices") if d["id"] in agents), timeout=30,
                  what="agents online")
     return commune
+
+
+def sign_in(base_url: str, username: str, password: str = PASSWORD) -> "requests.Session":
+    """A person's own HTTP session (cookie and CSRF header), signed in through ``POST /api/login``."""
+    import requests
+
+    s = requests.Session()
+    s.headers["X-CSRF-Token"] = s.get(base_url + "/api/session", timeout=30).json()["csrf_token"]
+    r = s.post(base_url + "/api/login", json={"username": username, "password": password}, timeout=30)
+    assert r.status_code == 200, r.text
+    s.headers["X-CSRF-Token"] = r.json()["csrf_token"]
+    return s

@@ -1,0 +1,66 @@
+"""Commands people send to one pole from the devices page: volume and the test tone.
+
+Turning a pole down is as good as silencing it, emergencies included, so it is a decision
+with a rule and a record: an editor may not go below ``[plans] editor_min_volume``, only
+approvers and administrators may, and every command is audited with the volume the pole
+last reported before it and the one asked for.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, Callable
+
+from controller.devices.registry import Registry
+from controller.errors import InputError, Refused
+from controller.people.users import User
+from controller.plans.bulletins import new_id
+from controller.reports.audit import AuditTrail
+from loaxa.protocol import PlayItem, utcnow
+
+
+def valid_volume(volume: Any) -> int:
+    if isinstance(volume, str) and volume.strip().isdigit():
+        volume = int(volume)
+    if not isinstance(volume, int) or isinstance(volume, bool) or not 0 <= volume <= 100:
+        raise InputError("invalid_volume", "Âm lượng phải từ 0 đến 100.", "volume")
+    return volume
+
+
+class RemoteCommands:
+    def __init__(self, registry: Registry, audit: AuditTrail, send_command: Callable[..., Any],
+                 tone_media: Callable[[], dict[str, Any]], editor_min_volume: int):
+        self.registry = registry
+        self.audit = audit
+        self.send_command = send_command
+        self.tone_media = tone_media
+        self.editor_min_volume = editor_min_volume
+
+    def _reported_volume(self, device_id: str) -> int | None:
+        return self.registry.device(device_id).get("state", {}).get("volume")
+
+    def set_volume(self, device_id: str, volume: Any, user: User, ip: str = "") -> dict[str, Any]:
+        volume = valid_volume(volume)
+        if volume < self.editor_min_volume and not user.can("approve"):
+            raise Refused("volume_floor", f"Biên tập viên chỉ đặt được âm lượng từ {self.editor_min_volume}% trở lên; "
+                                          "hạ thấp hơn cần người phê duyệt.", "volume")
+        before = self._reported_volume(device_id)
+        cmd = self.send_command(f"dev/{device_id}", "set_volume", volume=volume, reason="điều chỉnh âm lượng",
+                                issued_by=user.username)
+        self.audit.record(user.username, "device_volume", device_id,
+                          {"before": before, "after": volume, "command_seq": cmd.seq}, ip)
+        return {"device_id": device_id, "volume": volume, "command_seq": cmd.seq}
+
+    def test_tone(self, device_id: str, user: User, ip: str = "") -> dict[str, Any]:
+        """Play a short tone now, so someone at the pole can check the horns and the amplifier."""
+        media = self.tone_media()
+        now = utcnow()
+        item = PlayItem(item_id=new_id("tone"), start=now + timedelta(seconds=2), sha256=media["sha256"],
+                        size=media["size"], ext=media["ext"], duration_s=media["duration_s"], priority="priority",
+                        expires_at=now + timedelta(minutes=2), title="Âm thử")
+        volume = self._reported_volume(device_id)
+        cmd = self.send_command(f"dev/{device_id}", "play_now", item=item, reason="phát âm thử",
+                                issued_by=user.username)
+        self.audit.record(user.username, "device_test_tone", device_id,
+                          {"before": volume, "after": volume, "item_id": item.item_id, "command_seq": cmd.seq}, ip)
+        return {"device_id": device_id, "command_seq": cmd.seq, "item_id": item.item_id}
