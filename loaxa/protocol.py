@@ -566,6 +566,8 @@ def _load_json(payload: bytes | str) -> dict[str, Any]:
         raise ProtocolError("payload is not UTF-8") from None
     except (json.JSONDecodeError, RecursionError):
         raise ProtocolError("payload is not JSON") from None
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts (int_max_str_digits)
+        raise ProtocolError(f"payload is not usable JSON: {str(exc)[:120]}") from None
     if not isinstance(obj, dict):
         raise ProtocolError("payload must be a JSON object")
     return obj
@@ -665,8 +667,11 @@ def _parse_body(cls: type[M], body: Any) -> M:
         raise ProtocolError("body must be an object")
     try:
         return cls.from_dict(body)
-    except (TypeError, KeyError, AttributeError) as exc:
-        raise ProtocolError(f"malformed {cls.TYPE} message: {exc}") from None
+    except ProtocolError:
+        raise
+    except (TypeError, KeyError, AttributeError, ValueError, OverflowError, RecursionError) as exc:
+        # Every parse failure is a ProtocolError, so each side counts it as a rejected message.
+        raise ProtocolError(f"malformed {cls.TYPE} message: {str(exc)[:200]}") from None
 
 
 def encode(msg: Message) -> bytes:
