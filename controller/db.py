@@ -404,6 +404,45 @@ def m010_fleet(db: sqlite_utils.Database) -> None:
     )
 
 
+
+@migrations()
+def m011_client_binding(db: sqlite_utils.Database) -> None:
+    """The operator CLI's own broker account, per-device emergency delivery, flapping devices.
+
+    SQLite cannot change a CHECK constraint in place, so ``broker_accounts`` is rebuilt to
+    admit the ``operator`` role.
+    """
+    db.executescript(
+        """
+        CREATE TABLE broker_accounts_new (
+            username TEXT PRIMARY KEY,
+            role TEXT NOT NULL CHECK (role IN ('controller', 'operator', 'device')),
+            device_id TEXT UNIQUE REFERENCES devices(id),
+            password_hash TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            revoked_at TEXT
+        );
+        INSERT INTO broker_accounts_new SELECT username, role, device_id, password_hash, created_at, revoked_at
+            FROM broker_accounts;
+        DROP TABLE broker_accounts;
+        ALTER TABLE broker_accounts_new RENAME TO broker_accounts;
+        ALTER TABLE emergencies ADD COLUMN expires_at TEXT NOT NULL DEFAULT '';
+        ALTER TABLE emergencies ADD COLUMN item_json TEXT NOT NULL DEFAULT '';
+        CREATE TABLE emergency_devices (
+            broadcast_id TEXT NOT NULL,
+            device_id TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('pending', 'confirmed', 'unreached')),
+            sends INTEGER NOT NULL DEFAULT 0,
+            last_sent_at TEXT,
+            confirmed_at TEXT,
+            PRIMARY KEY (broadcast_id, device_id)
+        );
+        CREATE INDEX emergency_devices_pending ON emergency_devices(status, broadcast_id);
+        ALTER TABLE devices ADD COLUMN flapping_since TEXT;
+        """
+    )
+
+
 class Database:
 
     """The controller database with its lock; use :meth:`tx` for every access."""

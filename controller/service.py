@@ -14,6 +14,7 @@ from controller.db import Database
 from controller.plans.dispatch import Dispatcher
 from controller.plans.emergency import Emergencies
 from controller.plans.guardrail_store import GuardrailStore
+from controller.devices.flapping import FlapWatch
 from controller.devices.ingest import Ingest, playback_log
 from controller.fleet.service import Fleet
 from controller.plans.jobs import JobRunner, MediaKeeper
@@ -49,16 +50,18 @@ class Controller:
         self.render_progress = RenderProgressRegistry()
         self.guardrails = GuardrailStore(self.db, config.schedules)
         self.broadcasts = Broadcasts(self.db, self.registry, self.guardrails.policy, config.plans.auto_approve)
+        broker_settings = mqtt_settings(config)
         self.mqtt = MqttConnection(
-            mqtt_settings(config),
-            client_id="loaxa-controller",
+            broker_settings,
+            client_id=protocol.client_id(broker_settings.username, "loaxa-controller"),
             on_message=self._on_message,
             subscriptions=[(protocol.STATE_WILDCARD, 1), (protocol.EVENTS_WILDCARD, 1)],
             on_connect=self._on_connect,
         )
         self.dispatcher = Dispatcher(self.db, self.registry, self.signer, self.mqtt, config.plans, self.guardrails.policy)
         self.emergencies = Emergencies(self.db, self.registry, self.bulletins, self.dispatcher)
-        self.ingest = Ingest(self.db, self.registry, self.dispatcher.send_ack)
+        self.flaps = FlapWatch(self.db, config.security.flap_reconnects, config.security.flap_window_s)
+        self.ingest = Ingest(self.db, self.registry, self.dispatcher.send_ack, self.flaps)
         self.security = DeviceSecurity(config, self.db, self.registry, self.dispatcher, self.keyring,
                                        self._publish_and_wait)
         self.jobs = JobRunner(self.db, self.dispatcher, MediaKeeper(self.db, config.media_dir, config.audio), config.plans,
@@ -75,12 +78,14 @@ class Controller:
         self.mqtt.start()
         self.security.start()
         self.fleet.start()
+        self.emergencies.start()
         self._started = True
         log.info("controller started; signing key %s", self.signer.kid)
 
     def stop(self) -> None:
         if self._started:
             self.jobs.shutdown()
+            self.emergencies.stop()
             self.fleet.stop()
             self.security.stop()
             self.mqtt.stop()

@@ -95,6 +95,16 @@ def keys_topic() -> str:
     return f"{TOPIC_ROOT}/keys"
 
 
+def client_id(username: str, fallback: str) -> str:
+    """The MQTT client id of a connection: its broker user name when it has one.
+
+    The generated broker config binds client ids to user names (mosquitto's
+    ``use_username_as_clientid``), so asking for the same id keeps logs and sessions
+    consistent; ``fallback`` serves only an anonymous demo or test broker.
+    """
+    return username or fallback
+
+
 STATE_WILDCARD = f"{TOPIC_ROOT}/dev/+/state"
 EVENTS_WILDCARD = f"{TOPIC_ROOT}/dev/+/events"
 

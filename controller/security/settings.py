@@ -22,6 +22,7 @@ class BrokerSettings:
     pid_file: str = setting("", "file holding mosquitto's pid; the controller sends it SIGHUP after credentials change")
     reload_command: str = setting("", "command run instead of the SIGHUP after credentials change, e.g. 'systemctl reload mosquitto'")
     controller_username: str = setting("loaxa-controller", "the controller's own broker account in the generated config")
+    operator_username: str = setting("loaxa-cli", "the broker account of operator commands (emergency-stop, keys rotate) in the generated config")
     hash_iterations: int = setting(1000, "PBKDF2-SHA512 iterations of broker password hashes (mosquitto's $7$ format)")
 
 
@@ -30,3 +31,5 @@ class SecuritySettings:
     enroll_code_ttl_min: int = setting(60, "minutes a one-time enrollment code stays valid")
     enroll_attempts_per_min: int = setting(10, "enrollment attempts accepted per client address per minute")
     media_requires_auth: bool = setting(True, "media downloads need a device's broker user name and password (HTTP Basic)")
+    flap_reconnects: int = setting(5, "a device reconnecting this many times within flap_window_s is flagged as flapping (audited, counted)")
+    flap_window_s: int = setting(120, "the window of flap_reconnects; a flapping device is cleared after staying connected this long")
