@@ -18,6 +18,7 @@ from controller.devices.flapping import FlapWatch
 from controller.devices.ingest import Ingest, playback_log
 from controller.fleet.service import Fleet
 from controller.plans.jobs import JobRunner, MediaKeeper
+from controller.security.broker_config import plaintext_exposure
 from controller.security.device_security import DeviceSecurity, mqtt_settings
 from controller.security.keyring import Keyring
 from controller.devices.media_access import MediaAccess
@@ -80,6 +81,8 @@ class Controller:
         self.fleet.start()
         self.emergencies.start()
         self._started = True
+        for what in plaintext_exposure(self.config):
+            log.error("PLAINTEXT beyond this machine: %s; set up TLS (see docs/security.md)", what)
         log.info("controller started; signing key %s", self.signer.kid)
 
     def stop(self) -> None:

@@ -1,7 +1,8 @@
-"""The generated mosquitto.conf, run by a real mosquitto: client ids belong to accounts.
+"""The generated mosquitto.conf, run by a real mosquitto: client ids belong to accounts, devices use TLS.
 
 A pole's credentials used to connect under another pole's client id, or the controller's,
 made mosquitto drop the victim; a loop of that kept a pole offline through an emergency.
+Out of the box the config was plaintext on every interface.
 """
 
 from __future__ import annotations
@@ -10,10 +11,13 @@ import urllib.request
 
 import pytest
 
+from controller.config import ControllerConfig
 from controller.devices.credentials import Credentials
+from controller.devtools.broker_runner import free_port
 from controller.devices.registry import Registry
 from controller.security import broker_config
 from loaxa import protocol
+from loaxa.config import load_config
 from loaxa.protocol import DeviceState
 from support.harness import wait_for
 from support.secure_rig import Client, SecureRig
@@ -133,3 +137,55 @@ def test_an_emergency_is_sent_again_until_each_pole_started_it_and_the_rest_are_
     with ctl.db() as conn:
         row = conn.execute("SELECT details FROM audit_log WHERE action = 'emergency_unreached'").fetchone()
     assert row is not None and "loa-3" in row[0]
+
+
+def _installed_config(tmp_path, extra_broker: str = "", http: str = "") -> tuple[SecureRig, str]:
+    """A controller config as 'loaxa install controller' writes it (defaults), with test ports and pid file only."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    rig = SecureRig(tmp_path)
+    plain, tls = rig.port, free_port()
+    rig.config_path.write_text(
+        f'data_dir = "{rig.data_dir}"\n\n[mqtt]\nport = {plain}\n\n[http]\nport = {rig.http_port}\n{http}\n'
+        f'[broker]\nport = {plain}\ntls_port = {tls}\npid_file = "{rig.pid_file}"\n{extra_broker}')
+    rig.config = load_config(ControllerConfig, rig.config_path, env={})
+    rig.files = broker_config.BrokerFiles(broker_config.broker_dir(rig.config))
+    rig.tls_port = tls
+    return rig, str(tls)
+
+
+def test_the_out_of_the_box_broker_config_listens_for_devices_over_tls_only(tmp_path):
+    defaults = ControllerConfig().broker
+    assert (defaults.tls_port, defaults.plain_bind_address, defaults.allow_plaintext) == (8883, "127.0.0.1", False)
+    rig, tls = _installed_config(tmp_path)
+    try:
+        accounts = _two_poles(rig)
+        out = rig.cli("broker", "config")
+        assert "TLS on port" in out.stdout and "WARNING" not in out.stderr
+        conf = rig.files.conf.read_text()
+        assert f"listener {rig.port} 127.0.0.1" in conf  # the plain listener: this machine only
+        assert f"listener {tls}\n" in conf and f"certfile {rig.files.server_cert}" in conf  # devices: TLS, everywhere
+        rig.start_generated_broker()
+        pole = Client(rig.tls_port, *accounts["loa-a"], client_id="dev-loa-a",
+                      tls_ca=rig.files.ca_cert)
+        assert pole.accepted, pole.connack
+        plain = Client(rig.tls_port, *accounts["loa-b"], client_id="dev-loa-b")  # no plaintext on the device port
+        assert not plain.accepted
+        plain.close()
+        pole.close()
+    finally:
+        rig.close()
+
+
+def test_plaintext_beyond_loopback_is_refused_unless_allowed_and_then_warned(tmp_path):
+    rig, _ = _installed_config(tmp_path / "a", 'plain_bind_address = "0.0.0.0"\n')
+    refused = rig.cli("broker", "config", check=False)
+    assert refused.returncode != 0 and "refusing plaintext" in refused.stderr and "allow_plaintext" in refused.stderr
+    assert not rig.files.conf.exists()
+
+    rig, _ = _installed_config(tmp_path / "b", 'plain_bind_address = "0.0.0.0"\nallow_plaintext = true\n')
+    allowed = rig.cli("broker", "config")
+    assert "WARNING: plaintext: the plain MQTT listener" in allowed.stderr
+
+    rig, _ = _installed_config(tmp_path / "c", http='public_url = "http://10.0.0.5:8080"\n')
+    refused = rig.cli("device", "add", "--unit", "xa", "--name", "Loa", check=False)
+    assert refused.returncode != 0 and "http.public_url http://10.0.0.5:8080" in refused.stderr
