@@ -443,6 +443,44 @@ def m011_client_binding(db: sqlite_utils.Database) -> None:
     )
 
 
+
+# Row age in the format of format_time, compared as text (ISO 8601 UTC sorts in time order).
+_FLOOR = "strftime('%Y-%m-%dT%H:%M:%f', 'now', '-' || (SELECT minimum_days FROM retention_floor) || ' days')"
+
+
+@migrations()
+def m012_signed_anchors(db: sqlite_utils.Database) -> None:
+    """Signed retention anchors, and delete triggers that refuse rows younger than the retention floor.
+
+    An anchor now records the newest pruned row's time and the controller's signature;
+    ``loaxa audit verify`` accepts it only with that signature, its ``retention_pruned``
+    audit entry and an age beyond ``minimum_days``.  The triggers refuse, whatever the
+    anchors say, to delete an audit entry or a playback event younger than
+    ``retention_floor.minimum_days`` (the controller writes its configured minimum there).
+    """
+    db.executescript(
+        f"""
+        ALTER TABLE chain_anchors ADD COLUMN newest_at TEXT NOT NULL DEFAULT '';
+        ALTER TABLE chain_anchors ADD COLUMN kid TEXT NOT NULL DEFAULT '';
+        ALTER TABLE chain_anchors ADD COLUMN sig TEXT NOT NULL DEFAULT '';
+        CREATE TABLE retention_floor (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            minimum_days INTEGER NOT NULL CHECK (minimum_days >= 1)
+        );
+        INSERT INTO retention_floor(id, minimum_days) VALUES (1, 365);
+        DROP TRIGGER audit_log_no_delete;
+        CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+            WHEN OLD.id > COALESCE((SELECT last_id FROM chain_anchors WHERE chain = 'audit_log:all'), 0)
+              OR OLD.at >= {_FLOOR}
+            BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+        CREATE TRIGGER playback_events_no_delete BEFORE DELETE ON playback_events
+            WHEN OLD.id > COALESCE((SELECT last_id FROM chain_anchors WHERE chain = 'playback_events:' || OLD.device_id), 0)
+              OR OLD.recorded_at >= {_FLOOR} OR OLD.received_at >= {_FLOOR}
+            BEGIN SELECT RAISE(ABORT, 'the playback logbook is append-only'); END;
+        """
+    )
+
+
 class Database:
 
     """The controller database with its lock; use :meth:`tx` for every access."""

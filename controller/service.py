@@ -66,7 +66,7 @@ class Controller:
         self.security = DeviceSecurity(config, self.db, self.registry, self.dispatcher, self.keyring,
                                        self._publish_and_wait)
         self.jobs = JobRunner(self.db, self.dispatcher, MediaKeeper(self.db, config.media_dir, config.audio), config.plans,
-                              config.jobs_db_path, Retention(self.db, config.retention, config.media_dir))
+                              config.jobs_db_path, Retention(self.db, config.retention, config.media_dir, self.keyring.sign_detached))
         self.media_access = MediaAccess(self.db)
         self.fleet = Fleet(self.db, self.registry, self.audit, config.fleet, config.releases_dir,
                            self.dispatcher.send_command, self.test_tone_media)
@@ -114,6 +114,13 @@ class Controller:
             raise RuntimeError(f"the broker did not confirm the message on {topic}")
 
     # use cases -------------------------------------------------------------------
+    def verify_audit(self) -> list[Any]:
+        """The hash chains and their retention anchors, checked against every key this controller signed with."""
+        from controller.reports.audit import verify_all
+        from controller.security.key_file import trusted_public_keys
+
+        return verify_all(self.db, trusted_public_keys(self.config.key_path), self.config.retention.minimum_days)
+
     def add_bulletin(self, title: Any, text: Any, created_by: str = "", script: Any = None,
                      progress_id: Any = None) -> dict[str, Any]:
         """Render and store a bulletin; with ``progress_id``, ``created_by`` can follow the render meanwhile."""

@@ -625,6 +625,10 @@ class Signer:
             raise ValueError("signing key is not Ed25519")
         return cls(key)
 
+    def sign_detached(self, data: bytes) -> str:
+        """A base64 signature of ``data`` (records the controller vouches for, not wire messages)."""
+        return base64.b64encode(self._key.sign(data)).decode("ascii")
+
     def seal(self, msg: Message) -> bytes:
         if not msg.SIGNED:
             raise ProtocolError(f"{msg.TYPE} messages are not signed")
@@ -635,6 +639,15 @@ class Signer:
         # own "type" (the last one; any inside the body comes earlier) instead of serialising twice.
         at = unsigned.rfind(b',"type":')
         return unsigned[:at] + b',"sig":"' + sig + b'"' + unsigned[at:]
+
+
+def verify_detached(public_key: Ed25519PublicKey, data: bytes, signature: str) -> bool:
+    """Whether ``signature`` (base64, from :meth:`Signer.sign_detached`) signs ``data`` with ``public_key``."""
+    try:
+        public_key.verify(base64.b64decode(signature, validate=True), data)
+    except (InvalidSignature, binascii.Error, ValueError):
+        return False
+    return True
 
 
 class Verifier:

@@ -68,3 +68,20 @@ def scrub_retired_private_keys(key_path: Path) -> list[str]:
         scrubbed.append(signer.kid)
         log.warning("removed the retired private key %s; kept its public half", signer.kid)
     return scrubbed
+
+
+def trusted_public_keys(key_path: Path) -> dict[str, object]:
+    """Every key this controller has signed with, by key id: the current one and each retired public half."""
+    keys: dict[str, object] = {}
+    if key_path.exists():
+        current = Signer.from_pem(key_path.read_bytes())
+        keys[current.kid] = current.public_key
+    folder = retired_dir(key_path)
+    for pub in sorted(folder.glob("*.pub")) if folder.is_dir() else ():
+        try:
+            key = protocol.public_key_from_text(pub.read_text(encoding="ascii"))
+        except (OSError, ValueError) as exc:
+            log.error("cannot read the retired public key %s: %s", pub, exc)
+            continue
+        keys[protocol.key_id(key)] = key
+    return keys

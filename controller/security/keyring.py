@@ -73,6 +73,11 @@ class Keyring:
     def seal(self, msg: Message) -> bytes:
         return self.current.seal(msg)
 
+    def sign_detached(self, data: bytes) -> tuple[str, str]:
+        """(key id, signature) of ``data`` with the current key."""
+        signer = self.current
+        return signer.kid, signer.sign_detached(data)
+
 
 @dataclass(frozen=True)
 class Rotation:
