@@ -35,6 +35,7 @@ class PlanSettings:
     horizon_hours: float = setting(48.0, "how far ahead each device's plan reaches")
     republish_s: int = setting(600, "how often every plan is rebuilt and republished if it changed")
     command_ttl_s: int = setting(120, "how long an immediate command stays valid")
+    emergency_resend_s: float = setting(5.0, "an emergency is sent again to each device that has not reported it started, this often, until the command expires")
     render_lead_minutes: int = setting(60, "media of a broadcast is checked (and re-rendered if missing) this long before it airs")
     misfire_grace_s: int = setting(300, "a job missed while the controller was down still runs if at most this late")
     auto_approve: bool = setting(False, "approve new and edited broadcasts at once, without an approver (small installations only)")

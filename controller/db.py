@@ -405,6 +405,82 @@ def m010_fleet(db: sqlite_utils.Database) -> None:
 
 
 @migrations()
+def m011_client_binding(db: sqlite_utils.Database) -> None:
+    """The operator CLI's own broker account, per-device emergency delivery, flapping devices.
+
+    SQLite cannot change a CHECK constraint in place, so ``broker_accounts`` is rebuilt to
+    admit the ``operator`` role.
+    """
+    db.executescript(
+        """
+        CREATE TABLE broker_accounts_new (
+            username TEXT PRIMARY KEY,
+            role TEXT NOT NULL CHECK (role IN ('controller', 'operator', 'device')),
+            device_id TEXT UNIQUE REFERENCES devices(id),
+            password_hash TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            revoked_at TEXT
+        );
+        INSERT INTO broker_accounts_new SELECT username, role, device_id, password_hash, created_at, revoked_at
+            FROM broker_accounts;
+        DROP TABLE broker_accounts;
+        ALTER TABLE broker_accounts_new RENAME TO broker_accounts;
+        ALTER TABLE emergencies ADD COLUMN expires_at TEXT NOT NULL DEFAULT '';
+        ALTER TABLE emergencies ADD COLUMN item_json TEXT NOT NULL DEFAULT '';
+        CREATE TABLE emergency_devices (
+            broadcast_id TEXT NOT NULL,
+            device_id TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('pending', 'confirmed', 'unreached')),
+            sends INTEGER NOT NULL DEFAULT 0,
+            last_sent_at TEXT,
+            confirmed_at TEXT,
+            PRIMARY KEY (broadcast_id, device_id)
+        );
+        CREATE INDEX emergency_devices_pending ON emergency_devices(status, broadcast_id);
+        ALTER TABLE devices ADD COLUMN flapping_since TEXT;
+        """
+    )
+
+
+
+# Row age in the format of format_time, compared as text (ISO 8601 UTC sorts in time order).
+_FLOOR = "strftime('%Y-%m-%dT%H:%M:%f', 'now', '-' || (SELECT minimum_days FROM retention_floor) || ' days')"
+
+
+@migrations()
+def m012_signed_anchors(db: sqlite_utils.Database) -> None:
+    """Signed retention anchors, and delete triggers that refuse rows younger than the retention floor.
+
+    An anchor now records the newest pruned row's time and the controller's signature;
+    ``loaxa audit verify`` accepts it only with that signature, its ``retention_pruned``
+    audit entry and an age beyond ``minimum_days``.  The triggers refuse, whatever the
+    anchors say, to delete an audit entry or a playback event younger than
+    ``retention_floor.minimum_days`` (the controller writes its configured minimum there).
+    """
+    db.executescript(
+        f"""
+        ALTER TABLE chain_anchors ADD COLUMN newest_at TEXT NOT NULL DEFAULT '';
+        ALTER TABLE chain_anchors ADD COLUMN kid TEXT NOT NULL DEFAULT '';
+        ALTER TABLE chain_anchors ADD COLUMN sig TEXT NOT NULL DEFAULT '';
+        CREATE TABLE retention_floor (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            minimum_days INTEGER NOT NULL CHECK (minimum_days >= 1)
+        );
+        INSERT INTO retention_floor(id, minimum_days) VALUES (1, 365);
+        DROP TRIGGER audit_log_no_delete;
+        CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+            WHEN OLD.id > COALESCE((SELECT last_id FROM chain_anchors WHERE chain = 'audit_log:all'), 0)
+              OR OLD.at >= {_FLOOR}
+            BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+        CREATE TRIGGER playback_events_no_delete BEFORE DELETE ON playback_events
+            WHEN OLD.id > COALESCE((SELECT last_id FROM chain_anchors WHERE chain = 'playback_events:' || OLD.device_id), 0)
+              OR OLD.recorded_at >= {_FLOOR} OR OLD.received_at >= {_FLOOR}
+            BEGIN SELECT RAISE(ABORT, 'the playback logbook is append-only'); END;
+        """
+    )
+
+
+@migrations()
 def m018_commune_dictionary(db: sqlite_utils.Database) -> None:
     """The commune's own readings of abbreviations and foreign words (controller.dictionary)."""
     db.executescript(

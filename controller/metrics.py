@@ -15,6 +15,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from controller.db import Database
+from controller.devices.flapping import FlapWatch
 from controller.devices.ingest import Ingest
 from controller.devices.media_access import MediaAccess
 from loaxa.mqtt_client import MqttConnection
@@ -25,6 +26,7 @@ class Observed(Protocol):
 
     db: Database
     ingest: Ingest
+    flaps: FlapWatch
     media_access: MediaAccess
     mqtt: MqttConnection
 
@@ -52,6 +54,9 @@ class _StateCollector(Collector):
                                   value=events)
         yield CounterMetricFamily("loaxa_mqtt_messages_rejected", "Malformed or unauthorised device messages dropped",
                                   value=c.ingest.rejected)
+        yield CounterMetricFamily("loaxa_device_flapping_alerts", "Times a device was flagged for reconnecting too often",
+                                  value=c.flaps.alerts)
+        yield GaugeMetricFamily("loaxa_devices_flapping", "Devices flagged as flapping now", value=c.flaps.flapping())
         yield CounterMetricFamily("loaxa_media_downloads_denied",
                                   "Media downloads refused because nothing sent to the device uses the file",
                                   value=c.media_access.denied)

@@ -15,9 +15,11 @@ from controller.db import Database
 from controller.plans.dispatch import Dispatcher
 from controller.plans.emergency import Emergencies
 from controller.plans.guardrail_store import GuardrailStore
+from controller.devices.flapping import FlapWatch
 from controller.devices.ingest import Ingest, playback_log
 from controller.fleet.service import Fleet
 from controller.plans.jobs import JobRunner, MediaKeeper
+from controller.security.broker_config import plaintext_exposure
 from controller.security.device_security import DeviceSecurity, mqtt_settings
 from controller.security.keyring import Keyring
 from controller.devices.media_access import MediaAccess
@@ -54,20 +56,24 @@ class Controller:
         self.guardrails = GuardrailStore(self.db, config.schedules)
         self.broadcasts = Broadcasts(self.db, self.registry, self.guardrails.policy, config.plans.auto_approve,
                                      config.people.two_person_rule)
+        broker_settings = mqtt_settings(config)
         self.mqtt = MqttConnection(
-            mqtt_settings(config),
-            client_id="loaxa-controller",
+            broker_settings,
+            client_id=protocol.client_id(broker_settings.username, "loaxa-controller"),
             on_message=self._on_message,
             subscriptions=[(protocol.STATE_WILDCARD, 1), (protocol.EVENTS_WILDCARD, 1)],
             on_connect=self._on_connect,
         )
         self.dispatcher = Dispatcher(self.db, self.registry, self.signer, self.mqtt, config.plans, self.guardrails.policy)
         self.emergencies = Emergencies(self.db, self.registry, self.bulletins, self.dispatcher)
-        self.ingest = Ingest(self.db, self.registry, self.dispatcher.send_ack)
+        self.flaps = FlapWatch(self.db, config.security.flap_reconnects, config.security.flap_window_s)
+        self.ingest = Ingest(self.db, self.registry, self.dispatcher.send_ack, self.flaps)
         self.security = DeviceSecurity(config, self.db, self.registry, self.dispatcher, self.keyring,
                                        self._publish_and_wait)
-        self.jobs = JobRunner(self.db, self.dispatcher, MediaKeeper(self.db, config.media_dir, config.audio, self.dictionary.local), config.plans,
-                              config.jobs_db_path, Retention(self.db, config.retention, config.media_dir))
+        self.jobs = JobRunner(self.db, self.dispatcher,
+                              MediaKeeper(self.db, config.media_dir, config.audio, self.dictionary.local), config.plans,
+                              config.jobs_db_path,
+                              Retention(self.db, config.retention, config.media_dir, self.keyring.sign_detached))
         self.media_access = MediaAccess(self.db)
         self.fleet = Fleet(self.db, self.registry, self.audit, config.fleet, config.releases_dir,
                            self.dispatcher.send_command, self.test_tone_media)
@@ -84,12 +90,16 @@ class Controller:
         self.mqtt.start()
         self.security.start()
         self.fleet.start()
+        self.emergencies.start()
         self._started = True
+        for what in plaintext_exposure(self.config):
+            log.error("PLAINTEXT beyond this machine: %s; set up TLS (see docs/security.md)", what)
         log.info("controller started; signing key %s", self.signer.kid)
 
     def stop(self) -> None:
         if self._started:
             self.jobs.shutdown()
+            self.emergencies.stop()
             self.fleet.stop()
             self.security.stop()
             self.mqtt.stop()
@@ -115,6 +125,13 @@ class Controller:
             raise RuntimeError(f"the broker did not confirm the message on {topic}")
 
     # use cases -------------------------------------------------------------------
+    def verify_audit(self) -> list[Any]:
+        """The hash chains and their retention anchors, checked against every key this controller signed with."""
+        from controller.reports.audit import verify_all
+        from controller.security.key_file import trusted_public_keys
+
+        return verify_all(self.db, trusted_public_keys(self.config.key_path), self.config.retention.minimum_days)
+
     def add_bulletin(self, title: Any, text: Any, created_by: str = "", script: Any = None,
                      progress_id: Any = None) -> dict[str, Any]:
         """Render and store a bulletin; with ``progress_id``, ``created_by`` can follow the render meanwhile."""

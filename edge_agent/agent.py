@@ -102,7 +102,7 @@ class Agent:
         self._lock = threading.RLock()
         self.mqtt = MqttConnection(
             config.mqtt,
-            client_id=f"loaxa-agent-{self.device_id}",
+            client_id=protocol.client_id(config.mqtt.username, f"loaxa-agent-{self.device_id}"),
             on_message=self._on_message,
             subscriptions=self._subscriptions(),
             will=(protocol.state_topic(self.device_id), protocol.encode(protocol.offline_state(self.device_id))),

@@ -22,7 +22,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.set_defaults(func=run_enroll)
 
 
+def plaintext_warnings(controller_url: str, broker_tls: bool, broker_host: str) -> list[str]:
+    """What of this pole's link to the controller travels in clear beyond loopback."""
+    from urllib.parse import urlsplit
+
+    local = ("127.0.0.1", "::1", "localhost")
+    out = []
+    url = urlsplit(controller_url)
+    if url.scheme != "https" and url.hostname not in local:
+        out.append(f"{controller_url} is plain HTTP: this device's password crossed the network in clear, "
+                   "and media downloads will send it again; use the controller's https:// address")
+    if not broker_tls and broker_host not in local:
+        out.append(f"the broker at {broker_host} is reached without TLS")
+    return out
+
+
 def run_enroll(args: argparse.Namespace) -> int:
+    import sys
     from pathlib import Path
 
     from edge_agent.enroll import EnrollError, enroll
@@ -31,6 +47,8 @@ def run_enroll(args: argparse.Namespace) -> int:
         config = enroll(args.controller_url, args.code, Path(args.enroll_config), user=args.user,
                         expect_kid=args.kid, cafile=args.cafile)
     tls = " (TLS)" if config.mqtt.tls_ca else ""
+    for warning in plaintext_warnings(args.controller_url, bool(config.mqtt.tls_ca), config.mqtt.host):
+        print(f"WARNING: {warning}", file=sys.stderr)
     print(f"enrolled as {config.device_id}; broker {config.mqtt.host}:{config.mqtt.port}{tls}; "
           f"config written to {args.enroll_config} (mode 0600)")
     return 0

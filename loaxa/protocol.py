@@ -95,6 +95,16 @@ def keys_topic() -> str:
     return f"{TOPIC_ROOT}/keys"
 
 
+def client_id(username: str, fallback: str) -> str:
+    """The MQTT client id of a connection: its broker user name when it has one.
+
+    The generated broker config binds client ids to user names (mosquitto's
+    ``use_username_as_clientid``), so asking for the same id keeps logs and sessions
+    consistent; ``fallback`` serves only an anonymous demo or test broker.
+    """
+    return username or fallback
+
+
 STATE_WILDCARD = f"{TOPIC_ROOT}/dev/+/state"
 EVENTS_WILDCARD = f"{TOPIC_ROOT}/dev/+/events"
 
@@ -566,6 +576,8 @@ def _load_json(payload: bytes | str) -> dict[str, Any]:
         raise ProtocolError("payload is not UTF-8") from None
     except (json.JSONDecodeError, RecursionError):
         raise ProtocolError("payload is not JSON") from None
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts (int_max_str_digits)
+        raise ProtocolError(f"payload is not usable JSON: {str(exc)[:120]}") from None
     if not isinstance(obj, dict):
         raise ProtocolError("payload must be a JSON object")
     return obj
@@ -613,6 +625,10 @@ class Signer:
             raise ValueError("signing key is not Ed25519")
         return cls(key)
 
+    def sign_detached(self, data: bytes) -> str:
+        """A base64 signature of ``data`` (records the controller vouches for, not wire messages)."""
+        return base64.b64encode(self._key.sign(data)).decode("ascii")
+
     def seal(self, msg: Message) -> bytes:
         if not msg.SIGNED:
             raise ProtocolError(f"{msg.TYPE} messages are not signed")
@@ -623,6 +639,15 @@ class Signer:
         # own "type" (the last one; any inside the body comes earlier) instead of serialising twice.
         at = unsigned.rfind(b',"type":')
         return unsigned[:at] + b',"sig":"' + sig + b'"' + unsigned[at:]
+
+
+def verify_detached(public_key: Ed25519PublicKey, data: bytes, signature: str) -> bool:
+    """Whether ``signature`` (base64, from :meth:`Signer.sign_detached`) signs ``data`` with ``public_key``."""
+    try:
+        public_key.verify(base64.b64decode(signature, validate=True), data)
+    except (InvalidSignature, binascii.Error, ValueError):
+        return False
+    return True
 
 
 class Verifier:
@@ -665,8 +690,11 @@ def _parse_body(cls: type[M], body: Any) -> M:
         raise ProtocolError("body must be an object")
     try:
         return cls.from_dict(body)
-    except (TypeError, KeyError, AttributeError) as exc:
-        raise ProtocolError(f"malformed {cls.TYPE} message: {exc}") from None
+    except ProtocolError:
+        raise
+    except (TypeError, KeyError, AttributeError, ValueError, OverflowError, RecursionError) as exc:
+        # Every parse failure is a ProtocolError, so each side counts it as a rejected message.
+        raise ProtocolError(f"malformed {cls.TYPE} message: {str(exc)[:200]}") from None
 
 
 def encode(msg: Message) -> bytes:

@@ -56,10 +56,11 @@ def test_forged_wrong_target_expired_and_replayed_plans_are_rejected(rig, broker
     wrong_target = signer.seal(plan(8, device="loa-2"))
     expired = signer.seal(plan(9, expires_in=-1))
     replayed = signer.seal(plan(4))
-    for payload in (json.dumps(tampered).encode(), forged, wrong_target, expired, replayed, b"{not json"):
+    huge_int = b'{"v": 1, "type": "plan", "kid": "k", "sig": "x", "body": {"plan_version": ' + b"9" * 5000 + b"}}"
+    for payload in (json.dumps(tampered).encode(), forged, wrong_target, expired, replayed, b"{not json", huge_int):
         listener.publish(topic, payload)
 
-    state = wait_for(applied(listener, 5, 6), what="six rejections reported in state")
+    state = wait_for(applied(listener, 5, 7), what="seven rejections reported in state")
     assert state.plan_version == 5
     with agent.db() as conn:
         assert conn.execute("SELECT version FROM plan").fetchone()[0] == 5

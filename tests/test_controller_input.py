@@ -19,7 +19,8 @@ def test_malformed_mqtt_payloads_do_not_crash_the_controller(system, broker):
     seed_commune(ctl.api, {"loa-1": "thon-a"})
     pub = Listener(broker, client_id="intruder")
     garbage = [b"", b"\xff\xfe\x00", b"{", b"[]", b'{"v":1,"type":"state","body":{"device_id":"loa-1"}}',
-               b"x" * (protocol.MAX_PAYLOAD_BYTES + 10)]
+               b"x" * (protocol.MAX_PAYLOAD_BYTES + 10),
+               b'{"v":1,"type":"state","body":{"device_id":"loa-1","online":true,"volume":' + b"9" * 5000 + b"}}"]
     for topic in (protocol.state_topic("loa-1"), protocol.events_topic("loa-1"), protocol.events_topic("ghost")):
         for payload in garbage:
             pub.publish(topic, payload)
@@ -35,6 +36,7 @@ def test_malformed_mqtt_payloads_do_not_crash_the_controller(system, broker):
     wait_for(lambda: len(ctl.events()) == 1, what="valid event stored")
     assert ctl.alive
     assert "rejected message" in ctl.log()
+    assert "failed to handle message" not in ctl.log()  # every parse failure is a ProtocolError, none a crash
     assert all(r["device_id"] == "loa-1" for r in ctl.events())
     pub.close()
 

@@ -188,3 +188,19 @@ def test_wrong_types_in_bodies_give_protocol_errors(body):
     for cls in (DeviceState, EventBatch):
         payload = json.dumps({"v": 1, "type": cls.TYPE, "body": body})
         assert_valid_or_explained(lambda: protocol.decode(payload, cls), cls)
+
+
+HUGE_INT = "9" * 5000  # more digits than Python converts by default (int_max_str_digits)
+
+
+@pytest.mark.parametrize("body", [
+    '{"device_id": "a", "online": true, "volume": %s}' % HUGE_INT,
+    '{"device_id": "a", "online": true, "plan_version": %s}' % HUGE_INT,
+])
+def test_an_integer_too_long_to_convert_is_a_protocol_error(body):
+    payload = ('{"v": 1, "type": "state", "body": %s}' % body).encode()
+    with pytest.raises(ProtocolError, match="usable JSON"):
+        protocol.decode(payload, DeviceState)
+    signed = ('{"v": 1, "type": "plan", "kid": "k", "sig": "x", "body": {"plan_version": %s}}' % HUGE_INT).encode()
+    with pytest.raises(ProtocolError, match="usable JSON"):
+        Verifier([]).open(signed, Plan)

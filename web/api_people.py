@@ -204,10 +204,9 @@ def audit_verify():
 
 
 def _verify() -> list[dict[str, Any]]:
-    from controller.reports.audit import verify_all
-
     return [{"table": r.table, "ok": r.ok, "rows": r.rows, "chains": r.chains,
-             "problems": [str(p) for p in r.problems]} for r in verify_all(ctl().db)]
+             "problems": [str(p) for p in r.problems], "anchors": [str(a) for a in r.anchors]}
+            for r in ctl().verify_audit()]
 
 
 def init_app(app: Flask) -> None:

@@ -52,7 +52,7 @@ def device_username(device_id: str) -> str:
 @dataclass(frozen=True)
 class Account:
     username: str
-    role: str  # "controller" or "device"
+    role: str  # "controller", "operator" (the CLI on the controller machine) or "device"
     device_id: str | None
     password_hash: str
 
@@ -72,12 +72,24 @@ class Credentials:
         return username, password
 
     def issue_controller(self, username: str) -> str:
+        return self._issue_service("controller", username)
+
+    def issue_operator(self, username: str) -> str:
+        """The operator CLI's own account: with client ids bound to user names, sharing the
+        controller's account would knock the running controller off at every command."""
+        return self._issue_service("operator", username)
+
+    def _issue_service(self, role: str, username: str) -> str:
         if username.startswith(DEVICE_PREFIX):
-            raise ValueError(f"the controller's broker account may not start with {DEVICE_PREFIX!r}")
+            raise ValueError(f"the {role}'s broker account may not start with {DEVICE_PREFIX!r}")
         password = new_password()
         with self.db.tx() as db:
-            db.execute("DELETE FROM broker_accounts WHERE role = 'controller'")
-            self._store(username, "controller", None, password)
+            clash = db.execute("SELECT role FROM broker_accounts WHERE username = ? AND role != ?",
+                               [username, role]).fetchone()
+            if clash:
+                raise ValueError(f"the broker account {username!r} already belongs to the {clash[0]}")
+            db.execute("DELETE FROM broker_accounts WHERE role = ?", [role])
+            self._store(username, role, None, password)
         return password
 
     def _store(self, username: str, role: str, device_id: str | None, password: str) -> None:

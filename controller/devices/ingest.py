@@ -13,6 +13,7 @@ from typing import Callable, Collection
 from controller.reports import hashchain
 from controller.reports.audit import PLAYBACK_CHAIN, log_query
 from controller.db import Database
+from controller.devices.flapping import FlapWatch
 from controller.devices.registry import Registry
 from loaxa import protocol
 from loaxa.logs import log_context
@@ -29,10 +30,11 @@ _INSERT_EVENT = (
 
 
 class Ingest:
-    def __init__(self, db: Database, registry: Registry, send_ack: AckSender):
+    def __init__(self, db: Database, registry: Registry, send_ack: AckSender, flaps: FlapWatch | None = None):
         self.db = db
         self.registry = registry
         self.send_ack = send_ack
+        self.flaps = flaps
         self.rejected = 0
 
     def handle(self, topic: str, payload: bytes) -> None:
@@ -65,6 +67,7 @@ class Ingest:
             raise ProtocolError(f"unknown device {device_id!r}")
         now = format_time(utcnow())
         with self.db.tx() as db:
+            was_online = bool(db.execute("SELECT online FROM devices WHERE id = ?", [device_id]).fetchone()[0])
             if state.online:
                 db.execute(
                     """UPDATE devices SET online = 1, last_seen = ?, plan_version_applied = ?,
@@ -73,6 +76,8 @@ class Ingest:
                 )
             else:
                 db.execute("UPDATE devices SET online = 0 WHERE id = ?", [device_id])
+        if self.flaps is not None:
+            self.flaps.observe(device_id, was_online, state.online)
         log.debug("state of %s: online=%s plan=v%d", device_id, state.online, state.plan_version)
 
     def on_events(self, device_id: str, batch: EventBatch) -> None:

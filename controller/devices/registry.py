@@ -131,5 +131,6 @@ def _device_view(row: dict[str, Any]) -> dict[str, Any]:
     out = dict(row)
     out["online"] = bool(out["online"])
     out["media_ready"] = bool(out["media_ready"])
+    out["flapping"] = bool(out.get("flapping_since"))
     out["state"] = json.loads(out.pop("state_json") or "{}")
     return out

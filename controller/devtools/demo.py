@@ -78,7 +78,9 @@ def agent_local_toml(data_dir: Path) -> str:
 
 
 def broker_toml(mqtt_port: int, pid_file: Path) -> str:
-    return f'\n[broker]\nbind_address = "127.0.0.1"\nport = {mqtt_port}\npid_file = "{pid_file}"\n'
+    """The demo opts into plaintext explicitly: every part runs on loopback, so no TLS listener."""
+    return (f'\n[broker]\nbind_address = "127.0.0.1"\nplain_bind_address = "127.0.0.1"\nport = {mqtt_port}\n'
+            f'tls_port = 0\npid_file = "{pid_file}"\n')
 
 
 def seed(api: ApiClient) -> None:

@@ -2,7 +2,9 @@
 
 The database is copied with SQLite's backup API, so a backup taken while the controller
 runs is consistent. The archive holds the signing key, so it is written readable only by
-its owner: whoever has it can speak for the controller.
+its owner: whoever has it can speak for the controller.  It holds no retired signing
+key's private half (only the current key is private; retired keys keep their public
+half), even if an older version left one on disk.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from controller.config import ControllerConfig
+from controller.security.key_file import retired_dir
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +40,8 @@ def backup(config: ControllerConfig, archive: Path) -> dict[str, object]:
         databases = sorted(data.glob("*.db"))
         for db in databases:
             _snapshot(db, Path(tmp) / db.name)
-        files = sorted(p for p in data.rglob("*") if p.is_file() and not _is_db_file(p, data))
+        files = sorted(p for p in data.rglob("*")
+                       if p.is_file() and not _is_db_file(p, data) and not _is_retired_private_key(p, config))
         manifest = {
             "format": 1,
             "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -54,6 +58,10 @@ def backup(config: ControllerConfig, archive: Path) -> dict[str, object]:
                 tar.add(p, arcname=str(p.relative_to(data)))
     log.info("backup of %s written to %s", config.data_dir, archive)
     return manifest
+
+
+def _is_retired_private_key(path: Path, config: ControllerConfig) -> bool:
+    return path.parent == retired_dir(config.key_path) and path.suffix != ".pub"
 
 
 def _is_db_file(path: Path, data: Path) -> bool:

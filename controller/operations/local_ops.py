@@ -2,8 +2,9 @@
 
 Reading the data directory (the database and the signing key) is the authority here: it
 already allows signing anything.  Commands that must reach devices at once (the kill
-switch, a key rollover) publish with the controller's broker account under their own
-client id, and wait until the broker confirmed every message.
+switch, a key rollover) publish with the operator's own broker account (never the
+controller's: the broker binds client ids to accounts, so sharing it would knock the
+controller off), and wait until the broker confirmed every message.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ import paho.mqtt.client as mqtt
 
 from controller.config import ControllerConfig
 from controller.db import Database
-from controller.security.device_security import DeviceSecurity, mqtt_settings
+from controller.security.device_security import DeviceSecurity, operator_mqtt_settings
 from controller.plans.dispatch import Dispatcher
 from controller.security.keyring import Keyring
 from controller.devices.registry import Registry
+from loaxa import protocol
 from loaxa.mqtt_client import MqttConnection
 
 CONNECT_TIMEOUT_S = 15.0
@@ -64,7 +66,8 @@ class ConfirmingPublisher:
 def operator_session(config: ControllerConfig, *, connect: bool = False) -> Iterator[DeviceSecurity]:
     """The security use cases over the controller's files; ``connect`` also opens MQTT."""
     db = Database(config.db_path)
-    connection = MqttConnection(mqtt_settings(config), client_id=f"loaxa-cli-{os.getpid()}",
+    settings = operator_mqtt_settings(config)
+    connection = MqttConnection(settings, client_id=protocol.client_id(settings.username, f"loaxa-cli-{os.getpid()}"),
                                 on_message=lambda topic, payload: None)
     publisher = ConfirmingPublisher(connection)
     registry = Registry(db)
@@ -76,7 +79,7 @@ def operator_session(config: ControllerConfig, *, connect: bool = False) -> Iter
             connection.start()
             if not connection.connected.wait(CONNECT_TIMEOUT_S):
                 raise OperatorError(f"cannot connect to the broker at {config.mqtt.host}:{config.mqtt.port} "
-                                    f"as the controller's account; is it running and configured?")
+                                    f"as the operator's account; is it running and configured?")
         yield security
         if connect:
             publisher.confirm_all()

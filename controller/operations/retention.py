@@ -6,6 +6,12 @@ still inside the retention window go, and the last pruned row's hash becomes the
 anchor.  A chain whose prefix does not verify is left untouched (pruning it would erase
 the evidence), and every run that prunes anything says so in the audit trail, with the new
 anchors, so a later copy of the file can be checked against them.
+
+Each anchor is signed with the controller's key and records the newest pruned row's time;
+``loaxa audit verify`` accepts an anchor only with that signature, an age beyond
+``minimum_days`` and a ``retention_pruned`` entry naming it (each run names every anchor,
+so the newest entry always covers them all).  The configured ``minimum_days`` is written
+to ``retention_floor``, which the delete triggers read.
 """
 
 from __future__ import annotations
@@ -55,10 +61,16 @@ def cutoff(now: datetime, days: int) -> str | None:
 
 
 class Retention:
-    def __init__(self, db: Database, settings: RetentionSettings, media_dir: Path):
+    def __init__(self, db: Database, settings: RetentionSettings, media_dir: Path,
+                 sign: hashchain.Sign | None = None):
+        """``sign``: the controller's key (``Keyring.sign_detached``); without it anchors are unsigned
+        and ``loaxa audit verify`` refuses them."""
         self.db = db
         self.settings = settings
         self.media_dir = media_dir
+        self.sign = sign
+        with db.tx() as conn:
+            conn.execute("UPDATE retention_floor SET minimum_days = ? WHERE id = 1", [settings.minimum_days])
 
     def run(self, *, dry_run: bool = False, now: datetime | None = None) -> RetentionReport:
         """Prune everything that has outlived its setting, each table in its own transaction."""
@@ -76,10 +88,16 @@ class Retention:
         if report.total and not dry_run:
             AuditTrail(self.db).record("system", "retention_pruned", details={
                 "playback_events": events, "audit_entries": audits, "plan_skips": skips, "media": len(media),
-                "anchors": anchors})
+                "pruned": anchors, "anchors": self._all_anchors()})
         if report.total or skipped:
             log.info("retention: %s", report.summary())
         return report
+
+    def _all_anchors(self) -> dict[str, dict[str, object]]:
+        """Every anchor as the audit entry names it (so pruning old audit entries never orphans one)."""
+        with self.db.tx() as db:
+            return {r[0]: {"length": r[1], "hash": r[2], "last_id": r[3]} for r in db.execute(
+                "SELECT chain, length, hash, last_id FROM chain_anchors ORDER BY chain")}
 
     # chains --------------------------------------------------------------------------
     def _prune_chain(self, spec: hashchain.ChainSpec, chain_column: str | None, before: str | None,
@@ -108,7 +126,8 @@ class Retention:
                     total += db.execute(f"SELECT COUNT(*) FROM {spec.table} WHERE {where}{bound}",
                                         [*params, *([] if keep_from is None else [keep_from])]).fetchone()[0]
                     continue
-                pruned = hashchain.prune_prefix(db, spec, chain, where, params, keep_from, at)
+                pruned = hashchain.prune_prefix(db, spec, chain, where, params, keep_from, at, time_columns,
+                                                self.sign)
                 if pruned:
                     key = hashchain.chain_key(spec, chain)
                     anchors[key] = db.execute("SELECT length FROM chain_anchors WHERE chain = ?", [key]).fetchone()[0]

@@ -19,6 +19,7 @@ def _run(args: argparse.Namespace) -> int:
     from controller.config import load_for_command
     from controller.db import Database
     from controller.operations.retention import Retention
+    from controller.security.keyring import Keyring
     from loaxa.cli import CommandError
 
     config = load_for_command(args.config)
@@ -26,7 +27,8 @@ def _run(args: argparse.Namespace) -> int:
         raise CommandError(f"no controller database at {config.db_path}")
     db = Database(config.db_path)
     try:
-        report = Retention(db, config.retention, config.media_dir).run(dry_run=args.dry_run)
+        keyring = Keyring(config.key_path)
+        report = Retention(db, config.retention, config.media_dir, keyring.sign_detached).run(dry_run=args.dry_run)
     finally:
         db.close()
     print(report.summary())

@@ -177,16 +177,22 @@ def _user_list(args: argparse.Namespace) -> int:
 
 
 def _audit_verify(args: argparse.Namespace) -> int:
+    from controller.config import ControllerConfig
     from controller.reports.audit import verify_all
+    from controller.security.key_file import trusted_public_keys
+    from loaxa.cli import load_settings
 
+    config = load_settings(ControllerConfig, args.config)
     with _people(args) as (db, _, _):
-        reports = verify_all(db)
+        reports = verify_all(db, trusted_public_keys(config.key_path), config.retention.minimum_days)
     bad = 0
     for r in reports:
         print(f"{r.table}: {r.rows} rows in {r.chains} chain(s): {'intact' if r.ok else 'TAMPERED'}")
         for problem in r.problems:
             print(f"  {problem}")
             bad += 1
+        for anchor in r.anchors:
+            print(f"  {anchor}")
         for chain, length, head in r.heads[:20]:
             print(f"  head {chain}: {length} rows, {head}")
         if len(r.heads) > 20:

@@ -162,12 +162,18 @@ class Dispatcher:
         return len(rows)
 
     def send_command(self, target: str, action: str, *, item: PlayItem | None = None, volume: int | None = None,
-                     reason: str = "", issued_by: str = "", release: str = "") -> Command:
-        """Sign and publish an immediate command to ``dev/<id>`` or ``grp/<unit>``."""
+                     reason: str = "", issued_by: str = "", release: str = "",
+                     expires_at: datetime | None = None) -> Command:
+        """Sign and publish an immediate command to ``dev/<id>`` or ``grp/<unit>``.
+
+        ``expires_at`` shortens the command's usual lifetime (a re-sent emergency keeps the
+        lifetime of the first send).
+        """
         now = utcnow()
+        until = now + timedelta(seconds=self.settings.command_ttl_s)
         cmd = Command(
             target=target, seq=self.db.next_counter("command_seq"), action=action, issued_at=now,
-            expires_at=now + timedelta(seconds=self.settings.command_ttl_s),
+            expires_at=min(until, expires_at) if expires_at is not None else until,
             item=item, volume=volume, reason=reason, issued_by=issued_by, release=release,
         )
         scope, _, ident = target.partition("/")

@@ -5,12 +5,21 @@ the fewest group topics that cover the targets (``loaxa/v1/grp/<unit>/cmd``), so
 reaches a whole commune or province.  Devices subscribe to the groups their plan lists, and
 preempt whatever plays (the interrupted item is logged ``interrupted`` by the agent).  Who
 triggered it, why, and which commands were sent are kept in ``emergencies``.
+
+A group publish reaches only the devices connected at that instant (a pole that was
+knocked off or rebooting misses it), so delivery is confirmed per device: every
+``emergency_resend_s`` the controller sends the same item again, on the device's own
+command topic, to each device that has not yet reported it ``started``, until the item's
+lifetime ends.  Devices still silent then are marked ``unreached`` and audited
+(``emergency_unreached``); the agent never plays an item twice, so a re-send after a
+lost ``started`` is harmless.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
 from datetime import timedelta
 from typing import Any
 
@@ -21,8 +30,11 @@ from controller.plans.dispatch import Dispatcher
 from controller.errors import InputError
 from controller.plans.planner import load_tree
 from controller.devices.registry import Registry
+from controller.reports.audit import AuditTrail
 from loaxa.logs import log_context
-from loaxa.protocol import PlayItem, format_time, utcnow
+from loaxa.protocol import PlayItem, canonical_json, format_time, parse_time, utcnow
+
+CONFIRMING_KINDS = ("started", "finished")
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +45,28 @@ class Emergencies:
         self.registry = registry
         self.bulletins = bulletins
         self.dispatcher = dispatcher
+        self.audit = AuditTrail(db)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Follow up on open emergencies in the background until :meth:`stop`."""
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._follow_loop, name="emergency-follow-up", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def _follow_loop(self) -> None:
+        interval = max(0.2, float(self.dispatcher.settings.emergency_resend_s))
+        while not self._stop.wait(interval):
+            try:
+                self.follow_up()
+            except Exception:  # noqa: BLE001 - the loop must outlive one bad round
+                log.exception("emergency follow-up failed; retrying")
 
     def trigger(self, targets: Any, triggered_by: Any, *, text: Any = None, bulletin_id: Any = None,
                 title: Any = "", reason: Any = "") -> dict[str, Any]:
@@ -83,19 +117,79 @@ class Emergencies:
                     for t in topics]
             record = {"id": broadcast_id, "broadcast_id": broadcast_id, "triggered_by": who, "reason": reason,
                       "topics_json": json.dumps(topics), "command_seqs_json": json.dumps(seqs),
-                      "sha256": media["sha256"], "sent_at": format_time(now)}
+                      "sha256": media["sha256"], "sent_at": format_time(now),
+                      "expires_at": format_time(item.expires_at), "item_json": canonical_json(item.to_dict()).decode()}
             with self.db.tx() as db:
                 db["emergencies"].insert(record)
+                db["emergency_devices"].insert_all(
+                    {"broadcast_id": broadcast_id, "device_id": d, "status": "pending", "sends": 1,
+                     "last_sent_at": format_time(now)} for d in devices)
             log.warning("emergency %s by %s on %s: %s", broadcast_id, who, ", ".join(topics), reason)
-        return {**_view(record), "bulletin_id": bulletin["id"], "devices": devices}
+        return {**self._view(record), "bulletin_id": bulletin["id"], "devices": devices}
+
+    def follow_up(self) -> None:
+        """One round: confirm devices that reported the item started, re-send to the others, close expired ones."""
+        now = utcnow()
+        with self.db.tx() as db:
+            open_ = list(db.query(
+                "SELECT e.broadcast_id, e.expires_at, e.item_json FROM emergencies e WHERE e.item_json != '' "
+                "AND EXISTS (SELECT 1 FROM emergency_devices d WHERE d.broadcast_id = e.broadcast_id "
+                "AND d.status = 'pending')"))
+        for em in open_:
+            with log_context(broadcast_id=em["broadcast_id"]):
+                self._follow(em, now)
+
+    def _follow(self, em: dict[str, Any], now) -> None:
+        bid = em["broadcast_id"]
+        marks = ", ".join("?" * len(CONFIRMING_KINDS))
+        with self.db.tx() as db:
+            db.execute(
+                f"""UPDATE emergency_devices SET status = 'confirmed', confirmed_at = (
+                       SELECT MIN(received_at) FROM playback_events p WHERE p.device_id = emergency_devices.device_id
+                       AND p.broadcast_id = emergency_devices.broadcast_id AND p.kind IN ({marks}))
+                    WHERE broadcast_id = ? AND status = 'pending' AND EXISTS (
+                       SELECT 1 FROM playback_events p WHERE p.device_id = emergency_devices.device_id
+                       AND p.broadcast_id = emergency_devices.broadcast_id AND p.kind IN ({marks}))""",
+                [*CONFIRMING_KINDS, bid, *CONFIRMING_KINDS])
+            pending = list(db.query("SELECT device_id, last_sent_at FROM emergency_devices "
+                                    "WHERE broadcast_id = ? AND status = 'pending' ORDER BY device_id", [bid]))
+            if pending and now >= parse_time(em["expires_at"], "expires_at"):
+                unreached = [p["device_id"] for p in pending]
+                db.execute("UPDATE emergency_devices SET status = 'unreached' WHERE broadcast_id = ? "
+                           "AND status = 'pending'", [bid])
+                self.audit.record("controller", "emergency_unreached", bid, {"devices": unreached})
+                log.warning("emergency %s expired before %d device(s) reported it started: %s", bid, len(unreached),
+                            ", ".join(unreached))
+                return
+        item = PlayItem.from_dict(json.loads(em["item_json"]))
+        due = [p["device_id"] for p in pending
+               if (now - parse_time(p["last_sent_at"], "last_sent_at")).total_seconds()
+               >= self.dispatcher.settings.emergency_resend_s]
+        for device_id in due:
+            self.dispatcher.send_command(f"dev/{device_id}", "play_now", item=item, reason="emergency_resend",
+                                         issued_by="controller", expires_at=item.expires_at)
+            with self.db.tx() as db:
+                db.execute("UPDATE emergency_devices SET sends = sends + 1, last_sent_at = ? "
+                           "WHERE broadcast_id = ? AND device_id = ?", [format_time(now), bid, device_id])
+        if due:
+            log.info("emergency %s sent again to %d device(s) not yet confirmed", bid, len(due))
+
+    def deliveries(self, broadcast_id: str) -> list[dict[str, Any]]:
+        """Per device: ``pending`` (being re-sent), ``confirmed`` (it started) or ``unreached``."""
+        with self.db.tx() as db:
+            return list(db.query("SELECT device_id, status, sends, last_sent_at, confirmed_at FROM emergency_devices "
+                                 "WHERE broadcast_id = ? ORDER BY device_id", [broadcast_id]))
 
     def list(self, limit: int = 100) -> list[dict[str, Any]]:
         with self.db.tx() as db:
-            return [_view(r) for r in db.query("SELECT * FROM emergencies ORDER BY sent_at DESC LIMIT ?", [limit])]
+            rows = list(db.query("SELECT * FROM emergencies ORDER BY sent_at DESC LIMIT ?", [limit]))
+        return [self._view(r) for r in rows]
 
-
-def _view(row: dict[str, Any]) -> dict[str, Any]:
-    out = dict(row)
-    out["topics"] = json.loads(out.pop("topics_json"))
-    out["command_seqs"] = json.loads(out.pop("command_seqs_json"))
-    return out
+    def _view(self, row: dict[str, Any]) -> dict[str, Any]:
+        out = dict(row)
+        out.pop("item_json", None)
+        out["topics"] = json.loads(out.pop("topics_json"))
+        out["command_seqs"] = json.loads(out.pop("command_seqs_json"))
+        out["delivery"] = self.deliveries(out["broadcast_id"])
+        out["unreached"] = [d["device_id"] for d in out["delivery"] if d["status"] == "unreached"]
+        return out

@@ -14,10 +14,11 @@ from __future__ import annotations
 import json
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Mapping, Sequence
 
 from controller.reports import hashchain
+from controller.reports.anchors import check_anchors
 from controller.db import Database
 from controller.reports.hashchain import ChainReport, ChainSpec
 from loaxa.protocol import format_time, utcnow
@@ -137,7 +138,22 @@ def _load(text: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {"value": value}
 
 
-def verify_all(db: Database) -> list[ChainReport]:
-    """Check every chained table; see :func:`controller.reports.hashchain.verify`."""
+def verify_all(db: Database, keys: Mapping[str, Any] | None = None, minimum_days: int | None = None) -> list[ChainReport]:
+    """Check every chained table (:func:`controller.reports.hashchain.verify`) and its anchors.
+
+    An anchor counts only with its ``retention_pruned`` entry, an age beyond
+    ``minimum_days`` and, when ``keys`` (key id to public key) are given, the controller's
+    signature (:mod:`controller.reports.anchors`); an anchor failing any is a problem.
+    """
+    from controller.operations.retention_settings import RetentionSettings
+
+    floor = minimum_days if minimum_days is not None else RetentionSettings().minimum_days
+    reports = []
     with db.tx() as conn:
-        return [hashchain.verify(conn, spec) for spec in CHAINS]
+        for spec in CHAINS:
+            report = hashchain.verify(conn, spec)
+            checks = check_anchors(conn, spec, keys, floor)
+            bad = tuple(hashchain.Problem(spec.table, c.chain[len(spec.table) + 1:], None,
+                                          f"anchor not valid: {'; '.join(c.problems)}") for c in checks if not c.ok)
+            reports.append(replace(report, problems=report.problems + bad, anchors=tuple(checks)))
+    return reports

@@ -11,7 +11,10 @@ and the head is caught only by comparing the head with a copy kept elsewhere
 
 Retention prunes whole prefixes of a chain and records the pruned prefix's length and last
 hash as the chain's *anchor* (``chain_anchors``): verification then starts from the anchor
-instead of the genesis hash, so what remains is checked exactly as before.
+instead of the genesis hash, so what remains is checked exactly as before.  An anchor
+also records when it was made and the newest pruned row's time, signed by the
+controller's key (:func:`anchor_content` is what is signed), so one inserted by hand does
+not pass verification (see :mod:`controller.reports.anchors`).
 """
 
 from __future__ import annotations
@@ -112,27 +115,45 @@ def prefix_intact(db: sqlite_utils.Database, spec: ChainSpec, chain: str, chain_
     return head(db, key) == (length, last)
 
 
+def anchor_content(chain: str, length: int, hash_: str, last_id: int, pruned_at: str, newest_at: str) -> bytes:
+    """The bytes an anchor's signature covers (with a prefix no other signed record has)."""
+    return b"loaxa-chain-anchor\n" + canonical({"chain": chain, "length": length, "hash": hash_, "last_id": last_id,
+                                                 "pruned_at": pruned_at, "newest_at": newest_at})
+
+
+Sign = Callable[[bytes], tuple[str, str]]  # data -> (key id, base64 signature)
+
+
 def prune_prefix(db: sqlite_utils.Database, spec: ChainSpec, chain: str, chain_where: str, params: list[Any],
-                 keep_from_id: int | None, at: str) -> int:
+                 keep_from_id: int | None, at: str, time_columns: tuple[str, ...] = (),
+                 sign: Sign | None = None) -> int:
     """Delete the rows of one chain with ids below ``keep_from_id`` (all, if None) and move its anchor past them.
 
     ``chain_where`` selects the chain's rows (e.g. ``device_id = ?``).  Runs in the caller's
-    transaction; the anchor is written first, since the audit trail's trigger refuses to
-    delete a row no anchor covers.
+    transaction; the anchor is written first, since the delete triggers refuse to delete a
+    row no anchor covers.  The anchor records the newest of ``time_columns`` among the
+    pruned rows and, with ``sign``, the controller's signature over :func:`anchor_content`.
     """
     bound, bound_params = ("", []) if keep_from_id is None else (" AND id < ?", [keep_from_id])
-    count, last_id = db.execute(f"SELECT COUNT(*), MAX(id) FROM {spec.table} WHERE {chain_where}{bound}",
-                                [*params, *bound_params]).fetchone()
+    newest = ", ".join(f"MAX({c})" for c in time_columns) or "''"
+    found = db.execute(f"SELECT COUNT(*), MAX(id), {newest} FROM {spec.table} WHERE {chain_where}{bound}",
+                       [*params, *bound_params]).fetchone()
+    count, last_id = found[0], found[1]
     if not count:
         return 0
+    newest_at = max((t for t in found[2:] if t), default="")
     last_hash = db.execute(f"SELECT hash FROM {spec.table} WHERE id = ?", [last_id]).fetchone()[0]
     key = chain_key(spec, chain)
     row = db.execute("SELECT length FROM chain_anchors WHERE chain = ?", [key]).fetchone()
+    length = (row[0] if row else 0) + count
+    kid, sig = sign(anchor_content(key, length, last_hash, last_id, at, newest_at)) if sign else ("", "")
     db.execute(
-        "INSERT INTO chain_anchors(chain, length, hash, last_id, pruned_at) VALUES (?, ?, ?, ?, ?) "
+        "INSERT INTO chain_anchors(chain, length, hash, last_id, pruned_at, newest_at, kid, sig) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT(chain) DO UPDATE SET length = excluded.length, hash = excluded.hash, "
-        "last_id = excluded.last_id, pruned_at = excluded.pruned_at",
-        [key, (row[0] if row else 0) + count, last_hash, last_id, at])
+        "last_id = excluded.last_id, pruned_at = excluded.pruned_at, newest_at = excluded.newest_at, "
+        "kid = excluded.kid, sig = excluded.sig",
+        [key, length, last_hash, last_id, at, newest_at, kid, sig])
     db.execute(f"DELETE FROM {spec.table} WHERE {chain_where} AND id <= ?", [*params, last_id])
     return count
 
@@ -177,6 +198,7 @@ class ChainReport:
     rows: int
     problems: tuple[Problem, ...]
     heads: tuple[tuple[str, int, str], ...]
+    anchors: tuple[Any, ...] = ()  # AnchorCheck of controller.reports.anchors, once checked
 
     @property
     def ok(self) -> bool:

@@ -69,12 +69,24 @@ def _refused() -> AbstractContextManager[None]:
     return reported(InputError, OperatorError)
 
 
+def _refuse_plaintext(config) -> None:
+    """A device's password must not cross the network in clear: refuse, or warn loudly when allowed."""
+    import sys
+
+    from controller.security.broker_config import PlaintextRefused, check_plaintext
+
+    with reported(PlaintextRefused):
+        for warning in check_plaintext(config):
+            print(warning, file=sys.stderr)
+
+
 def _device_add(args: argparse.Namespace) -> int:
     from controller.config import load_for_command
     from controller.operations.local_ops import operator_session
     from loaxa.protocol import format_time
 
     config = load_for_command(args.config)
+    _refuse_plaintext(config)
     with operator_session(config) as security:
         with _refused():
             device, code, expires = security.add_device(args.unit, args.name, args.id, _operator())
@@ -91,6 +103,7 @@ def _device_code(args: argparse.Namespace) -> int:
     from loaxa.protocol import format_time
 
     config = load_for_command(args.config)
+    _refuse_plaintext(config)
     with operator_session(config) as security:
         with _refused():
             code, expires = security.new_code(args.device_id, _operator())
@@ -127,6 +140,8 @@ def _device_list(args: argparse.Namespace) -> int:
 
 
 def _broker_config(args: argparse.Namespace) -> int:
+    import sys
+
     from controller.security import broker_config
     from controller.config import load_for_command
     from controller.db import Database
@@ -134,12 +149,16 @@ def _broker_config(args: argparse.Namespace) -> int:
     config = load_for_command(args.config)
     db = Database(config.db_path)
     try:
-        files = broker_config.generate(config, db, new_controller_password=args.new_controller_password)
+        with reported(broker_config.PlaintextRefused):
+            files = broker_config.generate(config, db, new_controller_password=args.new_controller_password)
     finally:
         db.close()
+    for warning in broker_config.check_plaintext(config):
+        print(warning, file=sys.stderr)
     print(f"wrote {files.conf}, {files.passwd} and {files.acl}")
-    if config.broker.tls_port and not files.server_cert.exists():
-        print("TLS is configured but there is no certificate yet: run 'loaxa broker certs'")
+    if config.broker.tls_port:
+        print(f"devices connect over TLS on port {config.broker.tls_port} (certificate {files.server_cert}; "
+              "'loaxa broker certs --host NAME' adds names)")
     print(f"start the broker with: mosquitto -c {files.conf}")
     print(f"the controller connects as '{config.broker.controller_username}' "
           f"(password in {broker_config.controller_secret_path(config)})")
@@ -147,15 +166,12 @@ def _broker_config(args: argparse.Namespace) -> int:
 
 
 def _broker_certs(args: argparse.Namespace) -> int:
-    from urllib.parse import urlsplit
-
     from controller.security import broker_config
     from controller.security.certs import issue_server_cert
     from controller.config import load_for_command
 
     config = load_for_command(args.config)
-    hosts = args.host + config.broker.cert_hosts
-    hosts += [h for h in (config.broker.device_host, urlsplit(config.public_url).hostname) if h]
+    hosts = broker_config.cert_hosts(config, args.host)
     files = broker_config.BrokerFiles(broker_config.broker_dir(config))
     with reported(ValueError):
         tls = issue_server_cert(files.tls_dir, hosts)

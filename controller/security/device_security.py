@@ -40,6 +40,19 @@ def mqtt_settings(config: ControllerConfig) -> MqttSettings:
     return replace(config.mqtt, username=account[0], password=account[1])
 
 
+def operator_mqtt_settings(config: ControllerConfig) -> MqttSettings:
+    """The operator CLI's broker connection: its own generated account, never the controller's.
+
+    Client ids follow user names on the generated broker, so a command using the
+    controller's account would disconnect the running controller.  With an account
+    configured in ``[mqtt]`` (a broker this product does not generate) that one is used.
+    """
+    account = None if config.mqtt.username else broker_config.operator_account(config)
+    if account is None:
+        return config.mqtt
+    return replace(config.mqtt, username=account[0], password=account[1])
+
+
 class DeviceSecurity:
     def __init__(self, config: ControllerConfig, db: Database, registry: Registry, dispatcher: Dispatcher,
                  keyring: Keyring, publish_and_wait: PublishAndWait):

@@ -18,7 +18,7 @@ from typing import Callable
 
 from controller.devices.credentials import write_secret
 from controller.db import Database
-from controller.security.key_file import load_or_create_signer
+from controller.security.key_file import keep_public_half, load_or_create_signer, scrub_retired_private_keys
 from loaxa import protocol
 from loaxa.protocol import KeyRollover, Message, Signer, format_time, utcnow
 
@@ -35,6 +35,7 @@ class Keyring:
         self._lock = threading.Lock()
         self._signer = load_or_create_signer(key_path)
         self._stamp = self._file_stamp()
+        scrub_retired_private_keys(key_path)
 
     def _file_stamp(self) -> tuple[int, int]:
         st = os.stat(self.path)
@@ -71,6 +72,11 @@ class Keyring:
 
     def seal(self, msg: Message) -> bytes:
         return self.current.seal(msg)
+
+    def sign_detached(self, data: bytes) -> tuple[str, str]:
+        """(key id, signature) of ``data`` with the current key."""
+        signer = self.current
+        return signer.kid, signer.sign_detached(data)
 
 
 @dataclass(frozen=True)
@@ -115,7 +121,7 @@ def rotate(keyring: Keyring, db: Database, publish: PublishAndWait) -> Rotation:
     """Announce a new key (signed by the current one, published retained), then switch to it.
 
     ``publish`` must return only once the broker has the message; if it raises, nothing
-    changes.  The retired key is archived under ``keys/retired/``.
+    changes.  Only the retired key's public half is kept (``keys/retired/<kid>.pub``).
     """
     current = keyring.current
     nxt = Signer.generate()
@@ -126,7 +132,7 @@ def rotate(keyring: Keyring, db: Database, publish: PublishAndWait) -> Rotation:
                            retire_kid=current.kid, issued_at=now)
     payload = current.seal(rollover)
     publish(protocol.keys_topic(), payload)
-    write_secret(keyring.path.parent / "retired" / f"{current.kid}.pem", current.private_pem().decode("ascii"))
+    keep_public_half(current, keyring.path)
     write_secret(keyring.path, nxt.private_pem().decode("ascii"))
     keyring.refresh()
     switched_at = utcnow()  # every plan issued before this instant may carry the old key's signature

@@ -16,6 +16,8 @@ from controller.config import ControllerConfig
 from controller.db import Database
 from controller.operations.retention import Retention
 from controller.operations.retention_settings import RetentionSettings
+from controller.security.key_file import trusted_public_keys
+from controller.security.keyring import Keyring
 from loaxa.config import ConfigError, load_config
 from loaxa.protocol import format_time
 
@@ -56,6 +58,20 @@ def db(tmp_path: Path):
     d.close()
 
 
+def key_path(db: Database) -> Path:
+    """The signing key of the controller whose data directory holds ``db``."""
+    return db.path.parent / "keys" / "controller-ed25519.pem"
+
+
+def retention(db: Database, settings: RetentionSettings = SETTINGS, media: Path | None = None) -> Retention:
+    """Retention as the controller runs it: anchors signed with the controller's key."""
+    return Retention(db, settings, media or db.path.parent / "media", Keyring(key_path(db)).sign_detached)
+
+
+def verify(db: Database):
+    return verify_all(db, trusted_public_keys(key_path(db)), SETTINGS.minimum_days)
+
+
 def ages_of(db: Database, device_id: str) -> list[str]:
     with db.tx() as conn:
         return [r[0] for r in conn.execute("SELECT recorded_at FROM playback_events WHERE device_id = ? ORDER BY id",
@@ -69,17 +85,17 @@ def test_old_events_and_audit_entries_go_young_ones_stay_and_chains_verify(db, t
     add_audit(db, [2000, 1900, 600, 400, 1])
     add_events(db, "loa-1", [3])
 
-    dry = Retention(db, SETTINGS, tmp_path / "media").run(dry_run=True, now=NOW)
+    dry = retention(db).run(dry_run=True, now=NOW)
     assert (dry.playback_events, dry.audit_entries) == (5, 3)
     assert len(ages_of(db, "loa-1")) == 6  # a dry run changes nothing
 
-    report = Retention(db, SETTINGS, tmp_path / "media").run(now=NOW)
+    report = retention(db).run(now=NOW)
     assert (report.playback_events, report.audit_entries) == (5, 3)
     assert ages_of(db, "loa-1") == [ago(380), ago(10), ago(3)]  # 380 days: younger than the 400-day setting
     assert ages_of(db, "loa-2") == []
     assert len(ages_of(db, "loa-3")) == 2
     assert report.anchors == {"playback_events:loa-1": 3, "playback_events:loa-2": 2, "audit_log:all": 3}
-    assert all(r.ok for r in verify_all(db)), [str(p) for r in verify_all(db) for p in r.problems]
+    assert all(r.ok for r in verify(db)), [str(p) for r in verify(db) for p in r.problems]
 
     with db.tx() as conn:
         kept = [r[0] for r in conn.execute("SELECT at FROM audit_log ORDER BY id")]
@@ -89,32 +105,33 @@ def test_old_events_and_audit_entries_go_young_ones_stay_and_chains_verify(db, t
 
     # New rows still chain on after the pruned prefix; a second run prunes nothing more.
     add_events(db, "loa-2", [0.5])
-    assert Retention(db, SETTINGS, tmp_path / "media").run(now=NOW).total == 0
-    assert all(r.ok for r in verify_all(db))
+    assert retention(db).run(now=NOW).total == 0
+    assert all(r.ok for r in verify(db))
 
 
 def test_nothing_younger_than_the_minimum_goes_even_behind_it_in_the_chain(db, tmp_path):
     add_events(db, "loa-1", [1000, 100, 900])  # a late upload: the 900-day row sits after a young one
-    Retention(db, SETTINGS, tmp_path / "media").run(now=NOW)
+    retention(db).run(now=NOW)
     assert ages_of(db, "loa-1") == [ago(100), ago(900)]  # only whole prefixes are pruned
-    assert all(r.ok for r in verify_all(db))
+    assert all(r.ok for r in verify(db))
 
 
 @pytest.mark.parametrize("tamper", [
     "UPDATE playback_events SET duration_s = 99 WHERE id = (SELECT MIN(id) FROM playback_events WHERE device_id = 'loa-1')",
+    "DROP TRIGGER playback_events_no_delete; "  # an insider who first removes the guard
     "DELETE FROM playback_events WHERE id = (SELECT MIN(id) FROM playback_events WHERE device_id = 'loa-1')",
     "UPDATE chain_anchors SET length = length - 1 WHERE chain = 'playback_events:loa-1'",
 ])
 def test_tampering_after_pruning_is_detected(db, tmp_path, tamper):
     add_events(db, "loa-1", [900, 800, 10, 5])
-    Retention(db, SETTINGS, tmp_path / "media").run(now=NOW)
+    retention(db).run(now=NOW)
     path = db.path
     db.close()
     with sqlite3.connect(path) as conn:
-        conn.execute(tamper)
+        conn.executescript(tamper)
     again = Database(path)
     try:
-        problems = [str(p) for r in verify_all(again) for p in r.problems]
+        problems = [str(p) for r in verify(again) for p in r.problems]
     finally:
         again.close()
     assert problems and all("loa-1" in p for p in problems), problems
@@ -128,7 +145,7 @@ def test_a_chain_that_does_not_verify_is_not_pruned(db, tmp_path):
     add_events(db, "loa-2", [900, 5])
     with db.tx() as conn:
         conn.execute("UPDATE playback_events SET reason = 'edited' WHERE device_id = 'loa-1' AND seq = 1")
-    report = Retention(db, SETTINGS, tmp_path / "media").run(now=NOW)
+    report = retention(db).run(now=NOW)
     assert report.skipped_chains == ("playback_events:loa-1",)
     assert len(ages_of(db, "loa-1")) == 3 and ages_of(db, "loa-2") == [ago(5)]
 
@@ -154,7 +171,7 @@ def test_unused_media_and_old_skip_records_go(db, tmp_path):
         for item, age in (("old", 40), ("new", 2)):
             conn.execute("INSERT INTO plan_skips VALUES ('loa-1', ?, 'bc-1', ?, 'quiet_hours', ?)",
                          [item, ago(age), ago(age)])
-    report = Retention(db, SETTINGS, media).run(now=NOW)
+    report = retention(db, media=media).run(now=NOW)
     assert report.media == ("a" * 64,) and report.plan_skips == 1
     assert sorted(p.name[0] for p in media.iterdir()) == ["b", "c"]
     with db.tx() as conn:
@@ -221,3 +238,57 @@ def test_agent_forgets_old_plays_when_a_plan_arrives_and_refuses_a_too_short_set
         assert (agent.store.play_status("old"), agent.store.play_status("recent")) == (None, "finished")
     finally:
         agent.store.close()
+
+
+def _forge_anchor_and_erase(path: Path, device_id: str, up_to_age_days: float) -> int:
+    """What the insider did: one hand-made anchor, then delete every row of the chain at or below it."""
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute("SELECT id, hash FROM playback_events WHERE device_id = ? AND recorded_at <= ? ORDER BY id",
+                            [device_id, ago(up_to_age_days)]).fetchall()
+        last_id, last_hash = rows[-1]
+        conn.execute("INSERT INTO chain_anchors(chain, length, hash, last_id, pruned_at, newest_at) "
+                     "VALUES (?, ?, ?, ?, ?, ?)", [f"playback_events:{device_id}", len(rows), last_hash, last_id,
+                                                   ago(0), ago(up_to_age_days)])
+        return conn.execute("DELETE FROM playback_events WHERE device_id = ? AND id <= ?", [device_id, last_id]).rowcount
+
+
+def test_a_forged_anchor_that_erases_history_fails_verify(db, tmp_path):
+    add_events(db, "loa-1", [900, 800, 700, 600, 10])
+    add_audit(db, [900, 5])
+    retention(db).run(now=NOW - timedelta(days=3650))  # nothing is old yet: no real anchor exists
+    path = db.path
+    config = _config(tmp_path, path)
+    db.close()
+    assert _forge_anchor_and_erase(path, "loa-1", 600) == 4
+    out = subprocess.run([sys.executable, "-m", "loaxa", "audit", "verify", "-c", str(config)],
+                         capture_output=True, text=True)
+    assert out.returncode == 1 and "TAMPERED" in out.stdout, out.stdout + out.stderr
+    assert "anchor playback_events:loa-1: 4 rows pruned" in out.stdout  # verify prints the anchors it checks
+    assert "not signed" in out.stdout and "no retention_pruned audit entry names it" in out.stdout
+
+    # Even with an anchor, rows younger than the retention floor cannot be deleted at all.
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE chain_anchors SET last_id = 1000000 WHERE chain = 'playback_events:loa-1'")
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            conn.execute("DELETE FROM playback_events WHERE device_id = 'loa-1'")
+        conn.execute("INSERT OR REPLACE INTO chain_anchors(chain, length, hash, last_id, pruned_at) "
+                     "VALUES ('audit_log:all', 9, 'x', 1000000, 'x')")
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            conn.execute("DELETE FROM audit_log WHERE at >= ?", [ago(5)])
+
+
+def test_an_anchor_signed_by_another_key_or_too_young_is_refused(db, tmp_path):
+    add_events(db, "loa-1", [900, 800, 10])
+    add_events(db, "loa-2", [900, 5])
+    retention(db).run(now=NOW)
+    assert all(r.ok for r in verify(db))
+    with db.tx() as conn:  # re-sign loa-1's anchor with a key this controller never had
+        chain, length, hash_, last_id, pruned_at, newest_at = conn.execute(
+            "SELECT chain, length, hash, last_id, pruned_at, newest_at FROM chain_anchors "
+            "WHERE chain = 'playback_events:loa-1'").fetchone()
+        other = Keyring(tmp_path / "other" / "key.pem")
+        kid, sig = other.sign_detached(hashchain.anchor_content(chain, length, hash_, last_id, pruned_at, newest_at))
+        conn.execute("UPDATE chain_anchors SET kid = ?, sig = ? WHERE chain = ?", [kid, sig, chain])
+    problems = [str(p) for r in verify(db) for p in r.problems]
+    assert problems == [f"playback_events [loa-1] end of chain: anchor not valid: signed by an unknown key {kid!r}"]
+    assert verify_all(db, trusted_public_keys(key_path(db)), minimum_days=1000)[1].problems  # 900 days < 1000

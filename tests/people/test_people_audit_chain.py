@@ -53,7 +53,7 @@ def _verify(data_dir: Path) -> list[str]:
 def _tamper(data_dir: Path, *sql: str) -> None:
     conn = sqlite3.connect(data_dir / "loaxa.db")
     conn.executescript("DROP TRIGGER IF EXISTS audit_log_no_update; DROP TRIGGER IF EXISTS audit_log_no_delete;"
-                       + ";".join(sql))
+                       "DROP TRIGGER IF EXISTS playback_events_no_delete;" + ";".join(sql))
     conn.commit()
     conn.close()
 
@@ -71,7 +71,7 @@ def test_untouched_chains_verify_and_duplicates_do_not_advance_them(filled):
 def test_the_trail_refuses_updates_and_deletes_from_the_application(filled):
     data_dir, _ = filled
     conn = sqlite3.connect(data_dir / "loaxa.db")
-    for sql in ("UPDATE audit_log SET actor = 'x'", "DELETE FROM audit_log"):
+    for sql in ("UPDATE audit_log SET actor = 'x'", "DELETE FROM audit_log", "DELETE FROM playback_events"):
         with pytest.raises(sqlite3.IntegrityError, match="append-only"):
             conn.execute(sql)
     conn.close()

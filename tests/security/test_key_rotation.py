@@ -32,6 +32,7 @@ def test_rotation_moves_controller_and_agent_to_the_new_key_and_retires_the_old(
 
     wait_for(lambda: state() and state().online and state().plan_version == stored_plan()[0], what="plan applied")
     before = stored_plan()[0]
+    retired = Signer.from_pem((ctl.data_dir / "keys" / "controller-ed25519.pem").read_bytes())  # a copy an insider kept
 
     out = ctl.loaxa_cli("keys", "rotate")
     new_kid = out.stdout.split()[-1]
@@ -46,7 +47,10 @@ def test_rotation_moves_controller_and_agent_to_the_new_key_and_retires_the_old(
     security = wait_for(lambda: ctl.events(device_id="loa-1", kind="security"), what="rollover reported")
     assert new_kid in security[0]["reason"]
 
-    retired = Signer.from_pem((ctl.data_dir / "keys" / "retired" / f"{old_kid}.pem").read_bytes())
+    # Only the retired key's public half stays on the controller, and so in its backups.
+    assert sorted(p.name for p in (ctl.data_dir / "keys" / "retired").iterdir()) == [f"{old_kid}.pub"]
+    kept = (ctl.data_dir / "keys" / "retired" / f"{old_kid}.pub").read_text().strip()
+    assert kept == protocol.public_key_to_text(retired.public_key)
     applied = state().plan_version
 
     def forged(version: int) -> bytes:

@@ -25,7 +25,8 @@ from loaxa.config import load_config
 
 
 class SecureRig:
-    def __init__(self, root: Path, *, tls: bool = False):
+    def __init__(self, root: Path, *, tls: bool = False, plans: str = "", security: str = ""):
+        """``plans`` and ``security``: extra lines of those sections of the controller's config."""
         self.root = root
         self.port = free_port()
         self.tls_port = free_port() if tls else 0
@@ -34,7 +35,8 @@ class SecureRig:
         self.pid_file = root / "mq" / "mosquitto.pid"
         self.config_path = root / "controller.toml"
         self.config_path.write_text(
-            f'data_dir = "{self.data_dir}"\n\n[plans]\nauto_approve = true\n\n'
+            f'data_dir = "{self.data_dir}"\n\n[plans]\nauto_approve = true\n{plans}\n'
+            f'[security]\n{security}\n'
             f'[mqtt]\nport = {self.port}\n\n[http]\nport = {self.http_port}\n\n[audio]\nengine = "espeak"\n\n'
             f'[schedules]\n{OPEN_GUARDRAILS}\n'
             f'[broker]\nbind_address = "127.0.0.1"\nport = {self.port}\ntls_port = {self.tls_port}\n'
@@ -63,6 +65,12 @@ class SecureRig:
             listener += broker_config.render_tls_listener(self.files, self.tls_port, "127.0.0.1")
         extra = broker_config.render_auth(self.files) + f"pid_file {self.pid_file}\n"
         self.broker = Broker(self.root / "mq", port=self.port, extra_config=extra, listener=listener).start()
+        return self.broker
+
+    def start_generated_broker(self) -> Broker:
+        """mosquitto running the generated ``mosquitto.conf`` itself: its listeners, access rules, TLS."""
+        self.broker = Broker(self.root / "mq", port=self.port, listener="# the generated configuration follows",
+                             extra_config=self.files.conf.read_text()).start()
         return self.broker
 
     def controller_account(self) -> tuple[str, str]:
