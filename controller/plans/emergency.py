@@ -5,6 +5,11 @@ the fewest group topics that cover the targets (``loaxa/v1/grp/<unit>/cmd``), so
 reaches a whole commune or province.  Devices subscribe to the groups their plan lists, and
 preempt whatever plays (the interrupted item is logged ``interrupted`` by the agent).  Who
 triggered it, why, and which commands were sent are kept in ``emergencies``.
+
+A command lives only ``command_ttl_s``, so a cluster offline at that moment would never hear
+it: the emergency also enters the targeted devices' plans as an item with ``late_until``
+(``[alerts] emergency_late_minutes``), which a device that reconnects inside the window plays
+at once, and one that already played it (same ``item_id``) never plays again.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 from datetime import timedelta
-from typing import Any
+from typing import Any, Callable
 
 from controller.plans.broadcasts import MAX_NAME
 from controller.plans.bulletins import Bulletins, new_id
@@ -28,8 +33,11 @@ log = logging.getLogger(__name__)
 
 
 class Emergencies:
-    def __init__(self, db: Database, registry: Registry, bulletins: Bulletins, dispatcher: Dispatcher):
+    def __init__(self, db: Database, registry: Registry, bulletins: Bulletins, dispatcher: Dispatcher,
+                 late_window: timedelta = timedelta(0), replan: Callable[[list[str]], Any] | None = None):
         self.db = db
+        self.late_window = late_window
+        self.replan = replan
         self.registry = registry
         self.bulletins = bulletins
         self.dispatcher = dispatcher
@@ -65,6 +73,7 @@ class Emergencies:
                         duration_s=media["duration_s"], priority="emergency",
                         expires_at=now + timedelta(seconds=self.dispatcher.settings.command_ttl_s),
                         broadcast_id=broadcast_id, title=bulletin["title"][:200])
+        late_until = now + self.late_window if self.late_window > timedelta(0) else None
         tree = load_tree(self.db)
         topics = sorted(("dev/" if tree.is_device(t) else "grp/") + t for t in tree.minimal_targets(targets))
         with self.db.tx() as db:
@@ -74,6 +83,7 @@ class Emergencies:
                 "targets_json": json.dumps(sorted(set(targets)), ensure_ascii=False), "status": "approved",
                 "kind": "emergency", "created_at": format_time(now), "created_by": who, "decided_by": who,
                 "decided_at": format_time(now), "decision_comment": reason, "updated_at": format_time(now),
+                "late_until": format_time(late_until) if late_until else None,
             })
             db["broadcast_devices"].insert_all({"broadcast_id": broadcast_id, "device_id": d} for d in devices)
             db["broadcast_history"].insert({"broadcast_id": broadcast_id, "action": "emergency", "by": who,
@@ -87,6 +97,8 @@ class Emergencies:
             with self.db.tx() as db:
                 db["emergencies"].insert(record)
             log.warning("emergency %s by %s on %s: %s", broadcast_id, who, ", ".join(topics), reason)
+        if late_until is not None and self.replan is not None:
+            self.replan(devices)  # into the plans too, so a cluster offline now plays it when it reconnects
         return {**_view(record), "bulletin_id": bulletin["id"], "devices": devices}
 
     def list(self, limit: int = 100) -> list[dict[str, Any]]:
