@@ -88,7 +88,7 @@ class Controller:
 
     def stop(self) -> None:
         if self._started:
-            self.alerts.stop()
+            self.alerts.shutdown()
             self.jobs.shutdown()
             self.fleet.stop()
             self.security.stop()

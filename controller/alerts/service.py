@@ -99,6 +99,10 @@ class AlertService:
         self._url_keys: dict[str, tuple[str, str]] = {}
         self._scheduler: Any = None
 
+    @property
+    def _lead(self) -> timedelta:
+        return timedelta(seconds=self.settings.first_air_lead_s)
+
     # lifecycle ------------------------------------------------------------------------
     def start(self, scheduler: Any) -> None:
         """Arm the tick and one poll job per enabled feed source on the controller's scheduler."""
@@ -110,7 +114,7 @@ class AlertService:
             if source.kind == FEED:
                 self._arm_feed(source)
 
-    def stop(self) -> None:
+    def shutdown(self) -> None:
         global _service
         for poller in list(self._pollers.values()):
             poller._session.close()
@@ -152,7 +156,7 @@ class AlertService:
         """Store a source (feed, push or upload) from validated input; a push source's token is kept hashed."""
         if not isinstance(data, dict):
             raise InputError("source_bad", "Cấu hình nguồn phải là một đối tượng JSON.", "source")
-        source = Source.from_dict(data)
+        source = _guarded(Source.from_dict, data, "source_bad", "Cấu hình nguồn không hợp lệ.")
         with self.db.tx() as db:
             if db.execute("SELECT 1 FROM alert_sources WHERE id = ?", [source.id]).fetchone():
                 raise InputError("source_exists", f"Nguồn '{source.id}' đã có.", "id")
@@ -201,7 +205,7 @@ class AlertService:
         if not isinstance(text, (str, bytes)):
             raise InputError("geo_bad_json", "Cần nội dung tệp GeoJSON.", "geojson")
         tree = load_tree(self.db)
-        geos = geo.load_geojson(text, tree)
+        geos = _guarded(lambda t: geo.load_geojson(t, tree), text, "geo_bad", "Tệp GeoJSON không hợp lệ.")
         features = json.loads(text)["features"]
         now = format_time(utcnow())
         with self.db.tx() as db:
@@ -223,7 +227,7 @@ class AlertService:
         tree = load_tree(self.db)
         if not isinstance(unit_id, str) or unit_id not in tree or tree.is_device(unit_id):
             raise InputError("unknown_unit", f"Không có đơn vị '{unit_id}'.", "unit_id")
-        policy = AlertPolicy.from_dict(data)
+        policy = _guarded(AlertPolicy.from_dict, data, "policy_bad", "Chính sách cảnh báo không hợp lệ.")
         with self.db.tx() as db:
             db.execute("INSERT OR REPLACE INTO alert_policies(unit_id, policy_json, updated_at, updated_by) "
                        "VALUES (?, ?, ?, ?)", [unit_id, json.dumps(data, ensure_ascii=False), format_time(utcnow()), by])
@@ -236,15 +240,12 @@ class AlertService:
         return {u: AlertPolicy.from_dict(json.loads(p)) for u, p in rows}
 
     # intake -----------------------------------------------------------------------------
-    def push(self, source_id: str, token: str | None, data: bytes) -> Received:
-        """A provincial system's POST: the source's own bearer token, then the common door."""
-        try:
-            source = self.source(source_id)
-        except NotFound:
-            source = None
-        if source is None or not source.accepts_token(token):
-            log.warning("alert push refused for source %r: bad or missing token", source_id)
-            raise PushRefused("push_unauthorized", "Mã xác thực của nguồn đẩy tin không đúng.", "token")
+    def push(self, token: str | None, data: bytes) -> Received:
+        """A provincial system's POST: its source is the push source whose token it holds, then the common door."""
+        source = next((s for s in self.sources() if s.kind == PUSH and s.accepts_token(token)), None)
+        if source is None:
+            log.warning("alert push refused: bad or missing source token")
+            raise PushRefused("push_unauthorized", "Mã xác thực của nguồn đẩy tin không đúng hoặc đã bị thu hồi.", "token")
         return self.receive(data, source)
 
     def upload(self, data: Any, by: str, source_id: str = UPLOAD_SOURCE) -> Received:
@@ -347,6 +348,7 @@ class AlertService:
         bulletin_id = None
         if any(d.action in (AUTO, QUEUE) for _, d in made):
             bulletin_id = self._render(script.title, script.text, SYSTEM)
+            now = utcnow() + self._lead  # the first airing: once the sound exists and every online cluster has it
         with self.db.tx() as db:
             db.execute("UPDATE alerts SET script = ?, draft = ?, bulletin_id = ? WHERE id = ?",
                        [script.text, int(script.draft), bulletin_id, alert_id])
@@ -470,6 +472,7 @@ class AlertService:
                 with self.db.tx() as db:
                     db.execute("UPDATE alerts SET script = ?, bulletin_id = ?, draft = 0 WHERE id = ?",
                                [text, bulletin_id, alert_id])
+            now = utcnow() + self._lead
             tree = load_tree(self.db)
             devices: set[str] = set()
             ends_at = parse_time(alert["ends_at"], "ends_at")
@@ -584,7 +587,7 @@ class AlertService:
             rec["kind"] = kind if kind != "started" or rec.get("kind") != "finished" else rec["kind"]
             if actual_start and planned_at:
                 rec["delay_s"] = round((parse_time(actual_start, "a") - parse_time(planned_at, "p")).total_seconds(), 1)
-                rec["late"] = "late" in (flags or "").split(",") or rec["delay_s"] > 60
+                rec["late"] = "late" in (flags or "").split(",")
         units = []
         for d in decisions:
             mine = [r for r in repeats if r["decision_id"] == d["id"]]
@@ -614,6 +617,16 @@ class AlertService:
             "signed": bool(row["signed"]), "received_at": row["received_at"], "units": units,
             "repeats": {"planned": planned, "aired": aired, "total": len(repeats)},
         }
+
+
+def _guarded(build: Callable[[Any], Any], data: Any, code: str, message: str) -> Any:
+    """Build a validated value from boundary input: a wrong type anywhere is a 4xx, never a crash."""
+    try:
+        return build(data)
+    except InputError:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise InputError(code, f"{message} ({type(exc).__name__})") from None
 
 
 class PushRefused(InputError):

@@ -114,11 +114,11 @@ def test_push_needs_the_sources_own_token_and_hostile_documents_are_4xx(ctl):
     now = utcnow()
     doc = vi_alert("SH-8", sent=now, expires=now + timedelta(hours=1))
     with pytest.raises(InputError) as refused:
-        ctl.alerts.push("so-nn-son-ha", "sai", doc)
+        ctl.alerts.push("sai", doc)
     assert refused.value.status == 401
-    assert ctl.alerts.push("so-nn-son-ha", "bi-mat-tinh", doc).transition == "new"
+    assert ctl.alerts.push("bi-mat-tinh", doc).transition == "new"
     with pytest.raises(InputError) as wrong_sender:
-        ctl.alerts.push("so-nn-son-ha", "bi-mat-tinh", OASIS[0].read_bytes())
+        ctl.alerts.push("bi-mat-tinh", OASIS[0].read_bytes())
     assert wrong_sender.value.code == "cap_sender_refused" and wrong_sender.value.status == 403
 
 
