@@ -41,6 +41,10 @@ FIGURES = [
            higher_is_better=True, reference="with 10,000 devices' heartbeats every 30 s at the same time"),
     Figure("controller_cpu_pct", "Controller CPU during that ingest", "% of a core"),
     Figure("controller_rss_mb", "Controller memory (RSS) with 10,000 devices", "MB"),
+    Figure("cap_to_air_p99_ms", "Official warning: new CAP alert in a feed polled every 10 s → first sample on 10 agents, p99", "ms",
+           15000.0, reference="includes the poll's phase (0–10 s), the espeak-ng render and the 2 s first-airing lead"),
+    Figure("cap_push_to_air_p99_ms", "Official warning pushed (POST /api/alerts/push) → first sample on 10 agents, p99", "ms",
+           3000.0, reference="includes the render and the 2 s first-airing lead ([alerts] first_air_lead_s)"),
     Figure("audit_query_ms", "Audit report: one commune's week out of 1.12 million events", "ms", 100.0),
 ]
 

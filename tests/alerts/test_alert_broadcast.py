@@ -141,3 +141,26 @@ def test_a_cluster_back_after_the_window_never_plays_and_a_vanished_alert_ends_a
     wait_for(lambda: api.get("/api/devices/loa-bac-son")["plan_version_applied"] >= version, timeout=30,
              what="the agent to apply its current plan")
     assert agent.plays() == []
+
+
+def test_an_emergency_reaches_a_cluster_that_was_offline_once_and_the_online_one_only_once(system):
+    ctl = system.controller()
+    api = ctl.api
+    seed_son_ha_api(api)
+    key = api.get("/api/pubkey")["public_key"]
+    online = system.agent("loa-tan-lap", key, ctl.url)
+    wait_for(lambda: api.get("/api/devices/loa-tan-lap")["online"], timeout=30, what="the online agent")
+    em = api.post("/api/emergency", {"targets": ["tinh-son-ha"], "text": "Lũ quét đang về. Người dân lên chỗ cao ngay.",
+                                     "reason": "lũ quét"})
+    wait_for(lambda: [p for p in online.plays() if p["item_id"] == em["broadcast_id"]], timeout=40,
+             what="the online agent to play the emergency at once")
+    late = system.agent("loa-ven-bien", key, ctl.url)  # offline when the command went out (120 s lifetime)
+    wait_for(lambda: [p for p in late.plays() if p["item_id"] == em["broadcast_id"]], timeout=40,
+             what="the reconnected agent to play the emergency from its plan")
+    wait_for(lambda: len(api.get(f"/api/playback?broadcast={em['broadcast_id']}&kind=finished")) == 2, timeout=60,
+             what="both plays finished")
+    for agent in (online, late):
+        assert [p["item_id"] for p in agent.plays()] == [em["broadcast_id"]]  # once, never twice
+    late_start = [e for e in api.get(f"/api/playback?broadcast={em['broadcast_id']}&kind=started")
+                  if e["device_id"] == "loa-ven-bien"][0]
+    assert "late" in late_start["flags"]
