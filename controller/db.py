@@ -507,6 +507,22 @@ def m014_alerts(db: sqlite_utils.Database) -> None:
 
 
 @migrations()
+def m018_commune_dictionary(db: sqlite_utils.Database) -> None:
+    """The commune's own readings of abbreviations and foreign words (controller.dictionary)."""
+    db.executescript(
+        """
+        CREATE TABLE commune_dictionary (
+            key TEXT PRIMARY KEY,
+            reading TEXT NOT NULL,
+            kind TEXT NOT NULL DEFAULT 'abbreviation',
+            updated_at TEXT NOT NULL,
+            updated_by TEXT NOT NULL DEFAULT ''
+        );
+        """
+    )
+
+
+@migrations()
 def m015_emergency_late(db: sqlite_utils.Database) -> None:
     """How long an emergency stays in the targeted devices' plans, so one that was offline still plays it."""
     db.execute("ALTER TABLE broadcasts ADD COLUMN late_until TEXT")

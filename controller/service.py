@@ -12,6 +12,7 @@ from controller.alerts.service import AlertService
 from controller.reports.audit import AuditTrail
 from controller.plans.broadcasts import Broadcasts
 from controller.plans.bulletins import Bulletins
+from controller.dictionary.store import CommuneDictionary
 from controller.config import ControllerConfig
 from controller.db import Database
 from controller.plans.dispatch import Dispatcher
@@ -48,7 +49,9 @@ class Controller:
         self.registry = Registry(self.db)
         self.users = Users(self.db, config.people)
         self.audit = AuditTrail(self.db)
-        self.bulletins = Bulletins(self.db, config.media_dir, config.audio, config.script, config.unit.commune_name)
+        self.dictionary = CommuneDictionary(self.db, self.audit)
+        self.bulletins = Bulletins(self.db, config.media_dir, config.audio, config.script, config.unit.commune_name,
+                                   local=self.dictionary.local)
         self.render_progress = RenderProgressRegistry()
         self.guardrails = GuardrailStore(self.db, config.schedules)
         self.broadcasts = Broadcasts(self.db, self.registry, self.guardrails.policy, config.plans.auto_approve)
@@ -66,7 +69,7 @@ class Controller:
         self.ingest = Ingest(self.db, self.registry, self.dispatcher.send_ack)
         self.security = DeviceSecurity(config, self.db, self.registry, self.dispatcher, self.keyring,
                                        self._publish_and_wait)
-        self.jobs = JobRunner(self.db, self.dispatcher, MediaKeeper(self.db, config.media_dir, config.audio), config.plans,
+        self.jobs = JobRunner(self.db, self.dispatcher, MediaKeeper(self.db, config.media_dir, config.audio, self.dictionary.local), config.plans,
                               config.jobs_db_path, Retention(self.db, config.retention, config.media_dir))
         self.media_access = MediaAccess(self.db)
         self.alerts = AlertService(self.db, self.bulletins, self.audit, config.alerts, self.guardrails.policy,
