@@ -7,6 +7,7 @@ from pathlib import Path
 
 from audio.script import ScriptSettings
 from audio.settings import AudioSettings
+from controller.alerts.settings import AlertSettings
 from controller.fleet.settings import FleetSettings
 from controller.people.settings import PeopleSettings
 from controller.operations.retention_settings import RetentionSettings
@@ -63,6 +64,7 @@ class ControllerConfig:
     schedules: ScheduleSettings = section(ScheduleSettings, "guardrails every unit inherits unless it overrides them")
     retention: RetentionSettings = section(RetentionSettings, "how long logs, events and unused media are kept")
     fleet: FleetSettings = section(FleetSettings, "agent releases, staged rollouts and remote care")
+    alerts: AlertSettings = section(AlertSettings, "official CAP warnings: countdowns, lifetimes, late windows")
 
     db_path = PathIn("data_dir", "loaxa.db")
     media_dir = PathIn("data_dir", "media")

@@ -481,6 +481,114 @@ def m012_signed_anchors(db: sqlite_utils.Database) -> None:
 
 
 @migrations()
+def m014_alerts(db: sqlite_utils.Database) -> None:
+    """CAP alert intake (controller.alerts): sources with trust, unit geography, per-unit policies,
+    alerts, their per-unit decisions and the repeats planned on devices."""
+    db.executescript(
+        """
+        CREATE TABLE alert_sources (
+            id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('feed', 'push', 'upload')),
+            name TEXT NOT NULL DEFAULT '',
+            url TEXT,
+            interval_s INTEGER NOT NULL DEFAULT 60,
+            token_sha256 TEXT,
+            max_bytes INTEGER NOT NULL,
+            senders_json TEXT NOT NULL DEFAULT '[]',
+            require_signature INTEGER NOT NULL DEFAULT 0,
+            certificates_json TEXT NOT NULL DEFAULT '[]',
+            enabled INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL,
+            created_by TEXT NOT NULL DEFAULT ''
+        );
+        CREATE TABLE unit_geography (
+            unit_id TEXT PRIMARY KEY REFERENCES units(id),
+            feature_json TEXT NOT NULL,
+            imported_at TEXT NOT NULL,
+            imported_by TEXT NOT NULL DEFAULT ''
+        );
+        CREATE TABLE alert_policies (
+            unit_id TEXT PRIMARY KEY REFERENCES units(id),
+            policy_json TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            updated_by TEXT NOT NULL DEFAULT ''
+        );
+        CREATE TABLE alerts (
+            id TEXT PRIMARY KEY,
+            source_id TEXT NOT NULL,
+            sender TEXT NOT NULL,
+            identifier TEXT NOT NULL,
+            sent TEXT NOT NULL,
+            msg_type TEXT NOT NULL,
+            status TEXT NOT NULL,
+            scope TEXT NOT NULL,
+            event TEXT NOT NULL DEFAULT '',
+            headline TEXT NOT NULL DEFAULT '',
+            language TEXT NOT NULL DEFAULT '',
+            risk_level INTEGER,
+            expires TEXT,
+            ends_at TEXT NOT NULL,
+            state TEXT NOT NULL,
+            on_feed INTEGER NOT NULL DEFAULT 1,
+            ended_by TEXT NOT NULL DEFAULT '',
+            transition TEXT NOT NULL DEFAULT '',
+            areas_json TEXT NOT NULL DEFAULT '[]',
+            script TEXT NOT NULL DEFAULT '',
+            draft INTEGER NOT NULL DEFAULT 0,
+            bulletin_id TEXT REFERENCES bulletins(id),
+            signed INTEGER NOT NULL DEFAULT 0,
+            document BLOB NOT NULL,
+            received_at TEXT NOT NULL,
+            UNIQUE (sender, identifier)
+        );
+        CREATE INDEX alerts_state ON alerts(state, ends_at);
+        CREATE TABLE alert_decisions (
+            id INTEGER PRIMARY KEY,
+            alert_id TEXT NOT NULL REFERENCES alerts(id),
+            unit_id TEXT NOT NULL,
+            action TEXT NOT NULL,
+            rule TEXT NOT NULL,
+            policy_unit TEXT,
+            match_kind TEXT NOT NULL,
+            fraction REAL NOT NULL,
+            explanation TEXT NOT NULL,
+            countdown_min INTEGER,
+            quiet_override INTEGER NOT NULL DEFAULT 0,
+            repeat_every_min INTEGER NOT NULL,
+            all_clear INTEGER NOT NULL DEFAULT 1,
+            status TEXT NOT NULL,
+            air_at TEXT,
+            decided_at TEXT NOT NULL,
+            decided_by TEXT NOT NULL DEFAULT '',
+            comment TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX alert_decisions_alert ON alert_decisions(alert_id);
+        CREATE INDEX alert_decisions_status ON alert_decisions(status);
+        CREATE TABLE alert_repeats (
+            item_id TEXT PRIMARY KEY,
+            decision_id INTEGER NOT NULL REFERENCES alert_decisions(id),
+            alert_id TEXT NOT NULL REFERENCES alerts(id),
+            n INTEGER NOT NULL,
+            kind TEXT NOT NULL DEFAULT 'alert',
+            at TEXT NOT NULL,
+            late_until TEXT NOT NULL,
+            bulletin_id TEXT NOT NULL REFERENCES bulletins(id),
+            status TEXT NOT NULL DEFAULT 'planned',
+            removed_reason TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX alert_repeats_live ON alert_repeats(status, late_until);
+        CREATE INDEX alert_repeats_alert ON alert_repeats(alert_id);
+        """
+    )
+
+
+@migrations()
+def m015_emergency_late(db: sqlite_utils.Database) -> None:
+    """How long an emergency stays in the targeted devices' plans, so one that was offline still plays it."""
+    db.execute("ALTER TABLE broadcasts ADD COLUMN late_until TEXT")
+
+
+@migrations()
 def m018_commune_dictionary(db: sqlite_utils.Database) -> None:
     """The commune's own readings of abbreviations and foreign words (controller.dictionary)."""
     db.executescript(

@@ -6,6 +6,9 @@ import logging
 import threading
 from typing import Any
 
+from datetime import timedelta
+
+from controller.alerts.service import AlertService
 from controller.reports.audit import AuditTrail
 from controller.plans.broadcasts import Broadcasts
 from controller.plans.bulletins import Bulletins
@@ -65,7 +68,9 @@ class Controller:
             on_connect=self._on_connect,
         )
         self.dispatcher = Dispatcher(self.db, self.registry, self.signer, self.mqtt, config.plans, self.guardrails.policy)
-        self.emergencies = Emergencies(self.db, self.registry, self.bulletins, self.dispatcher)
+        self.emergencies = Emergencies(self.db, self.registry, self.bulletins, self.dispatcher,
+                                       timedelta(minutes=config.alerts.emergency_late_minutes),
+                                       lambda devices: self.jobs.rebuild(sorted(devices)))
         self.flaps = FlapWatch(self.db, config.security.flap_reconnects, config.security.flap_window_s)
         self.ingest = Ingest(self.db, self.registry, self.dispatcher.send_ack, self.flaps)
         self.security = DeviceSecurity(config, self.db, self.registry, self.dispatcher, self.keyring,
@@ -75,6 +80,8 @@ class Controller:
                               config.jobs_db_path,
                               Retention(self.db, config.retention, config.media_dir, self.keyring.sign_detached))
         self.media_access = MediaAccess(self.db)
+        self.alerts = AlertService(self.db, self.bulletins, self.audit, config.alerts, self.guardrails.policy,
+                                   self.jobs.rebuild, self._stop_device)
         self.fleet = Fleet(self.db, self.registry, self.audit, config.fleet, config.releases_dir,
                            self.dispatcher.send_command, self.test_tone_media)
         from controller.devices.remote import RemoteCommands
@@ -91,6 +98,7 @@ class Controller:
         self.security.start()
         self.fleet.start()
         self.emergencies.start()
+        self.alerts.start(self.jobs.scheduler)
         self._started = True
         for what in plaintext_exposure(self.config):
             log.error("PLAINTEXT beyond this machine: %s; set up TLS (see docs/security.md)", what)
@@ -98,6 +106,7 @@ class Controller:
 
     def stop(self) -> None:
         if self._started:
+            self.alerts.shutdown()
             self.jobs.shutdown()
             self.emergencies.stop()
             self.fleet.stop()
@@ -116,6 +125,9 @@ class Controller:
     def _on_message(self, topic: str, payload: bytes) -> None:
         self.ingest.handle(topic, payload)
         self.security.kill_switches.on_message(topic, payload)
+
+    def _stop_device(self, device_id: str) -> None:
+        self.dispatcher.send_command(f"dev/{device_id}", "stop", reason="alert_stopped", issued_by="alerts")
 
     def _publish_and_wait(self, topic: str, payload: bytes) -> None:
         """Publish retained and return once the broker has it (raises if it does not answer)."""

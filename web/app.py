@@ -55,4 +55,8 @@ def create_app(controller: Controller, overrides: Mapping[str, Any] | None = Non
     from web import ui_base
 
     ui_base.init_app(app)
+    from web import api_alerts, ui_alerts
+
+    api_alerts.init_app(app)
+    ui_alerts.init_app(app)
     return app

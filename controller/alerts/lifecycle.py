@@ -125,3 +125,9 @@ class AlertBook:
                 self._entries[k] = replace(e, state=EXPIRED)
                 ended.append(k)
         return ended
+
+    def end(self, key: Key, now: datetime) -> None:
+        """An official stopped the alert: it is over, like a cancelled one (a later Update still supersedes it)."""
+        e = self._entries.get(key)
+        if e is not None and e.state == ACTIVE:
+            self._entries[key] = replace(e, state=CANCELLED, ends_at=now)

@@ -57,6 +57,14 @@ class _PlanBody:
         return self.body
 
 
+def _leaves_plan_at(item: PlayItem, now: datetime) -> datetime:
+    """When the item drops out of the plans: once played, or once its late window closes (warnings)."""
+    end = item.start + timedelta(seconds=item.duration_s)
+    if item.late_until is not None and end <= now:
+        return item.late_until
+    return end
+
+
 class Dispatcher:
     def __init__(self, db: Database, registry: Registry, signer: Signer, publisher: Publisher, settings: PlanSettings,
                  policy: Callable[[], GuardrailPolicy] = GuardrailPolicy):
@@ -98,7 +106,7 @@ class Dispatcher:
                 self.publisher.publish(protocol.plan_topic(device_id), payload, qos=1, retain=True)
         if outgoing:
             log.info("published %d of %d plans", len(outgoing), len(plan_set.plans))
-        ends = {i.start + timedelta(seconds=i.duration_s) for p in plan_set.plans.values() for i in p.items}
+        ends = {_leaves_plan_at(i, now) for p in plan_set.plans.values() for i in p.items}
         return PublishResult(len(plan_set.plans), len(outgoing), min(ends) if ends else None)
 
     def _store_changed(self, drafts: Iterable[DraftPlan], now: datetime, force: bool) -> list[tuple[str, bytes]]:

@@ -13,6 +13,11 @@ command topic, to each device that has not yet reported it ``started``, until th
 lifetime ends.  Devices still silent then are marked ``unreached`` and audited
 (``emergency_unreached``); the agent never plays an item twice, so a re-send after a
 lost ``started`` is harmless.
+
+A command lives only ``command_ttl_s``, so a cluster offline at that moment would never hear
+it: the emergency also enters the targeted devices' plans as an item with ``late_until``
+(``[alerts] emergency_late_minutes``), which a device that reconnects inside the window plays
+at once, and one that already played it (same ``item_id``) never plays again.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import json
 import logging
 import threading
 from datetime import timedelta
-from typing import Any
+from typing import Any, Callable
 
 from controller.plans.broadcasts import MAX_NAME
 from controller.plans.bulletins import Bulletins, new_id
@@ -40,8 +45,11 @@ log = logging.getLogger(__name__)
 
 
 class Emergencies:
-    def __init__(self, db: Database, registry: Registry, bulletins: Bulletins, dispatcher: Dispatcher):
+    def __init__(self, db: Database, registry: Registry, bulletins: Bulletins, dispatcher: Dispatcher,
+                 late_window: timedelta = timedelta(0), replan: Callable[[list[str]], Any] | None = None):
         self.db = db
+        self.late_window = late_window
+        self.replan = replan
         self.registry = registry
         self.bulletins = bulletins
         self.dispatcher = dispatcher
@@ -99,6 +107,7 @@ class Emergencies:
                         duration_s=media["duration_s"], priority="emergency",
                         expires_at=now + timedelta(seconds=self.dispatcher.settings.command_ttl_s),
                         broadcast_id=broadcast_id, title=bulletin["title"][:200])
+        late_until = now + self.late_window if self.late_window > timedelta(0) else None
         tree = load_tree(self.db)
         topics = sorted(("dev/" if tree.is_device(t) else "grp/") + t for t in tree.minimal_targets(targets))
         with self.db.tx() as db:
@@ -108,6 +117,7 @@ class Emergencies:
                 "targets_json": json.dumps(sorted(set(targets)), ensure_ascii=False), "status": "approved",
                 "kind": "emergency", "created_at": format_time(now), "created_by": who, "decided_by": who,
                 "decided_at": format_time(now), "decision_comment": reason, "updated_at": format_time(now),
+                "late_until": format_time(late_until) if late_until else None,
             })
             db["broadcast_devices"].insert_all({"broadcast_id": broadcast_id, "device_id": d} for d in devices)
             db["broadcast_history"].insert({"broadcast_id": broadcast_id, "action": "emergency", "by": who,
@@ -125,6 +135,8 @@ class Emergencies:
                     {"broadcast_id": broadcast_id, "device_id": d, "status": "pending", "sends": 1,
                      "last_sent_at": format_time(now)} for d in devices)
             log.warning("emergency %s by %s on %s: %s", broadcast_id, who, ", ".join(topics), reason)
+        if late_until is not None and self.replan is not None:
+            self.replan(devices)  # into the plans too, so a cluster offline now plays it when it reconnects
         return {**self._view(record), "bulletin_id": bulletin["id"], "devices": devices}
 
     def follow_up(self) -> None:

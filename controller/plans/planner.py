@@ -135,12 +135,28 @@ def build_plans(db: Database, policy: GuardrailPolicy, now: datetime, horizon: t
     stored = load_approved(db, now - LOOKBACK, now + horizon)
     expansion = expand([s.broadcast for s in stored.values()], tree, policy, now - LOOKBACK, now + horizon)
     items = _items(tree, expansion, stored, now, now + horizon, device_ids)
+    _add_late_items(db, tree, now, device_ids, items)
     shared: dict[tuple[int, ...], tuple[PlayItem, ...]] = {}
     plans: dict[str, DraftPlan] = {}
     for device_id, device_items in items.items():
         frozen = shared.setdefault(tuple(id(i) for i in device_items), device_items)  # one tuple per class: cheap digests
         plans[device_id] = DraftPlan(device_id, frozen, tree.group_chain(device_id))
     return PlanSet(plans, expansion, stored)
+
+
+def _add_late_items(db: Database, tree: AdminTree, now: datetime, device_ids: Iterable[str] | None,
+                    items: dict[str, tuple[PlayItem, ...]]) -> None:
+    """Alert repeats and emergencies stay in plans until their late window closes (see controller.alerts.plan_items)."""
+    from controller.alerts.plan_items import late_items
+
+    extra = late_items(db, tree, now, device_ids)
+    merged: dict[tuple[int, ...], tuple[PlayItem, ...]] = {}
+    for device_id, more in extra.items():
+        base = items.get(device_id, ())
+        key = (id(base), *(id(i) for i in more))
+        if key not in merged:  # devices sharing a plan keep sharing it
+            merged[key] = tuple(sorted((*base, *more), key=lambda i: (i.start, i.item_id)))
+        items[device_id] = merged[key]
 
 
 def planned_items(db: Database, policy: GuardrailPolicy, since: datetime, until: datetime,

@@ -43,6 +43,22 @@ EXTERNAL_DTD = b"""<?xml version="1.0"?>
 <alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><identifier>x</identifier></alert>"""
 
 
+def seed_son_ha(registry) -> None:
+    """The province, its five communes and one speaker cluster each, in a controller's registry."""
+    for u in UNITS:
+        registry.add_unit(u.id, u.name, u.parent_id, u.level)
+    for d in DEVICES:
+        registry.add_device(d.id, f"Cụm loa {d.id[4:]}", d.unit_id)
+
+
+def seed_son_ha_api(api) -> None:
+    """The same tree through the HTTP API of a running controller."""
+    for u in UNITS:
+        api.post("/api/units", {"id": u.id, "name": u.name, "parent_id": u.parent_id, "level": u.level})
+    for d in DEVICES:
+        api.post("/api/devices", {"id": d.id, "name": f"Cụm loa {d.id[4:]}", "unit_id": d.unit_id})
+
+
 def son_ha_tree() -> AdminTree:
     return AdminTree(UNITS, DEVICES)
 
