@@ -9,8 +9,8 @@ from flask import Blueprint, Flask, Response, jsonify, render_template, request
 from markupsafe import Markup
 
 from controller.errors import InputError
-from controller.plans.timeparse import LOCAL_TZ
-from loaxa.protocol import format_time, utcnow
+from loaxa.local_time import LOCAL_TZ
+from loaxa.wire_time import format_time, utcnow
 
 from controller.reports import logbook as reports
 from web import auth

@@ -17,8 +17,8 @@ from controller.errors import InputError
 from controller.service import Controller
 from controller.people.users import User, scope_of
 from web import auth
-from controller.plans.timeparse import LOCAL_TZ
-from loaxa.protocol import parse_time
+from loaxa.local_time import to_local
+from loaxa.wire_time import parse_time
 
 MIN_YEAR, MAX_YEAR = 2000, 2100
 ROLE_NAMES_VI = {"admin": "Quản trị", "auditor": "Kiểm tra", "editor": "Biên tập", "approver": "Phê duyệt"}
@@ -115,9 +115,9 @@ def local_time(value: Any, fmt: str = "%H:%M %d/%m/%Y") -> str:
         return ""
     try:
         t = value if isinstance(value, datetime) else parse_time(value, "time")
-    except ValueError:
+        return to_local(t).strftime(fmt)
+    except ValueError:  # not a time, or a naive one: shown as stored rather than guessed
         return str(value)
-    return t.astimezone(LOCAL_TZ).strftime(fmt)
 
 
 def media_url(media: dict[str, Any] | None) -> str:

@@ -8,8 +8,8 @@ from typing import Any
 from flask import Blueprint, Flask, render_template, request
 
 from controller.errors import InputError
-from controller.plans.timeparse import LOCAL_TZ
-from loaxa.protocol import parse_time, utcnow
+from loaxa.local_time import LOCAL_TZ
+from loaxa.wire_time import parse_time, utcnow
 from schedules.rules import BroadcastRule
 from controller.reports import logbook as reports
 from web import auth

@@ -17,8 +17,8 @@ from flask import Blueprint, Flask, render_template, request
 
 from controller.plans.bulletins import MAX_TEXT_CHARS
 from controller.errors import InputError
-from controller.plans.timeparse import LOCAL_TZ
-from loaxa.protocol import utcnow
+from loaxa.local_time import LOCAL_TZ
+from loaxa.wire_time import utcnow
 from web import auth
 from web.ui_base import ctl, json_body, parse_day, tree_rows, viewer
 

@@ -9,7 +9,8 @@ from flask import Blueprint, Flask, jsonify, render_template
 
 from controller.plans.bulletins import new_id
 from controller.errors import InputError, NotFound
-from loaxa.protocol import PlayItem, utcnow
+from loaxa.protocol import PlayItem
+from loaxa.wire_time import utcnow
 from web import auth
 from web.ui_base import ctl, json_body, scope_devices, viewer
 from web.ui_dashboard import device_readiness, plan_versions

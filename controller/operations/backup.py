@@ -13,10 +13,10 @@ import os
 import sqlite3
 import tarfile
 import tempfile
-from datetime import datetime, timezone
 from pathlib import Path
 
 from controller.config import ControllerConfig
+from loaxa.wire_time import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ def backup(config: ControllerConfig, archive: Path) -> dict[str, object]:
         files = sorted(p for p in data.rglob("*") if p.is_file() and not _is_db_file(p, data))
         manifest = {
             "format": 1,
-            "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "created_at": utcnow().isoformat(timespec="seconds"),
             "databases": [d.name for d in databases],
             "files": len(files),
         }

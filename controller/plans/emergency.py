@@ -22,7 +22,8 @@ from controller.errors import InputError
 from controller.plans.planner import load_tree
 from controller.devices.registry import Registry
 from loaxa.logs import log_context
-from loaxa.protocol import PlayItem, format_time, utcnow
+from loaxa.protocol import PlayItem
+from loaxa.wire_time import format_time, utcnow
 
 log = logging.getLogger(__name__)
 

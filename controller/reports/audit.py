@@ -20,7 +20,7 @@ from typing import Any, Mapping, Sequence
 from controller.reports import hashchain
 from controller.db import Database
 from controller.reports.hashchain import ChainReport, ChainSpec
-from loaxa.protocol import format_time, utcnow
+from loaxa.wire_time import format_time, utcnow
 
 log = logging.getLogger(__name__)
 

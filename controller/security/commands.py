@@ -72,7 +72,7 @@ def _refused() -> AbstractContextManager[None]:
 def _device_add(args: argparse.Namespace) -> int:
     from controller.config import load_for_command
     from controller.operations.local_ops import operator_session
-    from loaxa.protocol import format_time
+    from loaxa.wire_time import format_time
 
     config = load_for_command(args.config)
     with operator_session(config) as security:
@@ -88,7 +88,7 @@ def _device_add(args: argparse.Namespace) -> int:
 def _device_code(args: argparse.Namespace) -> int:
     from controller.config import load_for_command
     from controller.operations.local_ops import operator_session
-    from loaxa.protocol import format_time
+    from loaxa.wire_time import format_time
 
     config = load_for_command(args.config)
     with operator_session(config) as security:
