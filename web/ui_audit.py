@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from flask import Blueprint, Flask, Response, jsonify, render_template, request
+from flask import Blueprint, Response, jsonify, render_template, request
 from markupsafe import Markup
 
 from controller.errors import InputError
@@ -211,7 +211,3 @@ def logbook_export():
     if fmt != "json":
         raise InputError("invalid_format", "Định dạng phải là csv, xlsx hoặc json.", "format")
     return {k: data[k] for k in ("week", "unit", "heading", "rows")}
-
-
-def init_app(app: Flask) -> None:
-    app.register_blueprint(bp)

@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask, render_template, request
+from flask import Blueprint, render_template, request
 
 from controller.plans.bulletins import MAX_TEXT_CHARS
 from controller.errors import InputError
@@ -211,7 +211,3 @@ def submit():
 def schedule(bulletin_id: Any, when: dict[str, Any], targets: list[str], priority: str, by: str) -> dict[str, Any]:
     return ctl().schedule_broadcast(bulletin_id, when.get("starts_at"), targets, priority, created_by=by,
                                     **{k: v for k, v in when.items() if k != "starts_at"})
-
-
-def init_app(app: Flask) -> None:
-    app.register_blueprint(bp)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, Flask, jsonify, render_template
+from flask import Blueprint, jsonify, render_template
 
 from controller.plans.bulletins import new_id
 from controller.errors import InputError, NotFound
@@ -89,7 +89,3 @@ def test_tone(device_id: str):
     cmd = ctl().dispatcher.send_command(f"dev/{device_id}", "play_now", item=item, reason="phát âm thử",
                                         issued_by=v.username if v else "")
     return {"device_id": device_id, "command_seq": cmd.seq, "item_id": item.item_id}
-
-
-def init_app(app: Flask) -> None:
-    app.register_blueprint(bp)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, Flask, abort, send_file
+from flask import Blueprint, abort, send_file
 
 from web import auth
 from web.ui_base import ctl
@@ -33,7 +33,3 @@ def media(name: str):
     response = send_file(path, mimetype=_MIME[m.group(2)], conditional=True, etag=m.group(1), max_age=86400)
     response.headers["Cache-Control"] = "private, max-age=86400, immutable"
     return response
-
-
-def init_app(app: Flask) -> None:
-    app.register_blueprint(bp)
