@@ -69,6 +69,9 @@ def test_every_side_uses_the_one_definition():
     assert timeutil.to_local is local_time.to_local and timeutil.LOCAL_TZ is LOCAL_TZ
     assert planner.to_local is local_time.to_local and logbook.to_local is local_time.to_local
     assert protocol.utcnow is wire_time.utcnow
+    from controller.plans import timeparse
+
+    assert timeparse.to_local is local_time.to_local and timeparse.LOCAL_TZ is LOCAL_TZ
 
 
 def test_no_module_defines_its_own_zone_or_wire_format():

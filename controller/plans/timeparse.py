@@ -10,7 +10,11 @@ from datetime import datetime
 from typing import Any
 
 from controller.errors import InputError
-from loaxa.local_time import local_to_utc
+from loaxa.local_time import LOCAL_TZ, local_to_utc, to_local
+
+# LOCAL_TZ and to_local are loaxa.local_time's own objects, named here for the controller
+# modules that import them from this module; new code imports loaxa.local_time.
+__all__ = ["LOCAL_TZ", "parse_user_time", "to_local"]
 
 
 def parse_user_time(value: Any, field: str) -> datetime:
