@@ -18,7 +18,8 @@ from controller.reports.audit import AuditTrail, verify_all
 from controller.db import Database
 from controller.devices.ingest import Ingest
 from controller.devices.registry import Registry
-from loaxa.protocol import EventBatch, PlaybackEvent, utcnow
+from loaxa.protocol import EventBatch, PlaybackEvent
+from loaxa.wire_time import utcnow
 
 DEVICES = 500
 BATCHES_PER_DEVICE = 10

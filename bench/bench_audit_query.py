@@ -19,9 +19,9 @@ from datetime import datetime, timedelta
 
 from controller.config import ControllerConfig
 from controller.service import Controller
-from controller.plans.timeparse import LOCAL_TZ
+from loaxa.local_time import LOCAL_TZ
 from loaxa.config import load_config
-from loaxa.protocol import format_time, utcnow
+from loaxa.wire_time import format_time, utcnow
 from schedules.rules import BroadcastRule
 from web import reports
 

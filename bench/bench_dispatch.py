@@ -49,7 +49,7 @@ PLAN_REPEATS = 3
 def _seed(data_dir: Path, communes: int, devices_per_commune: int) -> None:
     """Units and devices straight into the controller's database, before it starts."""
     from controller.db import Database
-    from loaxa.protocol import format_time, utcnow
+    from loaxa.wire_time import format_time, utcnow
 
     db = Database(data_dir / "loaxa.db")
     now = format_time(utcnow())
@@ -200,9 +200,10 @@ def _plan_publish() -> tuple[float, float]:
     from controller.devices.registry import Registry
     from loaxa.config import MqttSettings
     from loaxa.mqtt_client import MqttConnection
-    from loaxa.protocol import Signer, format_time, utcnow
+    from loaxa.protocol import Signer
+    from loaxa.wire_time import format_time, utcnow
     from schedules.settings import ScheduleSettings
-    from schedules.timeutil import to_local
+    from loaxa.local_time import to_local
 
     with tempfile.TemporaryDirectory(prefix="bench-plans-") as tmp:
         root = Path(tmp)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from controller.db import Database
 from controller.devices.media_access import Access, MediaAccess
-from loaxa.protocol import format_time, utcnow
+from loaxa.wire_time import format_time, utcnow
 
 COMMUNES, VILLAGES, POLES = 100, 10, 10
 BULLETINS, BROADCASTS, RELAYS = 10_000, 15_000, 10

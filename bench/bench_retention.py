@@ -18,7 +18,7 @@ from controller.reports.audit import PLAYBACK_CHAIN, verify_all
 from controller.db import Database
 from controller.operations.retention import Retention
 from controller.operations.retention_settings import RetentionSettings
-from loaxa.protocol import format_time, utcnow
+from loaxa.wire_time import format_time, utcnow
 
 DEVICES = 1000
 EVENTS_PER_DEVICE = 100

@@ -18,7 +18,7 @@ from controller.devices.credentials import Credentials, hash_password
 from controller.db import Database
 from controller.devices.registry import Registry
 from loaxa.config import load_config
-from loaxa.protocol import format_time, utcnow
+from loaxa.wire_time import format_time, utcnow
 
 DEVICES = 10_000
 

@@ -18,9 +18,10 @@ from pathlib import Path
 
 from controller.config import ControllerConfig
 from controller.service import Controller
-from controller.plans.timeparse import LOCAL_TZ
+from loaxa.local_time import LOCAL_TZ
 from loaxa.config import load_config
-from loaxa.protocol import EventBatch, PlaybackEvent, utcnow
+from loaxa.protocol import EventBatch, PlaybackEvent
+from loaxa.wire_time import utcnow
 from schedules.rules import BroadcastRule
 from web.app import create_app
 

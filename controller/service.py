@@ -34,7 +34,7 @@ from controller.plans.render_progress import RenderProgressRegistry
 from controller.people.users import Users
 from controller.errors import NotFound, Refused
 from loaxa import protocol
-from loaxa.protocol import utcnow
+from loaxa.wire_time import utcnow
 from loaxa.mqtt_client import MqttConnection
 
 log = logging.getLogger(__name__)

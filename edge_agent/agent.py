@@ -42,8 +42,8 @@ from loaxa.protocol import (
     PlayItem,
     ProtocolError,
     Verifier,
-    utcnow,
 )
+from loaxa.wire_time import format_time, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -210,7 +210,7 @@ class Agent:
         horizon = time.time() + self.config.update.quiet_before_item_min * 60
         for item in self._upcoming():
             if item.start.timestamp() <= horizon:
-                return f"item {item.item_id} starts at {protocol.format_time(item.start)}"
+                return f"item {item.item_id} starts at {format_time(item.start)}"
         return ""
 
     def _watchdog_loop(self) -> None:
@@ -345,7 +345,7 @@ class Agent:
             if plan.plan_version < current:
                 raise ProtocolError(f"replayed plan v{plan.plan_version} (have v{current})")
             if plan.expires_at <= utcnow():
-                raise ProtocolError(f"plan v{plan.plan_version} expired at {protocol.format_time(plan.expires_at)}")
+                raise ProtocolError(f"plan v{plan.plan_version} expired at {format_time(plan.expires_at)}")
             self.store.save_plan(plan.plan_version, payload)
             old_groups = set(self.plan.groups) if self.plan else set()
             self.plan = plan
@@ -425,7 +425,7 @@ class Agent:
         releases = sorted(p.name for p in layout.releases.iterdir()) if layout.releases.is_dir() else []
         return {
             "device_id": self.device_id,
-            "collected_at": protocol.format_time(utcnow()),
+            "collected_at": format_time(utcnow()),
             "agent_version": __version__,
             "state": self.state().to_dict(),
             "store": diagnostics.store_stats(self.config.db_path, self.store),
@@ -463,14 +463,14 @@ class Agent:
         actual = fields.pop("actual_start", None)
         event: dict[str, Any] = {
             "kind": kind,
-            "recorded_at": protocol.format_time(utcnow()),
+            "recorded_at": format_time(utcnow()),
             "plan_version": fields.pop("plan_version", self.plan.plan_version if self.plan else 0),
         }
         if item is not None:
             event.update(item_id=item.item_id, broadcast_id=item.broadcast_id, sha256=item.sha256,
-                         planned_at=protocol.format_time(item.start))
+                         planned_at=format_time(item.start))
         if actual is not None:
-            event["actual_start"] = protocol.format_time(datetime.fromtimestamp(actual, tz=timezone.utc))
+            event["actual_start"] = format_time(datetime.fromtimestamp(actual, tz=timezone.utc))
         event.update({k: v for k, v in fields.items() if v not in (None, "", [])})
         seq = self.store.append_event(event)
         log.info("event #%d %s %s %s", seq, kind, event.get("item_id", ""), event.get("reason", ""),

@@ -6,9 +6,10 @@ instead of ``/`` and changes nothing else (no user, no systemctl): that is how i
 tested, and how a technician previews what it will do.  An existing config is never
 overwritten.
 
-What a role is (its user, units, directories and default config) belongs to the side
-that owns it: each declares a :class:`Role` as a ``loaxa.install_roles`` entry point
-(``controller/operations/install.py``, ``edge_agent/install.py``).
+What a role is (its user, units, directories, default config and any tree of its own, such
+as the agent's release tree) belongs to the side that owns it: each declares a :class:`Role`
+as a ``loaxa.install_roles`` entry point (``controller/operations/install.py``,
+``edge_agent/install.py``).  This module only does the steps every role shares.
 """
 
 from __future__ import annotations
@@ -43,6 +44,11 @@ class Role:
     groups: tuple[str, ...]
     config_for: Callable[[Path], Any]  # the default config (a settings dataclass) keeping its data in a directory
     config_note: str = ""  # what to do next with the written config, as comment lines
+    # A role that installs from a signed release (``--release``/``--release-key``): its config gets
+    # ``release_public_key``, and ``lay_out(base, release_dir, release_key, done)`` builds its tree.
+    takes_release: bool = False
+    tree: str = ""  # an absolute directory the role lays out and its user owns (it updates itself there)
+    lay_out: Callable[[Path, Path | None, str, list[str]], None] | None = None
 
 
 def role_names() -> list[str]:
@@ -55,9 +61,6 @@ def load_role(name: str) -> Role:
         if ep.name == name:
             return ep.load()
     raise KeyError(name)
-
-
-AGENT_ROOT = "/opt/loaxa-agent"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -77,7 +80,7 @@ def default_config(role: Role, state_dir: str, release_key: str = "") -> str:
 
     header = f"# Loa Xã {role.name} configuration, written by `loaxa install {role.name}`.\n" + role.config_note
     cfg = role.config_for(Path(state_dir))
-    if release_key:
+    if release_key and role.takes_release:
         cfg = replace(cfg, release_public_key=release_key)
     return header + "\n" + to_toml(cfg)
 
@@ -88,43 +91,12 @@ UNIT_LOAXA = "/opt/loaxa/.venv/bin/loaxa"
 def unit_text(unit: str) -> str:
     """The shipped unit with its ``loaxa`` path pointed at this environment.
 
-    The agent's units name ``/opt/loaxa-agent/current``, the symlink updates switch, instead.
+    A role with a release tree names that tree's ``current`` symlink in its units instead.
     """
     src = SOURCE_ROOT / "systemd" / unit
     if not src.exists():
         raise FileNotFoundError(f"{src} not found: install from a clone of the Loa Xã repository")
     return src.read_text().replace(UNIT_LOAXA, str(Path(sys.executable).parent / "loaxa"))
-
-
-def install_agent_tree(base: Path, release_dir: Path | None, release_key: str, done: list[str]) -> None:
-    """``/opt/loaxa-agent``: the guard, ``releases/`` and ``current`` (see :mod:`loaxa.agent_layout`).
-
-    With a release, its signature and files are checked as a device checks an update, and it is
-    built into ``releases/<version>``; without one, ``current`` points at this environment.  An
-    existing ``current`` is kept (the device may have updated itself since).
-    """
-    from loaxa import agent_layout, release
-    from loaxa.protocol import Verifier, public_key_from_text
-
-    layout = agent_layout.Layout(base)
-    layout.releases.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(Path(agent_layout.__file__), base / "guard.py")
-    done.append(f"wrote {base / 'guard.py'}")
-    if layout.is_installed():
-        done.append(f"kept {layout.current} -> {layout.current_target()}")
-        return
-    if release_dir is None:
-        layout.switch(sys.prefix)
-        done.append(f"linked {layout.current} -> {sys.prefix}")
-        return
-    manifest = release.open_manifest((release_dir / release.MANIFEST_NAME).read_bytes(),
-                                     Verifier([public_key_from_text(release_key)]))
-    release.check_files(manifest, release_dir)
-    target = layout.release_dir(manifest.version)
-    shutil.rmtree(target, ignore_errors=True)
-    agent_layout.build_venv(target, release_dir, manifest.requirements())
-    layout.switch(layout.target_of(manifest.version))
-    done.append(f"installed release {manifest.version} into {target}; {layout.current} -> {layout.current_target()}")
 
 
 def install(role: Role, root: Path, enable: bool = True, release_dir: Path | None = None,
@@ -152,13 +124,13 @@ def install(role: Role, root: Path, enable: bool = True, release_dir: Path | Non
     for unit in role.units:
         (unit_dir / unit).write_text(unit_text(unit))
         done.append(f"wrote {unit_dir / unit}")
-    if role.name == "agent":
-        install_agent_tree(root / AGENT_ROOT.lstrip("/"), release_dir, release_key, done)
+    if role.tree and role.lay_out:
+        role.lay_out(root / role.tree.lstrip("/"), release_dir, release_key, done)
     if real:
         uid = pwd.getpwnam(role.user)
         os.chown(state, uid.pw_uid, uid.pw_gid)
-        if role.name == "agent":  # the agent installs its own updates there
-            for path in [Path(AGENT_ROOT), *Path(AGENT_ROOT).rglob("*")]:
+        if role.tree:  # the role's user writes there (the agent installs its own updates)
+            for path in [Path(role.tree), *Path(role.tree).rglob("*")]:
                 os.lchown(path, uid.pw_uid, uid.pw_gid)
         os.chown(config, 0, uid.pw_gid)
         subprocess.run(["systemctl", "daemon-reload"], check=True)
@@ -192,15 +164,15 @@ def _install(args: argparse.Namespace) -> int:
     root = Path(args.root)
     if root == Path("/") and os.geteuid() != 0:
         raise CommandError("run as root (or preview with --root DIR)")
-    if (args.release or args.release_key) and args.role != "agent":
-        raise CommandError("--release and --release-key are for the agent")
-    if bool(args.release) != bool(args.release_key):
-        raise CommandError("--release needs --release-key (and the other way round): a release is installed only "
-                           "once its signature checks")
     try:
         role = load_role(args.role)
     except ImportError as exc:
         raise CommandError(f"the {args.role} is not installed here ({exc})") from None
+    if (args.release or args.release_key) and not role.takes_release:
+        raise CommandError(f"--release and --release-key are not for the {args.role}")
+    if bool(args.release) != bool(args.release_key):
+        raise CommandError("--release needs --release-key (and the other way round): a release is installed only "
+                           "once its signature checks")
     try:
         for line in install(role, root, enable=not args.no_enable,
                             release_dir=Path(args.release) if args.release else None,

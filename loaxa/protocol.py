@@ -24,12 +24,15 @@ import hashlib
 import json
 import re
 from dataclasses import asdict, dataclass, field, fields
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, ClassVar, Iterable, Mapping, TypeVar
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from loaxa import wire_time
+from loaxa.wire_time import WireTimeError, utcnow
 
 PROTOCOL_VERSION = 1
 TOPIC_ROOT = f"loaxa/v{PROTOCOL_VERSION}"
@@ -127,26 +130,20 @@ def parse_topic(topic: str) -> Topic:
 # --- time ---------------------------------------------------------------------------
 
 
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 def format_time(t: datetime) -> str:
-    if t.tzinfo is None:
-        raise ProtocolError("naive datetime cannot go on the wire")
-    return t.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+    """:func:`loaxa.wire_time.format_time`, refusing a naive time as a protocol error."""
+    try:
+        return wire_time.format_time(t)
+    except WireTimeError as e:
+        raise ProtocolError(str(e)) from None
 
 
 def parse_time(value: Any, what: str) -> datetime:
-    if not isinstance(value, str) or len(value) > 40:
-        raise ProtocolError(f"{what}: expected an ISO 8601 time, got {value!r}")
+    """:func:`loaxa.wire_time.parse_time`, a bad time being a protocol error (the payload is refused)."""
     try:
-        t = datetime.fromisoformat(value)
-    except ValueError:
-        raise ProtocolError(f"{what}: not an ISO 8601 time: {value!r}") from None
-    if t.tzinfo is None:
-        raise ProtocolError(f"{what}: time must carry a UTC offset: {value!r}")
-    return t.astimezone(timezone.utc)
+        return wire_time.parse_time(value, what)
+    except WireTimeError as e:
+        raise ProtocolError(str(e)) from None
 
 
 # --- field validation -----------------------------------------------------------------

@@ -38,8 +38,8 @@ from loaxa.protocol import (
     _text,
     parse_time,
     public_key_from_text,
-    utcnow,
 )
+from loaxa.wire_time import utcnow
 
 MANIFEST_NAME = "manifest.json"
 UNSIGNED_NAME = "manifest.unsigned.json"

@@ -25,7 +25,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from loaxa import release
-from loaxa.protocol import Signer, canonical_json, public_key_from_text, public_key_to_text, utcnow
+from loaxa.protocol import Signer, canonical_json, public_key_from_text, public_key_to_text
+from loaxa.wire_time import utcnow
 from loaxa.release import (
     KEYS_NAME,
     MANIFEST_NAME,

@@ -19,7 +19,7 @@ from datetime import date, datetime, time
 from typing import Any, Mapping
 
 from schedules.errors import ScheduleInputError
-from schedules.timeutil import LOCAL_TZ
+from schedules.timeutil import to_local
 from schedules.tree import AdminTree
 from schedules.date_phrases_vi import EVERY_DAY, parse_time_vi, parse_weekday_vi, parse_weekdays_vi, weekday_vi
 
@@ -83,7 +83,7 @@ class Guardrails:
         """
         if self.quiet_start == self.quiet_end:
             return False
-        local = start.astimezone(LOCAL_TZ)
+        local = to_local(start)
         at = local.hour * 3600 + local.minute * 60 + local.second + local.microsecond / 1e6
         quiet_start = self.quiet_start.hour * 3600 + self.quiet_start.minute * 60
         quiet_length = (self.quiet_end.hour * 3600 + self.quiet_end.minute * 60 - quiet_start) % _DAY_S

@@ -1,4 +1,8 @@
-"""Local time (Asia/Ho_Chi_Minh) in, UTC stored, local time shown.
+"""Local time (Asia/Ho_Chi_Minh) in, UTC stored, local time shown: the schedule's view of it.
+
+The conversions are :mod:`loaxa.local_time`'s, shared with the controller and the agent;
+this module adds what scheduling needs on top (refusals as :class:`ScheduleInputError`,
+Vietnamese formatting, day spans).
 
 Every conversion in the package goes through :data:`LOCAL_TZ`, so a schedule entered as
 "6 giờ" airs at 06:00 on the pole whatever the controller's own clock zone is.  Vietnam
@@ -7,45 +11,19 @@ keeps no daylight saving time; only the quiet-hours arithmetic relies on that (2
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
+from loaxa.local_time import LOCAL_TZ, UTC, is_aware, local_date, local_instant, local_midnight, to_local
+from loaxa.local_time import local_to_utc as to_utc
 from schedules.errors import ScheduleInputError
 
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-UTC = timezone.utc
-
-
-def to_utc(local: datetime) -> datetime:
-    """A naive local wall-clock time (or any aware time) as an aware UTC datetime."""
-    if local.tzinfo is None:
-        local = local.replace(tzinfo=LOCAL_TZ)
-    return local.astimezone(UTC)
-
-
-def to_local(instant: datetime) -> datetime:
-    """An aware instant as an aware local datetime; naive input is refused, never guessed."""
-    return require_aware(instant, "instant").astimezone(LOCAL_TZ)
-
-
-def local_instant(day: date, at: time) -> datetime:
-    """The UTC instant of a local date and wall-clock time."""
-    return to_utc(datetime.combine(day, at))
-
-
-def local_date(instant: datetime) -> date:
-    """The local calendar date an instant falls on."""
-    return to_local(instant).date()
-
-
-def local_midnight(day: date) -> datetime:
-    """The UTC instant at which a local day begins."""
-    return local_instant(day, time(0, 0))
+__all__ = ["LOCAL_TZ", "UTC", "day_span", "format_date_vi", "format_local_vi", "local_date", "local_instant",
+           "local_midnight", "require_aware", "to_local", "to_utc"]
 
 
 def require_aware(value: datetime, field: str) -> datetime:
     """Refuse naive datetimes where an instant is meant: a guessed zone is a wrong broadcast."""
-    if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
+    if not is_aware(value):
         raise ScheduleInputError("naive_time", f"Thời điểm '{field}' phải kèm múi giờ.", field)
     return value.astimezone(UTC)
 

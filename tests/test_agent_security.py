@@ -9,7 +9,8 @@ import pytest
 
 from support.harness import Listener, wait_for
 from loaxa import protocol
-from loaxa.protocol import Command, DeviceState, Plan, PlayItem, Signer, utcnow
+from loaxa.protocol import Command, DeviceState, Plan, PlayItem, Signer
+from loaxa.wire_time import utcnow
 
 DEVICE = "loa-1"
 

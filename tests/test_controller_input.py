@@ -11,7 +11,8 @@ from controller.cli_http.client import ApiError
 from support.harness import Listener, wait_for
 from support.tree import seed_commune
 from loaxa import protocol
-from loaxa.protocol import DeviceState, EventBatch, PlaybackEvent, format_time, utcnow
+from loaxa.protocol import DeviceState, EventBatch, PlaybackEvent
+from loaxa.wire_time import format_time, utcnow
 
 
 def test_malformed_mqtt_payloads_do_not_crash_the_controller(system, broker):

@@ -7,7 +7,7 @@ from datetime import timedelta
 from support.harness import wait_for
 
 from support.tree import seed_commune
-from loaxa.protocol import format_time, parse_time, utcnow
+from loaxa.wire_time import format_time, parse_time, utcnow
 
 TEXT = "Thông báo. Chiều nay xã tổ chức họp dân tại nhà văn hóa."
 

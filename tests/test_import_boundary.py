@@ -1,28 +1,116 @@
-"""A Pi installs only the agent's dependencies: the agent must never pull in the controller's."""
+"""Dependencies point one way, as the table in docs/architecture.md says, and a Pi installs only the agent.
+
+The allowed imports between our packages are read from the "Dependency rule" table of
+docs/architecture.md, so the document and this test cannot drift apart.  Every import
+counts: at module level, inside functions (lazy ones), under ``TYPE_CHECKING``, and
+``importlib.import_module("...")`` / ``__import__("...")`` with a literal name.
+"""
 
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
+DOC = ROOT / "docs" / "architecture.md"
 FORBIDDEN = {"controller", "web", "audio", "schedules", "flask", "werkzeug", "pydub", "gtts", "apscheduler",
              "sqlite_utils", "waitress", "sqlalchemy"}
+
+# Imports the web layer still makes past the controller, each to be replaced by a controller
+# function; an entry here that no longer occurs shows as XPASS in the summary and goes.
+KNOWN_EXCEPTIONS = {
+    ("web/ui_calendar.py", "schedules"),
+    ("web/ui_compose.py", "audio"),
+}
+
+
+def allowed_table() -> dict[str, set[str]]:
+    """Package → the packages of ours it may import, from the "Dependency rule" table of the doc."""
+    text = DOC.read_text(encoding="utf-8")
+    section = text.split("### Dependency rule", 1)[1].split("\n#", 1)[0]
+    table: dict[str, set[str]] = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) < 2 or not cells[0].startswith("`"):
+            continue
+        table[cells[0].strip("`/")] = set(re.findall(r"`([a-z_]+)/?`", cells[1]))
+    return table
+
+
+def imported_modules(path: Path) -> list[tuple[int, str]]:
+    """Every absolute module name ``path`` imports, wherever the import sits."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, a.name) for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.append((node.lineno, node.module))
+        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+            if name in ("import_module", "__import__") and isinstance(node.args[0].value, str):
+                found.append((node.lineno, node.args[0].value))
+    return found
+
+
+def boundary_crossings() -> list[tuple[str, int, str, str]]:
+    """(file, line, package imported, module) for every import of ours the table does not allow."""
+    table = allowed_table()
+    out = []
+    for package, allowed in table.items():
+        for path in sorted((ROOT / package).rglob("*.py")):
+            rel = path.relative_to(ROOT).as_posix()
+            for line, module in imported_modules(path):
+                top = module.split(".")[0]
+                if top in table and top != package and top not in allowed:
+                    out.append((rel, line, top, module))
+    return out
+
+
+def test_the_table_names_every_package_and_the_rule_of_the_issue():
+    table = allowed_table()
+    assert table == {
+        "web": {"controller", "loaxa"},
+        "controller": {"audio", "schedules", "loaxa"},
+        "audio": {"loaxa"},
+        "schedules": {"loaxa"},
+        "edge_agent": {"loaxa"},
+        "loaxa": set(),
+    }
+    on_disk = {p.parent.name for p in ROOT.glob("*/__init__.py")} - {"tests", "bench", "scripts"}
+    assert on_disk == set(table), "a new package needs its row in docs/architecture.md"
+
+
+def test_every_package_imports_only_what_the_table_allows():
+    crossings = [c for c in boundary_crossings() if (c[0], c[2]) not in KNOWN_EXCEPTIONS]
+    assert crossings == [], "\n".join(f"{f}:{n} imports {m}" for f, n, _, m in crossings)
+
+
+@pytest.mark.xfail(reason="the calendar and compose pages still reach schedules/audio directly", strict=False)
+def test_the_known_exceptions_are_gone():
+    assert [c for c in boundary_crossings() if (c[0], c[2]) in KNOWN_EXCEPTIONS] == []
+
+
+def test_the_scanner_sees_lazy_and_dynamic_imports(tmp_path):
+    sample = tmp_path / "sample.py"
+    sample.write_text("import importlib\n"
+                      "def f():\n    from controller.service import Controller\n"
+                      "def g():\n    return importlib.import_module('web.app')\n"
+                      "def h():\n    import audio.normalize as n\n", encoding="utf-8")
+    assert sorted(m for _, m in imported_modules(sample)) == ["audio.normalize", "controller.service", "importlib", "web.app"]
 
 
 def test_agent_sources_do_not_import_controller_side_packages():
     offenders = []
-    for path in list((ROOT / "edge_agent").rglob("*.py")) + [ROOT / "loaxa" / "protocol.py", ROOT / "loaxa" / "config.py",
-                                                             ROOT / "loaxa" / "mqtt_client.py"]:
-        for node in ast.walk(ast.parse(path.read_text())):
-            names = []
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                names = [node.module]
-            offenders += [f"{path.name}:{node.lineno} {n}" for n in names if n.split(".")[0] in FORBIDDEN]
+    for path in list((ROOT / "edge_agent").rglob("*.py")) + sorted((ROOT / "loaxa").rglob("*.py")):
+        for line, name in imported_modules(path):
+            if name.split(".")[0] in FORBIDDEN:
+                offenders.append(f"{path.name}:{line} {name}")
     assert offenders == []
 
 
@@ -39,7 +127,8 @@ def test_running_the_agent_code_loads_no_controller_side_module():
 
 
 def test_protocol_module_does_no_io():
-    tree = ast.parse((ROOT / "loaxa" / "protocol.py").read_text())
-    imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
-    imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
-    assert not imported & {"paho", "socket", "sqlite3", "subprocess", "urllib", "os", "requests"}
+    for name in ("protocol.py", "wire_time.py", "local_time.py"):
+        tree = ast.parse((ROOT / "loaxa" / name).read_text())
+        imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        assert not imported & {"paho", "socket", "sqlite3", "subprocess", "urllib", "os", "requests"}, name

@@ -62,3 +62,15 @@ def test_installed_metadata_is_the_source_when_it_declares_the_group(tmp_path):
 def test_metadata_older_than_a_group_falls_back_to_the_source_tree(tmp_path):
     found = _declared_with_metadata(tmp_path, "[console_scripts]\nloaxa = loaxa.cli:main\n", INSTALL_ROLES)
     assert found == _pyproject_group(INSTALL_ROLES)
+
+
+def test_the_shared_installer_knows_no_side_by_name():
+    """What the agent's install needs beyond the shared steps (its release tree) comes from its role."""
+    from edge_agent.config import AgentConfig
+
+    source = (ROOT / "loaxa" / "install.py").read_text(encoding="utf-8")
+    assert "/opt/loaxa-agent" not in source and "role.name ==" not in source and "args.role !=" not in source
+    roles = {ep.name: ep.load() for ep in declared(INSTALL_ROLES)}
+    assert roles["agent"].takes_release and roles["agent"].tree == str(AgentConfig().update.install_root)
+    assert roles["agent"].lay_out is not None
+    assert not roles["controller"].takes_release and not roles["controller"].tree

@@ -12,9 +12,20 @@ from hypothesis import strategies as st
 
 from loaxa import protocol
 from loaxa.protocol import (
-    Ack, Command, DeviceState, EventBatch, KeyRollover, Plan, PlaybackEvent, PlayItem, ProtocolError,
-    SignatureError, Signer, Verifier, utcnow,
+    Ack,
+    Command,
+    DeviceState,
+    EventBatch,
+    KeyRollover,
+    Plan,
+    PlaybackEvent,
+    PlayItem,
+    ProtocolError,
+    SignatureError,
+    Signer,
+    Verifier,
 )
+from loaxa.wire_time import utcnow
 
 SHA = "ab" * 32
 NOW = utcnow().replace(microsecond=0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, jsonify, request
 
 from controller.devices.enrollment import TooManyAttempts
-from loaxa.protocol import format_time
+from loaxa.wire_time import format_time
 from web import auth
 from web.api import ctl
 

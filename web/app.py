@@ -35,28 +35,21 @@ def create_app(controller: Controller, overrides: Mapping[str, Any] | None = Non
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=0)  # type: ignore[method-assign]
 
     from controller.devices import media_http
-    from web import api, api_schedule, api_people, auth, metrics_http
+    from controller.fleet import release_http
+    from web import (api, api_fleet, api_people, api_schedule, api_security, auth, metrics_http, ui_admin,
+                     ui_approvals, ui_audit, ui_auth, ui_base, ui_calendar, ui_compose, ui_dashboard, ui_devices,
+                     ui_emergency, ui_media, ui_dictionary, ui_alerts, api_alerts, api_compose, api_dictionary)
 
     auth.init_app(app)
-    api.init_app(app)
-    api_schedule.init_app(app)
-    api_people.init_app(app)
-    from web import api_security
-
-    api_security.init_app(app)
-    from web import api_fleet
-
-    api_fleet.init_app(app)
+    for api_module in (api, api_schedule, api_people, api_security, api_fleet, api_alerts):
+        api_module.init_app(app)  # each registers its blueprint (the JSON API's error handlers come with ``api``)
+    for json_only in (api_compose, api_dictionary):
+        app.register_blueprint(json_only.bp)
     app.register_blueprint(media_http.bp)
-    from controller.fleet import release_http
-
     app.register_blueprint(release_http.bp)
     app.register_blueprint(metrics_http.bp)
-    from web import ui_base
-
-    ui_base.init_app(app)
-    from web import api_alerts, ui_alerts
-
-    api_alerts.init_app(app)
-    ui_alerts.init_app(app)
+    ui_base.init_app(app)  # what every page shares: template filters, error pages
+    for page in (ui_auth, ui_dashboard, ui_compose, ui_approvals, ui_emergency, ui_calendar, ui_devices, ui_audit,
+                 ui_admin, ui_media, ui_dictionary, ui_alerts):
+        app.register_blueprint(page.bp)
     return app

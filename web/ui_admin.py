@@ -7,7 +7,7 @@ audits every change in one place; the page only offers what the viewer's scope a
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, render_template
+from flask import Blueprint, render_template
 
 from controller.people.users import ROLES
 from web import auth
@@ -29,7 +29,3 @@ def index():
     return render_template("admin.html", title="Quản trị", users=users, disabled_users=disabled, roles=ROLES,
                            tree=tree_rows(), units=units, names=names, whole_tree=s.whole_tree,
                            me_name=auth.require_permission("manage").username, password_rules=rules)
-
-
-def init_app(app: Flask) -> None:
-    app.register_blueprint(bp)

@@ -6,7 +6,7 @@ Every action on the page goes through the JSON API (``/api/alerts/...``, see :mo
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, render_template
+from flask import Blueprint, render_template
 
 from controller.alerts.policy import describe_risk
 from web import auth
@@ -26,6 +26,3 @@ def page():
     ended = [a for a in alerts if a["state"] != "active"][:RECENT]
     return render_template("alerts.html", title="Cảnh báo", live=live, ended=ended, describe_risk=describe_risk)
 
-
-def init_app(app: Flask) -> None:
-    app.register_blueprint(bp)

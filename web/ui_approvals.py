@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, jsonify, render_template
+from flask import Blueprint, jsonify, render_template
 
 from web import auth
 from web.ui_base import ctl, scope_devices
@@ -52,7 +52,3 @@ def queue():
 @auth.access("approve")
 def queue_api():
     return jsonify(queue_items())
-
-
-def init_app(app: Flask) -> None:
-    app.register_blueprint(bp)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from flask import Blueprint, Flask, Response, jsonify, render_template, request
+from flask import Blueprint, Response, jsonify, render_template, request
 from markupsafe import Markup
 
 from controller.errors import InputError
-from controller.plans.timeparse import LOCAL_TZ
-from loaxa.protocol import format_time, utcnow
+from loaxa.local_time import LOCAL_TZ
+from loaxa.wire_time import format_time, utcnow
 
 from controller.reports import logbook as reports
 from web import auth
@@ -211,7 +211,3 @@ def logbook_export():
     if fmt != "json":
         raise InputError("invalid_format", "Định dạng phải là csv, xlsx hoặc json.", "format")
     return {k: data[k] for k in ("week", "unit", "heading", "rows")}
-
-
-def init_app(app: Flask) -> None:
-    app.register_blueprint(bp)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 
 from controller.people.users import AuthError
 from web import auth
@@ -43,7 +43,3 @@ def login():
 def logout():
     auth.logout()
     return redirect(url_for("ui_auth.login"))
-
-
-def init_app(app: Flask) -> None:
-    app.register_blueprint(bp)

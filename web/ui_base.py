@@ -17,8 +17,8 @@ from controller.errors import InputError
 from controller.service import Controller
 from controller.people.users import User, scope_of
 from web import auth
-from controller.plans.timeparse import LOCAL_TZ
-from loaxa.protocol import parse_time
+from loaxa.local_time import to_local
+from loaxa.wire_time import parse_time
 
 MIN_YEAR, MAX_YEAR = 2000, 2100
 ROLE_NAMES_VI = {"admin": "Quản trị", "auditor": "Kiểm tra", "editor": "Biên tập", "approver": "Phê duyệt"}
@@ -115,9 +115,9 @@ def local_time(value: Any, fmt: str = "%H:%M %d/%m/%Y") -> str:
         return ""
     try:
         t = value if isinstance(value, datetime) else parse_time(value, "time")
-    except ValueError:
+        return to_local(t).strftime(fmt)
+    except ValueError:  # not a time, or a naive one: shown as stored rather than guessed
         return str(value)
-    return t.astimezone(LOCAL_TZ).strftime(fmt)
 
 
 def media_url(media: dict[str, Any] | None) -> str:
@@ -157,10 +157,7 @@ def _page_for_people(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    """Register every UI blueprint and the shared template helpers."""
-    from web import (ui_admin, ui_approvals, ui_audit, ui_auth, ui_calendar, ui_compose, ui_dashboard,
-                     ui_devices, ui_dictionary, ui_emergency, ui_intake, ui_media)
-
+    """The template helpers and error pages every page shares (``create_app`` registers the pages)."""
     app.add_template_filter(local_time, "local")
     app.add_template_filter(vi_label, "vi")
     app.add_template_filter(media_url, "media_url")
@@ -169,6 +166,3 @@ def init_app(app: Flask) -> None:
     for code in ERROR_PAGES:
         app.register_error_handler(code, _error_page)
     app.after_request(_page_for_people)
-    for module in (ui_auth, ui_dashboard, ui_compose, ui_approvals, ui_emergency, ui_calendar, ui_devices,
-                   ui_audit, ui_admin, ui_media, ui_dictionary, ui_intake):
-        module.init_app(app)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from flask import Blueprint, Flask, render_template, request
+from flask import Blueprint, render_template, request
 
 from controller.errors import InputError
-from controller.plans.timeparse import LOCAL_TZ
-from loaxa.protocol import parse_time, utcnow
+from loaxa.local_time import LOCAL_TZ
+from loaxa.wire_time import parse_time, utcnow
 from schedules.rules import BroadcastRule
 from controller.reports import logbook as reports
 from web import auth
@@ -81,7 +81,3 @@ def week_page():
 def week_api():
     unit, day = _args()
     return week(unit, day)
-
-
-def init_app(app: Flask) -> None:
-    app.register_blueprint(bp)

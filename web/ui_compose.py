@@ -11,13 +11,13 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask, render_template, request
+from flask import Blueprint, render_template, request
 
 from controller.plans import read_upload
 from controller.plans.bulletins import MAX_TEXT_CHARS
 from controller.errors import InputError
-from controller.plans.timeparse import LOCAL_TZ
-from loaxa.protocol import utcnow
+from loaxa.local_time import LOCAL_TZ
+from loaxa.wire_time import utcnow
 from web import auth
 from web.ui_base import ctl, json_body, parse_day, tree_rows, viewer
 
@@ -189,7 +189,3 @@ def submit():
 def schedule(bulletin_id: Any, when: dict[str, Any], targets: list[str], priority: str, by: str) -> dict[str, Any]:
     return ctl().schedule_broadcast(bulletin_id, when.get("starts_at"), targets, priority, created_by=by,
                                     **{k: v for k, v in when.items() if k != "starts_at"})
-
-
-def init_app(app: Flask) -> None:
-    app.register_blueprint(bp)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, jsonify, render_template
+from flask import Blueprint, jsonify, render_template
 
 from web import auth
 from web.ui_base import ctl, scope_devices
@@ -65,7 +65,3 @@ def index():
 @auth.access("read")
 def api_overview():
     return jsonify(overview())
-
-
-def init_app(app: Flask) -> None:
-    app.register_blueprint(bp)

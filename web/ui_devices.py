@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, jsonify, render_template
+from flask import Blueprint, jsonify, render_template
 
 from controller.errors import NotFound
 from web import auth
@@ -70,6 +70,3 @@ def test_tone(device_id: str):
     scoped_device(device_id)
     return ctl().remote.test_tone(device_id, auth.current_user(), auth.client_ip())
 
-
-def init_app(app: Flask) -> None:
-    app.register_blueprint(bp)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, render_template
+from flask import Blueprint, render_template
 
 from controller.errors import NotFound
 from web import auth
@@ -55,7 +55,3 @@ def delivery_status(broadcast_id: str) -> dict[str, Any]:
 @auth.access("emergency")
 def status(broadcast_id: str):
     return delivery_status(broadcast_id)
-
-
-def init_app(app: Flask) -> None:
-    app.register_blueprint(bp)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, Flask, abort, send_file
+from flask import Blueprint, abort, send_file
 
 from controller.devices.media_access import person_may_hear
 from web import auth
@@ -34,7 +34,3 @@ def media(name: str):
         abort(404)
     response = send_file(path, mimetype=_MIME[m.group(2)], conditional=True, etag=m.group(1))
     return response
-
-
-def init_app(app: Flask) -> None:
-    app.register_blueprint(bp)

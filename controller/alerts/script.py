@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from controller.alerts.cap import Alert, Info
 from controller.alerts.policy import describe_risk, risk_level
+from loaxa.local_time import to_local
 
-TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 MAX_SCRIPT_CHARS = 2000
 
 # Event names as NCHMF's SmartAlert Vietnamese translation has them, plus QĐ 18/2021 hazard families.
@@ -86,7 +85,7 @@ def event_name(info: Info) -> str:
 
 
 def issue_time_vi(moment: datetime) -> str:
-    local = moment.astimezone(TZ)
+    local = to_local(moment)
     return f"{local.hour} giờ {local.minute:02d} phút ngày {local.day} tháng {local.month} năm {local.year}"
 
 

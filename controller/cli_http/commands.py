@@ -53,7 +53,7 @@ def parse_at(value: str) -> str:
     from datetime import timedelta
 
     from loaxa.cli import CommandError
-    from loaxa.protocol import format_time, utcnow
+    from loaxa.wire_time import format_time, utcnow
 
     if value.startswith("+"):
         units = {"s": 1, "m": 60, "h": 3600}
@@ -156,8 +156,8 @@ def _api_call(args: argparse.Namespace, method: str, path: str, data: object = N
 def _readiness(args: argparse.Namespace) -> int:
     import json
 
-    from controller.plans.timeparse import to_local
-    from loaxa.protocol import parse_time
+    from loaxa.local_time import to_local
+    from loaxa.wire_time import parse_time
 
     rows = _api_call(args, "GET", f"/api/readiness?hours={args.hours}&limit={args.limit}")
     if args.json:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from controller.db import Database
-from loaxa.protocol import format_time, utcnow
+from loaxa.wire_time import format_time, utcnow
 
 DEVICE_PREFIX = "dev-"
 _HASH_RE = re.compile(r"^\$7\$(\d{1,7})\$([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+)$")

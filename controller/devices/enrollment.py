@@ -23,7 +23,7 @@ from controller.devices.credentials import Credentials
 from controller.db import Database
 from controller.errors import InputError, NotFound
 from controller.devices.registry import Registry
-from loaxa.protocol import format_time, parse_time, utcnow
+from loaxa.wire_time import format_time, parse_time, utcnow
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 12

@@ -17,7 +17,8 @@ from controller.devices.flapping import FlapWatch
 from controller.devices.registry import Registry
 from loaxa import protocol
 from loaxa.logs import log_context
-from loaxa.protocol import DeviceState, EventBatch, ProtocolError, format_time, utcnow
+from loaxa.protocol import DeviceState, EventBatch, ProtocolError
+from loaxa.wire_time import format_time, utcnow
 
 log = logging.getLogger(__name__)
 

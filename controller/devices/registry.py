@@ -8,7 +8,7 @@ from typing import Any, Iterable
 
 from controller.db import Database
 from controller.errors import Conflict, InputError, NotFound
-from loaxa.protocol import format_time, utcnow
+from loaxa.wire_time import format_time, utcnow
 
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from controller.db import Database
 from controller.devices.media_access import TEST_TONE_ENGINE
-from loaxa.protocol import format_time, utcnow
+from loaxa.wire_time import format_time, utcnow
 
 TEST_TONE_S = 3
 

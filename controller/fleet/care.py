@@ -21,7 +21,8 @@ from controller.db import Database
 from controller.errors import InputError
 from controller.fleet.settings import FleetSettings
 from controller.reports.audit import AuditTrail
-from loaxa.protocol import Command, PlayItem, format_time, utcnow
+from loaxa.protocol import Command, PlayItem
+from loaxa.wire_time import format_time, utcnow
 
 log = logging.getLogger(__name__)
 

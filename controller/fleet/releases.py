@@ -20,7 +20,7 @@ from controller.db import Database
 from controller.errors import Conflict, InputError, NotFound
 from controller.fleet.settings import FleetSettings
 from loaxa import release
-from loaxa.protocol import format_time, utcnow
+from loaxa.wire_time import format_time, utcnow
 from loaxa.release import KEYS_NAME, MANIFEST_NAME, ReleaseManifest, ReleaseRefused
 
 log = logging.getLogger(__name__)

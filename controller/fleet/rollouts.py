@@ -27,7 +27,7 @@ from controller.errors import Conflict, InputError, NotFound
 from controller.fleet.releases import ReleaseStore
 from controller.fleet.settings import FleetSettings
 from controller.reports.audit import AuditTrail
-from loaxa.protocol import format_time, parse_time, utcnow
+from loaxa.wire_time import format_time, parse_time, utcnow
 
 log = logging.getLogger(__name__)
 

@@ -15,11 +15,11 @@ import os
 import sqlite3
 import tarfile
 import tempfile
-from datetime import datetime, timezone
 from pathlib import Path
 
 from controller.config import ControllerConfig
 from controller.security.key_file import retired_dir
+from loaxa.wire_time import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def backup(config: ControllerConfig, archive: Path) -> dict[str, object]:
                        if p.is_file() and not _is_db_file(p, data) and not _is_retired_private_key(p, config))
         manifest = {
             "format": 1,
-            "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "created_at": utcnow().isoformat(timespec="seconds"),
             "databases": [d.name for d in databases],
             "files": len(files),
         }

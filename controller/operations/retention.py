@@ -25,7 +25,7 @@ from controller.reports import hashchain
 from controller.reports.audit import AUDIT_CHAIN, PLAYBACK_CHAIN, AuditTrail
 from controller.db import Database
 from controller.operations.retention_settings import KEEP_FOREVER, RetentionSettings
-from loaxa.protocol import format_time, utcnow
+from loaxa.wire_time import format_time, utcnow
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ from typing import Any, Iterable
 from controller.db import Database
 from controller.errors import Conflict, InputError, NotFound
 from controller.people.settings import PeopleSettings
-from loaxa.protocol import format_time, utcnow
+from loaxa.wire_time import format_time, utcnow
 
 ROLES = ("admin", "approver", "editor", "auditor")
 WHOLE_TREE = "*"

@@ -20,8 +20,10 @@ from controller.db import Database
 from controller.errors import Conflict, InputError, NotFound, Refused
 from controller.plans.planner import domain_broadcast, load_tree, once_at, rule_of
 from controller.devices.registry import Registry
-from controller.plans.timeparse import parse_user_time, to_local
-from loaxa.protocol import PRIORITIES, format_time, utcnow
+from controller.plans.timeparse import parse_user_time
+from loaxa.local_time import to_local
+from loaxa.protocol import PRIORITIES
+from loaxa.wire_time import format_time, utcnow
 from schedules.broadcast import IN_THE_PAST, NO_OCCURRENCES, Override
 from schedules.check import Refusal, check_broadcast
 from schedules.errors import ScheduleInputError

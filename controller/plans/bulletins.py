@@ -17,7 +17,7 @@ from audio.script import ScriptError, ScriptSettings, build_script
 from audio.settings import AudioSettings
 from controller.db import Database
 from controller.errors import InputError, NotFound
-from loaxa.protocol import format_time, utcnow
+from loaxa.wire_time import format_time, utcnow
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,8 @@ from controller.db import Database
 from controller.plans.planner import DraftPlan, PlanSet, build_plans
 from controller.devices.registry import Registry
 from loaxa import protocol
-from loaxa.protocol import Ack, Command, Plan, PlayItem, Signer, format_time, utcnow
+from loaxa.protocol import Ack, Command, Plan, PlayItem, Signer
+from loaxa.wire_time import format_time, parse_time, utcnow
 from schedules.guardrails import GuardrailPolicy
 
 log = logging.getLogger(__name__)
@@ -125,7 +126,7 @@ class Dispatcher:
                     digests[key] = hashlib.sha256(protocol.canonical_json(item_docs[key])).hexdigest()
                 digest = hashlib.sha256(f"{digests[key]}|{','.join(draft.groups)}".encode()).hexdigest()
                 prev = previous.get(draft.device_id)
-                if prev and not force and prev[1] == digest and protocol.parse_time(prev[2], "issued_at") > now - horizon / 2:
+                if prev and not force and prev[1] == digest and parse_time(prev[2], "issued_at") > now - horizon / 2:
                     continue
                 version = (prev[0] if prev else 0) + 1
                 body = Plan(device_id=draft.device_id, plan_version=version, issued_at=now, expires_at=now + horizon,

@@ -37,7 +37,8 @@ from controller.plans.planner import load_tree
 from controller.devices.registry import Registry
 from controller.reports.audit import AuditTrail
 from loaxa.logs import log_context
-from loaxa.protocol import PlayItem, canonical_json, format_time, parse_time, utcnow
+from loaxa.protocol import PlayItem, canonical_json
+from loaxa.wire_time import format_time, parse_time, utcnow
 
 CONFIRMING_KINDS = ("started", "finished")
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from controller.db import Database
 from controller.errors import InputError, NotFound
-from loaxa.protocol import format_time, utcnow
+from loaxa.wire_time import format_time, utcnow
 from schedules.errors import ScheduleInputError
 from schedules.guardrails import GuardrailPolicy, Guardrails
 from schedules.settings import ScheduleSettings

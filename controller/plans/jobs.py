@@ -36,7 +36,7 @@ from controller.plans.dispatch import Dispatcher
 from controller.plans.planner import rule_of
 from controller.operations.retention import Retention
 from loaxa.logs import log_context
-from loaxa.protocol import format_time, parse_time, utcnow
+from loaxa.wire_time import format_time, parse_time, utcnow
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,9 @@ from datetime import datetime, timedelta
 from typing import Any, Iterable
 
 from controller.db import Database
-from loaxa.protocol import PlayItem, format_time, parse_time
+from loaxa.local_time import to_local
+from loaxa.protocol import PlayItem
+from loaxa.wire_time import format_time, parse_time
 from schedules.broadcast import Broadcast, Override
 from schedules.errors import ScheduleInputError
 from schedules.guardrails import GuardrailPolicy
@@ -87,8 +89,6 @@ def rule_of(row: dict[str, Any]) -> tuple[BroadcastRule, float]:
 
 def once_at(start: datetime) -> tuple[BroadcastRule, float]:
     """A one-off rule for an exact instant: its minute as the slot, the rest as an offset."""
-    from schedules.timeutil import to_local
-
     local = to_local(start)
     slot = local.replace(second=0, microsecond=0)
     return BroadcastRule.once(slot.date(), slot.time().replace(tzinfo=None)), (local - slot).total_seconds()

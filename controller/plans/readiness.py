@@ -15,7 +15,7 @@ from typing import Any
 
 from controller.db import Database
 from controller.plans.dispatch import Dispatcher
-from loaxa.protocol import format_time
+from loaxa.wire_time import format_time
 
 
 def _slot_key(item_id: str) -> str:

@@ -1,14 +1,20 @@
-"""Times entered by people (local, Asia/Ho_Chi_Minh) or machines (ISO 8601 with offset)."""
+"""Times entered by people (local, Asia/Ho_Chi_Minh) or machines (ISO 8601 with offset).
+
+The conversions themselves live in :mod:`loaxa.local_time` and :mod:`loaxa.wire_time`;
+this module only turns a bad entry into a Vietnamese :class:`InputError` for the form or API.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from controller.errors import InputError
+from loaxa.local_time import LOCAL_TZ, local_to_utc, to_local
 
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+# LOCAL_TZ and to_local are loaxa.local_time's own objects, named here for the controller
+# modules that import them from this module; new code imports loaxa.local_time.
+__all__ = ["LOCAL_TZ", "parse_user_time", "to_local"]
 
 
 def parse_user_time(value: Any, field: str) -> datetime:
@@ -19,10 +25,4 @@ def parse_user_time(value: Any, field: str) -> datetime:
         t = datetime.fromisoformat(value.strip())
     except ValueError:
         raise InputError("invalid_time", f"Không đọc được thời gian '{value}'; ví dụ: 2026-11-25 17:00.", field) from None
-    if t.tzinfo is None:
-        t = t.replace(tzinfo=LOCAL_TZ)
-    return t.astimezone(timezone.utc)
-
-
-def to_local(t: datetime) -> datetime:
-    return t.astimezone(LOCAL_TZ)
+    return local_to_utc(t)

@@ -21,7 +21,7 @@ from controller.reports import hashchain
 from controller.reports.anchors import check_anchors
 from controller.db import Database
 from controller.reports.hashchain import ChainReport, ChainSpec
-from loaxa.protocol import format_time, utcnow
+from loaxa.wire_time import format_time, utcnow
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ from typing import Any, Iterable, Sequence
 
 from controller.db import Database
 from controller.plans.planner import planned_items
-from controller.plans.timeparse import LOCAL_TZ
-from loaxa.protocol import format_time, parse_time, utcnow
+from loaxa.local_time import LOCAL_TZ, to_local
+from loaxa.wire_time import format_time, parse_time, utcnow
 from schedules.guardrails import GuardrailPolicy
 
 MARGIN = timedelta(hours=6)  # events are read this far around the period (a late or delayed play)
@@ -208,10 +208,10 @@ def logbook_rows(occ: Sequence[Occurrence]) -> list[dict[str, Any]]:
     """The programme logbook (sổ nhật ký chương trình): one row per planned play, in Vietnamese."""
     rows = []
     for o in occ:
-        local = o.planned_at.astimezone(LOCAL_TZ)
+        local = to_local(o.planned_at)
         actual = ""
         if o.actual_start:
-            actual = parse_time(o.actual_start, "actual_start").astimezone(LOCAL_TZ).strftime("%H:%M:%S")
+            actual = to_local(parse_time(o.actual_start, "actual_start")).strftime("%H:%M:%S")
         rows.append({
             "date": local.strftime("%d/%m/%Y"), "planned": local.strftime("%H:%M"), "actual": actual,
             "duration": round(o.duration_s, 1) if o.duration_s is not None else "",

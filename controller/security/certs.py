@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 
 from cryptography import x509
@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from controller.devices.credentials import write_secret
+from loaxa.wire_time import utcnow
 
 CA_YEARS = 10
 SERVER_YEARS = 2
@@ -54,7 +55,7 @@ def _san(hosts: list[str]) -> x509.SubjectAlternativeName:
 
 def create_ca(tls_dir: Path) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
     key = ec.generate_private_key(ec.SECP256R1())
-    now = datetime.now(timezone.utc)
+    now = utcnow()
     cert = (x509.CertificateBuilder().subject_name(_name("Loa Xa broker CA")).issuer_name(_name("Loa Xa broker CA"))
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
             .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=365 * CA_YEARS))
@@ -87,7 +88,7 @@ def issue_server_cert(tls_dir: Path, hosts: list[str]) -> TlsFiles:
         raise ValueError("the broker certificate needs at least one host name or address")
     ca_cert, ca_key = load_or_create_ca(tls_dir)
     key = ec.generate_private_key(ec.SECP256R1())
-    now = datetime.now(timezone.utc)
+    now = utcnow()
     first = next(h.strip() for h in hosts if h.strip())
     cert = (x509.CertificateBuilder().subject_name(_name(first)).issuer_name(ca_cert.subject)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())

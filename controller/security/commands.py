@@ -83,7 +83,7 @@ def _refuse_plaintext(config) -> None:
 def _device_add(args: argparse.Namespace) -> int:
     from controller.config import load_for_command
     from controller.operations.local_ops import operator_session
-    from loaxa.protocol import format_time
+    from loaxa.wire_time import format_time
 
     config = load_for_command(args.config)
     _refuse_plaintext(config)
@@ -100,7 +100,7 @@ def _device_add(args: argparse.Namespace) -> int:
 def _device_code(args: argparse.Namespace) -> int:
     from controller.config import load_for_command
     from controller.operations.local_ops import operator_session
-    from loaxa.protocol import format_time
+    from loaxa.wire_time import format_time
 
     config = load_for_command(args.config)
     _refuse_plaintext(config)

@@ -25,6 +25,7 @@ from controller.security.kill_switch import KillSwitches
 from controller.devices.registry import Registry, check_name
 from loaxa import protocol
 from loaxa.config import MqttSettings
+from loaxa.wire_time import format_time, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +100,7 @@ class DeviceSecurity:
 
     def new_code(self, device_id: str, actor: str = "", ip: str = "") -> tuple[str, datetime]:
         code, expires = self.enrollment.issue_code(device_id, actor)
-        self.audit.record(actor, "enrollment_code_issued", device_id, {"expires_at": protocol.format_time(expires)}, ip)
+        self.audit.record(actor, "enrollment_code_issued", device_id, {"expires_at": format_time(expires)}, ip)
         return code, expires
 
     def enroll(self, code: Any, ip: str = "") -> dict[str, Any]:
@@ -133,7 +134,7 @@ class DeviceSecurity:
         with self.db.tx() as db:
             db.execute("UPDATE enrollment_codes SET used_at = COALESCE(used_at, ?), used_from = "
                        "CASE WHEN used_at IS NULL THEN 'revoked' ELSE used_from END WHERE device_id = ?",
-                       [protocol.format_time(protocol.utcnow()), device_id])
+                       [format_time(utcnow()), device_id])
         self.audit.record(actor, "device_revoked", device_id, {"had_credentials": revoked}, ip)
         reloaded = broker_config.apply_credentials(self.config, self.db)
         return {"device_id": device_id, "revoked": revoked, "broker_reloaded": reloaded}

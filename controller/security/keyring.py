@@ -20,7 +20,8 @@ from controller.devices.credentials import write_secret
 from controller.db import Database
 from controller.security.key_file import keep_public_half, load_or_create_signer, scrub_retired_private_keys
 from loaxa import protocol
-from loaxa.protocol import KeyRollover, Message, Signer, format_time, utcnow
+from loaxa.protocol import KeyRollover, Message, Signer
+from loaxa.wire_time import format_time, utcnow
 
 log = logging.getLogger(__name__)
 

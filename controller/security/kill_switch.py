@@ -18,7 +18,8 @@ from controller.reports.audit import AuditTrail
 from controller.db import Database
 from controller.devices.registry import Registry
 from loaxa import protocol
-from loaxa.protocol import DeviceState, ProtocolError, format_time, utcnow
+from loaxa.protocol import DeviceState, ProtocolError
+from loaxa.wire_time import format_time, utcnow
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,8 @@ import pytest
 from support.agent_rig import MediaServer, make_clip, play_item, sealed_plan
 from support.harness import Listener, wait_for
 from loaxa import protocol
-from loaxa.protocol import DeviceState, Signer, utcnow
+from loaxa.protocol import DeviceState, Signer
+from loaxa.wire_time import utcnow
 
 DEVICE = "loa-1"
 NO_NTP = '\n[clock]\nntp_server = ""\nuse_chrony = false\n'

@@ -15,7 +15,7 @@ import pytest
 from support.harness import wait_for
 
 from support.tree import seed_commune
-from loaxa.protocol import format_time, parse_time, utcnow
+from loaxa.wire_time import format_time, parse_time, utcnow
 
 DEVICE = "loa-1"
 NO_NTP = '\n[clock]\nntp_server = ""\nuse_chrony = false\n'

@@ -16,7 +16,8 @@ import pytest
 from support.agent_rig import MediaServer, make_clip, play_item, sealed_plan
 from support.harness import Listener, wait_for
 from loaxa import protocol
-from loaxa.protocol import Signer, utcnow
+from loaxa.protocol import Signer
+from loaxa.wire_time import utcnow
 
 DEVICE = "loa-1"
 CHUNK = 64 * 1024

@@ -13,7 +13,8 @@ import pytest
 from support.agent_rig import make_clip, play_item, sealed_command, sealed_plan
 from support.harness import Listener, wait_for
 from loaxa import protocol
-from loaxa.protocol import DeviceState, Signer, public_key_to_text, utcnow
+from loaxa.protocol import DeviceState, Signer, public_key_to_text
+from loaxa.wire_time import utcnow
 from support.release_rig import Releases, ReleaseServer, Supervised, agent_config, crashing_source, install_agent
 
 DEVICE = "loa-up"

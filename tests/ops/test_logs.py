@@ -16,7 +16,7 @@ from support.harness import wait_for
 
 from support.tree import seed_commune
 from loaxa.logs import log_context, resolve_format, setup_logging
-from loaxa.protocol import format_time, utcnow
+from loaxa.wire_time import format_time, utcnow
 
 
 @pytest.fixture

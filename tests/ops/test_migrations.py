@@ -15,7 +15,7 @@ import sqlite_utils
 
 from controller.reports.audit import verify_all
 from controller.db import Database, migrations
-from loaxa.protocol import format_time, utcnow
+from loaxa.wire_time import format_time, utcnow
 
 FIRST_RELEASE = "m002_scheduling"  # the first release had only m001_initial
 NOW = utcnow().replace(microsecond=0)

@@ -19,7 +19,7 @@ from controller.operations.retention_settings import RetentionSettings
 from controller.security.key_file import trusted_public_keys
 from controller.security.keyring import Keyring
 from loaxa.config import ConfigError, load_config
-from loaxa.protocol import format_time
+from loaxa.wire_time import format_time
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
 SETTINGS = RetentionSettings(minimum_days=365, playback_events_days=400, audit_days=500, media_days=30,
@@ -220,7 +220,8 @@ def test_agent_forgets_old_plays_when_a_plan_arrives_and_refuses_a_too_short_set
     from edge_agent.agent import Agent, AgentError
     from edge_agent.config import AgentConfig, PlayerSettings
     from loaxa import protocol
-    from loaxa.protocol import Plan, Signer, utcnow
+    from loaxa.protocol import Plan, Signer
+    from loaxa.wire_time import utcnow
 
     signer = Signer.generate()
     config = AgentConfig(device_id="loa-1", data_dir=tmp_path / "agent", player=PlayerSettings(backend="file"),

@@ -14,7 +14,8 @@ import sqlite_utils
 from controller.reports.audit import PLAYBACK_CHAIN, verify_all
 from controller.reports.hashchain import backfill
 from controller.devices.ingest import Ingest
-from loaxa.protocol import EventBatch, PlaybackEvent, utcnow
+from loaxa.protocol import EventBatch, PlaybackEvent
+from loaxa.wire_time import utcnow
 from support.world import make_controller, seed_tree
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -25,20 +27,53 @@ def api_schema(world):
     return schemathesis.openapi.from_wsgi("/api/openapi.json", world.app)
 
 
-def test_document_covers_every_rule_of_the_json_api_blueprints(world):
+def _api_rules(world) -> dict[str, set[str]]:
+    """Every ``/api/...`` URL rule of the app (in OpenAPI's ``{name}`` form) and its methods, whoever registers it."""
+    rules: dict[str, set[str]] = {}
+    for rule in world.app.url_map.iter_rules():
+        if rule.rule.startswith("/api/"):
+            path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule)
+            rules.setdefault(path, set()).update(m.lower() for m in rule.methods - {"HEAD", "OPTIONS"})
+    return rules
+
+
+def test_document_covers_every_api_route_by_path(world):
+    """Routes are found by their ``/api/`` prefix, not by blueprint, so a new module cannot slip past."""
     doc = world.client().get("/api/openapi.json").json
     assert doc["openapi"].startswith("3.")
-    documented = {p.replace("{", "<").replace("}", ">") for p in doc["paths"]}
-    for rule in world.app.url_map.iter_rules():
-        if rule.endpoint.split(".")[0] in ("api", "api_people", "api_schedule", "api_security", "api_alerts"):
-            assert rule.rule in documented, rule.rule
+    documented = {p: {m for m in ops if m in ("get", "post", "put", "patch", "delete")} for p, ops in doc["paths"].items()}
+    served = _api_rules(world)
+    missing = sorted(f"{m.upper()} {p}" for p, ms in served.items() for m in ms - documented.get(p, set()))
+    stale = sorted(f"{m.upper()} {p}" for p, ms in documented.items() for m in ms - served.get(p, set()))
+    assert missing == [] and stale == [], {"undocumented": missing, "documented but not served": stale}
+
+
+# Pages whose JSON endpoints still sit beside the page they serve; each is to move to an api_* module.
+API_ROUTES_IN_PAGE_MODULES = {"web.ui_approvals", "web.ui_audit", "web.ui_calendar", "web.ui_compose", "web.ui_dashboard",
+                              "web.ui_devices", "web.ui_emergency"}
+
+
+def _api_modules(world) -> dict[str, str]:
+    return {rule.rule: world.app.view_functions[rule.endpoint].__module__
+            for rule in world.app.url_map.iter_rules() if rule.rule.startswith("/api/")}
+
+
+def test_api_routes_live_in_api_modules(world):
+    outside = {r: m for r, m in _api_modules(world).items()
+               if not re.fullmatch(r"web\.api(_[a-z]+)?", m) and m not in API_ROUTES_IN_PAGE_MODULES}
+    assert outside == {}
+
+
+@pytest.mark.xfail(reason="the JSON endpoints of seven pages still live in their ui_* modules", strict=False)
+def test_no_api_route_lives_in_a_page_module(world):
+    assert {r: m for r, m in _api_modules(world).items() if m in API_ROUTES_IN_PAGE_MODULES} == {}
 
 
 def test_no_server_errors_on_generated_requests(api_schema):
     """Every operation, with schema-valid and schema-breaking data, a few examples each (bounded)."""
     headers = {"Authorization": f"Bearer {TOKEN['root']}"}
     operations = [result.ok() for result in api_schema.get_all_operations()]
-    assert len(operations) >= 15
+    assert len(operations) >= 70  # every documented operation, the fleet and page endpoints included
     for operation in operations:
 
         @given(case=operation.as_strategy())

@@ -117,7 +117,8 @@ def test_bulletins_of_another_commune_are_hidden(world):
 def test_playback_log_is_limited_to_the_subtree_in_the_query(world):
     """A scoped user's ``limit`` counts their own devices' events, not everyone's."""
     from controller.devices.ingest import Ingest
-    from loaxa.protocol import EventBatch, PlaybackEvent, utcnow
+    from loaxa.protocol import EventBatch, PlaybackEvent
+    from loaxa.wire_time import utcnow
 
     ingest = Ingest(world.controller.db, world.controller.registry, lambda *a: None)
     now = utcnow()

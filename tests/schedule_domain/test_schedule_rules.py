@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta
 import pytest
 
 from support.schedule_builders import utc
+from loaxa.local_time import NaiveTimeError
 from schedules.errors import ScheduleInputError
 from schedules.rules import BroadcastRule, occurrences, parse_rule_vi
 from schedules.timeutil import LOCAL_TZ, format_local_vi, to_local, to_utc
@@ -16,7 +17,7 @@ def test_local_times_are_stored_in_utc():
     assert to_utc(datetime(2021, 9, 7, 6, 0)) == utc(2021, 9, 6, 23, 0)
     assert to_local(utc(2021, 9, 6, 23, 0)) == datetime(2021, 9, 7, 6, 0, tzinfo=LOCAL_TZ)
     assert format_local_vi(utc(2021, 9, 6, 23, 0)) == "06:00 ngày 07/09/2021"
-    with pytest.raises(ScheduleInputError):
+    with pytest.raises(NaiveTimeError):
         to_local(datetime(2021, 9, 7, 6, 0))
 
 

@@ -8,9 +8,9 @@ import pytest
 
 from controller.cli_http.client import ApiError
 from support.harness import wait_for
-from loaxa.protocol import format_time, parse_time, utcnow
+from loaxa.wire_time import format_time, parse_time, utcnow
 from support.schedule_api import APPROVER, approve, bulletin, request_raw, same_local_day, schedule, setup
-from schedules.timeutil import to_local
+from loaxa.local_time import to_local
 
 
 def test_approval_flow_records_the_approver_and_only_approved_broadcasts_reach_plans(system):

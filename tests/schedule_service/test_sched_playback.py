@@ -7,7 +7,8 @@ from datetime import timedelta
 
 from support.harness import Listener, loaxa, wait_for
 from loaxa import protocol
-from loaxa.protocol import Plan, Verifier, parse_time, public_key_from_text
+from loaxa.protocol import Plan, Verifier, public_key_from_text
+from loaxa.wire_time import parse_time
 from support.schedule_api import (
     agent_plan,
     approve,
@@ -18,7 +19,7 @@ from support.schedule_api import (
     setup,
     soon,
 )
-from schedules.timeutil import local_instant, to_local
+from loaxa.local_time import local_instant, to_local
 
 LONG_TEXT = "Thông báo của Ủy ban nhân dân xã về lịch tiêm phòng. " * 3
 

@@ -15,7 +15,7 @@ from controller.reports.logbook import occurrences
 from loaxa.config import load_config
 from support.harness import wait_for
 from support.schedule_api import bulletin, schedule, setup, soon
-from schedules.timeutil import to_local
+from loaxa.local_time import to_local
 
 TEXTS = ("Thông báo thứ nhất về lịch họp dân ở nhà văn hóa thôn.",
          "Thông báo thứ hai về lịch tiêm phòng cho trẻ em.",

@@ -14,7 +14,7 @@ import pytest
 from controller.cli_http.client import ApiError, ApiClient
 from controller.devices.enrollment import AttemptLimiter, code_digest, normalize_code, slug
 from support.harness import wait_for
-from loaxa.protocol import format_time, utcnow
+from loaxa.wire_time import format_time, utcnow
 
 TEXT = "Thông báo. Chiều nay họp dân."
 

@@ -10,7 +10,8 @@ from support.harness import Listener, loaxa, wait_for
 
 from support.tree import seed_commune
 from loaxa import protocol
-from loaxa.protocol import DeviceState, Plan, Signer, utcnow
+from loaxa.protocol import DeviceState, Plan, Signer
+from loaxa.wire_time import utcnow
 
 
 def test_rotation_moves_controller_and_agent_to_the_new_key_and_retires_the_old(system, broker):

@@ -8,7 +8,8 @@ from edge_agent.kill_switch import KillSwitch
 from edge_agent.store import AgentStore
 from support.harness import wait_for
 from support.tree import seed_commune
-from loaxa.protocol import PlayItem, format_time, utcnow
+from loaxa.protocol import PlayItem
+from loaxa.wire_time import format_time, utcnow
 
 TEXT = "Thông báo. Chiều nay xã họp dân tại nhà văn hóa thôn."
 

@@ -10,7 +10,7 @@ import pytest
 from controller.config import ControllerConfig
 from controller.service import Controller
 from loaxa.config import load_config
-from loaxa.protocol import format_time, utcnow
+from loaxa.wire_time import format_time, utcnow
 from web.app import create_app
 
 AUDIO = b"OggS" + bytes(range(256)) * 40

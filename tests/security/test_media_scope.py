@@ -19,7 +19,7 @@ from controller.service import Controller
 from support.harness import wait_for
 from support.tree import seed_registry
 from loaxa.config import load_config
-from loaxa.protocol import format_time, utcnow
+from loaxa.wire_time import format_time, utcnow
 from web.app import create_app
 
 ENV = {"LOAXA_AUDIO_ENGINE": "espeak", "LOAXA_MQTT_PORT": "9", "LOAXA_SCHEDULES_QUIET_START": "00:00",

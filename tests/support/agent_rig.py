@@ -19,7 +19,8 @@ from edge_agent.config import PlayerSettings, RelaySettings
 from edge_agent.hardware import Relay
 from edge_agent.player import FileSinkOutput
 from edge_agent.store import AgentStore
-from loaxa.protocol import Command, Plan, PlayItem, Signer, utcnow
+from loaxa.protocol import Command, Plan, PlayItem, Signer
+from loaxa.wire_time import utcnow
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ from typing import Any
 
 from controller.cli_http.client import ApiClient
 from support.tree import seed_commune
-from loaxa.protocol import format_time, utcnow
-from schedules.timeutil import to_local
+from loaxa.wire_time import format_time, utcnow
+from loaxa.local_time import to_local
 
 SHORT_TEXT = "Thông báo ngắn."
 APPROVER = "chu-tich"

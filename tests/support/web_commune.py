@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 from support.harness import ControllerHandle, System, wait_for
 
 from support.tree import seed_commune
-from controller.plans.timeparse import LOCAL_TZ
-from loaxa.protocol import utcnow
+from loaxa.local_time import LOCAL_TZ
+from loaxa.wire_time import utcnow
 
 PASSWORD = "mat-khau-" + secrets.token_hex(6)
 USERS = {"canbo": ("editor", "xa", "Cán bộ Văn hóa"), "chutich": ("approver", "xa", "Chủ tịch Xã"),

@@ -16,9 +16,9 @@ from flask.testing import FlaskClient
 
 from controller.config import ControllerConfig
 from controller.service import Controller
-from controller.plans.timeparse import to_local
 from loaxa.config import load_config
-from loaxa.protocol import utcnow
+from loaxa.local_time import to_local
+from loaxa.wire_time import utcnow
 from support.tree import seed_registry
 from web.app import create_app
 

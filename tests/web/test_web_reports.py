@@ -14,9 +14,10 @@ from openpyxl import load_workbook
 
 from controller.config import ControllerConfig
 from controller.service import Controller
-from controller.plans.timeparse import LOCAL_TZ
+from loaxa.local_time import LOCAL_TZ
 from loaxa.config import load_config
-from loaxa.protocol import EventBatch, PlaybackEvent, format_time, utcnow
+from loaxa.protocol import EventBatch, PlaybackEvent
+from loaxa.wire_time import format_time, utcnow
 from controller.reports import logbook as reports
 from schedules.programme import occurrence_key
 from web.app import create_app

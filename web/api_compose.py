@@ -9,14 +9,14 @@ Nothing is stored.
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, request
+from flask import Blueprint, request
 
 from controller.errors import InputError
 from controller.plans import read_upload
 from web import auth
 from web.ui_base import ctl, viewer
 
-bp = Blueprint("ui_intake", __name__)
+bp = Blueprint("api_compose", __name__)
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 
@@ -35,6 +35,3 @@ def intake():
     progress = ctl().render_progress.start(progress_id, v.username) if progress_id and v else None
     return read_upload(data, upload.filename, progress=progress).to_dict()
 
-
-def init_app(app: Flask) -> None:
-    app.register_blueprint(bp)
