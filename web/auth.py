@@ -29,6 +29,7 @@ from werkzeug.exceptions import Forbidden
 
 from controller.errors import InputError
 from controller.service import Controller
+from controller.people.actor import Actor
 from controller.people.users import PERMISSIONS, AuthError, Scope, User
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,18 @@ def current_user() -> User | None:
 
 def client_ip() -> str:
     return request.remote_addr or ""
+
+
+def actor() -> Actor:
+    """Who acts in this request, built once: the signed-in user, their scope and the client's address.
+
+    Every controller use case a view calls gets this; a request with nobody signed in is
+    :meth:`Actor.anonymous`.
+    """
+    if "loaxa_actor" not in g:
+        user = current_user()
+        g.loaxa_actor = Actor.of(user, scope(), client_ip()) if user else Actor.anonymous(client_ip())
+    return g.loaxa_actor
 
 
 def scope() -> Scope:
@@ -176,8 +189,7 @@ def check_two_person(created_by: str) -> None:
 
 def audit(action: str, target: str = "", details: Mapping[str, Any] | None = None) -> int:
     """Record an administrative action by the current user, from the client's address."""
-    user = current_user()
-    return ctl().audit.record(user.username if user else "", action, target, details, client_ip())
+    return ctl().audit.record(actor(), action, target, details)
 
 
 # -- sign-in --------------------------------------------------------------------------------
@@ -207,6 +219,7 @@ def login(username: Any, password: Any) -> User:
     session["csrf"] = secrets.token_urlsafe(32)
     g.loaxa_user = user
     g.pop("loaxa_scope", None)
+    g.pop("loaxa_actor", None)
     ctl().audit.record(user.username, "login", user.username, {"via": "password"}, ip)
     return user
 
@@ -217,6 +230,8 @@ def logout() -> None:
         ctl().audit.record(user.username, "logout", user.username, None, client_ip())
     session.clear()
     g.loaxa_user = None
+    g.pop("loaxa_scope", None)
+    g.pop("loaxa_actor", None)
 
 
 def _authenticate() -> tuple[User | None, bool]:
