@@ -30,3 +30,9 @@ class NotFound(InputError):
 
 class Conflict(InputError):
     status = 409
+
+
+class Refused(InputError):
+    """A request the actor may not make (scope, the two-person rule, a missing permission); nothing was stored."""
+
+    status = 403

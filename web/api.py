@@ -7,12 +7,13 @@ from typing import Any
 from flask import Blueprint, Flask, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from controller.devices import use_cases as devices
 from controller.errors import InputError
+from controller.plans import use_cases as plans
 from controller.service import Controller
 from web import auth
 
 bp = Blueprint("api", __name__, url_prefix="/api")
-SCHEDULE_FIELDS = ("rule", "rule_text", "repeats", "repeat_gap_s", "order", "override", "draft")
 
 
 def ctl() -> Controller:
@@ -42,67 +43,54 @@ def pubkey():
 @bp.get("/units")
 @auth.access("read")
 def list_units():
-    s = auth.scope()
-    return jsonify([u for u in ctl().registry.units() if s.has_unit(u["id"])])
+    return jsonify(devices.units_in_scope(ctl(), auth.actor()))
 
 
 @bp.post("/units")
 @auth.access("manage")
 def add_unit():
     d = body()
-    auth.require_unit(d.get("parent_id"), allow_top=True)
-    unit = ctl().registry.add_unit(d.get("id"), d.get("name"), d.get("parent_id"), d.get("level", ""))
-    auth.audit("unit_added", unit["id"], {"parent_id": unit["parent_id"]})
-    return unit, 201
+    return devices.add_unit(ctl(), auth.actor(), d.get("id"), d.get("name"), d.get("parent_id"), d.get("level", "")), 201
 
 
 @bp.get("/devices")
 @auth.access("read")
 def list_devices():
-    s = auth.scope()
-    return jsonify([d for d in ctl().registry.devices() if s.has_device(d["id"])])
+    return jsonify(devices.devices_in_scope(ctl(), auth.actor()))
 
 
 @bp.get("/devices/<device_id>")
 @auth.access("read")
 def get_device(device_id: str):
-    auth.require_devices([device_id])
-    return ctl().registry.device(device_id)
+    return devices.device_in_scope(ctl(), auth.actor(), device_id)
 
 
 @bp.post("/devices")
 @auth.access("manage")
 def add_device():
     d = body()
-    c = ctl()
-    auth.require_unit(d.get("unit_id"))
-    device = c.registry.add_device(d.get("id"), d.get("name"), d.get("unit_id"))
-    auth.audit("device_added", device["id"], {"unit_id": device["unit_id"]})
-    c.dispatcher.publish_plan(device["id"])
-    return device, 201
+    return devices.add_device(ctl(), auth.actor(), d.get("id"), d.get("name"), d.get("unit_id")), 201
 
 
 @bp.get("/bulletins")
 @auth.access("read")
 def list_bulletins():
-    return jsonify([b for b in ctl().bulletins.list() if auth.may_see_author(b.get("created_by", ""))])
+    return jsonify(plans.visible_bulletins(ctl(), auth.actor()))
 
 
 @bp.post("/bulletins")
 @auth.access("draft")
 def add_bulletin():
     d = body()
-    bulletin = ctl().add_bulletin(d.get("title", ""), d.get("text"), created_by=auth.current_user().username,
-                                  script=d.get("script"), progress_id=d.get("progress_id"))
-    auth.audit("bulletin_added", bulletin["id"], {"title": bulletin["title"]})
-    return bulletin, 201
+    return plans.add_bulletin(ctl(), auth.actor(), d.get("title", ""), d.get("text"), script=d.get("script"),
+                              progress_id=d.get("progress_id")), 201
 
 
 @bp.get("/render-progress/<progress_id>")
 @auth.access("draft")
 def render_progress(progress_id: str):
     """How far the caller's own render named ``progress_id`` has come (the compose page polls this)."""
-    return ctl().render_progress.get(progress_id, auth.current_user().username)
+    return ctl().render_progress.get(progress_id, auth.actor().username)
 
 
 @bp.post("/scripts")
@@ -115,49 +103,34 @@ def prepare_script():
 @bp.get("/bulletins/<bulletin_id>")
 @auth.access("read")
 def get_bulletin(bulletin_id: str):
-    bulletin = ctl().bulletins.get(bulletin_id)
-    if not auth.may_see_author(bulletin.get("created_by", "")):
-        raise auth.Refused("out_of_scope", "Bản tin này nằm ngoài đơn vị bạn phụ trách.")
-    return bulletin
+    return plans.visible_bulletin(ctl(), auth.actor(), bulletin_id)
 
 
 @bp.get("/broadcasts")
 @auth.access("read")
 def list_broadcasts():
-    s = auth.scope()
-    return jsonify([b for b in ctl().broadcasts.list() if s.covers(b["devices"])])
+    return jsonify(plans.visible_broadcasts(ctl(), auth.actor()))
 
 
 @bp.post("/broadcasts")
 @auth.access("draft")
 def add_broadcast():
     d = body()
-    auth.require_targets(d.get("targets"))
-    if d.get("priority") == "emergency":
-        auth.require_permission("emergency")
-    spec = {k: d[k] for k in SCHEDULE_FIELDS if k in d}
-    bc = ctl().schedule_broadcast(d.get("bulletin_id"), d.get("starts_at"), d.get("targets"),
-                                  d.get("priority", "normal"), created_by=auth.current_user().username, **spec)
-    auth.audit("emergency" if bc["priority"] == "emergency" else "broadcast_scheduled", bc["id"],
-               {"targets": bc["targets"], "starts_at": bc["starts_at"]})
-    return bc, 201
+    spec = {k: d[k] for k in plans.SCHEDULE_FIELDS if k in d}
+    return plans.schedule_broadcast(ctl(), auth.actor(), d.get("bulletin_id"), d.get("starts_at"), d.get("targets"),
+                                    d.get("priority", "normal"), **spec), 201
 
 
 @bp.get("/broadcasts/<broadcast_id>")
 @auth.access("read")
 def get_broadcast(broadcast_id: str):
-    bc = ctl().broadcasts.get(broadcast_id)
-    auth.require_devices(bc["devices"])
-    return bc
+    return plans.broadcast_in_scope(ctl(), auth.actor(), broadcast_id)
 
 
 @bp.delete("/broadcasts/<broadcast_id>")
 @auth.access("draft")
 def cancel_broadcast(broadcast_id: str):
-    auth.require_devices(ctl().broadcasts.get(broadcast_id)["devices"])
-    bc = ctl().cancel_broadcast(broadcast_id)
-    auth.audit("broadcast_cancelled", broadcast_id)
-    return bc
+    return plans.cancel_broadcast(ctl(), auth.actor(), broadcast_id)
 
 
 @bp.get("/playback")

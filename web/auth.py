@@ -21,16 +21,18 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable
 
 from flask import Flask, abort, current_app, g, has_request_context, jsonify, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import Forbidden
 
-from controller.errors import InputError
-from controller.service import Controller
+from controller.errors import Refused as _Refused
+from controller.people import access as access_rules
+from controller.people import use_cases as people
 from controller.people.actor import Actor
-from controller.people.users import PERMISSIONS, AuthError, Scope, User
+from controller.service import Controller
+from controller.people.users import PERMISSIONS, Scope, User
 
 log = logging.getLogger(__name__)
 
@@ -122,52 +124,26 @@ def scope() -> Scope:
     return g.loaxa_scope
 
 
-class Refused(InputError):
-    """A request the user may not make (scope, two-person rule); nothing was stored."""
-
-    status = 403
-
-
-def _out_of_scope(what: str) -> Refused:
-    return Refused("out_of_scope", f"'{what}' nằm ngoài đơn vị bạn phụ trách.")
+Refused = _Refused  # a request the actor may not make (scope, two-person rule); nothing was stored
 
 
 def require_unit(unit_id: Any, *, allow_top: bool = False) -> None:
-    """Refuse a unit outside the user's subtree (``allow_top``: None is a new top-level unit)."""
-    s = scope()
-    if unit_id is None and allow_top:
-        if not s.whole_tree:
-            raise Refused("out_of_scope", "Chỉ quản trị toàn hệ thống được thêm đơn vị cấp cao nhất.")
-        return
-    if not isinstance(unit_id, str) or not unit_id:
-        raise InputError("invalid_unit", "Chưa chọn đơn vị hợp lệ.", "unit_id")
-    if not s.has_unit(unit_id):
-        raise _out_of_scope(unit_id)
+    """Refuse a unit outside the user's subtree (the rule: :func:`controller.people.access.require_unit`)."""
+    access_rules.require_unit(actor(), unit_id, allow_top=allow_top)
 
 
 def require_targets(targets: Any) -> None:
-    """Refuse any broadcast target (unit or device) outside the user's subtree (malformed ones are the domain's)."""
-    if isinstance(targets, str):
-        targets = [targets]
-    if isinstance(targets, list):
-        for t in targets:
-            if isinstance(t, str) and not scope().has_target(t):
-                raise _out_of_scope(t)
+    """Refuse any broadcast target (unit or device) outside the user's subtree."""
+    access_rules.require_targets(actor(), targets)
 
 
 def require_devices(device_ids: Iterable[str]) -> None:
-    device_ids = list(device_ids)
-    if not scope().covers(device_ids):
-        raise _out_of_scope(", ".join(d for d in device_ids if not scope().has_device(d)))
+    access_rules.require_devices(actor(), device_ids)
 
 
 def may_see_author(username: str) -> bool:
-    """Whether work by ``username`` (a bulletin) is visible: theirs, or by someone of the user's subtree."""
-    user, s = current_user(), scope()
-    if s.whole_tree or (user is not None and username == user.username):
-        return True
-    author = ctl().users.find(username)
-    return author is not None and author.unit_id is not None and s.has_unit(author.unit_id)
+    """Whether work by ``username`` (a bulletin) is visible to the current user."""
+    return access_rules.may_see_person(actor(), ctl().users, username)
 
 
 def require_permission(permission: str) -> User:
@@ -176,20 +152,6 @@ def require_permission(permission: str) -> User:
     if user is None or not user.can(permission):
         raise Forbidden()
     return user
-
-
-def check_two_person(created_by: str) -> None:
-    """Refuse approval by the broadcast's own author, unless the rule is off for this installation."""
-    user = current_user()
-    if user is None:
-        raise Forbidden()
-    if ctl().config.people.two_person_rule and created_by == user.username:
-        raise Refused("two_person_rule", "Người soạn lịch phát không được tự phê duyệt; cần một người khác duyệt.")
-
-
-def audit(action: str, target: str = "", details: Mapping[str, Any] | None = None) -> int:
-    """Record an administrative action by the current user, from the client's address."""
-    return ctl().audit.record(actor(), action, target, details)
 
 
 # -- sign-in --------------------------------------------------------------------------------
@@ -202,16 +164,8 @@ def csrf_token() -> str:
 
 
 def login(username: Any, password: Any) -> User:
-    """Check the password, start a fresh session (new CSRF token) and record it; raises AuthError."""
-    users = ctl().users
-    ip = client_ip()
-    name = username if isinstance(username, str) else ""
-    try:
-        user = users.authenticate(username, password, ip)
-    except AuthError as exc:
-        ctl().audit.record(name[:64], "login_throttled" if exc.code == "throttled" else "login_failed", name[:64],
-                           {"reason": exc.code}, ip)
-        raise
+    """Check the password (audited by the controller), start a fresh session (new CSRF token); raises AuthError."""
+    user = people.sign_in(ctl(), actor(), username, password)
     session.clear()
     session.permanent = True
     session["uid"] = user.id
@@ -220,14 +174,11 @@ def login(username: Any, password: Any) -> User:
     g.loaxa_user = user
     g.pop("loaxa_scope", None)
     g.pop("loaxa_actor", None)
-    ctl().audit.record(user.username, "login", user.username, {"via": "password"}, ip)
     return user
 
 
 def logout() -> None:
-    user = current_user()
-    if user:
-        ctl().audit.record(user.username, "logout", user.username, None, client_ip())
+    people.sign_out(ctl(), actor())
     session.clear()
     g.loaxa_user = None
     g.pop("loaxa_scope", None)

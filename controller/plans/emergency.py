@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 from datetime import timedelta
-from typing import Any
+from typing import Any, Callable
 
 from controller.plans.broadcasts import MAX_NAME
 from controller.plans.bulletins import Bulletins, new_id
@@ -35,8 +35,12 @@ class Emergencies:
         self.dispatcher = dispatcher
 
     def trigger(self, targets: Any, triggered_by: Any, *, text: Any = None, bulletin_id: Any = None,
-                title: Any = "", reason: Any = "") -> dict[str, Any]:
-        """Play a bulletin (existing, or rendered from ``text`` now) at once on every targeted device."""
+                title: Any = "", reason: Any = "",
+                on_stored: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+        """Play a bulletin (existing, or rendered from ``text`` now) at once on every targeted device.
+
+        ``on_stored`` gets the emergency's record inside the transaction that stores it.
+        """
         if not isinstance(triggered_by, str) or not triggered_by.strip() or len(triggered_by) > MAX_NAME:
             raise InputError("invalid_person", "Cần ghi rõ người phát lệnh khẩn cấp.", "triggered_by")
         if not isinstance(reason, str) or len(reason) > 400:
@@ -86,6 +90,8 @@ class Emergencies:
                       "sha256": media["sha256"], "sent_at": format_time(now)}
             with self.db.tx() as db:
                 db["emergencies"].insert(record)
+                if on_stored is not None:
+                    on_stored(_view(record))
             log.warning("emergency %s by %s on %s: %s", broadcast_id, who, ", ".join(topics), reason)
         return {**_view(record), "bulletin_id": bulletin["id"], "devices": devices}
 

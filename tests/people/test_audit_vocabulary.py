@@ -22,8 +22,6 @@ from support.world import make_controller
 ROOT = Path(__file__).resolve().parents[2]
 # Action arguments that are lookups in a table of literals; the table's values are checked below.
 LOOKUP_TABLES = {"CARE_AUDIT_ACTIONS": CARE_AUDIT_ACTIONS}
-# Helpers that pass their ``action`` parameter on to ``record``: ``name`` → the action's position.
-FORWARDERS = {"audit": 0}
 
 
 def _is_audit_record(call: ast.Call) -> bool:
@@ -37,14 +35,6 @@ def _is_audit_record(call: ast.Call) -> bool:
     if isinstance(owner, ast.Name):
         return owner.id == "audit"
     return isinstance(owner, ast.Call) and isinstance(owner.func, ast.Name) and owner.func.id == "AuditTrail"
-
-
-def _forwarder_position(call: ast.Call) -> int | None:
-    """``auth.audit(action, …)``: a helper forwarding its action to ``record``."""
-    func = call.func
-    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "auth":
-        return FORWARDERS.get(func.attr)
-    return None
 
 
 def _actions(node: ast.expr, where: str) -> list[str]:
@@ -64,22 +54,14 @@ def audit_call_sites() -> dict[str, list[str]]:
     for package in ("controller", "web"):
         for path in sorted((ROOT / package).rglob("*.py")):
             tree = ast.parse(path.read_text(encoding="utf-8"))
-            forwarding: set[int] = set()
             for node in ast.walk(tree):
-                if isinstance(node, ast.FunctionDef) and node.name in FORWARDERS:
-                    forwarding = {id(n) for n in ast.walk(node)}
-                if not isinstance(node, ast.Call):
+                if not (isinstance(node, ast.Call) and _is_audit_record(node)):
                     continue
                 where = f"{path.relative_to(ROOT)}:{node.lineno}"
-                position = 1 if _is_audit_record(node) else _forwarder_position(node)
-                if position is None:
-                    continue
                 action = next((k.value for k in node.keywords if k.arg == "action"), None)
                 if action is None:
-                    assert len(node.args) > position, f"{where}: an audit call without an action"
-                    action = node.args[position]
-                if isinstance(action, ast.Name) and action.id == "action" and id(node) in forwarding:
-                    continue  # the forwarder itself; its callers are checked
+                    assert len(node.args) > 1, f"{where}: an audit call without an action"
+                    action = node.args[1]
                 sites[where] = _actions(action, where)
     return sites
 
