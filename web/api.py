@@ -1,4 +1,9 @@
-"""The JSON API under ``/api``. Every error is JSON: ``{"error": <Vietnamese>, "code": ...}``."""
+"""The JSON API's shared parts: the request body, error answers, health and the public key.
+
+The routes live by resource in ``api_*`` modules (bulletins, broadcasts, emergencies,
+units, devices, people, security, fleet); :func:`init_app` registers the ones of this
+package's core and the error handlers every ``/api/...`` answer shares.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,7 @@ from typing import Any
 from flask import Blueprint, Flask, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from controller.devices import use_cases as devices
 from controller.errors import InputError
-from controller.plans import use_cases as plans
 from controller.service import Controller
 from web import auth
 
@@ -27,6 +30,15 @@ def body() -> dict[str, Any]:
     return data
 
 
+def number_arg(name: str, default: float, lo: float, hi: float) -> float:
+    """A number from the query string, clamped to [lo, hi]."""
+    try:
+        value = float(request.args.get(name, default))
+    except ValueError:
+        raise InputError("invalid_number", f"Tham số {name} phải là số.", name) from None
+    return min(max(value, lo), hi)
+
+
 @bp.get("/health")
 @auth.public
 def health():
@@ -40,110 +52,10 @@ def pubkey():
     return ctl().public_key()
 
 
-@bp.get("/units")
-@auth.access("read")
-def list_units():
-    return jsonify(devices.units_in_scope(ctl(), auth.actor()))
-
-
-@bp.post("/units")
+@bp.get("/jobs")
 @auth.access("manage")
-def add_unit():
-    d = body()
-    return devices.add_unit(ctl(), auth.actor(), d.get("id"), d.get("name"), d.get("parent_id"), d.get("level", "")), 201
-
-
-@bp.get("/devices")
-@auth.access("read")
-def list_devices():
-    return jsonify(devices.devices_in_scope(ctl(), auth.actor()))
-
-
-@bp.get("/devices/<device_id>")
-@auth.access("read")
-def get_device(device_id: str):
-    return devices.device_in_scope(ctl(), auth.actor(), device_id)
-
-
-@bp.post("/devices")
-@auth.access("manage")
-def add_device():
-    d = body()
-    return devices.add_device(ctl(), auth.actor(), d.get("id"), d.get("name"), d.get("unit_id")), 201
-
-
-@bp.get("/bulletins")
-@auth.access("read")
-def list_bulletins():
-    return jsonify(plans.visible_bulletins(ctl(), auth.actor()))
-
-
-@bp.post("/bulletins")
-@auth.access("draft")
-def add_bulletin():
-    d = body()
-    return plans.add_bulletin(ctl(), auth.actor(), d.get("title", ""), d.get("text"), script=d.get("script"),
-                              progress_id=d.get("progress_id")), 201
-
-
-@bp.get("/render-progress/<progress_id>")
-@auth.access("draft")
-def render_progress(progress_id: str):
-    """How far the caller's own render named ``progress_id`` has come (the compose page polls this)."""
-    return ctl().render_progress.get(progress_id, auth.actor().username)
-
-
-@bp.post("/scripts")
-@auth.access("draft")
-def prepare_script():
-    """The draft script of a pasted document, what was left out, and the normalized reading; stores nothing."""
-    return ctl().bulletins.prepare(body().get("text"))
-
-
-@bp.get("/bulletins/<bulletin_id>")
-@auth.access("read")
-def get_bulletin(bulletin_id: str):
-    return plans.visible_bulletin(ctl(), auth.actor(), bulletin_id)
-
-
-@bp.get("/broadcasts")
-@auth.access("read")
-def list_broadcasts():
-    return jsonify(plans.visible_broadcasts(ctl(), auth.actor()))
-
-
-@bp.post("/broadcasts")
-@auth.access("draft")
-def add_broadcast():
-    d = body()
-    spec = {k: d[k] for k in plans.SCHEDULE_FIELDS if k in d}
-    return plans.schedule_broadcast(ctl(), auth.actor(), d.get("bulletin_id"), d.get("starts_at"), d.get("targets"),
-                                    d.get("priority", "normal"), **spec), 201
-
-
-@bp.get("/broadcasts/<broadcast_id>")
-@auth.access("read")
-def get_broadcast(broadcast_id: str):
-    return plans.broadcast_in_scope(ctl(), auth.actor(), broadcast_id)
-
-
-@bp.delete("/broadcasts/<broadcast_id>")
-@auth.access("draft")
-def cancel_broadcast(broadcast_id: str):
-    return plans.cancel_broadcast(ctl(), auth.actor(), broadcast_id)
-
-
-@bp.get("/playback")
-@auth.access("read")
-def playback():
-    a = request.args
-    try:
-        limit = min(max(int(a.get("limit", 1000)), 1), 10000)
-    except ValueError:
-        raise InputError("invalid_limit", "Tham số limit phải là số nguyên.", "limit") from None
-    rows = ctl().playback(device_id=a.get("device"), broadcast_id=a.get("broadcast"), kind=a.get("kind"),
-                          since=a.get("since"), until=a.get("until"), limit=limit, device_ids=auth.scope().devices)
-    return jsonify(rows)
+def jobs() -> Any:
+    return jsonify(ctl().jobs.jobs())
 
 
 def _input_error(exc: InputError):
@@ -158,6 +70,11 @@ def _http_error(exc: HTTPException):
 
 
 def init_app(app: Flask) -> None:
+    """The core blueprint, the resources of bulletins, broadcasts, emergencies, units and devices, and the error handlers."""
+    from web import api_broadcasts, api_bulletins, api_devices, api_emergencies, api_units
+
     app.register_blueprint(bp)
+    for module in (api_bulletins, api_broadcasts, api_emergencies, api_units, api_devices):
+        app.register_blueprint(module.bp)
     app.register_error_handler(InputError, _input_error)
     app.register_error_handler(HTTPException, _http_error)

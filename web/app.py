@@ -24,11 +24,10 @@ def create_app(controller: Controller, overrides: Mapping[str, Any] | None = Non
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=0)  # type: ignore[method-assign]
 
     from controller.devices import media_http
-    from web import api, api_schedule, api_people, auth, metrics_http
+    from web import api, api_people, auth, metrics_http
 
     auth.init_app(app)
     api.init_app(app)
-    api_schedule.init_app(app)
     api_people.init_app(app)
     from web import api_security
 
