@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from audio import portal
 from audio.casing import learn_names, sentence_case
-from audio.layout import split_line
+from audio.layout import split_line, table_row
 from audio.normalize.plain import BOOKMARK, SPACES, plain, without_end_marks
 from audio.shapes import AUTHORITY as _AUTHORITY
 from audio.shapes import DOC_NUMBER as _DOC_NUMBER
@@ -182,7 +182,12 @@ class _HeaderScan:
 class _Cleaner:
     def __init__(self, text: str):
         raw_lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-        self.lines = [_prepare(i + 1, piece) for i, raw in enumerate(raw_lines) for piece in split_line(plain(raw))]
+        self.lines = [
+            _prepare(i + 1, piece)
+            for i, raw in enumerate(raw_lines)
+            for row in table_row(plain(raw))
+            for piece in split_line(row)
+        ]
         self.furniture = portal.mark([line.text for line in self.lines])
         self.names = learn_names(line.text for line in self.lines)
         self.title: str | None = None

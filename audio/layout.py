@@ -42,6 +42,31 @@ _DATE_GAP = re.compile(r"(?i:(ngày|tháng|\d+|[.…_]+))[ \t\u00a0]+(?=(?i:thá
 _SIGNED_INLINE = re.compile(r"\s*\(\s*(?i:đã ký|đã kí|ký|kí)\s*\)\s*")
 
 
+_TABLE_ROW = re.compile(r"\s*\|.*\|\s*")
+_TABLE_RULE = re.compile(r"\s*\|?(?:\s*:?-{2,}:?\s*\|)+\s*(?::?-{2,}:?\s*)?")
+
+
+_CELL_BREAK = re.compile(r"(?i:<br\s*/?>)")
+
+
+def table_row(text: str) -> list[str]:
+    """A markdown table row (``| UBND XÃ … | CỘNG HÒA … |``) as the lines a Word paste gives.
+
+    Portals and converters render the two-column header as a markdown table; its cells are
+    the columns a Word paste separates by tabs, so a one-line row becomes tab-separated
+    columns for the splitter.  A cell broken with ``<br>`` holds several lines (the recipient
+    list beside the signature): those come out one a line, column after column.  The rule
+    row under the header (``|---|---|``) is no text at all.  Any other line is returned as is."""
+    if _TABLE_RULE.fullmatch(text):
+        return [""]
+    if not _TABLE_ROW.fullmatch(text):
+        return [text]
+    cells = [c.strip() for c in text.strip()[1:-1].split("|")]
+    if not any(_CELL_BREAK.search(c) for c in cells):
+        return ["\t".join(c for c in cells if c)]
+    return [p.strip() for c in cells if c for p in _CELL_BREAK.split(c) if p.strip()]
+
+
 def split_line(text: str) -> list[str]:
     """``text`` (one source line, NFC) cut into pieces; ``[text]`` when nothing is recognised.
 

@@ -1,7 +1,7 @@
 """How well the cleaner did on a document: phrases kept and dropped, against an expectation.
 
 The unit is the *phrase*: a piece of a source line between column gaps (tabs, runs of
-spaces) and sentence ends, so a flattened header line ("UBND XÃ … CỘNG HÒA …") counts
+spaces, markdown table cells) and sentence ends, so a flattened header line ("UBND XÃ … CỘNG HÒA …") counts
 as the pieces an official would tell apart.  A phrase is right when most of its words have
 the fate they should: read when it belongs to the title or body, left out when it is
 apparatus.  Fates come from aligning the source's words with a script (difflib over
@@ -20,7 +20,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Iterable
 
-_GAP = re.compile(r"\t+|[ \u00a0\u2007\u202f]{3,}")
+_GAP = re.compile(r"\t+|[ \u00a0\u2007\u202f]{3,}|\s*\|\s*|(?i:<br\s*/?>)")
 _SENTENCE = re.compile(r"(?<=[^\d\s][.!?;])\s+(?=[\"“(\-–]?[A-ZĐÀ-Ỹ])")
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 

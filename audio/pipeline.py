@@ -90,11 +90,14 @@ def store_media(data_path: Path, media_dir: Path, ext: str) -> tuple[str, Path]:
     return digest, final
 
 
-def spoken_paragraphs(text: str, dictionary: Abbreviations | None = None) -> list[str]:
-    """The script as it will be spoken, one entry per paragraph (paragraphs are separated by blank lines)."""
-    from audio.normalize import normalize_text
+def spoken_paragraphs(text: str, dictionary: Abbreviations | None = None,
+                      local: Abbreviations | None = None) -> list[str]:
+    """The script as it will be spoken, one entry per paragraph (paragraphs are separated by blank lines).
 
-    spoken = normalize_text(text.replace("\r\n", "\n"), dictionary)
+    ``local`` is the commune's own dictionary, applied before every other rule."""
+    from audio.normalize import normalize
+
+    spoken = normalize(text.replace("\r\n", "\n"), dictionary, local).text
     paragraphs = (" ".join(block.split()) for block in spoken.split("\n\n"))
     return [p for p in paragraphs if any(c.isalnum() for c in p)]
 
@@ -107,6 +110,7 @@ def render_text(
     dictionary: Abbreviations | None = None,
     progress: ProgressCallback | None = None,
     attention: bool = False,
+    local: Abbreviations | None = None,
 ) -> RenderedMedia:
     """Speak the approved script ``text`` and store it mastered, as Opus and MP3, in ``media_dir``.
 
@@ -117,6 +121,8 @@ def render_text(
     ``progress`` hears normalizing, speaking (paragraphs done of total), fallback when
     a voice gives up, mastering, storing and done; a cache hit goes straight to done.
 
+    ``local`` is the commune's own dictionary (see :func:`spoken_paragraphs`).
+
     ``attention`` opens with the warning signal (:mod:`audio.attention`) instead of the
     bulletin chime, for official disaster warnings.
     """
@@ -126,7 +132,7 @@ def render_text(
     from audio.render_cache import RenderCache, render_key
 
     notify(progress, RenderProgress("normalizing"))
-    paragraphs = spoken_paragraphs(text, dictionary)
+    paragraphs = spoken_paragraphs(text, dictionary, local)
     if not paragraphs:
         raise RenderError("nothing to say: the text is empty")
     cache = RenderCache(cache_root(settings, media_dir))

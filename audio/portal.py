@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from audio.stamp import STAMP, stamp_line
+
 SITE = "Tên trang web"
 BREADCRUMB = "Chuyên mục trang web"
 POSTED = "Ngày giờ đăng"
@@ -25,6 +27,9 @@ ATTACHMENT = "Tệp đính kèm"
 FILE_PATH = "Đường dẫn tệp"
 RELATED = "Tin liên quan"
 FOOTER = "Chân trang web"
+NAVIGATION = "Trình đơn trang web"
+COMMENTS = "Khung bình luận"
+BYLINE = "Tác giả, nguồn tin"
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,49 @@ _FOOTER = re.compile(
 _CONTACT = re.compile(r"(?i:địa\s+chỉ|điện\s+thoại|đt|fax|e-?mail|hotline|đường\s+dây\s+nóng)\s*:.{1,200}")
 _HEADLINE_MAX = 200
 
+# Menu items a portal's navigation bar repeats on every page.  The certain ones never
+# stand alone in a notice; the others ("Liên hệ", "Tin tức - Sự kiện") go only in a run.
+_NAV_STRONG = re.compile(
+    r"(?i:skip\s+to\s+(?:main\s+)?content|bỏ\s+qua\s+nội\s+dung|trang\s+chủ|trang\s+nhất|home|menu|danh\s+mục|"
+    r"sơ\s+đồ\s+(?:site|trang|cổng|website)|site\s*map|đăng\s+nhập|đăng\s+xuất|đăng\s+ký\s+tài\s+khoản|quên\s+mật\s+khẩu|"
+    r"tìm\s+kiếm(?:\s+nâng\s+cao)?|english|tiếng\s+việt|liên\s+kết\s+website)\s*[:…]?"
+)
+_NAV_HEADS = (
+    r"giới\s+thiệu|tin\s+tức|tin\s+tổng\s+hợp|thông\s+tin\s+(?:chỉ\s+đạo|tuyên\s+truyền|cần\s+biết)|văn\s+bản|"
+    r"thủ\s+tục\s+hành\s+chính|dịch\s+vụ\s+công|liên\s+hệ|góp\s+ý|thư\s+viện\s+(?:ảnh|video|số)|lịch\s+công\s+tác|"
+    r"công\s+khai|chuyên\s+mục|hệ\s+thống\s+chính\s+trị|chính\s+quyền|đảng\s+bộ|mặt\s+trận|đoàn\s+thể|"
+    r"quốc\s+phòng\s*-\s*an\s+ninh|kinh\s+tế|văn\s+hóa\s*-\s*xã\s+hội|cải\s+cách\s+hành\s+chính|"
+    r"chuyển\s+đổi\s+số|sự\s+kiện|hỏi\s+đáp|tổng\s+quan|lịch\s+sử|bộ\s+máy\s+tổ\s+chức|cơ\s+cấu\s+tổ\s+chức"
+)
+_NAV_WEAK = re.compile(rf"(?i:(?:{_NAV_HEADS})(?:\s*[-–&,/]\s*|\s+)?[\wÀ-ỹ ,&/-]{{0,40}})")
+# A comment form and its fields, under an article.
+_COMMENT_MARK = re.compile(
+    r"(?i:ý\s+kiến\s+(?:bạn\s+đọc|của\s+bạn|phản\s+hồi)|(?:viết|gửi|thêm)\s+(?:bình\s+luận|ý\s+kiến|phản\s+hồi)(?:\s+của\s+bạn)?|"
+    r"bình\s+luận(?:\s+của\s+bạn)?(?:\s*\(\d+\))?|bạn\s+đọc\s+(?:bình\s+luận|góp\s+ý|phản\s+hồi)|"
+    r"chưa\s+có\s+(?:bình\s+luận|ý\s+kiến)(?:\s+nào)?|\d+\s+(?:bình\s+luận|ý\s+kiến|phản\s+hồi)|"
+    r"bạn\s+còn\s+\d+(?:/\d+)?\s+ký\s+tự|ý\s+kiến\s+của\s+bạn\s+sẽ\s+được\s+biên\s+tập.{0,120})\s*:?"
+)
+# Where a comment section opens: the lines under it are comments (a name and a time, then the text).
+_COMMENTS_OPEN = re.compile(
+    r"(?i:ý\s+kiến\s+(?:bạn\s+đọc|của\s+bạn)|(?:viết|gửi)\s+(?:bình\s+luận|ý\s+kiến)(?:\s+của\s+bạn)?|"
+    r"bình\s+luận(?:\s+của\s+bạn)?(?:\s*\(\d+\))?|bạn\s+đọc\s+(?:bình\s+luận|góp\s+ý)|các\s+bình\s+luận)\s*:?"
+)
+_COMMENT_HEAD = re.compile(
+    rf"(?:[A-ZĐÀ-Ỹ][\wÀ-ỹ]*\s+){{0,4}}[A-ZĐÀ-Ỹ][\wÀ-ỹ]*\s*(?:[-–|,]\s*|\(\s*)"
+    rf"(?i:{_DATE}(?:{_SEP}{_CLOCK})?|{_CLOCK}{_SEP}{_DATE}|\d+\s+(?:phút|giờ|ngày)\s+trước)\s*\)?"
+)
+# Who wrote the article, where it comes from, its tags: "Tin, ảnh: Minh Anh", "Nguồn: …", "Từ khóa: …".
+_BYLINE = re.compile(
+    r"(?i:tin(?:\s*(?:,|và)\s*ảnh)?|bài(?:\s*(?:,|và)\s*ảnh)?|tin\s+bài|tác\s+giả|người\s+viết|phóng\s+viên|"
+    r"nguồn(?:\s+tin)?|theo\s+nguồn|từ\s+khóa|từ\s+khoá|tags?|thẻ)\s*:\s*[^.!?]{1,120}"
+)
+_AUTHOR = re.compile(r"(?:[A-ZĐÀ-Ỹ][a-zđà-ỹ]*(?:['’-][A-ZĐÀ-Ỹa-zđà-ỹ]+)*\.?\s+){0,3}[A-ZĐÀ-Ỹ][a-zđà-ỹ]*(?:['’-][A-ZĐÀ-Ỹa-zđà-ỹ]+)*")
+_FORM_FIELD = re.compile(
+    r"(?i:họ\s+(?:và\s+)?tên|tên\s+của\s+bạn|e-?mail|địa\s+chỉ\s+e-?mail|số\s+điện\s+thoại|điện\s+thoại|nội\s+dung|"
+    r"tiêu\s+đề|mã\s+(?:xác\s+nhận|bảo\s+mật|kiểm\s+tra|captcha)|nhập\s+mã(?:\s+\w+){0,3}|captcha|gửi|hủy|huỷ|"
+    r"làm\s+lại|nhập\s+lại|xóa|xoá|đóng|trả\s+lời|thích|báo\s+vi\s+phạm)\s*(?:\(\s*\*\s*\)|\*)?\s*:?"
+)
+
 
 def _toolbar(text: str) -> Furniture | None:
     rest = _TOOLBAR_SEP.sub(" ", text).strip()
@@ -116,6 +164,15 @@ def furniture(text: str) -> Furniture | None:
     """The kind of page furniture ``text`` (one whole line) is, or None for anything else."""
     if not text or len(text) > 300:
         return None
+    stamped = stamp_line(text)
+    if stamped is not None:
+        return Furniture(STAMP, weak=not stamped)
+    if _NAV_STRONG.fullmatch(text):
+        return Furniture(NAVIGATION)
+    if _COMMENT_MARK.fullmatch(text):
+        return Furniture(COMMENTS)
+    if _BYLINE.fullmatch(text) and len(text) <= 140:
+        return Furniture(BYLINE)
     if _FILE_PATH.fullmatch(text):
         return Furniture(FILE_PATH)
     if _ATTACHMENT.fullmatch(text):
@@ -140,6 +197,10 @@ def furniture(text: str) -> Furniture | None:
         return Furniture(POSTED, weak=True)
     if _CONTACT.fullmatch(text):
         return Furniture(FOOTER, weak=True)
+    if _FORM_FIELD.fullmatch(text):
+        return Furniture(COMMENTS, weak=True)
+    if len(text) <= 60 and not re.search(r"[.!?:;…]$", text) and _NAV_WEAK.fullmatch(text):
+        return Furniture(NAVIGATION, weak=True)
     return None
 
 
@@ -161,15 +222,10 @@ def mark(lines: list[str]) -> dict[int, str]:
     related-news marker go with it."""
     found = {i: f for i, t in enumerate(lines) if (f := furniture(t))}
     marked = {i: f.reason for i, f in found.items() if not f.weak}
-    changed = True
-    while changed:
-        changed = False
-        for i, f in found.items():
-            if i in marked:
-                continue
-            if any(n in marked for n in _neighbours(lines, i)):
-                marked[i] = f.reason
-                changed = True
+    _spread(lines, found, marked)
+    _comments(lines, marked)
+    _bylines(lines, marked)
+    _spread(lines, found, marked)
     for i in sorted(marked):
         if marked[i] != RELATED:
             continue
@@ -182,6 +238,47 @@ def mark(lines: list[str]) -> dict[int, str]:
                 marked[k] = RELATED
             k += 1
     return marked
+
+
+def _spread(lines: list[str], found: dict[int, Furniture], marked: dict[int, str]) -> None:
+    """Mark weak furniture whose nearest non-blank neighbour is marked, until nothing changes."""
+    changed = True
+    while changed:
+        changed = False
+        for i, f in found.items():
+            if i in marked:
+                continue
+            if any(n in marked for n in _neighbours(lines, i)):
+                marked[i] = f.reason
+                changed = True
+
+
+def _comments(lines: list[str], marked: dict[int, str]) -> None:
+    """Under a comment section's heading, each comment (a name and a time, then its text) goes."""
+    for i in sorted(k for k, r in marked.items() if r == COMMENTS and _COMMENTS_OPEN.fullmatch(lines[k])):
+        in_comment = False
+        for k in range(i + 1, len(lines)):
+            t = lines[k]
+            if not t:
+                continue
+            if k in marked:
+                if marked[k] in (RELATED, FOOTER, NAVIGATION, SITE, BREADCRUMB):
+                    break  # the comments end where the page's other furniture begins
+                in_comment = bool(_COMMENT_HEAD.fullmatch(t)) or in_comment
+                continue
+            if _COMMENT_HEAD.fullmatch(t) or (in_comment and len(t) <= 1000):
+                marked[k] = COMMENTS
+                in_comment = True
+                continue
+            break
+
+
+def _bylines(lines: list[str], marked: dict[int, str]) -> None:
+    """The author's bare name just before or after a byline line ("Minh Anh", "H'Linh" above "Nguồn: …")."""
+    for i in [k for k, r in marked.items() if r == BYLINE]:
+        for n in _neighbours(lines, i):
+            if n not in marked and _AUTHOR.fullmatch(lines[n]):
+                marked[n] = BYLINE
 
 
 def _neighbours(lines: list[str], i: int) -> list[int]:

@@ -42,6 +42,12 @@ FIGURES = [
     Figure("controller_cpu_pct", "Controller CPU during that ingest", "% of a core"),
     Figure("controller_rss_mb", "Controller memory (RSS) with 10,000 devices", "MB"),
     Figure("audit_query_ms", "Audit report: one commune's week out of 1.12 million events", "ms", 100.0),
+    Figure("ocr_char_accuracy_clean", "OCR character accuracy, clean Vietnamese page (200 dpi)", "%", 97.0,
+           higher_is_better=True),
+    Figure("ocr_char_accuracy_phone", "OCR character accuracy, the page as a phone photo (3°, blur, uneven light, JPEG 70)",
+           "%", 95.0, higher_is_better=True),
+    Figure("ocr_chars_per_s", "OCR speed, preprocessing included", "characters/s"),
+    Figure("pdf_text_ms_per_page", "PDF text layer read, columns rebuilt", "ms per page"),
 ]
 
 

@@ -404,6 +404,22 @@ def m010_fleet(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m018_commune_dictionary(db: sqlite_utils.Database) -> None:
+    """The commune's own readings of abbreviations and foreign words (controller.dictionary)."""
+    db.executescript(
+        """
+        CREATE TABLE commune_dictionary (
+            key TEXT PRIMARY KEY,
+            reading TEXT NOT NULL,
+            kind TEXT NOT NULL DEFAULT 'abbreviation',
+            updated_at TEXT NOT NULL,
+            updated_by TEXT NOT NULL DEFAULT ''
+        );
+        """
+    )
+
+
 class Database:
 
     """The controller database with its lock; use :meth:`tx` for every access."""

@@ -9,6 +9,7 @@ from typing import Any
 from controller.reports.audit import AuditTrail
 from controller.plans.broadcasts import Broadcasts
 from controller.plans.bulletins import Bulletins
+from controller.dictionary.store import CommuneDictionary
 from controller.config import ControllerConfig
 from controller.db import Database
 from controller.plans.dispatch import Dispatcher
@@ -45,7 +46,9 @@ class Controller:
         self.registry = Registry(self.db)
         self.users = Users(self.db, config.people)
         self.audit = AuditTrail(self.db)
-        self.bulletins = Bulletins(self.db, config.media_dir, config.audio, config.script, config.unit.commune_name)
+        self.dictionary = CommuneDictionary(self.db, self.audit)
+        self.bulletins = Bulletins(self.db, config.media_dir, config.audio, config.script, config.unit.commune_name,
+                                   local=self.dictionary.local)
         self.render_progress = RenderProgressRegistry()
         self.guardrails = GuardrailStore(self.db, config.schedules)
         self.broadcasts = Broadcasts(self.db, self.registry, self.guardrails.policy, config.plans.auto_approve)
@@ -61,7 +64,7 @@ class Controller:
         self.ingest = Ingest(self.db, self.registry, self.dispatcher.send_ack)
         self.security = DeviceSecurity(config, self.db, self.registry, self.dispatcher, self.keyring,
                                        self._publish_and_wait)
-        self.jobs = JobRunner(self.db, self.dispatcher, MediaKeeper(self.db, config.media_dir, config.audio), config.plans,
+        self.jobs = JobRunner(self.db, self.dispatcher, MediaKeeper(self.db, config.media_dir, config.audio, self.dictionary.local), config.plans,
                               config.jobs_db_path, Retention(self.db, config.retention, config.media_dir))
         self.media_access = MediaAccess(self.db)
         self.fleet = Fleet(self.db, self.registry, self.audit, config.fleet, config.releases_dir,

@@ -99,3 +99,13 @@ def test_every_stage_has_its_own_words():
     assert describe(RenderProgress("fallback", engine="gtts")) == \
         "Giọng Google không phản hồi, chuyển sang giọng đọc ngoại tuyến"
     assert describe(RenderProgress("speaking", 0, 40, "espeak")) == "Đang đọc đoạn 0/40"
+
+
+@pytest.mark.parametrize(("event", "said"), [
+    (RenderProgress("reading", 0, 3, fraction=0.0), "Đang nhận dạng chữ trang 1/3"),
+    (RenderProgress("reading", 2, 3, fraction=0.67), "Đang nhận dạng chữ trang 3/3"),
+    (RenderProgress("reading", 0, 1, fraction=0.0), "Đang nhận dạng chữ trong ảnh"),
+    (RenderProgress("reading", 1, 1, fraction=1.0), "Đã nhận dạng xong"),
+])
+def test_an_upload_being_read_is_described_page_by_page(event, said):
+    assert describe(event) == said

@@ -1,4 +1,4 @@
-"""Compose a bulletin: text or a .txt/.docx file → cleaned script → spoken reading → preview → schedule.
+"""Compose a bulletin: text or a document, PDF, scan or photo → cleaned script → spoken reading → preview → schedule.
 
 The page drives these JSON endpoints step by step; every one validates its input and
 stores nothing on refusal, so an official can fix a field and retry without losing work.
@@ -6,15 +6,14 @@ stores nothing on refusal, so an official can fix a field and retry without losi
 
 from __future__ import annotations
 
-import io
 import logging
-import zipfile
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Flask, render_template, request
 
+from controller.plans import read_upload
 from controller.plans.bulletins import MAX_TEXT_CHARS
 from controller.errors import InputError
 from controller.plans.timeparse import LOCAL_TZ
@@ -28,44 +27,23 @@ log = logging.getLogger(__name__)
 bp = Blueprint("ui_compose", __name__)
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
-TEXT_EXTS = {".txt", ".docx"}
 AUDIO_EXTS = {".mp3", ".wav", ".m4a", ".ogg", ".oga", ".opus"}
 WEEKDAY_SETS = {"daily": list(range(7)), "weekdays": [0, 1, 2, 3, 4]}
 
 
 # -- reading the source ----------------------------------------------------------------------
-def docx_text(data: bytes) -> str:
-    """The paragraphs (and table rows) of a .docx, as blocks separated by blank lines like pasted text."""
-    import docx
-
-    try:
-        document = docx.Document(io.BytesIO(data))
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise InputError("bad_docx", "Tệp .docx bị hỏng hoặc không phải tài liệu Word.", "file") from exc
-    lines = [p.text for p in document.paragraphs]
-    for table in document.tables:
-        for row in table.rows:
-            lines.append(" ".join(c.text for c in row.cells))
-    return "\n\n".join(line for line in lines if line.strip())
-
-
 def source_text() -> Any:
-    """The text an official pasted or uploaded; the bulletin cleaner checks it is neither empty nor too long."""
+    """The text an official pasted or uploaded; the bulletin cleaner checks it is neither empty nor too long.
+
+    An uploaded file is read by its content, whatever its name (text, Word, PDF, scan or
+    photo; see :func:`controller.plans.read_upload`)."""
     upload = request.files.get("file")
     if not (upload and upload.filename):
         return json_body().get("text", "") if request.is_json else request.form.get("text", "")
-    ext = Path(upload.filename).suffix.lower()
-    if ext not in TEXT_EXTS:
-        raise InputError("bad_file_type", "Chỉ nhận tệp văn bản .txt hoặc .docx.", "file")
     data = upload.read(MAX_UPLOAD_BYTES + 1)
     if len(data) > MAX_UPLOAD_BYTES:
         raise InputError("too_large", "Tệp lớn quá 50 MB.", "file")
-    if ext == ".docx":
-        return docx_text(data)
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InputError("bad_encoding", "Tệp .txt phải ở bảng mã UTF-8.", "file") from None
+    return read_upload(data, upload.filename).text
 
 
 def reading(script: str) -> str:
@@ -149,7 +127,7 @@ def compose():
 @bp.post("/api/compose/prepare")
 @auth.access("draft")
 def prepare():
-    """Clean a pasted text or uploaded .txt/.docx and show how it will be read; stores nothing.
+    """Clean a pasted text or an uploaded file (any intake format) and show how it will be read; stores nothing.
 
     The source text comes back too, so the page can send it with the edited script when it
     asks for the preview (``POST /api/bulletins``).

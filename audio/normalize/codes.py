@@ -30,6 +30,7 @@ _ROAD = re.compile(
     r"(?<![\w/.\-])(?P<code>QL|ĐT|ĐH|ĐX|TL|HL|ĐCT|ĐĐT)(?:\.\s?|\s?)(?P<n>\d{1,3}[A-Z]?)"
     r"(?![\w]|[.,:]\d|\s?\d)"
 )
+_VARIETY_CONTEXT = re.compile(r"(?i:giống)(?:\s+(?i:lúa|ngô|bắp|lạc|đậu|sắn|khoai))?(?:\s+[A-ZĐ]+\d*\s*(?:,|và|hoặc|/))*\s*$")
 _KM = re.compile(
     r"(?<![\w])(?P<pre>\d+(?:[.,]\d+)?\s*)?(?P<km>[Kk][Mm])\.?\s?(?P<a>\d{1,4})(?:\s?\+\s?(?P<b>\d{1,4}))?(?![\w]|[.,]\d)"
 )
@@ -50,7 +51,7 @@ DOCUMENT_WORDS = {
 _TITLE_WORDS = frozenset(DOCUMENT_WORDS) - {"CT", "TT"}
 _TITLE_START = re.compile(rf"^(?P<t>{'|'.join(sorted(_TITLE_WORDS, key=len, reverse=True))})(?:\s*[:.]\s*|\s+)(?=[^\W\d_])")
 _BEFORE_NUMBER = re.compile(
-    rf"(?<![\w/.\-])(?P<t>{'|'.join(sorted(DOCUMENT_WORDS, key=len, reverse=True))})\.?\s*(?=(?i:số)\s*:?\s*\d|\d+\s*[/\-])"
+    rf"(?<![\w/.\-])(?P<t>{'|'.join(sorted(DOCUMENT_WORDS, key=len, reverse=True))})(?:\.\s*|\s+)(?=(?i:số)\s*:?\s*\d|\d+\s*[/\-])"
 )
 
 VARIETIES = ("OMCS", "OM", "IR", "ST", "ĐS", "KD", "BC", "TBR", "RVT", "VD", "MTL", "VNR", "NBK", "AS", "DT",
@@ -85,8 +86,16 @@ def read_roads(line: str) -> str:
 
     def road(m: re.Match[str]) -> str:
         name = ROADS[m["code"]]
-        said = m.string[max(0, m.start() - len(name) - 1): m.start()].strip().lower() == name
-        return m["n"] if said else f"{name} {m['n']}"  # "Quốc lộ QL1A" names the road once
+        before = m.string[max(0, m.start() - 40): m.start()]
+        if _VARIETY_CONTEXT.search(before):
+            # "giống lúa ĐT100": a crop variety, read as varieties are (before the telephone rule sees ĐT)
+            return f"{spell(m['code'])} {_variety_number(m['n'])}" if m["n"].isdigit() else m.group(0)
+        said = before[-len(name) - 1:].strip().lower() == name
+        if said:
+            return m["n"]  # "Quốc lộ QL1A" names the road once
+        if name.startswith("đường ") and before.rstrip().lower().endswith("đường"):
+            return f"{name[len('đường '):]} {m['n']}"  # "Đường ĐX 03" → đường xã 03
+        return f"{name} {m['n']}"
 
     return _ROAD.sub(road, line)
 

@@ -46,16 +46,22 @@ def _letters(text: str) -> str:
     return "".join(c for c in text if c.isalpha())
 
 
-def case_variant_ok(token: str) -> bool:
+def case_variant_ok(token: str, key: str | None = None) -> bool:
     """May ``token``, written in another case than the dictionary's key, stand for it?
 
     ``Ubnd`` and ``Mttq`` may stand for UBND and MTTQ; ``Ca`` (a word) may not stand for CA,
     nor a lower-case two-letter token for anything.  A token shaped like a Vietnamese
-    syllable is a word, whatever its case."""
+    syllable is a word, whatever its case.  Words that the key itself writes in lower case
+    (the ``xã`` of ``BCHQS xã``) are words anyway and are not held against the token."""
     from audio.normalize.letters import is_syllable
 
-    letters = _letters(token)
-    if len(letters) < 2 or any(is_syllable(part) for part in re.split(r"[\s.]+", token) if part):
+    parts = [p for p in re.split(r"[\s.]+", token) if p]
+    if key is not None:
+        key_parts = [p for p in re.split(r"[\s.]+", key) if p]
+        if len(key_parts) == len(parts):
+            parts = [p for p, k in zip(parts, key_parts) if not (k.islower() and p.casefold() == k)]
+    letters = _letters("".join(parts))
+    if len(letters) < 2 or any(is_syllable(part) for part in parts):
         return False
     return len(letters) >= 3 or letters[0].isupper()
 
@@ -91,11 +97,11 @@ class Abbreviations:
 
     @functools.cached_property
     def _by_case(self) -> dict[str, str]:
-        """Abbreviations by their case-folded key, when only one key folds that way."""
+        """Abbreviation keys by their case-folded form, when only one key folds that way."""
         folded: dict[str, set[str]] = {}
         for key in self.abbreviations:
             folded.setdefault(key.casefold(), set()).add(key)
-        return {k: self.abbreviations[next(iter(v))] for k, v in folded.items() if len(v) == 1}
+        return {k: next(iter(v)) for k, v in folded.items() if len(v) == 1}
 
     @functools.cached_property
     def _pattern(self) -> re.Pattern[str] | None:
@@ -117,8 +123,8 @@ class Abbreviations:
         found = self._by_canonical.get(_canonical(text))
         if found is not None:
             return found
-        folded = self._by_case.get(text.casefold())
-        return folded if folded is not None and case_variant_ok(text) else None
+        key = self._by_case.get(text.casefold())
+        return self.abbreviations[key] if key is not None and case_variant_ok(text, key) else None
 
     def is_foreign(self, text: str) -> bool:
         return text not in self.abbreviations and _canonical(text) in self._foreign_keys

@@ -36,7 +36,12 @@ def _toneless(word: str) -> str:
 
 def is_syllable(word: str) -> bool:
     """True when ``word`` has the shape of one Vietnamese syllable (``TRUYỀN``, ``gì``)."""
-    return _SYLLABLE.fullmatch(_toneless(word)) is not None
+    toneless = _toneless(word)
+    m = _SYLLABLE.fullmatch(toneless)
+    if m is None:
+        return False
+    # A lone "y" is an open syllable (ty, mỹ, kỹ); before a final consonant it needs "u" (huých).
+    return not re.fullmatch(r"[^aăâeêioôơuưy]*y[cmnpt]h?|[^aăâeêioôơuưy]*y(?:ng|nh|ch)", toneless)
 
 
 def spell(word: str) -> str:
@@ -80,6 +85,13 @@ def foreign_words(line: str) -> list[str]:
 
 
 _CODE = re.compile(r"(?<![\w])(?=[^\W_]*\d)(?=[^\W_]*[^\W\d_])[^\W_]+(?![\w])")
+# "H12.34", "QH15.2": a dot inside a letter-digit code is said.
+_CODE_DOT = re.compile(r"(?<=(?<![\w])[A-Z]\d)\.(?=\d)|(?<=(?<![\w])[A-Z]\d\d)\.(?=\d)|(?<=(?<![\w])[A-Z]{2}\d\d)\.(?=\d)")
+# A letter standing alone after a word that names a class or a place: "hạng C", "nhà B", "viêm gan B".
+_GRADE_LETTER = re.compile(
+    r"(?<![\w])(?P<kw>(?i:hạng|loại|khối|nhà|dãy|lô|khu|nhóm|viêm gan|tuýp|phụ lục|mẫu|tòa|toà|tầng|cổng|phân khu|đề))"
+    r"\s+(?P<l>[A-ZĐ])(?![\w.])"
+)
 _RUN = re.compile(r"\d+|[^\W\d_]+")
 
 
@@ -95,9 +107,13 @@ def read_codes(line: str, read_digits: Callable[[str], str]) -> str:
 
         def run(part: str) -> str:
             if part.isdigit():
-                return numbers.digits(part) if letters_first and len(part) >= 3 else read_digits(part)
+                # "A320", "TBR225", "B00", "CT01": as codes are said, digit by digit.
+                by_digit = letters_first and (len(part) >= 3 or (part.startswith("0") and len(part) > 1))
+                return numbers.digits(part) if by_digit else read_digits(part)
             return spell(part) if part.isupper() else part
 
         return " ".join(run(p) for p in parts)
 
+    line = _CODE_DOT.sub(" chấm ", line)
+    line = _GRADE_LETTER.sub(lambda m: f"{m['kw']} {spell(m['l'])}", line)
     return _CODE.sub(code, line)

@@ -29,8 +29,8 @@ _VALID_ROMAN = re.compile(r"C{0,3}(?:XC|XL|L?X{0,3})(?:IX|IV|V?I{0,3})")
 
 
 def _roman_value(text: str) -> int | None:
-    if not text or not _VALID_ROMAN.fullmatch(text):
-        return None
+    if not text or not _VALID_ROMAN.fullmatch(text) or not re.search("[IVX]", text):
+        return None  # "hạng C", "loại L": a letter grade, not a numeral
     return numbers.roman(text)
 
 

@@ -96,7 +96,11 @@ def fraction_digits(text: str) -> str:
 
 
 def decimal(whole: str, frac: str) -> str:
-    """Read a decimal written with a comma: ``decimal('0', '5') == 'không phẩy năm'``."""
+    """Read a decimal written with a comma: ``decimal('0', '5') == 'không phẩy năm'``.
+
+    A fraction of zeros only (``30,0 mm``, as weather tables print every value) is not said."""
+    if not frac.strip("0"):
+        return integer(whole)
     return f"{integer(whole)} phẩy {fraction_digits(frac)}"
 
 

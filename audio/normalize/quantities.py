@@ -18,6 +18,8 @@ UNITS: tuple[tuple[str, str], ...] = (
     ("m³/s", "mét khối trên giây"), ("m3/s", "mét khối trên giây"),
     ("km/giờ", "ki lô mét trên giờ"), ("km/h", "ki lô mét trên giờ"),
     ("m/s", "mét trên giây"), ("kWh", "ki lô oát giờ"),
+    ("mg/l", "mi li gam trên lít"), ("mg/L", "mi li gam trên lít"), ("g/l", "gam trên lít"),
+    ("mg/kg", "mi li gam trên ki lô gam"), ("ml/kg", "mi li lít trên ki lô gam"),
     ("km²", "ki lô mét vuông"), ("km2", "ki lô mét vuông"),
     ("m²", "mét vuông"), ("m2", "mét vuông"), ("m³", "mét khối"), ("m3", "mét khối"),
     ("°C", "độ xê"), ("ºC", "độ xê"), ("oC", "độ xê"), ("độ C", "độ xê"),
@@ -90,3 +92,22 @@ def read_numbers(line: str) -> str:
     """Every number left: section numbers (4.1 → bốn chấm một) then plain numbers."""
     line = _SECTION.sub(lambda m: " chấm ".join(numbers.integer(p) for p in m.group(0).split(".")), line)
     return _PLAIN.sub(lambda m: read_number(m.group(0)), line)
+
+
+# A storm's position as bulletins print it: "16.8N-112.5E", "17,5°N; 110,2°E".
+_COORDINATE = re.compile(r"(?<![\w.,])(?P<w>\d{1,3})[.,](?P<f>\d{1,2})\s*°?\s*(?P<d>[NSEW])(?![\w])")
+_HEMISPHERES = {"N": "độ vĩ bắc", "S": "độ vĩ nam", "E": "độ kinh đông", "W": "độ kinh tây"}
+_BETWEEN_COORDINATES = re.compile(r"(?<=độ vĩ bắc|độ vĩ nam)\s*[-–—/;,]\s*(?=\d)")
+# "ảnh 3x4", "4 × 6 m": dimensions, read "nhân".
+_DIMENSION = re.compile(r"(?<![\w.,])(?P<a>\d+(?:,\d+)?)\s*[x×]\s*(?P<b>\d+(?:,\d+)?)(?![\w]|[.,]\d)")
+
+
+def read_coordinates(line: str) -> str:
+    """``16.8N-112.5E`` → ``16,8 độ vĩ bắc, 112,5 độ kinh đông`` (the digits stay for the number rules)."""
+    line = _COORDINATE.sub(lambda m: f"{m['w']},{m['f']} {_HEMISPHERES[m['d']]}", line)
+    return _BETWEEN_COORDINATES.sub(", ", line)
+
+
+def read_dimensions(line: str) -> str:
+    """``3x4`` → ``3 nhân 4``."""
+    return _DIMENSION.sub(lambda m: f"{m['a']} nhân {m['b']}", line)

@@ -32,6 +32,10 @@ _ISSUER_WITH_TERM = re.compile(r"(?P<body>[A-ZĐ][A-Za-zĐđ]*?)(?P<term>\d+)")
 _NAMES_ISSUER = re.compile(r"(?<![\w])của(?![\w])")
 _SENTENCE_END = re.compile(r"[.;:!?]")
 _LOOKAHEAD = 60
+# "Công văn số 78/UBND": a number after "số" or a document's name, with its issuer alone.
+_NUMBERED = re.compile(
+    r"(?:(?i:số)|(?i:công văn|quyết định|thông báo|kế hoạch|báo cáo|tờ trình|giấy mời|công điện|chỉ thị|hướng dẫn))\s*:?\s*$"
+)
 
 
 def _issuer(parts: list[str], dictionary: Abbreviations) -> str:
@@ -55,11 +59,20 @@ def _issuer_follows(text: str, end: int) -> bool:
     return bool(_NAMES_ISSUER.search(after[: stop.start()] if stop else after))
 
 
+# "Đề án 06", "Chỉ thị 05": a zero-led number naming a document is said with its zero.
+_NAMED_NUMBER = re.compile(
+    r"(?P<kw>(?i:đề án|chỉ thị|nghị quyết|kết luận|quy định|chương trình|nghị định|thông tư|công điện)(?:\s+(?i:số))?\s+)"
+    r"(?P<n>0\d)(?![\w/.,\-])"
+)
+
+
 def read_references(line: str, dictionary: Abbreviations) -> str:
     def one(m: re.Match[str]) -> str:
         parts = re.split(r"[\-/]", m["code"])
         if len(parts) < 2 and not m["year"]:
-            return m.group(0)
+            before = m.string[max(0, m.start() - 30): m.start()]
+            if not (_NUMBERED.search(before) and dictionary.lookup(parts[0])):
+                return m.group(0)
         if parts[0] in DOCUMENT_TYPES:
             parts = parts[1:]
         if len(parts) > 1 and parts[0] in _ISSUERS_WITH_DRAFTER:
@@ -71,4 +84,5 @@ def read_references(line: str, dictionary: Abbreviations) -> str:
             spoken += f" của {_issuer(parts, dictionary)}"
         return spoken
 
-    return _REFERENCE.sub(one, line)
+    line = _REFERENCE.sub(one, line)
+    return _NAMED_NUMBER.sub(lambda m: m["kw"] + numbers.digits(m["n"]), line)

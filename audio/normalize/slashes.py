@@ -4,7 +4,8 @@
   → *trên* (the unit after it is read in full: *đồng trên ki lô gam*).
 - A ratio of two counts: ``45/50 hộ``, ``12/12 xã`` → *bốn mươi lăm trên năm mươi hộ*.  A
   day/month shaped pair is a date (the date rule reads it), unless a counted noun follows.
-- An address: ``số nhà 12/3`` → *mười hai xuyệt ba*.
+- An address: ``số nhà 12/3`` → *mười hai xuyệt ba*; so is an identifier (``mẫu 02A/TNLĐ``).
+- Two years in a row: ``năm học 2025/2026`` → *2025 đến 2026*.
 - A letter before a code: ``A/H5N1`` → *a hát năm en một*, no pause.  (A list of
   identifiers, ``OM 5451/OM 18``, is read with a pause by the variety rule, which runs first.)
 
@@ -25,8 +26,8 @@ AREAS = frozenset({"sào", "mẫu", "công", "ha", "m2", "m²", "km2", "km²", "
 COUNTED = frozenset({"người", "hộ", "phòng", "khẩu", "con", "cây", "gốc", "bao", "chai", "liều", "suất", "lượt",
                      "xe", "tàu", "trẻ", "cháu", "em", "giường", "hội viên", "đoàn viên", "học sinh", "bệnh nhân",
                      "lao động", "nhân khẩu", "tiêu chí", "chỉ tiêu", "cơ sở", "doanh nghiệp", "hợp tác xã", "đơn vị",
-                     "cán bộ", "hồ sơ", "mũi", "lít", "kg", "tấn", "tạ", "yến", "gam", "m", "km", "m3", "m³", "lượng"})
-PLACES = frozenset({"xã", "phường", "thị trấn", "thôn", "bản", "ấp", "tổ", "xóm", "khu phố", "huyện", "quận",
+                     "cán bộ", "hồ sơ", "mũi", "tổ", "nhóm", "đội", "lít", "kg", "tấn", "tạ", "yến", "gam", "m", "km", "m3", "m³", "lượng"})
+PLACES = frozenset({"xã", "phường", "thị trấn", "thôn", "bản", "ấp", "xóm", "khu phố", "huyện", "quận",
                     "thị xã", "thành phố", "tỉnh", "trường", "lớp", "làng", "buôn", "sóc", "khu"})
 _TARGETS = sorted(PERIODS | AREAS | COUNTED | PLACES | {u for u, _ in UNITS if len(u) > 1}, key=len, reverse=True)
 _UNIT_WORDS = frozenset(u for u, _ in UNITS) | frozenset({"đồng", "lít", "tấn", "tạ", "yến", "kg", "triệu", "nghìn", "tỷ"})
@@ -40,6 +41,14 @@ _PAIR = re.compile(rf"(?<![\w/.,\-])(?P<a>{NUMBER})\s*/\s*(?P<b>{NUMBER})(?![\w/
 _COUNTED_AFTER = re.compile(r"\s*(?P<w>[^\W\d_]+(?:\s[^\W\d_]+)?)")
 _FRACTION_WORDS = re.compile(r"(?i:tỷ lệ|tỉ lệ|chiếm|khoảng|gần|hơn|quá|còn|đạt)\s*$")
 _ADDRESS = re.compile(r"(?P<kw>(?i:số nhà|nhà số|hẻm|kiệt|ngõ|ngách))\s+(?P<a>\d+[A-Z]?)\s*/\s*(?P<b>\d+[A-Z]?)(?:\s*/\s*(?P<c>\d+[A-Z]?))?(?![\w/])")
+# "1 kg vôi/100 m2": the rate is per a quantity; the number rules read "100 m2" after it.
+_PER_QUANTITY = re.compile(
+    rf"(?<=[^\W\d_])\s*/\s*(?=(?:{NUMBER})\s*(?:"
+    + "|".join(re.escape(t) for t in (*_TARGETS, "tỷ", "triệu", "nghìn", "đồng")) + r")(?![\w]))", re.IGNORECASE
+)
+_YEARS = re.compile(r"(?<![\w/.,])(?P<a>(?:19|20)\d\d)\s*/\s*(?P<b>(?:19|20)\d\d)(?![\w/]|[.,]\d)")
+# "Mẫu số 02A/TNLĐ", "biểu 01/TKT": an identifier, whose slash is read "xuyệt" as in addresses.
+_IDENTIFIER = re.compile(r"(?<![\w/.,])(?P<a>\d+[A-Z]{1,3})/(?P<b>[A-ZĐ]{2,8})(?![\w/])")
 _LETTER_CODE = re.compile(r"(?<![\w/])(?P<a>[A-Z])/(?=[A-Z]+\d)")
 _DAY = r"(?:0?[1-9]|[12]\d|3[01])"
 _MONTH = r"(?:0?[1-9]|1[0-2])"
@@ -90,6 +99,9 @@ def read_slashes(line: str) -> str:
     """Rates, ratios, addresses and identifier lists; other slashes are left as they are."""
     line = _ADDRESS.sub(lambda m: f"{m['kw']} " + " xuyệt ".join(p for p in (m["a"], m["b"], m["c"]) if p), line)
     line = _LETTER_CODE.sub(lambda m: spell(m["a"]) + " ", line)
+    line = _IDENTIFIER.sub(r"\g<a> xuyệt \g<b>", line)
+    line = _YEARS.sub(lambda m: f"{m['a']} đến {m['b']}" if int(m["b"]) - int(m["a"]) in (1, 2, 5) else m.group(0), line)
+    line = _PER_QUANTITY.sub(lambda m: " trên " if _left_is_quantity(m.string[max(0, m.start() - 48): m.start()]) else m.group(0), line)
     for _ in range(3):  # "đồng/người/tháng"
         new = _PER.sub(_per, line)
         if new == line:

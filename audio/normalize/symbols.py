@@ -21,7 +21,9 @@ _EMOJI_PARTS = re.compile(r"[\ufe0e\ufe0f\u200d\U0001f3fb-\U0001f3ff\U000e0020-\
 _BETWEEN_PHRASES = re.compile(r"(?<=\w)[\s\x00]*\x00[\s\x00]*(?=[^\W\d_])(?=[A-ZĐÀ-Ỹ])")
 _ARROWS = re.compile(r"\s*[\u2190-\u21ff\u27f0-\u27ff\u2900-\u297f]+\s*")
 
-_APPROXIMATELY = re.compile(rf"(?<![\w])[~∼≈]\s*(?=\d)")
+_APPROXIMATELY = re.compile(rf"(?<![\w~∼≈])(?P<said>(?i:khoảng|chừng|xấp xỉ|tầm|gần)\s*)?[~∼≈]\s*(?=\d|[^\W\d_])")
+# An arrow between two numbers or times is a range: "20h → 5h sáng".
+_ARROW_RANGE = re.compile(r"(?<=[\dh])\s*[\u2192\u21d2\u2794\u279d\u27f6]\s*(?=\d)")
 _TILDE_RANGE = re.compile(rf"(?P<a>{NUMBER})\s*[~∼]\s*(?P<b>{NUMBER})")
 _SLASH = re.compile(r"(?<=\w)\s*/\s*(?=\w)")
 _WORD_HYPHEN = re.compile(r"(?<=\w)[\-‐–](?=\w)")
@@ -39,6 +41,7 @@ _SYMBOLS = (("&", " và "), ("±", " cộng trừ "), ("+", " cộng "), ("‰",
 def without_emoji(line: str) -> str:
     """Drop emoji, pictographs and arrows (``📢 THÔNG BÁO`` → ``THÔNG BÁO``); keep ``°``."""
     line = _KEYCAP.sub(" ", line.replace("℃", "°C"))
+    line = _ARROW_RANGE.sub(" đến ", line)
     line = _EMOJI_PARTS.sub("", line)
     line = _ARROWS.sub(" ", line)
     kept = "".join(
@@ -53,9 +56,10 @@ def without_emoji(line: str) -> str:
 
 
 def approximately(line: str) -> str:
-    """``~50mm`` → ``khoảng 50mm``; ``50~100`` is a range, read by the range rule."""
+    """``~50mm``, ``~ cấp 6`` → ``khoảng …``; ``50~100`` is a range, read by the range rule;
+    ``khoảng ~200`` says it once."""
     line = _TILDE_RANGE.sub(lambda m: f"{m['a']}-{m['b']}", line)
-    return _APPROXIMATELY.sub("khoảng ", line)
+    return _APPROXIMATELY.sub(lambda m: m["said"] or "khoảng ", line)
 
 
 def _slash(m: re.Match[str]) -> str:

@@ -24,7 +24,8 @@ from audio.normalize.letters import foreign_words, read_codes, speak_capitals
 from audio.normalize.markers import capitalize, read_ordinals, split_marker
 from audio.normalize.phones import read_phones
 from audio.normalize.plain import BOOKMARK, SPACES, plain, without_end_marks
-from audio.normalize.quantities import read_decimal_dots, read_numbers, read_quantities, read_ranges
+from audio.normalize.quantities import (read_coordinates, read_decimal_dots, read_dimensions, read_numbers,
+                                        read_quantities, read_ranges)
 from audio.normalize.references import read_references
 from audio.normalize.result import Normalized, Trace
 from audio.normalize.slashes import read_slashes
@@ -83,6 +84,8 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("phones", lambda line, _: read_phones(line)),
     ("varieties", lambda line, _: read_varieties(line)),
     ("dictionary", _dictionary),
+    ("coordinates", lambda line, _: read_coordinates(line)),
+    ("dimensions", lambda line, _: read_dimensions(line)),
     ("decimal-dots", lambda line, _: read_decimal_dots(line)),
     ("day-ranges", lambda line, _: read_day_ranges(line)),
     ("ranges", lambda line, _: read_ranges(line)),

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from controller.plans.planner import load_tree
     from controller.plans.readiness import readiness
     from controller.plans.render_progress import RenderProgressRegistry
+    from controller.plans.uploads import ReadUpload, read_upload
 
 _EXPORTS = {
     "Broadcasts": "broadcasts",
@@ -30,8 +31,10 @@ _EXPORTS = {
     "GuardrailStore": "guardrail_store",
     "JobRunner": "jobs",
     "MediaKeeper": "jobs",
+    "ReadUpload": "uploads",
     "RenderProgressRegistry": "render_progress",
     "load_tree": "planner",
+    "read_upload": "uploads",
     "readiness": "readiness",
 }
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from audio.document import clean_document
-from audio.normalize import normalize_text
+from audio.normalize import Abbreviations, normalize
 from audio.pipeline import RenderedMedia, RenderError, master_upload, render_text
 from audio.progress import ProgressCallback
 from audio.script import ScriptError, ScriptSettings, build_script
@@ -50,8 +50,10 @@ def record_media(db: Any, media: RenderedMedia) -> None:
 
 class Bulletins:
     def __init__(self, db: Database, media_dir: Path, audio: AudioSettings, script: ScriptSettings | None = None,
-                 commune: str = ""):
+                 commune: str = "", local: Callable[[], Abbreviations | None] | None = None):
+        """``local`` gives the commune's own dictionary (controller.dictionary) at each use."""
         self.db = db
+        self.local = local or (lambda: None)
         self.media_dir = media_dir
         self.audio = audio
         self.script_settings = script or ScriptSettings()
@@ -69,7 +71,7 @@ class Bulletins:
             "title": doc.title,
             "script": script,
             "removed": [{"text": r.text, "reason": r.reason, "line": r.line} for r in doc.removed],
-            "normalized": normalize_text(script, self.script_settings.dictionary()),
+            "normalized": normalize(script, self.script_settings.dictionary(), self.local()).text,
         }
 
     def add(self, title: Any, text: Any, created_by: str = "", script: Any = None,
@@ -93,7 +95,8 @@ class Bulletins:
             raise InputError("title_too_long", f"Tiêu đề dài quá {MAX_TITLE_CHARS} ký tự.", "title")
         try:
             media = render_text(script, self.audio.for_commune(self.commune),
-                                self.media_dir, dictionary=self.script_settings.dictionary(), progress=progress)
+                                self.media_dir, dictionary=self.script_settings.dictionary(), progress=progress,
+                                local=self.local())
         except RenderError as exc:
             log.error("render failed: %s", exc)
             raise InputError("render_failed", f"Không tạo được âm thanh: {exc}", "text") from None

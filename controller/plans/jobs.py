@@ -52,10 +52,12 @@ _runner: "JobRunner | None" = None
 class MediaKeeper:
     """Checks that a broadcast's media is in the store and intact; re-renders it from the script if not."""
 
-    def __init__(self, db: Database, media_dir: Path, audio: AudioSettings):
+    def __init__(self, db: Database, media_dir: Path, audio: AudioSettings, local: Any = None):
+        """``local`` gives the commune's own dictionary at each render (controller.dictionary)."""
         self.db = db
         self.media_dir = media_dir
         self.audio = audio
+        self.local = local or (lambda: None)
 
     def ensure(self, broadcast_id: str) -> str:
         """``ok`` when the media is intact, ``rendered`` when it had to be made again, ``failed`` otherwise."""
@@ -73,7 +75,7 @@ class MediaKeeper:
         from audio.pipeline import RenderError, render_text
 
         try:
-            media = render_text(script, self.audio, self.media_dir)
+            media = render_text(script, self.audio, self.media_dir, local=self.local())
         except (RenderError, OSError) as exc:
             log.error("render of bulletin %s failed: %s", bulletin_id, exc)
             return "failed"

@@ -35,6 +35,10 @@ def describe(event: RenderProgress | None) -> str:
     """The sentence an official reads for one render step (``None``: the render has not begun)."""
     if event is None:
         return "Đang chuẩn bị…"
+    if event.stage == "reading":
+        if event.total > 1:
+            return f"Đang nhận dạng chữ trang {min(event.done + 1, event.total)}/{event.total}"
+        return "Đang nhận dạng chữ trong ảnh" if event.fraction < 1 else "Đã nhận dạng xong"
     if event.stage == "speaking":
         return f"Đang đọc đoạn {event.done}/{event.total}" if event.total else "Đang đọc…"
     if event.stage == "fallback":

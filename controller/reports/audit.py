@@ -58,6 +58,8 @@ ACTIONS: frozenset[str] = frozenset({
     # the fleet and remote care
     "fleet_rollout", "fleet_rollback", "fleet_rollout_resume", "fleet_rollout_paused",
     "device_restart_agent", "device_reboot", "device_diagnostics", "device_speaker_check",
+    # the commune dictionary of readings
+    "dictionary_entry_set", "dictionary_entry_removed",
     # operations
     "retention_pruned",
 })

@@ -206,3 +206,115 @@ def test_signature_block_beside_the_recipients(block: str) -> None:
     doc = clean_document(f"{BODY}\n\n{block}\nD:\\VanBan\\TB.docx\n")
     assert doc.text == BODY
     assert {"Chữ ký"} <= {r.reason for r in doc.removed}
+
+
+# --- markdown table headers ------------------------------------------------------------
+
+@pytest.mark.parametrize("header", [
+    "| UBND XÃ TÂN LẬP | CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM |\n|---|---|\n| Số: 12/TB-UBND | Độc lập - Tự do - Hạnh phúc |\n| | Tân Lập, ngày 3 tháng 11 năm 2025 |",
+    "| **UỶ BAN NHÂN DÂN XÃ TÂN LẬP** | **CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM** |\n|:---:|:---:|\n| Số: 12/TB-UBND | *Tân Lập, ngày 3 tháng 11 năm 2025* |",
+    "|UBND HUYỆN ĐỒNG PHÚ<br>UBND XÃ TÂN LẬP|CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM<br>Độc lập - Tự do - Hạnh phúc|\n|--|--|\n|Số: 12/TB-UBND|Tân Lập, ngày 3 tháng 11 năm 2025|",
+])
+def test_markdown_table_header_is_dropped(header: str) -> None:
+    doc = clean_document(f"{header}{TAIL}")
+    assert doc.text.startswith(BODY)
+    assert "|" not in doc.text and "CỘNG" not in doc.text and "TÂN LẬP" not in doc.text and "---" not in doc.text
+
+
+def test_markdown_table_in_the_body_is_kept_and_the_signature_cells_dropped() -> None:
+    doc = clean_document(
+        f"{BODY}\n\n| Thôn | Ngày |\n|---|---|\n| Thôn Đông | 10/4 |\n\n"
+        "| Nơi nhận:<br>- Các thôn;<br>- Lưu: VT. | TM. ỦY BAN NHÂN DÂN<br>CHỦ TỊCH<br>Lê Văn Hà |"
+    )
+    assert "Thôn Đông 10/4" in doc.text and "Thôn Ngày" in doc.text
+    assert "Lê Văn Hà" not in doc.text and "Lưu" not in doc.text
+
+
+# --- portal navigation and comment blocks ---------------------------------------------
+
+@pytest.mark.parametrize("menu", [
+    "Trang chủ\nGiới thiệu\nTin tức - Sự kiện\nVăn bản\nLiên hệ",
+    "Skip to content\nTRANG CHỦ\nGIỚI THIỆU\nTHỦ TỤC HÀNH CHÍNH\nDỊCH VỤ CÔNG\nLIÊN HỆ\nĐăng nhập",
+    "Bỏ qua nội dung\nTrang chủ\nTổng quan\nHệ thống chính trị\nChuyển đổi số\nTìm kiếm",
+    "Menu\nTrang chủ\nHỏi đáp\nGóp ý\nSơ đồ site",
+])
+def test_portal_navigation_is_dropped(menu: str) -> None:
+    doc = clean_document(f"{menu}\nThông báo tiêm phòng cho đàn gia súc\nThứ Hai, 17/03/2025 08:30{TAIL}")
+    assert doc.title == "Thông báo tiêm phòng cho đàn gia súc"
+    assert doc.paragraphs[0] == BODY
+    assert {"Trình đơn trang web"} <= {r.reason for r in doc.removed}
+
+
+@pytest.mark.parametrize("comments", [
+    "Ý kiến bạn đọc\n0 bình luận\nViết bình luận của bạn\nHọ và tên\nEmail\nNội dung\nMã xác nhận\nGửi bình luận\nHủy",
+    "Bình luận (0)\nChưa có bình luận nào\nHọ tên (*)\nEmail (*)\nNội dung\nGửi",
+    "Gửi ý kiến của bạn\nHọ và tên:\nSố điện thoại:\nNội dung:\nNhập mã xác nhận\nGửi\nLàm lại",
+])
+def test_portal_comment_form_is_dropped(comments: str) -> None:
+    doc = clean_document(f"{BODY}\nĐề nghị các thôn thông báo rộng rãi.\n{comments}\nTin cùng chuyên mục\nLịch tiếp công dân\n")
+    assert doc.text == f"{BODY}\n\nĐề nghị các thôn thông báo rộng rãi."
+
+
+@pytest.mark.parametrize("line", ["Liên hệ", "Nội dung:", "Giới thiệu sản phẩm OCOP của xã", "Họ và tên", "Tin tức"])
+def test_menu_and_form_words_alone_in_a_body_are_kept(line: str) -> None:
+    doc = clean_document(f"{BODY}\n{line}\nBà con mang theo căn cước công dân.\n")
+    assert line.rstrip(":") in doc.text
+
+
+# --- digital-signature stamps ---------------------------------------------------------
+
+@pytest.mark.parametrize("stamp", [
+    "Ký bởi: Ủy ban nhân dân xã Tân Lập\nEmail: tanlap@tinh.gov.vn\nCơ quan: Tỉnh Đồng Nam\nThời gian ký: 12.03.2025 15:20:11 +07:00",
+    "Người ký: Trần Văn Bình\nEmail: tvbinh@tinh.gov.vn\nCơ quan: UBND xã Tân Lập\nChức vụ: Chủ tịch\nThời gian ký: 12/03/2025 15:20",
+    "Người ký: Trần Văn Bình Chức vụ: Chủ tịch Thời gian ký: 12/03/2025 15:20",
+    "Ký bởi: Văn phòng UBND xã Tân Lập, Email: vp@tinh.gov.vn, Thời gian ký: 12/03/2025",
+    "Signed by: Uy ban nhan dan xa Tan Lap\nSigning time: 2025-03-12 15:20:11",
+    "Được ký bởi: UBND XÃ TÂN LẬP\nNgày ký: 12-03-2025 15:20",
+])
+@pytest.mark.parametrize("where", ["top", "bottom"])
+def test_digital_signature_stamp_is_dropped(stamp: str, where: str) -> None:
+    header = "UBND XÃ TÂN LẬP\tCỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\nSố: 12/TB-UBND\tTân Lập, ngày 3 tháng 11 năm 2025\n"
+    closing = "\nNơi nhận:\n- Các thôn;\n- Lưu: VT.\nCHỦ TỊCH\nTrần Văn Bình\n"
+    text = f"{stamp}\n{header}{TAIL}{closing}" if where == "top" else f"{header}{TAIL}{closing}{stamp}\n"
+    doc = clean_document(text)
+    assert doc.text == f"{BODY}\n\nĐề nghị các thôn thông báo rộng rãi."
+    assert "Chữ ký số" in {r.reason for r in doc.removed}
+
+
+@pytest.mark.parametrize("line", ["Email: tanlap@tinh.gov.vn", "Cơ quan: Ủy ban nhân dân xã", "Chức vụ: Trưởng thôn"])
+def test_stamp_fields_alone_in_a_body_are_kept(line: str) -> None:
+    assert line in _script(f"{BODY}\n{line}\nBà con mang theo căn cước công dân.\n")
+
+
+# --- bylines, sources, tags and readers' comments --------------------------------------
+
+@pytest.mark.parametrize("byline", [
+    "Minh Anh\nNguồn: Trạm Chăn nuôi và Thú y huyện",
+    "Tin, ảnh: Minh Anh",
+    "Tác giả: Lê Văn Hùng\nTừ khóa: tiêm phòng, bệnh dại",
+    "H'Linh\nTheo nguồn: Báo Đắk Lắk",
+    "Tags: phòng dịch, gia súc\nBài và ảnh: Y Bình",
+])
+def test_byline_source_and_tags_are_dropped(byline: str) -> None:
+    doc = clean_document(f"{BODY}\nĐề nghị các thôn thông báo rộng rãi.\n{byline}\nChia sẻ\nFacebook\n")
+    assert doc.text == f"{BODY}\n\nĐề nghị các thôn thông báo rộng rãi."
+    assert "Tác giả, nguồn tin" in {r.reason for r in doc.removed}
+
+
+@pytest.mark.parametrize("comments", [
+    "Ý kiến bạn đọc\nY Bình - 17/03/2025 09:15\nĐề nghị xã thông báo rõ giờ tiêm.\nTrả lời",
+    "Bình luận (2)\nLê Thị Hạnh (18/03/2025 07:02)\nCảm ơn xã.\nThích\nTrần Văn Nam - 2 giờ trước\nXin hỏi lịch ở thôn 3?",
+    "Bạn đọc bình luận\nNguyễn Văn An, 17/03/2025 lúc 09:00\nRất cần thiết.\nGửi ý kiến của bạn\nHọ tên (*)\nNội dung\nGửi",
+])
+def test_readers_comments_under_the_comment_heading_are_dropped(comments: str) -> None:
+    doc = clean_document(f"{BODY}\nĐề nghị các thôn thông báo rộng rãi.\n{comments}\nTin cùng chuyên mục\nLịch tiếp công dân\n")
+    assert doc.text == f"{BODY}\n\nĐề nghị các thôn thông báo rộng rãi."
+
+
+@pytest.mark.parametrize("line", ["Nguyễn Văn An", "Nguồn vốn: ngân sách xã", "Chủ đề: Chung tay vì người nghèo"])
+def test_names_and_labelled_body_lines_without_a_byline_are_kept(line: str) -> None:
+    assert line in _script(f"{BODY}\n{line}\nBà con mang theo căn cước công dân.\n")
+
+
+def test_a_schedule_line_shaped_like_a_comment_heading_is_kept_outside_comments() -> None:
+    assert "Thôn Đông - 20/3/2025" in _script(f"{BODY}\nThôn Đông - 20/3/2025\nThôn Tây - 21/3/2025\n")

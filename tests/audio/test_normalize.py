@@ -23,6 +23,13 @@ CLASS_TABLES = {
     "normalize_symbols.tsv": 20,
     "normalize_abbreviations.tsv": 40,
     "normalize_sentences.tsv": 45,
+    # Sentences from notices and bulletins of other provinces, one table per class.
+    "normalize_provinces_slashes.tsv": 60,
+    "normalize_provinces_dots_ranges.tsv": 60,
+    "normalize_provinces_codes.tsv": 60,
+    "normalize_provinces_symbols.tsv": 60,
+    "normalize_provinces_abbreviations.tsv": 60,
+    "normalize_provinces_sentences.tsv": 45,
 }
 
 

@@ -93,7 +93,7 @@ def test_bad_input_is_refused_in_vietnamese_and_stores_nothing(system, sessions,
     pdf.write_bytes(b"%PDF-1.4 not a bulletin")
     page.set_input_files("#file", str(pdf))
     page.click("#btn-prepare")
-    assert "Chỉ nhận tệp văn bản" in error_text(page, "file")
+    assert "PDF bị hỏng" in error_text(page, "file"), "a PDF is read; a broken one is refused in Vietnamese"
     page.set_input_files("#file", [])
 
     fake = tmp_path / "thong-bao.mp3"

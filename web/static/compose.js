@@ -22,12 +22,111 @@
     $("media-info").textContent = "Thời lượng: " + Math.round(b.media.duration_s) + " giây.";
     show("step-preview"); show("step-schedule");
   }
-  $("btn-prepare").addEventListener("click", function () {
-    var btn = this, fd = new FormData(), f = $("file").files[0];
-    L.clearErrors(form);
-    if (f) { fd.append("file", f); } else { fd.append("text", $("text").value); }
-    L.busy(btn, true);
-    L.api("POST", "/api/compose/prepare", fd).then(function (out) {
+  /* -- words to look at: unknown all-caps tokens and foreign words, each with a one-click fix -- */
+  function fixRow(f) {
+    var row = document.createElement("div"), written = document.createElement("span"),
+        input = document.createElement("input"), save = document.createElement("button");
+    row.className = "word-fix"; row.setAttribute("data-word", f.word);
+    written.className = "written"; written.textContent = f.word;
+    input.type = "text"; input.value = f.spoken; input.maxLength = 200;
+    input.setAttribute("aria-label", "Cách đọc của " + f.word);
+    save.type = "button"; save.className = "secondary"; save.textContent = "Lưu vào từ điển của xã";
+    save.addEventListener("click", function () {
+      L.busy(save, true);
+      L.api("POST", "/api/dictionary", { key: f.word, reading: input.value, kind: f.kind }).then(function () {
+        L.busy(save, false); review();
+      }, function (err) { L.busy(save, false); L.showError(form, err, "script"); });
+    });
+    row.appendChild(written); row.appendChild(input); row.appendChild(save);
+    return row;
+  }
+  function renderFindings(box, list, items) {
+    $(list).textContent = "";
+    items.forEach(function (f) { $(list).appendChild(fixRow(f)); });
+    $(box).hidden = !items.length;
+  }
+  function review() {
+    return L.api("POST", "/api/compose/review", { script: $("script").value }).then(function (out) {
+      $("reading").textContent = out.normalized;
+      renderFindings("unknown-box", "unknown-words", out.unknown);
+      renderFindings("foreign-box", "foreign-words", out.foreign);
+    }, function (err) { L.showError(form, err, "script"); });
+  }
+  /* -- an upload read on the server: upload progress, then the server's OCR stage -- */
+  var ocrNeedsAck = false;
+  function intakeBar(fraction, message) {
+    var box = $("intake-bar"), pct = Math.round(Math.max(0, Math.min(1, fraction)) * 100);
+    box.firstElementChild.style.width = pct + "%";
+    box.setAttribute("aria-valuenow", String(pct));
+    if (message) { $("intake-message").textContent = message; }
+  }
+  function upload(file) {
+    var id = newProgressId(), fd = new FormData(), token = {};
+    fd.append("file", file); fd.append("progress_id", id);
+    $("intake-progress").hidden = false; intakeBar(0, "Đang tải tệp lên…");
+    watching = token;
+    return new Promise(function (resolve, reject) {
+      var xhr = new XMLHttpRequest(), sent = false;
+      xhr.open("POST", "/api/compose/intake");
+      xhr.setRequestHeader("Accept", "application/json");
+      var meta = document.querySelector('meta[name="csrf-token"]');
+      if (meta) { xhr.setRequestHeader("X-CSRF-Token", meta.content); }
+      /* Upload is the first third of the bar, reading on the server the rest. */
+      xhr.upload.onprogress = function (e) { if (e.lengthComputable) { intakeBar(e.loaded / e.total / 3, "Đang tải tệp lên…"); } };
+      xhr.upload.onload = function () {
+        sent = true; intakeBar(1 / 3, "Đã tải lên, máy đang đọc tệp…");
+        (function poll() {
+          if (watching !== token) { return; }
+          L.api("GET", "/api/render-progress/" + id).then(function (p) {
+            if (watching === token && p.stage === "reading") { intakeBar(1 / 3 + p.fraction * 2 / 3, p.message); }
+          }, function () { return null; }).then(function () { if (watching === token) { setTimeout(poll, 400); } });
+        })();
+      };
+      xhr.onload = function () {
+        watching = null;
+        var data; try { data = JSON.parse(xhr.responseText || "{}"); } catch (e) { data = { error: "Máy chủ trả lời không hợp lệ (" + xhr.status + ")." }; }
+        if (xhr.status >= 200 && xhr.status < 300) { intakeBar(1, "Đã đọc xong tệp."); resolve(data); }
+        else { $("intake-progress").hidden = true; data.field = data.field || "file"; reject(data); }
+      };
+      xhr.onerror = function () {
+        watching = null; $("intake-progress").hidden = true;
+        reject({ error: sent ? "Mất kết nối khi máy chủ đang đọc tệp." : "Không tải được tệp lên. Kiểm tra mạng rồi thử lại.", field: "file" });
+      };
+      xhr.send(fd);
+    });
+  }
+  function showIntake(out) {
+    var figure = $("page-images"), text = $("ocr-text"), pos = 0;
+    figure.textContent = ""; text.textContent = "";
+    out.images.forEach(function (im) {
+      var img = document.createElement("img");
+      img.src = im.src; img.alt = "Trang " + im.page + " của bản gốc"; img.width = im.width; img.height = im.height;
+      figure.appendChild(img);
+    });
+    figure.hidden = !out.images.length;
+    out.low_confidence.forEach(function (w) {
+      if (w.start < pos) { return; }
+      text.appendChild(document.createTextNode(out.text.slice(pos, w.start)));
+      var mark = document.createElement("mark");
+      mark.className = "low-confidence"; mark.textContent = out.text.slice(w.start, w.end);
+      mark.title = "Máy không chắc chữ này (độ tin cậy " + w.confidence + "%)";
+      text.appendChild(mark); pos = w.end;
+    });
+    text.appendChild(document.createTextNode(out.text.slice(pos)));
+    $("ocr-summary").textContent = out.ocr ? "(nhận dạng từ ảnh, " + out.pages + " trang)" : "(" + out.pages + " trang)";
+    $("intake-notices").hidden = !out.notices.length; $("intake-notices").textContent = out.notices.join(" ");
+    ocrNeedsAck = out.low_confidence.length > 0;
+    $("ocr-ack").checked = false;
+    $("ocr-check").hidden = !ocrNeedsAck;
+    $("ocr-low").textContent = ocrNeedsAck ? out.low_confidence.length + " từ được đánh dấu vàng là chữ máy đọc không chắc chắn. Hãy so với ảnh bên cạnh trước khi nghe thử." : "";
+    $("btn-render").disabled = ocrNeedsAck;
+    show("step-intake");
+  }
+  $("ocr-ack").addEventListener("change", function () { $("btn-render").disabled = ocrNeedsAck && !this.checked; });
+  function prepareText(text, btn, field) {
+    var fd = new FormData();
+    fd.append("text", text);
+    return L.api("POST", "/api/compose/prepare", fd).then(function (out) {
       L.busy(btn, false);
       if (!$("title").value) { $("title").value = out.title; }
       $("script").value = out.script;
@@ -35,14 +134,28 @@
       source = out.text;
       renderRemoved(out.removed);
       show("step-script"); show("step-preview");
-      $("step-script").scrollIntoView();
-    }, function (err) { L.busy(btn, false); L.showError(form, err, f ? "file" : "text"); });
+      review();
+      ($("step-intake").hidden ? $("step-script") : $("step-intake")).scrollIntoView();
+    }, function (err) { L.busy(btn, false); L.showError(form, err, field); });
+  }
+  function chosenFile() { return $("camera").files[0] || $("file").files[0]; }
+  ["file", "camera"].forEach(function (id) {
+    $(id).addEventListener("change", function () { if (this.files[0]) { $(id === "file" ? "camera" : "file").value = ""; } });
+  });
+  $("btn-prepare").addEventListener("click", function () {
+    var btn = this, f = chosenFile();
+    L.clearErrors(form);
+    L.busy(btn, true);
+    if (!f) { $("step-intake").hidden = true; ocrNeedsAck = false; $("btn-render").disabled = false; prepareText($("text").value, btn, "text"); return; }
+    upload(f).then(function (out) {
+      showIntake(out);
+      $("text").value = out.text;
+      prepareText(out.text, btn, "file");
+    }, function (err) { L.busy(btn, false); L.showError(form, err, "file"); });
   });
   $("btn-reread").addEventListener("click", function () {
     var btn = this; L.clearErrors(form); L.busy(btn, true);
-    L.api("POST", "/api/compose/reading", { script: $("script").value }).then(function (out) {
-      L.busy(btn, false); $("reading").textContent = out.normalized;
-    }, function (err) { L.busy(btn, false); L.showError(form, err, "script"); });
+    review().then(function () { L.busy(btn, false); }, function () { L.busy(btn, false); });
   });
   var ticking = null, watching = null, WAITING = "Đang tạo âm thanh, vui lòng chờ…";
   function newProgressId() {
@@ -88,7 +201,12 @@
   }
   $("btn-render").addEventListener("click", function () {
     var btn = this, id = newProgressId();
-    L.clearErrors(form); L.busy(btn, true); progress(true, id);
+    L.clearErrors(form);
+    if (ocrNeedsAck && !$("ocr-ack").checked) {
+      L.showError(form, { error: "Hãy đối chiếu các từ được đánh dấu với ảnh gốc và đánh dấu ô xác nhận trước khi nghe thử.", field: "ocr_ack" });
+      return;
+    }
+    L.busy(btn, true); progress(true, id);
     L.api("POST", "/api/bulletins", { title: $("title").value, text: source || $("script").value, script: $("script").value,
       progress_id: id }).then(function (b) {
       L.busy(btn, false); progress(false); bulletinReady(b);
