@@ -170,30 +170,30 @@ class Controller:
                            created_by: str = "", **spec: Any) -> dict[str, Any]:
         """Check and store a broadcast; it reaches plans once approved (at once with ``auto_approve``)."""
         self.require_readable_bulletin(bulletin_id, created_by)
-        return self._replan(self.broadcasts.schedule(bulletin_id, starts_at, targets, priority, created_by, **spec))
+        return self.replan(self.broadcasts.schedule(bulletin_id, starts_at, targets, priority, created_by, **spec))
 
     def edit_broadcast(self, broadcast_id: str, changes: dict[str, Any], by: str = "") -> dict[str, Any]:
         if "bulletin_id" in changes:
             self.require_readable_bulletin(changes["bulletin_id"], by)
         before = self.broadcasts.devices_of(broadcast_id)
-        return self._replan(self.broadcasts.edit(broadcast_id, changes, by), before)
+        return self.replan(self.broadcasts.edit(broadcast_id, changes, by), before)
 
     def submit_broadcast(self, broadcast_id: str, by: Any = "") -> dict[str, Any]:
-        return self._replan(self.broadcasts.submit(broadcast_id, by))
+        return self.replan(self.broadcasts.submit(broadcast_id, by))
 
     def approve_broadcast(self, broadcast_id: str, approver: Any, comment: Any = "") -> dict[str, Any]:
-        return self._replan(self.broadcasts.approve(broadcast_id, approver, comment))
+        return self.replan(self.broadcasts.approve(broadcast_id, approver, comment))
 
     def reject_broadcast(self, broadcast_id: str, approver: Any, comment: Any = "") -> dict[str, Any]:
-        return self._replan(self.broadcasts.reject(broadcast_id, approver, comment))
+        return self.replan(self.broadcasts.reject(broadcast_id, approver, comment))
 
     def cancel_broadcast(self, broadcast_id: str, by: str = "") -> dict[str, Any]:
         user = self.users.find(by)
         if user is not None and self.broadcasts.get(broadcast_id)["priority"] == "emergency" and not user.can("emergency"):
             raise Refused("forbidden", "Chỉ người có quyền phát khẩn cấp mới hủy được lịch phát khẩn cấp.", "priority")
-        return self._replan(self.broadcasts.cancel(broadcast_id, by))
+        return self.replan(self.broadcasts.cancel(broadcast_id, by))
 
-    def _replan(self, bc: dict[str, Any], also: list[str] | None = None) -> dict[str, Any]:
+    def replan(self, bc: dict[str, Any], also: list[str] | None = None) -> dict[str, Any]:
         """After any change: arm or drop the media job, and republish the plans of every device involved."""
         if bc["status"] == "approved":
             self.jobs.arm_render(bc["id"])

@@ -23,12 +23,6 @@ FORBIDDEN = {"controller", "web", "audio", "schedules", "flask", "werkzeug", "py
 
 # Imports the web layer still makes past the controller, each to be replaced by a controller
 # function; an entry here that no longer occurs shows as XPASS in the summary and goes.
-KNOWN_EXCEPTIONS = {
-    ("web/ui_calendar.py", "schedules"),
-    ("web/ui_compose.py", "audio"),
-}
-
-
 def allowed_table() -> dict[str, set[str]]:
     """Package → the packages of ours it may import, from the "Dependency rule" table of the doc."""
     text = DOC.read_text(encoding="utf-8")
@@ -87,13 +81,8 @@ def test_the_table_names_every_package_and_the_rule_of_the_issue():
 
 
 def test_every_package_imports_only_what_the_table_allows():
-    crossings = [c for c in boundary_crossings() if (c[0], c[2]) not in KNOWN_EXCEPTIONS]
+    crossings = list(boundary_crossings())
     assert crossings == [], "\n".join(f"{f}:{n} imports {m}" for f, n, _, m in crossings)
-
-
-@pytest.mark.xfail(reason="the calendar and compose pages still reach schedules/audio directly", strict=False)
-def test_the_known_exceptions_are_gone():
-    assert [c for c in boundary_crossings() if (c[0], c[2]) in KNOWN_EXCEPTIONS] == []
 
 
 def test_the_scanner_sees_lazy_and_dynamic_imports(tmp_path):

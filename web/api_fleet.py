@@ -18,8 +18,7 @@ bp = Blueprint("api_fleet", __name__, url_prefix="/api")
 
 
 def _actor() -> str:
-    user = auth.current_user()
-    return user.username if user else ""
+    return auth.actor().username
 
 
 def _visible() -> set[str] | None:
@@ -88,7 +87,7 @@ def care(device_id: str):
     data = body()
     if not ctl().registry.is_device(device_id):
         raise InputError("unknown_device", f"Không có cụm loa '{device_id}'.")
-    return ctl().fleet.care.order(device_id, data.get("action"), _actor(), auth.client_ip(), data.get("volume")), 202
+    return ctl().fleet.care.order(device_id, data.get("action"), _actor(), auth.actor().ip, data.get("volume")), 202
 
 
 @bp.get("/devices/<device_id>/diagnostics")

@@ -13,8 +13,7 @@ bp = Blueprint("api_security", __name__, url_prefix="/api")
 
 
 def _actor() -> str:
-    user = auth.current_user()
-    return user.username if user else ""
+    return auth.actor().username
 
 
 @bp.post("/enroll")
@@ -24,7 +23,7 @@ def enroll():
     data = request.get_json(silent=True)
     code = data.get("code") if isinstance(data, dict) else None
     try:
-        bundle = ctl().security.enroll(code, auth.client_ip())
+        bundle = ctl().security.enroll(code, auth.actor().ip)
     except TooManyAttempts as exc:
         response = jsonify(exc.to_dict())
         response.headers["Retry-After"] = "60"
@@ -38,7 +37,7 @@ def enroll():
 @auth.access("manage")
 def enrollment_code(device_id: str):
     auth.require_devices([device_id])
-    code, expires = ctl().security.new_code(device_id, _actor(), auth.client_ip())
+    code, expires = ctl().security.new_code(device_id, _actor(), auth.actor().ip)
     return {"device_id": device_id, "code": code, "expires_at": format_time(expires)}, 201
 
 
@@ -46,7 +45,7 @@ def enrollment_code(device_id: str):
 @auth.access("manage")
 def revoke(device_id: str):
     auth.require_devices([device_id])
-    return ctl().security.revoke(device_id, _actor(), auth.client_ip())
+    return ctl().security.revoke(device_id, _actor(), auth.actor().ip)
 
 
 @bp.get("/kill-switches")
@@ -61,14 +60,14 @@ def engage_kill_switch(unit_id: str):
     auth.require_unit(unit_id)
     data = request.get_json(silent=True)
     reason = data.get("reason", "") if isinstance(data, dict) else ""
-    return ctl().security.kill_switches.engage(unit_id, _actor(), reason, auth.client_ip())
+    return ctl().security.kill_switches.engage(unit_id, _actor(), reason, auth.actor().ip)
 
 
 @bp.delete("/units/<unit_id>/kill-switch")
 @auth.access("kill_switch")
 def lift_kill_switch(unit_id: str):
     auth.require_unit(unit_id)
-    return ctl().security.kill_switches.lift(unit_id, _actor(), auth.client_ip())
+    return ctl().security.kill_switches.lift(unit_id, _actor(), auth.actor().ip)
 
 
 def init_app(app: Flask) -> None:

@@ -21,15 +21,18 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable
 
 from flask import Flask, abort, current_app, g, has_request_context, jsonify, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import Forbidden
 
-from controller.errors import InputError
+from controller.errors import Refused as _Refused
+from controller.people import access as access_rules
+from controller.people import use_cases as people
+from controller.people.actor import Actor
 from controller.service import Controller
-from controller.people.users import PERMISSIONS, AuthError, Scope, User
+from controller.people.users import PERMISSIONS, Scope, User
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +104,18 @@ def client_ip() -> str:
     return request.remote_addr or ""
 
 
+def actor() -> Actor:
+    """Who acts in this request, built once: the signed-in user, their scope and the client's address.
+
+    Every controller use case a view calls gets this; a request with nobody signed in is
+    :meth:`Actor.anonymous`.
+    """
+    if "loaxa_actor" not in g:
+        user = current_user()
+        g.loaxa_actor = Actor.of(user, scope(), client_ip()) if user else Actor.anonymous(client_ip())
+    return g.loaxa_actor
+
+
 def scope() -> Scope:
     """The units and devices the current user may see and act on."""
     if "loaxa_scope" not in g:
@@ -109,49 +124,26 @@ def scope() -> Scope:
     return g.loaxa_scope
 
 
-class Refused(InputError):
-    """A request the user may not make (scope, two-person rule); nothing was stored."""
-
-    status = 403
-
-
-def _out_of_scope(what: str) -> Refused:
-    return Refused("out_of_scope", f"'{what}' nằm ngoài đơn vị bạn phụ trách.")
+Refused = _Refused  # a request the actor may not make (scope, two-person rule); nothing was stored
 
 
 def require_unit(unit_id: Any, *, allow_top: bool = False) -> None:
-    """Refuse a unit outside the user's subtree (``allow_top``: None is a new top-level unit)."""
-    s = scope()
-    if unit_id is None and allow_top:
-        if not s.whole_tree:
-            raise Refused("out_of_scope", "Chỉ quản trị toàn hệ thống được thêm đơn vị cấp cao nhất.")
-        return
-    if not isinstance(unit_id, str) or not unit_id:
-        raise InputError("invalid_unit", "Chưa chọn đơn vị hợp lệ.", "unit_id")
-    if not s.has_unit(unit_id):
-        raise _out_of_scope(unit_id)
+    """Refuse a unit outside the user's subtree (the rule: :func:`controller.people.access.require_unit`)."""
+    access_rules.require_unit(actor(), unit_id, allow_top=allow_top)
 
 
 def require_targets(targets: Any) -> None:
-    """Refuse any broadcast target (unit or device) outside the user's subtree (malformed ones are the domain's)."""
-    if isinstance(targets, str):
-        targets = [targets]
-    if isinstance(targets, list):
-        for t in targets:
-            if isinstance(t, str) and not scope().has_target(t):
-                raise _out_of_scope(t)
+    """Refuse any broadcast target (unit or device) outside the user's subtree."""
+    access_rules.require_targets(actor(), targets)
 
 
 def require_devices(device_ids: Iterable[str]) -> None:
-    device_ids = list(device_ids)
-    if not scope().covers(device_ids):
-        raise _out_of_scope(", ".join(d for d in device_ids if not scope().has_device(d)))
+    access_rules.require_devices(actor(), device_ids)
 
 
 def may_see_author(username: str) -> bool:
-    """Whether work by ``username`` (a bulletin) is visible: theirs, or by someone of the user's subtree."""
-    user = current_user()
-    return user is not None and ctl().users.may_read_work_of(user, username)
+    """Whether work by ``username`` (a bulletin) is visible to the current user."""
+    return access_rules.may_see_person(actor(), ctl().users, username)
 
 
 def require_permission(permission: str) -> User:
@@ -160,12 +152,6 @@ def require_permission(permission: str) -> User:
     if user is None or not user.can(permission):
         raise Forbidden()
     return user
-
-
-def audit(action: str, target: str = "", details: Mapping[str, Any] | None = None) -> int:
-    """Record an administrative action by the current user, from the client's address."""
-    user = current_user()
-    return ctl().audit.record(user.username if user else "", action, target, details, client_ip())
 
 
 # -- sign-in --------------------------------------------------------------------------------
@@ -178,16 +164,8 @@ def csrf_token() -> str:
 
 
 def login(username: Any, password: Any) -> User:
-    """Check the password, start a fresh session (new CSRF token) and record it; raises AuthError."""
-    users = ctl().users
-    ip = client_ip()
-    name = username if isinstance(username, str) else ""
-    try:
-        user = users.authenticate(username, password, ip)
-    except AuthError as exc:
-        ctl().audit.record(name[:64], "login_throttled" if exc.code == "throttled" else "login_failed", name[:64],
-                           {"reason": exc.code}, ip)
-        raise
+    """Check the password (audited by the controller), start a fresh session (new CSRF token); raises AuthError."""
+    user = people.sign_in(ctl(), actor(), username, password)
     session.clear()
     session.permanent = True
     session["uid"] = user.id
@@ -195,18 +173,17 @@ def login(username: Any, password: Any) -> User:
     session["csrf"] = secrets.token_urlsafe(32)
     g.loaxa_user = user
     g.pop("loaxa_scope", None)
-    ctl().audit.record(user.username, "login", user.username, {"via": "password"}, ip)
+    g.pop("loaxa_actor", None)
     return user
 
 
 def logout() -> None:
-    user = current_user()
-    if user:
-        if session.get("uid") == user.id:
-            ctl().users.end_sessions(user.id)
-        ctl().audit.record(user.username, "logout", user.username, None, client_ip())
+    a = actor()
+    people.sign_out(ctl(), a, end_sessions=a.user_id is not None and session.get("uid") == a.user_id)
     session.clear()
     g.loaxa_user = None
+    g.pop("loaxa_scope", None)
+    g.pop("loaxa_actor", None)
 
 
 def _authenticate() -> tuple[User | None, bool]:

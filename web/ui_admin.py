@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template
 
+from controller.devices import use_cases as devices
+from controller.people import use_cases as people
 from controller.people.users import ROLES
 from web import auth
-from web.api_people import in_scope
-from web.ui_base import ctl, scope_units, tree_rows
+from web.ui_base import ctl, tree_rows
 
 bp = Blueprint("ui_admin", __name__)
 
@@ -20,12 +21,13 @@ bp = Blueprint("ui_admin", __name__)
 @bp.get("/admin")
 @auth.access("manage")
 def index():
-    s = auth.scope()
-    users = [u for u in ctl().users.list() if in_scope(u)]
-    disabled = [u for u in ctl().users.list(disabled=True) if in_scope(u)]
-    names = {u["id"]: u["name"] for u in ctl().registry.units()}
-    units = [u for u in ctl().registry.units() if u["id"] in scope_units()]
-    rules = f"Ít nhất {ctl().config.people.min_password_length} ký tự, không trùng tên đăng nhập."
+    c, me = ctl(), auth.actor()
+    users = people.list_users(c, me)
+    disabled = people.list_users(c, me, disabled=True)
+    names = {u["id"]: u["name"] for u in c.registry.units()}
+    units = devices.units_in_scope(c, me)
+    rules = f"Ít nhất {c.config.people.min_password_length} ký tự, không trùng tên đăng nhập."
     return render_template("admin.html", title="Quản trị", users=users, disabled_users=disabled, roles=ROLES,
-                           tree=tree_rows(), units=units, names=names, whole_tree=s.whole_tree,
-                           me_name=auth.require_permission("manage").username, password_rules=rules)
+                           tree=tree_rows(), units=units, names=names, whole_tree=me.scope.whole_tree,
+                           me_name=me.username, password_rules=rules)
+

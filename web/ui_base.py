@@ -15,7 +15,8 @@ from werkzeug.exceptions import HTTPException
 
 from controller.errors import InputError
 from controller.service import Controller
-from controller.people.users import User, scope_of
+from controller.devices import use_cases as devices
+from controller.people.users import User
 from web import auth
 from loaxa.local_time import to_local
 from loaxa.wire_time import parse_time
@@ -44,17 +45,15 @@ def viewer() -> User | None:
 # -- scope: the part of the admin tree a viewer may see ------------------------------------
 def subtree(unit_id: str) -> set[str]:
     """Ids of ``unit_id`` and every unit below it (the same query that decides people's scope)."""
-    return set(scope_of(ctl().db, unit_id).units or ())
+    return set(devices.subtree(ctl(), unit_id))
 
 
 def scope_units() -> set[str]:
-    s = auth.scope()
-    return {u["id"] for u in ctl().registry.units()} if s.whole_tree else set(s.units or ())
+    return {u["id"] for u in devices.units_in_scope(ctl(), auth.actor())}
 
 
 def scope_devices() -> list[dict[str, Any]]:
-    s = auth.scope()
-    return [d for d in ctl().registry.devices() if s.has_device(d["id"])]
+    return devices.devices_in_scope(ctl(), auth.actor())
 
 
 def tree_rows() -> list[dict[str, Any]]:

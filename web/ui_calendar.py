@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from flask import Blueprint, render_template, request
 
 from controller.errors import InputError
+from controller.plans import use_cases as plans
 from loaxa.local_time import LOCAL_TZ
-from loaxa.wire_time import parse_time, utcnow
-from schedules.rules import BroadcastRule
 from controller.reports import logbook as reports
+from loaxa.wire_time import utcnow
 from web import auth
 from web.ui_base import ctl, parse_day, scope_units, subtree
 
@@ -19,13 +19,6 @@ bp = Blueprint("ui_calendar", __name__)
 
 SHOWN = ("approved", "pending_approval")
 WEEKDAYS_VI = ("Thứ 2", "Thứ 3", "Thứ 4", "Thứ 5", "Thứ 6", "Thứ 7", "Chủ nhật")
-
-
-def _starts(bc: dict[str, Any], since: datetime, until: datetime) -> list[datetime]:
-    if bc.get("rule"):
-        return BroadcastRule.from_dict(bc["rule"]).occurrences(since, until)
-    t = parse_time(bc["starts_at"], "starts_at")
-    return [t] if since <= t < until else []
 
 
 def week(unit_id: str | None, day: date) -> dict[str, Any]:
@@ -42,7 +35,7 @@ def week(unit_id: str | None, day: date) -> dict[str, Any]:
         for bc in ctl().broadcasts.list(status):
             if not set(bc["devices"]) & devices:
                 continue
-            for t in _starts(bc, since, until):
+            for t in plans.starts_between(bc, since, until):
                 local = t.astimezone(LOCAL_TZ)
                 days[local.weekday()].append({
                     "time": local.strftime("%H:%M"), "title": titles.get(bc["bulletin_id"], ""), "id": bc["id"],

@@ -18,8 +18,9 @@ from controller.plans.bulletins import MAX_TEXT_CHARS
 from controller.errors import InputError
 from loaxa.local_time import LOCAL_TZ
 from loaxa.wire_time import utcnow
+from controller.plans import use_cases as plans
 from web import auth
-from web.ui_base import ctl, json_body, parse_day, tree_rows, viewer
+from web.ui_base import ctl, json_body, parse_day, tree_rows
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +47,7 @@ def source_text() -> Any:
 
 
 def reading(script: str) -> str:
-    from audio.normalize import normalize_text
-
-    return normalize_text(script, ctl().bulletins.script_settings.dictionary())
+    return plans.reading(ctl(), script)
 
 
 # -- scheduling input ------------------------------------------------------------------------
@@ -161,10 +160,7 @@ def recording():
     data = upload.read(MAX_UPLOAD_BYTES + 1)
     if len(data) > MAX_UPLOAD_BYTES:
         raise InputError("too_large", "Tệp ghi âm lớn quá 50 MB.", "audio")
-    v = viewer()
-    progress_id = request.form.get("progress_id")
-    progress = ctl().render_progress.start(progress_id, v.username) if progress_id and v else None
-    return ctl().bulletins.add_recording(title, data, upload.filename, v.username if v else "", progress), 201
+    return plans.add_recording(ctl(), auth.actor(), title, data, upload.filename, request.form.get("progress_id")), 201
 
 
 @bp.post("/api/compose/submit")
@@ -180,12 +176,6 @@ def submit():
     if priority == "emergency":
         raise InputError("use_emergency_page", "Phát khẩn cấp dùng trang Khẩn cấp riêng.", "priority")
     when = schedule_request(d)
-    v = viewer()
-    bc = schedule(d.get("bulletin_id"), when, targets, priority, v.username if v else "")
-    auth.audit("broadcast_scheduled", bc["id"], {"targets": bc["targets"], "starts_at": bc["starts_at"]})
-    return bc, 201
+    return plans.schedule_broadcast(ctl(), auth.actor(), d.get("bulletin_id"), when.get("starts_at"), targets, priority,
+                                    **{k: v for k, v in when.items() if k != "starts_at"}), 201
 
-
-def schedule(bulletin_id: Any, when: dict[str, Any], targets: list[str], priority: str, by: str) -> dict[str, Any]:
-    return ctl().schedule_broadcast(bulletin_id, when.get("starts_at"), targets, priority, created_by=by,
-                                    **{k: v for k, v in when.items() if k != "starts_at"})

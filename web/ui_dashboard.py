@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, jsonify, render_template
 
+from controller.plans import use_cases as plans
 from web import auth
 from web.ui_base import ctl, scope_devices
 
@@ -16,33 +17,15 @@ SHOWN = 15  # rows per list: the page stays light on a weak 4G phone; the device
 PENDING = "pending_approval"
 
 
-def plan_versions() -> dict[str, int]:
-    with ctl().db.tx() as db:
-        return {r[0]: r[1] for r in db.execute("SELECT device_id, plan_version FROM device_plans")}
-
-
-def device_readiness(device: dict[str, Any], versions: dict[str, int]) -> str:
-    """``offline``, ``ready`` (latest plan applied and media cached) or ``not_ready``."""
-    if not device["online"]:
-        return "offline"
-    latest = versions.get(device["id"], 0)
-    if device["plan_version_applied"] >= latest and device["media_ready"]:
-        return "ready"
-    return "not_ready"
-
-
 def overview() -> dict[str, Any]:
     """Everything the dashboard shows, limited to the viewer's devices."""
     devices = {d["id"]: d for d in scope_devices()}
     upcoming = []
-    for slot in ctl().readiness(hours=UPCOMING_HOURS, limit=200):
-        mine = {k: [x for x in slot[k] if (x if isinstance(x, str) else x["device_id"]) in devices]
-                for k in ("ready", "not_ready", "offline")}
-        if not any(mine.values()):
+    for slot in plans.readiness_in_scope(ctl(), auth.actor(), hours=UPCOMING_HOURS, limit=200):
+        counts = slot["counts"]
+        if not any(counts.values()):
             continue
-        counts = {k: len(v) for k, v in mine.items()}
-        status = "offline" if counts["offline"] else "not_ready" if counts["not_ready"] else "ready"
-        upcoming.append({**slot, **mine, "readiness": {"status": status, **counts}})
+        upcoming.append({**slot, "readiness": {"status": plans.slot_status(counts), **counts}})
     titles = {b["id"]: b["title"] for b in ctl().bulletins.list()}
     pending = [{**bc, "title": titles.get(bc["bulletin_id"], "")} for bc in ctl().broadcasts.list(PENDING)
                if set(bc["devices"]) & devices.keys()]

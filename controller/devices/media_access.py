@@ -23,7 +23,10 @@ from __future__ import annotations
 
 import enum
 import logging
+import re
 import threading
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 from controller.db import Database
@@ -37,6 +40,30 @@ class Access(enum.Enum):
     ALLOWED = "allowed"
     DENIED = "denied"
     UNKNOWN = "unknown"
+
+
+# The only names media are served under, to devices and to people: ``<64 hex>.ogg|mp3``.
+MEDIA_NAME_RE = re.compile(r"^([0-9a-f]{64})\.(ogg|mp3)$")
+MEDIA_TYPES = {"ogg": "audio/ogg", "mp3": "audio/mpeg"}
+
+
+@dataclass(frozen=True)
+class MediaFile:
+    """A file of the media store the database knows, under its content address."""
+
+    sha256: str
+    ext: str
+    path: Path
+
+    @property
+    def mimetype(self) -> str:
+        return MEDIA_TYPES[self.ext]
+
+
+def media_name(name: str) -> tuple[str, str] | None:
+    """``(sha256, ext)`` of a media file name, or None for any other name (no path can escape the store)."""
+    m = MEDIA_NAME_RE.match(name)
+    return (m.group(1), m.group(2)) if m else None
 
 
 _KNOWN_SQL = "SELECT 1 FROM media WHERE sha256 = ? AND ext = ?"
@@ -73,6 +100,14 @@ class MediaAccess:
         """Whether the media index has this file (the whole check when downloads need no credentials)."""
         with self.db.tx() as db:
             return db.execute(_KNOWN_SQL, [sha256, ext]).fetchone() is not None
+
+    def stored(self, name: str, media_dir: Path) -> MediaFile | None:
+        """The known file ``name`` of the media store, or None (a bad name, unknown, or gone from disk)."""
+        parsed = media_name(name)
+        if parsed is None or not self.known(*parsed):
+            return None
+        path = media_dir / name
+        return MediaFile(parsed[0], parsed[1], path) if path.is_file() else None
 
     def decide(self, device_id: str, sha256: str, ext: str) -> Access:
         """Whether ``device_id`` may download ``<sha256>.<ext>``; refusals are logged and counted."""

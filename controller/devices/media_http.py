@@ -10,20 +10,19 @@ unknown file, so a device cannot probe which media exist.
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
 from flask import Blueprint, Response, abort, current_app, request, send_file
 
-from controller.devices.media_access import Access
+from controller.devices.media_access import MEDIA_NAME_RE, MEDIA_TYPES, Access
 
 if TYPE_CHECKING:
     from controller.service import Controller
 
 bp = Blueprint("media", __name__)
 
-_NAME_RE = re.compile(r"^([0-9a-f]{64})\.(ogg|mp3)$")
-_MIME = {"ogg": "audio/ogg", "mp3": "audio/mpeg"}
+_NAME_RE = MEDIA_NAME_RE
+_MIME = MEDIA_TYPES
 
 
 def _authenticated_device(controller: Controller) -> str | None:

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from controller.db import Database
 from controller.errors import Conflict, InputError, NotFound
 from loaxa.wire_time import format_time, utcnow
+
+if TYPE_CHECKING:
+    from controller.people.actor import Actor
+    from controller.reports.audit import AuditTrail
 
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -134,3 +138,13 @@ def _device_view(row: dict[str, Any]) -> dict[str, Any]:
     out["flapping"] = bool(out.get("flapping_since"))
     out["state"] = json.loads(out.pop("state_json") or "{}")
     return out
+
+
+def register_device(registry: Registry, audit: AuditTrail, actor: Actor | str, device_id: Any, name: Any,
+                    unit_id: Any, ip: str = "") -> dict[str, Any]:
+    """Store a device and its audit entry in one transaction: the one way a device is added
+    (the API, and ``loaxa device add`` through :meth:`DeviceSecurity.add_device`)."""
+    with registry.db.tx():
+        device = registry.add_device(device_id, name, unit_id)
+        audit.record(actor, "device_added", device["id"], {"unit_id": device["unit_id"], "name": device["name"]}, ip)
+    return device

@@ -27,6 +27,9 @@ from loaxa.wire_time import format_time, utcnow
 log = logging.getLogger(__name__)
 
 CARE_ACTIONS = ("restart_agent", "reboot", "diagnostics", "speaker_check")
+# The audit action of each care command (names of the audit vocabulary).
+CARE_AUDIT_ACTIONS = {"restart_agent": "device_restart_agent", "reboot": "device_reboot",
+                      "diagnostics": "device_diagnostics", "speaker_check": "device_speaker_check"}
 SPEAKER_CHECK_PREFIX = "speaker-check-"
 SendCommand = Callable[..., Command]
 
@@ -59,7 +62,7 @@ class RemoteCare:
             volume = None
         cmd = self.send_command(f"dev/{device_id}", action, item=item, volume=volume, reason=f"chăm sóc từ xa: {action}",
                                 issued_by=by)
-        self.audit.record(by, f"device_{action}", device_id, {"command_seq": cmd.seq, "volume": volume}, ip)
+        self.audit.record(by, CARE_AUDIT_ACTIONS[action], device_id, {"command_seq": cmd.seq, "volume": volume}, ip)
         return {"device_id": device_id, "action": action, "command_seq": cmd.seq,
                 "item_id": item.item_id if item else None}
 

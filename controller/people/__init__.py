@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING
 from controller.lazy_exports import lazy_getattr
 
 if TYPE_CHECKING:
+    from controller.people.actor import Actor
     from controller.people.users import AuthError, PERMISSIONS, ROLES, Scope, User, Users
     from controller.people.settings import PeopleSettings
 
 _EXPORTS = {
+    "Actor": "actor",
     "AuthError": "users",
     "PERMISSIONS": "users",
     "PeopleSettings": "settings",

@@ -75,12 +75,14 @@ class Bulletins:
         }
 
     def add(self, title: Any, text: Any, created_by: str = "", script: Any = None,
-            progress: ProgressCallback | None = None) -> dict[str, Any]:
+            progress: ProgressCallback | None = None,
+            on_stored: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
         """Validate, render and store a bulletin; on any failure nothing is stored.
 
         ``script`` is the text the official approved for reading (edited from the draft);
         without it the draft script built from ``text`` is read.  ``progress`` hears the
-        render's steps (see :func:`audio.pipeline.render_text`).
+        render's steps (see :func:`audio.pipeline.render_text`).  ``on_stored`` runs inside
+        the transaction that stores the bulletin (its audit entry commits with it).
         """
         prepared = self.prepare(text)
         if script is None or (isinstance(script, str) and not script.strip()):
@@ -111,6 +113,8 @@ class Bulletins:
         with self.db.tx() as db:
             record_media(db, media)
             db["bulletins"].insert(bulletin)
+            if on_stored is not None:
+                on_stored(bulletin)
         return self.get(bulletin["id"])
 
     def add_recording(self, title: str, data: bytes, filename: str, created_by: str = "",

@@ -78,8 +78,12 @@ class Emergencies:
                 log.exception("emergency follow-up failed; retrying")
 
     def trigger(self, targets: Any, triggered_by: Any, *, text: Any = None, bulletin_id: Any = None,
-                title: Any = "", reason: Any = "") -> dict[str, Any]:
-        """Play a bulletin (existing, or rendered from ``text`` now) at once on every targeted device."""
+                title: Any = "", reason: Any = "",
+                on_stored: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+        """Play a bulletin (existing, or rendered from ``text`` now) at once on every targeted device.
+
+        ``on_stored`` gets the emergency's record inside the transaction that stores it.
+        """
         if not isinstance(triggered_by, str) or not triggered_by.strip() or len(triggered_by) > MAX_NAME:
             raise InputError("invalid_person", "Cần ghi rõ người phát lệnh khẩn cấp.", "triggered_by")
         if not isinstance(reason, str) or len(reason) > 400:
@@ -135,6 +139,8 @@ class Emergencies:
                 db["emergency_devices"].insert_all(
                     {"broadcast_id": broadcast_id, "device_id": d, "status": "pending", "sends": 1,
                      "last_sent_at": format_time(now)} for d in devices)
+                if on_stored is not None:
+                    on_stored(self._view(record))
             log.warning("emergency %s by %s on %s: %s", broadcast_id, who, ", ".join(topics), reason)
         if late_until is not None and self.replan is not None:
             self.replan(devices)  # into the plans too, so a cluster offline now plays it when it reconnects

@@ -12,10 +12,14 @@ from typing import TYPE_CHECKING
 from controller.lazy_exports import lazy_getattr
 
 if TYPE_CHECKING:
-    from controller.reports.audit import AUDIT_CHAIN, PLAYBACK_CHAIN, AuditTrail, log_query, verify_all
+    from controller.reports.audit import (ACTIONS, AUDIT_CHAIN, PLAYBACK_CHAIN, AuditEntry, AuditTrail,
+                                          UnknownAuditAction, log_query, verify_all)
 
 _EXPORTS = {
+    "ACTIONS": "audit",
     "AUDIT_CHAIN": "audit",
+    "AuditEntry": "audit",
+    "UnknownAuditAction": "audit",
     "AuditTrail": "audit",
     "PLAYBACK_CHAIN": "audit",
     "log_query": "audit",

@@ -15,13 +15,16 @@ import json
 import logging
 import re
 from dataclasses import dataclass, replace
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from controller.reports import hashchain
 from controller.reports.anchors import check_anchors
 from controller.db import Database
 from controller.reports.hashchain import ChainReport, ChainSpec
 from loaxa.wire_time import format_time, utcnow
+
+if TYPE_CHECKING:
+    from controller.people.actor import Actor
 
 log = logging.getLogger(__name__)
 
@@ -39,15 +42,39 @@ PLAYBACK_CHAIN = ChainSpec(
 )
 CHAINS = (AUDIT_CHAIN, PLAYBACK_CHAIN)
 
-# The actions the product records; other names are accepted if they look like these.
-ACTIONS = (
+# The closed vocabulary of the audit trail: every action the product records.  ``record``
+# refuses any other name, so a new use case must add its action here (and an auditor can
+# read the whole list in one place); tests/people/test_audit_vocabulary.py walks every call.
+ACTIONS: frozenset[str] = frozenset({
+    # people and sign-in
     "login", "login_failed", "login_throttled", "logout", "user_added", "user_updated", "user_disabled",
-    "user_enabled", "password_changed",
-    "token_created", "tokens_revoked", "unit_added", "device_added", "device_revoked", "device_enrolled", "bulletin_added",
-    "broadcast_scheduled", "broadcast_cancelled", "broadcast_approved", "broadcast_rejected", "emergency",
-    "kill_switch", "key_rotated", "settings_changed",
-)
-_ACTION_RE = re.compile(r"^[a-z][a-z0-9_.]{0,63}$")
+    "user_enabled", "password_changed", "token_created", "tokens_revoked",
+    # the administrative tree and devices
+    "unit_added", "device_added", "device_revoked", "device_enrolled", "enrollment_code_issued",
+    "enrollment_refused", "device_volume", "device_test_tone", "device_flapping",
+    # bulletins, broadcasts and their approval
+    "bulletin_added", "broadcast_scheduled", "broadcast_edited", "broadcast_submitted", "broadcast_cancelled",
+    "broadcast_approved", "broadcast_rejected", "emergency", "guardrails_changed",
+    "emergency_unreached",
+    # official warnings (CAP alerts)
+    "alert_source_added", "alert_policy_set", "alert_uploaded", "alert_decision", "alert_approved", "alert_rejected",
+    "alert_stopped", "unit_geography_imported",
+    # security
+    "kill_switch", "kill_switch_lifted", "key_rotated", "settings_changed",
+    # the fleet and remote care
+    "fleet_rollout", "fleet_rollback", "fleet_rollout_resume", "fleet_rollout_paused",
+    "device_restart_agent", "device_reboot", "device_diagnostics", "device_speaker_check",
+    # the commune dictionary of readings
+    "dictionary_entry_set", "dictionary_entry_removed",
+    # operations
+    "retention_pruned",
+})
+
+
+class UnknownAuditAction(ValueError):
+    """An action outside :data:`ACTIONS`: a bug in the calling use case, never user input."""
+
+
 MAX_FIELD = 500
 MAX_DETAILS = 8000
 
@@ -73,11 +100,17 @@ class AuditTrail:
     def __init__(self, db: Database):
         self.db = db
 
-    def record(self, actor: str, action: str, target: str = "", details: Mapping[str, Any] | None = None,
+    def record(self, actor: Actor | str, action: str, target: str = "", details: Mapping[str, Any] | None = None,
                ip: str = "") -> int:
-        """Append one entry and return its id; it commits with the caller's transaction, if any."""
-        if not _ACTION_RE.match(action or ""):
-            raise ValueError(f"audit action {action!r} is not a lowercase identifier")
+        """Append one entry and return its id; it commits with the caller's transaction, if any.
+
+        ``actor`` is the use case's :class:`~controller.people.actor.Actor` (its name and
+        address are recorded) or, for the command line and jobs, a plain name.
+        """
+        if not isinstance(actor, str):
+            actor, ip = actor.username, ip or actor.ip
+        if action not in ACTIONS:
+            raise UnknownAuditAction(f"audit action {action!r} is not in the audit vocabulary (ACTIONS)")
         text = json.dumps(dict(details or {}), ensure_ascii=False, sort_keys=True, default=str)
         if len(text) > MAX_DETAILS:
             text = json.dumps({"truncated": text[:MAX_DETAILS]}, ensure_ascii=False)

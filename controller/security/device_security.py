@@ -22,7 +22,7 @@ from controller.plans.dispatch import Dispatcher
 from controller.devices.enrollment import AttemptLimiter, Enrollment, TooManyAttempts
 from controller.security.keyring import Keyring, Rotation, latest_rollover, rotate, unconfirmed_devices
 from controller.security.kill_switch import KillSwitches
-from controller.devices.registry import Registry, check_name
+from controller.devices.registry import Registry, check_name, register_device
 from loaxa import protocol
 from loaxa.config import MqttSettings
 from loaxa.wire_time import format_time, utcnow
@@ -93,9 +93,8 @@ class DeviceSecurity:
                    ip: str = "") -> tuple[dict[str, Any], str, datetime]:
         """Register a device and return it with a one-time enrollment code and its expiry."""
         device_id = device_id or self.enrollment.free_device_id(check_name(name))
-        device = self.registry.add_device(device_id, name, unit_id)
+        device = register_device(self.registry, self.audit, actor, device_id, name, unit_id, ip)
         code, expires = self.enrollment.issue_code(device_id, actor)
-        self.audit.record(actor, "device_added", device_id, {"unit_id": unit_id, "name": device["name"]}, ip)
         return device, code, expires
 
     def new_code(self, device_id: str, actor: str = "", ip: str = "") -> tuple[str, datetime]:

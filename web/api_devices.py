@@ -1,0 +1,52 @@
+"""JSON API of speaker poles: the devices, the plan last issued to each, and their playback events."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+
+from controller.devices import use_cases as devices
+from controller.errors import InputError
+from controller.plans import use_cases as plans
+from web import auth
+from web.api import body, ctl
+
+bp = Blueprint("api_devices", __name__, url_prefix="/api")
+
+
+@bp.get("/devices")
+@auth.access("read")
+def list_devices():
+    return jsonify(devices.devices_in_scope(ctl(), auth.actor()))
+
+
+@bp.get("/devices/<device_id>")
+@auth.access("read")
+def get_device(device_id: str):
+    return devices.device_in_scope(ctl(), auth.actor(), device_id)
+
+
+@bp.post("/devices")
+@auth.access("manage")
+def add_device():
+    d = body()
+    return devices.add_device(ctl(), auth.actor(), d.get("id"), d.get("name"), d.get("unit_id")), 201
+
+
+@bp.get("/plans/<device_id>")
+@auth.access("read")
+def device_plan(device_id: str):
+    """The plan last issued to a device: the signed body and its version."""
+    return plans.issued_plan(ctl(), auth.actor(), device_id).to_dict()
+
+
+@bp.get("/playback")
+@auth.access("read")
+def playback():
+    a = request.args
+    try:
+        limit = min(max(int(a.get("limit", 1000)), 1), 10000)
+    except ValueError:
+        raise InputError("invalid_limit", "Tham số limit phải là số nguyên.", "limit") from None
+    rows = ctl().playback(device_id=a.get("device"), broadcast_id=a.get("broadcast"), kind=a.get("kind"),
+                          since=a.get("since"), until=a.get("until"), limit=limit, device_ids=auth.actor().scope.devices)
+    return jsonify(rows)

@@ -1,0 +1,39 @@
+"""JSON API of the administrative tree: units and their guardrails."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+
+from controller.devices import use_cases as devices
+from controller.plans import use_cases as plans
+from web import auth
+from web.api import body, ctl
+
+bp = Blueprint("api_units", __name__, url_prefix="/api")
+
+
+@bp.get("/units")
+@auth.access("read")
+def list_units():
+    return jsonify(devices.units_in_scope(ctl(), auth.actor()))
+
+
+@bp.post("/units")
+@auth.access("manage")
+def add_unit():
+    d = body()
+    return devices.add_unit(ctl(), auth.actor(), d.get("id"), d.get("name"), d.get("parent_id"), d.get("level", "")), 201
+
+
+@bp.get("/units/<unit_id>/guardrails")
+@auth.access("read")
+def get_guardrails(unit_id: str):
+    return plans.guardrails_of(ctl(), auth.actor(), unit_id)
+
+
+@bp.put("/units/<unit_id>/guardrails")
+@auth.access("manage")
+def put_guardrails(unit_id: str):
+    d = body()
+    values = d.get("values", {k: v for k, v in d.items() if k != "values"})
+    return plans.put_guardrails(ctl(), auth.actor(), unit_id, values)
