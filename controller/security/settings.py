@@ -22,6 +22,7 @@ class BrokerSettings:
     pid_file: str = setting("", "file holding mosquitto's pid; the controller sends it SIGHUP after credentials change")
     reload_command: str = setting("", "command run instead of the SIGHUP after credentials change, e.g. 'systemctl reload mosquitto'")
     controller_username: str = setting("loaxa-controller", "the controller's own broker account in the generated config")
+    run_as: str = setting("mosquitto", "the user mosquitto drops to when started as root; the generated files are made readable to its group")
     hash_iterations: int = setting(1000, "PBKDF2-SHA512 iterations of broker password hashes (mosquitto's $7$ format)")
 
 
