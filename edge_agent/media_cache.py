@@ -255,6 +255,7 @@ class Downloads:
             return
         with self._cv:
             job = self._jobs.get(ref.name)
+            new = job is None
             if job is None:
                 job = self._jobs[ref.name] = _Job(ref, start_ts, threading.Event())
             if job.running:
@@ -263,7 +264,7 @@ class Downloads:
                 job.running = True
                 threading.Thread(target=self._run, args=(job,), name="download-due", daemon=True).start()
                 return
-            if start_ts < job.start_ts or job.start_ts == start_ts:
+            if new or start_ts < job.start_ts:  # queued once; moved forward when an earlier item needs it
                 job.start_ts = start_ts
                 heapq.heappush(self._heap, (start_ts, next(self._seq), ref.name))
                 self._cv.notify()
