@@ -8,10 +8,13 @@ acknowledges that it stored them.
 
 from __future__ import annotations
 
+import http.client
 import logging
 import shutil
 import threading
 import time
+import urllib.error
+import urllib.request
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -25,7 +28,7 @@ from edge_agent.config import AgentConfig
 from edge_agent.hardware import Relay, Volume
 from edge_agent.keyring import PinnedKeys, is_keys_topic
 from edge_agent.kill_switch import KillSwitch
-from edge_agent.media_cache import MediaCache, MediaError, MediaRef, fetch_with_retries
+from edge_agent.media_cache import Downloads, MediaCache, MediaError, MediaRef, basic_auth
 from edge_agent.player import AlsaOutput, FileSinkOutput, Output
 from edge_agent.store import AgentStore
 from edge_agent.updater import Updater, decode_test_tone
@@ -51,6 +54,8 @@ OUTBOX_BATCH = 100
 RESEND_AFTER_S = 10.0
 SECURITY_EVENT_INTERVAL_S = 60.0
 MIN_PLAYS_DAYS = 2.0
+PLAN_CHECK_TIMEOUT_S = 5.0
+MAX_PLAN_BYTES = 4 * 1024 * 1024
 
 
 class AgentError(RuntimeError):
@@ -113,7 +118,10 @@ class Agent:
             items=self._items, media_path=self._media_path, emit=self.emit, on_change=self._state_wake.set,
             blocked=self.kill_switch.blocked,
             clock_flags=self.clock.flags, meter=meter, device_id=self.device_id,
+            media_pending=lambda item: self.downloads.pending(self._ref(item)),
+            release_media=lambda item: self.cache.release(self._ref(item)),
         )
+        self.downloads = Downloads(self.cache, self._stop, on_error=self._media_error, on_done=self._downloaded)
         self.updater = Updater(config.update, self.store, config.release_public_key, config.controller_url, auth,
                                __version__, emit=self.emit, busy=self._update_busy, checks=self._health_checks,
                                restart=self.request_stop, changed=self._state_wake.set)
@@ -134,6 +142,7 @@ class Agent:
     def start(self) -> None:
         self._recover_unfinished_plays()
         self.conductor.start()
+        self.downloads.start()
         for t in self._threads:
             t.start()
         self._prefetch_wake.set()
@@ -150,6 +159,7 @@ class Agent:
         self.conductor.join(timeout=10)
         for ev in (self._send_wake, self._prefetch_wake, self._state_wake):
             ev.set()
+        self.downloads.shutdown()
         self.mqtt.stop(final=(protocol.state_topic(self.device_id), protocol.encode(protocol.offline_state(self.device_id))))
         self.relay.close()
         self.store.close()
@@ -179,7 +189,9 @@ class Agent:
             except ProtocolError:
                 pass
             self.store.mark_play(item_id, "interrupted")
-            self.emit("interrupted", item, reason="agent_restart", item_id=item_id, actual_start=info.get("actual_start"))
+            played = info.get("played_s", 0.0) if info.get("actual_start") is not None else 0.0
+            self.emit("interrupted", item, reason="agent_restart", item_id=item_id, actual_start=info.get("actual_start"),
+                      duration_s=round(float(played), 3))
 
     # health ----------------------------------------------------------------------------
     def healthy(self) -> bool:
@@ -250,15 +262,27 @@ class Agent:
             seen.setdefault(i.sha256, MediaRef(i.sha256, i.ext, i.size))
         return list(seen.values())
 
+    @staticmethod
+    def _ref(item: PlayItem) -> MediaRef:
+        return MediaRef(item.sha256, item.ext, item.size)
+
     def _media_path(self, item: PlayItem) -> Path | None:
-        ref = MediaRef(item.sha256, item.ext, item.size)
-        if self.cache.has(ref):
-            return self.cache.path(ref)
-        try:
-            return self.cache.fetch(ref)
-        except (MediaError, OSError) as exc:
-            log.error("media for %s unavailable at play time: %s", item.item_id, exc)
-            return None
+        """The playback thread's question, answered at once: the file (held from eviction), or None.
+
+        A file not there yet is downloaded now, on its own thread; the playback thread is woken
+        when it arrives (see :class:`edge_agent.media_cache.Downloads`).
+        """
+        ref = self._ref(item)
+        path = self.cache.hold(ref)
+        if path is None:
+            self.downloads.want(ref, item.start.timestamp(), now=True)
+        return path
+
+    def _downloaded(self, ref: MediaRef, path: Path | None) -> None:
+        self.conductor.wake()
+        if path is not None:  # evict and re-check faults; a failed file waits for the next round
+            self._prefetch_wake.set()
+        self._state_wake.set()
 
     def _upcoming(self) -> tuple[PlayItem, ...]:
         now = time.time()
@@ -276,11 +300,12 @@ class Agent:
             self._prefetch_wake.clear()
             if self._stop.is_set():
                 return
-            for ref in self._refs(self._upcoming()):
-                if self._stop.is_set():
-                    return
-                if not self.cache.has(ref):
-                    fetch_with_retries(self.cache, ref, self._stop, on_error=self._media_error)
+            upcoming = self._upcoming()
+            first_start: dict[str, float] = {}
+            for item in upcoming:  # prioritised by start time: the earliest item's file first
+                first_start.setdefault(item.sha256, item.start.timestamp())
+            for ref in self._refs(upcoming):
+                self.downloads.want(ref, first_start[ref.sha256])
             if not self.missing_media():
                 self.faults.discard("disk_full")
             self.cache.evict(self._refs(self._items()))
@@ -338,17 +363,26 @@ class Agent:
         plan = self.verifier.open(payload, Plan)
         if plan.device_id != self.device_id:
             raise ProtocolError(f"plan is for device {plan.device_id!r}")
+        if self.plan is None:
+            confirmed = self._confirm_first_plan(payload, plan)
+            if confirmed is None:
+                return
+            payload, plan = confirmed
         with self._lock:
             current = self.plan.plan_version if self.plan else 0
-            if plan.plan_version == current:
+            if plan.plan_version <= current:
+                # Signed by the controller but not newer: a bridge re-sending a retained copy, or a broker
+                # restored from an older save.  Harmless, and not an attack: ignored quietly.
+                if plan.plan_version < current:
+                    log.info("ignoring plan v%d: v%d already applied", plan.plan_version, current)
                 return
-            if plan.plan_version < current:
-                raise ProtocolError(f"replayed plan v{plan.plan_version} (have v{current})")
             if plan.expires_at <= utcnow():
                 raise ProtocolError(f"plan v{plan.plan_version} expired at {format_time(plan.expires_at)}")
             self.store.save_plan(plan.plan_version, payload)
             old_groups = set(self.plan.groups) if self.plan else set()
+            old_items = self.plan.items if self.plan else ()
             self.plan = plan
+        self._record_missed(old_items, plan)
         for g in old_groups - set(plan.groups):
             self.mqtt.unsubscribe(protocol.group_cmd_topic(g))
         for g in plan.groups:
@@ -359,6 +393,58 @@ class Agent:
         self.conductor.plan_changed()
         self._prefetch_wake.set()
         self._state_wake.set()
+
+    def _confirm_first_plan(self, payload: bytes, plan: Plan) -> tuple[bytes, Plan] | None:
+        """A device without a plan of its own (new, or storage wiped) cannot tell a stale retained copy
+        from the current plan: it asks the controller for its latest one and takes the newer.  With the
+        controller out of reach it refuses a plan issued before its own enrollment, and takes the rest."""
+        latest = self._controller_plan()
+        if latest is not None and latest[1].plan_version > plan.plan_version:
+            log.warning("the broker's plan v%d is stale; the controller's latest is v%d", plan.plan_version,
+                        latest[1].plan_version)
+            return latest
+        if latest is None and self.config.enrolled_at:
+            try:
+                enrolled = protocol.parse_time(self.config.enrolled_at, "enrolled_at")
+            except ProtocolError:
+                enrolled = None
+            if enrolled is not None and plan.issued_at < enrolled:
+                log.warning("refusing plan v%d issued %s, before this device was enrolled", plan.plan_version,
+                            protocol.format_time(plan.issued_at))
+                return None
+        return payload, plan
+
+    def _controller_plan(self) -> tuple[bytes, Plan] | None:
+        """The controller's latest signed plan for this device over the authenticated media channel, or None."""
+        url = f"{self.config.controller_url.rstrip('/')}/device/plan?device={self.device_id}"
+        req = urllib.request.Request(url)
+        if self.cache.auth:
+            req.add_header("Authorization", basic_auth(self.cache.auth))
+        try:
+            with urllib.request.urlopen(req, timeout=PLAN_CHECK_TIMEOUT_S) as resp:
+                payload = resp.read(MAX_PLAN_BYTES)
+            plan = self.verifier.open(payload, Plan)
+        except (OSError, urllib.error.URLError, http.client.HTTPException, ProtocolError) as exc:
+            log.info("could not check the plan with the controller: %s", exc)
+            return None
+        if plan.device_id != self.device_id:
+            log.warning("the controller answered a plan for %s", plan.device_id)
+            return None
+        return payload, plan
+
+    def _record_missed(self, old_items: tuple[PlayItem, ...], plan: Plan) -> None:
+        """An item whose time passed unplayed is logged ``skipped`` with its reason, even when the new plan
+        no longer lists it (the controller drops past items): otherwise it would leave no record at all."""
+        kept = {i.item_id for i in plan.items}
+        now = time.time()
+        playing = self.conductor.now_playing
+        for item in old_items:
+            if item.item_id in kept or item.start.timestamp() >= now or self.store.play_status(item.item_id) is not None:
+                continue
+            if playing is not None and playing.item_id == item.item_id:
+                continue
+            self.store.mark_play(item.item_id, "skipped")
+            self.emit("skipped", item, reason=self.conductor.skip_reason(item))
 
     def _on_command(self, payload: bytes) -> None:
         cmd = self.verifier.open(payload, Command)

@@ -104,7 +104,9 @@ class ClockMonitor:
 
     def measure(self) -> float | None:
         offset, source = None, ""
-        if self.settings.use_chrony:
+        if self.settings.same_clock_as_controller:
+            offset, source = 0.0, "local"
+        elif self.settings.use_chrony:
             try:
                 offset, source = chrony_offset_ms(), "chrony"
             except ClockError as exc:

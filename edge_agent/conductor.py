@@ -2,7 +2,10 @@
 
 One thread walks the verified plan.  A few seconds before each item it switches the
 amplifier on, decodes ahead and opens the output, then waits out the last milliseconds
-precisely and hands the first frame over at the planned instant.  An emergency
+precisely and hands the first frame over at the planned instant.  It never downloads:
+an item whose file is still coming is passed over (later items play on time) until the
+file is there or the item's late-start limit is past, when it is logged ``skipped`` with
+reason ``media_late``.  The limit is checked again after every wait.  An emergency
 preempts whatever plays (the interrupted item is logged ``interrupted``), then the plan
 resumes.  When nothing is due the thread sleeps until the next instant that matters (the
 next item's lead, the relay's tail) so an idle agent costs next to no CPU.
@@ -31,6 +34,8 @@ log = logging.getLogger(__name__)
 IDLE_WAKE_S = 60.0
 RELAY_MARGIN_S = 0.05
 PREPARE_BUDGET_S = 1.0
+URGENT_MEDIA_WAIT_S = 120.0
+PROGRESS_S = 2.0
 
 
 class EventSink(Protocol):
@@ -73,6 +78,8 @@ class Conductor(threading.Thread):
         clock_flags: Callable[[], list[str]] = lambda: [],
         meter: LevelMeter | None = None,
         device_id: str = "",
+        media_pending: Callable[[PlayItem], bool] = lambda item: False,
+        release_media: Callable[[PlayItem], None] = lambda item: None,
     ):
         super().__init__(name="conductor", daemon=True)
         self.device_id = device_id
@@ -83,6 +90,8 @@ class Conductor(threading.Thread):
         self.relay_settings = relay_settings
         self.items = items
         self.media_path = media_path
+        self.media_pending = media_pending
+        self.release_media = release_media
         self.emit = emit
         self.on_change = on_change
         self.blocked = blocked
@@ -98,6 +107,7 @@ class Conductor(threading.Thread):
         self._plan_changed = threading.Event()
         self._ahead: tuple[PlayItem, threading.Thread, list[Prepared]] | None = None
         self._sound_end = 0.0
+        self._media_wait_until: float | None = None
 
     # control, from other threads ----------------------------------------------------
     def wake(self) -> None:
@@ -169,7 +179,7 @@ class Conductor(threading.Thread):
         slot: list[Prepared] = []
 
         def work() -> None:
-            path = self.media_path(nxt)
+            path = self.media_path(nxt)  # held until the item is taken up or dropped
             if path is None:
                 return
             try:
@@ -188,6 +198,7 @@ class Conductor(threading.Thread):
             return None
         nxt, thread, slot = ahead
         thread.join()
+        self.release_media(nxt)  # the item's own take-up holds its file from here
         if nxt == item and slot:
             return slot[0]
         for prepared in slot:
@@ -198,16 +209,32 @@ class Conductor(threading.Thread):
         ahead, self._ahead = self._ahead, None
         if ahead is not None:
             ahead[1].join()
+            self.release_media(ahead[0])
             for prepared in ahead[2]:
                 prepared.close()
 
+    def latest_start(self, item: PlayItem) -> float:
+        """The last instant ``item`` may still start: its late window, or the late-start tolerance."""
+        tolerance = item.start.timestamp() + self.player.late_tolerance_s
+        return max(item.late_until.timestamp(), tolerance) if item.late_until is not None else tolerance
+
+    def skip_reason(self, item: PlayItem) -> str:
+        """Why an item did not start in time: its file was still coming, or the device was busy or down."""
+        return "media_late" if self.media_pending(item) else "missed_start"
+
     def _due(self, now: float) -> PlayItem | None:
+        """The next item to take up; items whose file is still downloading are passed over until it is there."""
+        self._media_wait_until = None
         for item in self.items():
             if self.store.play_status(item.item_id) is not None:
                 continue
-            if item.start.timestamp() + self.player.late_tolerance_s < now and not self._in_late_window(item, now):
+            if self.latest_start(item) < now:
                 self.store.mark_play(item.item_id, "skipped")
-                self.emit("skipped", item, reason="missed_start")
+                self.emit("skipped", item, reason=self.skip_reason(item))
+                continue
+            if item.start.timestamp() <= now + self.lead_s() and self.media_pending(item):
+                limit = self.latest_start(item)
+                self._media_wait_until = min(self._media_wait_until or limit, limit)
                 continue
             return item
         return None
@@ -237,6 +264,8 @@ class Conductor(threading.Thread):
         wake_at = [now + IDLE_WAKE_S]
         if next_start is not None:
             wake_at.append(next_start - lead)
+        if self._media_wait_until is not None:  # a file still coming: its item's limit (a finished download wakes us too)
+            wake_at.append(self._media_wait_until + 0.01)
         if self._relay_off_at is not None:
             if now >= self._relay_off_at:
                 self._relay_off_at = None
@@ -258,13 +287,48 @@ class Conductor(threading.Thread):
             self.emit("skipped", item, reason=reason)
             return
         path = self.media_path(item)
+        if path is None and urgent:
+            path = self._await_media(item)
         if path is None:
+            if self.media_pending(item):
+                return  # a download runs for it now: later items go first, this one when its file is there
             self.store.mark_play(item.item_id, "failed")
             self.emit("failed", item, reason="media_missing")
             return
+        try:
+            self._take_up(item, path, urgent)
+        finally:
+            self.release_media(item)
+
+    def _await_media(self, item: PlayItem) -> Path | None:
+        """An emergency has nothing to give way to: wait for its file (bounded by the item's own end)."""
+        until = time.time() + max(URGENT_MEDIA_WAIT_S, item.duration_s)
+        while self.media_pending(item) and time.time() < until and not self._shutdown.is_set():
+            self._wake.wait(0.5)
+            self._wake.clear()
+            path = self.media_path(item)
+            if path is not None:
+                return path
+        return None
+
+    def _too_late(self, item: PlayItem, urgent: bool) -> bool:
+        """Checked again after every wait (decoding, the previous item's decoder): late past the limit is skipped."""
+        if urgent or time.time() <= self.latest_start(item):
+            return False
+        log.warning("%s: past its late-start limit after waiting; skipped", item.item_id)
+        self.store.mark_play(item.item_id, "skipped")
+        self.emit("skipped", item, reason="missed_start")
+        return True
+
+    def _take_up(self, item: PlayItem, path: Path, urgent: bool) -> None:
+        late = item.start.timestamp() <= time.time()  # already past its instant when taken up: warm up first
         self._relay_off_at = None
         self._sound_end = 0.0
         prepared = self._take_ahead(item)
+        if self._too_late(item, urgent):
+            if prepared is not None:
+                prepared.close()
+            return
         try:
             if prepared is None:
                 prepared = self.output.prepare(path, self._info(item))
@@ -286,10 +350,13 @@ class Conductor(threading.Thread):
             return False
 
         try:
+            if self._too_late(item, urgent):
+                return
             warm = self.relay_settings.warmup_s
             soonest = time.time() + (0.0 if self.relay.is_on else warm)
-            missed = item.late_until is not None and item.start.timestamp() < soonest
-            start = soonest if urgent or missed else item.start.timestamp()
+            # A late start (after a reboot, a missed window, a wait for its file) still gets its amplifier
+            # warm-up; an item on time keeps its instant even if decoding ate into the warm-up.
+            start = soonest if urgent or late else item.start.timestamp()
             if not urgent and not wait_until(start - warm - RELAY_MARGIN_S, interrupted, self._wake):
                 return  # the item stays due; the emergency goes first
             if self.relay.set(True):
@@ -305,6 +372,24 @@ class Conductor(threading.Thread):
         finally:
             prepared.close()
             self._relay_off_at = max(time.time(), self._sound_end) + self.relay_settings.tail_s
+
+    def _record_progress(self, item: PlayItem, started: float) -> Callable[[], None]:
+        """Store how long the item has played, every few seconds: a crash's ``interrupted`` event then says how much aired."""
+        done = threading.Event()
+
+        def beat() -> None:
+            while not done.wait(PROGRESS_S):
+                self.store.mark_play(item.item_id, "playing", {"item": item.to_dict(), "actual_start": started,
+                                                               "played_s": round(time.time() - started, 3)})
+
+        thread = threading.Thread(target=beat, name="play-progress", daemon=True)
+        thread.start()
+
+        def stop() -> None:
+            done.set()
+            thread.join()
+
+        return stop
 
     def _still_planned(self, item: PlayItem) -> bool:
         return any(i.item_id == item.item_id and i.start == item.start and i.sha256 == item.sha256
@@ -326,7 +411,11 @@ class Conductor(threading.Thread):
         self.store.mark_play(item.item_id, "playing", {"item": item.to_dict(), "actual_start": started})
         self.emit("started", item, actual_start=started, flags=flags)
         self.on_change()
-        outcome = prepared.wait(self._stop_current)
+        progress = self._record_progress(item, started)
+        try:
+            outcome = prepared.wait(self._stop_current)
+        finally:
+            progress()
         self._sound_end = started + outcome.played_s  # the output may still be sounding its buffer
         self.now_playing = None
         extra: dict[str, Any] = {}

@@ -42,6 +42,7 @@ class ClockSettings:
     check_interval_s: float = setting(300.0, "seconds between clock offset measurements")
     unsynced_threshold_ms: float = setting(100.0, "plays are flagged 'clock_unsynced' when |offset| exceeds this")
     use_chrony: bool = setting(True, "read the offset from 'chronyc tracking' when chrony runs")
+    same_clock_as_controller: bool = setting(False, "the agent runs on the controller's own machine (the demo): its clock is the reference, offset 0, nothing is asked on the network")
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ class AgentConfig:
     data_dir: Path = setting(Path("/var/lib/loaxa-agent"), "local state: plan, media cache, outbox")
     controller_url: str = setting("http://127.0.0.1:8080", "controller base URL for media downloads")
     controller_public_key: str = setting("", "the controller's Ed25519 public key (base64), pinned at enrollment")
+    enrolled_at: str = setting("", "when this device was enrolled (written by 'loaxa agent enroll'); plans issued before it are refused")
     release_public_key: str = setting("", "the release key (base64) agent updates must be signed with, pinned at enrollment (empty: no updates)")
     state_interval_s: float = setting(30.0, "seconds between state (heartbeat) messages")
     plays_days: float = setting(7.0, "days the record of finished plays is kept (it stops a plan item playing twice; at least 2)")

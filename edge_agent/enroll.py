@@ -122,7 +122,7 @@ def enroll(controller_url: str, code: str, config_path: Path, *, user: str | Non
         tls_ca = str(ca_path)
     config = dataclasses.replace(
         base, device_id=grant.device_id, controller_url=controller_url.rstrip("/"),
-        controller_public_key=grant.public_key,
+        controller_public_key=grant.public_key, enrolled_at=protocol.format_time(protocol.utcnow()),
         release_public_key=grant.release_public_key or base.release_public_key,
         mqtt=dataclasses.replace(base.mqtt, host=grant.host, port=grant.port, username=grant.username,
                                  password=grant.password, tls_ca=tls_ca),

@@ -90,6 +90,9 @@ class Broadcast:
     order: int = 0
     override: Override | None = None
     title: str = field(default="", compare=False)
+    # Seconds into its minute a one-off was entered at ("+90s", machines calling the API): rules
+    # are whole minutes, but two such broadcasts in one minute play in the order of their seconds.
+    second: float = 0.0
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not BROADCAST_ID_RE.match(self.id):

@@ -198,7 +198,7 @@ def plan_device(broadcasts: Sequence[Broadcast], guards: Guardrails, span_start:
             for r in range(b.rule.repeats):
                 programmes[slot].append(Item(b, slot, r, occurrence_key(b.id, slot, r)))
     for items in programmes.values():
-        items.sort(key=lambda i: (-i.broadcast.rank, i.broadcast.order, i.broadcast.id, i.repeat))
+        items.sort(key=lambda i: (-i.broadcast.rank, i.broadcast.order, i.broadcast.second, i.broadcast.id, i.repeat))
     plan = DevicePlan(programmes)
     for slot, items in plan.programmes.items():
         _admit_programme(slot, plan.day_of(slot), items, guards)

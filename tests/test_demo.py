@@ -9,6 +9,8 @@ import subprocess
 import sys
 
 from controller.devtools.broker_runner import free_port
+from edge_agent.config import AgentConfig
+from loaxa.config import load_config
 from support.harness import ROOT, wait_for
 
 
@@ -31,6 +33,10 @@ def test_demo_plays_a_scheduled_bulletin_on_three_agents_and_stops_cleanly(tmp_p
         plays = [json.loads(s.read_text().splitlines()[0]) for s in sinks]
         assert len({p["sha256"] for p in plays}) == 1
         assert all(abs(p["actual_start"] - p["planned"]) < 0.2 for p in plays)
+        for device in ("loa-dong-1", "loa-dong-2", "loa-tay-1"):  # the demo asks no public NTP server
+            config = load_config(AgentConfig, tmp_path / "demo" / f"agent-{device}.toml", env={})
+            assert config.clock.ntp_server == "" and config.clock.same_clock_as_controller
+            assert "clock offset +0.0 ms (local)" in (tmp_path / "demo" / f"agent-{device}.log").read_text()
     finally:
         demo.send_signal(signal.SIGINT)
         try:

@@ -6,6 +6,11 @@ with HTTP Basic and their broker user name and password, checked against the sto
 PBKDF2 hash in constant time (``[security] media_requires_auth``), and may then fetch only
 media addressed to them (:mod:`controller.devices.media_access`).  A refusal answers 404, like an
 unknown file, so a device cannot probe which media exist.
+
+``GET /device/plan`` answers the authenticated device's latest signed plan, exactly as
+published: a device that holds no plan of its own (new, or its storage wiped) checks the
+retained copy the broker hands it against this one, since a broker restored from an old
+save may hold an older plan.
 """
 
 from __future__ import annotations
@@ -30,6 +35,22 @@ def _authenticated_device(controller: Controller) -> str | None:
     if auth is None or auth.type != "basic" or not auth.username or auth.password is None:
         return None
     return controller.security.credentials.check_device(auth.username, auth.password)
+
+
+@bp.get("/device/plan")
+def device_plan() -> Response:
+    controller = current_app.extensions["loaxa"]
+    if controller.config.security.media_requires_auth:
+        device_id = _authenticated_device(controller)
+        if device_id is None:
+            return Response("device credentials required\n", 401,
+                            {"WWW-Authenticate": 'Basic realm="loaxa-media"'}, mimetype="text/plain")
+    else:
+        device_id = request.args.get("device", "")
+    payload = controller.dispatcher.current_payload(device_id) if device_id else None
+    if payload is None:
+        abort(404)
+    return Response(payload, mimetype="application/octet-stream", headers={"Cache-Control": "no-store"})
 
 
 @bp.get("/media/<name>")

@@ -74,7 +74,9 @@ def agent_toml(device_id: str, data_dir: Path, controller_url: str, public_key: 
 def agent_local_toml(data_dir: Path) -> str:
     """What an installer sets on the pole before enrolling: storage, sound card, relay."""
     return (f'data_dir = "{data_dir}"\nstate_interval_s = 10\n\n[player]\nbackend = "file"\n\n'
-            '[relay]\npin = "GPIO17"\npin_factory = "mock"\n')
+            '[relay]\npin = "GPIO17"\npin_factory = "mock"\n\n'
+            "# The demo's agents share the controller's machine and clock: no public NTP server is asked.\n"
+            '[clock]\nntp_server = ""\nuse_chrony = false\nsame_clock_as_controller = true\n')
 
 
 def broker_toml(mqtt_port: int, pid_file: Path) -> str:

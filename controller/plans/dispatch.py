@@ -161,6 +161,13 @@ class Dispatcher:
         with self.db.tx() as db:
             return dict(db.execute("SELECT device_id, plan_version FROM device_plans").fetchall())
 
+    def current_payload(self, device_id: str) -> bytes | None:
+        """The device's latest signed plan, as published: what a device without a plan of its own
+        checks a retained copy against (a broker restored from an old save holds an older one)."""
+        with self.db.tx() as db:
+            row = db.execute("SELECT payload FROM device_plans WHERE device_id = ?", [device_id]).fetchone()
+        return bytes(row[0]) if row else None
+
     def republish_retained(self) -> int:
         """Send every device's last plan again, unchanged (a broker restart loses retained messages)."""
         with self._lock:

@@ -6,8 +6,10 @@ of identically planned devices), so 5,000 devices cost little more than 50.  The
 decides *what* plays *when*; this module only turns its plays into wire ``PlayItem``s.
 
 Broadcast rules are whole minutes.  A one-off entered to the second (``+90s`` from the CLI,
-machines calling the API) keeps its seconds as an offset applied to its programme after the
-expansion; guardrails are judged at minute precision, which is all they need.
+machines calling the API) keeps its seconds as an offset applied after the expansion: it
+starts at its own second, and the plays after it in its programme move only as far as it
+pushes them (see :func:`_starts`); guardrails are judged at minute precision, which is all
+they need.
 """
 
 from __future__ import annotations
@@ -95,11 +97,12 @@ def once_at(start: datetime) -> tuple[BroadcastRule, float]:
 
 
 def domain_broadcast(row: dict[str, Any], duration_s: float) -> Broadcast:
-    rule, _ = rule_of(row)
+    rule, offset_s = rule_of(row)
     override = Override.from_dict(json.loads(row["override_json"])) if row.get("override_json") else None
     return Broadcast(
         id=row["id"], rule=rule, targets=frozenset(json.loads(row["targets_json"])), duration_s=duration_s,
         priority=row["priority"], order=int(row.get("order_no") or 0), override=override, title=row.get("title") or "",
+        second=offset_s,
     )
 
 
@@ -173,6 +176,23 @@ def planned_items(db: Database, policy: GuardrailPolicy, since: datetime, until:
     return _items(tree, expansion, stored, since, until, device_ids, drop_finished=False)
 
 
+def _starts(plays: Iterable[Any], stored: dict[str, StoredBroadcast]) -> list[tuple[Any, datetime]]:
+    """Each play's instant: its own second within its minute, and never before the one ahead of it ends.
+
+    The expansion lays a minute's plays end to end from the minute's start.  A play entered to the
+    second starts at that second; the plays after it in the same programme move only as far as it
+    pushes them, so two one-offs in one minute each keep their own second when there is room.
+    """
+    out: list[tuple[Any, datetime]] = []
+    shift: dict[datetime, timedelta] = {}
+    for p in sorted(plays, key=lambda p: (p.slot_utc, p.start_utc)):
+        own = p.slot_utc + timedelta(seconds=stored[p.broadcast_id].offset_s)
+        start = max(p.start_utc + shift.get(p.slot_utc, timedelta(0)), own)
+        shift[p.slot_utc] = start - p.start_utc
+        out.append((p, start))
+    return out
+
+
 def _items(tree: AdminTree, expansion: Expansion, stored: dict[str, StoredBroadcast], since: datetime,
            until: datetime, device_ids: Iterable[str] | None, drop_finished: bool = True) -> dict[str, tuple[PlayItem, ...]]:
     """The expansion's plays as wire items starting before ``until``: with ``drop_finished`` those
@@ -185,12 +205,8 @@ def _items(tree: AdminTree, expansion: Expansion, stored: dict[str, StoredBroadc
         if wanted is not None and device.id not in wanted:
             continue
         plays = by_device.get(device.id, ())
-        offsets: dict[datetime, float] = {}
-        for p in plays:
-            offsets[p.slot_utc] = max(offsets.get(p.slot_utc, 0.0), stored[p.broadcast_id].offset_s)
         items = []
-        for p in plays:
-            start = p.start_utc + timedelta(seconds=offsets[p.slot_utc])
+        for p, start in _starts(plays, stored):
             before = start + timedelta(seconds=p.duration_s) < since if drop_finished else start < since
             if before or start >= until:
                 continue

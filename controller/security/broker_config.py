@@ -15,9 +15,11 @@ disconnected then).
 
 from __future__ import annotations
 
+import grp
 import ipaddress
 import logging
 import os
+import pwd
 import shlex
 import signal
 import subprocess
@@ -171,9 +173,17 @@ def render_conf(config: ControllerConfig, files: BrokerFiles) -> str:
         "max_queued_messages 200000",
         "persistence true",
         f"persistence_location {files.dir / 'data'}/",
-        f"pid_file {b.pid_file or files.dir / 'mosquitto.pid'}",
+        f"pid_file {pid_path(config)}",
+        "# Started as root, mosquitto drops to this user before it reads the files below.",
+        f"user {b.run_as}",
     ]) + "\n")
     return "\n".join(parts)
+
+
+def pid_path(config: ControllerConfig) -> Path:
+    """Where mosquitto writes its pid: by default in its data directory, the one place it may write
+    after dropping root (see :func:`share_with_broker`)."""
+    return Path(config.broker.pid_file) if config.broker.pid_file else broker_dir(config) / "data" / "mosquitto.pid"
 
 
 def device_groups(db: Database, accounts: list[Account]) -> dict[str, list[str]]:
@@ -199,6 +209,7 @@ def write_access_files(config: ControllerConfig, db: Database) -> BrokerFiles:
     accounts = Credentials(db, config.broker.hash_iterations).active()
     _write(files.acl, render_acl(accounts, device_groups(db, accounts)), 0o644)
     _write(files.passwd, render_passwd(accounts), 0o640)
+    share_with_broker(config, files)
     return files
 
 
@@ -232,7 +243,33 @@ def generate(config: ControllerConfig, db: Database, *, new_controller_password:
     (files.dir / "data").mkdir(parents=True, exist_ok=True)
     write_access_files(config, db)
     _write(files.conf, render_conf(config, files), 0o644)
+    share_with_broker(config, files)
     return files
+
+
+def share_with_broker(config: ControllerConfig, files: BrokerFiles) -> None:
+    """Let mosquitto read the password file, ACL and TLS key after it drops root (group-readable, 0640).
+
+    Started by its own systemd unit as the controller's user it owns them already; started as root
+    it becomes ``[broker] run_as`` first, which could read none of them.  Changing a file's group
+    needs root or membership of that group; without either nothing changes.
+    """
+    try:
+        user = pwd.getpwnam(config.broker.run_as)
+    except KeyError:
+        return
+    gid = user.pw_gid
+    if os.geteuid() != 0 and gid not in os.getgroups():
+        return
+    for path, mode in ((files.passwd, 0o640), (files.acl, 0o640), (files.server_key, 0o640),
+                       (files.server_cert, 0o644), (files.ca_cert, 0o644)):
+        if path.exists():
+            os.chown(path, -1, gid)
+            os.chmod(path, mode)
+    data = files.dir / "data"
+    if os.geteuid() == 0 and data.is_dir():
+        os.chown(data, user.pw_uid, gid)  # persistence is written after the drop
+    log.debug("broker files readable by group %s", grp.getgrgid(gid).gr_name)
 
 
 def controller_account(config: ControllerConfig) -> tuple[str, str] | None:
@@ -268,7 +305,7 @@ def reload_broker(config: ControllerConfig) -> bool:
             log.error("broker reload command failed (%d): %s", result.returncode, result.stderr.strip())
             return False
         return True
-    pid_file = Path(b.pid_file) if b.pid_file else broker_dir(config) / "mosquitto.pid"
+    pid_file = pid_path(config)
     try:
         pid = int(pid_file.read_text().strip())
         os.kill(pid, signal.SIGHUP)

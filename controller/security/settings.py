@@ -25,6 +25,7 @@ class BrokerSettings:
     reload_command: str = setting("", "command run instead of the SIGHUP after credentials change, e.g. 'systemctl reload mosquitto'")
     controller_username: str = setting("loaxa-controller", "the controller's own broker account in the generated config")
     operator_username: str = setting("loaxa-cli", "the broker account of operator commands (emergency-stop, keys rotate) in the generated config")
+    run_as: str = setting("mosquitto", "the user mosquitto drops to when started as root; the generated files are made readable to its group")
     hash_iterations: int = setting(1000, "PBKDF2-SHA512 iterations of broker password hashes (mosquitto's $7$ format)")
 
 

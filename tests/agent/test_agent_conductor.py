@@ -3,6 +3,7 @@ timeline (gpiozero mock pin), emergency preemption, clock and silence flags."""
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -137,3 +138,49 @@ def test_playback_thread_asks_for_real_time_priority(rig, caplog):
     else:
         wait_for(lambda: "normal priority" in caplog.text, timeout=5, what="a warning about normal priority")
     assert os.sched_getscheduler(0) == os.SCHED_OTHER  # only that thread
+
+
+def test_a_late_start_still_gets_its_amplifier_warm_up(rig, tmp_path):
+    r = rig()
+    clip = make_clip(tmp_path / "media", 0.5)
+    r.add(clip)
+    r.items = (play_item("late", clip, at(datetime.now(timezone.utc).timestamp() - 2.0)),)  # e.g. after a reboot
+    r.start()
+    [(_, fields)] = wait_for(lambda: r.kinds("finished"), timeout=10, what="the late item to play")
+    on_at = r.pin_timeline()[0]
+    assert on_at[1] is True
+    assert fields["actual_start"] - on_at[0] >= WARMUP - 0.01
+    assert "late" in r.kinds("started")[0][1]["flags"]
+
+
+def test_an_item_whose_file_is_still_coming_gives_way_and_is_skipped_past_its_limit(rig, tmp_path):
+    r = rig()
+    slow, ready = make_clip(tmp_path / "media", 0.5, freq=300), make_clip(tmp_path / "media", 0.5, freq=600)
+    r.add(slow)
+    r.add(ready)
+    r.pending.add(slow.sha256)
+    now = datetime.now(timezone.utc).timestamp()
+    limit = now + 2.5
+    r.items = (play_item("slow", slow, at(limit - r.player.late_tolerance_s)), play_item("ready", ready, at(now + 1.5)))
+    r.start()
+    [(item, fields)] = wait_for(lambda: r.kinds("finished"), timeout=10, what="the ready item to play")
+    assert item.item_id == "ready" and abs(fields["actual_start"] - (now + 1.5)) < ON_TIME_S
+    [(item, fields)] = wait_for(lambda: r.kinds("skipped"), timeout=10, what="the slow item past its limit")
+    assert item.item_id == "slow" and fields["reason"] == "media_late"
+    r.arrive(slow)  # too late now: it never plays
+    assert [i.item_id for i, _ in r.kinds("started")] == ["ready"]
+
+
+def test_an_item_whose_file_arrives_in_time_plays_late_with_the_flag(rig, tmp_path):
+    r = rig()
+    clip = make_clip(tmp_path / "media", 0.5)
+    r.add(clip)
+    r.pending.add(clip.sha256)
+    start = datetime.now(timezone.utc).timestamp() + 1.0
+    r.items = (play_item("waits", clip, at(start)),)
+    r.start()
+    wait_for(lambda: time.time() > start + 1.0, what="past the planned instant")
+    assert r.kinds("started") == [] and r.kinds("skipped") == []
+    r.arrive(clip)
+    [(_, fields)] = wait_for(lambda: r.kinds("finished"), timeout=10, what="the item once its file came")
+    assert "late" in fields["flags"] and fields["actual_start"] > start + 1.0

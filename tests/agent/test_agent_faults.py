@@ -7,12 +7,15 @@ back 3 s after, instead of 10 s and 30 s); the sequence of faults is the same.
 from __future__ import annotations
 
 import json
+import shutil
+import sqlite3
 import time
 from datetime import datetime, timedelta
 
 import pytest
 
-from support.harness import wait_for
+from support.harness import Listener, wait_for
+from loaxa import protocol
 
 from support.tree import seed_commune
 from loaxa.wire_time import format_time, parse_time, utcnow
@@ -63,6 +66,14 @@ def planned(agent, b: dict) -> datetime | None:
     items = json.loads(row[0])["body"]["items"] if row else []
     starts = [parse_time(i["start"], "start") for i in items if i["broadcast_id"] == b["id"]]
     return starts[0] if starts else None
+
+
+def planned_safely(agent, b: dict) -> datetime | None:
+    """:func:`planned`, while the agent may still be creating its store."""
+    try:
+        return planned(agent, b) if (agent.data_dir / "agent.db").exists() else None
+    except sqlite3.OperationalError:
+        return None
 
 
 def until_played(agent, count: int, instant: datetime, what: str) -> list[dict]:
@@ -167,6 +178,42 @@ def test_agent_killed_during_playback_logs_interrupted_and_plays_on(system, site
     wait_for(lambda: "interrupted" in kinds(ctl, killed["id"]), timeout=20, what="interrupted event stored")
     [row] = ctl.events(device_id=DEVICE, broadcast_id=killed["id"], kind="interrupted")
     assert row["reason"] == "agent_restart" and row["actual_start"]
+    assert row["duration_s"] is not None and 0 <= row["duration_s"] <= long_b["media"]["duration_s"]  # what aired
     assert "finished" not in kinds(ctl, killed["id"])
     wait_for(lambda: kinds(ctl, other["id"]) == ["finished", "started"], timeout=20, what="next item events")
     assert_every_event_once(ctl, agent)
+
+
+def test_a_stale_retained_plan_is_harmless_and_a_wiped_device_takes_the_current_one(system, site):
+    """A broker SIGKILLed restores its last save and hands out an older retained plan (the same signed bytes)."""
+    ctl, agent = site
+    first = broadcast(ctl, bulletin(ctl, SHORT)["id"], utcnow() + timedelta(hours=1))
+    wait_for(lambda: planned(agent, first), what="the first plan applied")
+    with ctl.db() as conn:
+        stale_version, stale = conn.execute("SELECT plan_version, payload FROM device_plans WHERE device_id = ?",
+                                            [DEVICE]).fetchone()
+    second = broadcast(ctl, bulletin(ctl, "Thông báo lịch cắt điện.")["id"], utcnow() + timedelta(hours=2))
+    wait_for(lambda: planned(agent, second), what="the newer plan applied")
+    restored = Listener(system.broker, client_id="restored-save")
+    try:
+        restored.publish(protocol.plan_topic(DEVICE), bytes(stale), retain=True)
+        wait_for(lambda: f"ignoring plan v{stale_version}" in agent.log(), what="the stale copy ignored")
+        assert planned(agent, second)
+        assert [r for r in ctl.events(device_id=DEVICE) if r["kind"] == "security"] == []
+        wait_for(lambda: agent.outbox_size() == 0, what="outbox drained")
+        assert [r for r in ctl.events(device_id=DEVICE) if r["kind"] == "security"] == []  # no false alarm
+
+        agent.stop()
+        shutil.rmtree(agent.data_dir)  # storage wiped: the device knows no plan; the broker offers the stale one
+        agent.start()
+        wait_for(lambda: planned_safely(agent, second), timeout=20, what="the wiped device on the current plan")
+        with agent.db() as conn:
+            delivered = [json.loads(r[0])["plan_version"] for r in conn.execute("SELECT payload FROM outbox")
+                         if json.loads(r[0])["kind"] == "delivered"]
+        wait_for(lambda: agent.outbox_size() == 0, what="outbox drained")
+        epoch_rows = [r for r in ctl.events(device_id=DEVICE, kind="delivered")
+                      if r["epoch"] != ctl.events(device_id=DEVICE)[0]["epoch"]]
+        assert stale_version not in delivered + [r["plan_version"] for r in epoch_rows]
+        assert planned(agent, first) and planned(agent, second)
+    finally:
+        restored.close()

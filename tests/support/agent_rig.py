@@ -72,12 +72,16 @@ class MediaServer:
     """Serves ``/media/<name>`` from a directory with HTTP Range, and records every request.
 
     ``hold_after`` makes the first full download stall after that many bytes (until the
-    client goes away), which is how a test catches an agent mid-download deterministically.
+    client goes away, or :meth:`release`), which is how a test catches an agent
+    mid-download deterministically; ``hold_only`` limits that to one file name (a large
+    file that is slow to come while others download normally).
     """
 
-    def __init__(self, directory: Path, hold_after: int | None = None, tamper: bool = False):
+    def __init__(self, directory: Path, hold_after: int | None = None, tamper: bool = False,
+                 hold_only: str | None = None):
         self.dir = directory
         self.hold_after = hold_after
+        self.hold_only = hold_only
         self.tamper = tamper
         self.requests: list[dict[str, str]] = []
         self._release = threading.Event()
@@ -108,7 +112,8 @@ class MediaServer:
                 self.send_header("Content-Length", str(len(data) - start))
                 self.end_headers()
                 body = data[start:]
-                if server.hold_after is not None and start == 0:
+                if server.hold_after is not None and start == 0 and server.hold_only in (None, name) \
+                        and not server._release.is_set():
                     self.wfile.write(body[:server.hold_after])
                     self.wfile.flush()
                     server._release.wait(60)
@@ -120,6 +125,19 @@ class MediaServer:
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self._thread.start()
+
+    def release(self) -> None:
+        """End the stalled download (the client sees the connection drop and resumes with a Range request)."""
+        self._release.set()
+
+    def requested(self) -> list[str]:
+        """File names in the order they were first asked for."""
+        names: list[str] = []
+        for r in list(self.requests):
+            name = r["path"].rsplit("/", 1)[-1]
+            if name not in names:
+                names.append(name)
+        return names
 
     def close(self) -> None:
         self._release.set()
@@ -139,6 +157,7 @@ class ConductorRig:
     clock_flags: Any = None
     items: tuple[PlayItem, ...] = ()
     events: list[tuple[str, PlayItem | None, dict[str, Any]]] = field(default_factory=list)
+    pending: set[str] = field(default_factory=set)  # sha256 of files still downloading
 
     def __post_init__(self) -> None:
         self.store = AgentStore(self.root / "agent.db")
@@ -152,9 +171,18 @@ class ConductorRig:
         self.media: dict[str, Path] = {}
         self.conductor = Conductor(
             self.store, self.sink, self.relay, self.player, self.relay_settings,
-            items=lambda: self.items, media_path=lambda item: self.media.get(item.sha256), emit=self._emit,
+            items=lambda: self.items, media_path=self._media_path, emit=self._emit,
             on_change=lambda: None, clock_flags=self.clock_flags or (lambda: []), meter=self.meter,
+            media_pending=lambda item: item.sha256 in self.pending,
         )
+
+    def _media_path(self, item: PlayItem) -> Path | None:
+        return None if item.sha256 in self.pending else self.media.get(item.sha256)
+
+    def arrive(self, clip: Clip) -> None:
+        """A file that was still downloading is there now (the agent wakes the conductor the same way)."""
+        self.pending.discard(clip.sha256)
+        self.conductor.wake()
 
     def _emit(self, kind: str, item: PlayItem | None, **fields: Any) -> None:
         self.events.append((kind, item, fields))

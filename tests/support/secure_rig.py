@@ -68,9 +68,15 @@ class SecureRig:
         return self.broker
 
     def start_generated_broker(self) -> Broker:
-        """mosquitto running the generated ``mosquitto.conf`` itself: its listeners, access rules, TLS."""
+        """mosquitto running the generated ``mosquitto.conf`` itself: its listeners, access rules, TLS.
+
+        The test tree is private to the user running the tests, so mosquitto keeps that user
+        instead of dropping to ``[broker] run_as`` (tests/security/test_broker_passwords.py
+        covers the drop itself).
+        """
+        conf = self.files.conf.read_text().replace(f"\nuser {self.config.broker.run_as}\n", "\n")  # Broker sets it
         self.broker = Broker(self.root / "mq", port=self.port, listener="# the generated configuration follows",
-                             extra_config=self.files.conf.read_text()).start()
+                             extra_config=conf).start()
         return self.broker
 
     def controller_account(self) -> tuple[str, str]:
