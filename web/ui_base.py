@@ -159,7 +159,7 @@ def _page_for_people(response: Response) -> Response:
 def init_app(app: Flask) -> None:
     """Register every UI blueprint and the shared template helpers."""
     from web import (ui_admin, ui_approvals, ui_audit, ui_auth, ui_calendar, ui_compose, ui_dashboard,
-                     ui_devices, ui_dictionary, ui_emergency, ui_intake, ui_media)
+                     ui_devices, ui_dictionary, ui_emergency, ui_fleet, ui_intake, ui_media)
 
     app.add_template_filter(local_time, "local")
     app.add_template_filter(vi_label, "vi")
@@ -170,5 +170,5 @@ def init_app(app: Flask) -> None:
         app.register_error_handler(code, _error_page)
     app.after_request(_page_for_people)
     for module in (ui_auth, ui_dashboard, ui_compose, ui_approvals, ui_emergency, ui_calendar, ui_devices,
-                   ui_audit, ui_admin, ui_media, ui_dictionary, ui_intake):
+                   ui_audit, ui_admin, ui_media, ui_dictionary, ui_intake, ui_fleet):
         module.init_app(app)
