@@ -10,6 +10,7 @@ from typing import Any, Callable
 
 from controller.db import Database
 from controller.devices.registry import Registry
+from controller.fleet import overview as ov
 from controller.fleet.care import RemoteCare
 from controller.fleet.releases import ReleaseStore
 from controller.fleet.rollouts import Rollouts
@@ -69,3 +70,21 @@ class Fleet:
                         "update_state": state.get("update_state", ""), "update_detail": state.get("update_detail", ""),
                         "last_update": last.get(r["id"])})
         return out
+
+    def overview(self, device_ids: set[str] | None = None) -> ov.FleetOverview:
+        """The fleet page in one read: devices (those in ``device_ids``, or all), releases, rollouts.
+
+        A rollout is shown only when every device it holds is one the viewer may see."""
+        rollouts = [r for r in self.rollouts.list(20)
+                    if device_ids is None or all(d["device_id"] in device_ids for d in r["devices"])]
+        return ov.FleetOverview(devices=tuple(ov.device_version(d) for d in self.device_versions(device_ids)),
+                                releases=tuple(ov.release_view(r) for r in self.releases.list()),
+                                rollouts=tuple(ov.rollout_view(r) for r in rollouts))
+
+    def care_history(self, device_id: str) -> ov.CareHistory:
+        """A pole's remote-care results: its speaker checks and the diagnostics it uploaded."""
+        return ov.CareHistory(device_id=device_id,
+                              speaker_checks=tuple(ov.SpeakerCheck(r["item_id"], r["kind"], r["level_dbfs"],
+                                                                   r["reason"] or "", r["recorded_at"])
+                                                   for r in self.care.speaker_checks(device_id)),
+                              diagnostics=tuple(ov.diagnostics_view(r) for r in self.care.diagnostics(device_id)))
