@@ -11,6 +11,7 @@ from controller.fleet.settings import FleetSettings
 from controller.people.settings import PeopleSettings
 from controller.operations.retention_settings import RetentionSettings
 from controller.security.settings import BrokerSettings, SecuritySettings
+from controller.streaming.settings import StreamingSettings
 from loaxa.config import ConfigError, MqttSettings, PathIn, section, setting
 from schedules.settings import ScheduleSettings
 
@@ -60,6 +61,7 @@ class ControllerConfig:
     schedules: ScheduleSettings = section(ScheduleSettings, "guardrails every unit inherits unless it overrides them")
     retention: RetentionSettings = section(RetentionSettings, "how long logs, events and unused media are kept")
     fleet: FleetSettings = section(FleetSettings, "agent releases, staged rollouts and remote care")
+    streaming: StreamingSettings = section(StreamingSettings, "live audio: the Icecast server and relay restreaming")
 
     db_path = PathIn("data_dir", "loaxa.db")
     media_dir = PathIn("data_dir", "media")

@@ -17,6 +17,7 @@ from controller.plans.guardrail_store import GuardrailStore
 from controller.devices.ingest import Ingest, playback_log
 from controller.fleet.service import Fleet
 from controller.plans.jobs import JobRunner, MediaKeeper
+from controller.security.broker_config import broker_dir, device_broker_address
 from controller.security.device_security import DeviceSecurity, mqtt_settings
 from controller.security.keyring import Keyring
 from controller.devices.media_access import MediaAccess
@@ -26,11 +27,17 @@ from controller.operations.retention import Retention
 from controller.devices.registry import Registry
 from controller.plans.render_progress import RenderProgressRegistry
 from controller.people.users import Users
+from controller.streaming.service import Streaming
 from loaxa import protocol
 from loaxa.protocol import utcnow
 from loaxa.mqtt_client import MqttConnection
 
 log = logging.getLogger(__name__)
+
+
+def _device_host(config: ControllerConfig) -> str:
+    """Devices reach Icecast by the host they reach the broker by."""
+    return device_broker_address(config)[0]
 
 
 class Controller:
@@ -66,6 +73,9 @@ class Controller:
         self.media_access = MediaAccess(self.db)
         self.fleet = Fleet(self.db, self.registry, self.audit, config.fleet, config.releases_dir,
                            self.dispatcher.send_command, self.test_tone_media)
+        self.streaming = Streaming(self.db, config.streaming, config.data_dir, _device_host(config),
+                                   ca_dir=broker_dir(config) / "tls", media_dir=config.media_dir)
+        self.security.on_revoke.append(self.streaming.accounts_revoke)
         self.metrics = ControllerMetrics(self)
         self._started = False
 
@@ -75,12 +85,14 @@ class Controller:
         self.mqtt.start()
         self.security.start()
         self.fleet.start()
+        self.streaming.start()
         self._started = True
         log.info("controller started; signing key %s", self.signer.kid)
 
     def stop(self) -> None:
         if self._started:
             self.jobs.shutdown()
+            self.streaming.stop()
             self.fleet.stop()
             self.security.stop()
             self.mqtt.stop()
