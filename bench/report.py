@@ -42,6 +42,9 @@ FIGURES = [
     Figure("controller_cpu_pct", "Controller CPU during that ingest", "% of a core"),
     Figure("controller_rss_mb", "Controller memory (RSS) with 10,000 devices", "MB"),
     Figure("audit_query_ms", "Audit report: one commune's week out of 1.12 million events", "ms", 100.0),
+    Figure("stream_kbytes_per_min", "Bytes a cluster receives per minute of relay (Opus 24 kb/s from Icecast)", "kB/min",
+           240.0),
+    Figure("relay_failover_s", "Relay source death → fallback audible to a listener", "s", 5.0),
 ]
 
 
