@@ -36,6 +36,9 @@ def create_app(controller: Controller, overrides: Mapping[str, Any] | None = Non
     from web import api_fleet
 
     api_fleet.init_app(app)
+    from web import api_streams
+
+    api_streams.init_app(app)
     app.register_blueprint(media_http.bp)
     from controller.fleet import release_http
 

@@ -246,6 +246,12 @@ class IcecastServer:
             wait_for_port(self.host, self.port, timeout=timeout_s, proc=self.proc)
             if self.tls_port:
                 wait_for_port(self.host, self.tls_port, timeout=timeout_s, proc=self.proc)
+            # another server may hold the port: then this one exits once it fails to bind
+            deadline = time.monotonic() + 0.5
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    raise BrokerError(f"exited with code {self.proc.returncode} (port {self.port} taken?)")
+                time.sleep(0.05)
         except BrokerError as exc:
             err = self.proc.stderr.read().decode(errors="replace")[-400:] if self.proc.poll() is not None else ""
             self.stop()

@@ -21,7 +21,7 @@ from controller.streaming.icecast_config import (IcecastLayout, IcecastServer, d
                                                  write_tls_bundle)
 from controller.streaming.restreamer import Restreamer, Switch
 from controller.streaming.settings import StreamingSettings
-from controller.streaming.sources import RelaySource, Sources
+from controller.streaming.sources import ProbeResult, RelaySource, Sources, probe
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +80,24 @@ class Streaming:
         if self.server is not None:
             self.server.stop()
             self.server = None
+
+    # relay sources (the use cases behind /api/relay-sources) --------------------------------
+    def add_source(self, data: dict, actor: str = "", ip: str = "") -> RelaySource:
+        """Register a relay source (validated in :class:`Sources`); audited."""
+        from controller.reports.audit import AuditTrail
+
+        src = self.sources.add(data.get("name"), data.get("url"), data.get("kind"), data.get("unit_id"),
+                               data.get("fallback_source_id"), data.get("fallback_media_sha256"), actor,
+                               data.get("id"))
+        AuditTrail(self.db).record(actor or "system", "relay_source_added", src.id, {"url": src.url, "kind": src.kind}, ip)
+        return src
+
+    def probe_source(self, source_id: str) -> ProbeResult:
+        """The "test" button: listen for ``probe_s`` seconds and remember what was found."""
+        src = self.sources.get(source_id)
+        result = probe(src.url, src.kind, self.settings.probe_s, self.settings.silence_dbfs)
+        self.sources.remember_probe(source_id, result)
+        return result
 
     def accounts_revoke(self, device_id: str) -> None:
         """A revoked device loses its stream account with its broker account."""

@@ -17,7 +17,7 @@ def test_a_device_listens_with_its_own_account_and_a_revoked_one_is_refused(icec
     source = IcecastSource(icecast, "/prov.mp3").start()
     try:
         url = icecast.listen_url("/prov.mp3").replace("://", f"://{a.username}:{a.password}@")
-        pcm = wait_for(lambda: decode(url, 1.0)[0], timeout=10, what="pole-a hears the mount")
+        pcm = wait_for(lambda: decode(url, 1.0)[0], timeout=30, what="pole-a hears the mount")
         assert len(pcm) >= 48000 * 2 * 0.9
 
         anonymous, why = decode(icecast.listen_url("/prov.mp3"), 1.0)
@@ -43,7 +43,7 @@ def test_devices_reach_icecast_over_tls_verified_against_the_controller_ca(iceca
     source = IcecastSource(icecast, "/prov.mp3").start()
     try:
         url = icecast.listen_url("/prov.mp3", tls=True).replace("://", f"://{acc.username}:{acc.password}@")
-        pcm = wait_for(lambda: decode(url, 1.0, ca_file=icecast.ca_cert)[0], timeout=10, what="audio over TLS")
+        pcm = wait_for(lambda: decode(url, 1.0, ca_file=icecast.ca_cert)[0], timeout=30, what="audio over TLS")
         assert len(pcm) >= 48000 * 2 * 0.9
         other_ca = Path("/etc/ssl/certs/ca-certificates.crt")
         refused, why = decode(url, 1.0, ca_file=other_ca)

@@ -12,32 +12,52 @@ from __future__ import annotations
 
 import functools
 import http.server
+import shutil
 import subprocess
+import tempfile
 import threading
 from pathlib import Path
 
 from controller.devtools.broker_runner import free_port
-from controller.streaming.icecast_config import IcecastLayout, IcecastServer, write_config, write_tls_bundle
+from controller.streaming.icecast_config import (IcecastError, IcecastLayout, IcecastServer, write_config,
+                                                 write_tls_bundle)
 from controller.streaming.settings import StreamingSettings
 
 
 class IcecastRig:
     def __init__(self, root: Path, tls: bool = True):
-        self.layout = IcecastLayout(root / "icecast")
+        # Icecast drops root for its own account, which must reach its files; pytest keeps resetting
+        # its base directory to 0700 (another worker starting), so the server's files live beside it.
+        self._own_dir = Path(tempfile.mkdtemp(prefix="loaxa-icecast-"))
+        self.layout = IcecastLayout(self._own_dir / "icecast")
         self.ca_dir = root / "ca"
-        self.port = free_port()
-        self.tls_port = free_port() if tls else 0
+        self.tls = tls
         self.settings = StreamingSettings(bind_address="127.0.0.1", device_host="127.0.0.1")
+        self.ca_cert = None
+        self._configure()
+
+    def _configure(self) -> None:
+        self.port = free_port()
+        self.tls_port = free_port() if self.tls else 0
         self.secrets = write_config(self.settings, self.layout, port=self.port, tls_port=self.tls_port)
-        self.ca_cert = write_tls_bundle(self.layout, self.ca_dir, ["127.0.0.1", "localhost"]) if tls else None
+        if self.tls and self.ca_cert is None:
+            self.ca_cert = write_tls_bundle(self.layout, self.ca_dir, ["127.0.0.1", "localhost"])
         self.server = IcecastServer(self.layout, "127.0.0.1", self.port, self.tls_port)
 
     def start(self) -> "IcecastRig":
-        self.server.start()
+        for attempt in range(3):  # a free port may be taken by a parallel test before Icecast binds it
+            try:
+                self.server.start()
+                return self
+            except IcecastError:
+                if attempt == 2:
+                    raise
+                self._configure()
         return self
 
     def stop(self) -> None:
         self.server.stop()
+        shutil.rmtree(self._own_dir, ignore_errors=True)
 
     @property
     def admin_url(self) -> str:
