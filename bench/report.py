@@ -52,6 +52,9 @@ FIGURES = [
            "%", 95.0, higher_is_better=True),
     Figure("ocr_chars_per_s", "OCR speed, preprocessing included", "characters/s"),
     Figure("pdf_text_ms_per_page", "PDF text layer read, columns rebuilt", "ms per page"),
+    Figure("stream_kbytes_per_min", "Bytes a cluster receives per minute of relay (Opus 24 kb/s from Icecast)", "kB/min",
+           240.0),
+    Figure("relay_failover_s", "Relay source death → fallback audible to a listener", "s", 5.0),
 ]
 
 

@@ -12,6 +12,7 @@ from controller.fleet.settings import FleetSettings
 from controller.people.settings import PeopleSettings
 from controller.operations.retention_settings import RetentionSettings
 from controller.security.settings import BrokerSettings, SecuritySettings
+from controller.streaming.settings import StreamingSettings
 from loaxa.config import ConfigError, MqttSettings, PathIn, section, setting
 from schedules.settings import ScheduleSettings
 
@@ -65,6 +66,7 @@ class ControllerConfig:
     retention: RetentionSettings = section(RetentionSettings, "how long logs, events and unused media are kept")
     fleet: FleetSettings = section(FleetSettings, "agent releases, staged rollouts and remote care")
     alerts: AlertSettings = section(AlertSettings, "official CAP warnings: countdowns, lifetimes, late windows")
+    streaming: StreamingSettings = section(StreamingSettings, "live audio: the Icecast server and relay restreaming")
 
     db_path = PathIn("data_dir", "loaxa.db")
     media_dir = PathIn("data_dir", "media")

@@ -589,6 +589,46 @@ def m015_emergency_late(db: sqlite_utils.Database) -> None:
 
 
 @migrations()
+def m016_streaming(db: sqlite_utils.Database) -> None:
+    """Live audio: relay sources, per-device stream accounts, the restreamer's switch log, relay bulletins."""
+    db.executescript(
+        """
+        CREATE TABLE relay_sources (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            url TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            unit_id TEXT REFERENCES units(id),
+            fallback_source_id TEXT REFERENCES relay_sources(id),
+            fallback_media_sha256 TEXT REFERENCES media(sha256),
+            last_probe_json TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            created_by TEXT NOT NULL DEFAULT ''
+        );
+        CREATE TABLE stream_accounts (
+            device_id TEXT PRIMARY KEY,
+            username TEXT NOT NULL UNIQUE,
+            password TEXT NOT NULL,
+            issued_at TEXT NOT NULL,
+            revoked_at TEXT
+        );
+        CREATE TABLE relay_switches (
+            id INTEGER PRIMARY KEY,
+            source_id TEXT NOT NULL,
+            mount TEXT NOT NULL,
+            from_input TEXT NOT NULL,
+            to_input TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            at TEXT NOT NULL
+        );
+        CREATE INDEX relay_switches_source ON relay_switches(source_id, id);
+        ALTER TABLE bulletins ADD COLUMN relay_source_id TEXT REFERENCES relay_sources(id);
+        ALTER TABLE bulletins ADD COLUMN relay_duration_s REAL;
+        """
+    )
+
+
+@migrations()
 def m018_commune_dictionary(db: sqlite_utils.Database) -> None:
     """The commune's own readings of abbreviations and foreign words (controller.dictionary)."""
     db.executescript(

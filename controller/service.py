@@ -23,6 +23,7 @@ from controller.devices.ingest import Ingest, playback_log
 from controller.fleet.service import Fleet
 from controller.plans.jobs import JobRunner, MediaKeeper
 from controller.security.broker_config import plaintext_exposure
+from controller.security.broker_config import broker_dir, device_broker_address
 from controller.security.device_security import DeviceSecurity, mqtt_settings
 from controller.security.keyring import Keyring
 from controller.devices.media_access import MediaAccess
@@ -33,11 +34,17 @@ from controller.devices.registry import Registry
 from controller.plans.render_progress import RenderProgressRegistry
 from controller.people.users import Users
 from controller.errors import NotFound, Refused
+from controller.streaming.service import Streaming
 from loaxa import protocol
 from loaxa.wire_time import utcnow
 from loaxa.mqtt_client import MqttConnection
 
 log = logging.getLogger(__name__)
+
+
+def _device_host(config: ControllerConfig) -> str:
+    """Devices reach Icecast by the host they reach the broker by."""
+    return device_broker_address(config)[0]
 
 
 class Controller:
@@ -88,6 +95,9 @@ class Controller:
 
         self.remote = RemoteCommands(self.registry, self.audit, self.dispatcher.send_command, self.test_tone_media,
                                      config.plans.editor_min_volume)
+        self.streaming = Streaming(self.db, config.streaming, config.data_dir, _device_host(config),
+                                   ca_dir=broker_dir(config) / "tls", media_dir=config.media_dir)
+        self.security.on_revoke.append(self.streaming.accounts_revoke)
         self.metrics = ControllerMetrics(self)
         self._started = False
 
@@ -99,6 +109,7 @@ class Controller:
         self.fleet.start()
         self.emergencies.start()
         self.alerts.start(self.jobs.scheduler)
+        self.streaming.start()
         self._started = True
         for what in plaintext_exposure(self.config):
             log.error("PLAINTEXT beyond this machine: %s; set up TLS (see docs/security.md)", what)
@@ -109,6 +120,7 @@ class Controller:
             self.alerts.shutdown()
             self.jobs.shutdown()
             self.emergencies.stop()
+            self.streaming.stop()
             self.fleet.stop()
             self.security.stop()
             self.mqtt.stop()

@@ -117,7 +117,7 @@ class Agent:
             self.store, self.output, self.relay, config.player, config.relay,
             items=self._items, media_path=self._media_path, emit=self.emit, on_change=self._state_wake.set,
             blocked=self.kill_switch.blocked,
-            clock_flags=self.clock.flags, meter=meter, device_id=self.device_id,
+            clock_flags=self.clock.flags, meter=meter, device_id=self.device_id, stream_ca=config.mqtt.tls_ca,
             media_pending=lambda item: self.downloads.pending(self._ref(item)),
             release_media=lambda item: self.cache.release(self._ref(item)),
         )
@@ -259,7 +259,8 @@ class Agent:
     def _refs(self, items: tuple[PlayItem, ...]) -> list[MediaRef]:
         seen: dict[str, MediaRef] = {}
         for i in items:
-            seen.setdefault(i.sha256, MediaRef(i.sha256, i.ext, i.size))
+            if i.stream is None:  # stream items have no media file
+                seen.setdefault(i.sha256, MediaRef(i.sha256, i.ext, i.size))
         return list(seen.values())
 
     @staticmethod

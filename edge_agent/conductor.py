@@ -26,6 +26,7 @@ from edge_agent.config import PlayerSettings, RelaySettings
 from edge_agent.hardware import Relay
 from edge_agent.player import Output, PlayerError, Prepared
 from edge_agent.store import AgentStore
+from edge_agent.stream import play_stream
 from loaxa.logs import log_context
 from loaxa.protocol import PlayItem
 
@@ -36,6 +37,7 @@ RELAY_MARGIN_S = 0.05
 PREPARE_BUDGET_S = 1.0
 URGENT_MEDIA_WAIT_S = 120.0
 PROGRESS_S = 2.0
+STREAM_CONNECT_S = 3.0  # a stream item connects this long before its instant, so its first sample is on time
 
 
 class EventSink(Protocol):
@@ -80,9 +82,11 @@ class Conductor(threading.Thread):
         device_id: str = "",
         media_pending: Callable[[PlayItem], bool] = lambda item: False,
         release_media: Callable[[PlayItem], None] = lambda item: None,
+        stream_ca: str = "",
     ):
         super().__init__(name="conductor", daemon=True)
         self.device_id = device_id
+        self.stream_ca = stream_ca
         self.store = store
         self.output = output
         self.relay = relay
@@ -228,6 +232,12 @@ class Conductor(threading.Thread):
         for item in self.items():
             if self.store.play_status(item.item_id) is not None:
                 continue
+            if item.stream is not None:  # a relay is joined late at the live point, until its slot ends
+                if now < item.ends_at.timestamp():
+                    return item
+                self.store.mark_play(item.item_id, "skipped")
+                self.emit("skipped", item, reason="slot_over")
+                continue
             if self.latest_start(item) < now:
                 self.store.mark_play(item.item_id, "skipped")
                 self.emit("skipped", item, reason=self.skip_reason(item))
@@ -285,6 +295,9 @@ class Conductor(threading.Thread):
         if reason:
             self.store.mark_play(item.item_id, "skipped")
             self.emit("skipped", item, reason=reason)
+            return
+        if item.stream is not None:
+            self._play_stream(item, urgent)
             return
         path = self.media_path(item)
         if path is None and urgent:
@@ -390,6 +403,54 @@ class Conductor(threading.Thread):
             thread.join()
 
         return stop
+
+    def _play_stream(self, item: PlayItem, urgent: bool) -> None:
+        """A relay or live item: amplifier on, listen from the scheduled instant (or the live point) to the slot's end."""
+        writer_of = getattr(self.output, "stream_writer", None)
+        if writer_of is None:
+            self.store.mark_play(item.item_id, "failed")
+            self.emit("failed", item, reason="no_stream_output")
+            return
+
+        def interrupted() -> bool:
+            return bool(self._urgent) or self._shutdown.is_set() or bool(self.blocked(item))
+
+        lead = max(self.relay_settings.warmup_s, STREAM_CONNECT_S)
+        start = max(item.start.timestamp(), time.time() + (0.0 if self.relay.is_on else self.relay_settings.warmup_s))
+        self._relay_off_at = None
+        try:
+            if not wait_until(start - lead - RELAY_MARGIN_S, interrupted, self._wake):
+                return
+            if self.relay.set(True):
+                self.on_change()
+            self._stop_current.clear()
+            self._interrupt_reason = ""
+            self.now_playing = item
+            self.store.mark_play(item.item_id, "playing", {"item": item.to_dict()})
+            writer = writer_of(item.item_id)
+            try:
+                outcome = play_stream(
+                    item, writer, self._stop_current, self.stream_ca,
+                    on_start=lambda t: self.emit("stream_started", item, actual_start=t, flags=self.clock_flags()),
+                    on_gap=lambda at, lost: self.emit("stream_gap", item, actual_start=at, duration_s=round(lost, 3)),
+                    at=start)
+            finally:
+                writer.close()
+                self.now_playing = None
+            if outcome.completed:
+                self.store.mark_play(item.item_id, "finished")
+                self.emit("stream_finished", item, actual_start=outcome.started_at or None, duration_s=outcome.aired_s)
+            else:
+                reason = self._interrupt_reason or "stopped"
+                self.emit("interrupted", item, actual_start=outcome.started_at or None, duration_s=outcome.aired_s,
+                          reason=reason)
+                if reason == "preempted" and time.time() < item.ends_at.timestamp():
+                    self.store.clear_play(item.item_id)  # resumes at the live point once the emergency is over
+                else:
+                    self.store.mark_play(item.item_id, "interrupted")
+            self.on_change()
+        finally:
+            self._relay_off_at = time.time() + self.relay_settings.tail_s
 
     def _still_planned(self, item: PlayItem) -> bool:
         return any(i.item_id == item.item_id and i.start == item.start and i.sha256 == item.sha256

@@ -193,6 +193,37 @@ class FileSinkOutput:
             f.flush()
             os.fsync(f.fileno())
 
+    def stream_writer(self, item_id: str) -> "FileStreamWriter":
+        return FileStreamWriter(self, item_id)
+
+
+class FileStreamWriter:
+    """A stream item's PCM in ``stream-<item>.pcm``; every chunk's first-sample instant in ``chunks.jsonl``.
+
+    With those instants the tests measure the offset between agents playing the same stream
+    and the gaps of a dropped link, as a microphone in front of each speaker would.
+    """
+
+    def __init__(self, sink: FileSinkOutput, item_id: str):
+        self.rate = sink.rate
+        self.item_id = item_id
+        self.fh = open(sink.dir / f"stream-{item_id}.pcm", "ab")
+        self.chunks = open(sink.dir / "chunks.jsonl", "a", encoding="utf-8")
+        self.offset = self.fh.tell() // 2
+
+    def write(self, pcm: bytes) -> None:
+        self.fh.write(pcm)
+
+    def chunk(self, first_sample_at: float, samples: int) -> None:
+        self.chunks.write(json.dumps({"item_id": self.item_id, "at": first_sample_at, "sample": self.offset,
+                                      "samples": samples}) + "\n")
+        self.chunks.flush()
+        self.offset += samples
+
+    def close(self) -> None:
+        self.fh.close()
+        self.chunks.close()
+
 
 class _AlsaPrepared(_PreparedBase):
     def __init__(self, decoder: Decoder, device: str):

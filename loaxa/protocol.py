@@ -42,7 +42,7 @@ MAX_TEXT = 500
 PRIORITIES = ("normal", "priority", "emergency")
 PRIORITY_RANK = {p: i for i, p in enumerate(PRIORITIES)}
 EVENT_KINDS = ("delivered", "started", "finished", "interrupted", "failed", "skipped", "security", "updated",
-               "update_failed")
+               "update_failed", "stream_started", "stream_gap", "stream_finished")
 COMMAND_ACTIONS = ("play_now", "stop", "set_volume", "resync", "test_tone", "kill_switch", "lift_kill_switch", "update",
                    "restart_agent", "reboot", "diagnostics", "speaker_check")
 UPDATE_STATES = ("", "waiting", "downloading", "installing", "trial", "updated", "failed", "rolled_back")
@@ -241,6 +241,34 @@ M = TypeVar("M", bound=Message)
 # --- controller -> device ---------------------------------------------------------
 
 
+_STREAM_URL_RE = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?/[A-Za-z0-9._/-]{1,200}$")
+
+
+@dataclass(frozen=True)
+class StreamRef(Message):
+    """Where a stream item is listened to, with this device's own stream account.
+
+    It sits inside the signed item, so neither the broker nor the network can point a
+    speaker at another stream; the agent verifies an ``https`` server against its CA.
+    """
+
+    TYPE: ClassVar[str] = "stream"
+    SIGNED: ClassVar[bool] = True
+
+    url: str
+    username: str
+    password: str
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "StreamRef":
+        if not isinstance(d, Mapping):
+            raise ProtocolError("stream must be an object")
+        url = _text(d, "url")
+        if not _STREAM_URL_RE.match(url):
+            raise ProtocolError(f"field 'url': not a stream address: {url!r}")
+        return cls(url=url, username=_text(d, "username", limit=64), password=_text(d, "password", limit=128))
+
+
 @dataclass(frozen=True)
 class PlayItem(Message):
     """One play of one media file at one instant on one device.
@@ -266,20 +294,30 @@ class PlayItem(Message):
     broadcast_id: str = ""
     title: str = ""
     late_until: datetime | None = None
+    stream: StreamRef | None = None  # a relay or live item: listened to until start + duration_s, no media file
 
     def to_dict(self) -> dict[str, Any]:
         out = super().to_dict()
         if out.get("late_until") is None:
             out.pop("late_until", None)
+        if out.get("stream") is None:
+            out.pop("stream", None)
         return out
+
+    @property
+    def ends_at(self) -> datetime:
+        return self.start + timedelta(seconds=max(self.duration_s, 0.0))
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "PlayItem":
         if not isinstance(d, Mapping):
             raise ProtocolError("play item must be an object")
-        sha = _text(d, "sha256")
-        if not _SHA_RE.match(sha):
+        stream = StreamRef.from_dict(d["stream"]) if d.get("stream") is not None else None
+        sha = _text(d, "sha256", required=stream is None)
+        if not (_SHA_RE.match(sha) or (stream is not None and sha == "")):
             raise ProtocolError(f"field 'sha256': not a lowercase hex sha256: {sha!r}")
+        if stream is not None and not (0 < _num(d, "duration_s", required=True) <= 720 * 60):
+            raise ProtocolError("a stream item needs a duration of up to 720 minutes")
         ext = _text(d, "ext", required=False, default="ogg")
         if not _EXT_RE.match(ext):
             raise ProtocolError(f"field 'ext': unsupported media type {ext!r}")
@@ -287,7 +325,7 @@ class PlayItem(Message):
             item_id=_check_id(_text(d, "item_id"), "item"),
             start=parse_time(d.get("start"), "start"),
             sha256=sha,
-            size=_int(d, "size", 1, 2**31),
+            size=_int(d, "size", 0 if stream else 1, 2**31),
             ext=ext,
             duration_s=_num(d, "duration_s", required=False, default=0.0),
             priority=_choice(d, "priority", PRIORITIES, required=False, default="normal"),
@@ -296,6 +334,7 @@ class PlayItem(Message):
             broadcast_id=_text(d, "broadcast_id", required=False),
             title=_text(d, "title", required=False),
             late_until=_time_opt(d, "late_until"),
+            stream=stream,
         )
 
 

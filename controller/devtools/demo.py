@@ -79,6 +79,11 @@ def agent_local_toml(data_dir: Path) -> str:
             '[clock]\nntp_server = ""\nuse_chrony = false\nsame_clock_as_controller = true\n')
 
 
+def streaming_toml(icecast_port: int) -> str:
+    """The demo's controller runs Icecast (from its generated files) for relays and live speech."""
+    return f'\n[streaming]\nenabled = true\nport = {icecast_port}\n'
+
+
 def broker_toml(mqtt_port: int, pid_file: Path) -> str:
     """The demo opts into plaintext explicitly: every part runs on loopback, so no TLS listener."""
     return (f'\n[broker]\nbind_address = "127.0.0.1"\nplain_bind_address = "127.0.0.1"\nport = {mqtt_port}\n'
@@ -134,7 +139,8 @@ def run_demo(workdir: Path, http_port: int = 8080) -> int:
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     ctl_toml = workdir / "controller.toml"
     ctl_toml.write_text(controller_toml(workdir / "controller", mqtt_port, http_port)
-                        + broker_toml(mqtt_port, workdir / "broker" / "mosquitto.pid"))
+                        + broker_toml(mqtt_port, workdir / "broker" / "mosquitto.pid")
+                        + streaming_toml(free_port()))
     broker = secure_broker(ctl_toml, workdir / "broker", mqtt_port)
     try:
         admin = demo_admin(ctl_toml)

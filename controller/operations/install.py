@@ -10,7 +10,9 @@ from loaxa.install import Role
 
 
 def _config(state_dir: Path) -> ControllerConfig:
-    return replace(ControllerConfig(), data_dir=state_dir)
+    """An installed controller runs Icecast from its own generated files (relays, live speech)."""
+    base = ControllerConfig()
+    return replace(base, data_dir=state_dir, streaming=replace(base.streaming, enabled=True))
 
 
 ROLE = Role("controller", "loaxa", ("loaxa-broker.service", "loaxa-controller.service"), "controller.toml",

@@ -82,8 +82,11 @@ def load_or_create_ca(tls_dir: Path) -> tuple[x509.Certificate, ec.EllipticCurve
     return create_ca(tls_dir)
 
 
-def issue_server_cert(tls_dir: Path, hosts: list[str]) -> TlsFiles:
-    """(Re)issue the broker's certificate for ``hosts``, signed by the deployment's CA."""
+def issue_server_cert(tls_dir: Path, hosts: list[str], stem: str = "server") -> TlsFiles:
+    """(Re)issue a server certificate for ``hosts``, signed by the deployment's CA.
+
+    ``stem`` names the files: ``server`` is the broker's, ``icecast`` the streaming server's,
+    so every server devices reach is vouched for by the one CA they pinned."""
     if not any(h.strip() for h in hosts):
         raise ValueError("the broker certificate needs at least one host name or address")
     ca_cert, ca_key = load_or_create_ca(tls_dir)
@@ -98,6 +101,6 @@ def issue_server_cert(tls_dir: Path, hosts: list[str]) -> TlsFiles:
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
             .sign(ca_key, hashes.SHA256()))
-    write_secret(tls_dir / "server.key", _pem_key(key))
-    (tls_dir / "server.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    return TlsFiles(tls_dir / "ca.crt", tls_dir / "ca.key", tls_dir / "server.crt", tls_dir / "server.key")
+    write_secret(tls_dir / f"{stem}.key", _pem_key(key))
+    (tls_dir / f"{stem}.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return TlsFiles(tls_dir / "ca.crt", tls_dir / "ca.key", tls_dir / f"{stem}.crt", tls_dir / f"{stem}.key")

@@ -70,6 +70,7 @@ class DeviceSecurity:
         self.audit = AuditTrail(db)
         self._stop = threading.Event()
         self._follower: threading.Thread | None = None
+        self.on_revoke: list[Callable[[str], object]] = []  # other accounts of the device (its stream account)
 
     def start(self) -> None:
         """Follow the key file from a background thread (see :meth:`follow_key_file`)."""
@@ -135,6 +136,8 @@ class DeviceSecurity:
                        "CASE WHEN used_at IS NULL THEN 'revoked' ELSE used_from END WHERE device_id = ?",
                        [format_time(utcnow()), device_id])
         self.audit.record(actor, "device_revoked", device_id, {"had_credentials": revoked}, ip)
+        for hook in self.on_revoke:
+            hook(device_id)
         reloaded = broker_config.apply_credentials(self.config, self.db)
         return {"device_id": device_id, "revoked": revoked, "broker_reloaded": reloaded}
 

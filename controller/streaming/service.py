@@ -1,0 +1,170 @@
+"""Live audio inside the controller: Icecast from the generated files, and one restreamer per relay.
+
+The controller starts ``icecast2`` itself (``[streaming] enabled``), from the directory
+:mod:`controller.streaming.icecast_config` writes, so ``make demo``, an installed controller and
+the tests run one configuration.  A relay source is restreamed while a relay of it is on air
+or about to be (:meth:`Streaming.ensure_relay`), and stopped at the slot's end.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from controller.db import Database
+from controller.streaming.accounts import StreamAccount, StreamAccounts
+from controller.streaming.icecast_config import (IcecastLayout, IcecastServer, default_dir, write_config,
+                                                 write_tls_bundle)
+from controller.streaming.restreamer import Restreamer, Switch
+from controller.streaming.settings import StreamingSettings
+from controller.streaming.sources import ProbeResult, RelaySource, Sources, probe
+
+log = logging.getLogger(__name__)
+
+LEAD_S = 20.0  # a relay's restreamer starts this long before its slot, so the mount is live at the instant
+
+
+@dataclass(frozen=True)
+class StreamAddress:
+    """What a device needs to listen to a mount: the URL (with TLS when configured) and its account."""
+
+    url: str
+    username: str
+    password: str
+
+
+class Streaming:
+    def __init__(self, db: Database, settings: StreamingSettings, data_dir: Path, device_host: str = "127.0.0.1",
+                 ca_dir: Path | None = None, media_dir: Path | None = None):
+        self.db = db
+        self.settings = settings
+        self.layout = IcecastLayout(default_dir(data_dir, settings))
+        self.device_host = settings.device_host or device_host
+        self.ca_dir = ca_dir
+        self.media_dir = media_dir
+        self.sources = Sources(db)
+        self.server: IcecastServer | None = None
+        self.accounts = StreamAccounts(db, self.layout)
+        self._secrets = None
+        self._relays: dict[str, tuple[Restreamer, float]] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._reaper: threading.Thread | None = None
+
+    # lifecycle --------------------------------------------------------------------------------
+    def start(self) -> None:
+        if not self.settings.enabled:
+            return
+        self._secrets = write_config(self.settings, self.layout, port=self.settings.port,
+                                     tls_port=self.settings.tls_port)
+        if self.settings.tls_port and self.ca_dir is not None:
+            write_tls_bundle(self.layout, self.ca_dir, [self.device_host, "localhost", "127.0.0.1"])
+        host = self.settings.bind_address if self.settings.bind_address not in ("", "0.0.0.0") else "127.0.0.1"
+        self.accounts = StreamAccounts(self.db, self.layout, f"http://{host}:{self.settings.port}",
+                                       self._secrets.admin_password)
+        self.accounts.sync()
+        self.server = IcecastServer(self.layout, host, self.settings.port, self.settings.tls_port).start()
+        self._reaper = threading.Thread(target=self._reap_loop, name="relay-reaper", daemon=True)
+        self._reaper.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        with self._lock:
+            relays, self._relays = list(self._relays.values()), {}
+        for r, _ in relays:
+            r.stop()
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+    # relay sources (the use cases behind /api/relay-sources) --------------------------------
+    def add_source(self, data: dict, actor: str = "", ip: str = "") -> RelaySource:
+        """Register a relay source (validated in :class:`Sources`); audited."""
+        from controller.reports.audit import AuditTrail
+
+        src = self.sources.add(data.get("name"), data.get("url"), data.get("kind"), data.get("unit_id"),
+                               data.get("fallback_source_id"), data.get("fallback_media_sha256"), actor,
+                               data.get("id"))
+        AuditTrail(self.db).record(actor or "system", "relay_source_added", src.id, {"url": src.url, "kind": src.kind}, ip)
+        return src
+
+    def probe_source(self, source_id: str) -> ProbeResult:
+        """The "test" button: listen for ``probe_s`` seconds and remember what was found."""
+        src = self.sources.get(source_id)
+        result = probe(src.url, src.kind, self.settings.probe_s, self.settings.silence_dbfs)
+        self.sources.remember_probe(source_id, result)
+        return result
+
+    def accounts_revoke(self, device_id: str) -> None:
+        """A revoked device loses its stream account with its broker account."""
+        self.accounts.revoke(device_id)
+
+    @property
+    def running(self) -> bool:
+        return self.server is not None
+
+    # addresses ----------------------------------------------------------------------------------
+    def address(self, mount: str, account: StreamAccount) -> StreamAddress:
+        if self.settings.tls_port:
+            base = f"https://{self.device_host}:{self.settings.tls_port}"
+        else:
+            base = f"http://{self.device_host}:{self.settings.port}"
+        return StreamAddress(base + mount, account.username, account.password)
+
+    def source_target(self, mount: str) -> str:
+        if self._secrets is None:
+            raise RuntimeError("streaming is not running")
+        host = urlsplit(self.server.url).hostname if self.server else "127.0.0.1"
+        return f"icecast://source:{self._secrets.source_password}@{host}:{self.settings.port}{mount}"
+
+    # relays --------------------------------------------------------------------------------------
+    def ensure_relay(self, source_id: str, until: float) -> Restreamer | None:
+        """Restream ``source_id`` until the epoch instant ``until`` (extended if already running)."""
+        if not self.running:
+            return None
+        with self._lock:
+            current = self._relays.get(source_id)
+            if current is not None and current[0].encoder_alive:
+                self._relays[source_id] = (current[0], max(current[1], until))
+                return current[0]
+            if current is not None:
+                current[0].stop()
+            source = self.sources.get(source_id)
+            restreamer = self._restreamer(source)
+            self._relays[source_id] = (restreamer.start(), until)
+            return restreamer
+
+    def _restreamer(self, source: RelaySource) -> Restreamer:
+        fallback = self.sources.get(source.fallback_source_id) if source.fallback_source_id else None
+        notice = None
+        if source.fallback_media_sha256 and self.media_dir is not None:
+            found = sorted(self.media_dir.glob(f"{source.fallback_media_sha256}.*"))
+            notice = found[0] if found else None
+
+        def logged(sw: Switch) -> None:
+            self.sources.log_switch(source.id, source.mount, sw.from_input, sw.to_input, sw.reason)
+
+        return Restreamer(source, self.source_target(source.mount), fallback=fallback, fallback_file=notice,
+                          bitrate_kbps=self.settings.bitrate_kbps, failover_s=self.settings.failover_s,
+                          silence_dbfs=self.settings.silence_dbfs, silence_flag_s=self.settings.silence_flag_s,
+                          on_switch=logged)
+
+    def relay(self, source_id: str) -> Restreamer | None:
+        with self._lock:
+            found = self._relays.get(source_id)
+        return found[0] if found else None
+
+    def _reap_loop(self) -> None:
+        """A relay ends at its slot's end even if the source keeps going."""
+        while not self._stop.wait(1.0):
+            now = time.time()
+            with self._lock:
+                done = [k for k, (_, until) in self._relays.items() if until <= now]
+                ended = [self._relays.pop(k)[0] for k in done]
+            for r in ended:
+                log.info("relay %s: slot over, restreamer stopped", r.source.id)
+                r.stop()

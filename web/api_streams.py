@@ -1,0 +1,47 @@
+"""JSON API of live audio: relay sources and their test.
+
+A thin adapter over :mod:`controller.streaming`: validation, audit and the probe live there.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, jsonify
+
+from web import auth
+from web.api import body, ctl
+
+bp = Blueprint("api_streams", __name__, url_prefix="/api")
+
+
+def _actor() -> str:
+    user = auth.current_user()
+    return user.username if user else ""
+
+
+@bp.get("/relay-sources")
+@auth.access("read")
+def relay_sources():
+    return jsonify([s.to_dict() for s in ctl().streaming.sources.list()])
+
+
+@bp.post("/relay-sources")
+@auth.access("manage")
+def add_relay_source():
+    src = ctl().streaming.add_source(body(), _actor(), auth.client_ip())
+    return jsonify(src.to_dict()), 201
+
+
+@bp.get("/relay-sources/<source_id>")
+@auth.access("read")
+def relay_source(source_id: str):
+    return ctl().streaming.sources.get(source_id).to_dict()
+
+
+@bp.post("/relay-sources/<source_id>/probe")
+@auth.access("manage")
+def probe_relay_source(source_id: str):
+    return ctl().streaming.probe_source(source_id).to_dict()
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
