@@ -9,6 +9,8 @@ from controller.errors import InputError
 from controller.plans import use_cases as plans
 from web import auth
 from web.api import body, ctl
+from web.ui_base import json_body
+from web.ui_devices import RECENT_EVENTS, scoped_device
 
 bp = Blueprint("api_devices", __name__, url_prefix="/api")
 
@@ -50,3 +52,23 @@ def playback():
     rows = ctl().playback(device_id=a.get("device"), broadcast_id=a.get("broadcast"), kind=a.get("kind"),
                           since=a.get("since"), until=a.get("until"), limit=limit, device_ids=auth.actor().scope.devices)
     return jsonify(rows)
+
+
+@bp.get("/devices/<device_id>/events")
+@auth.access("read")
+def recent_events(device_id: str):
+    scoped_device(device_id)
+    return jsonify(ctl().playback(device_id=device_id, limit=RECENT_EVENTS))
+
+
+@bp.post("/devices/<device_id>/volume")
+@auth.access("draft")
+def set_volume(device_id: str):
+    return devices.set_volume(ctl(), auth.actor(), device_id, json_body().get("volume"))
+
+
+@bp.post("/devices/<device_id>/test-tone")
+@auth.access("draft")
+def test_tone(device_id: str):
+    """Play a short tone now, so someone at the pole can check the horns and the amplifier."""
+    return devices.play_test_tone(ctl(), auth.actor(), device_id)

@@ -23,3 +23,9 @@ def emergency():
 def emergencies():
     """Emergencies whose devices all lie in the viewer's subtree (the rule broadcasts follow)."""
     return jsonify(plans.visible_emergencies(ctl(), auth.actor()))
+
+
+@bp.get("/emergency/<broadcast_id>/status")
+@auth.access("emergency")
+def status(broadcast_id: str):
+    return plans.emergency_status(ctl(), auth.actor(), broadcast_id)

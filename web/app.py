@@ -39,12 +39,12 @@ def create_app(controller: Controller, overrides: Mapping[str, Any] | None = Non
     from web import (api, api_fleet, api_people, api_security, auth, metrics_http, ui_admin,
                      ui_approvals, ui_audit, ui_auth, ui_base, ui_calendar, ui_compose, ui_dashboard, ui_devices,
                      ui_emergency, ui_media, ui_dictionary, ui_alerts, ui_fleet, api_alerts, api_compose, api_dictionary,
-                     api_streams)
+                     api_streams, api_approvals, api_audit, api_calendar, api_dashboard)
 
     auth.init_app(app)
     for api_module in (api, api_people, api_security, api_fleet, api_alerts, api_streams):
         api_module.init_app(app)  # each registers its blueprint (the JSON API's error handlers come with ``api``)
-    for json_only in (api_compose, api_dictionary):
+    for json_only in (api_approvals, api_audit, api_calendar, api_compose, api_dashboard, api_dictionary):
         app.register_blueprint(json_only.bp)
     app.register_blueprint(media_http.bp)
     app.register_blueprint(release_http.bp)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify, render_template
+from flask import Blueprint, render_template
 
 from web import auth
 from web.ui_base import ctl, scope_devices
@@ -46,9 +46,3 @@ def queue():
     decided = sorted(queue_items("approved", RECENT) + queue_items("rejected", RECENT),
                      key=lambda b: b.get("decided_at") or "", reverse=True)[:RECENT]
     return render_template("approvals.html", title="Phê duyệt", items=queue_items(), decided=decided)
-
-
-@bp.get("/api/approvals")
-@auth.access("approve")
-def queue_api():
-    return jsonify(queue_items())

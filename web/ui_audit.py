@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, render_template, request
+from flask import Blueprint, render_template, request
 from markupsafe import Markup
 
 from controller.errors import InputError
@@ -59,13 +59,6 @@ def log_page():
                            **reports.playback_filter_choices(ctl(), auth.actor()))
 
 
-@bp.get("/api/audit/playback")
-@auth.access("audit")
-def log_api():
-    rows, filters = playback_rows()
-    return jsonify({"filters": filters, "rows": rows})
-
-
 def compliance_data() -> dict[str, Any]:
     """Planned vs played vs missed per child unit of the chosen unit, missed plays and offline clusters."""
     start, end = _range()
@@ -81,17 +74,6 @@ def compliance_page():
     return render_template("audit_compliance.html", title="Tỉ lệ phát đúng lịch", d=data, svg=svg, units=units)
 
 
-@bp.get("/api/audit/compliance")
-@auth.access("audit")
-def compliance_api():
-    data = compliance_data()
-    return {
-        **{k: data[k] for k in ("from", "to", "unit", "offline")},
-        "compliance": [{**c.__dict__, "rate": c.rate} for c in data["compliance"]],
-        "missed": [logbook.occurrence_dict(o) for o in data["missed"]],
-    }
-
-
 def logbook_data() -> dict[str, Any]:
     week_of = _day(request.args.get("week"), "week") or utcnow().astimezone(LOCAL_TZ).date()
     return reports.logbook_report(ctl(), auth.actor(), week_of, request.args.get("unit") or None)
@@ -104,22 +86,3 @@ def logbook_page():
     units = devices.units_in_scope(ctl(), auth.actor())
     return render_template("audit_logbook.html", title="Sổ nhật ký chương trình", d=data, units=units,
                            columns=logbook.LOGBOOK_COLUMNS, rows=data["rows"][:PAGE_ROWS], total=len(data["rows"]))
-
-
-@bp.get("/api/audit/logbook")
-@auth.access("audit")
-def logbook_export():
-    """The weekly logbook as JSON, or ``?format=csv|xlsx`` for a spreadsheet download."""
-    data = logbook_data()
-    fmt = request.args.get("format", "json")
-    name = f"so-nhat-ky-{data['unit'] or 'tat-ca'}-{data['week']}"
-    if fmt == "csv":
-        return Response(logbook.logbook_csv(data["rows"]), mimetype="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
-    if fmt == "xlsx":
-        return Response(logbook.logbook_xlsx(data["rows"], data["heading"]),
-                        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                        headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
-    if fmt != "json":
-        raise InputError("invalid_format", "Định dạng phải là csv, xlsx hoặc json.", "format")
-    return {k: data[k] for k in ("week", "unit", "heading", "rows")}

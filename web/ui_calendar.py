@@ -50,7 +50,7 @@ def week(unit_id: str | None, day: date) -> dict[str, Any]:
                       "iso": (monday + timedelta(days=i)).isoformat()} for i in range(7)]}
 
 
-def _args() -> tuple[str | None, date]:
+def week_args() -> tuple[str | None, date]:
     unit = request.args.get("unit") or None
     if unit and unit not in scope_units():
         raise InputError("out_of_scope", "Đơn vị này ngoài phạm vi của bạn.", "unit")
@@ -61,16 +61,9 @@ def _args() -> tuple[str | None, date]:
 @bp.get("/calendar")
 @auth.access("read")
 def week_page():
-    unit, day = _args()
+    unit, day = week_args()
     choices = [u for u in ctl().registry.units() if u["id"] in scope_units() and u["level"] in ("commune", "ward", "")]
     if not choices:
         choices = [u for u in ctl().registry.units() if u["id"] in scope_units()]
     return render_template("calendar.html", title="Lịch phát", w=week(unit, day), units=choices,
                            today=utcnow().astimezone(LOCAL_TZ).date().isoformat())
-
-
-@bp.get("/api/calendar")
-@auth.access("read")
-def week_api():
-    unit, day = _args()
-    return week(unit, day)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify, render_template
+from flask import Blueprint, render_template
 
 from controller.plans import use_cases as plans
 from web import auth
@@ -42,9 +42,3 @@ def overview() -> dict[str, Any]:
 @auth.access("read")
 def index():
     return render_template("dashboard.html", title="Tổng quan", o=overview())
-
-
-@bp.get("/api/dashboard")
-@auth.access("read")
-def api_overview():
-    return jsonify(overview())

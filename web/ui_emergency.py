@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template
 
-from controller.plans import use_cases as plans
 from web import auth
 from web.ui_base import ctl, tree_rows
 
@@ -23,10 +22,3 @@ bp = Blueprint("ui_emergency", __name__)
 def page():
     engaged = {k["unit_id"]: k for k in ctl().security.kill_switches.engaged()}
     return render_template("emergency.html", title="Phát khẩn cấp", tree=tree_rows(), engaged=engaged)
-
-
-@bp.get("/api/emergency/<broadcast_id>/status")
-@auth.access("emergency")
-def status(broadcast_id: str):
-    return plans.emergency_status(ctl(), auth.actor(), broadcast_id)
-

@@ -48,11 +48,6 @@ def test_document_covers_every_api_route_by_path(world):
     assert missing == [] and stale == [], {"undocumented": missing, "documented but not served": stale}
 
 
-# Pages whose JSON endpoints still sit beside the page they serve; each is to move to an api_* module.
-API_ROUTES_IN_PAGE_MODULES = {"web.ui_approvals", "web.ui_audit", "web.ui_calendar", "web.ui_compose", "web.ui_dashboard",
-                              "web.ui_devices", "web.ui_emergency"}
-
-
 def _api_modules(world) -> dict[str, str]:
     return {rule.rule: world.app.view_functions[rule.endpoint].__module__
             for rule in world.app.url_map.iter_rules() if rule.rule.startswith("/api/")}
@@ -60,13 +55,8 @@ def _api_modules(world) -> dict[str, str]:
 
 def test_api_routes_live_in_api_modules(world):
     outside = {r: m for r, m in _api_modules(world).items()
-               if not re.fullmatch(r"web\.api(_[a-z]+)?", m) and m not in API_ROUTES_IN_PAGE_MODULES}
+               if not re.fullmatch(r"web\.api(_[a-z]+)?", m)}
     assert outside == {}
-
-
-@pytest.mark.xfail(reason="the JSON endpoints of seven pages still live in their ui_* modules", strict=False)
-def test_no_api_route_lives_in_a_page_module(world):
-    assert {r: m for r, m in _api_modules(world).items() if m in API_ROUTES_IN_PAGE_MODULES} == {}
 
 
 def test_no_server_errors_on_generated_requests(api_schema):
