@@ -71,7 +71,7 @@ def speak_capitals(line: str, on_spelled: Callable[[str, str], None] | None = No
 
 _VIETNAMESE_LETTERS = re.compile(r"[đĐ]|[^\x00-\x7f]")
 # Place names of the Central Highlands and the north-west end in k, r, l or h (Ea Kar, Lắk).
-_HIGHLAND_SYLLABLE = re.compile(_SYLLABLE.pattern.replace("[cmnpt])?", "[cmnptkrlh])?"))
+HIGHLAND_SYLLABLE = re.compile(_SYLLABLE.pattern.replace("[cmnpt])?", "[cmnptkrlh])?"))
 _LATIN_WORD = re.compile(r"(?<![\w])[A-Za-z]{2,}(?![\w])")
 
 
@@ -81,7 +81,7 @@ def foreign_words(line: str) -> list[str]:
     A word written without Vietnamese letters or tone marks and not shaped like a
     Vietnamese syllable is foreign; the speech engine will guess at it."""
     return [w for w in _LATIN_WORD.findall(line)
-            if not _VIETNAMESE_LETTERS.search(w) and not _HIGHLAND_SYLLABLE.fullmatch(_toneless(w))]
+            if not _VIETNAMESE_LETTERS.search(w) and not HIGHLAND_SYLLABLE.fullmatch(_toneless(w))]
 
 
 _CODE = re.compile(r"(?<![\w])(?=[^\W_]*\d)(?=[^\W_]*[^\W\d_])[^\W_]+(?![\w])")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from audio.normalize import numbers
+from audio.normalize.addresses import read_addresses
 from audio.normalize.codes import read_document_titles, read_flood_levels, read_quarters, read_roads, read_varieties
 from audio.normalize.dates import read_day_ranges, read_dates, read_times
 from audio.normalize.dictionary import Abbreviations
@@ -27,6 +28,7 @@ from audio.normalize.plain import BOOKMARK, SPACES, plain, without_end_marks
 from audio.normalize.quantities import (read_coordinates, read_decimal_dots, read_dimensions, read_numbers,
                                         read_quantities, read_ranges)
 from audio.normalize.references import read_references
+from audio.normalize.registrations import read_registrations
 from audio.normalize.result import Normalized, Trace
 from audio.normalize.slashes import read_slashes
 from audio.normalize.symbols import approximately, read_symbols, without_emoji
@@ -74,6 +76,8 @@ Step = Callable[[str, _Context], str]
 STEPS: tuple[tuple[str, Step], ...] = (
     ("local-dictionary", _local),
     ("emoji", lambda line, _: without_emoji(line)),
+    ("addresses", lambda line, _: read_addresses(line)),
+    ("registrations", lambda line, _: read_registrations(line)),
     ("approximately", lambda line, _: approximately(line)),
     ("round-the-clock", _round_the_clock),
     ("roads", lambda line, _: read_roads(line)),

@@ -30,6 +30,8 @@ CLASS_TABLES = {
     "normalize_provinces_symbols.tsv": 60,
     "normalize_provinces_abbreviations.tsv": 60,
     "normalize_provinces_sentences.tsv": 45,
+    "normalize_addresses.tsv": 25,
+    "normalize_registrations.tsv": 25,
 }
 
 
