@@ -143,9 +143,8 @@ class FeedPoller:
         if response.status_code == 304:
             return 0
         entries = parse_feed(response.content, response.url or self.source.url)
-        self._etag = response.headers.get("ETag") or None
-        self._modified = response.headers.get("Last-Modified") or None
         new = 0
+        complete = True
         for entry in entries:
             if entry.cap_url in self._seen:
                 continue
@@ -158,7 +157,14 @@ class FeedPoller:
                 self._seen.add(entry.cap_url)  # a refused document is refused once, not on every poll
                 log.warning("feed %s: document %s refused (%s)", self.source.id, entry.cap_url, exc.code)
             except requests.RequestException as exc:
+                complete = False
                 log.warning("feed %s: document %s not fetched (%s)", self.source.id, entry.cap_url, exc)
+        if complete:
+            self._etag = response.headers.get("ETag") or None
+            self._modified = response.headers.get("Last-Modified") or None
+        else:
+            # An unchanged feed would answer 304 and the missing document would never be asked for again.
+            self._etag = self._modified = None
         if self.on_listing is not None:
             self.on_listing(self.source, entries)
         return new

@@ -62,6 +62,20 @@ def test_conditional_get_and_each_document_fetched_once(server):
     assert sink.listings[-1] == ["sh-2.xml"]
 
 
+def test_a_document_that_failed_to_download_is_fetched_on_the_next_poll_of_an_unchanged_feed(server):
+    server.publish("sh-3.xml", vi_alert("SH-3", sent=NOW, expires=NOW + timedelta(hours=2)))
+    doc = server.documents.pop("sh-3.xml")  # listed, but the document server answers 404 for now
+    sink = Sink()
+    p = poller(server, sink)
+    assert p.poll_once() == 0
+    assert server.requests[-1] == ("/cap/sh-3.xml", 404)
+    server.documents["sh-3.xml"] = doc  # back, while the feed itself did not change
+    assert p.poll_once() == 1
+    assert [a.identifier for a in sink.alerts] == ["SH-3"]
+    assert p.poll_once() == 0
+    assert server.requests[-1] == ("/feed.xml", 304)
+
+
 def test_oasis_examples_served_by_the_feed_are_read(server):
     for path in OASIS:
         server.publish(path.name, path.read_bytes())
