@@ -75,6 +75,8 @@ SEASONS = {"ĐX": "Đông Xuân", "HT": "Hè Thu", "TĐ": "Thu Đông", "XH": "X
 def _km(m: re.Match[str]) -> str:
     if m["pre"] and not m["b"]:
         return m.group(0)  # "5 km 3" is a distance, not a marker
+    if m["km"] == "km" and m["a"] in ("2", "3") and not m["b"] and m.group(0).endswith("km" + m["a"]):
+        return m.group(0)  # "người/km2": an area unit, not the marker Km 2
     spoken = f"{m['pre'] or ''}ki lô mét {m['a']}"
     return spoken + (f" cộng {m['b']}" if m["b"] else "")
 

@@ -19,6 +19,7 @@ from typing import Callable
 from audio.normalize import numbers
 from audio.normalize.addresses import read_addresses
 from audio.normalize.codes import read_document_titles, read_flood_levels, read_quarters, read_roads, read_varieties
+from audio.normalize.definitions import drop_definitions
 from audio.normalize.dates import read_day_ranges, read_dates, read_times
 from audio.normalize.dictionary import Abbreviations
 from audio.normalize.letters import foreign_words, read_codes, speak_capitals
@@ -74,6 +75,7 @@ def _capitals(line: str, ctx: _Context) -> str:
 Step = Callable[[str, _Context], str]
 
 STEPS: tuple[tuple[str, Step], ...] = (
+    ("definitions", lambda line, ctx: drop_definitions(line, ctx.dictionary)),
     ("local-dictionary", _local),
     ("emoji", lambda line, _: without_emoji(line)),
     ("addresses", lambda line, _: read_addresses(line)),

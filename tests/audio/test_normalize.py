@@ -32,6 +32,7 @@ CLASS_TABLES = {
     "normalize_provinces_sentences.tsv": 45,
     "normalize_addresses.tsv": 25,
     "normalize_registrations.tsv": 25,
+    "normalize_definitions.tsv": 20,
 }
 
 
