@@ -41,6 +41,7 @@ _DAY_RANGE = re.compile(
     rf"(?<![\w/.,\-])(?P<pre>(?i:từ\s+)?(?:(?i:ngày|mùng|mồng)\s+)?)(?P<d1>{_DAY})\s*(?:[-–—]|(?i:đến))\s*"
     rf"(?P<d2>{_DAY})/(?P<m>{_MONTH})(?:/(?P<y>\d{{4}}))?(?![\w/]|[.,\-]\d)"
 )
+_AT_DAYS = re.compile(r"(?i:vào|là|hôm|trong)\s*$")
 _KEEP_NGAY = re.compile(r"(?:(?i:các|những|trong|hai|ba|bốn|năm|mấy)|\d+)\s*$")
 
 
@@ -74,9 +75,12 @@ def read_day_ranges(line: str) -> str:
         if int(m["d1"]) >= int(m["d2"]):
             return m.group(0)
         pre = m["pre"].lower()
-        keep = "ngày " if "ngày" in pre and "từ" not in pre and _KEEP_NGAY.search(m.string[max(0, m.start() - 10):m.start()]) else ""
+        before = m.string[max(0, m.start() - 10):m.start()]
+        keep = "ngày " if "ngày" in pre and "từ" not in pre and _KEEP_NGAY.search(before) else ""
         lead = m["pre"][:1].isupper()
-        spoken = f"{keep}từ ngày {numbers.integer(m['d1'])} đến ngày {_day_month_year(m['d2'], m['m'], m['y'])}"
+        # "vào ngày 1-2/6": the preposition already places it; "vào từ ngày" is not said.
+        since = "" if "ngày" in pre and "từ" not in pre and _AT_DAYS.search(before) else "từ "
+        spoken = f"{keep}{since}ngày {numbers.integer(m['d1'])} đến ngày {_day_month_year(m['d2'], m['m'], m['y'])}"
         return capitalize_first(spoken) if lead else spoken
 
     return _DAY_RANGE.sub(one, line)
@@ -91,9 +95,17 @@ def _day_month_year(day: str, month: str, year: str | None) -> str:
     return words + (f" năm {numbers.cardinal(int(year))}" if year else "")
 
 
+# "các ngày 5, 6 và 7/10": the last day of a list that already said "ngày".
+_DAY_LIST = re.compile(r"(?i:ngày|mùng|mồng)\s+\d{1,2}(?:\s*(?:,|và|hoặc)\s*\d{1,2})*\s*(?:,|(?i:và|hoặc))\s*$")
+
+
 def _prefixed(text: str, start: int, word: str, spoken: str) -> str:
     """Add ``ngày``/``tháng`` unless the words just before already say it."""
-    return spoken if _SAYS.search(text[max(0, start - 8):start]) else f"{word} {spoken}"
+    if _SAYS.search(text[max(0, start - 8):start]):
+        return spoken
+    if word == "ngày" and _DAY_LIST.search(text[max(0, start - 40):start]):
+        return spoken
+    return f"{word} {spoken}"
 
 
 def read_dates(line: str) -> str:

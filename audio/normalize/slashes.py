@@ -26,7 +26,9 @@ AREAS = frozenset({"sào", "mẫu", "công", "ha", "m2", "m²", "km2", "km²", "
 COUNTED = frozenset({"người", "hộ", "phòng", "khẩu", "con", "cây", "gốc", "bao", "chai", "liều", "suất", "lượt",
                      "xe", "tàu", "trẻ", "cháu", "em", "giường", "hội viên", "đoàn viên", "học sinh", "bệnh nhân",
                      "lao động", "nhân khẩu", "tiêu chí", "chỉ tiêu", "cơ sở", "doanh nghiệp", "hợp tác xã", "đơn vị",
-                     "cán bộ", "hồ sơ", "mũi", "tổ", "nhóm", "đội", "lít", "kg", "tấn", "tạ", "yến", "gam", "m", "km", "m3", "m³", "lượng"})
+                     "cán bộ", "hồ sơ", "mũi", "tổ", "nhóm", "đội", "lít", "kg", "tấn", "tạ", "yến", "gam", "m", "km", "m3", "m³", "lượng",
+                     # containers a dose is mixed in: "1 gói/bình 16 lít", "20 ml/bình"
+                     "bình", "thùng", "can", "phuy", "téc", "lọ", "gói", "hố", "khóm", "bụi", "luống"})
 PLACES = frozenset({"xã", "phường", "thị trấn", "thôn", "bản", "ấp", "xóm", "khu phố", "huyện", "quận",
                     "thị xã", "thành phố", "tỉnh", "trường", "lớp", "làng", "buôn", "sóc", "khu"})
 _TARGETS = sorted(PERIODS | AREAS | COUNTED | PLACES | {u for u, _ in UNITS if len(u) > 1}, key=len, reverse=True)
@@ -34,7 +36,7 @@ _UNIT_WORDS = frozenset(u for u, _ in UNITS) | frozenset({"đồng", "lít", "t�
 _SPOKEN = dict(UNITS)
 
 # Targets that also begin compound words (công chức, ô tô, em bé, ca sĩ).
-_COMPOUND_STARTS = frozenset({"công", "ô", "em", "ca", "con", "cây", "lớp", "tổ", "khu", "trẻ"})
+_COMPOUND_STARTS = frozenset({"công", "ô", "em", "ca", "con", "cây", "lớp", "tổ", "khu", "trẻ", "bình", "can", "gói"})
 _WORD_AFTER = re.compile(r" [a-zà-ỹđ]")
 _PER = re.compile(r"(?<=\w)\s*/\s*(?P<right>" + "|".join(re.escape(t) for t in _TARGETS) + r")(?![\w])", re.IGNORECASE)
 _PAIR = re.compile(rf"(?<![\w/.,\-])(?P<a>{NUMBER})\s*/\s*(?P<b>{NUMBER})(?![\w/]|[.,]\d)")

@@ -32,6 +32,8 @@ _SILENT = re.compile(r"[*_#`~|\\^=\[\]{}\-–—]")
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+(?=[,.;:!?…)”])")
 _SPACE_AFTER_OPEN = re.compile(r"(?<=[(“])\s+")
 _REPEATED_COMMA = re.compile(r",(?:\s*,)+")
+# "từ Quảng Trị-Quảng Ngãi", "từ Nghệ An - Hà Tĩnh": a stretch between two places.
+_PLACE_RANGE = re.compile(r"(?P<start>(?<![\w])(?i:từ)\s+(?:[A-ZĐ][^\W\d_]*\s){0,3}[A-ZĐ][^\W\d_]*)\s*[-–—]\s*(?=[A-ZĐ])")
 _SYMBOLS = (("&", " và "), ("±", " cộng trừ "), ("+", " cộng "), ("‰", " phần nghìn "), ("%", " phần trăm "),
             ("≥", " lớn hơn hoặc bằng "), ("≤", " nhỏ hơn hoặc bằng "), ("≈", " khoảng "), ("∼", " khoảng "),
             (">", " lớn hơn "), ("<", " nhỏ hơn "), ("@", " a còng "), ("°", " độ "), ("№", " số "),
@@ -74,6 +76,7 @@ def _spaced_dash(m: re.Match[str]) -> str:
 
 def read_symbols(line: str) -> str:
     """Speak the symbols left, silence markup, and tidy the spaces around punctuation."""
+    line = _PLACE_RANGE.sub(r"\g<start> đến ", line)
     for symbol, spoken in _SYMBOLS:
         line = line.replace(symbol, spoken)
     line = _SLASH.sub(_slash, line).replace("/", " ")
