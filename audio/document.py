@@ -163,6 +163,24 @@ def _join(lines: list[str]) -> list[str]:
     return paragraphs
 
 
+_ABOUT = re.compile(r"(?i:về|v/v|v/v:)\s")
+
+
+def _continues_title(text: str, first: bool, kind: str) -> bool:
+    """Whether a line after the document-type line still belongs to the title.
+
+    Titles are in capitals, or wrapped (the next line starts in lower case), or a
+    ``Về việc …`` line under a bare ``THÔNG BÁO``.  A sentence of the body in mixed case
+    (``Trạm Y tế xã … như sau:``) is not, even with no empty line before it: a pasted
+    portal page often has none."""
+    if _is_caps(text) or text[:1].islower() or (text[:1] in "(“\"«" and len(text) <= 200):
+        return True
+    if not first or len(text) > _MAX_TITLE:
+        return False
+    bare_kind = _TYPE_LINE.fullmatch(kind) is not None and kind in _DOCUMENT_TYPES
+    return bool(_ABOUT.match(text)) or (bare_kind and not _SENTENCE_END.search(text))
+
+
 def _sentence_case(text: str) -> str:
     return text[:1] + text[1:].lower()
 
@@ -268,7 +286,7 @@ class _Cleaner:
         kind = self.text(i)
         subject = []
         j = i + 1
-        while j < len(self.lines) and self.text(j):
+        while j < len(self.lines) and self.text(j) and _continues_title(self.text(j), not subject, kind):
             subject.append(j)
             j += 1
         if not subject:

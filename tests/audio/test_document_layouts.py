@@ -169,6 +169,27 @@ def test_heading_run_into_the_body(heading: str, title: str, first: str) -> None
     assert doc.paragraphs[0] == first
 
 
+@pytest.mark.parametrize("heading,title", [
+    ("THÔNG BÁO LỊCH TIÊM CHỦNG MỞ RỘNG THÁNG 12 NĂM 2025", "Thông báo lịch tiêm chủng mở rộng tháng 12 năm 2025"),
+    ("THÔNG BÁO\nVề việc tổ chức tiêm phòng dại", "Thông báo về việc tổ chức tiêm phòng dại"),
+    ("THÔNG BÁO\nLịch cắt điện tuần 49", "Thông báo lịch cắt điện tuần 49"),
+    ("KẾ HOẠCH\nRA QUÂN VỆ SINH MÔI TRƯỜNG\nNĂM 2025", "Kế hoạch ra quân vệ sinh môi trường năm 2025"),
+    ("KẾ HOẠCH\nKế hoạch truyền thông phòng dịch\n“Chung tay vì cộng đồng”",
+     "Kế hoạch truyền thông phòng dịch “Chung tay vì cộng đồng”"),
+    ("THÔNG BÁO KHẨN\nVề việc sơ tán dân khỏi vùng\nnguy hiểm sạt lở", "Thông báo khẩn về việc sơ tán dân khỏi vùng nguy hiểm sạt lở"),
+])
+@pytest.mark.parametrize("body", [
+    "Trạm Y tế xã Tân Lập thông báo như sau:\n1. Thời gian: ngày 10/12/2025.\nĐề nghị các gia đình đến đúng giờ.",
+    "Ủy ban nhân dân xã đề nghị bà con chủ động phòng, chống dịch bệnh.\nĐề nghị các thôn thông báo rộng rãi.",
+])
+def test_a_title_followed_by_the_body_with_no_empty_line(heading: str, title: str, body: str) -> None:
+    """A pasted portal page often has no empty line between the title and the body."""
+    doc = clean_document(f"Trang thông tin điện tử xã Tân Lập\n{heading}\n{body}")
+    assert doc.title == title
+    assert doc.paragraphs[0] == body.split("\n")[0]
+    assert len(doc.paragraphs) == len(body.split("\n"))
+
+
 # --- sentence case keeps the names -------------------------------------------------------
 
 @pytest.mark.parametrize("heading,body,expected", [
