@@ -86,7 +86,7 @@ def foreign_words(line: str) -> list[str]:
 
 _CODE = re.compile(r"(?<![\w])(?=[^\W_]*\d)(?=[^\W_]*[^\W\d_])[^\W_]+(?![\w])")
 # "H12.34", "QH15.2": a dot inside a letter-digit code is said.
-_CODE_DOT = re.compile(r"(?<=(?<![\w])[A-Z]\d)\.(?=\d)|(?<=(?<![\w])[A-Z]\d\d)\.(?=\d)|(?<=(?<![\w])[A-Z]{2}\d\d)\.(?=\d)")
+_CODE_DOT = re.compile(r"(?<=(?<![\w])[A-Z]\d)\.(?=\d)|(?<=(?<![\w])[A-Z]\d\d)\.(?=\d)|(?<=(?<![\w])[A-Z]{2}\d\d)\.(?=\d)|(?<=(?<![\w])[A-Z]{2}\d)\.(?=\d(?![\d.]))")
 # A letter standing alone after a word that names a class or a place: "hạng C", "nhà B", "viêm gan B".
 _GRADE_LETTER = re.compile(
     r"(?<![\w])(?P<kw>(?i:hạng|loại|khối|nhà|dãy|lô|khu|nhóm|viêm gan|tuýp|phụ lục|mẫu|tòa|toà|tầng|cổng|phân khu|đề))"
