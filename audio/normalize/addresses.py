@@ -24,7 +24,7 @@ KNOWN_PARTS = {
     "outlook": "ao lúc", "email": "i meo", "mail": "meo", "com": "com", "net": "nét", "org": "o rờ gờ",
     "gov": "gờ o vê", "edu": "e đu", "vn": "vê en", "info": "in phô", "int": "in", "io": "i ô",
     "facebook": "phây búc", "fb": "ép bê", "zalo": "da lô", "youtube": "diu túp", "google": "gu gồ",
-    "portal": "po tồ", "vneid": "vê en e ai đi", "dichvucong": "dịch vụ công", "baohiemxahoi": "bảo hiểm xã hội",
+    "portal": "po tồ", "vneid": "vê en ai đi", "dichvucong": "dịch vụ công", "baohiemxahoi": "bảo hiểm xã hội",
 }
 _SEPARATORS = {".": "chấm", "@": "a còng", "/": "gạch chéo", "-": "gạch ngang", "_": "gạch dưới"}
 _TLD = r"(?:vn|com|net|org|gov|edu|info|int|io|asia)"

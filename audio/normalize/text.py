@@ -32,6 +32,7 @@ from audio.normalize.references import read_references
 from audio.normalize.registrations import read_registrations
 from audio.normalize.result import Normalized, Trace
 from audio.normalize.slashes import read_slashes
+from audio.normalize.weekdays import read_weekdays
 from audio.normalize.symbols import approximately, read_symbols, without_emoji
 
 _ROUND_THE_CLOCK = re.compile(r"(?<![\w])24\s*(?P<h>h|giờ)?\s*/\s*(?P<d>7|24)(?P<h2>\s?(?:h|giờ))?(?![\w]|[.,]\d)")
@@ -88,6 +89,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("document-titles", lambda line, _: read_document_titles(line)),
     ("references", lambda line, ctx: read_references(line, ctx.dictionary)),
     ("phones", lambda line, _: read_phones(line)),
+    ("weekdays", lambda line, _: read_weekdays(line)),
     ("varieties", lambda line, _: read_varieties(line)),
     ("dictionary", _dictionary),
     ("coordinates", lambda line, _: read_coordinates(line)),

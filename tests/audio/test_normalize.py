@@ -33,6 +33,7 @@ CLASS_TABLES = {
     "normalize_addresses.tsv": 25,
     "normalize_registrations.tsv": 25,
     "normalize_definitions.tsv": 20,
+    "normalize_weekdays.tsv": 12,
 }
 
 
