@@ -34,6 +34,13 @@ _FRACTION = re.compile(
     r"(?<![\w])(?P<kw>(?i:tỷ lệ|tỉ lệ|chiếm|khoảng|gần|hơn|quá|còn|đạt))\s+"
     r"(?P<a>\d{1,2})/(?P<b>\d{1,2})(?![\w/]|[.,]\d)"
 )
+# "3/4 số hộ", "1/3 diện tích": a share of what follows, not the 3rd of April.
+_SHARE = re.compile(
+    r"(?<![\w/.,])(?P<a>\d{1,2})/(?P<b>\d{1,2})(?=\s+(?i:số|tổng số|diện tích|dân số|khối lượng|kinh phí|thời gian"
+    r"|quãng đường|sản lượng|lượng)(?![\w]))"
+)
+_SCALE = re.compile(r"(?<![\w])(?P<kw>(?i:tỷ lệ|tỉ lệ))\s+(?P<a>\d{1,3})\s*:\s*(?P<b>\d{1,3}(?:\.\d{3})*)(?![\w:]|[.,]\d)")
+_SCORE = re.compile(r"(?<![\w])(?P<kw>(?i:tỷ số|tỉ số|thắng|thua)|hòa)\s+(?P<a>\d{1,2})\s*[-–:]\s*(?P<b>\d{1,2})(?![\w]|[.,]\d)")
 _SAYS = re.compile(r"(?i:(ngày|mùng|mồng|tháng|đường|phố|quảng trường|cầu|công viên|khu phố|ấp|khóm))\s*$")
 _DOT_DATE_CONTEXT = re.compile(r"(?i:ngày|mùng|mồng|hôm|sáng|chiều|tối|đêm|trưa|từ|đến|tới|hết)\s*$")
 _SECTION_CONTEXT = re.compile(r"(?i:mục|điểm|khoản|điều|phần|tiểu mục|chương|phụ lục|bảng|hình|biểu)\s*$")
@@ -108,6 +115,16 @@ def _prefixed(text: str, start: int, word: str, spoken: str) -> str:
     return f"{word} {spoken}"
 
 
+def read_scores(line: str) -> str:
+    """``tỷ số 2-1``, ``thắng 3-0`` → *hai một*, *ba không*: a score, not a range."""
+    return _SCORE.sub(lambda m: f"{m['kw']} {numbers.cardinal(int(m['a']))} {numbers.cardinal(int(m['b']))}", line)
+
+
+def _fraction(a: str, b: str) -> str:
+    """``3/4`` → *ba phần tư*: a quarter is *tư*, as in *một phần tư*."""
+    return f"{numbers.cardinal(int(a))} phần {'tư' if int(b) == 4 else numbers.cardinal(int(b))}"
+
+
 def read_dates(line: str) -> str:
     def one_range(m: re.Match[str]) -> str:
         if not (_is_date(m["s1"], m["y1"]) and _is_date(m["s2"], m["y2"])):
@@ -124,7 +141,10 @@ def read_dates(line: str) -> str:
         spoken = f"{numbers.month(int(m['m']))} năm {numbers.cardinal(int(m['y']))}"
         return _prefixed(m.string, m.start(), "tháng", spoken)
 
-    line = _FRACTION.sub(lambda m: f"{m['kw']} {numbers.cardinal(int(m['a']))} phần {numbers.cardinal(int(m['b']))}", line)
+    line = _FRACTION.sub(lambda m: f"{m['kw']} {_fraction(m['a'], m['b'])}", line)
+    line = _SHARE.sub(lambda m: m.group(0) if int(m["a"]) >= int(m["b"]) or _SAYS.search(m.string[max(0, m.start() - 8):m.start()])
+                      else _fraction(m["a"], m["b"]), line)
+    line = _SCALE.sub(lambda m: f"{m['kw']} {numbers.cardinal(int(m['a']))} phần {m['b']}", line)
     line = _DATE_RANGE.sub(one_range, line)
     line = _DATE.sub(one, line)
     line = _MONTH_YEAR.sub(month_year, line)

@@ -93,6 +93,8 @@ _GRADE_LETTER = re.compile(
     r"\s+(?P<l>[A-ZĐ])(?![\w.])"
 )
 _RUN = re.compile(r"\d+|[^\W\d_]+")
+# "vắc xin 6in1": six diseases in one shot, said "sáu trong một".
+_IN_ONE = re.compile(r"(?<![\w])(?P<a>\d)\s?in\s?(?P<b>\d)(?![\w])", re.IGNORECASE)
 
 
 def read_codes(line: str, read_digits: Callable[[str], str]) -> str:
@@ -114,6 +116,7 @@ def read_codes(line: str, read_digits: Callable[[str], str]) -> str:
 
         return " ".join(run(p) for p in parts)
 
+    line = _IN_ONE.sub(lambda m: f"{read_digits(m['a'])} trong {read_digits(m['b'])}", line)
     line = _CODE_DOT.sub(" chấm ", line)
     line = _GRADE_LETTER.sub(lambda m: f"{m['kw']} {spell(m['l'])}", line)
     return _CODE.sub(code, line)

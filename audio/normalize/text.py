@@ -20,7 +20,7 @@ from audio.normalize import numbers
 from audio.normalize.addresses import read_addresses
 from audio.normalize.codes import read_document_titles, read_flood_levels, read_quarters, read_roads, read_varieties
 from audio.normalize.definitions import drop_definitions
-from audio.normalize.dates import read_day_ranges, read_dates, read_times
+from audio.normalize.dates import read_day_ranges, read_dates, read_scores, read_times
 from audio.normalize.dictionary import Abbreviations
 from audio.normalize.letters import foreign_words, read_codes, speak_capitals
 from audio.normalize.markers import capitalize, read_ordinals, split_marker
@@ -95,6 +95,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("coordinates", lambda line, _: read_coordinates(line)),
     ("dimensions", lambda line, _: read_dimensions(line)),
     ("decimal-dots", lambda line, _: read_decimal_dots(line)),
+    ("scores", lambda line, _: read_scores(line)),
     ("day-ranges", lambda line, _: read_day_ranges(line)),
     ("ranges", lambda line, _: read_ranges(line)),
     ("slashes", lambda line, _: read_slashes(line)),
