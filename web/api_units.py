@@ -37,3 +37,10 @@ def put_guardrails(unit_id: str):
     d = body()
     values = d.get("values", {k: v for k, v in d.items() if k != "values"})
     return plans.put_guardrails(ctl(), auth.actor(), unit_id, values)
+
+
+@bp.post("/units/<unit_id>/volume")
+@auth.access("draft")
+def set_unit_volume(unit_id: str):
+    """One volume for every pole at or below a unit (a whole village at once); audited as one change."""
+    return devices.set_unit_volume(ctl(), auth.actor(), unit_id, body().get("volume"))
