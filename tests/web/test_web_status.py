@@ -72,9 +72,10 @@ def test_offline_volume_waits_emergency_reports_unreached_and_broker_loss_shows_
     assert table.count("Không rõ") == 2 and "Chưa từng kết nối" in table  # loa-3 never connected
     assert "liên lạc lần cuối" in table
     admin.shot("devices-broker-lost")
-    for path in ("/", "/devices/loa-1", "/calendar"):
+    for path in ("/", "/devices/loa-1", "/calendar", "/fleet"):
         admin.go(path)
         assert page.is_visible("#link-banner"), path
+    assert "Trực tuyến" not in page.inner_text("main")  # the fleet page too
     admin.go("/devices/loa-1")
     assert "Không rõ" in page.inner_text("#device-status") and "Trực tuyến" not in page.inner_text("#device-status")
     assert "không rõ" in page.inner_text("#periods")
