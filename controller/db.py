@@ -679,6 +679,21 @@ def m024_device_history(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m025_volume_schedules(db: sqlite_utils.Database) -> None:
+    """A unit's volume over the day, carried in its devices' signed plans (controller.devices.volume_schedule)."""
+    db.executescript(
+        """
+        CREATE TABLE volume_schedules (
+            unit_id TEXT PRIMARY KEY REFERENCES units(id),
+            steps_json TEXT NOT NULL,
+            set_by TEXT NOT NULL DEFAULT '',
+            set_at TEXT NOT NULL
+        );
+        """
+    )
+
+
 class Database:
 
     """The controller database with its lock; use :meth:`tx` for every access."""

@@ -22,6 +22,7 @@ from controller.devices.desired import DesiredState
 from controller.devices.flapping import FlapWatch
 from controller.devices.history import DeviceHistory
 from controller.devices.link import BrokerLink
+from controller.devices.volume_schedule import VolumeSchedules
 from controller.devices.ingest import Ingest, playback_log
 from controller.fleet.service import Fleet
 from controller.plans.jobs import JobRunner, MediaKeeper
@@ -84,7 +85,8 @@ class Controller:
                                        timedelta(minutes=config.alerts.emergency_late_minutes),
                                        lambda devices: self.jobs.rebuild(sorted(devices)))
         self.flaps = FlapWatch(self.db, config.security.flap_reconnects, config.security.flap_window_s)
-        self.desired = DesiredState(self.db, self.dispatcher.send_command)
+        self.volume_schedules = VolumeSchedules(self.db)
+        self.desired = DesiredState(self.db, self.dispatcher.send_command, self._volume_steps_of)
         self.device_history = DeviceHistory(self.db)
         self.ingest = Ingest(self.db, self.registry, self.dispatcher.send_ack, self.flaps, self.device_history,
                              [self.desired.on_state])
@@ -133,6 +135,11 @@ class Controller:
             self.security.stop()
             self.mqtt.stop()
         self.db.close()
+
+    def _volume_steps_of(self, device_id: str) -> tuple[Any, ...]:
+        """The volume schedule a device's plan carries: its nearest unit's that has one."""
+        found = self.volume_schedules.for_units(self.registry.ancestors(self.registry.device(device_id)["unit_id"]))
+        return found.steps if found else ()
 
     def link_down(self) -> None:
         self.broker_link.down()

@@ -31,7 +31,8 @@ def list_page():
     c, me = ctl(), auth.actor()
     rows = devices.with_now_playing(c, devices.with_readiness(c, devices.devices_in_scope(c, me)))
     return render_template("devices.html", title="Cụm loa", devices=rows,
-                           units=[u for u in devices.units_in_scope(c, me)])
+                           units=[u for u in devices.units_in_scope(c, me)],
+                           schedules=devices.volume_schedules_in_scope(c, me))
 
 
 @bp.get("/devices/<device_id>")

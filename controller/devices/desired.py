@@ -1,7 +1,8 @@
 """Desired state: what people asked of a device stays asked until the device reports it.
 
 A volume sent to a pole that is offline (or whose command expires on the way) would be lost
-silently.  So the volume is stored as *desired*; whenever the device reports a state whose
+silently.  (Where the pole's unit has a volume schedule, the step in force wins from the
+moment it began: :func:`controller.devices.volume_schedule.expected_volume`.)  So the volume is stored as *desired*; whenever the device reports a state whose
 volume differs, the controller sends the command again (at most once per
 ``RESEND_AFTER_S`` per device), and the device page shows "đang chờ thiết bị" until the
 reported value matches.  The kill switch follows the same rule in
@@ -14,11 +15,13 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Callable
 
 from controller.db import Database
-from loaxa.protocol import DeviceState
-from loaxa.wire_time import format_time, utcnow
+from controller.devices.volume_schedule import expected_volume
+from loaxa.protocol import DeviceState, VolumeStep
+from loaxa.wire_time import format_time, parse_time, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +38,11 @@ class Desired:
 
 
 class DesiredState:
-    def __init__(self, db: Database, send_command: Callable[..., Any]):
+    def __init__(self, db: Database, send_command: Callable[..., Any],
+                 schedule_of: Callable[[str], tuple[VolumeStep, ...]] = lambda device_id: ()):
         self.db = db
         self.send_command = send_command
+        self.schedule_of = schedule_of  # the volume schedule a device's plan carries
         self._lock = threading.Lock()
         self._last_sent: dict[tuple[str, str], float] = {}
 
@@ -63,13 +68,19 @@ class DesiredState:
             out.setdefault(device_id, {})[rest[0]] = Desired(*rest)
         return out
 
+    def expected_volume(self, device_id: str, now: datetime | None = None) -> int | None:
+        """The volume the device should report now: set by hand, or its schedule's step if that began later."""
+        want = self.of(device_id).get(VOLUME)
+        manual = (want.value, parse_time(want.set_at, "set_at")) if want else None
+        return expected_volume(self.schedule_of(device_id), manual, now or utcnow())
+
     def on_state(self, device_id: str, state: DeviceState, was_online: bool) -> None:
-        """Send the desired volume again to a device that reports another one; never raises."""
+        """Send the expected volume again to a device that reports another one; never raises."""
         if not state.online:
             return
         try:
-            want = self.of(device_id).get(VOLUME)
-            if want is None or state.volume == want.value:
+            value = self.expected_volume(device_id)
+            if value is None or state.volume == value:
                 return
             with self._lock:
                 now = time.monotonic()
@@ -77,8 +88,8 @@ class DesiredState:
                 if was_online and last is not None and now - last < RESEND_AFTER_S:
                     return  # sent moments ago; the state report may simply be late
                 self._last_sent[(device_id, VOLUME)] = now
-            self.send_command(f"dev/{device_id}", "set_volume", volume=want.value, reason="điều chỉnh âm lượng",
+            self.send_command(f"dev/{device_id}", "set_volume", volume=value, reason="điều chỉnh âm lượng",
                               issued_by="controller")
-            log.info("re-sent volume %d to %s (it reported %s)", want.value, device_id, state.volume)
+            log.info("re-sent volume %d to %s (it reported %s)", value, device_id, state.volume)
         except Exception:  # reconciliation must not take the ingest loop down
             log.exception("volume reconciliation failed for %s", device_id)

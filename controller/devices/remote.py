@@ -41,7 +41,7 @@ class RemoteCommands:
     def _reported_volume(self, device_id: str) -> int | None:
         return self.registry.device(device_id).get("state", {}).get("volume")
 
-    def _check_floor(self, volume: Any, user: User) -> int:
+    def check_floor(self, volume: Any, user: User) -> int:
         volume = valid_volume(volume)
         if volume < self.editor_min_volume and not user.can("approve"):
             raise Refused("volume_floor", f"Biên tập viên chỉ đặt được âm lượng từ {self.editor_min_volume}% trở lên; "
@@ -55,7 +55,7 @@ class RemoteCommands:
                                  issued_by=user.username).seq
 
     def set_volume(self, device_id: str, volume: Any, user: User, ip: str = "") -> dict[str, Any]:
-        volume = self._check_floor(volume, user)
+        volume = self.check_floor(volume, user)
         before = self._reported_volume(device_id)
         with self.registry.db.tx():
             seq = self._send_volume(device_id, volume, user)
@@ -66,7 +66,7 @@ class RemoteCommands:
     def set_unit_volume(self, unit_id: str, device_ids: list[str], volume: Any, user: User,
                         ip: str = "") -> dict[str, Any]:
         """One volume for every device of a village (or any unit), under the same floor, in one audit entry."""
-        volume = self._check_floor(volume, user)
+        volume = self.check_floor(volume, user)
         before = {d: self._reported_volume(d) for d in device_ids}
         with self.registry.db.tx():
             seqs = {d: self._send_volume(d, volume, user) for d in device_ids}

@@ -147,6 +147,47 @@ def set_unit_volume(c: Controller, actor: Actor, unit_id: Any, volume: Any) -> d
     return c.remote.set_unit_volume(unit_id, targets, volume, actor, actor.ip)
 
 
+def volume_schedule(c: Controller, actor: Actor, unit_id: str) -> dict[str, Any]:
+    """A unit's own volume schedule, and the one its poles follow (its own, or the nearest above)."""
+    access.require_unit(actor, unit_id)
+    schedules = c.volume_schedules.all()
+    own = schedules.get(unit_id)
+    follows = c.volume_schedules.for_units(c.registry.ancestors(unit_id))
+    view = lambda v: None if v is None else {"unit_id": v.unit_id, "set_by": v.set_by, "set_at": v.set_at,  # noqa: E731
+                                             "steps": [s.to_dict() for s in v.steps]}
+    return {"unit_id": unit_id, "own": view(own), "follows": view(follows)}
+
+
+def volume_schedules_in_scope(c: Controller, actor: Actor) -> list[dict[str, Any]]:
+    """Every unit of the actor's scope that has its own volume schedule, for the devices page."""
+    names = {u["id"]: u["name"] for u in units_in_scope(c, actor)}
+    return [{"unit_id": v.unit_id, "unit_name": names[v.unit_id], "steps": v.steps, "set_by": v.set_by,
+             "set_at": v.set_at} for v in c.volume_schedules.all().values() if v.unit_id in names]
+
+
+def set_volume_schedule(c: Controller, actor: Actor, unit_id: Any, steps: Any) -> dict[str, Any]:
+    """Set (or clear, with no steps) a unit's daily volume schedule; it travels in its poles' signed plans.
+
+    Every step keeps to the editor's volume floor, as a volume set by hand does; audited.
+    """
+    from controller.devices.volume_schedule import parse_steps
+
+    access.require_permission(actor, "draft")
+    if not isinstance(unit_id, str) or not unit_id:
+        raise InputError("invalid_unit", "Chọn một đơn vị.", "unit_id")
+    access.require_unit(actor, unit_id)
+    parsed = parse_steps(steps)
+    for step in parsed:
+        c.remote.check_floor(step.volume, actor)
+    before = volume_schedule(c, actor, unit_id)["own"]
+    with c.db.tx():
+        c.volume_schedules.put(unit_id, parsed, actor.username)
+        c.audit.record(actor, "volume_schedule_changed", unit_id,
+                       {"before": before["steps"] if before else [], "after": [s.to_dict() for s in parsed]})
+    c.jobs.rebuild(sorted(d["id"] for d in devices_under(c, actor, unit_id)))
+    return volume_schedule(c, actor, unit_id)
+
+
 def play_test_tone(c: Controller, actor: Actor, device_id: str) -> dict[str, Any]:
     """Play a short tone now, so someone at the pole can check the horns and the amplifier (audited)."""
     access.require_permission(actor, "draft")
@@ -190,9 +231,12 @@ def pending_changes(c: Controller, device: Mapping[str, Any]) -> list[Pending]:
     """What the device was asked and has not confirmed ("đang chờ thiết bị" on its page)."""
     out = []
     state = device.get("state") or {}
-    for key, want in c.desired.of(device["id"]).items():
-        if state.get(key) != want.value:
-            out.append(Pending(key, want.value, state.get(key), want.set_by, want.set_at))
+    want = c.desired.of(device["id"]).get("volume")
+    expected = c.desired.expected_volume(device["id"])
+    if expected is not None and state.get("volume") != expected:
+        manual = want is not None and want.value == expected
+        out.append(Pending("volume", expected, state.get("volume"), want.set_by if manual else "lịch âm lượng",
+                           want.set_at if manual else ""))
     kill = c.security.kill_switches.desired(device["id"])
     if bool(state.get("kill_switch")) != kill:
         out.append(Pending("kill_switch", kill, bool(state.get("kill_switch")), "", ""))
