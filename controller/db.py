@@ -644,6 +644,56 @@ def m018_commune_dictionary(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m023_device_desired(db: sqlite_utils.Database) -> None:
+    """What people asked of a device (its volume), kept until the device reports it (controller.devices.desired)."""
+    db.executescript(
+        """
+        CREATE TABLE device_desired (
+            device_id TEXT NOT NULL REFERENCES devices(id),
+            key TEXT NOT NULL,
+            value INTEGER NOT NULL,
+            set_by TEXT NOT NULL DEFAULT '',
+            set_at TEXT NOT NULL,
+            PRIMARY KEY (device_id, key)
+        );
+        """
+    )
+
+
+@migrations()
+def m024_device_history(db: sqlite_utils.Database) -> None:
+    """A device's online and offline periods, clock offsets and faults over time (controller.devices.history)."""
+    db.executescript(
+        """
+        CREATE TABLE device_history (
+            id INTEGER PRIMARY KEY,
+            device_id TEXT NOT NULL REFERENCES devices(id),
+            at TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            detail TEXT NOT NULL DEFAULT '',
+            value REAL
+        );
+        CREATE INDEX device_history_by_device ON device_history(device_id, at);
+        """
+    )
+
+
+@migrations()
+def m025_volume_schedules(db: sqlite_utils.Database) -> None:
+    """A unit's volume over the day, carried in its devices' signed plans (controller.devices.volume_schedule)."""
+    db.executescript(
+        """
+        CREATE TABLE volume_schedules (
+            unit_id TEXT PRIMARY KEY REFERENCES units(id),
+            steps_json TEXT NOT NULL,
+            set_by TEXT NOT NULL DEFAULT '',
+            set_at TEXT NOT NULL
+        );
+        """
+    )
+
+
 class Database:
 
     """The controller database with its lock; use :meth:`tx` for every access."""

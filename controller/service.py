@@ -18,7 +18,11 @@ from controller.db import Database
 from controller.plans.dispatch import Dispatcher
 from controller.plans.emergency import Emergencies
 from controller.plans.guardrail_store import GuardrailStore
+from controller.devices.desired import DesiredState
 from controller.devices.flapping import FlapWatch
+from controller.devices.history import DeviceHistory
+from controller.devices.link import BrokerLink
+from controller.devices.volume_schedule import VolumeSchedules
 from controller.devices.ingest import Ingest, playback_log
 from controller.fleet.service import Fleet
 from controller.plans.jobs import JobRunner, MediaKeeper
@@ -66,6 +70,7 @@ class Controller:
         self.guardrails = GuardrailStore(self.db, config.schedules)
         self.broadcasts = Broadcasts(self.db, self.registry, self.guardrails.policy, config.plans.auto_approve,
                                      config.people.two_person_rule)
+        self.broker_link = BrokerLink()
         broker_settings = mqtt_settings(config)
         self.mqtt = MqttConnection(
             broker_settings,
@@ -73,13 +78,18 @@ class Controller:
             on_message=self._on_message,
             subscriptions=[(protocol.STATE_WILDCARD, 1), (protocol.EVENTS_WILDCARD, 1)],
             on_connect=self._on_connect,
+            on_disconnect=self.link_down,
         )
         self.dispatcher = Dispatcher(self.db, self.registry, self.signer, self.mqtt, config.plans, self.guardrails.policy)
         self.emergencies = Emergencies(self.db, self.registry, self.bulletins, self.dispatcher,
                                        timedelta(minutes=config.alerts.emergency_late_minutes),
                                        lambda devices: self.jobs.rebuild(sorted(devices)))
         self.flaps = FlapWatch(self.db, config.security.flap_reconnects, config.security.flap_window_s)
-        self.ingest = Ingest(self.db, self.registry, self.dispatcher.send_ack, self.flaps)
+        self.volume_schedules = VolumeSchedules(self.db)
+        self.desired = DesiredState(self.db, self.dispatcher.send_command, self._volume_steps_of)
+        self.device_history = DeviceHistory(self.db)
+        self.ingest = Ingest(self.db, self.registry, self.dispatcher.send_ack, self.flaps, self.device_history,
+                             [self.desired.on_state])
         self.security = DeviceSecurity(config, self.db, self.registry, self.dispatcher, self.keyring,
                                        self._publish_and_wait)
         self.jobs = JobRunner(self.db, self.dispatcher,
@@ -94,7 +104,7 @@ class Controller:
         from controller.devices.remote import RemoteCommands
 
         self.remote = RemoteCommands(self.registry, self.audit, self.dispatcher.send_command, self.test_tone_media,
-                                     config.plans.editor_min_volume)
+                                     config.plans.editor_min_volume, self.desired)
         self.streaming = Streaming(self.db, config.streaming, config.data_dir, _device_host(config),
                                    ca_dir=broker_dir(config) / "tls", media_dir=config.media_dir)
         self.security.on_revoke.append(self.streaming.accounts_revoke)
@@ -126,7 +136,16 @@ class Controller:
             self.mqtt.stop()
         self.db.close()
 
+    def _volume_steps_of(self, device_id: str) -> tuple[Any, ...]:
+        """The volume schedule a device's plan carries: its nearest unit's that has one."""
+        found = self.volume_schedules.for_units(self.registry.ancestors(self.registry.device(device_id)["unit_id"]))
+        return found.steps if found else ()
+
+    def link_down(self) -> None:
+        self.broker_link.down()
+
     def _on_connect(self) -> None:
+        self.broker_link.up()
         threading.Thread(target=self._after_connect, name="plans-on-connect", daemon=True).start()
 
     def _after_connect(self) -> None:

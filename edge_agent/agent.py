@@ -28,6 +28,7 @@ from edge_agent.config import AgentConfig
 from edge_agent.hardware import Relay, Volume
 from edge_agent.keyring import PinnedKeys, is_keys_topic
 from edge_agent.kill_switch import KillSwitch
+from edge_agent.volume_schedule import VolumeScheduler
 from edge_agent.media_cache import Downloads, MediaCache, MediaError, MediaRef, basic_auth
 from edge_agent.player import AlsaOutput, FileSinkOutput, Output
 from edge_agent.store import AgentStore
@@ -53,6 +54,7 @@ log = logging.getLogger(__name__)
 OUTBOX_BATCH = 100
 RESEND_AFTER_S = 10.0
 SECURITY_EVENT_INTERVAL_S = 60.0
+VOLUME_SCHEDULE_CHECK_S = 5.0
 MIN_PLAYS_DAYS = 2.0
 PLAN_CHECK_TIMEOUT_S = 5.0
 MAX_PLAN_BYTES = 4 * 1024 * 1024
@@ -90,6 +92,7 @@ class Agent:
         self.output = output or make_output(config)
         self.relay = Relay(config.relay)
         self.volume = Volume(config.volume)
+        self.volume_schedule = VolumeScheduler(self.volume.apply, lambda: self.plan.volume_steps if self.plan else ())
         self.clock = ClockMonitor(config.clock)
         try:
             meter = make_meter(config.capture)
@@ -103,6 +106,7 @@ class Agent:
         self._send_wake = threading.Event()
         self._prefetch_wake = threading.Event()
         self._state_wake = threading.Event()
+        self._volume_wake = threading.Event()
         self._inflight: tuple[int, float] | None = None
         self._lock = threading.RLock()
         self.mqtt = MqttConnection(
@@ -133,6 +137,7 @@ class Agent:
             threading.Thread(target=self._prefetch_loop, name="prefetch", daemon=True),
             threading.Thread(target=self._state_loop, name="state", daemon=True),
             threading.Thread(target=self._clock_loop, name="clock", daemon=True),
+            threading.Thread(target=self._volume_schedule_loop, name="volume-schedule", daemon=True),
         ]
         self._watchdog_s = sdnotify.watchdog_interval_s()
         if self._watchdog_s:
@@ -157,7 +162,7 @@ class Agent:
         self.updater.stop()
         self.conductor.shutdown()
         self.conductor.join(timeout=10)
-        for ev in (self._send_wake, self._prefetch_wake, self._state_wake):
+        for ev in (self._send_wake, self._prefetch_wake, self._state_wake, self._volume_wake):
             ev.set()
         self.downloads.shutdown()
         self.mqtt.stop(final=(protocol.state_topic(self.device_id), protocol.encode(protocol.offline_state(self.device_id))))
@@ -232,6 +237,17 @@ class Agent:
                 sdnotify.notify("WATCHDOG=1")
             else:
                 log.error("a worker thread died or the store fails; letting the watchdog restart the agent")
+
+    def _volume_schedule_loop(self) -> None:
+        """Apply each step of the plan's volume schedule when it begins (checked every few seconds)."""
+        while not self._stop.is_set():
+            try:
+                if self.volume_schedule.tick(utcnow()) is not None:
+                    self._state_wake.set()
+            except Exception:  # noqa: BLE001 - a bad round must not end the schedule
+                log.exception("volume schedule step failed")
+            self._volume_wake.wait(VOLUME_SCHEDULE_CHECK_S)
+            self._volume_wake.clear()
 
     def _clock_loop(self) -> None:
         while not self._stop.is_set():
@@ -393,6 +409,7 @@ class Agent:
         self.emit("delivered", None, plan_version=plan.plan_version, reason=f"{len(plan.items)} items")
         self.conductor.plan_changed()
         self._prefetch_wake.set()
+        self._volume_wake.set()
         self._state_wake.set()
 
     def _confirm_first_plan(self, payload: bytes, plan: Plan) -> tuple[bytes, Plan] | None:

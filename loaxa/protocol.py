@@ -339,6 +339,29 @@ class PlayItem(Message):
 
 
 @dataclass(frozen=True)
+class VolumeStep(Message):
+    """From ``at`` (local wall-clock ``HH:MM``, every day) the device plays at ``volume`` (0–100)."""
+
+    TYPE: ClassVar[str] = "volume_step"
+    SIGNED: ClassVar[bool] = True
+
+    at: str
+    volume: int
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "VolumeStep":
+        if not isinstance(d, Mapping):
+            raise ProtocolError("volume step must be an object")
+        at = _text(d, "at", limit=5)
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", at):
+            raise ProtocolError(f"field 'at': {at!r} is not HH:MM")
+        return cls(at=at, volume=_int(d, "volume", 0, 100))
+
+
+MAX_VOLUME_STEPS = 24
+
+
+@dataclass(frozen=True)
 class Plan(Message):
     """The complete upcoming plan of one device (desired state, retained on the broker)."""
 
@@ -351,6 +374,13 @@ class Plan(Message):
     expires_at: datetime
     items: tuple[PlayItem, ...] = ()
     groups: tuple[str, ...] = ()
+    volume_steps: tuple[VolumeStep, ...] = ()  # the cluster's volume over the day; empty: no schedule
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        if not out.get("volume_steps"):
+            out.pop("volume_steps", None)
+        return out
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "Plan":
@@ -368,7 +398,18 @@ class Plan(Message):
             expires_at=parse_time(d.get("expires_at"), "expires_at"),
             items=tuple(sorted(items, key=lambda i: i.start)),
             groups=tuple(_check_id(g, "group") for g in _str_list(d, "groups")),
+            volume_steps=_volume_steps(d),
         )
+
+
+def _volume_steps(d: Mapping[str, Any]) -> tuple[VolumeStep, ...]:
+    raw = _get(d, "volume_steps", list, required=False, default=[])
+    if len(raw) > MAX_VOLUME_STEPS:
+        raise ProtocolError(f"a volume schedule has at most {MAX_VOLUME_STEPS} steps")
+    steps = tuple(sorted((VolumeStep.from_dict(x) for x in raw), key=lambda s: s.at))
+    if len({s.at for s in steps}) != len(steps):
+        raise ProtocolError("a volume schedule repeats a time")
+    return steps
 
 
 @dataclass(frozen=True)

@@ -72,3 +72,10 @@ def set_volume(device_id: str):
 def test_tone(device_id: str):
     """Play a short tone now, so someone at the pole can check the horns and the amplifier."""
     return devices.play_test_tone(ctl(), auth.actor(), device_id)
+
+
+@bp.get("/broker-link")
+@auth.access("read")
+def broker_link():
+    """Whether the controller hears its devices now; every page polls it to show or hide its banner."""
+    return devices.broker_link(ctl()).to_dict()

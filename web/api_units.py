@@ -37,3 +37,23 @@ def put_guardrails(unit_id: str):
     d = body()
     values = d.get("values", {k: v for k, v in d.items() if k != "values"})
     return plans.put_guardrails(ctl(), auth.actor(), unit_id, values)
+
+
+@bp.post("/units/<unit_id>/volume")
+@auth.access("draft")
+def set_unit_volume(unit_id: str):
+    """One volume for every pole at or below a unit (a whole village at once); audited as one change."""
+    return devices.set_unit_volume(ctl(), auth.actor(), unit_id, body().get("volume"))
+
+
+@bp.get("/units/<unit_id>/volume-schedule")
+@auth.access("read")
+def get_volume_schedule(unit_id: str):
+    return devices.volume_schedule(ctl(), auth.actor(), unit_id)
+
+
+@bp.put("/units/<unit_id>/volume-schedule")
+@auth.access("draft")
+def put_volume_schedule(unit_id: str):
+    """A unit's daily volume steps (``[{"at": "18:00", "volume": 50}]`` or lines ``18:00 50``); none clears it."""
+    return devices.set_volume_schedule(ctl(), auth.actor(), unit_id, body().get("steps"))

@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 
 from controller.errors import InputError
 from controller.service import Controller
+from controller.devices import event_wording
 from controller.devices import use_cases as devices
 from controller.people.users import User
 from web import auth
@@ -30,6 +31,7 @@ STATUS_VI = {
     "delivered": "Đã nhận lịch", "started": "Bắt đầu phát", "finished": "Phát xong", "interrupted": "Bị ngắt",
     "failed": "Lỗi", "skipped": "Bỏ qua", "missed": "Không phát", "security": "Cảnh báo an ninh",
     "ready": "Sẵn sàng", "not_ready": "Chưa sẵn sàng", "offline": "Mất kết nối", "online": "Trực tuyến",
+    "unknown": "Không rõ", "never": "Chưa từng kết nối",
 }
 
 
@@ -124,6 +126,18 @@ def media_url(media: dict[str, Any] | None) -> str:
     return f"/ui/media/{media['sha256']}.{media['ext']}" if media else ""
 
 
+def event_label(event: dict[str, Any]) -> str:
+    """An event's kind in Vietnamese; a routine refusal after a reconnection is not a security warning."""
+    return event_wording.event_label(event.get("kind", ""), event.get("reason"))
+
+
+def event_badge(event: dict[str, Any]) -> str:
+    kind = event.get("kind", "")
+    if event_wording.is_routine(kind, event.get("reason")):
+        return "info"
+    return {"finished": "ok", "failed": "bad", "skipped": "warn", "interrupted": "warn", "security": "bad"}.get(kind, "info")
+
+
 def vi_label(value: Any, table: dict[str, str] | None = None) -> str:
     return (table or STATUS_VI).get(str(value), str(value))
 
@@ -159,6 +173,10 @@ def init_app(app: Flask) -> None:
     """The template helpers and error pages every page shares (``create_app`` registers the pages)."""
     app.add_template_filter(local_time, "local")
     app.add_template_filter(vi_label, "vi")
+    app.add_template_filter(event_label, "event_label")
+    app.add_template_filter(event_badge, "event_badge")
+    app.add_template_filter(event_wording.reason_text, "reason_vi")
+    app.add_template_global(lambda: devices.broker_link(ctl()), "broker_link")
     app.add_template_filter(media_url, "media_url")
     app.add_template_global(viewer, "viewer")
     app.jinja_env.globals.update(PRIORITY_VI=PRIORITY_VI, ROLE_NAMES_VI=ROLE_NAMES_VI)

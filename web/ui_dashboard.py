@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, render_template
 
+from controller.devices import use_cases as devices
 from controller.plans import use_cases as plans
 from web import auth
 from web.ui_base import ctl, scope_devices
@@ -19,7 +20,7 @@ PENDING = "pending_approval"
 
 def overview() -> dict[str, Any]:
     """Everything the dashboard shows, limited to the viewer's devices."""
-    devices = {d["id"]: d for d in scope_devices()}
+    in_scope = {d["id"]: d for d in scope_devices()}
     upcoming = []
     for slot in plans.readiness_in_scope(ctl(), auth.actor(), hours=UPCOMING_HOURS, limit=200):
         counts = slot["counts"]
@@ -28,13 +29,14 @@ def overview() -> dict[str, Any]:
         upcoming.append({**slot, "readiness": {"status": plans.slot_status(counts), **counts}})
     titles = {b["id"]: b["title"] for b in ctl().bulletins.list()}
     pending = [{**bc, "title": titles.get(bc["bulletin_id"], "")} for bc in ctl().broadcasts.list(PENDING)
-               if set(bc["devices"]) & devices.keys()]
-    trouble = [d for d in devices.values() if not d["online"] or d["state"].get("faults") or d["state"].get("kill_switch")]
+               if set(bc["devices"]) & in_scope.keys()]
+    trouble = [d for d in in_scope.values() if not d["online"] or d["state"].get("faults") or d["state"].get("kill_switch")]
     trouble.sort(key=lambda d: (d["online"], d["last_seen"] or "", d["id"]))
-    playing = [d for d in devices.values() if d["online"] and d["state"].get("playing")]
+    playing = [d for d in in_scope.values() if d["online"] and d["state"].get("playing")]
     return {"upcoming": upcoming[:SHOWN], "pending": pending, "trouble": trouble[:SHOWN], "trouble_total": len(trouble),
-            "playing": playing[:SHOWN], "playing_total": len(playing),
-            "counts": {"devices": len(devices), "online": sum(1 for d in devices.values() if d["online"]),
+            "playing": devices.with_now_playing(ctl(), playing[:SHOWN]), "playing_total": len(playing),
+            "link": "online" if devices.broker_link(ctl()).connected else "unknown",
+            "counts": {"devices": len(in_scope), "online": sum(1 for d in in_scope.values() if d["online"]),
                        "pending": len(pending), "upcoming": len(upcoming)}}
 
 

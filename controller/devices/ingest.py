@@ -14,6 +14,7 @@ from controller.reports import hashchain
 from controller.reports.audit import PLAYBACK_CHAIN, log_query
 from controller.db import Database
 from controller.devices.flapping import FlapWatch
+from controller.devices.history import DeviceHistory
 from controller.devices.registry import Registry
 from loaxa import protocol
 from loaxa.logs import log_context
@@ -23,6 +24,7 @@ from loaxa.wire_time import format_time, utcnow
 log = logging.getLogger(__name__)
 
 AckSender = Callable[[str, str, int], None]
+StateObserver = Callable[[str, DeviceState, bool], None]
 
 _INSERT_EVENT = (
     f"INSERT OR IGNORE INTO playback_events({', '.join(PLAYBACK_CHAIN.fields)}, prev_hash, hash) "
@@ -31,11 +33,14 @@ _INSERT_EVENT = (
 
 
 class Ingest:
-    def __init__(self, db: Database, registry: Registry, send_ack: AckSender, flaps: FlapWatch | None = None):
+    def __init__(self, db: Database, registry: Registry, send_ack: AckSender, flaps: FlapWatch | None = None,
+                 history: DeviceHistory | None = None, observers: list[StateObserver] | None = None):
         self.db = db
         self.registry = registry
         self.send_ack = send_ack
         self.flaps = flaps
+        self.history = history
+        self.observers: list[StateObserver] = observers or []  # told (device, state, was_online) after each state
         self.rejected = 0
 
     def handle(self, topic: str, payload: bytes) -> None:
@@ -68,7 +73,10 @@ class Ingest:
             raise ProtocolError(f"unknown device {device_id!r}")
         now = format_time(utcnow())
         with self.db.tx() as db:
-            was_online = bool(db.execute("SELECT online FROM devices WHERE id = ?", [device_id]).fetchone()[0])
+            was_online, before = db.execute("SELECT online, state_json FROM devices WHERE id = ?", [device_id]).fetchone()
+            was_online = bool(was_online)
+            if self.history is not None:
+                self.history.on_state(device_id, state, was_online, json.loads(before or "{}"))
             if state.online:
                 db.execute(
                     """UPDATE devices SET online = 1, last_seen = ?, plan_version_applied = ?,
@@ -79,6 +87,8 @@ class Ingest:
                 db.execute("UPDATE devices SET online = 0 WHERE id = ?", [device_id])
         if self.flaps is not None:
             self.flaps.observe(device_id, was_online, state.online)
+        for observe in self.observers:
+            observe(device_id, state, was_online)
         log.debug("state of %s: online=%s plan=v%d", device_id, state.online, state.plan_version)
 
     def on_events(self, device_id: str, batch: EventBatch) -> None:

@@ -1,4 +1,4 @@
-"""Commands people send to one pole from the devices page: volume and the test tone.
+"""Commands people send to poles from the devices pages: volume (of one pole or a whole unit) and the test tone.
 
 Turning a pole down is as good as silencing it, emergencies included, so it is a decision
 with a rule and a record: an editor may not go below ``[plans] editor_min_volume``, only
@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any, Callable
 
+from controller.devices.desired import VOLUME, DesiredState
 from controller.devices.registry import Registry
 from controller.errors import InputError, Refused
 from controller.people.users import User
@@ -29,8 +30,9 @@ def valid_volume(volume: Any) -> int:
 
 class RemoteCommands:
     def __init__(self, registry: Registry, audit: AuditTrail, send_command: Callable[..., Any],
-                 tone_media: Callable[[], dict[str, Any]], editor_min_volume: int):
+                 tone_media: Callable[[], dict[str, Any]], editor_min_volume: int, desired: DesiredState):
         self.registry = registry
+        self.desired = desired
         self.audit = audit
         self.send_command = send_command
         self.tone_media = tone_media
@@ -39,17 +41,38 @@ class RemoteCommands:
     def _reported_volume(self, device_id: str) -> int | None:
         return self.registry.device(device_id).get("state", {}).get("volume")
 
-    def set_volume(self, device_id: str, volume: Any, user: User, ip: str = "") -> dict[str, Any]:
+    def check_floor(self, volume: Any, user: User) -> int:
         volume = valid_volume(volume)
         if volume < self.editor_min_volume and not user.can("approve"):
             raise Refused("volume_floor", f"Biên tập viên chỉ đặt được âm lượng từ {self.editor_min_volume}% trở lên; "
                                           "hạ thấp hơn cần người phê duyệt.", "volume")
+        return volume
+
+    def _send_volume(self, device_id: str, volume: int, user: User) -> int:
+        """Record the volume as desired (re-sent until the device reports it) and send it now."""
+        self.desired.want(device_id, VOLUME, volume, user.username)
+        return self.send_command(f"dev/{device_id}", "set_volume", volume=volume, reason="điều chỉnh âm lượng",
+                                 issued_by=user.username).seq
+
+    def set_volume(self, device_id: str, volume: Any, user: User, ip: str = "") -> dict[str, Any]:
+        volume = self.check_floor(volume, user)
         before = self._reported_volume(device_id)
-        cmd = self.send_command(f"dev/{device_id}", "set_volume", volume=volume, reason="điều chỉnh âm lượng",
-                                issued_by=user.username)
-        self.audit.record(user.username, "device_volume", device_id,
-                          {"before": before, "after": volume, "command_seq": cmd.seq}, ip)
-        return {"device_id": device_id, "volume": volume, "command_seq": cmd.seq}
+        with self.registry.db.tx():
+            seq = self._send_volume(device_id, volume, user)
+            self.audit.record(user.username, "device_volume", device_id,
+                              {"before": before, "after": volume, "command_seq": seq}, ip)
+        return {"device_id": device_id, "volume": volume, "command_seq": seq}
+
+    def set_unit_volume(self, unit_id: str, device_ids: list[str], volume: Any, user: User,
+                        ip: str = "") -> dict[str, Any]:
+        """One volume for every device of a village (or any unit), under the same floor, in one audit entry."""
+        volume = self.check_floor(volume, user)
+        before = {d: self._reported_volume(d) for d in device_ids}
+        with self.registry.db.tx():
+            seqs = {d: self._send_volume(d, volume, user) for d in device_ids}
+            self.audit.record(user.username, "unit_volume", unit_id,
+                              {"after": volume, "devices": device_ids, "before": before, "command_seqs": seqs}, ip)
+        return {"unit_id": unit_id, "volume": volume, "devices": device_ids}
 
     def test_tone(self, device_id: str, user: User, ip: str = "") -> dict[str, Any]:
         """Play a short tone now, so someone at the pole can check the horns and the amplifier."""

@@ -8,9 +8,12 @@ is (:func:`device_readiness`) is decided here once, for the device pages and the
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Mapping
 
+from controller.devices.history import DeviceHistory, Period
+from controller.devices.link import LinkStatus
 from controller.devices.media_access import MediaFile, person_may_hear
 from controller.devices.registry import register_device
 from controller.errors import InputError, NotFound
@@ -30,7 +33,26 @@ def units_in_scope(c: Controller, actor: Actor) -> list[dict[str, Any]]:
 
 
 def devices_in_scope(c: Controller, actor: Actor) -> list[dict[str, Any]]:
-    return [d for d in c.registry.devices() if actor.scope.has_device(d["id"])]
+    """The actor's devices, each with its ``link`` as far as the controller can know it now."""
+    link = c.broker_link.status()
+    return [with_link(d, link) for d in c.registry.devices() if actor.scope.has_device(d["id"])]
+
+
+def broker_link(c: Controller) -> LinkStatus:
+    """Whether the controller hears its devices now (every page shows a banner when it does not)."""
+    return c.broker_link.status()
+
+
+def with_link(device: dict[str, Any], link: LinkStatus) -> dict[str, Any]:
+    """``link``: ``online``, ``offline``, ``never`` (never connected) or ``unknown`` (the controller lost
+    its broker, so the last report is stale); ``online`` is true only when the device is known online."""
+    if not device["last_seen"]:
+        state = "never"
+    elif not link.connected:
+        state = "unknown"
+    else:
+        state = "online" if device["online"] else "offline"
+    return {**device, "link": state, "online": state == "online"}
 
 
 def subtree(c: Controller, unit_id: str) -> frozenset[str]:
@@ -52,7 +74,7 @@ def devices_under(c: Controller, actor: Actor, unit_id: str | None) -> list[dict
 def device_in_scope(c: Controller, actor: Actor, device_id: str) -> dict[str, Any]:
     """A device of the actor's subtree; one outside it is refused (403)."""
     access.require_devices(actor, [device_id])
-    return c.registry.device(device_id)
+    return with_link(c.registry.device(device_id), c.broker_link.status())
 
 
 def visible_device(c: Controller, actor: Actor, device_id: str) -> dict[str, Any]:
@@ -82,7 +104,10 @@ def add_device(c: Controller, actor: Actor, device_id: Any, name: Any, unit_id: 
 
 # -- readiness ----------------------------------------------------------------------------
 def device_readiness(device: Mapping[str, Any], issued_version: int) -> str:
-    """``offline``, ``ready`` (the plan last issued is applied and its media cached) or ``not_ready``."""
+    """``offline``, ``unknown``, ``never``, ``ready`` (the plan last issued is applied and its media cached)
+    or ``not_ready``."""
+    if device.get("link") in ("unknown", "never"):
+        return device["link"]
     if not device["online"]:
         return "offline"
     if device["plan_version_applied"] >= issued_version and device["media_ready"]:
@@ -111,6 +136,58 @@ def set_volume(c: Controller, actor: Actor, device_id: str, volume: Any) -> dict
     return c.remote.set_volume(device_id, volume, actor, actor.ip)
 
 
+def set_unit_volume(c: Controller, actor: Actor, unit_id: Any, volume: Any) -> dict[str, Any]:
+    """One volume for every device at or below a unit of the actor's scope (same floor, one audit entry)."""
+    access.require_permission(actor, "draft")
+    if not isinstance(unit_id, str) or not unit_id:
+        raise InputError("invalid_unit", "Chọn một đơn vị.", "unit_id")
+    targets = [d["id"] for d in devices_under(c, actor, unit_id)]
+    if not targets:
+        raise InputError("no_devices", "Đơn vị này chưa có cụm loa nào.", "unit_id")
+    return c.remote.set_unit_volume(unit_id, targets, volume, actor, actor.ip)
+
+
+def volume_schedule(c: Controller, actor: Actor, unit_id: str) -> dict[str, Any]:
+    """A unit's own volume schedule, and the one its poles follow (its own, or the nearest above)."""
+    access.require_unit(actor, unit_id)
+    schedules = c.volume_schedules.all()
+    own = schedules.get(unit_id)
+    follows = c.volume_schedules.for_units(c.registry.ancestors(unit_id))
+    view = lambda v: None if v is None else {"unit_id": v.unit_id, "set_by": v.set_by, "set_at": v.set_at,  # noqa: E731
+                                             "steps": [s.to_dict() for s in v.steps]}
+    return {"unit_id": unit_id, "own": view(own), "follows": view(follows)}
+
+
+def volume_schedules_in_scope(c: Controller, actor: Actor) -> list[dict[str, Any]]:
+    """Every unit of the actor's scope that has its own volume schedule, for the devices page."""
+    names = {u["id"]: u["name"] for u in units_in_scope(c, actor)}
+    return [{"unit_id": v.unit_id, "unit_name": names[v.unit_id], "steps": v.steps, "set_by": v.set_by,
+             "set_at": v.set_at} for v in c.volume_schedules.all().values() if v.unit_id in names]
+
+
+def set_volume_schedule(c: Controller, actor: Actor, unit_id: Any, steps: Any) -> dict[str, Any]:
+    """Set (or clear, with no steps) a unit's daily volume schedule; it travels in its poles' signed plans.
+
+    Every step keeps to the editor's volume floor, as a volume set by hand does; audited.
+    """
+    from controller.devices.volume_schedule import parse_steps
+
+    access.require_permission(actor, "draft")
+    if not isinstance(unit_id, str) or not unit_id:
+        raise InputError("invalid_unit", "Chọn một đơn vị.", "unit_id")
+    access.require_unit(actor, unit_id)
+    parsed = parse_steps(steps)
+    for step in parsed:
+        c.remote.check_floor(step.volume, actor)
+    before = volume_schedule(c, actor, unit_id)["own"]
+    with c.db.tx():
+        c.volume_schedules.put(unit_id, parsed, actor.username)
+        c.audit.record(actor, "volume_schedule_changed", unit_id,
+                       {"before": before["steps"] if before else [], "after": [s.to_dict() for s in parsed]})
+    c.jobs.rebuild(sorted(d["id"] for d in devices_under(c, actor, unit_id)))
+    return volume_schedule(c, actor, unit_id)
+
+
 def play_test_tone(c: Controller, actor: Actor, device_id: str) -> dict[str, Any]:
     """Play a short tone now, so someone at the pole can check the horns and the amplifier (audited)."""
     access.require_permission(actor, "draft")
@@ -128,3 +205,121 @@ def media_for_person(c: Controller, actor: Actor, name: str) -> MediaFile | None
                                             actor.scope.has_device):
         return None
     return found
+
+
+# -- the technician's view of one device --------------------------------------------------
+@dataclass(frozen=True)
+class Pending:
+    """A value asked of the device that it has not reported yet."""
+
+    what: str
+    wanted: Any
+    reported: Any
+    set_by: str
+    set_at: str
+
+
+@dataclass(frozen=True)
+class NowPlaying:
+    title: str
+    kind: str  # scheduled, emergency, alert, test_tone, speaker_check, other
+    starts_at: str | None
+    broadcast_id: str
+
+
+def pending_changes(c: Controller, device: Mapping[str, Any]) -> list[Pending]:
+    """What the device was asked and has not confirmed ("đang chờ thiết bị" on its page)."""
+    out = []
+    state = device.get("state") or {}
+    want = c.desired.of(device["id"]).get("volume")
+    expected = c.desired.expected_volume(device["id"])
+    if expected is not None and state.get("volume") != expected:
+        manual = want is not None and want.value == expected
+        out.append(Pending("volume", expected, state.get("volume"), want.set_by if manual else "lịch âm lượng",
+                           want.set_at if manual else ""))
+    kill = c.security.kill_switches.desired(device["id"])
+    if bool(state.get("kill_switch")) != kill:
+        out.append(Pending("kill_switch", kill, bool(state.get("kill_switch")), "", ""))
+    return out
+
+
+def now_playing(c: Controller, item_id: str) -> NowPlaying | None:
+    """The bulletin title and programme behind a plan item id a device reports playing."""
+    if not item_id:
+        return None
+    from controller.fleet.care import SPEAKER_CHECK_PREFIX
+
+    if item_id.startswith("tone-"):
+        return NowPlaying("Âm thử", "test_tone", None, "")
+    if item_id.startswith(SPEAKER_CHECK_PREFIX):
+        return NowPlaying("Kiểm tra loa", "speaker_check", None, "")
+    with c.db.tx() as db:
+        row = db.execute(
+            "SELECT b.id, b.kind, b.starts_at, bl.title FROM broadcasts b JOIN bulletins bl ON bl.id = b.bulletin_id "
+            "WHERE b.id = ? OR ? LIKE b.id || '-%' ORDER BY length(b.id) DESC LIMIT 1", [item_id, item_id]).fetchone()
+    if row is None:
+        return NowPlaying("Nội dung khác", "other", None, "")
+    return NowPlaying(row[3] or "Bản tin không tên", row[1], row[2], row[0])
+
+
+def with_now_playing(c: Controller, devices: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{**d, "now_playing": now_playing(c, (d.get("state") or {}).get("playing", "")) if d["online"] else None}
+            for d in devices]
+
+
+@dataclass(frozen=True)
+class DevicePage:
+    device: dict[str, Any]
+    pending: list[Pending]
+    periods: list[Period]
+    history: list[dict[str, Any]]
+
+
+def device_page(c: Controller, actor: Actor, device_id: str) -> DevicePage:
+    """Everything the device page shows: readiness, what plays, what waits for the device, its history."""
+    device = with_now_playing(c, with_readiness(c, [visible_device(c, actor, device_id)]))[0]
+    history: DeviceHistory = c.device_history
+    return DevicePage(device, pending_changes(c, device), history.periods(device_id), history.entries(device_id))
+
+
+# -- enrollment from the technician's pages -----------------------------------------------
+@dataclass(frozen=True)
+class EnrollmentTicket:
+    """A one-time code to type (or scan) on a new pole; shown once, only its digest is kept."""
+
+    device_id: str
+    code: str
+    expires_at: str
+    qr_svg: str  # "" when no QR library is installed: the code is shown as text anyway
+
+
+def add_device_with_code(c: Controller, actor: Actor, device_id: Any, name: Any, unit_id: Any) -> EnrollmentTicket:
+    """Add a pole from the UI and give the technician its enrollment code at once (audited)."""
+    from controller.devices.enrollment_qr import qr_svg
+    from loaxa.wire_time import format_time
+
+    access.require_permission(actor, "manage")
+    access.require_unit(actor, unit_id)
+    if not device_id:
+        device_id = None
+    device, code, expires = c.security.add_device(unit_id, name, device_id, actor.username, actor.ip)
+    c.dispatcher.publish_plan(device["id"])
+    return EnrollmentTicket(device["id"], code, format_time(expires), qr_svg(code))
+
+
+def issue_code(c: Controller, actor: Actor, device_id: str) -> EnrollmentTicket:
+    """A new one-time code for a pole (a replaced SD card, a lost code); the old unused one stops working."""
+    from controller.devices.enrollment_qr import qr_svg
+    from loaxa.wire_time import format_time
+
+    access.require_permission(actor, "manage")
+    access.require_devices(actor, [device_id])
+    code, expires = c.security.new_code(device_id, actor.username, actor.ip)
+    return EnrollmentTicket(device_id, code, format_time(expires), qr_svg(code))
+
+
+def revoke_device(c: Controller, actor: Actor, device_id: str) -> dict[str, Any]:
+    """Take a pole's credentials away (a stolen or replaced Pi); audited."""
+    access.require_permission(actor, "manage")
+    access.require_devices(actor, [device_id])
+    return c.security.revoke(device_id, actor.username, actor.ip)

@@ -124,13 +124,15 @@ class Dispatcher:
                 if key not in digests:
                     item_docs[key] = [i.to_dict() for i in draft.items]
                     digests[key] = hashlib.sha256(protocol.canonical_json(item_docs[key])).hexdigest()
-                digest = hashlib.sha256(f"{digests[key]}|{','.join(draft.groups)}".encode()).hexdigest()
+                steps = ",".join(f"{v.at}={v.volume}" for v in draft.volume_steps)
+                digest = hashlib.sha256(f"{digests[key]}|{','.join(draft.groups)}"
+                                        f"{'|' + steps if steps else ''}".encode()).hexdigest()
                 prev = previous.get(draft.device_id)
                 if prev and not force and prev[1] == digest and parse_time(prev[2], "issued_at") > now - horizon / 2:
                     continue
                 version = (prev[0] if prev else 0) + 1
                 body = Plan(device_id=draft.device_id, plan_version=version, issued_at=now, expires_at=now + horizon,
-                            groups=draft.groups).to_dict()
+                            groups=draft.groups, volume_steps=draft.volume_steps).to_dict()
                 body["items"] = item_docs[key]
                 payload = self.signer.seal(_PlanBody(body))  # type: ignore[arg-type]
                 log.debug("plan v%d with %d items, broadcasts %s", version, len(draft.items),

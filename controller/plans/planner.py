@@ -21,8 +21,9 @@ from datetime import datetime, timedelta
 from typing import Any, Iterable
 
 from controller.db import Database
+from controller.devices.volume_schedule import VolumeSchedules
 from loaxa.local_time import to_local
-from loaxa.protocol import PlayItem
+from loaxa.protocol import PlayItem, VolumeStep
 from loaxa.wire_time import format_time, parse_time
 from schedules.broadcast import Broadcast, Override
 from schedules.errors import ScheduleInputError
@@ -62,6 +63,7 @@ class DraftPlan:
     device_id: str
     items: tuple[PlayItem, ...]
     groups: tuple[str, ...]
+    volume_steps: tuple[VolumeStep, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -141,9 +143,12 @@ def build_plans(db: Database, policy: GuardrailPolicy, now: datetime, horizon: t
     _add_late_items(db, tree, now, device_ids, items)
     shared: dict[tuple[int, ...], tuple[PlayItem, ...]] = {}
     plans: dict[str, DraftPlan] = {}
+    schedules = VolumeSchedules(db).all()
     for device_id, device_items in items.items():
         frozen = shared.setdefault(tuple(id(i) for i in device_items), device_items)  # one tuple per class: cheap digests
-        plans[device_id] = DraftPlan(device_id, frozen, tree.group_chain(device_id))
+        chain = tree.group_chain(device_id)
+        steps = next((schedules[u].steps for u in chain if u in schedules), ())
+        plans[device_id] = DraftPlan(device_id, frozen, chain, steps)
     return PlanSet(plans, expansion, stored)
 
 

@@ -194,25 +194,42 @@ EMERGENCY_STAGES = ("delivered", "started", "finished", "interrupted", "failed",
 
 
 def emergency_status(c: Controller, actor: Actor, broadcast_id: str) -> dict[str, Any]:
-    """Per targeted device: online or not, and the furthest stage it reported for this emergency."""
+    """Per targeted device: its link, the furthest stage it reported, and whether it confirmed.
+
+    A device that has reported nothing is ``waiting`` while the controller still re-sends
+    (``sends`` so far), and ``unreached`` once the item's lifetime ended without a word from
+    it: "sent" is never a final answer.  ``reason`` carries the device's own reason for a
+    ``failed`` or ``skipped`` (for example an expired command).
+    """
+    from controller.devices.event_wording import reason_text
+    from controller.devices.use_cases import devices_in_scope
+
     bc = c.broadcasts.get(broadcast_id)
     if bc.get("kind") != "emergency":
         raise NotFound("unknown_emergency", f"Không có lệnh khẩn cấp '{broadcast_id}'.")
     access.require_devices(actor, bc["devices"])
-    devices = {d["id"]: d for d in c.registry.devices() if actor.scope.has_device(d["id"])}
+    devices = {d["id"]: d for d in devices_in_scope(c, actor)}
     events = c.playback(broadcast_id=broadcast_id, limit=5000)
-    stage: dict[str, str] = {}
+    stage: dict[str, tuple[str, str]] = {}
     for e in sorted(events, key=lambda e: e["id"]):
         if e["kind"] in EMERGENCY_STAGES:
-            stage[e["device_id"]] = e["kind"]
+            stage[e["device_id"]] = (e["kind"], e["reason"] or "")
+    delivery = {d["device_id"]: d for d in c.emergencies.deliveries(broadcast_id)}
     rows = []
     for device_id in bc["devices"]:
         d = devices.get(device_id, {})
+        sent = delivery.get(device_id, {})
+        fallback = "unreached" if sent.get("status") == "unreached" else "waiting"
+        kind, reason = stage.get(device_id, (fallback, ""))
         rows.append({"device_id": device_id, "name": d.get("name", device_id), "online": bool(d.get("online")),
-                     "stage": stage.get(device_id, "sent")})
+                     "link": d.get("link", "unknown"), "last_seen": d.get("last_seen"), "stage": kind,
+                     "reason": reason, "reason_text": reason_text(reason), "delivery": sent.get("status", "pending"), "sends": sent.get("sends", 0),
+                     "confirmed_at": sent.get("confirmed_at")})
     done = sum(1 for r in rows if r["stage"] in ("started", "finished"))
+    open_ = sum(1 for r in rows if r["stage"] in ("waiting", "delivered", "started"))
     return {"broadcast_id": broadcast_id, "sent_at": bc["starts_at"], "devices": rows,
-            "counts": {"total": len(rows), "playing_or_done": done}}
+            "counts": {"total": len(rows), "playing_or_done": done,
+                       "unreached": sum(1 for r in rows if r["stage"] == "unreached"), "open": open_}}
 
 
 # -- guardrails, readiness, plans ---------------------------------------------------------

@@ -19,6 +19,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Iterable, Sequence
 
 from controller.db import Database
+from controller.devices.event_wording import reason_text
 from controller.plans.planner import planned_items
 from loaxa.local_time import LOCAL_TZ, to_local
 from loaxa.wire_time import format_time, parse_time, utcnow
@@ -217,7 +218,7 @@ def logbook_rows(occ: Sequence[Occurrence]) -> list[dict[str, Any]]:
             "duration": round(o.duration_s, 1) if o.duration_s is not None else "",
             "title": o.title, "priority": PRIORITY_VI.get(o.priority, o.priority), "unit": o.unit_name,
             "device": f"{o.device_name} ({o.device_id})", "status": OUTCOME_VI.get(o.status, o.status),
-            "approved_by": o.approved_by, "note": o.reason,
+            "approved_by": o.approved_by, "note": reason_text(o.reason),
         })
     return rows
 

@@ -2,8 +2,10 @@
 "use strict";
 (function () {
   var L = window.loaxa, form = document.getElementById("emergency-form");
-  var STAGE = { sent: ["Đã gửi lệnh", "info"], delivered: ["Đã nhận", "info"], started: ["Đang phát", "ok"],
-    finished: ["Phát xong", "ok"], interrupted: ["Bị ngắt", "warn"], failed: ["Lỗi", "bad"], skipped: ["Bỏ qua", "warn"] };
+  var STAGE = { waiting: ["Chờ cụm loa xác nhận", "info"], unreached: ["Không tới được", "bad"],
+    delivered: ["Đã nhận", "info"], started: ["Đang phát", "ok"], finished: ["Phát xong", "ok"],
+    interrupted: ["Bị ngắt", "warn"], failed: ["Lỗi", "bad"], skipped: ["Bỏ qua", "warn"] };
+  var LINK = { online: "Trực tuyến", offline: "Mất kết nối", unknown: "Không rõ", never: "Chưa từng kết nối" };
   function $(id) { return document.getElementById(id); }
   function targets() {
     var out = []; form.querySelectorAll('input[name="targets"]:checked').forEach(function (c) { out.push(c.value); }); return out;
@@ -20,18 +22,22 @@
     L.api("GET", "/api/emergency/" + id + "/status").then(function (s) {
       var body = $("live-table").querySelector("tbody"); body.textContent = "";
       s.devices.forEach(function (d) {
-        var tr = document.createElement("tr"), st = STAGE[d.stage] || [d.stage, "info"];
-        tr.innerHTML = "<td></td><td></td><td><span class='badge'></span></td>";
+        var tr = document.createElement("tr"), st = STAGE[d.stage] || ["Không rõ", "info"];
+        tr.innerHTML = "<td></td><td></td><td><span class='badge'></span> <small class='hint'></small></td>";
         tr.children[0].textContent = d.name;
-        tr.children[1].textContent = d.online ? "Trực tuyến" : "Mất kết nối";
+        tr.children[1].textContent = LINK[d.link] || "Không rõ";
         var b = tr.querySelector(".badge"); b.textContent = st[0]; b.className = "badge " + st[1];
+        var note = d.reason_text || "";
+        if (d.stage === "waiting") { note = "đã gửi " + d.sends + " lần, đang gửi lại"; }
+        if (d.stage === "unreached") { note = "không xác nhận trước khi lệnh hết hạn"; }
+        tr.querySelector("small").textContent = note;
         tr.setAttribute("data-device", d.device_id); tr.setAttribute("data-stage", d.stage);
         body.appendChild(tr);
       });
-      $("live-summary").textContent = s.counts.playing_or_done + "/" + s.counts.total + " cụm loa đã phát hoặc đang phát.";
-      if (s.devices.some(function (d) { return ["finished", "failed", "interrupted", "skipped"].indexOf(d.stage) < 0; })) {
-        setTimeout(function () { poll(id); }, 2000);
-      }
+      var summary = s.counts.playing_or_done + "/" + s.counts.total + " cụm loa đã phát hoặc đang phát.";
+      if (s.counts.unreached) { summary += " " + s.counts.unreached + " cụm loa không tới được."; }
+      $("live-summary").textContent = summary;
+      if (s.counts.open) { setTimeout(function () { poll(id); }, 2000); }
     }, function () { setTimeout(function () { poll(id); }, 4000); });
   }
   $("btn-fire").addEventListener("click", function () {

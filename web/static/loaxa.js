@@ -73,5 +73,25 @@ window.loaxa = (function () {
       if (next) { window.location.href = next; } else { window.location.reload(); }
     }, function (err) { busy(btn, false); showError(form, err); });
   });
+  /* A range input marked data-output shows its value in the <output> of that id. */
+  document.addEventListener("input", function (ev) {
+    var id = ev.target.getAttribute && ev.target.getAttribute("data-output");
+    var out = id && document.getElementById(id);
+    if (out) { out.value = ev.target.value; }
+  });
+  /* The banner every page carries: shown while the controller has lost its broker (polled). */
+  function pollLink() {
+    var banner = document.getElementById("link-banner");
+    if (!banner) { return; }
+    api("GET", banner.getAttribute("data-poll")).then(function (s) {
+      var was = banner.hidden;
+      banner.hidden = !!s.connected;
+      if (!s.connected && s.since && s.ever_connected) {
+        document.getElementById("link-since").textContent = "từ " + new Date(s.since).toLocaleTimeString("vi-VN");
+      }
+      if (was !== banner.hidden && document.querySelector("[data-link]")) { window.location.reload(); }
+    }, function () { /* the web server itself is unreachable: the banner keeps what it knew */ }).then(function () { setTimeout(pollLink, 3000); });
+  }
+  document.addEventListener("DOMContentLoaded", pollLink);
   return { api: api, clearErrors: clearErrors, showError: showError, busy: busy };
 })();
