@@ -644,6 +644,22 @@ def m018_commune_dictionary(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m029_device_presence(db: sqlite_utils.Database) -> None:
+    """Each device's online/offline transitions, so an auditor sees outages over a period, not only now."""
+    db.executescript(
+        """
+        CREATE TABLE device_presence (
+            id INTEGER PRIMARY KEY,
+            device_id TEXT NOT NULL REFERENCES devices(id),
+            online INTEGER NOT NULL,
+            at TEXT NOT NULL
+        );
+        CREATE INDEX device_presence_device_at ON device_presence(device_id, at);
+        """
+    )
+
+
 class Database:
 
     """The controller database with its lock; use :meth:`tx` for every access."""

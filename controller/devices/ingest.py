@@ -77,6 +77,9 @@ class Ingest:
                 )
             else:
                 db.execute("UPDATE devices SET online = 0 WHERE id = ?", [device_id])
+            if was_online != state.online:  # the outage history of controller.reports.outages
+                db.execute("INSERT INTO device_presence(device_id, online, at) VALUES (?, ?, ?)",
+                           [device_id, int(state.online), now])
         if self.flaps is not None:
             self.flaps.observe(device_id, was_online, state.online)
         log.debug("state of %s: online=%s plan=v%d", device_id, state.online, state.plan_version)
