@@ -63,8 +63,15 @@ GROUPS: dict[str, tuple[str, frozenset[str]]] = {
         "report_exported"})),
 }
 DETAIL_VI = {"comment": "ý kiến", "title": "tiêu đề", "volume": "âm lượng", "role": "vai trò", "unit_id": "đơn vị",
-             "reason": "lý do", "devices": "cụm loa", "changes": "thay đổi", "via": "qua", "targets": "nơi phát",
-             "report": "báo cáo", "format": "định dạng", "filters": "bộ lọc"}
+             "unit": "đơn vị", "units": "đơn vị", "parent_id": "đơn vị cấp trên", "reason": "lý do",
+             "devices": "cụm loa", "changes": "thay đổi", "via": "qua", "targets": "nơi phát", "report": "báo cáo",
+             "format": "định dạng", "filters": "bộ lọc", "before": "trước", "after": "sau", "command_seq": "số lệnh",
+             "name": "tên", "username": "tài khoản", "values": "giá trị", "count": "số lượng",
+             "expires_at": "hết hạn lúc", "engaged": "đang bật", "was_engaged": "trước đó đang bật",
+             "tokens_revoked": "mã API bị thu hồi", "had_credentials": "đã có tài khoản kết nối",
+             "transition": "diễn biến", "rollout": "đợt cập nhật", "old_reading": "cách đọc cũ",
+             "old_kind": "loại cũ", "rule": "quy tắc", "priority": "mức ưu tiên", "starts_at": "giờ bắt đầu"}
+VALUE_VI = {True: "có", False: "không", None: "–"}
 COLUMNS = (Column("Thời điểm", 20), Column("Người thực hiện", 18), Column("Hành động", 28), Column("Mã hành động", 22),
            Column("Đối tượng", 24), Column("Chi tiết", 60), Column("Địa chỉ IP", 16))
 
@@ -99,6 +106,8 @@ def details_text(details: Mapping[str, Any]) -> str:
             value = ", ".join(str(v) for v in value)
         elif isinstance(value, dict):
             value = ", ".join(f"{k}={v}" for k, v in value.items())
+        elif isinstance(value, bool) or value is None:
+            value = VALUE_VI[value]
         parts.append(f"{DETAIL_VI.get(key, key)}: {value}")
     return "; ".join(parts)[:1000]
 

@@ -423,7 +423,7 @@ def logbook_xlsx(rows: Sequence[dict[str, Any]], heading: str) -> bytes:
 
 def compliance_svg(items: Sequence[Compliance]) -> str:
     """A horizontal bar chart, drawn on the server so a weak phone needs no chart library."""
-    bar_h, gap, label_w, width = 22, 12, 180, 640
+    bar_h, gap, label_w, width = 22, 12, 180, 660
     height = max(1, len(items)) * (bar_h + gap) + 30
     scale = max([c.planned for c in items] + [1])
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
@@ -438,13 +438,13 @@ def compliance_svg(items: Sequence[Compliance]) -> str:
         rate = "–" if c.rate is None else f"{c.rate * 100:.0f}%"
         parts.append(f'<text x="0" y="{y + 16}" font-size="13">{name}</text>')
         parts.append(f'<rect x="{label_w}" y="{y}" width="{played_w:.1f}" height="{bar_h}" fill="#1b7a3a"><title>Đã phát {c.played}</title></rect>')
-        parts.append(f'<rect x="{label_w + played_w:.1f}" y="{y}" width="{other_w:.1f}" height="{bar_h}" fill="#d18f00"><title>Bị ngắt, lỗi, bỏ qua {c.other}</title></rect>')
-        parts.append(f'<rect x="{label_w + played_w + other_w:.1f}" y="{y}" width="{missed_w:.1f}" height="{bar_h}" fill="#a51b1b"><title>Không phát {c.missed}</title></rect>')
+        parts.append(f'<rect x="{label_w + played_w:.1f}" y="{y}" width="{other_w:.1f}" height="{bar_h}" fill="#d18f00"><title>Có nguyên nhân {c.other}</title></rect>')
+        parts.append(f'<rect x="{label_w + played_w + other_w:.1f}" y="{y}" width="{missed_w:.1f}" height="{bar_h}" fill="#a51b1b"><title>Không phát, không rõ lý do {c.missed}</title></rect>')
         parts.append(f'<text x="{label_w + plot_w + 6}" y="{y + 16}" font-size="13">{rate}</text>')
     ly = height - 8
     parts.append(f'<rect x="0" y="{ly - 10}" width="12" height="12" fill="#1b7a3a"/><text x="16" y="{ly}" font-size="12">Đã phát</text>'
-                 f'<rect x="90" y="{ly - 10}" width="12" height="12" fill="#d18f00"/><text x="106" y="{ly}" font-size="12">Ngắt / lỗi / bỏ qua</text>'
-                 f'<rect x="250" y="{ly - 10}" width="12" height="12" fill="#a51b1b"/><text x="266" y="{ly}" font-size="12">Không phát</text>')
+                 f'<rect x="90" y="{ly - 10}" width="12" height="12" fill="#d18f00"/><text x="106" y="{ly}" font-size="12">Có nguyên nhân (khẩn cấp, mất kết nối, công tắc ngắt, từ chối, lỗi)</text>'
+                 f'<rect x="530" y="{ly - 10}" width="12" height="12" fill="#a51b1b"/><text x="546" y="{ly}" font-size="12">Không rõ lý do</text>')
     parts.append("</svg>")
     return "".join(parts)
 

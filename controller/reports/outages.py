@@ -2,9 +2,11 @@
 
 The ingest writes one ``device_presence`` row each time a device goes online or offline.
 A period's outages are rebuilt from those transitions; the state at the period's start is the
-last transition before it, or (with none) the opposite of the first one inside it, or (with no
-history at all) the device's present state since it was last seen.  A device that never
-connected is offline from its registration.  Outages are clipped to the period and to now.
+last transition before it, or (with none before it) online: the time between a registration
+and the first contact is installation, not an outage.  With no history at all, an offline
+device is offline since it was last seen, and one that never connected is offline from its
+registration.  Outages are clipped to the period and to now; a device's share of time online
+counts only from its registration.
 """
 
 from __future__ import annotations
@@ -68,15 +70,19 @@ def _transitions(db: Database, ids: Sequence[str], until: datetime) -> dict[str,
 def _start_state(device: Mapping[str, Any], before: list[tuple[datetime, bool]],
                  inside: list[tuple[datetime, bool]], since: datetime) -> tuple[bool, datetime]:
     """Whether the device was online at ``since`` and since when that is known to hold."""
-    created = parse_time(device["created_at"], "created_at") if device.get("created_at") else since
+    created = _created(device, since)
     if before:
         return before[-1][1], since
     if inside:
-        return not inside[0][1], max(since, created)
+        return True, since
     if device.get("online"):
         return True, since
     seen = device.get("last_seen")
     return False, max(since, parse_time(seen, "last_seen") if seen else created)
+
+
+def _created(device: Mapping[str, Any], since: datetime) -> datetime:
+    return parse_time(device["created_at"], "created_at") if device.get("created_at") else since
 
 
 def device_outages(db: Database, devices: Sequence[Mapping[str, Any]], since: datetime, until: datetime,
@@ -113,9 +119,10 @@ def cluster_outages(db: Database, devices: Sequence[Mapping[str, Any]], units: M
     """Every cluster of ``devices`` with its outages, the most offline first (a dead village stands out)."""
     now = now or utcnow()
     per = device_outages(db, devices, since, until, now)
-    period_s = max(0.0, (min(until, now) - since).total_seconds())
+    end = min(until, now)
     rows = [ClusterOutages(d["id"], d["name"], d["unit_id"], units.get(d["unit_id"], d["unit_id"]),
-                           not d.get("last_seen"), tuple(per[d["id"]]), period_s) for d in devices]
+                           not d.get("last_seen"), tuple(per[d["id"]]),
+                           max(0.0, (end - max(since, _created(d, since))).total_seconds())) for d in devices]
     return sorted(rows, key=lambda r: (-r.offline_s, r.unit_name, r.device_name))
 
 

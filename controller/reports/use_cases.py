@@ -149,7 +149,8 @@ def outage_report(c: Controller, actor: Actor, start: date, end: date, unit: str
              for r in sorted(clusters, key=lambda r: (r.unit_name, r.device_name))]
     days = (until - since).days
     every = 1 if days <= 10 else 7 if days <= 70 else 30
-    ticks = [(since + timedelta(days=i), f"{(start + timedelta(days=i)):%d/%m}") for i in range(0, days + 1, every)]
+    ticks = [(since + timedelta(days=i), f"{(start + timedelta(days=i)):%d/%m}") for i in range(0, days + 1, every)
+             if since + timedelta(days=i) < shown_end]
     return {"from": start.isoformat(), "to": end.isoformat(), "unit": unit or "",
             "unit_name": names.get(unit or "", "Tất cả"), "clusters": clusters,
             "periods": sum(len(r.periods) for r in clusters),
