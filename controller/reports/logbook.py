@@ -207,7 +207,7 @@ def occurrences(db: Database, policy: GuardrailPolicy, device_ids: Iterable[str]
             reason=(e or {}).get("reason") or p.refused, item_id=p.item_id, repeat=p.repeat,
             alert_id=p.broadcast_id if p.alert else ""))
     down = device_outages(db, list(devices.values()), since, until, now)
-    out = _with_causes(out, down)
+    out = _with_causes(out, down, _expired_refusals(db, ids, since, until))
     out.sort(key=lambda o: (o.planned_at, o.unit_name, o.device_id, o.item_id))
     return out
 
@@ -219,12 +219,38 @@ CAUSE_VI = {"played": "Đã phát", "preempted": "Bị khẩn cấp chen ngang",
 SKIP_FOR_ABSENCE = frozenset({"missed_start", "media_late", "agent_restart", "shutdown"})
 
 
-def _with_causes(occ: list[Occurrence], down: dict[str, list[Outage]]) -> list[Occurrence]:
+REFUSAL_WINDOW = timedelta(minutes=10)
+
+
+def _expired_refusals(db: Database, ids: list[str], since: datetime, until: datetime) -> dict[str, list[datetime]]:
+    """When each device refused a command as expired (its ``security`` events): a late emergency it never played."""
+    marks = ",".join("?" * len(ids))
+    with db.tx() as conn:
+        rows = conn.execute(
+            f"""SELECT device_id, recorded_at FROM playback_events WHERE device_id IN ({marks}) AND kind = 'security'
+                AND reason LIKE 'rejected on %' AND reason LIKE '%expired%' AND recorded_at >= ? AND recorded_at < ?""",
+            [*ids, format_time(since), format_time(until + REFUSAL_WINDOW)]).fetchall()
+    out: dict[str, list[datetime]] = {}
+    for device_id, at in rows:
+        out.setdefault(device_id, []).append(parse_time(at, "recorded_at"))
+    return out
+
+
+def _with_causes(occ: list[Occurrence], down: dict[str, list[Outage]],
+                 refusals: dict[str, list[datetime]] | None = None) -> list[Occurrence]:
     """Each occurrence with the one cause that explains it; "missed" is left only when nothing explains it.
 
     An emergency (or warning) that played on the device when the item was due preempted it; a
-    device offline at the planned instant explains a missing play or a late-start skip.
+    device offline at the planned instant explains a missing play or a late-start skip; an
+    emergency the device never played but refused as expired (its command arrived too late)
+    was refused.
     """
+    refusals = refusals or {}
+
+    def refused_late(o: Occurrence) -> bool:
+        return o.priority == "emergency" and o.status == "missed" and any(
+            o.planned_at <= at < o.planned_at + REFUSAL_WINDOW for at in refusals.get(o.device_id, ()))
+
     urgent: dict[str, list[tuple[datetime, datetime]]] = {}
     for o in occ:
         if o.priority == "emergency" and o.actual_start and o.duration_s is not None:
@@ -240,7 +266,7 @@ def _with_causes(occ: list[Occurrence], down: dict[str, list[Outage]]) -> list[O
             cause = o.status
         elif o.status == "finished":
             cause = "played"
-        elif o.status == "refused" or o.reason in {"expired", "refused"}:
+        elif o.status == "refused" or o.reason in {"expired", "refused"} or refused_late(o):
             cause = "refused"
         elif o.reason == "kill_switch":
             cause = "kill_switch"

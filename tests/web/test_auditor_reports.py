@@ -212,3 +212,18 @@ def test_charts_are_svg_text_with_vietnamese_labels_and_escaped_names():
     line = charts.outage_timeline([lane], start, start + timedelta(days=2), [(start, "01/12")])
     assert 'class="outage"' in line and "3 giờ 00 phút" in line
     assert "Chưa có" in charts.compliance_over_time([]) and date(2026, 12, 1)
+
+
+def test_an_emergency_a_cluster_refused_as_expired_is_refused_not_missed(ctl):
+    c = ctl
+    for d in ("loa-a", "loa-b"):
+        state(c, d, True)
+    sent = c.emergencies.trigger(["thon-a", "thon-b"], "Chủ tịch Xã", text="Khẩn cấp. Nước lũ đang lên.", reason="lũ")
+    at = utcnow()
+    c.ingest.on_events("loa-a", EventBatch(device_id="loa-a", epoch="e", events=(  # what the agent logs on a late command
+        PlaybackEvent(seq=1, kind="security", recorded_at=at + timedelta(seconds=30),
+                      reason="rejected on cmd: command #3 expired"),)))
+    later = at + timedelta(minutes=30)
+    occ = logbook.occurrences(c.db, c.guardrails.policy(), ["loa-a", "loa-b"], at - timedelta(hours=1), later, now=later)
+    assert {o.device_id: (o.broadcast_id, o.cause) for o in occ} == {
+        "loa-a": (sent["broadcast_id"], "refused"), "loa-b": (sent["broadcast_id"], "missed")}
