@@ -212,6 +212,21 @@ def occurrences(db: Database, policy: GuardrailPolicy, device_ids: Iterable[str]
     return out
 
 
+REASON_VI = {
+    "preempted": "bị khẩn cấp chen ngang", "kill_switch": "công tắc ngắt đang bật", "stopped": "bị dừng",
+    "shutdown": "phần mềm cụm loa tắt", "agent_restart": "phần mềm cụm loa khởi động lại",
+    "missed_start": "lỡ giờ bắt đầu", "media_late": "tệp âm thanh về muộn", "slot_over": "hết khung giờ",
+    "media_missing": "thiếu tệp âm thanh", "decode_error": "tệp âm thanh hỏng", "no_stream_output": "không có tín hiệu tiếp sóng",
+    "disk_full": "đầy bộ nhớ", "quiet_hours": "giờ yên tĩnh", "weekend": "không phát cuối tuần",
+    "cap_minutes_per_programme": "quá thời lượng một chương trình", "cap_programmes_per_day": "quá số chương trình một ngày",
+}
+
+
+def reason_label(reason: str) -> str:
+    """A device's or a guardrail's reason code in Vietnamese; free text (already a sentence) as it is."""
+    return REASON_VI.get(reason, reason)
+
+
 CAUSES = ("played", "preempted", "offline", "kill_switch", "refused", "failed", "missed")
 CAUSE_VI = {"played": "Đã phát", "preempted": "Bị khẩn cấp chen ngang", "offline": "Mất kết nối",
             "kill_switch": "Bị công tắc ngắt chặn", "refused": "Bị từ chối", "failed": "Lỗi khác",
@@ -413,7 +428,7 @@ def logbook_rows(occ: Sequence[Occurrence]) -> list[dict[str, Any]]:
             "duration": round(o.duration_s, 1) if o.duration_s is not None else "",
             "title": o.title, "priority": PRIORITY_VI.get(o.priority, o.priority), "unit": o.unit_name,
             "device": f"{o.device_name} ({o.device_id})", "status": OUTCOME_VI.get(o.status, o.status),
-            "approved_by": o.approved_by, "note": o.reason, "cause": CAUSE_VI.get(o.cause, o.cause),
+            "approved_by": o.approved_by, "note": reason_label(o.reason), "cause": CAUSE_VI.get(o.cause, o.cause),
             "delay": o.delay_s if o.delay_s is not None else "", "repeat": o.repeat or "",
             "planned_at": format_time(o.planned_at), "actual_start": o.actual_start or "",
         })

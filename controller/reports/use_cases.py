@@ -67,11 +67,12 @@ def playback_rows(c: Controller, actor: Actor, start: date, end: date, *, unit: 
         where.append("b.bulletin_id = ?")
         params.append(bulletin)
     with c.db.tx() as db:
-        return list(db.query(
+        rows = list(db.query(
             f"""SELECT e.*, d.name AS device_name, u.name AS unit_name, bt.title, b.bulletin_id
                 FROM playback_events e JOIN devices d ON d.id = e.device_id JOIN units u ON u.id = d.unit_id
                 LEFT JOIN broadcasts b ON b.id = e.broadcast_id LEFT JOIN bulletins bt ON bt.id = b.bulletin_id
                 WHERE {' AND '.join(where)} ORDER BY e.recorded_at DESC, e.id DESC LIMIT {MAX_ROWS}""", params))
+    return [{**r, "reason_label": logbook.reason_label(r["reason"] or "")} for r in rows]
 
 
 def playback_filter_choices(c: Controller, actor: Actor) -> dict[str, Any]:
@@ -272,7 +273,8 @@ def playback_cells(rows: Sequence[dict[str, Any]]) -> list[list[Any]]:
         out.append([_local(r["recorded_at"]), r["device_name"], r["unit_name"], r.get("title") or "",
                     PLAYBACK_KIND_VI.get(r["kind"], r["kind"]), _local(r.get("planned_at")),
                     _local(r.get("actual_start")), delay,
-                    round(r["duration_s"], 1) if r.get("duration_s") is not None else "", r.get("reason") or ""])
+                    round(r["duration_s"], 1) if r.get("duration_s") is not None else "",
+                    logbook.reason_label(r.get("reason") or "")])
     return out
 
 

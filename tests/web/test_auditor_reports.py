@@ -90,7 +90,7 @@ def test_each_cause_has_its_column_and_missed_means_nothing_happened(ctl):
             total.refused, total.failed, total.other) == (6, 1, 1, 1, 1, 1, 1, 0, 4)
     rows = {r["device"]: r for r in logbook.logbook_rows(occ)}
     assert rows["Cụm loa C (loa-c)"]["cause"] == "Mất kết nối"
-    assert rows["Cụm loa F (loa-f)"]["status"] == "Bị từ chối" and rows["Cụm loa F (loa-f)"]["note"] == "quiet_hours"
+    assert rows["Cụm loa F (loa-f)"]["status"] == "Bị từ chối" and rows["Cụm loa F (loa-f)"]["note"] == "giờ yên tĩnh"
     assert rows["Cụm loa A (loa-a)"]["delay"] == 2.0
 
     sheet = load_workbook(io.BytesIO(logbook.logbook_xlsx(list(rows.values()), "Sổ nhật ký chương trình"))).active
