@@ -31,6 +31,7 @@ OUTCOME_VI = {"finished": "Đã phát", "interrupted": "Bị ngắt", "failed": 
               "started": "Đang phát", "missed": "Không phát", "upcoming": "Sắp phát", "cancelled": "Đã hủy",
               "refused": "Bị từ chối"}
 NOT_COUNTED = frozenset({"upcoming", "cancelled"})
+STREAM_AS = {"stream_started": "started", "stream_finished": "finished"}
 LOGBOOK_COLUMNS = (
     ("date", "Ngày"), ("planned", "Giờ dự kiến"), ("actual", "Giờ phát thực tế"), ("duration", "Thời lượng (giây)"),
     ("title", "Tên bản tin / chương trình"), ("priority", "Mức ưu tiên"), ("unit", "Thôn / đơn vị"),
@@ -176,11 +177,12 @@ def occurrences(db: Database, policy: GuardrailPolicy, device_ids: Iterable[str]
         events = list(conn.query(
             f"""SELECT device_id, item_id, kind, actual_start, duration_s, reason
                 FROM playback_events WHERE device_id IN ({marks}) AND item_id != ''
-                AND kind IN ('started','finished','interrupted','failed','skipped')
+                AND kind IN ('started','finished','interrupted','failed','skipped','stream_started','stream_finished')
                 AND planned_at >= ? AND planned_at < ?""",
             [*ids, format_time(since - MARGIN), format_time(until + MARGIN)]))
     outcome: dict[tuple[str, str], dict[str, Any]] = {}
     for e in events:
+        e["kind"] = STREAM_AS.get(e["kind"], e["kind"])  # a relay item's outcome reads like a file's
         key = (e["device_id"], e["item_id"])
         best = outcome.get(key)
         if best is None or OUTCOME_RANK[e["kind"]] > OUTCOME_RANK[best["kind"]]:
@@ -499,4 +501,5 @@ def occurrence_dict(o: Occurrence) -> dict[str, Any]:
     d = asdict(o)
     d.pop("item_id")
     d["planned_at"] = format_time(o.planned_at)
+    d["delay_s"] = o.delay_s
     return d

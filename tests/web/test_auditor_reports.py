@@ -24,7 +24,7 @@ from support.cap_docs import GEOJSON, seed_son_ha, vi_alert
 from support.world import make_controller
 
 PASSWORD = "mat-khau-kiem-tra"
-DEVICES = ("loa-a", "loa-b", "loa-c", "loa-d", "loa-e", "loa-f")
+DEVICES = ("loa-a", "loa-b", "loa-c", "loa-d", "loa-e", "loa-f", "loa-g")
 
 
 @pytest.fixture
@@ -73,6 +73,8 @@ def test_each_cause_has_its_column_and_missed_means_nothing_happened(ctl):
         event(1, "skipped", item, bc["id"], start, reason="kill_switch"),)))
     c.ingest.on_events("loa-e", EventBatch(device_id="loa-e", epoch="e", events=(
         event(1, "interrupted", item, bc["id"], start, reason="preempted", duration_s=5.0),)))
+    c.ingest.on_events("loa-g", EventBatch(device_id="loa-g", epoch="e", events=(  # a relay item reports as a stream
+        event(1, "stream_finished", item, bc["id"], start, duration_s=40.0),)))
     local = to_local(start)  # thon-f's quiet hours now cover the slot: the planner keeps it out of loa-f's plan
     c.guardrails.put(load_tree(c.db), "thon-f", {"quiet_start": f"{local - timedelta(minutes=10):%H:%M}",
                                                  "quiet_end": f"{local + timedelta(minutes=20):%H:%M}"})
@@ -81,13 +83,13 @@ def test_each_cause_has_its_column_and_missed_means_nothing_happened(ctl):
     occ = logbook.occurrences(c.db, c.guardrails.policy(), DEVICES, start - timedelta(hours=1), later, now=later)
     causes = {o.device_id: o.cause for o in occ}
     assert causes == {"loa-a": "played", "loa-b": "kill_switch", "loa-c": "offline", "loa-d": "missed",
-                      "loa-e": "preempted", "loa-f": "refused"}, causes
+                      "loa-e": "preempted", "loa-f": "refused", "loa-g": "played"}, causes
     assert {o.device_id: o.delay_s for o in occ}["loa-a"] == 2.0
     assert emergency not in {o.broadcast_id for o in occ}
 
     [total] = logbook.compliance(occ, {"xa": "Xã Thử"}, {f"thon-{d[-1]}": "xa" for d in DEVICES})
     assert (total.planned, total.played, total.missed, total.preempted, total.offline, total.kill_switch,
-            total.refused, total.failed, total.other) == (6, 1, 1, 1, 1, 1, 1, 0, 4)
+            total.refused, total.failed, total.other) == (7, 2, 1, 1, 1, 1, 1, 0, 4)
     rows = {r["device"]: r for r in logbook.logbook_rows(occ)}
     assert rows["Cụm loa C (loa-c)"]["cause"] == "Mất kết nối"
     assert rows["Cụm loa F (loa-f)"]["status"] == "Bị từ chối" and rows["Cụm loa F (loa-f)"]["note"] == "giờ yên tĩnh"
@@ -95,7 +97,7 @@ def test_each_cause_has_its_column_and_missed_means_nothing_happened(ctl):
 
     sheet = load_workbook(io.BytesIO(logbook.logbook_xlsx(list(rows.values()), "Sổ nhật ký chương trình"))).active
     assert sheet.title == "Sổ nhật ký chương trình"
-    assert sheet.auto_filter.ref == f"A2:N{2 + len(rows)}"
+    assert sheet.auto_filter.ref == f"A2:N{2 + len(rows)}" and len(rows) == len(DEVICES)
     first = [cell.value for cell in sheet[3]]
     local = to_local(start)
     assert first[0] == datetime.combine(local.date(), time()) and sheet["A3"].number_format == "DD/MM/YYYY"
