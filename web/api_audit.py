@@ -5,18 +5,57 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 from controller.errors import InputError
 from controller.reports import logbook
+from controller.reports import use_cases as reports
 from web import auth
+from web.ui_base import ctl
 
-from web.ui_audit import compliance_data, logbook_data, playback_rows
+from web.ui_audit import compliance_data, logbook_data, outage_data, playback_rows, trail_data
 
 bp = Blueprint("api_audit", __name__)
+
+
+def _format() -> str:
+    fmt = request.args.get("format", "json")
+    if fmt not in ("json", "csv", "xlsx"):
+        raise InputError("invalid_format", "Định dạng phải là csv, xlsx hoặc json.", "format")
+    return fmt
+
+
+def _download(export: reports.Export) -> Response:
+    return Response(export.content, mimetype=export.mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="{export.filename}"'})
 
 
 @bp.get("/api/audit/playback")
 @auth.access("audit")
 def log_api():
+    """The playback log as JSON, or ``?format=csv|xlsx`` for a spreadsheet download."""
+    fmt = _format()
     rows, filters = playback_rows()
+    if fmt != "json":
+        return _download(reports.export_playback(ctl(), auth.actor(), rows, filters, fmt))
     return jsonify({"filters": filters, "rows": rows})
+
+
+@bp.get("/api/audit/trail")
+@auth.access("audit")
+def trail_api():
+    """The audit trail filtered by period, person, action and unit; ``?format=csv|xlsx`` downloads it."""
+    fmt = _format()
+    data = trail_data()
+    if fmt != "json":
+        return _download(reports.export_audit_trail(ctl(), auth.actor(), data, fmt))
+    return {**{k: data[k] for k in ("from", "to", "actor", "action", "unit", "truncated")},
+            "rows": [r.to_dict() for r in data["rows"]]}
+
+
+@bp.get("/api/audit/outages")
+@auth.access("audit")
+def outages_api():
+    """Each cluster's offline periods over the period (from its online/offline history)."""
+    data = outage_data()
+    return {**{k: data[k] for k in ("from", "to", "unit")},
+            "clusters": [reports.outage_dict(r) for r in data["clusters"]]}
 
 
 @bp.get("/api/audit/compliance")
@@ -24,9 +63,12 @@ def log_api():
 def compliance_api():
     data = compliance_data()
     return {
-        **{k: data[k] for k in ("from", "to", "unit", "offline")},
-        "compliance": [{**c.__dict__, "rate": c.rate} for c in data["compliance"]],
+        **{k: data[k] for k in ("from", "to", "unit", "offline", "airtime")},
+        "compliance": [c.to_dict() for c in data["compliance"]],
         "missed": [logbook.occurrence_dict(o) for o in data["missed"]],
+        "not_aired": [logbook.occurrence_dict(o) for o in data["not_aired"]],
+        "repeats": [r.__dict__ for r in data["repeats"]],
+        "by_day": [{"day": d.isoformat(), "planned": p, "played": q} for d, p, q in data["by_day"]],
     }
 
 
@@ -34,16 +76,8 @@ def compliance_api():
 @auth.access("audit")
 def logbook_export():
     """The weekly logbook as JSON, or ``?format=csv|xlsx`` for a spreadsheet download."""
+    fmt = _format()
     data = logbook_data()
-    fmt = request.args.get("format", "json")
-    name = f"so-nhat-ky-{data['unit'] or 'tat-ca'}-{data['week']}"
-    if fmt == "csv":
-        return Response(logbook.logbook_csv(data["rows"]), mimetype="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
-    if fmt == "xlsx":
-        return Response(logbook.logbook_xlsx(data["rows"], data["heading"]),
-                        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                        headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
     if fmt != "json":
-        raise InputError("invalid_format", "Định dạng phải là csv, xlsx hoặc json.", "format")
+        return _download(reports.export_logbook(ctl(), auth.actor(), data, fmt))
     return {k: data[k] for k in ("week", "unit", "heading", "rows")}

@@ -1,4 +1,4 @@
-"""Audit pages and API (auditors, read-only, within their subtree): playback log, compliance, logbook."""
+"""Audit pages (auditors, read-only, within their subtree): playback log, compliance, logbook, outages, audit trail."""
 
 from __future__ import annotations
 
@@ -69,9 +69,40 @@ def compliance_data() -> dict[str, Any]:
 @auth.access("audit")
 def compliance_page():
     data = compliance_data()
-    svg = Markup(logbook.compliance_svg(data["compliance"]))
+    svg = {k: Markup(v) for k, v in data["charts"].items()}  # drawn and escaped by controller.reports.charts
     units = devices.units_in_scope(ctl(), auth.actor())
-    return render_template("audit_compliance.html", title="Tỉ lệ phát đúng lịch", d=data, svg=svg, units=units)
+    return render_template("audit_compliance.html", title="Tỉ lệ phát đúng lịch", d=data, svg=svg, units=units,
+                           causes=logbook.CAUSE_VI, rows=data["not_aired"][:PAGE_ROWS])
+
+
+def outage_data() -> dict[str, Any]:
+    start, end = _range()
+    return reports.outage_report(ctl(), auth.actor(), start, end, request.args.get("unit") or None)
+
+
+@bp.get("/audit/outages")
+@auth.access("audit")
+def outages_page():
+    data = outage_data()
+    units = devices.units_in_scope(ctl(), auth.actor())
+    return render_template("audit_outages.html", title="Lịch sử mất kết nối", d=data, units=units,
+                           timeline=Markup(data["timeline"]))
+
+
+def trail_data() -> dict[str, Any]:
+    a = request.args
+    start, end = _range()
+    return reports.audit_trail_report(ctl(), auth.actor(), start, end, by=a.get("actor") or None,
+                                      action=a.get("action") or None, unit=a.get("unit") or None)
+
+
+@bp.get("/audit/trail")
+@auth.access("audit")
+def trail_page():
+    data = trail_data()
+    units = devices.units_in_scope(ctl(), auth.actor())
+    return render_template("audit_trail.html", title="Nhật ký thao tác", d=data, units=units,
+                           rows=data["rows"][:PAGE_ROWS], total=len(data["rows"]))
 
 
 def logbook_data() -> dict[str, Any]:

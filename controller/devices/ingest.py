@@ -39,7 +39,7 @@ class Ingest:
         self.registry = registry
         self.send_ack = send_ack
         self.flaps = flaps
-        self.history = history
+        self.history = history if history is not None else DeviceHistory(db)  # outages and the device page read it
         self.observers: list[StateObserver] = observers or []  # told (device, state, was_online) after each state
         self.rejected = 0
 
@@ -75,8 +75,7 @@ class Ingest:
         with self.db.tx() as db:
             was_online, before = db.execute("SELECT online, state_json FROM devices WHERE id = ?", [device_id]).fetchone()
             was_online = bool(was_online)
-            if self.history is not None:
-                self.history.on_state(device_id, state, was_online, json.loads(before or "{}"))
+            self.history.on_state(device_id, state, was_online, json.loads(before or "{}"))
             if state.online:
                 db.execute(
                     """UPDATE devices SET online = 1, last_seen = ?, plan_version_applied = ?,

@@ -71,6 +71,8 @@ ACTIONS: frozenset[str] = frozenset({
     "dictionary_entry_set", "dictionary_entry_removed",
     # operations
     "retention_pruned",
+    # reports taken out of the system (the audit trail, the logbook, the playback log)
+    "report_exported",
 })
 
 

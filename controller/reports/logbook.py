@@ -12,15 +12,15 @@ devices, so an auditor only ever sees their own part of the admin tree.
 
 from __future__ import annotations
 
-import csv
-import io
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Iterable, Sequence
 
 from controller.db import Database
 from controller.devices.event_wording import reason_text
 from controller.plans.planner import planned_items
+from controller.reports.outages import Outage, device_outages, offline_at
+from controller.reports.spreadsheet import SIGNATURE, Column, write_csv, write_xlsx
 from loaxa.local_time import LOCAL_TZ, to_local
 from loaxa.wire_time import format_time, parse_time, utcnow
 from schedules.guardrails import GuardrailPolicy
@@ -29,13 +29,17 @@ MARGIN = timedelta(hours=6)  # events are read this far around the period (a lat
 LATE = timedelta(minutes=1)  # a play not reported this long after its start is missed (the agent's late tolerance)
 OUTCOME_RANK = {"finished": 5, "interrupted": 4, "failed": 3, "skipped": 2, "started": 1}
 OUTCOME_VI = {"finished": "Đã phát", "interrupted": "Bị ngắt", "failed": "Lỗi", "skipped": "Bỏ qua",
-              "started": "Đang phát", "missed": "Không phát", "upcoming": "Sắp phát", "cancelled": "Đã hủy"}
+              "started": "Đang phát", "missed": "Không phát", "upcoming": "Sắp phát", "cancelled": "Đã hủy",
+              "refused": "Bị từ chối"}
 NOT_COUNTED = frozenset({"upcoming", "cancelled"})
+STREAM_AS = {"stream_started": "started", "stream_finished": "finished"}
 LOGBOOK_COLUMNS = (
     ("date", "Ngày"), ("planned", "Giờ dự kiến"), ("actual", "Giờ phát thực tế"), ("duration", "Thời lượng (giây)"),
     ("title", "Tên bản tin / chương trình"), ("priority", "Mức ưu tiên"), ("unit", "Thôn / đơn vị"),
     ("device", "Cụm loa"), ("status", "Kết quả"), ("approved_by", "Người duyệt"), ("note", "Ghi chú"),
+    ("cause", "Nguyên nhân"), ("delay", "Độ trễ (giây)"), ("repeat", "Lần lặp cảnh báo"),
 )
+LOGBOOK_WIDTHS = (12, 11, 14, 10, 40, 11, 20, 26, 12, 18, 24, 24, 10, 10)
 PRIORITY_VI = {"normal": "Thường", "priority": "Ưu tiên", "emergency": "Khẩn cấp"}
 
 
@@ -55,6 +59,16 @@ class Occurrence:
     duration_s: float | None
     reason: str
     item_id: str = ""
+    cause: str = ""
+    repeat: int = 0
+    alert_id: str = ""
+
+    @property
+    def delay_s(self) -> float | None:
+        """Seconds between the planned and the actual start (a late reconnection plays late)."""
+        if not self.actual_start:
+            return None
+        return round((parse_time(self.actual_start, "actual_start") - self.planned_at).total_seconds(), 1)
 
 
 @dataclass(frozen=True)
@@ -64,6 +78,9 @@ class _Planned:
     broadcast_id: str
     start: datetime
     cancelled: bool = False
+    refused: str = ""
+    repeat: int = 0
+    alert: dict[str, Any] | None = None
 
 
 def _planned(db: Database, policy: GuardrailPolicy, ids: list[str], since: datetime,
@@ -85,6 +102,47 @@ def _planned(db: Database, policy: GuardrailPolicy, ids: list[str], since: datet
                 WHERE b.kind = 'emergency' AND b.status = 'approved' AND bd.device_id IN ({marks})
                 AND b.starts_at >= ? AND b.starts_at < ?""", [*ids, format_time(since), format_time(until)]).fetchall()
     out.extend(_Planned(d, bc, bc, parse_time(t, "starts_at")) for bc, d, t in emergencies)
+    known = {(p.device_id, p.item_id) for p in out}
+    out.extend(p for p in _refused(db, ids, since, until) if (p.device_id, p.item_id) not in known)
+    out.extend(_alert_repeats(db, ids, since, until))
+    return out
+
+
+def _refused(db: Database, ids: list[str], since: datetime, until: datetime) -> list[_Planned]:
+    """Plays of approved broadcasts that a guardrail kept out of the plans (``plan_skips``)."""
+    marks = ",".join("?" * len(ids))
+    with db.tx() as conn:
+        rows = conn.execute(
+            f"""SELECT s.device_id, s.item_id, s.broadcast_id, s.slot_at, s.code FROM plan_skips s
+                JOIN broadcasts b ON b.id = s.broadcast_id WHERE b.status = 'approved'
+                AND s.device_id IN ({marks}) AND s.slot_at >= ? AND s.slot_at < ?""",
+            [*ids, format_time(since), format_time(until)]).fetchall()
+    return [_Planned(d, i, b, parse_time(t, "slot_at"), refused=code) for d, i, b, t, code in rows]
+
+
+def _alert_repeats(db: Database, ids: list[str], since: datetime, until: datetime) -> list[_Planned]:
+    """Each repeat of an official warning on each cluster of its unit (one copy per device and instant)."""
+    wanted = set(ids)
+    with db.tx() as conn:
+        rows = conn.execute(
+            """SELECT r.item_id, r.alert_id, r.n, r.kind, r.at, d.unit_id, d.decided_by, b.title, a.headline
+               FROM alert_repeats r JOIN alert_decisions d ON d.id = r.decision_id
+               JOIN bulletins b ON b.id = r.bulletin_id JOIN alerts a ON a.id = r.alert_id
+               WHERE r.status IN ('planned', 'done') AND r.at >= ? AND r.at < ? ORDER BY r.at, r.item_id""",
+            [format_time(since), format_time(until)]).fetchall()
+        under: dict[str, list[str]] = {}
+        for unit_id in {r[5] for r in rows}:
+            under[unit_id] = [x[0] for x in conn.execute(
+                """WITH RECURSIVE down(id) AS (SELECT ? UNION ALL SELECT u.id FROM units u JOIN down ON u.parent_id = down.id)
+                   SELECT d.id FROM devices d JOIN down ON d.unit_id = down.id""", [unit_id]).fetchall()]
+    out, claimed = [], set()
+    for item_id, alert_id, n, kind, at, unit_id, decided_by, title, headline in rows:
+        meta = {"title": title or headline, "priority": "emergency", "approved_by": decided_by or "tự động",
+                "kind": kind}
+        for device_id in under.get(unit_id, ()):
+            if device_id in wanted and (device_id, alert_id, at) not in claimed:
+                claimed.add((device_id, alert_id, at))
+                out.append(_Planned(device_id, item_id, alert_id, parse_time(at, "at"), repeat=n, alert=meta))
     return out
 
 
@@ -108,79 +166,221 @@ def occurrences(db: Database, policy: GuardrailPolicy, device_ids: Iterable[str]
     if not planned:
         return []
     marks = ",".join("?" * len(ids))
-    broadcast_ids = sorted({p.broadcast_id for p in planned})
+    broadcast_ids = sorted({p.broadcast_id for p in planned if p.alert is None})
     bmarks = ",".join("?" * len(broadcast_ids))
     with db.tx() as conn:
         broadcasts = {r["id"]: r for r in conn.query(
             f"""SELECT b.id, b.priority, b.decided_by AS approved_by, bt.title FROM broadcasts b
                 JOIN bulletins bt ON bt.id = b.bulletin_id WHERE b.id IN ({bmarks})""", broadcast_ids)}
         devices = {r["id"]: r for r in conn.query(
-            f"""SELECT d.id, d.name, d.unit_id, u.name AS unit_name FROM devices d JOIN units u ON u.id = d.unit_id
-                WHERE d.id IN ({marks})""", ids)}
+            f"""SELECT d.id, d.name, d.unit_id, u.name AS unit_name, d.created_at, d.online, d.last_seen
+                FROM devices d JOIN units u ON u.id = d.unit_id WHERE d.id IN ({marks})""", ids)}
         events = list(conn.query(
             f"""SELECT device_id, item_id, kind, actual_start, duration_s, reason
                 FROM playback_events WHERE device_id IN ({marks}) AND item_id != ''
-                AND kind IN ('started','finished','interrupted','failed','skipped')
+                AND kind IN ('started','finished','interrupted','failed','skipped','stream_started','stream_finished')
                 AND planned_at >= ? AND planned_at < ?""",
             [*ids, format_time(since - MARGIN), format_time(until + MARGIN)]))
     outcome: dict[tuple[str, str], dict[str, Any]] = {}
     for e in events:
+        e["kind"] = STREAM_AS.get(e["kind"], e["kind"])  # a relay item's outcome reads like a file's
         key = (e["device_id"], e["item_id"])
         best = outcome.get(key)
         if best is None or OUTCOME_RANK[e["kind"]] > OUTCOME_RANK[best["kind"]]:
             outcome[key] = e
     out = []
     for p in planned:
-        b, d = broadcasts.get(p.broadcast_id), devices.get(p.device_id)
+        b, d = p.alert or broadcasts.get(p.broadcast_id), devices.get(p.device_id)
         if b is None or d is None:
             continue
         e = outcome.get((p.device_id, p.item_id))
         if e:
             status = e["kind"]
+        elif p.refused:
+            status = "refused"
         elif p.cancelled:
             status = "cancelled"
         else:
             status = "upcoming" if p.start > now - LATE else "missed"
         out.append(Occurrence(
-            broadcast_id=p.broadcast_id, device_id=p.device_id, planned_at=p.start, title=b["title"],
-            priority=b["priority"], unit_id=d["unit_id"], unit_name=d["unit_name"], device_name=d["name"],
-            approved_by=b["approved_by"] or "", status=status,
+            broadcast_id="" if p.alert else p.broadcast_id, device_id=p.device_id, planned_at=p.start,
+            title=b["title"], priority=b["priority"], unit_id=d["unit_id"], unit_name=d["unit_name"],
+            device_name=d["name"], approved_by=b["approved_by"] or "", status=status,
             actual_start=(e or {}).get("actual_start") or "", duration_s=(e or {}).get("duration_s"),
-            reason=(e or {}).get("reason") or "", item_id=p.item_id))
+            reason=(e or {}).get("reason") or p.refused, item_id=p.item_id, repeat=p.repeat,
+            alert_id=p.broadcast_id if p.alert else ""))
+    down = device_outages(db, list(devices.values()), since, until, now)
+    out = _with_causes(out, down, _expired_refusals(db, ids, since, until))
     out.sort(key=lambda o: (o.planned_at, o.unit_name, o.device_id, o.item_id))
+    return out
+
+
+def reason_label(reason: str) -> str:
+    """A device's or a guardrail's reason code in Vietnamese; free text (already a sentence) as it is."""
+    return reason_text(reason)
+
+
+CAUSES = ("played", "preempted", "offline", "kill_switch", "refused", "failed", "missed")
+CAUSE_VI = {"played": "Đã phát", "preempted": "Bị khẩn cấp chen ngang", "offline": "Mất kết nối",
+            "kill_switch": "Bị công tắc ngắt chặn", "refused": "Bị từ chối", "failed": "Lỗi khác",
+            "missed": "Không phát (không rõ lý do)", "upcoming": "Sắp phát", "cancelled": "Đã hủy"}
+SKIP_FOR_ABSENCE = frozenset({"missed_start", "media_late", "agent_restart", "shutdown"})
+
+
+REFUSAL_WINDOW = timedelta(minutes=10)
+
+
+def _expired_refusals(db: Database, ids: list[str], since: datetime, until: datetime) -> dict[str, list[datetime]]:
+    """When each device refused a command as expired (its ``security`` events): a late emergency it never played."""
+    marks = ",".join("?" * len(ids))
+    with db.tx() as conn:
+        rows = conn.execute(
+            f"""SELECT device_id, recorded_at FROM playback_events WHERE device_id IN ({marks}) AND kind = 'security'
+                AND reason LIKE 'rejected on %' AND reason LIKE '%expired%' AND recorded_at >= ? AND recorded_at < ?""",
+            [*ids, format_time(since), format_time(until + REFUSAL_WINDOW)]).fetchall()
+    out: dict[str, list[datetime]] = {}
+    for device_id, at in rows:
+        out.setdefault(device_id, []).append(parse_time(at, "recorded_at"))
+    return out
+
+
+def _with_causes(occ: list[Occurrence], down: dict[str, list[Outage]],
+                 refusals: dict[str, list[datetime]] | None = None) -> list[Occurrence]:
+    """Each occurrence with the one cause that explains it; "missed" is left only when nothing explains it.
+
+    An emergency (or warning) that played on the device when the item was due preempted it; a
+    device offline at the planned instant explains a missing play or a late-start skip; an
+    emergency the device never played but refused as expired (its command arrived too late)
+    was refused.
+    """
+    refusals = refusals or {}
+
+    def refused_late(o: Occurrence) -> bool:
+        return o.priority == "emergency" and o.status == "missed" and any(
+            o.planned_at <= at < o.planned_at + REFUSAL_WINDOW for at in refusals.get(o.device_id, ()))
+
+    urgent: dict[str, list[tuple[datetime, datetime]]] = {}
+    for o in occ:
+        if o.priority == "emergency" and o.actual_start and o.duration_s is not None:
+            begin = parse_time(o.actual_start, "actual_start")
+            urgent.setdefault(o.device_id, []).append((begin, begin + timedelta(seconds=o.duration_s)))
+
+    def preempted(o: Occurrence) -> bool:
+        return o.priority != "emergency" and any(a <= o.planned_at < b for a, b in urgent.get(o.device_id, ()))
+
+    out = []
+    for o in occ:
+        if o.status in NOT_COUNTED:
+            cause = o.status
+        elif o.status == "finished":
+            cause = "played"
+        elif o.status == "refused" or o.reason in {"expired", "refused"} or refused_late(o):
+            cause = "refused"
+        elif o.reason == "kill_switch":
+            cause = "kill_switch"
+        elif o.reason == "preempted" or (o.status in {"missed", "skipped"} and preempted(o)):
+            cause = "preempted"
+        elif (o.status == "missed" or o.reason in SKIP_FOR_ABSENCE) and offline_at(down, o.device_id, o.planned_at):
+            cause = "offline"
+        elif o.status == "missed":
+            cause = "missed"
+        else:
+            cause = "failed"
+        out.append(replace(o, cause=cause))
     return out
 
 
 @dataclass(frozen=True)
 class Compliance:
+    """A reporting unit's plays by cause; ``missed`` counts only plays nothing explains.
+
+    ``other`` (every play neither aired nor missed) is the sum of the explained causes, kept
+    for readers of the earlier report.
+    """
+
     unit_id: str
     unit_name: str
     planned: int
     played: int
     missed: int
     other: int
+    preempted: int = 0
+    offline: int = 0
+    kill_switch: int = 0
+    refused: int = 0
+    failed: int = 0
 
     @property
     def rate(self) -> float | None:
         return None if not self.planned else self.played / self.planned
 
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "rate": self.rate}
+
 
 def compliance(occ: Sequence[Occurrence], units: dict[str, str], unit_of: dict[str, str]) -> list[Compliance]:
-    """Planned vs played vs missed, per reporting unit (``unit_of`` maps a device's unit to it)."""
-    acc: dict[str, list[int]] = {}
+    """Plays per reporting unit (``unit_of`` maps a device's unit to it) and per cause."""
+    acc: dict[str, dict[str, int]] = {}
     for o in occ:
         if o.status in NOT_COUNTED:
             continue
-        key = unit_of.get(o.unit_id, o.unit_id)
-        a = acc.setdefault(key, [0, 0, 0, 0])
+        counts = acc.setdefault(unit_of.get(o.unit_id, o.unit_id), dict.fromkeys(CAUSES, 0))
+        counts[o.cause or ("played" if o.status == "finished" else "missed" if o.status == "missed" else "failed")] += 1
+    out = []
+    for u in sorted(acc, key=lambda x: units.get(x, x)):
+        a = acc[u]
+        explained = sum(a[k] for k in ("preempted", "offline", "kill_switch", "refused", "failed"))
+        out.append(Compliance(u, units.get(u, u), sum(a.values()), a["played"], a["missed"], explained,
+                              a["preempted"], a["offline"], a["kill_switch"], a["refused"], a["failed"]))
+    return out
+
+
+def compliance_by_day(occ: Sequence[Occurrence]) -> list[tuple[date, int, int]]:
+    """(local day, planned, played) for every day that had counted plays, in order: compliance over time."""
+    acc: dict[date, list[int]] = {}
+    for o in occ:
+        if o.status in NOT_COUNTED:
+            continue
+        a = acc.setdefault(to_local(o.planned_at).date(), [0, 0])
         a[0] += 1
-        if o.status == "finished":
-            a[1] += 1
-        elif o.status == "missed":
-            a[2] += 1
-        else:
-            a[3] += 1
-    return [Compliance(u, units.get(u, u), *acc[u]) for u in sorted(acc, key=lambda x: units.get(x, x))]
+        a[1] += o.status == "finished"
+    return [(d, *acc[d]) for d in sorted(acc)]
+
+
+@dataclass(frozen=True)
+class RepeatRow:
+    """One official warning on one cluster: its repeats planned, aired, and how the others went."""
+
+    alert_id: str
+    title: str
+    device_id: str
+    device_name: str
+    unit_name: str
+    planned: int
+    played: int
+    late: int
+    causes: str
+
+
+def alert_repeats(occ: Sequence[Occurrence]) -> list[RepeatRow]:
+    """Each alert's repeats per cluster, from the occurrences of its repeats."""
+    groups: dict[tuple[str, str], list[Occurrence]] = {}
+    for o in occ:
+        if o.alert_id and o.status not in NOT_COUNTED:
+            groups.setdefault((o.alert_id, o.device_id), []).append(o)
+    rows = []
+    for (alert_id, device_id), items in groups.items():
+        first = items[0]
+        others: dict[str, int] = {}
+        for o in items:
+            if o.cause != "played":
+                others[o.cause] = others.get(o.cause, 0) + 1
+        rows.append(RepeatRow(
+            alert_id, first.title, device_id, first.device_name, first.unit_name, len(items),
+            sum(o.cause == "played" for o in items),
+            sum(1 for o in items if o.delay_s is not None and o.delay_s > LATE.total_seconds()),
+            "; ".join(f"{CAUSE_VI.get(k, k)}: {n}" for k, n in sorted(others.items()))))
+    return sorted(rows, key=lambda r: (r.title, r.unit_name, r.device_name))
 
 
 def offline_clusters(devices: Sequence[dict[str, Any]], units: dict[str, str]) -> list[dict[str, Any]]:
@@ -206,7 +406,10 @@ def week_bounds(day: date) -> tuple[datetime, datetime]:
 
 
 def logbook_rows(occ: Sequence[Occurrence]) -> list[dict[str, Any]]:
-    """The programme logbook (sổ nhật ký chương trình): one row per planned play, in Vietnamese."""
+    """The programme logbook (sổ nhật ký chương trình): one row per planned play, in Vietnamese.
+
+    ``planned_at`` and ``actual_start`` (UTC, ISO 8601) let a spreadsheet get typed cells.
+    """
     rows = []
     for o in occ:
         local = to_local(o.planned_at)
@@ -218,68 +421,43 @@ def logbook_rows(occ: Sequence[Occurrence]) -> list[dict[str, Any]]:
             "duration": round(o.duration_s, 1) if o.duration_s is not None else "",
             "title": o.title, "priority": PRIORITY_VI.get(o.priority, o.priority), "unit": o.unit_name,
             "device": f"{o.device_name} ({o.device_id})", "status": OUTCOME_VI.get(o.status, o.status),
-            "approved_by": o.approved_by, "note": reason_text(o.reason),
+            "approved_by": o.approved_by, "note": reason_label(o.reason), "cause": CAUSE_VI.get(o.cause, o.cause),
+            "delay": o.delay_s if o.delay_s is not None else "", "repeat": o.repeat or "",
+            "planned_at": format_time(o.planned_at), "actual_start": o.actual_start or "",
         })
     return rows
 
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def is_formula_like(value: Any) -> bool:
-    """Whether a spreadsheet would read this text as a formula (a title or note anyone could write)."""
-    return isinstance(value, str) and value.startswith(FORMULA_START)
-
-
-def csv_safe(value: Any) -> Any:
-    """Text that a spreadsheet would run as a formula gets a leading apostrophe, so it shows as text."""
-    return "'" + value if is_formula_like(value) else value
-
-
 def logbook_csv(rows: Sequence[dict[str, Any]]) -> bytes:
-    """UTF-8 with a BOM so Excel on Windows opens the Vietnamese text correctly; every text cell quoted.
+    """The logbook as CSV (see :func:`controller.reports.spreadsheet.write_csv`, formulas neutralised)."""
+    return write_csv([label for _, label in LOGBOOK_COLUMNS], [[r.get(k, "") for k, _ in LOGBOOK_COLUMNS] for r in rows])
 
-    Titles, notes and names come from people, so a cell starting with ``=``, ``+``, ``-``,
-    ``@``, a tab or CR is prefixed with an apostrophe: opened in a spreadsheet it is text,
-    never a formula (``=HYPERLINK(...)``, ``=cmd|...``).
-    """
-    buf = io.StringIO()
-    w = csv.writer(buf, quoting=csv.QUOTE_NONNUMERIC)
-    w.writerow([label for _, label in LOGBOOK_COLUMNS])
-    for r in rows:
-        w.writerow([csv_safe(r[k]) for k, _ in LOGBOOK_COLUMNS])
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+def _local_naive(iso: str) -> datetime | None:
+    return to_local(parse_time(iso, "time")).replace(tzinfo=None) if iso else None
+
+
+def _typed(r: dict[str, Any]) -> list[Any]:
+    """A row's cells with the date and times typed when the row carries its instants."""
+    planned, actual = _local_naive(r.get("planned_at", "")), _local_naive(r.get("actual_start", ""))
+    out = [r.get(k, "") for k, _ in LOGBOOK_COLUMNS]
+    if planned is not None:
+        out[0], out[1] = planned.date(), planned.time()
+    if actual is not None:
+        out[2] = actual.time()
+    return out
 
 
 def logbook_xlsx(rows: Sequence[dict[str, Any]], heading: str) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "So nhat ky"
-    ws.append([heading])
-    ws["A1"].font = Font(bold=True, size=13)
-    ws.append([label for _, label in LOGBOOK_COLUMNS])
-    for cell in ws[2]:
-        cell.font = Font(bold=True)
-    for r in rows:
-        ws.append([r[k] for k, _ in LOGBOOK_COLUMNS])
-        for cell in ws[ws.max_row]:
-            if is_formula_like(cell.value):  # openpyxl stores such text as a formula unless told otherwise
-                cell.data_type = "s"
-                cell.quotePrefix = True
-    for i, width in enumerate((12, 11, 14, 10, 40, 11, 20, 26, 12, 18, 24), start=1):
-        ws.column_dimensions[ws.cell(row=2, column=i).column_letter].width = width
-    ws.freeze_panes = "A3"
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    """The logbook as a spreadsheet with typed dates and times, a filter and the signature block."""
+    return write_xlsx("Sổ nhật ký chương trình", heading,
+                      [Column(label, w) for (_, label), w in zip(LOGBOOK_COLUMNS, LOGBOOK_WIDTHS)],
+                      [_typed(r) for r in rows], signature=SIGNATURE)
 
 
 def compliance_svg(items: Sequence[Compliance]) -> str:
     """A horizontal bar chart, drawn on the server so a weak phone needs no chart library."""
-    bar_h, gap, label_w, width = 22, 12, 180, 640
+    bar_h, gap, label_w, width = 22, 12, 180, 660
     height = max(1, len(items)) * (bar_h + gap) + 30
     scale = max([c.planned for c in items] + [1])
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
@@ -294,13 +472,13 @@ def compliance_svg(items: Sequence[Compliance]) -> str:
         rate = "–" if c.rate is None else f"{c.rate * 100:.0f}%"
         parts.append(f'<text x="0" y="{y + 16}" font-size="13">{name}</text>')
         parts.append(f'<rect x="{label_w}" y="{y}" width="{played_w:.1f}" height="{bar_h}" fill="#1b7a3a"><title>Đã phát {c.played}</title></rect>')
-        parts.append(f'<rect x="{label_w + played_w:.1f}" y="{y}" width="{other_w:.1f}" height="{bar_h}" fill="#d18f00"><title>Bị ngắt, lỗi, bỏ qua {c.other}</title></rect>')
-        parts.append(f'<rect x="{label_w + played_w + other_w:.1f}" y="{y}" width="{missed_w:.1f}" height="{bar_h}" fill="#a51b1b"><title>Không phát {c.missed}</title></rect>')
+        parts.append(f'<rect x="{label_w + played_w:.1f}" y="{y}" width="{other_w:.1f}" height="{bar_h}" fill="#d18f00"><title>Có nguyên nhân {c.other}</title></rect>')
+        parts.append(f'<rect x="{label_w + played_w + other_w:.1f}" y="{y}" width="{missed_w:.1f}" height="{bar_h}" fill="#a51b1b"><title>Không phát, không rõ lý do {c.missed}</title></rect>')
         parts.append(f'<text x="{label_w + plot_w + 6}" y="{y + 16}" font-size="13">{rate}</text>')
     ly = height - 8
     parts.append(f'<rect x="0" y="{ly - 10}" width="12" height="12" fill="#1b7a3a"/><text x="16" y="{ly}" font-size="12">Đã phát</text>'
-                 f'<rect x="90" y="{ly - 10}" width="12" height="12" fill="#d18f00"/><text x="106" y="{ly}" font-size="12">Ngắt / lỗi / bỏ qua</text>'
-                 f'<rect x="250" y="{ly - 10}" width="12" height="12" fill="#a51b1b"/><text x="266" y="{ly}" font-size="12">Không phát</text>')
+                 f'<rect x="90" y="{ly - 10}" width="12" height="12" fill="#d18f00"/><text x="106" y="{ly}" font-size="12">Có nguyên nhân (khẩn cấp, mất kết nối, công tắc ngắt, từ chối, lỗi)</text>'
+                 f'<rect x="530" y="{ly - 10}" width="12" height="12" fill="#a51b1b"/><text x="546" y="{ly}" font-size="12">Không rõ lý do</text>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -314,4 +492,5 @@ def occurrence_dict(o: Occurrence) -> dict[str, Any]:
     d = asdict(o)
     d.pop("item_id")
     d["planned_at"] = format_time(o.planned_at)
+    d["delay_s"] = o.delay_s
     return d

@@ -1,4 +1,5 @@
-"""What an auditor reads, cut to the Actor's subtree: the playback log, compliance, the logbook.
+"""What an auditor reads, cut to the Actor's subtree: the playback log, compliance, the logbook,
+outages and the audit trail, with their charts and their exports.
 
 The views pass the period (local dates, inclusive) and the filters they parsed; everything
 that decides which rows there are (the devices of a unit, what was planned, what played)
@@ -7,16 +8,20 @@ happens here, on the same expansion that builds the device plans.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from controller.devices.use_cases import devices_in_scope, devices_under, units_in_scope
 from controller.errors import InputError
 from controller.people import access
 from controller.people.actor import Actor
 from controller.plans.timeparse import LOCAL_TZ
-from controller.reports import logbook
-from loaxa.protocol import format_time
+from controller.reports import airtime, audit_trail, charts, logbook, outages
+from controller.reports.audit import ACTIONS
+from controller.reports.spreadsheet import Column, write_csv, write_xlsx
+from loaxa.local_time import to_local
+from loaxa.protocol import format_time, parse_time, utcnow
 
 if TYPE_CHECKING:
     from controller.service import Controller
@@ -62,11 +67,12 @@ def playback_rows(c: Controller, actor: Actor, start: date, end: date, *, unit: 
         where.append("b.bulletin_id = ?")
         params.append(bulletin)
     with c.db.tx() as db:
-        return list(db.query(
+        rows = list(db.query(
             f"""SELECT e.*, d.name AS device_name, u.name AS unit_name, bt.title, b.bulletin_id
                 FROM playback_events e JOIN devices d ON d.id = e.device_id JOIN units u ON u.id = d.unit_id
                 LEFT JOIN broadcasts b ON b.id = e.broadcast_id LEFT JOIN bulletins bt ON bt.id = b.bulletin_id
                 WHERE {' AND '.join(where)} ORDER BY e.recorded_at DESC, e.id DESC LIMIT {MAX_ROWS}""", params))
+    return [{**r, "reason_label": logbook.reason_label(r["reason"] or "")} for r in rows]
 
 
 def playback_filter_choices(c: Controller, actor: Actor) -> dict[str, Any]:
@@ -78,21 +84,11 @@ def playback_filter_choices(c: Controller, actor: Actor) -> dict[str, Any]:
             "kinds": PLAYBACK_KINDS}
 
 
-def compliance_report(c: Controller, actor: Actor, start: date, end: date, unit: str | None) -> dict[str, Any]:
-    """Planned vs played vs missed per child unit of the chosen unit, missed plays and offline clusters."""
-    access.require_permission(actor, "audit")
-    since, until = day_bounds(start, end)
-    unit = report_unit(c, actor, unit)
+def _reporting_units(c: Controller, unit: str | None) -> Callable[[str], str]:
+    """Maps a unit to the child of ``unit`` that holds it (or to itself at the top): a report's rows."""
     units = {u["id"]: u for u in c.registry.units()}
-    roots = [u for u in units.values() if u["parent_id"] is None]
-    if unit is None and len(roots) == 1:
-        unit = roots[0]["id"]
-    devices = devices_under(c, actor, unit)
-    occ = logbook.occurrences(c.db, c.guardrails.policy(), [d["id"] for d in devices], since, until)
-    names = {k: u["name"] for k, u in units.items()}
 
     def reporting(unit_id: str) -> str:
-        """The child of ``unit`` that holds ``unit_id`` (or ``unit_id`` itself at the top)."""
         path, cur = [], unit_id
         while cur is not None and cur in units:
             path.append(cur)
@@ -101,12 +97,194 @@ def compliance_report(c: Controller, actor: Actor, start: date, end: date, unit:
             cur = units[cur]["parent_id"]
         return path[-1] if unit is None and path else unit_id
 
+    return reporting
+
+
+def _top_unit(c: Controller, actor: Actor, unit: str | None) -> str | None:
+    unit = report_unit(c, actor, unit)
+    roots = [u for u in c.registry.units() if u["parent_id"] is None]
+    return roots[0]["id"] if unit is None and len(roots) == 1 else unit
+
+
+def compliance_report(c: Controller, actor: Actor, start: date, end: date, unit: str | None) -> dict[str, Any]:
+    """Plays per child unit of the chosen unit by cause, what did not air, alert repeats, offline clusters.
+
+    Also the charts of the page (SVG text): the units' bars, compliance per day and airtime per week.
+    """
+    access.require_permission(actor, "audit")
+    since, until = day_bounds(start, end)
+    unit = _top_unit(c, actor, unit)
+    names = {u["id"]: u["name"] for u in c.registry.units()}
+    devices = devices_under(c, actor, unit)
+    occ = logbook.occurrences(c.db, c.guardrails.policy(), [d["id"] for d in devices], since, until)
+    reporting = _reporting_units(c, unit)
     unit_of = {u: reporting(u) for u in {d["unit_id"] for d in devices}}
     table = logbook.compliance(occ, names, unit_of)
     missed = [o for o in occ if o.status == "missed"]
+    not_aired = [o for o in occ if o.cause not in ("played", "upcoming", "cancelled")]
+    by_day = logbook.compliance_by_day(occ)
+    weeks, seconds = airtime.airtime_by_week(c.db, {d["id"]: unit_of[d["unit_id"]] for d in devices}, since, until)
+    series = [charts.Series(name, tuple(v)) for name, v in airtime.ordered(names, seconds)]
     return {"from": start.isoformat(), "to": end.isoformat(), "unit": unit or "",
             "unit_name": names.get(unit or "", "Tất cả"), "compliance": table, "missed": missed,
-            "offline": logbook.offline_clusters(devices, names)}
+            "not_aired": not_aired, "repeats": logbook.alert_repeats(occ), "by_day": by_day,
+            "airtime": {"weeks": [w.isoformat() for w in weeks],
+                        "units": [{"unit_name": n, "seconds": list(v)} for n, v in airtime.ordered(names, seconds)]},
+            "offline": logbook.offline_clusters(devices, names),
+            "charts": {"units": logbook.compliance_svg(table),
+                       "trend": charts.compliance_over_time([(f"{d:%d/%m}", p, q) for d, p, q in by_day]),
+                       "airtime": charts.airtime_by_week([airtime.week_label(w) for w in weeks], series)}}
+
+
+def outage_report(c: Controller, actor: Actor, start: date, end: date, unit: str | None) -> dict[str, Any]:
+    """Each cluster's offline periods over the period, most offline first, with the timeline chart."""
+    access.require_permission(actor, "audit")
+    since, until = day_bounds(start, end)
+    unit = _top_unit(c, actor, unit)
+    names = {u["id"]: u["name"] for u in c.registry.units()}
+    devices = devices_under(c, actor, unit)
+    now = utcnow()
+    clusters = outages.cluster_outages(c.db, devices, names, since, until, now)
+    shown_end = min(until, now) if since < now else until
+    lanes = [charts.Lane(f"{r.device_name}", tuple((o.start, o.end) for o in r.periods))
+             for r in sorted(clusters, key=lambda r: (r.unit_name, r.device_name))]
+    days = (until - since).days
+    every = 1 if days <= 10 else 7 if days <= 70 else 30
+    ticks = [(since + timedelta(days=i), f"{(start + timedelta(days=i)):%d/%m}") for i in range(0, days + 1, every)
+             if since + timedelta(days=i) < shown_end]
+    return {"from": start.isoformat(), "to": end.isoformat(), "unit": unit or "",
+            "unit_name": names.get(unit or "", "Tất cả"), "clusters": clusters,
+            "periods": sum(len(r.periods) for r in clusters),
+            "timeline": charts.outage_timeline(lanes, since, max(shown_end, since + timedelta(hours=1)), ticks)}
+
+
+def outage_dict(r: outages.ClusterOutages) -> dict[str, Any]:
+    return {"device_id": r.device_id, "device_name": r.device_name, "unit_id": r.unit_id, "unit_name": r.unit_name,
+            "never_connected": r.never_connected, "offline_s": round(r.offline_s, 1),
+            "availability": None if r.availability is None else round(r.availability, 4),
+            "periods": [{"start": format_time(o.start), "end": format_time(o.end), "ongoing": o.ongoing,
+                         "seconds": round(o.seconds, 1)} for o in r.periods]}
+
+
+TRAIL_MAX = 5000
+
+
+def audit_trail_report(c: Controller, actor: Actor, start: date, end: date, *, by: str | None = None,
+                       action: str | None = None, unit: str | None = None) -> dict[str, Any]:
+    """Audit entries of the period, filtered by person, action (or group) and unit, newest first."""
+    access.require_permission(actor, "audit")
+    since, until = day_bounds(start, end)
+    actions = audit_trail.actions_of(action)
+    if actions == frozenset():
+        raise InputError("invalid_action", "Hành động không có trong danh sách.", "action")
+    unit = report_unit(c, actor, unit) if unit else None
+    entries = c.audit.entries(actor=by or None, since=format_time(since), until=format_time(until),
+                              action=action if action in ACTIONS else None,
+                              limit=TRAIL_MAX)
+    people = {u.username: u for u in c.users.list()} | {u.username: u for u in c.users.list(disabled=True)}
+
+    mine = {u["id"] for u in units_in_scope(c, actor)} | {d["id"] for d in devices_in_scope(c, actor)}
+
+    def of_subtree(username: str) -> bool:
+        person = people.get(username)
+        return person is not None and person.unit_id is not None and actor.scope.has_unit(person.unit_id)
+
+    def visible(e: Any) -> bool:
+        """What people of the actor's subtree did, and what anyone did to a unit or device of it."""
+        return actor.scope.whole_tree or of_subtree(e.actor) or e.target in mine
+
+    in_unit = None
+    if unit:
+        from controller.devices.use_cases import subtree
+
+        units = set(subtree(c, unit))
+        devices = {d["id"] for d in c.registry.devices() if d["unit_id"] in units}
+
+        def in_unit(e: Any) -> bool:
+            person = people.get(e.actor)
+            return ((person is not None and person.unit_id in units) or e.target in units or e.target in devices)
+
+    rows = audit_trail.trail_rows([e for e in entries if visible(e)], actions=actions, in_unit=in_unit,
+                                  full_name=lambda u: people[u].display_name if u in people else "")
+    choices = sorted({u for u in people if actor.scope.whole_tree or of_subtree(u)} | {r.actor for r in rows})
+    return {"from": start.isoformat(), "to": end.isoformat(), "actor": by or "", "action": action or "",
+            "unit": unit or "", "rows": rows, "truncated": len(entries) >= TRAIL_MAX,
+            "people": choices, "actions": audit_trail.action_choices()}
+
+
+@dataclass(frozen=True)
+class Export:
+    """A report file to download."""
+
+    filename: str
+    mimetype: str
+    content: bytes
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+EXPORT_FORMATS = ("csv", "xlsx")
+
+
+def _export(c: Controller, actor: Actor, report: str, fmt: str, name: str, filters: dict[str, Any],
+            csv_bytes: Callable[[], bytes], xlsx_bytes: Callable[[], bytes]) -> Export:
+    """The file in ``fmt``, and an audit entry saying who took which report out of the system."""
+    if fmt not in EXPORT_FORMATS:
+        raise InputError("invalid_format", "Định dạng phải là csv, xlsx hoặc json.", "format")
+    content = csv_bytes() if fmt == "csv" else xlsx_bytes()
+    c.audit.record(actor, "report_exported", report, {"format": fmt, "filters": filters})
+    return Export(f"{name}.{fmt}", "text/csv; charset=utf-8" if fmt == "csv" else XLSX, content)
+
+
+def export_audit_trail(c: Controller, actor: Actor, data: dict[str, Any], fmt: str) -> Export:
+    heading = f"Nhật ký thao tác – {data['from']} đến {data['to']}"
+    filters = {k: data[k] for k in ("from", "to", "actor", "action", "unit")}
+    return _export(c, actor, "audit_trail", fmt, f"nhat-ky-thao-tac-{data['from']}-{data['to']}", filters,
+                   lambda: audit_trail.trail_csv(data["rows"]), lambda: audit_trail.trail_xlsx(data["rows"], heading))
+
+
+def export_logbook(c: Controller, actor: Actor, data: dict[str, Any], fmt: str) -> Export:
+    return _export(c, actor, "logbook", fmt, f"so-nhat-ky-{data['unit'] or 'tat-ca'}-{data['week']}",
+                   {"week": data["week"], "unit": data["unit"]},
+                   lambda: logbook.logbook_csv(data["rows"]), lambda: logbook.logbook_xlsx(data["rows"], data["heading"]))
+
+
+PLAYBACK_KIND_VI = {
+    "delivered": "Đã nhận lịch", "started": "Bắt đầu phát", "finished": "Phát xong", "interrupted": "Bị ngắt",
+    "failed": "Lỗi", "skipped": "Bỏ qua", "security": "Cảnh báo an ninh", "stream_started": "Bắt đầu tiếp sóng",
+    "stream_finished": "Tiếp sóng xong", "stream_gap": "Tiếp sóng bị gián đoạn",
+}
+PLAYBACK_COLUMNS = (Column("Thời điểm", 20), Column("Cụm loa", 22), Column("Đơn vị", 18), Column("Bản tin", 40),
+                    Column("Trạng thái", 14), Column("Giờ dự kiến", 20), Column("Giờ phát", 20),
+                    Column("Độ trễ (giây)", 10), Column("Thời lượng (giây)", 10), Column("Lý do", 30))
+
+
+def _local(iso: str | None) -> datetime | str:
+    return to_local(parse_time(iso, "time")).replace(tzinfo=None) if iso else ""
+
+
+def playback_cells(rows: Sequence[dict[str, Any]]) -> list[list[Any]]:
+    """The playback log's rows as typed cells: local instants, the delay and the duration in seconds."""
+    out = []
+    for r in rows:
+        delay: Any = ""
+        if r.get("planned_at") and r.get("actual_start"):
+            delay = round((parse_time(r["actual_start"], "actual_start")
+                           - parse_time(r["planned_at"], "planned_at")).total_seconds(), 1)
+        out.append([_local(r["recorded_at"]), r["device_name"], r["unit_name"], r.get("title") or "",
+                    PLAYBACK_KIND_VI.get(r["kind"], r["kind"]), _local(r.get("planned_at")),
+                    _local(r.get("actual_start")), delay,
+                    round(r["duration_s"], 1) if r.get("duration_s") is not None else "",
+                    logbook.reason_label(r.get("reason") or "")])
+    return out
+
+
+def export_playback(c: Controller, actor: Actor, rows: Sequence[dict[str, Any]], filters: dict[str, Any],
+                    fmt: str) -> Export:
+    heading = f"Nhật ký phát – {filters['from']} đến {filters['to']}"
+    cells = playback_cells(rows)
+    return _export(c, actor, "playback", fmt, f"nhat-ky-phat-{filters['from']}-{filters['to']}", filters,
+                   lambda: write_csv([col.label for col in PLAYBACK_COLUMNS], cells),
+                   lambda: write_xlsx("Nhật ký phát", heading, PLAYBACK_COLUMNS, cells))
 
 
 def logbook_report(c: Controller, actor: Actor, week_of: date, unit: str | None) -> dict[str, Any]:

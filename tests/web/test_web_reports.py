@@ -126,8 +126,8 @@ def test_compliance_missed_and_logbook_exports(world):
     assert [o.status for o in early] == ["upcoming"]
 
     table = reports.compliance(occ, {"xa-a": "Xã A", "xa-b": "Xã B"}, {"xa-a": "xa-a", "xa-b": "xa-b"})
-    assert [(t.unit_name, t.planned, t.played, t.missed, t.rate) for t in table] == [
-        ("Xã A", 1, 1, 0, 1.0), ("Xã B", 1, 0, 1, 0.0)]
+    assert [(t.unit_name, t.planned, t.played, t.missed, t.offline, t.rate) for t in table] == [
+        ("Xã A", 1, 1, 0, 0, 1.0), ("Xã B", 1, 0, 0, 1, 0.0)]  # loa-b never connected: offline, not "missed"
     svg = reports.compliance_svg(table)
     assert svg.startswith("<svg") and "Xã B" in svg and "100%" in svg and "0%" in svg
 
@@ -140,7 +140,7 @@ def test_compliance_missed_and_logbook_exports(world):
     parsed = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
     assert parsed[0][:3] == ["Ngày", "Giờ dự kiến", "Giờ phát thực tế"] and len(parsed) == 3
     sheet = load_workbook(io.BytesIO(reports.logbook_xlsx(rows, "Sổ nhật ký"))).active
-    assert sheet["A1"].value == "Sổ nhật ký" and sheet.max_row == 4
+    assert sheet["A1"].value == "Sổ nhật ký" and sheet.auto_filter.ref == "A2:N4"  # then the signature block
     assert reports.offline_clusters(c.registry.devices(), {"xa-a": "Xã A", "xa-b": "Xã B"})[0]["offline"] == 1
 
 
