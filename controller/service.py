@@ -98,18 +98,20 @@ class Controller:
         self.streaming = Streaming(self.db, config.streaming, config.data_dir, _device_host(config),
                                    ca_dir=broker_dir(config) / "tls", media_dir=config.media_dir)
         self.security.on_revoke.append(self.streaming.accounts_revoke)
+        self.dispatcher.streams = self.streaming.stream_ref
+        self.dispatcher.on_relays = self.streaming.plan_relays
         self.metrics = ControllerMetrics(self)
         self._started = False
 
     # lifecycle -----------------------------------------------------------------
     def start(self) -> None:
+        self.streaming.start()  # before the first plans: a relay's item needs the stream address
         self.jobs.start()
         self.mqtt.start()
         self.security.start()
         self.fleet.start()
         self.emergencies.start()
         self.alerts.start(self.jobs.scheduler)
-        self.streaming.start()
         self._started = True
         for what in plaintext_exposure(self.config):
             log.error("PLAINTEXT beyond this machine: %s; set up TLS (see docs/security.md)", what)

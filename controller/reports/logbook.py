@@ -30,6 +30,8 @@ OUTCOME_RANK = {"finished": 5, "interrupted": 4, "failed": 3, "skipped": 2, "sta
 OUTCOME_VI = {"finished": "Đã phát", "interrupted": "Bị ngắt", "failed": "Lỗi", "skipped": "Bỏ qua",
               "started": "Đang phát", "missed": "Không phát", "upcoming": "Sắp phát", "cancelled": "Đã hủy"}
 NOT_COUNTED = frozenset({"upcoming", "cancelled"})
+STREAM_OUTCOME = {"stream_started": "started", "stream_finished": "finished"}  # a relay or live item's own events
+EVENT_KINDS = ("started", "finished", "interrupted", "failed", "skipped", "stream_started", "stream_finished", "stream_gap")
 LOGBOOK_COLUMNS = (
     ("date", "Ngày"), ("planned", "Giờ dự kiến"), ("actual", "Giờ phát thực tế"), ("duration", "Thời lượng (giây)"),
     ("title", "Tên bản tin / chương trình"), ("priority", "Mức ưu tiên"), ("unit", "Thôn / đơn vị"),
@@ -119,15 +121,30 @@ def occurrences(db: Database, policy: GuardrailPolicy, device_ids: Iterable[str]
         events = list(conn.query(
             f"""SELECT device_id, item_id, kind, actual_start, duration_s, reason
                 FROM playback_events WHERE device_id IN ({marks}) AND item_id != ''
-                AND kind IN ('started','finished','interrupted','failed','skipped')
+                AND kind IN ({",".join("?" * len(EVENT_KINDS))})
                 AND planned_at >= ? AND planned_at < ?""",
-            [*ids, format_time(since - MARGIN), format_time(until + MARGIN)]))
+            [*ids, *EVENT_KINDS, format_time(since - MARGIN), format_time(until + MARGIN)]))
     outcome: dict[tuple[str, str], dict[str, Any]] = {}
+    lost: dict[tuple[str, str], float] = {}
+    began: dict[tuple[str, str], str] = {}
     for e in events:
         key = (e["device_id"], e["item_id"])
+        if e["actual_start"] and (key not in began or e["actual_start"] < began[key]):
+            began[key] = e["actual_start"]
+        if e["kind"] == "stream_gap":
+            lost[key] = lost.get(key, 0.0) + float(e["duration_s"] or 0.0)
+            continue
+        e = {**e, "kind": STREAM_OUTCOME.get(e["kind"], e["kind"])}
         best = outcome.get(key)
         if best is None or OUTCOME_RANK[e["kind"]] > OUTCOME_RANK[best["kind"]]:
             outcome[key] = e
+    for key, e in outcome.items():
+        if not e.get("actual_start") and key in began:  # a stream's end does not repeat when it began
+            e["actual_start"] = began[key]
+    for key, seconds in lost.items():
+        if key in outcome:
+            note = f"Mất tín hiệu {seconds:.0f} giây"
+            outcome[key]["reason"] = f"{outcome[key]['reason']}; {note}" if outcome[key].get("reason") else note
     out = []
     for p in planned:
         b, d = broadcasts.get(p.broadcast_id), devices.get(p.device_id)
