@@ -34,6 +34,7 @@ from controller.devices.registry import Registry
 from controller.plans.render_progress import RenderProgressRegistry
 from controller.people.users import Users
 from controller.errors import NotFound, Refused
+from controller.streaming.live import LiveSessions, quiet_devices
 from controller.streaming.service import Streaming
 from loaxa import protocol
 from loaxa.wire_time import utcnow
@@ -99,6 +100,10 @@ class Controller:
                                    ca_dir=broker_dir(config) / "tls", media_dir=config.media_dir)
         self.security.on_revoke.append(self.streaming.accounts_revoke)
         self.dispatcher.streams = self.streaming.stream_ref
+        self.live = LiveSessions(self.db, self.streaming, self.registry, self.audit, self.dispatcher.send_command,
+                                 self.security.kill_switches.desired,
+                                 lambda devices, now: quiet_devices(self.db, self.guardrails.policy(), devices, now),
+                                 config.media_dir)
         self.dispatcher.on_relays = self.streaming.plan_relays
         self.metrics = ControllerMetrics(self)
         self._started = False
@@ -106,6 +111,7 @@ class Controller:
     # lifecycle -----------------------------------------------------------------
     def start(self) -> None:
         self.streaming.start()  # before the first plans: a relay's item needs the stream address
+        self.live.start_watch()
         self.jobs.start()
         self.mqtt.start()
         self.security.start()
@@ -122,6 +128,7 @@ class Controller:
             self.alerts.shutdown()
             self.jobs.shutdown()
             self.emergencies.stop()
+            self.live.shutdown()
             self.streaming.stop()
             self.fleet.stop()
             self.security.stop()

@@ -137,6 +137,12 @@ class Conductor(threading.Thread):
             self._stop_current.set()
         self._wake.set()
 
+    def stop_command(self, reason: str = "") -> None:
+        """A signed ``stop``.  The controller closing a live session (``live_…``) is that item's normal end:
+        it is logged ``stream_finished``; any other stop interrupts what plays."""
+        ended = reason.startswith("live_") and reason != "live_kill_switch"
+        self.stop_current("stream_ended" if ended else "stopped")
+
     def shutdown(self) -> None:
         self._shutdown.set()
         self.stop_current("shutdown")
@@ -437,7 +443,7 @@ class Conductor(threading.Thread):
             finally:
                 writer.close()
                 self.now_playing = None
-            if outcome.completed:
+            if outcome.completed or self._interrupt_reason == "stream_ended":
                 self.store.mark_play(item.item_id, "finished")
                 self.emit("stream_finished", item, actual_start=outcome.started_at or None, duration_s=outcome.aired_s)
             else:

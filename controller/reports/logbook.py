@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Iterable, Sequence
@@ -86,7 +87,18 @@ def _planned(db: Database, policy: GuardrailPolicy, ids: list[str], since: datet
                 WHERE b.kind = 'emergency' AND b.status = 'approved' AND bd.device_id IN ({marks})
                 AND b.starts_at >= ? AND b.starts_at < ?""", [*ids, format_time(since), format_time(until)]).fetchall()
     out.extend(_Planned(d, bc, bc, parse_time(t, "starts_at")) for bc, d, t in emergencies)
+    wanted = set(ids)
+    for session_id, devices, started in _live_sessions(db, since, until):
+        out.extend(_Planned(d, session_id, session_id, parse_time(started, "started_at")) for d in devices if d in wanted)
     return out
+
+
+def _live_sessions(db: Database, since: datetime, until: datetime) -> list[tuple[str, list[str], str]]:
+    """Live sessions started in [since, until): each device told to air one is an occurrence of it."""
+    with db.tx() as conn:
+        rows = conn.execute("SELECT id, devices_json, started_at FROM live_sessions WHERE started_at >= ? AND started_at < ?",
+                            [format_time(since), format_time(until)]).fetchall()
+    return [(r[0], json.loads(r[1]), r[2]) for r in rows]
 
 
 def _cancelled_at(db: Database) -> dict[str, datetime]:
@@ -115,6 +127,9 @@ def occurrences(db: Database, policy: GuardrailPolicy, device_ids: Iterable[str]
         broadcasts = {r["id"]: r for r in conn.query(
             f"""SELECT b.id, b.priority, b.decided_by AS approved_by, bt.title FROM broadcasts b
                 JOIN bulletins bt ON bt.id = b.bulletin_id WHERE b.id IN ({bmarks})""", broadcast_ids)}
+        broadcasts.update({r["id"]: r for r in conn.query(
+            f"""SELECT id, priority, started_by AS approved_by, 'Phát trực tiếp (' || started_by || ')' AS title
+                FROM live_sessions WHERE id IN ({bmarks})""", broadcast_ids)})
         devices = {r["id"]: r for r in conn.query(
             f"""SELECT d.id, d.name, d.unit_id, u.name AS unit_name FROM devices d JOIN units u ON u.id = d.unit_id
                 WHERE d.id IN ({marks})""", ids)}

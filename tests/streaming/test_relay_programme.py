@@ -157,7 +157,7 @@ def test_the_controller_restreams_a_scheduled_relay_and_agents_air_exactly_its_s
             assert last["at"] + last["samples"] / 48000 <= end + 0.1  # the slot's end, though VOV goes on
         # the restream ends with its slot as well
         wait_for(lambda: c.streaming.relay("vov1") is None, timeout=10, what="the restream to stop after the slot")
-        assert not restreamer.encoder_alive
+        wait_for(lambda: not restreamer.encoder_alive, timeout=10, what="the encoder of the slot to stop")
 
         # the logbook counts the stream events: aired, with the seconds a gap lost in the note
         _report(c, "loa-a", rigs[0])
