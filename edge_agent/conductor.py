@@ -137,9 +137,14 @@ class Conductor(threading.Thread):
             self._stop_current.set()
         self._wake.set()
 
-    def stop_command(self, reason: str = "") -> None:
+    def stop_command(self, reason: str = "", item_id: str = "") -> None:
         """A signed ``stop``.  The controller closing a live session (``live_…``) is that item's normal end:
-        it is logged ``stream_finished``; any other stop interrupts what plays."""
+        it is logged ``stream_finished``; any other stop interrupts what plays.  A stop naming an item
+        leaves anything else alone (an emergency that took over after the session)."""
+        playing = self.now_playing
+        if item_id and (playing is None or playing.item_id != item_id):
+            log.info("stop for %s ignored: it is not playing", item_id)
+            return
         ended = reason.startswith("live_") and reason != "live_kill_switch"
         self.stop_current("stream_ended" if ended else "stopped")
 

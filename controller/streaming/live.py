@@ -8,8 +8,8 @@ speakers is refused unless it outranks the first, which it then ends.  The audio
 device gets a signed ``play_now`` command whose stream item carries the mount and the device's
 own account.  The session ends when the speaker ends it, when the browser stops sending (a
 closed tab: within ``idle_end_s``), when the kill switch is engaged, or when it outlasts
-``MAX_LIVE_S``.  Then the outro plays, devices are told to stop once it has aired, and the
-recording goes into the media store.
+``MAX_LIVE_S``.  Then the outro plays, devices are told to stop that item once it has aired,
+and the recording goes into the media store.
 """
 
 from __future__ import annotations
@@ -103,6 +103,8 @@ class LiveSessions:
         self.idle_end_s = idle_end_s
         self._mixers: dict[str, LiveMixer] = {}
         self._last_chunk: dict[str, float] = {}
+        self._began: dict[str, float] = {}
+        self._items: dict[str, dict[str, PlayItem]] = {}  # per session, the item each device was told to air
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self._watch: threading.Thread | None = None
@@ -167,7 +169,7 @@ class LiveSessions:
                                   {"targets": list(session.targets), "priority": priority, "override": recorded})
             mixer = LiveMixer(self.streaming.source_target(session.mount), self._archive_pcm(session.id)).start()
             self._mixers[session.id] = mixer
-            self._last_chunk[session.id] = time.monotonic()
+            self._last_chunk[session.id] = self._began[session.id] = time.monotonic()
         self._tell_devices(session)
         log.info("live session %s by %s on %d devices", session.id, actor.username, len(devices))
         return session
@@ -212,6 +214,7 @@ class LiveSessions:
 
     def _tell_devices(self, session: LiveSession) -> None:
         start = utcnow()
+        told = self._items.setdefault(session.id, {})
         for device_id in session.devices:
             ref = self.streaming.stream_ref_for_mount(device_id, session.mount)
             if ref is None:
@@ -220,12 +223,14 @@ class LiveSessions:
             item = PlayItem(item_id=session.id, start=start, sha256="", size=0, duration_s=MAX_LIVE_S,
                             priority=session.priority, broadcast_id=session.id, title="Phát trực tiếp", stream=ref,
                             expires_at=start + timedelta(seconds=MAX_LIVE_S + 60))
+            told[device_id] = item
             self.send_command(f"dev/{device_id}", "play_now", item=item, issued_by=session.started_by)
 
     def _end(self, session_id: str, reason: str, actor: Actor | None, wait: bool = True) -> LiveSession:
         with self._lock:
             mixer = self._mixers.pop(session_id, None)
             self._last_chunk.pop(session_id, None)
+            self._began.pop(session_id, None)
         session = self.get(session_id)
         if mixer is None:
             return session
@@ -251,9 +256,11 @@ class LiveSessions:
         if reason != "kill_switch":
             self._stop.wait(PLAYOUT_MARGIN_S)  # the outro is still in the devices' buffers
         busy = {d for other in list(self._mixers) for d in self.get(other).devices}  # taken by the session that outranked it
-        for device_id in session.devices:
-            if device_id not in busy:
-                self.send_command(f"dev/{device_id}", "stop", reason=f"live_{reason}", issued_by=session.started_by)
+        told = self._items.pop(session.id, {})
+        for device_id, item in told.items():
+            if device_id not in busy:  # the stop names the item: a device airing something else goes on
+                self.send_command(f"dev/{device_id}", "stop", item=item, reason=f"live_{reason}",
+                                  issued_by=session.started_by)
         log.info("live session %s ended (%s) after %.1f s", session.id, reason, mixer.seconds_on_air)
 
     def _archive_pcm(self, session_id: str) -> Path:
@@ -302,5 +309,7 @@ class LiveSessions:
                         self._end(session_id, "kill_switch", None, wait=False)
                     elif now - last > self.idle_end_s:
                         self._end(session_id, "browser_gone", None, wait=False)
+                    elif now - self._began.get(session_id, now) > MAX_LIVE_S:
+                        self._end(session_id, "too_long", None, wait=False)
                 except Exception:  # noqa: BLE001 - the watch must go on for the other sessions
                     log.exception("live watch failed for %s", session_id)

@@ -96,7 +96,7 @@ def _deliver(rigs: dict[str, ConductorRig]):
         if action == "play_now" and item is not None:
             rig.conductor.preempt(PlayItem.from_dict(item.to_dict()))
         elif action == "stop":
-            rig.conductor.stop_command(kw.get("reason", ""))
+            rig.conductor.stop_command(kw.get("reason", ""), item.item_id if item is not None else "")
         return None
 
     return send, sent
