@@ -225,3 +225,55 @@ def test_an_editor_schedules_a_daily_relay_on_the_tiep_song_page_in_chromium(tmp
     finally:
         server.shutdown()
         w.controller.stop()
+
+
+def test_a_controller_restarted_mid_relay_restreams_the_slot_again_and_the_agents_rejoin(tmp_path: Path):
+    from support.world import make_controller
+
+    icecast_dir = Path(tempfile.mkdtemp(prefix="loaxa-icecast-"))
+    env = {"streaming_enabled": "true", "streaming_port": str(free_port()),
+           "streaming_config_dir": str(icecast_dir / "icecast")}
+    w = make_world(tmp_path / "ctl", plans_auto_approve="true", **env)
+    c = w.controller
+    hls = HlsSource(tmp_path / "hls", freq=600).start()
+    rig = ConductorRig(tmp_path / "loa-a")
+    c2 = None
+    try:
+        c.streaming.start()
+        wait_for(lambda: (tmp_path / "hls" / "live.m3u8").exists(), timeout=10, what="the HLS playlist")
+        _source(w, hls.url)
+        start = (utcnow() + timedelta(seconds=12)).replace(microsecond=0)
+        r = w.call("root", "POST", "/api/relays", {"source_id": "vov1", "starts_at": format_time(start),
+                                                   "duration_s": 30, "targets": ["thon-a"]})
+        assert r.status_code == 201 and r.get_json()["status"] == "approved", r.get_json()
+        (item,) = c.dispatcher.build(utcnow()).plans["loa-a"].items
+        rig.items = (PlayItem.from_dict(item.to_dict()),)
+        rig.start()
+        wait_for(lambda: rig.kinds("stream_started"), timeout=30, what="the relay on air")
+        wait_for(lambda: len(_chunks(rig)) >= 6, timeout=15, what="three seconds aired")
+
+        c.stop()  # the controller goes down mid-relay: its Icecast and restreamer with it
+        c.streaming.stop()
+        c2 = make_controller(tmp_path / "ctl", **env)
+        c2.streaming.start()
+        c2.jobs.rebuild()  # its first plan build hands the open slot to streaming again
+        wait_for(lambda: c2.streaming.relay("vov1"), timeout=10, what="the slot restreamed by the new controller")
+
+        wait_for(lambda: rig.kinds("stream_finished") or rig.kinds("failed"), timeout=40, what="the relay's end")
+        (_, finished), = rig.kinds("stream_finished")
+        gaps = [f["duration_s"] for _, f in rig.kinds("stream_gap")]
+        assert gaps, "the restart is logged as a gap"
+        assert finished["duration_s"] + sum(gaps) <= 30.5
+        assert finished["duration_s"] > 10  # it went on after the restart
+        pcm = (rig.root / "sink" / f"stream-{item.item_id}.pcm").read_bytes()
+        assert abs(dominant_hz(pcm[-96000:]) - 600) < 15
+        last = _chunks(rig)[-1]
+        assert last["at"] + last["samples"] / 48000 <= start.timestamp() + 30 + 0.1
+    finally:
+        rig.close()
+        hls.close()
+        for ctl in (c2,):
+            if ctl is not None:
+                ctl.streaming.stop()
+                ctl.stop()
+        shutil.rmtree(icecast_dir, ignore_errors=True)
