@@ -55,6 +55,12 @@ FIGURES = [
     Figure("stream_kbytes_per_min", "Bytes a cluster receives per minute of relay (Opus 24 kb/s from Icecast)", "kB/min",
            240.0),
     Figure("relay_failover_s", "Relay source death → fallback audible to a listener", "s", 5.0),
+    Figure("relay_start_p99_ms", "Scheduled relay instant → first sample at each agent's sink, p99 (median of 3 runs)",
+           "ms", 1500.0, reference="`stream_bench_agents` agents in one process on the same cores as Icecast and the restreamer"),
+    Figure("stream_sync_p99_ms", "Offset between agents airing the same sample of a relay, p99 (median of 3 runs)", "ms",
+           20.0, reference="no common timeline yet: agents play as received (docs/live-audio.md)"),
+    Figure("live_latency_p99_ms", "Microphone (WebM/Opus in 250 ms slices, as MediaRecorder) → the sample at each agent's sink, p99",
+           "ms", 3000.0, reference="includes the 250 ms slice; the browser's own capture delay is not included"),
 ]
 
 

@@ -694,6 +694,30 @@ def m025_volume_schedules(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m035_live_sessions(db: sqlite_utils.Database) -> None:
+    """Live speech from the browser: who spoke, where, from when to when, and the recording in the media store."""
+    db.executescript(
+        """
+        CREATE TABLE live_sessions (
+            id TEXT PRIMARY KEY,
+            started_by TEXT NOT NULL,
+            targets_json TEXT NOT NULL,
+            devices_json TEXT NOT NULL,
+            priority TEXT NOT NULL,
+            mount TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            ended_at TEXT,
+            end_reason TEXT NOT NULL DEFAULT '',
+            archive_sha256 TEXT REFERENCES media(sha256),
+            seconds REAL,
+            override_json TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX live_sessions_started ON live_sessions(started_at);
+        """
+    )
+
+
 class Database:
 
     """The controller database with its lock; use :meth:`tx` for every access."""

@@ -38,6 +38,7 @@ from controller.devices.registry import Registry
 from controller.plans.render_progress import RenderProgressRegistry
 from controller.people.users import Users
 from controller.errors import NotFound, Refused
+from controller.streaming.live import LiveSessions, quiet_devices
 from controller.streaming.service import Streaming
 from loaxa import protocol
 from loaxa.wire_time import utcnow
@@ -108,18 +109,25 @@ class Controller:
         self.streaming = Streaming(self.db, config.streaming, config.data_dir, _device_host(config),
                                    ca_dir=broker_dir(config) / "tls", media_dir=config.media_dir)
         self.security.on_revoke.append(self.streaming.accounts_revoke)
+        self.dispatcher.streams = self.streaming.stream_ref
+        self.live = LiveSessions(self.db, self.streaming, self.registry, self.audit, self.dispatcher.send_command,
+                                 self.security.kill_switches.desired,
+                                 lambda devices, now: quiet_devices(self.db, self.guardrails.policy(), devices, now),
+                                 config.media_dir)
+        self.dispatcher.on_relays = self.streaming.plan_relays
         self.metrics = ControllerMetrics(self)
         self._started = False
 
     # lifecycle -----------------------------------------------------------------
     def start(self) -> None:
+        self.streaming.start()  # before the first plans: a relay's item needs the stream address
+        self.live.start_watch()
         self.jobs.start()
         self.mqtt.start()
         self.security.start()
         self.fleet.start()
         self.emergencies.start()
         self.alerts.start(self.jobs.scheduler)
-        self.streaming.start()
         self._started = True
         for what in plaintext_exposure(self.config):
             log.error("PLAINTEXT beyond this machine: %s; set up TLS (see docs/security.md)", what)
@@ -130,6 +138,7 @@ class Controller:
             self.alerts.shutdown()
             self.jobs.shutdown()
             self.emergencies.stop()
+            self.live.shutdown()
             self.streaming.stop()
             self.fleet.stop()
             self.security.stop()

@@ -484,7 +484,7 @@ class Agent:
         if cmd.action == "play_now" and cmd.item is not None:
             self.conductor.preempt(cmd.item)
         elif cmd.action == "stop":
-            self.conductor.stop_current("stopped")
+            self.conductor.stop_command(cmd.reason, cmd.item.item_id if cmd.item is not None else "")
         elif cmd.action == "set_volume" and cmd.volume is not None:
             self.volume.apply(cmd.volume)
         elif cmd.action == "kill_switch":

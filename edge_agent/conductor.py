@@ -137,6 +137,17 @@ class Conductor(threading.Thread):
             self._stop_current.set()
         self._wake.set()
 
+    def stop_command(self, reason: str = "", item_id: str = "") -> None:
+        """A signed ``stop``.  The controller closing a live session (``live_…``) is that item's normal end:
+        it is logged ``stream_finished``; any other stop interrupts what plays.  A stop naming an item
+        leaves anything else alone (an emergency that took over after the session)."""
+        playing = self.now_playing
+        if item_id and (playing is None or playing.item_id != item_id):
+            log.info("stop for %s ignored: it is not playing", item_id)
+            return
+        ended = reason.startswith("live_") and reason != "live_kill_switch"
+        self.stop_current("stream_ended" if ended else "stopped")
+
     def shutdown(self) -> None:
         self._shutdown.set()
         self.stop_current("shutdown")
@@ -437,7 +448,7 @@ class Conductor(threading.Thread):
             finally:
                 writer.close()
                 self.now_playing = None
-            if outcome.completed:
+            if outcome.completed or self._interrupt_reason == "stream_ended":
                 self.store.mark_play(item.item_id, "finished")
                 self.emit("stream_finished", item, actual_start=outcome.started_at or None, duration_s=outcome.aired_s)
             else:

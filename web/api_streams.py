@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, jsonify
 
+from controller.plans import use_cases as plans
 from web import auth
 from web.api import body, ctl
 
@@ -41,6 +42,15 @@ def relay_source(source_id: str):
 @auth.access("manage")
 def probe_relay_source(source_id: str):
     return ctl().streaming.probe_source(source_id).to_dict()
+
+
+@bp.post("/relays")
+@auth.access("draft")
+def schedule_relay():
+    d = body()
+    fields = ("source_id", "starts_at", "targets", "priority", "title", "duration_min", "duration_s", "rule",
+              "rule_text", "order", "override", "draft")
+    return plans.schedule_relay(ctl(), auth.actor(), **{k: d[k] for k in fields if k in d}), 201
 
 
 def init_app(app: Flask) -> None:

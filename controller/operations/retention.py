@@ -147,7 +147,8 @@ class Retention:
             return db.execute("DELETE FROM plan_skips WHERE slot_at < ?", [before]).rowcount
 
     def _prune_media(self, before: str | None, dry_run: bool) -> list[str]:
-        """Media made before ``before`` that no bulletin or stored device plan refers to."""
+        """Media made before ``before`` that no bulletin, stored device plan, live session's recording or
+        relay source's notice refers to (a live recording is the record of what was said: it stays)."""
         if before is None:
             return []
         with self.db.tx() as db:
@@ -156,7 +157,9 @@ class Retention:
                    AND NOT EXISTS (SELECT 1 FROM bulletins b WHERE b.media_sha256 = m.sha256)
                    AND NOT EXISTS (SELECT 1 FROM bulletins b JOIN media o ON o.sha256 = b.media_sha256
                                    WHERE o.fallback_sha256 = m.sha256)
-                   AND NOT EXISTS (SELECT 1 FROM device_plans p WHERE instr(CAST(p.payload AS TEXT), m.sha256) > 0)""",
+                   AND NOT EXISTS (SELECT 1 FROM device_plans p WHERE instr(CAST(p.payload AS TEXT), m.sha256) > 0)
+                   AND NOT EXISTS (SELECT 1 FROM live_sessions l WHERE l.archive_sha256 = m.sha256)
+                   AND NOT EXISTS (SELECT 1 FROM relay_sources r WHERE r.fallback_media_sha256 = m.sha256)""",
                 [before]).fetchall()
             if not dry_run:
                 db.conn.executemany("DELETE FROM media WHERE sha256 = ?", [(sha,) for sha, _ in rows])

@@ -40,6 +40,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "approve": frozenset({"admin", "approver"}),
     "emergency": frozenset({"admin", "approver"}),
     "kill_switch": frozenset({"admin", "approver"}),
+    "live": frozenset({"admin", "approver"}),  # speak live from the browser on the speakers of their area
     "manage": frozenset({"admin"}),
 }
 

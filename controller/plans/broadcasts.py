@@ -18,7 +18,7 @@ from typing import Any, Callable
 from controller.plans.bulletins import new_id
 from controller.db import Database
 from controller.errors import Conflict, InputError, NotFound, Refused
-from controller.plans.planner import domain_broadcast, load_tree, once_at, rule_of
+from controller.plans.planner import PLAYABLE_S, domain_broadcast, load_tree, once_at, rule_of
 from controller.devices.registry import Registry
 from controller.plans.timeparse import parse_user_time
 from loaxa.local_time import to_local
@@ -125,8 +125,8 @@ class Broadcasts:
             raise InputError("invalid_bulletin", "Chưa chọn bản tin.", "bulletin_id")
         with self.db.tx() as db:
             media = db.execute(
-                "SELECT m.duration_s FROM bulletins b JOIN media m ON m.sha256 = b.media_sha256 WHERE b.id = ?",
-                [bulletin_id]).fetchone()
+                f"SELECT {PLAYABLE_S} FROM bulletins b LEFT JOIN media m ON m.sha256 = b.media_sha256 "
+                f"WHERE b.id = ? AND {PLAYABLE_S} IS NOT NULL", [bulletin_id]).fetchone()
             known = db["bulletins"].count_where("id = ?", [bulletin_id])
         if not known:
             raise InputError("unknown_bulletin", f"Không có bản tin '{bulletin_id}'.", "bulletin_id")
@@ -199,9 +199,10 @@ class Broadcasts:
         since = format_time((now or utcnow()) - timedelta(days=1))
         with self.db.tx() as db:
             rows = list(db.query(
-                f"""SELECT bc.*, m.duration_s FROM broadcasts bc JOIN bulletins b ON b.id = bc.bulletin_id
-                    JOIN media m ON m.sha256 = b.media_sha256
-                    WHERE bc.kind = 'scheduled' AND bc.status IN ({marks}) AND COALESCE(bc.ends_at, bc.starts_at) >= ?""",
+                f"""SELECT bc.*, {PLAYABLE_S} AS duration_s FROM broadcasts bc JOIN bulletins b ON b.id = bc.bulletin_id
+                    LEFT JOIN media m ON m.sha256 = b.media_sha256
+                    WHERE bc.kind = 'scheduled' AND bc.status IN ({marks}) AND COALESCE(bc.ends_at, bc.starts_at) >= ?
+                      AND {PLAYABLE_S} IS NOT NULL""",
                 [*statuses, since]))
         return [domain_broadcast(r, r["duration_s"]) for r in rows]
 
@@ -218,7 +219,7 @@ class Broadcasts:
             self._check_two_person(row, who)
         if row["status"] == "pending_approval":
             with self.db.tx() as db:
-                duration = db.execute("SELECT m.duration_s FROM bulletins b JOIN media m ON m.sha256 = b.media_sha256 "
+                duration = db.execute(f"SELECT {PLAYABLE_S} FROM bulletins b LEFT JOIN media m ON m.sha256 = b.media_sha256 "
                                       "WHERE b.id = ?", [row["bulletin_id"]]).fetchone()[0]
             try:
                 refusals = check_broadcast(domain_broadcast(row, duration), self._domain_existing(("approved",), now),

@@ -18,7 +18,7 @@ from typing import Callable, Iterable, Protocol
 
 from controller.config import PlanSettings
 from controller.db import Database
-from controller.plans.planner import DraftPlan, PlanSet, build_plans
+from controller.plans.planner import DraftPlan, PlanSet, RelayWindow, StreamRefs, build_plans
 from controller.devices.registry import Registry
 from loaxa import protocol
 from loaxa.protocol import Ack, Command, Plan, PlayItem, Signer
@@ -76,13 +76,15 @@ class Dispatcher:
         self.settings = settings
         self.policy = policy
         self._lock = threading.Lock()
+        self.streams: StreamRefs | None = None  # each device's address of a relay (controller.streaming)
+        self.on_relays: Callable[[list[RelayWindow], bool], None] | None = None  # the relay slots of each build
 
     @property
     def horizon(self) -> timedelta:
         return timedelta(hours=self.settings.horizon_hours)
 
     def build(self, now: datetime | None = None, device_ids: Iterable[str] | None = None) -> PlanSet:
-        return build_plans(self.db, self.policy(), now or utcnow(), self.horizon, device_ids)
+        return build_plans(self.db, self.policy(), now or utcnow(), self.horizon, device_ids, self.streams)
 
     def publish_plans(self, device_ids: Iterable[str] | None = None, *, force: bool = False,
                       now: datetime | None = None) -> int:
@@ -105,6 +107,8 @@ class Dispatcher:
             outgoing = self._store_changed(plan_set.plans.values(), now, force)
             for device_id, payload in outgoing:
                 self.publisher.publish(protocol.plan_topic(device_id), payload, qos=1, retain=True)
+        if self.on_relays is not None:
+            self.on_relays(plan_set.relay_windows(), device_ids is None)
         if outgoing:
             log.info("published %d of %d plans", len(outgoing), len(plan_set.plans))
         ends = {_leaves_plan_at(i, now) for p in plan_set.plans.values() for i in p.items}

@@ -63,11 +63,12 @@ class MediaKeeper:
         """``ok`` when the media is intact, ``rendered`` when it had to be made again, ``failed`` otherwise."""
         with self.db.tx() as db:
             row = db.execute(
-                """SELECT b.id, b.script, m.sha256, m.ext FROM broadcasts bc JOIN bulletins b ON b.id = bc.bulletin_id
+                """SELECT b.id, b.script, m.sha256, m.ext, b.relay_source_id FROM broadcasts bc
+                   JOIN bulletins b ON b.id = bc.bulletin_id
                    LEFT JOIN media m ON m.sha256 = b.media_sha256 WHERE bc.id = ?""", [broadcast_id]).fetchone()
-        if row is None:
+        if row is None or (row[4] and not row[2]):  # a relay has no media of its own
             return "ok"
-        bulletin_id, script, sha, ext = row
+        bulletin_id, script, sha, ext, _ = row
         path = self.media_dir / f"{sha}.{ext or 'ogg'}"
         if sha and path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() == sha:
             return "ok"

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from controller.db import Database
 from controller.devices.volume_schedule import VolumeSchedules
 from loaxa.local_time import to_local
-from loaxa.protocol import PlayItem, VolumeStep
+from loaxa.protocol import PlayItem, StreamRef, VolumeStep
 from loaxa.wire_time import format_time, parse_time
 from schedules.broadcast import Broadcast, Override
 from schedules.errors import ScheduleInputError
@@ -35,6 +35,8 @@ from schedules.tree import AdminTree, Device, Unit
 log = logging.getLogger(__name__)
 
 LOOKBACK = timedelta(hours=6)
+# SQL over a bulletin ``b`` left-joined to its media ``m``: its airtime (the media's, or the relay slot's), NULL if none
+PLAYABLE_S = "COALESCE(m.duration_s, b.relay_duration_s)"
 EXPIRY_GRACE = timedelta(minutes=10)
 
 
@@ -54,6 +56,20 @@ class StoredBroadcast:
     media: Media
     offset_s: float
     title: str
+    relay_source_id: str | None = None
+
+
+@dataclass(frozen=True)
+class RelayWindow:
+    """A slot during which a relay source must be on air at its mount: the controller restreams it."""
+
+    source_id: str
+    start: datetime
+    end: datetime
+
+
+StreamRefs = Callable[[str, str], "StreamRef | None"]
+"""(device id, relay source id) → the signed address the device listens at, None when it may not."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +89,12 @@ class PlanSet:
     plans: dict[str, DraftPlan]
     expansion: Expansion
     broadcasts: dict[str, StoredBroadcast]
+
+    relays: tuple[RelayWindow, ...] = ()
+
+    def relay_windows(self) -> list[RelayWindow]:
+        """Every relay slot the expansion placed, once per source and instant, whether or not a device has its address."""
+        return list(self.relays)
 
 
 def load_tree(db: Database) -> AdminTree:
@@ -113,10 +135,10 @@ def load_approved(db: Database, window_start: datetime, window_end: datetime,
     """Scheduled broadcasts in ``status`` (approved: what plans hold) that may play in the window, with their media."""
     with db.tx() as conn:
         rows = list(conn.query(
-            """SELECT bc.*, b.title, m.sha256, m.ext, m.size, m.duration_s
+            f"""SELECT bc.*, b.title, b.relay_source_id, m.sha256, m.ext, m.size, {PLAYABLE_S} AS duration_s
                FROM broadcasts bc JOIN bulletins b ON b.id = bc.bulletin_id
-               JOIN media m ON m.sha256 = b.media_sha256
-               WHERE bc.status = ? AND bc.kind = 'scheduled'
+               LEFT JOIN media m ON m.sha256 = b.media_sha256
+               WHERE bc.status = ? AND bc.kind = 'scheduled' AND {PLAYABLE_S} IS NOT NULL
                  AND bc.starts_at <= ? AND COALESCE(bc.ends_at, bc.starts_at) >= ?""",
             [status, format_time(window_end), format_time(window_start)],
         ))
@@ -124,22 +146,27 @@ def load_approved(db: Database, window_start: datetime, window_end: datetime,
     for r in rows:
         try:
             _, offset = rule_of(r)
-            out[r["id"]] = StoredBroadcast(
-                domain_broadcast(r, r["duration_s"]), Media(r["sha256"], r["ext"], r["size"], r["duration_s"]),
-                offset, r["title"] or "",
-            )
+            relay = r["relay_source_id"] if not r["sha256"] else None
+            media = Media("", "ogg", 0, r["duration_s"]) if relay else Media(r["sha256"], r["ext"], r["size"], r["duration_s"])
+            out[r["id"]] = StoredBroadcast(domain_broadcast(r, r["duration_s"]), media, offset, r["title"] or "", relay)
         except (ScheduleInputError, ValueError, KeyError) as exc:
             log.error("broadcast %s cannot be planned: %s", r["id"], exc)
     return out
 
 
 def build_plans(db: Database, policy: GuardrailPolicy, now: datetime, horizon: timedelta,
-                device_ids: Iterable[str] | None = None) -> PlanSet:
-    """Every device's items from ``now - LOOKBACK`` to ``now + horizon``, finished plays dropped."""
+                device_ids: Iterable[str] | None = None, streams: StreamRefs | None = None) -> PlanSet:
+    """Every device's items from ``now - LOOKBACK`` to ``now + horizon``, finished plays dropped.
+
+    A relay's item carries the device's own stream address (``streams``), so it is one item per
+    device; without an address (streaming off, a revoked device) the device's plan leaves it out.
+    """
     tree = load_tree(db)
     stored = load_approved(db, now - LOOKBACK, now + horizon)
     expansion = expand([s.broadcast for s in stored.values()], tree, policy, now - LOOKBACK, now + horizon)
-    items = _items(tree, expansion, stored, now, now + horizon, device_ids)
+    windows: dict[tuple[str, datetime], RelayWindow] = {}
+    items = _items(tree, expansion, stored, now, now + horizon, device_ids, streams=streams or _no_streams,
+                   windows=windows)
     _add_late_items(db, tree, now, device_ids, items)
     shared: dict[tuple[int, ...], tuple[PlayItem, ...]] = {}
     plans: dict[str, DraftPlan] = {}
@@ -149,7 +176,7 @@ def build_plans(db: Database, policy: GuardrailPolicy, now: datetime, horizon: t
         chain = tree.group_chain(device_id)
         steps = next((schedules[u].steps for u in chain if u in schedules), ())
         plans[device_id] = DraftPlan(device_id, frozen, chain, steps)
-    return PlanSet(plans, expansion, stored)
+    return PlanSet(plans, expansion, stored, tuple(sorted(windows.values(), key=lambda w: (w.start, w.source_id))))
 
 
 def _add_late_items(db: Database, tree: AdminTree, now: datetime, device_ids: Iterable[str] | None,
@@ -181,6 +208,18 @@ def planned_items(db: Database, policy: GuardrailPolicy, since: datetime, until:
     return _items(tree, expansion, stored, since, until, device_ids, drop_finished=False)
 
 
+def _no_streams(device_id: str, source_id: str) -> None:
+    return None
+
+
+def _addressed(item: PlayItem, device_id: str, source_id: str, streams: StreamRefs) -> PlayItem | None:
+    ref = streams(device_id, source_id)
+    if ref is None:
+        log.warning("relay %s left out of the plan of %s: no stream address", item.item_id, device_id)
+        return None
+    return replace(item, stream=ref)
+
+
 def _starts(plays: Iterable[Any], stored: dict[str, StoredBroadcast]) -> list[tuple[Any, datetime]]:
     """Each play's instant: its own second within its minute, and never before the one ahead of it ends.
 
@@ -199,9 +238,13 @@ def _starts(plays: Iterable[Any], stored: dict[str, StoredBroadcast]) -> list[tu
 
 
 def _items(tree: AdminTree, expansion: Expansion, stored: dict[str, StoredBroadcast], since: datetime,
-           until: datetime, device_ids: Iterable[str] | None, drop_finished: bool = True) -> dict[str, tuple[PlayItem, ...]]:
+           until: datetime, device_ids: Iterable[str] | None, drop_finished: bool = True,
+           streams: StreamRefs | None = None,
+           windows: dict[tuple[str, datetime], RelayWindow] | None = None) -> dict[str, tuple[PlayItem, ...]]:
     """The expansion's plays as wire items starting before ``until``: with ``drop_finished`` those
-    still playing or to come at ``since`` (a plan), otherwise those starting from ``since`` (a report)."""
+    still playing or to come at ``since`` (a plan), otherwise those starting from ``since`` (a report).
+
+    With ``streams`` a relay's item gets each device's stream address (a report keeps the bare item)."""
     wanted = set(device_ids) if device_ids is not None else None
     by_device = expansion.by_device()
     cache: dict[tuple[str, datetime], PlayItem] = {}
@@ -225,6 +268,13 @@ def _items(tree: AdminTree, expansion: Expansion, stored: dict[str, StoredBroadc
                     expires_at=start + timedelta(seconds=p.duration_s) + EXPIRY_GRACE,
                     broadcast_id=p.broadcast_id, title=s.title[:200],
                 )
+            source_id = stored[p.broadcast_id].relay_source_id
+            if source_id and windows is not None:
+                windows.setdefault((source_id, item.start), RelayWindow(source_id, item.start, item.ends_at))
+            if source_id and streams is not None:
+                item = _addressed(item, device.id, source_id, streams)
+                if item is None:
+                    continue
             items.append(item)
         items.sort(key=lambda i: (i.start, i.item_id))
         out[device.id] = tuple(items)

@@ -112,6 +112,33 @@ def schedule_broadcast(c: Controller, actor: Actor, bulletin_id: Any, starts_at:
     return c.replan(bc)
 
 
+def schedule_relay(c: Controller, actor: Actor, source_id: Any, starts_at: Any = None, targets: Any = None,
+                   priority: Any = "normal", title: Any = None, duration_min: Any = None, duration_s: Any = None,
+                   **spec: Any) -> dict[str, Any]:
+    """A relay programme ("Tiếp sóng VOV1, 06:00–06:30 hằng ngày"): its bulletin and its broadcast in one step.
+
+    Both are stored in one transaction with their audit entries, so a slot the guardrails refuse
+    leaves no relay behind.  From then on it is a broadcast like any other: approval, plans,
+    readiness, calendar; the controller restreams the source for each slot it holds.
+    """
+    from controller.plans.relays import add_relay_bulletin, relay_seconds
+
+    access.require_permission(actor, "draft")
+    access.require_targets(actor, targets)
+    if priority == "emergency":
+        access.require_permission(actor, "emergency")
+    seconds = relay_seconds(duration_min, duration_s)
+    with c.db.tx():
+        bulletin = add_relay_bulletin(
+            c.db, c.streaming.sources, source_id, seconds, title, actor.username,
+            on_stored=lambda b: c.audit.record(actor, "relay_programme_added", b["id"],
+                                               {"source_id": b["relay_source_id"], "duration_s": seconds}))
+        bc = c.broadcasts.schedule(bulletin["id"], starts_at, targets, priority, actor.username, **spec)
+        c.audit.record(actor, "emergency" if bc["priority"] == "emergency" else "broadcast_scheduled", bc["id"],
+                       {"targets": bc["targets"], "starts_at": bc["starts_at"], "relay_source_id": source_id})
+    return {**c.replan(bc), "relay": {"source_id": source_id, "duration_s": seconds, "title": bulletin["title"]}}
+
+
 def edit_broadcast(c: Controller, actor: Actor, broadcast_id: str, fields: Mapping[str, Any]) -> dict[str, Any]:
     """Change the editable ``fields`` of a broadcast; it is checked again and goes back to approval."""
     access.require_permission(actor, "draft")

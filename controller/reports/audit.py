@@ -61,7 +61,7 @@ ACTIONS: frozenset[str] = frozenset({
     "alert_source_added", "alert_policy_set", "alert_uploaded", "alert_decision", "alert_approved", "alert_rejected",
     "alert_stopped", "unit_geography_imported",
     # live audio
-    "relay_source_added",
+    "relay_source_added", "relay_programme_added", "live_started", "live_ended",
     # security
     "kill_switch", "kill_switch_lifted", "key_rotated", "settings_changed",
     # the fleet and remote care

@@ -12,6 +12,7 @@ devices, so an auditor only ever sees their own part of the admin tree.
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Iterable, Sequence
@@ -32,7 +33,8 @@ OUTCOME_VI = {"finished": "Đã phát", "interrupted": "Bị ngắt", "failed": 
               "started": "Đang phát", "missed": "Không phát", "upcoming": "Sắp phát", "cancelled": "Đã hủy",
               "refused": "Bị từ chối"}
 NOT_COUNTED = frozenset({"upcoming", "cancelled"})
-STREAM_AS = {"stream_started": "started", "stream_finished": "finished"}
+STREAM_OUTCOME = {"stream_started": "started", "stream_finished": "finished"}  # a relay or live item's own events
+EVENT_KINDS = ("started", "finished", "interrupted", "failed", "skipped", "stream_started", "stream_finished", "stream_gap")
 LOGBOOK_COLUMNS = (
     ("date", "Ngày"), ("planned", "Giờ dự kiến"), ("actual", "Giờ phát thực tế"), ("duration", "Thời lượng (giây)"),
     ("title", "Tên bản tin / chương trình"), ("priority", "Mức ưu tiên"), ("unit", "Thôn / đơn vị"),
@@ -105,6 +107,9 @@ def _planned(db: Database, policy: GuardrailPolicy, ids: list[str], since: datet
     known = {(p.device_id, p.item_id) for p in out}
     out.extend(p for p in _refused(db, ids, since, until) if (p.device_id, p.item_id) not in known)
     out.extend(_alert_repeats(db, ids, since, until))
+    wanted = set(ids)
+    for session_id, devices, started in _live_sessions(db, since, until):
+        out.extend(_Planned(d, session_id, session_id, parse_time(started, "started_at")) for d in devices if d in wanted)
     return out
 
 
@@ -146,6 +151,14 @@ def _alert_repeats(db: Database, ids: list[str], since: datetime, until: datetim
     return out
 
 
+def _live_sessions(db: Database, since: datetime, until: datetime) -> list[tuple[str, list[str], str]]:
+    """Live sessions started in [since, until): each device told to air one is an occurrence of it."""
+    with db.tx() as conn:
+        rows = conn.execute("SELECT id, devices_json, started_at FROM live_sessions WHERE started_at >= ? AND started_at < ?",
+                            [format_time(since), format_time(until)]).fetchall()
+    return [(r[0], json.loads(r[1]), r[2]) for r in rows]
+
+
 def _cancelled_at(db: Database) -> dict[str, datetime]:
     """When each broadcast that was approved at the time was cancelled (others never reached a plan)."""
     with db.tx() as conn:
@@ -172,22 +185,39 @@ def occurrences(db: Database, policy: GuardrailPolicy, device_ids: Iterable[str]
         broadcasts = {r["id"]: r for r in conn.query(
             f"""SELECT b.id, b.priority, b.decided_by AS approved_by, bt.title FROM broadcasts b
                 JOIN bulletins bt ON bt.id = b.bulletin_id WHERE b.id IN ({bmarks})""", broadcast_ids)}
+        broadcasts.update({r["id"]: r for r in conn.query(
+            f"""SELECT id, priority, started_by AS approved_by, 'Phát trực tiếp (' || started_by || ')' AS title
+                FROM live_sessions WHERE id IN ({bmarks})""", broadcast_ids)})
         devices = {r["id"]: r for r in conn.query(
             f"""SELECT d.id, d.name, d.unit_id, u.name AS unit_name, d.created_at, d.online, d.last_seen
                 FROM devices d JOIN units u ON u.id = d.unit_id WHERE d.id IN ({marks})""", ids)}
         events = list(conn.query(
             f"""SELECT device_id, item_id, kind, actual_start, duration_s, reason
                 FROM playback_events WHERE device_id IN ({marks}) AND item_id != ''
-                AND kind IN ('started','finished','interrupted','failed','skipped','stream_started','stream_finished')
+                AND kind IN ({",".join("?" * len(EVENT_KINDS))})
                 AND planned_at >= ? AND planned_at < ?""",
-            [*ids, format_time(since - MARGIN), format_time(until + MARGIN)]))
+            [*ids, *EVENT_KINDS, format_time(since - MARGIN), format_time(until + MARGIN)]))
     outcome: dict[tuple[str, str], dict[str, Any]] = {}
+    lost: dict[tuple[str, str], float] = {}
+    began: dict[tuple[str, str], str] = {}
     for e in events:
-        e["kind"] = STREAM_AS.get(e["kind"], e["kind"])  # a relay item's outcome reads like a file's
         key = (e["device_id"], e["item_id"])
+        if e["actual_start"] and (key not in began or e["actual_start"] < began[key]):
+            began[key] = e["actual_start"]
+        if e["kind"] == "stream_gap":
+            lost[key] = lost.get(key, 0.0) + float(e["duration_s"] or 0.0)
+            continue
+        e = {**e, "kind": STREAM_OUTCOME.get(e["kind"], e["kind"])}
         best = outcome.get(key)
         if best is None or OUTCOME_RANK[e["kind"]] > OUTCOME_RANK[best["kind"]]:
             outcome[key] = e
+    for key, e in outcome.items():
+        if not e.get("actual_start") and key in began:  # a stream's end does not repeat when it began
+            e["actual_start"] = began[key]
+    for key, seconds in lost.items():
+        if key in outcome:
+            note = f"Mất tín hiệu {seconds:.0f} giây"
+            outcome[key]["reason"] = f"{outcome[key]['reason']}; {note}" if outcome[key].get("reason") else note
     out = []
     for p in planned:
         b, d = p.alert or broadcasts.get(p.broadcast_id), devices.get(p.device_id)

@@ -13,19 +13,26 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from controller.db import Database
+from controller.errors import NotFound
 from controller.streaming.accounts import StreamAccount, StreamAccounts
 from controller.streaming.icecast_config import (IcecastLayout, IcecastServer, default_dir, write_config,
                                                  write_tls_bundle)
 from controller.streaming.restreamer import Restreamer, Switch
 from controller.streaming.settings import StreamingSettings
 from controller.streaming.sources import ProbeResult, RelaySource, Sources, probe
+from loaxa.protocol import StreamRef
+
+if TYPE_CHECKING:
+    from controller.plans.planner import RelayWindow
 
 log = logging.getLogger(__name__)
 
 LEAD_S = 20.0  # a relay's restreamer starts this long before its slot, so the mount is live at the instant
+END_GRACE_S = 2.0  # and stops this long after it: agents end the slot themselves, on their own clock
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,7 @@ class Streaming:
         self.accounts = StreamAccounts(db, self.layout)
         self._secrets = None
         self._relays: dict[str, tuple[Restreamer, float]] = {}
+        self._windows: dict[tuple[str, float], float] = {}  # (source, slot start) -> slot end, epoch seconds
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._reaper: threading.Thread | None = None
@@ -122,6 +130,48 @@ class Streaming:
         return f"icecast://source:{self._secrets.source_password}@{host}:{self.settings.port}{mount}"
 
     # relays --------------------------------------------------------------------------------------
+    def stream_ref(self, device_id: str, source_id: str) -> StreamRef | None:
+        """The signed address a device listens to a relay at: its own account, None when it has none."""
+        try:
+            mount = self.sources.get(source_id).mount
+        except NotFound:
+            return None
+        return self.stream_ref_for_mount(device_id, mount)
+
+    def stream_ref_for_mount(self, device_id: str, mount: str) -> StreamRef | None:
+        if not self.running:
+            return None
+        account = self.accounts.for_device(device_id)
+        if account is None:
+            return None
+        addr = self.address(mount, account)
+        return StreamRef(url=addr.url, username=addr.username, password=addr.password)
+
+    def plan_relays(self, windows: list[RelayWindow], complete: bool) -> None:
+        """The relay slots the plans hold: each source is restreamed from ``LEAD_S`` before its slot to its end.
+
+        ``complete`` (a rebuild of every plan) replaces the known slots, so a cancelled relay is not
+        started; a partial rebuild only adds.  A slot already on air keeps its restreamer either way.
+        """
+        fresh = {(w.source_id, w.start.timestamp()): w.end.timestamp() for w in windows}
+        with self._lock:
+            if complete:
+                self._windows = fresh
+            else:
+                self._windows.update(fresh)
+        self._start_due()
+
+    def _start_due(self) -> None:
+        now = time.time()
+        with self._lock:
+            self._windows = {k: end for k, end in self._windows.items() if end > now}
+            due = [(src, end) for (src, start), end in self._windows.items() if start - LEAD_S <= now]
+        for source_id, end in due:
+            try:
+                self.ensure_relay(source_id, end + END_GRACE_S)
+            except Exception:  # noqa: BLE001 - one broken source must not stop the others
+                log.exception("relay %s could not be started", source_id)
+
     def ensure_relay(self, source_id: str, until: float) -> Restreamer | None:
         """Restream ``source_id`` until the epoch instant ``until`` (extended if already running)."""
         if not self.running:
@@ -161,6 +211,7 @@ class Streaming:
     def _reap_loop(self) -> None:
         """A relay ends at its slot's end even if the source keeps going."""
         while not self._stop.wait(1.0):
+            self._start_due()
             now = time.time()
             with self._lock:
                 done = [k for k, (_, until) in self._relays.items() if until <= now]

@@ -184,3 +184,19 @@ def test_an_item_whose_file_arrives_in_time_plays_late_with_the_flag(rig, tmp_pa
     r.arrive(clip)
     [(_, fields)] = wait_for(lambda: r.kinds("finished"), timeout=10, what="the item once its file came")
     assert "late" in fields["flags"] and fields["actual_start"] > start + 1.0
+
+
+def test_a_stop_naming_another_item_leaves_the_playing_one_alone(tmp_path):
+    """The controller closing a live session stops that item only: an emergency aired since goes on."""
+    rig = ConductorRig(tmp_path / "pole")
+    clip = make_clip(tmp_path / "clips", 2.0)
+    rig.add(clip)
+    rig.items = (play_item("em-1", clip, datetime.now(timezone.utc) + timedelta(seconds=1.5)),)
+    rig.start()
+    try:
+        wait_for(lambda: rig.kinds("started"), timeout=10, what="the emergency on air")
+        rig.conductor.stop_command("live_ended", "live-abc")
+        wait_for(lambda: rig.kinds("finished") or rig.kinds("interrupted"), timeout=10, what="the emergency's end")
+        assert rig.kinds("finished") and not rig.kinds("interrupted")
+    finally:
+        rig.close()

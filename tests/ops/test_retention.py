@@ -178,6 +178,21 @@ def test_unused_media_and_old_skip_records_go(db, tmp_path):
         assert [r[0] for r in conn.execute("SELECT item_id FROM plan_skips")] == ["new"]
 
 
+def test_a_live_sessions_recording_stays_however_old(db, tmp_path):
+    media = tmp_path / "media"
+    media.mkdir()
+    sha = "d" * 64
+    with db.tx() as conn:
+        conn.execute("INSERT INTO media(sha256, ext, size, duration_s, engine, created_at) VALUES (?, 'ogg', 3, 9.0, "
+                     "'live', ?)", [sha, ago(400)])
+        (media / f"{sha}.ogg").write_bytes(b"ogg")
+        conn.execute("INSERT INTO live_sessions(id, started_by, targets_json, devices_json, priority, mount, started_at, "
+                     "ended_at, archive_sha256, seconds) VALUES ('live-1', 'ct', '[\"xa\"]', '[]', 'priority', "
+                     "'/live-1.ogg', ?, ?, ?, 9.0)", [ago(400), ago(400), sha])
+    report = retention(db, media=media).run(now=NOW)
+    assert report.media == () and (media / f"{sha}.ogg").exists()
+
+
 @pytest.mark.parametrize("toml, message", [
     ("[retention]\naudit_days = 100\n", "retention.audit_days = 100 is below retention.minimum_days = 365"),
     ("[retention]\nplayback_events_days = 30\nminimum_days = 60\n", "retention.playback_events_days = 30"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -118,5 +119,116 @@ def test_a_revoked_device_cannot_listen_to_the_relay(icecast: IcecastRig, tmp_pa
                 (rig.root / "sink" / "stream-relay-1.pcm").stat().st_size == 0
     finally:
         rig.close()
+        hls.close()
+        db.close()
+
+
+class _CuttableLink:
+    """A TCP relay between an agent and Icecast whose link can be cut (every connection dropped,
+    new ones refused) and restored: a pole's 4G going away."""
+
+    def __init__(self, target_port: int):
+        import socket
+
+        self.target_port = target_port
+        self.up = threading.Event()
+        self.up.set()
+        self.conns: list = []
+        self.lock = threading.Lock()
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import socket
+
+        while True:
+            try:
+                client, _ = self.sock.accept()
+            except OSError:
+                return
+            if not self.up.is_set():
+                client.close()
+                continue
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            with self.lock:
+                self.conns += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(a, b) -> None:
+        try:
+            while data := a.recv(8192):
+                b.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (a, b):
+                try:
+                    s.close()
+                except OSError:
+                    pass
+
+    def cut(self) -> None:
+        import socket
+
+        self.up.clear()
+        with self.lock:
+            conns, self.conns = self.conns, []
+        for s in conns:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+                s.close()
+            except OSError:
+                pass
+
+    def restore(self) -> None:
+        self.up.set()
+
+    def close(self) -> None:
+        self.cut()
+        self.sock.close()
+
+
+def test_an_agent_whose_link_is_cut_for_20_s_rejoins_at_the_live_point_and_logs_the_gap(icecast: IcecastRig,
+                                                                                      tmp_path: Path):
+    db = Database(tmp_path / "c.db")
+    hls = HlsSource(tmp_path / "hls", freq=600).start()
+    rig = ConductorRig(tmp_path / "pole-a")
+    link = _CuttableLink(icecast.port)
+    try:
+        wait_for(lambda: (tmp_path / "hls" / "live.m3u8").exists(), timeout=10, what="the HLS playlist")
+        with Restreamer(RelaySource("vov1", "VOV1", hls.url, "hls"), icecast.source_url("/relay-vov1.ogg")):
+            acc = StreamAccounts(db, icecast.layout).for_device("pole-a")
+            ref = StreamRef(url=f"http://127.0.0.1:{link.port}/relay-vov1.ogg", username=acc.username,
+                            password=acc.password)
+            start = utcnow() + timedelta(seconds=4)
+            rig.items = (PlayItem(item_id="relay-1", start=start, sha256="", size=0, duration_s=40.0,
+                                  title="Tiếp sóng VOV1", broadcast_id="bc-relay", stream=ref),)
+            rig.start()
+            wait_for(lambda: rig.kinds("stream_started"), timeout=15, what="the relay on air")
+            wait_for(lambda: len(_chunks(rig)) >= 6, timeout=15, what="three seconds aired")
+            link.cut()
+            cut_at = time.time()
+            wait_for(lambda: time.time() - cut_at >= 20, timeout=25, interval=0.5, what="twenty seconds")
+            link.restore()
+            (_, gap), = wait_for(lambda: rig.kinds("stream_gap"), timeout=15, what="the gap logged after the cut")
+            assert 19 < gap["duration_s"] < 28  # the cut, plus at most the reconnect backoff
+            wait_for(lambda: rig.kinds("stream_finished"), timeout=30, what="the relay's end")
+            chunks = _chunks(rig)
+            assert not [c for c in chunks if cut_at + 2 < c["at"] < cut_at + 19]  # silent while cut off
+            after = [c for c in chunks if c["at"] > cut_at + 19]
+            assert after, "it went on after the cut"
+            last = chunks[-1]
+            assert last["at"] + last["samples"] / 48000 <= start.timestamp() + 40 + 0.1
+            pcm = (rig.root / "sink" / "stream-relay-1.pcm").read_bytes()
+            assert abs(dominant_hz(pcm[-96000:]) - 600) < 15
+    finally:
+        rig.close()
+        link.close()
         hls.close()
         db.close()
