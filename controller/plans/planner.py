@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Iterable
 
 from controller.db import Database
-from loaxa.local_time import to_local
+from loaxa.local_time import UTC, to_local
 from loaxa.protocol import PlayItem
 from loaxa.wire_time import format_time, parse_time
 from schedules.broadcast import Broadcast, Override
@@ -174,6 +174,30 @@ def planned_items(db: Database, policy: GuardrailPolicy, since: datetime, until:
     stored = load_approved(db, since - LOOKBACK, until + LOOKBACK, status)
     expansion = expand([s.broadcast for s in stored.values()], tree, policy, since - LOOKBACK, until + LOOKBACK)
     return _items(tree, expansion, stored, since, until, device_ids, drop_finished=False)
+
+
+def cancelled_items(db: Database, policy: GuardrailPolicy, since: datetime, until: datetime,
+                    device_ids: Iterable[str] | None = None) -> dict[str, tuple[PlayItem, ...]]:
+    """Per device, the items that one-by-one cancelled occurrences of approved broadcasts would have been.
+
+    They are laid out by the same expansion with the cancellations undone, so a report can
+    show each cancelled occurrence under the item id its plan would have used.
+    """
+    tree = load_tree(db)
+    stored = load_approved(db, since - LOOKBACK, until + LOOKBACK)
+    restored: dict[str, StoredBroadcast] = {}
+    prefixes: list[str] = []
+    for key, s in stored.items():
+        rule = s.broadcast.rule
+        if rule.cancelled:
+            whole = replace(rule, cancelled=frozenset())
+            restored[key] = replace(s, broadcast=replace(s.broadcast, rule=whole))
+            prefixes.extend(f"{key}-{t.astimezone(UTC):%Y%m%d%H%M}-" for t in rule.cancelled)
+    if not restored:
+        return {}
+    expansion = expand([s.broadcast for s in restored.values()], tree, policy, since - LOOKBACK, until + LOOKBACK)
+    items = _items(tree, expansion, restored, since, until, device_ids, drop_finished=False)
+    return {d: tuple(i for i in its if i.item_id.startswith(tuple(prefixes))) for d, its in items.items()}
 
 
 def _starts(plays: Iterable[Any], stored: dict[str, StoredBroadcast]) -> list[tuple[Any, datetime]]:

@@ -46,9 +46,24 @@ class IssuedPlan:
 
 # -- bulletins ----------------------------------------------------------------------------
 def add_bulletin(c: Controller, actor: Actor, title: Any, text: Any, script: Any = None,
-                 progress_id: Any = None) -> dict[str, Any]:
-    """Render and store a bulletin by ``actor``; with ``progress_id`` they can follow the render."""
+                 progress_id: Any = None, ocr_ack: Any = False) -> dict[str, Any]:
+    """Render and store a bulletin by ``actor``; with ``progress_id`` they can follow the render.
+
+    Text read by OCR with low-confidence words (:func:`read_intake`) is refused until the
+    person acknowledges (``ocr_ack``) that they compared those words with the page image.
+    """
     access.require_permission(actor, "draft")
+    if isinstance(text, str):
+        doubtful = c.ocr_checks.unchecked(actor.username, text)
+        if doubtful and ocr_ack is not True:
+            from controller.plans.ocr_checks import SHOWN_WORDS
+
+            shown = ", ".join(f"“{w}”" for w in doubtful[:SHOWN_WORDS]) + (" …" if len(doubtful) > SHOWN_WORDS else "")
+            raise InputError("ocr_unchecked",
+                             f"Văn bản này có {len(doubtful)} từ máy đọc không chắc chắn ({shown}). Hãy đối chiếu với "
+                             "ảnh gốc, sửa chỗ sai rồi đánh dấu ô xác nhận trước khi nghe thử.", "ocr_ack")
+        if doubtful:
+            c.ocr_checks.acknowledged(actor.username, text)
     progress = None if progress_id is None else c.render_progress.start(progress_id, actor.username)
 
     def audit(bulletin: Mapping[str, Any]) -> None:
@@ -64,6 +79,17 @@ def add_recording(c: Controller, actor: Actor, title: str, data: bytes, filename
     access.require_permission(actor, "draft")
     progress = c.render_progress.start(progress_id, actor.username) if progress_id and actor.signed_in else None
     return c.bulletins.add_recording(title, data, filename, actor.username, progress)
+
+
+def read_intake(c: Controller, actor: Actor, data: bytes, filename: str, progress_id: Any = None) -> dict[str, Any]:
+    """Read an upload for the compose page; its low-confidence OCR words must be acknowledged before a preview."""
+    from controller.plans.uploads import read_upload
+
+    access.require_permission(actor, "draft")
+    progress = c.render_progress.start(progress_id, actor.username) if progress_id and actor.signed_in else None
+    upload = read_upload(data, filename, progress=progress)
+    c.ocr_checks.note(actor.username, upload.text, tuple(w["text"] for w in upload.low_confidence))
+    return upload.to_dict()
 
 
 def visible_bulletins(c: Controller, actor: Actor) -> list[dict[str, Any]]:
@@ -98,8 +124,15 @@ def visible_broadcasts(c: Controller, actor: Actor, status: str | None = None) -
 
 
 def schedule_broadcast(c: Controller, actor: Actor, bulletin_id: Any, starts_at: Any = None, targets: Any = None,
-                       priority: Any = "normal", **spec: Any) -> dict[str, Any]:
-    """Check and store a broadcast by ``actor``; it reaches plans once approved (at once with ``auto_approve``)."""
+                       priority: Any = "normal", confirm_duplicate: Any = False, **spec: Any) -> dict[str, Any]:
+    """Check and store a broadcast by ``actor``; it reaches plans once approved (at once with ``auto_approve``).
+
+    The same bulletin already scheduled for one of the same slots on one of the same devices
+    is refused with ``duplicate`` (409) unless ``confirm_duplicate`` is true: submitting twice
+    is more often a double tap than a wish to air it twice.
+    """
+    from controller.plans.schedule_facts import refuse_duplicates
+
     access.require_permission(actor, "draft")
     access.require_targets(actor, targets)
     if priority == "emergency":
@@ -107,9 +140,23 @@ def schedule_broadcast(c: Controller, actor: Actor, bulletin_id: Any, starts_at:
     c.require_readable_bulletin(bulletin_id, actor.username)
     with c.db.tx():
         bc = c.broadcasts.schedule(bulletin_id, starts_at, targets, priority, actor.username, **spec)
+        twins = refuse_duplicates(c, bc, confirm_duplicate) if bc["priority"] != "emergency" else []
+        if twins:
+            c.audit.record(actor, "broadcast_duplicate_confirmed", bc["id"],
+                           {"duplicates": [t["broadcast_id"] for t in twins]})
         c.audit.record(actor, "emergency" if bc["priority"] == "emergency" else "broadcast_scheduled", bc["id"],
                        {"targets": bc["targets"], "starts_at": bc["starts_at"]})
     return c.replan(bc)
+
+
+def schedule_form_facts(c: Controller, actor: Actor, bulletin_id: Any, form: Mapping[str, Any]) -> dict[str, Any]:
+    """Length, occurrence count and dates the schedule form will produce (see :mod:`controller.plans.schedule_facts`)."""
+    from controller.plans.schedule_facts import form_preview
+
+    access.require_permission(actor, "draft")
+    if bulletin_id:
+        c.require_readable_bulletin(bulletin_id, actor.username)
+    return form_preview(c, bulletin_id, form)
 
 
 def edit_broadcast(c: Controller, actor: Actor, broadcast_id: str, fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -167,6 +214,33 @@ def cancel_broadcast(c: Controller, actor: Actor, broadcast_id: str) -> dict[str
             raise Refused("forbidden", "Chỉ người có quyền phát khẩn cấp mới hủy được lịch phát khẩn cấp.", "priority")
         bc = c.broadcasts.cancel(broadcast_id, actor.username)
         c.audit.record(actor, "broadcast_cancelled", broadcast_id)
+    return c.replan(bc)
+
+
+def withdraw_broadcast(c: Controller, actor: Actor, broadcast_id: str) -> dict[str, Any]:
+    """Take a submitted broadcast back to draft (to edit it) before the leader decided; its author or an approver."""
+    access.require_permission(actor, "draft")
+    with c.db.tx():
+        current = broadcast_in_scope(c, actor, broadcast_id)
+        if current["created_by"] != actor.username and not actor.can("approve"):
+            raise Refused("not_author", "Chỉ người soạn lịch phát mới rút lại được.", "status")
+        bc = c.broadcasts.withdraw(broadcast_id, actor.username)
+        c.audit.record(actor, "broadcast_withdrawn", broadcast_id)
+    return c.replan(bc)
+
+
+def cancel_occurrence(c: Controller, actor: Actor, broadcast_id: str, at: Any, reason: Any) -> dict[str, Any]:
+    """Cancel one occurrence of a broadcast: approvers, or the editor who scheduled it; the rest still air."""
+    access.require_permission(actor, "draft")
+    with c.db.tx():
+        current = broadcast_in_scope(c, actor, broadcast_id)
+        if not actor.can("approve") and current["created_by"] != actor.username:
+            raise Refused("forbidden", "Chỉ người duyệt hoặc người soạn lịch phát mới hủy được buổi phát.", "status")
+        if current["priority"] == "emergency" and not actor.can("emergency"):
+            raise Refused("forbidden", "Chỉ người có quyền phát khẩn cấp mới hủy được lịch phát khẩn cấp.", "priority")
+        bc = c.broadcasts.cancel_occurrence(broadcast_id, at, actor.username, reason)
+        c.audit.record(actor, "broadcast_occurrence_cancelled", broadcast_id,
+                       {"at": at if isinstance(at, str) else "", "reason": reason})
     return c.replan(bc)
 
 

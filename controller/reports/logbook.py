@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Iterable, Sequence
 
 from controller.db import Database
-from controller.plans.planner import planned_items
+from controller.plans.planner import cancelled_items, planned_items
 from loaxa.local_time import LOCAL_TZ, to_local
 from loaxa.wire_time import format_time, parse_time, utcnow
 from schedules.guardrails import GuardrailPolicy
@@ -76,6 +76,8 @@ def _planned(db: Database, policy: GuardrailPolicy, ids: list[str], since: datet
             at = cancelled_at.get(i.broadcast_id)
             if at is not None:  # cancelled once approved: its plays until then were planned
                 out.append(_Planned(d, i.item_id, i.broadcast_id, i.start, cancelled=i.start >= at))
+    for d, items in cancelled_items(db, policy, since, until, ids).items():
+        out.extend(_Planned(d, i.item_id, i.broadcast_id, i.start, cancelled=True) for i in items)
     marks = ",".join("?" * len(ids))
     with db.tx() as conn:
         emergencies = conn.execute(
