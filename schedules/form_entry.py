@@ -17,6 +17,7 @@ from datetime import date, datetime, time, timedelta
 
 from schedules.date_phrases_vi import fold, parse_date_vi, parse_time_vi
 from schedules.errors import ScheduleInputError
+from schedules.rules import MAX_SPAN_DAYS
 from schedules.timeutil import LOCAL_TZ, require_aware
 
 RECURRENCES = ("once", "daily", "weekdays")
@@ -141,6 +142,10 @@ def form_schedule(recurrence: object, start_date: object, end_date: object, slot
         if end < start:
             raise ScheduleInputError("invalid_date_range",
                                      f"Ngày kết thúc “{end_date}” trước ngày bắt đầu “{start_date}”.", "end_date")
+        if (end - start).days >= MAX_SPAN_DAYS:
+            raise ScheduleInputError("invalid_date_range",
+                                     f"Một lịch phát kéo dài tối đa {MAX_SPAN_DAYS} ngày (đến ngày “{end_date}” là quá xa).",
+                                     "end_date")
     slots = parse_clock_list(slot_times)
     try:
         count = int(str(repeats).strip()) if repeats not in (None, "") else 1

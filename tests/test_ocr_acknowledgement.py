@@ -39,6 +39,7 @@ def test_the_registry_matches_the_text_whatever_its_line_endings_and_forgets_old
     assert checks.unchecked("nguoi-khac", "Dòng một\nDòng hai") == ()
     now[0] = 13 * 3600.0
     assert checks.unchecked("canbo", "Dòng một\nDòng hai") == ()
+    assert checks.unchecked("canbo", "\ud800 lạ") == (), "any text a request can carry is a key"
 
 
 def test_a_preview_of_doubtful_ocr_text_is_refused_until_acknowledged(world, photo):

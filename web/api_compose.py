@@ -88,6 +88,7 @@ def submit():
     when = schedule_request(d)
     return plans.schedule_broadcast(ctl(), auth.actor(), d.get("bulletin_id"), when.get("starts_at"), targets, priority,
                                     confirm_duplicate=d.get("confirm_duplicate", False),
+                                    **({"override": d["override"]} if d.get("override") else {}),
                                     **{k: v for k, v in when.items() if k != "starts_at"}), 201
 
 

@@ -37,3 +37,10 @@ def put_guardrails(unit_id: str):
     d = body()
     values = d.get("values", {k: v for k, v in d.items() if k != "values"})
     return plans.put_guardrails(ctl(), auth.actor(), unit_id, values)
+
+
+@bp.post("/units/<unit_id>/guardrails/form")
+@auth.access("manage")
+def put_guardrails_form(unit_id: str):
+    """The guardrails page's fields as typed (empty: as the unit above; "không": no cap)."""
+    return plans.put_guardrails_form(ctl(), auth.actor(), unit_id, body())

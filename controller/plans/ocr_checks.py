@@ -26,7 +26,7 @@ SHOWN_WORDS = 5
 def text_key(person: str, text: str) -> str:
     """The same text whatever line endings the browser's form encoding gave it."""
     normal = "\n".join(line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").strip().split("\n"))
-    return hashlib.sha256(f"{person}\x00{normal}".encode("utf-8")).hexdigest()
+    return hashlib.sha256(f"{person}\x00{normal}".encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass(frozen=True)

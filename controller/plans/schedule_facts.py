@@ -95,7 +95,11 @@ def form_preview(c: Controller, bulletin_id: Any, d: Mapping[str, Any]) -> dict[
     duration = None
     if isinstance(bulletin_id, str) and bulletin_id:
         duration = (c.bulletins.get(bulletin_id).get("media") or {}).get("duration_s")
-    return {"length": length_facts(c, duration, repeats), "occurrences": occurrences_of(view, utcnow()).to_dict()}
+    try:
+        occurrences = occurrences_of(view, utcnow())
+    except ScheduleInputError as exc:
+        raise InputError(exc.code, exc.message, exc.field) from None
+    return {"length": length_facts(c, duration, repeats), "occurrences": occurrences.to_dict()}
 
 
 def duplicates(c: Controller, bc: Mapping[str, Any]) -> list[dict[str, Any]]:

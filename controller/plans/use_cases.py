@@ -138,6 +138,7 @@ def schedule_broadcast(c: Controller, actor: Actor, bulletin_id: Any, starts_at:
     if priority == "emergency":
         access.require_permission(actor, "emergency")
     c.require_readable_bulletin(bulletin_id, actor.username)
+    spec = _with_override_by(c, actor, spec)
     with c.db.tx():
         bc = c.broadcasts.schedule(bulletin_id, starts_at, targets, priority, actor.username, **spec)
         twins = refuse_duplicates(c, bc, confirm_duplicate) if bc["priority"] != "emergency" else []
@@ -145,8 +146,27 @@ def schedule_broadcast(c: Controller, actor: Actor, bulletin_id: Any, starts_at:
             c.audit.record(actor, "broadcast_duplicate_confirmed", bc["id"],
                            {"duplicates": [t["broadcast_id"] for t in twins]})
         c.audit.record(actor, "emergency" if bc["priority"] == "emergency" else "broadcast_scheduled", bc["id"],
-                       {"targets": bc["targets"], "starts_at": bc["starts_at"]})
+                       {"targets": bc["targets"], "starts_at": bc["starts_at"],
+                        **({"override": bc["override"]} if bc.get("override") else {})})
     return c.replan(bc)
+
+
+def _with_override_by(c: Controller, actor: Actor, spec: dict[str, Any]) -> dict[str, Any]:
+    """A guardrail override is a decision of a person with the right to approve; it names them.
+
+    Without a name of its own (the page sends only the reason) it takes the actor's full name.
+    """
+    override = spec.get("override")
+    if not override:
+        return spec
+    if not actor.can("approve"):
+        raise Refused("override_forbidden", "Chỉ lãnh đạo có quyền phê duyệt mới được phát ngoại lệ quy định; "
+                                            "hãy chọn giờ khác hoặc nhờ lãnh đạo duyệt ngoại lệ.", "override")
+    if isinstance(override, dict) and not str(override.get("by") or "").strip():
+        from controller.plans.schedule_facts import full_name
+
+        override = {**override, "by": full_name(c, actor.username) or actor.username}
+    return {**spec, "override": override}
 
 
 def schedule_form_facts(c: Controller, actor: Actor, bulletin_id: Any, form: Mapping[str, Any]) -> dict[str, Any]:
@@ -164,7 +184,7 @@ def edit_broadcast(c: Controller, actor: Actor, broadcast_id: str, fields: Mappi
     access.require_permission(actor, "draft")
     with c.db.tx():
         before = broadcast_in_scope(c, actor, broadcast_id)["devices"]
-        changes = {k: fields[k] for k in EDIT_FIELDS if k in fields}
+        changes = _with_override_by(c, actor, {k: fields[k] for k in EDIT_FIELDS if k in fields})
         if not changes:
             raise InputError("nothing_to_change", f"Không có gì để sửa; các trường sửa được: {', '.join(EDIT_FIELDS)}.")
         access.require_targets(actor, changes.get("targets"))
@@ -304,6 +324,24 @@ def put_guardrails(c: Controller, actor: Actor, unit_id: str, values: Any) -> di
         c.audit.record(actor, "guardrails_changed", unit_id, {"values": view["own"]})
     c.jobs.rebuild()
     return view
+
+
+def guardrails_page(c: Controller, actor: Actor) -> list[dict[str, Any]]:
+    """The guardrails page: every unit of the actor's scope (:func:`controller.plans.guardrail_form.overview`)."""
+    from controller.plans.guardrail_form import overview
+
+    access.require_permission(actor, "manage")
+    return overview(c, actor)
+
+
+def put_guardrails_form(c: Controller, actor: Actor, unit_id: str, form: Any) -> dict[str, Any]:
+    """A unit's guardrails from the page's text fields (empty: inherited), stored and audited as :func:`put_guardrails`."""
+    from controller.plans.guardrail_form import values_from_form
+
+    access.require_permission(actor, "manage")
+    if not isinstance(form, dict):
+        raise InputError("invalid_guardrail", "Biểu mẫu giới hạn không hợp lệ.", "values")
+    return put_guardrails(c, actor, unit_id, values_from_form(form))
 
 
 def readiness_in_scope(c: Controller, actor: Actor, hours: float = 24.0, limit: int = 50) -> list[dict[str, Any]]:

@@ -121,3 +121,9 @@ def test_bad_repeat_counts_quote_the_entry(repeats: str) -> None:
 def test_recurring_times_are_whole_minutes() -> None:
     with pytest.raises(ScheduleInputError, match="tính đến phút"):
         form_schedule("daily", "2026-12-04", "2026-12-05", "06:00:30", 1, NOW)
+
+
+def test_a_schedule_longer_than_a_year_is_refused_before_anything_is_laid_out() -> None:
+    with pytest.raises(ScheduleInputError) as e:
+        form_schedule("daily", "2026-12-03", "31/12/9999", "0600", 1, NOW)
+    assert e.value.code == "invalid_date_range" and "“31/12/9999”" in e.value.message

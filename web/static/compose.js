@@ -254,8 +254,18 @@
   ["recurrence", "start_date", "end_date", "slot_times", "repeats"].forEach(function (id) {
     $(id).addEventListener("change", scheduleFacts);
   });
-  $("btn-submit").addEventListener("click", function () {
-    var btn = this, body = scheduleBody();
+  var LIFTABLE = ["quiet_hours", "cap_programmes_per_day", "cap_minutes_per_programme", "weekend"], lifts = [];
+  /* A guardrail refused the slot: a person with the right may send it again with a recorded reason. */
+  function offerOverride(err) {
+    lifts = [];
+    (err.details || []).forEach(function (r) { if (LIFTABLE.indexOf(r.code) >= 0 && lifts.indexOf(r.code) < 0) { lifts.push(r.code); } });
+    var box = $("override-box"), may = box.getAttribute("data-can-override") === "yes";
+    box.hidden = !lifts.length;
+    $("override-form").hidden = !may; $("override-ask").hidden = may;
+  }
+  function submitSchedule(btn, extra) {
+    var body = scheduleBody();
+    Object.keys(extra || {}).forEach(function (k) { body[k] = extra[k]; });
     L.clearErrors(form); L.busy(btn, true);
     function send() {
       return L.api("POST", "/api/compose/submit", body).catch(function (err) {
@@ -263,7 +273,25 @@
         throw err;
       });
     }
-    send().then(function (bc) {
+    return send().then(function (bc) { $("override-box").hidden = true; return bc; }, function (err) {
+      if (LIFTABLE.indexOf(err.code) >= 0 && !body.override) { offerOverride(err); }
+      throw err;
+    });
+  }
+  $("btn-override").addEventListener("click", function () {
+    var btn = this;
+    submitSchedule(btn, { override: { reason: $("override_reason").value, lifts: lifts } }).then(done, function (err) {
+      L.busy(btn, false); L.showError(form, err, "override");
+    });
+  });
+  function done(bc) {
+    ["step-source", "step-script", "step-preview", "step-schedule"].forEach(function (id) { $(id).hidden = true; });
+    $("done-text").textContent = "Bản tin đã được gửi phê duyệt (mã " + bc.id + "). Chỉ phát sau khi lãnh đạo duyệt.";
+    show("done"); $("done").scrollIntoView();
+  }
+  $("btn-submit").addEventListener("click", function () {
+    var btn = this;
+    submitSchedule(btn).then(function (bc) {
       L.busy(btn, false);
       ["step-source", "step-script", "step-preview", "step-schedule"].forEach(function (id) { $(id).hidden = true; });
       $("done-text").textContent = "Bản tin đã được gửi phê duyệt (mã " + bc.id + "). Chỉ phát sau khi lãnh đạo duyệt.";
