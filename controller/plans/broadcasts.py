@@ -280,7 +280,8 @@ class Broadcasts:
                 raise Conflict("not_editable", f"Lịch phát đang ở trạng thái '{row['status']}', không hủy được buổi nào.",
                                "status")
             rule, offset = rule_of(row)
-            slot = instant - timedelta(seconds=offset)
+            # Rules are whole minutes: the nearest one, whatever precision the instant travelled with.
+            slot = (instant - timedelta(seconds=offset - 30)).replace(second=0, microsecond=0)
             if instant < now:
                 raise InputError(IN_THE_PAST, f"Buổi phát lúc {to_local(instant):%H:%M ngày %d/%m/%Y} đã qua.", "at")
             try:

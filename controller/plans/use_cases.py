@@ -227,10 +227,16 @@ def reject_broadcast(c: Controller, actor: Actor, broadcast_id: str, comment: An
 
 
 def cancel_broadcast(c: Controller, actor: Actor, broadcast_id: str) -> dict[str, Any]:
-    """Cancel a broadcast (``DELETE /api/broadcasts/<id>`` and ``POST …/cancel`` both come here)."""
+    """Cancel a broadcast (``DELETE /api/broadcasts/<id>`` and ``POST …/cancel`` both come here).
+
+    Approvers cancel any broadcast of their area; an editor only those they scheduled.
+    """
     access.require_permission(actor, "draft")
     with c.db.tx():
-        if broadcast_in_scope(c, actor, broadcast_id)["priority"] == "emergency" and not actor.can("emergency"):
+        current = broadcast_in_scope(c, actor, broadcast_id)
+        if not actor.can("approve") and current["created_by"] not in ("", actor.username):
+            raise Refused("not_author", "Chỉ người duyệt hoặc người soạn lịch phát mới hủy được lịch phát này.", "status")
+        if current["priority"] == "emergency" and not actor.can("emergency"):
             raise Refused("forbidden", "Chỉ người có quyền phát khẩn cấp mới hủy được lịch phát khẩn cấp.", "priority")
         bc = c.broadcasts.cancel(broadcast_id, actor.username)
         c.audit.record(actor, "broadcast_cancelled", broadcast_id)

@@ -98,3 +98,21 @@ def test_the_approval_queue_is_ordered_by_air_time_and_carries_length_and_dates(
     assert facts["occurrences"]["count"] == 1 and len(facts["occurrences"]["dates"]) == 1
     assert 0 <= facts["length"]["minutes"] < 1 and facts["length"]["limit_minutes"] == 15.0
     assert facts["length"]["over_limit"] is False
+
+
+def test_an_editor_cancels_only_what_they_scheduled_an_approver_anything_of_their_area(system):
+    ctl = system.controller(guardrails_toml='quiet_start = "00:00"\nquiet_end = "00:00"\n')
+    api, _ = setup(ctl, {"loa-1": "thon-a"})
+    first, second = ctl.user_api("bien-tap-1", "editor", "xa"), ctl.user_api("bien-tap-2", "editor", "xa")
+    b = first.post("/api/bulletins", {"title": "", "text": "Thông báo ngắn."})
+    bc = first.post("/api/broadcasts", {"bulletin_id": b["id"], "targets": ["xa"],
+                                        "rule": daily_rule(utcnow() + timedelta(hours=2), 3)})
+    for path, body in ((f"/api/broadcasts/{bc['id']}/cancel", {}),
+                       (f"/api/broadcasts/{bc['id']}/occurrences/cancel",
+                        {"at": bc["starts_at"], "reason": "Không phải lịch của tôi"})):
+        with pytest.raises(ApiError) as err:
+            second.post(path, body)
+        assert err.value.status == 403
+    assert api.approver.post(f"/api/broadcasts/{bc['id']}/occurrences/cancel",
+                             {"at": bc["starts_at"], "reason": "Trùng lịch họp"})["status"] == "pending_approval"
+    assert first.post(f"/api/broadcasts/{bc['id']}/cancel", {})["status"] == "cancelled"
