@@ -73,6 +73,13 @@ def cancel_broadcast(broadcast_id: str):
     return plans.cancel_broadcast(ctl(), auth.actor(), broadcast_id)
 
 
+@bp.post("/broadcasts/<broadcast_id>/reschedule")
+@auth.access("draft")
+def reschedule_broadcast(broadcast_id: str):
+    """New timing from the schedule form's fields as typed (``recurrence``, dates, ``slot_times``, ``repeats``)."""
+    return plans.reschedule_from_form(ctl(), auth.actor(), broadcast_id, body())
+
+
 @bp.post("/broadcasts/<broadcast_id>/withdraw")
 @auth.access("draft")
 def withdraw_broadcast(broadcast_id: str):

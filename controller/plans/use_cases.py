@@ -197,6 +197,22 @@ def edit_broadcast(c: Controller, actor: Actor, broadcast_id: str, fields: Mappi
     return c.replan(bc, before)
 
 
+def reschedule_from_form(c: Controller, actor: Actor, broadcast_id: str, form: Any) -> dict[str, Any]:
+    """New timing for a broadcast from the schedule form's fields (as typed); it goes back to approval."""
+    from controller.plans.schedule_facts import timing_from_form
+
+    if not isinstance(form, dict):
+        raise InputError("invalid_schedule", "Biểu mẫu lịch phát không hợp lệ.", "start_date")
+    access.require_permission(actor, "draft")
+    current = broadcast_in_scope(c, actor, broadcast_id)
+    if not actor.can("approve") and current["created_by"] not in ("", actor.username):
+        raise Refused("not_author", "Chỉ người soạn lịch phát mới sửa được lịch này.", "status")
+    timing = timing_from_form(form)
+    fields: dict[str, Any] = {"rule": timing["rule"]} if "rule" in timing else {
+        "starts_at": timing["starts_at"], "repeats": timing.get("repeats", 1)}
+    return edit_broadcast(c, actor, broadcast_id, fields)
+
+
 def submit_broadcast(c: Controller, actor: Actor, broadcast_id: str) -> dict[str, Any]:
     access.require_permission(actor, "draft")
     with c.db.tx():

@@ -46,9 +46,16 @@ def test_an_editor_withdraws_a_submitted_broadcast_and_edits_it(system):
     with pytest.raises(ApiError) as err:
         api.post(f"/api/broadcasts/{bc['id']}/withdraw", {})
     assert err.value.status == 409
-    later = utcnow() + timedelta(hours=3)
-    edited = api.request("PATCH", f"/api/broadcasts/{bc['id']}", {"starts_at": format_time(later)})
+    later = to_local(utcnow() + timedelta(days=1))
+    with pytest.raises(ApiError) as err:
+        api.post(f"/api/broadcasts/{bc['id']}/reschedule", {"recurrence": "daily", "start_date": later.date().isoformat(),
+                                                            "slot_times": "0630"})
+    assert err.value.status == 400 and err.value.code == "end_date_required"
+    edited = api.post(f"/api/broadcasts/{bc['id']}/reschedule", {
+        "recurrence": "daily", "start_date": later.date().isoformat(),
+        "end_date": (later + timedelta(days=2)).strftime("%d/%m/%Y"), "slot_times": "6h30, 17.15"})
     assert edited["status"] == "draft" and edited["history"][-1]["action"] == "edit"
+    assert edited["rule"]["slot_times"] == ["06:30", "17:15"] and edited["rule"]["end_date"] > edited["rule"]["start_date"]
     assert api.post(f"/api/broadcasts/{bc['id']}/submit", {})["status"] == "pending_approval"
     assert "broadcast_withdrawn" in _audit_actions(ctl)
 
