@@ -35,6 +35,7 @@ from controller.metrics import ControllerMetrics
 from controller.plans.readiness import readiness
 from controller.operations.retention import Retention
 from controller.devices.registry import Registry
+from controller.plans.ocr_checks import OcrChecks
 from controller.plans.render_progress import RenderProgressRegistry
 from controller.people.users import Users
 from controller.errors import NotFound, Refused
@@ -68,6 +69,7 @@ class Controller:
         self.bulletins = Bulletins(self.db, config.media_dir, config.audio, config.script, config.unit.commune_name,
                                    local=self.dictionary.local)
         self.render_progress = RenderProgressRegistry()
+        self.ocr_checks = OcrChecks()
         self.guardrails = GuardrailStore(self.db, config.schedules)
         self.broadcasts = Broadcasts(self.db, self.registry, self.guardrails.policy, config.plans.auto_approve,
                                      config.people.two_person_rule)

@@ -6,8 +6,10 @@ precisely and hands the first frame over at the planned instant.  It never downl
 an item whose file is still coming is passed over (later items play on time) until the
 file is there or the item's late-start limit is past, when it is logged ``skipped`` with
 reason ``media_late``.  The limit is checked again after every wait.  An emergency
-preempts whatever plays (the interrupted item is logged ``interrupted``), then the plan
-resumes.  When nothing is due the thread sleeps until the next instant that matters (the
+preempts whatever plays (the interrupted item is logged ``interrupted`` with reason
+``preempted`` and a flag naming the cause, ``by_emergency`` or ``by_test_tone``); the
+programme then resumes with its remaining items, late, as long as each still fits its slot
+(it can finish before its ``expires_at``), instead of their being skipped as missed.  When nothing is due the thread sleeps until the next instant that matters (the
 next item's lead, the relay's tail) so an idle agent costs next to no CPU.
 """
 
@@ -112,6 +114,8 @@ class Conductor(threading.Thread):
         self._ahead: tuple[PlayItem, threading.Thread, list[Prepared]] | None = None
         self._sound_end = 0.0
         self._media_wait_until: float | None = None
+        self._preempt_cause = ""
+        self._carry_since: float | None = None  # items due since then wait out an interruption instead of being missed
 
     # control, from other threads ----------------------------------------------------
     def wake(self) -> None:
@@ -128,6 +132,9 @@ class Conductor(threading.Thread):
         if self.store.play_status(item.item_id) is not None or (current is not None and current.item_id == item.item_id):
             log.info("%s already played or playing here; not again", item.item_id)
             return
+        self._preempt_cause = "by_emergency" if item.priority == "emergency" else "by_test_tone"
+        now = time.time()
+        self._carry_since = now if self._carry_since is None else min(self._carry_since, now)
         self._urgent.append(item)
         self.stop_current("preempted")
 
@@ -231,7 +238,12 @@ class Conductor(threading.Thread):
     def latest_start(self, item: PlayItem) -> float:
         """The last instant ``item`` may still start: its late window, or the late-start tolerance."""
         tolerance = item.start.timestamp() + self.player.late_tolerance_s
-        return max(item.late_until.timestamp(), tolerance) if item.late_until is not None else tolerance
+        latest = max(item.late_until.timestamp(), tolerance) if item.late_until is not None else tolerance
+        carry = self._carry_since
+        if carry is not None and item.stream is None and item.expires_at is not None and tolerance >= carry:
+            # Its turn came while an emergency or a test tone had the speaker: it still plays if it fits its slot.
+            latest = max(latest, item.expires_at.timestamp() - max(item.duration_s, 0.0))
+        return latest
 
     def skip_reason(self, item: PlayItem) -> str:
         """Why an item did not start in time: its file was still coming, or the device was busy or down."""
@@ -277,6 +289,8 @@ class Conductor(threading.Thread):
             return
         now = time.time()
         item = self._due(now)
+        if self._carry_since is not None and (item is None or item.start.timestamp() > now):
+            self._carry_since = None  # the programme caught up: later items keep their own late limits
         lead = self.lead_s()
         next_start = item.start.timestamp() if item else None
         if item is not None and next_start - now <= lead:
@@ -500,7 +514,10 @@ class Conductor(threading.Thread):
             self.store.mark_play(item.item_id, "finished")
             self.emit("finished", item, actual_start=started, duration_s=round(outcome.played_s, 3), flags=flags, **extra)
         else:
+            reason = self._interrupt_reason or "stopped"
+            if reason == "preempted" and self._preempt_cause:
+                flags = flags + [self._preempt_cause]
             self.store.mark_play(item.item_id, "interrupted")
             self.emit("interrupted", item, actual_start=started, duration_s=round(outcome.played_s, 3),
-                      reason=self._interrupt_reason or "stopped", flags=flags, **extra)
+                      reason=reason, flags=flags, **extra)
         self.on_change()

@@ -16,12 +16,12 @@ for a bulletin that stops being true at a known moment.  All conversion goes thr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any, Iterable, Mapping
 
 from schedules.errors import ScheduleInputError
-from schedules.timeutil import day_span, format_date_vi, local_date, local_instant, require_aware
+from schedules.timeutil import day_span, format_date_vi, format_local_vi, local_date, local_instant, require_aware
 from schedules.date_phrases_vi import (
     EVERY_DAY,
     parse_date_vi,
@@ -54,6 +54,8 @@ class BroadcastRule:
     repeat_gap: timedelta = timedelta(0)
     valid_from: datetime | None = None
     valid_until: datetime | None = None
+    # Occurrences (slot openings, aware instants) cancelled one by one; the rest still air.
+    cancelled: frozenset[datetime] = frozenset()
 
     def __post_init__(self) -> None:
         if not isinstance(self.start_date, date) or isinstance(self.start_date, datetime):
@@ -86,6 +88,10 @@ class BroadcastRule:
                 object.__setattr__(self, name, require_aware(value, name))
         if self.valid_from and self.valid_until and self.valid_until <= self.valid_from:
             raise _err("invalid_validity", "Thời hạn hiệu lực kết thúc trước khi bắt đầu.", "valid_until")
+        cancelled = self.cancelled if isinstance(self.cancelled, (set, frozenset, tuple, list)) else None
+        if cancelled is None or not all(isinstance(t, datetime) for t in cancelled):
+            raise _err("invalid_rule", "Danh sách buổi phát đã hủy không hợp lệ.", "cancelled")
+        object.__setattr__(self, "cancelled", frozenset(require_aware(t, "cancelled") for t in cancelled))
 
     # --- building from what people type ------------------------------------------------
 
@@ -143,7 +149,15 @@ class BroadcastRule:
         ]
 
     def _valid(self, t: datetime) -> bool:
-        return (self.valid_from is None or t >= self.valid_from) and (self.valid_until is None or t < self.valid_until)
+        return ((self.valid_from is None or t >= self.valid_from) and (self.valid_until is None or t < self.valid_until)
+                and t not in self.cancelled)
+
+    def without(self, occurrence: datetime) -> "BroadcastRule":
+        """The same rule with one occurrence cancelled; refuses an instant that is not one of its occurrences."""
+        at = require_aware(occurrence, "occurrence")
+        if at not in self.occurrences(at, at + timedelta(seconds=1)):
+            raise _err("unknown_occurrence", f"Lịch phát không có buổi phát lúc {format_local_vi(at)}.", "occurrence")
+        return replace(self, cancelled=self.cancelled | {at})
 
     def describe_vi(self) -> str:
         """The rule as an official would say it, for lists and confirmations."""
@@ -174,6 +188,7 @@ class BroadcastRule:
             "repeat_gap_s": int(self.repeat_gap.total_seconds()),
             "valid_from": self.valid_from.isoformat() if self.valid_from else None,
             "valid_until": self.valid_until.isoformat() if self.valid_until else None,
+            **({"cancelled": sorted(t.isoformat() for t in self.cancelled)} if self.cancelled else {}),
         }
 
     @classmethod
@@ -190,6 +205,7 @@ class BroadcastRule:
                 repeat_gap=timedelta(seconds=_number(d.get("repeat_gap_s", 0), "repeat_gap_s")),
                 valid_from=_instant(d.get("valid_from"), "valid_from"),
                 valid_until=_instant(d.get("valid_until"), "valid_until"),
+                cancelled=frozenset(_instant(t, "cancelled") for t in _list(d.get("cancelled", []), "cancelled")),
             )
         except KeyError as exc:
             raise _err("invalid_rule", f"Lịch phát thiếu trường {exc.args[0]!r}.", str(exc.args[0])) from None
@@ -263,6 +279,12 @@ def _number(value: Any, field_name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise _err("invalid_rule", f"Trường '{field_name}' phải là một số.", field_name)
     return float(value)
+
+
+def _list(value: Any, field_name: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise _err("invalid_rule", f"Trường '{field_name}' phải là một danh sách.", field_name)
+    return value
 
 
 def _instant(value: Any, field_name: str) -> datetime | None:

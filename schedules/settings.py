@@ -25,6 +25,7 @@ class ScheduleSettings:
     weekend_normal_allowed: bool = setting(_D.weekend_normal_allowed, "whether normal-priority broadcasts may air on weekend days")
     weekend_max_programmes_per_day: int | None = setting(None, "programmes per weekend day (empty: as on weekdays)")
     weekend_max_minutes_per_programme: float | None = setting(None, "minutes per programme on weekend days (empty: as on weekdays)")
+    reading_limit_minutes: float | None = setting(15.0, "a reading longer than this many minutes is flagged before submission and approval (empty: no flag)")
 
     def guardrails(self) -> Guardrails:
         """The installation's base guardrails, validated like any unit override."""

@@ -33,7 +33,8 @@ def add_broadcast():
     d = body()
     spec = {k: d[k] for k in plans.SCHEDULE_FIELDS if k in d}
     return plans.schedule_broadcast(ctl(), auth.actor(), d.get("bulletin_id"), d.get("starts_at"), d.get("targets"),
-                                    d.get("priority", "normal"), **spec), 201
+                                    d.get("priority", "normal"), confirm_duplicate=d.get("confirm_duplicate", False),
+                                    **spec), 201
 
 
 @bp.get("/broadcasts/<broadcast_id>")
@@ -70,6 +71,28 @@ def reject_broadcast(broadcast_id: str):
 @auth.access("draft")
 def cancel_broadcast(broadcast_id: str):
     return plans.cancel_broadcast(ctl(), auth.actor(), broadcast_id)
+
+
+@bp.post("/broadcasts/<broadcast_id>/reschedule")
+@auth.access("draft")
+def reschedule_broadcast(broadcast_id: str):
+    """New timing from the schedule form's fields as typed (``recurrence``, dates, ``slot_times``, ``repeats``)."""
+    return plans.reschedule_from_form(ctl(), auth.actor(), broadcast_id, body())
+
+
+@bp.post("/broadcasts/<broadcast_id>/withdraw")
+@auth.access("draft")
+def withdraw_broadcast(broadcast_id: str):
+    """Back to draft before the decision, to edit it or leave it."""
+    return plans.withdraw_broadcast(ctl(), auth.actor(), broadcast_id)
+
+
+@bp.post("/broadcasts/<broadcast_id>/occurrences/cancel")
+@auth.access("draft")
+def cancel_occurrence(broadcast_id: str):
+    """Cancel one occurrence (``at``, its start) with a ``reason``; the others still air."""
+    d = body()
+    return plans.cancel_occurrence(ctl(), auth.actor(), broadcast_id, d.get("at"), d.get("reason"))
 
 
 @bp.delete("/broadcasts/<broadcast_id>")

@@ -22,7 +22,7 @@ def list_bulletins():
 def add_bulletin():
     d = body()
     return plans.add_bulletin(ctl(), auth.actor(), d.get("title", ""), d.get("text"), script=d.get("script"),
-                              progress_id=d.get("progress_id")), 201
+                              progress_id=d.get("progress_id"), ocr_ack=d.get("ocr_ack", False)), 201
 
 
 @bp.get("/bulletins/<bulletin_id>")

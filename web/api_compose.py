@@ -14,11 +14,10 @@ from pathlib import Path
 from flask import Blueprint, request
 
 from controller.errors import InputError
-from controller.plans import read_upload
 from controller.plans import use_cases as plans
 from controller.plans.bulletins import MAX_TEXT_CHARS
 from web import auth
-from web.ui_base import ctl, json_body, viewer
+from web.ui_base import ctl, json_body
 from web.ui_compose import AUDIO_EXTS, MAX_UPLOAD_BYTES, reading, schedule_request, source_text
 
 bp = Blueprint("api_compose", __name__)
@@ -32,10 +31,7 @@ def intake():
     data = upload.read(MAX_UPLOAD_BYTES + 1)
     if len(data) > MAX_UPLOAD_BYTES:
         raise InputError("too_large", "Tệp lớn quá 50 MB.", "file")
-    v = viewer()
-    progress_id = request.form.get("progress_id")
-    progress = ctl().render_progress.start(progress_id, v.username) if progress_id and v else None
-    return read_upload(data, upload.filename, progress=progress).to_dict()
+    return plans.read_intake(ctl(), auth.actor(), data, upload.filename, request.form.get("progress_id"))
 
 
 @bp.post("/api/compose/prepare")
@@ -91,4 +87,14 @@ def submit():
         raise InputError("use_emergency_page", "Phát khẩn cấp dùng trang Khẩn cấp riêng.", "priority")
     when = schedule_request(d)
     return plans.schedule_broadcast(ctl(), auth.actor(), d.get("bulletin_id"), when.get("starts_at"), targets, priority,
+                                    confirm_duplicate=d.get("confirm_duplicate", False),
+                                    **({"override": d["override"]} if d.get("override") else {}),
                                     **{k: v for k, v in when.items() if k != "starts_at"}), 201
+
+
+@bp.post("/api/compose/schedule-facts")
+@auth.access("draft")
+def schedule_facts():
+    """The schedule form's length in minutes (flagged past the limit), occurrence count and dates; stores nothing."""
+    d = json_body()
+    return plans.schedule_form_facts(ctl(), auth.actor(), d.get("bulletin_id"), d)

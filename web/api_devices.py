@@ -71,7 +71,7 @@ def set_volume(device_id: str):
 @auth.access("draft")
 def test_tone(device_id: str):
     """Play a short tone now, so someone at the pole can check the horns and the amplifier."""
-    return devices.play_test_tone(ctl(), auth.actor(), device_id)
+    return devices.play_test_tone(ctl(), auth.actor(), device_id, json_body().get("confirm", False))
 
 
 @bp.get("/broker-link")

@@ -57,3 +57,10 @@ def get_volume_schedule(unit_id: str):
 def put_volume_schedule(unit_id: str):
     """A unit's daily volume steps (``[{"at": "18:00", "volume": 50}]`` or lines ``18:00 50``); none clears it."""
     return devices.set_volume_schedule(ctl(), auth.actor(), unit_id, body().get("steps"))
+
+
+@bp.post("/units/<unit_id>/guardrails/form")
+@auth.access("manage")
+def put_guardrails_form(unit_id: str):
+    """The guardrails page's fields as typed (empty: as the unit above; "không": no cap)."""
+    return plans.put_guardrails_form(ctl(), auth.actor(), unit_id, body())

@@ -11,7 +11,8 @@ from typing import Any
 from flask import Blueprint, render_template
 
 from web import auth
-from web.ui_base import ctl, scope_devices
+from controller.plans import worklists
+from web.ui_base import ctl
 
 bp = Blueprint("ui_approvals", __name__)
 
@@ -19,25 +20,10 @@ PENDING = "pending_approval"
 RECENT = 20
 
 
-def _names() -> dict[str, str]:
-    names = {u["id"]: u["name"] for u in ctl().registry.units()}
-    names.update({d["id"]: d["name"] for d in ctl().registry.devices()})
-    return names
-
-
 def queue_items(status: str = PENDING, limit: int | None = None) -> list[dict[str, Any]]:
-    """Broadcasts in ``status`` reaching only the viewer's devices, with their bulletin and target names."""
-    mine = {d["id"] for d in scope_devices()}
-    names = _names()
-    out = []
-    for bc in ctl().broadcasts.list(status):
-        if not bc["devices"] or not set(bc["devices"]) <= mine:
-            continue
-        bulletin = ctl().bulletins.get(bc["bulletin_id"])
-        out.append({**bc, "bulletin": bulletin, "target_names": [names.get(t, t) for t in bc["targets"]]})
-        if limit and len(out) >= limit:
-            break
-    return out
+    """Broadcasts in ``status`` reaching only the viewer's devices, with bulletin, names, length and occurrences;
+    pending ones by air time (:func:`controller.plans.worklists.approval_queue`)."""
+    return worklists.approval_queue(ctl(), auth.actor(), status, limit)
 
 
 @bp.get("/approvals")

@@ -74,7 +74,7 @@ class RemoteCommands:
                               {"after": volume, "devices": device_ids, "before": before, "command_seqs": seqs}, ip)
         return {"unit_id": unit_id, "volume": volume, "devices": device_ids}
 
-    def test_tone(self, device_id: str, user: User, ip: str = "") -> dict[str, Any]:
+    def test_tone(self, device_id: str, user: User, ip: str = "", cut: str = "") -> dict[str, Any]:
         """Play a short tone now, so someone at the pole can check the horns and the amplifier."""
         media = self.tone_media()
         now = utcnow()
@@ -85,5 +85,6 @@ class RemoteCommands:
         cmd = self.send_command(f"dev/{device_id}", "play_now", item=item, reason="phát âm thử",
                                 issued_by=user.username)
         self.audit.record(user.username, "device_test_tone", device_id,
-                          {"before": volume, "after": volume, "item_id": item.item_id, "command_seq": cmd.seq}, ip)
+                          {"before": volume, "after": volume, "item_id": item.item_id, "command_seq": cmd.seq,
+                           **({"cut": cut} if cut else {})}, ip)
         return {"device_id": device_id, "command_seq": cmd.seq, "item_id": item.item_id}

@@ -16,7 +16,7 @@ from controller.devices.history import DeviceHistory, Period
 from controller.devices.link import LinkStatus
 from controller.devices.media_access import MediaFile, person_may_hear
 from controller.devices.registry import register_device
-from controller.errors import InputError, NotFound
+from controller.errors import Conflict, InputError, NotFound
 from controller.people import access
 from controller.people.actor import Actor
 from controller.people.users import scope_of
@@ -188,11 +188,33 @@ def set_volume_schedule(c: Controller, actor: Actor, unit_id: Any, steps: Any) -
     return volume_schedule(c, actor, unit_id)
 
 
-def play_test_tone(c: Controller, actor: Actor, device_id: str) -> dict[str, Any]:
-    """Play a short tone now, so someone at the pole can check the horns and the amplifier (audited)."""
+def play_test_tone(c: Controller, actor: Actor, device_id: str, confirm: Any = False) -> dict[str, Any]:
+    """Play a short tone now, so someone at the pole can check the horns and the amplifier (audited).
+
+    A tone cuts whatever the device plays (the programme resumes after it), so while the
+    device reports a play the tone is refused with ``confirm_cut`` (409) until confirmed;
+    the audit entry then names what was cut.
+    """
     access.require_permission(actor, "draft")
-    visible_device(c, actor, device_id)
-    return c.remote.test_tone(device_id, actor, actor.ip)
+    device = visible_device(c, actor, device_id)
+    playing = str((device.get("state") or {}).get("playing") or "") if device.get("online") else ""
+    title = _programme_title(c, playing) if playing else ""
+    if playing and confirm is not True:
+        raise Conflict("confirm_cut", f"Cụm loa đang phát «{title}». Âm thử sẽ ngắt chương trình này "
+                                      "(chương trình phát tiếp sau âm thử nếu còn trong giờ). Vẫn phát âm thử?",
+                       "_form", {"playing": title})
+    return c.remote.test_tone(device_id, actor, actor.ip, cut=title)
+
+
+def _programme_title(c: Controller, item_id: str) -> str:
+    """The bulletin title of a plan item (ids are ``<broadcast>-<slot>-<repeat>``), else a plain description."""
+    for bc in c.broadcasts.list():
+        if item_id.startswith(bc["id"] + "-") or item_id == bc["id"]:
+            try:
+                return c.bulletins.get(bc["bulletin_id"]).get("title") or "một chương trình"
+            except NotFound:
+                break
+    return "một chương trình"
 
 
 # -- media for people ---------------------------------------------------------------------

@@ -260,6 +260,43 @@ class Broadcasts:
                                             "để dừng loa, hãy dùng công tắc dừng khẩn.", "status")
         return self._transition(broadcast_id, EDITABLE, "cancelled", "cancel", _person(by, "by", False), "", now)
 
+    def withdraw(self, broadcast_id: str, by: Any = "", now: datetime | None = None) -> dict[str, Any]:
+        """Take a submitted broadcast back to draft before anyone decided on it."""
+        return self._transition(broadcast_id, ("pending_approval",), "draft", "withdraw", _person(by, "by", False), "", now)
+
+    def cancel_occurrence(self, broadcast_id: str, at: Any, by: Any, reason: Any,
+                          now: datetime | None = None) -> dict[str, Any]:
+        """Cancel one occurrence (the slot opening ``at``) of a recurring or multi-slot broadcast; the rest still air.
+
+        The instant joins the rule's ``cancelled`` set, so every later expansion (device
+        plans, readiness, the calendar) leaves it out, and the logbook shows it as cancelled.
+        """
+        now = now or utcnow()
+        if not isinstance(reason, str) or len(reason.strip()) < 5 or len(reason) > 500:
+            raise InputError("invalid_reason", "Hãy ghi lý do hủy buổi phát (ít nhất 5 ký tự).", "reason")
+        instant = parse_user_time(at, "at")
+        with self.db.tx() as db:
+            row = self._row(broadcast_id)
+            if row["kind"] != "scheduled" or row["status"] not in EDITABLE:
+                raise Conflict("not_editable", f"Lịch phát đang ở trạng thái '{row['status']}', không hủy được buổi nào.",
+                               "status")
+            rule, offset = rule_of(row)
+            # Rules are whole minutes: the nearest one, whatever precision the instant travelled with.
+            slot = (instant - timedelta(seconds=offset - 30)).replace(second=0, microsecond=0)
+            if instant < now:
+                raise InputError(IN_THE_PAST, f"Buổi phát lúc {to_local(instant):%H:%M ngày %d/%m/%Y} đã qua.", "at")
+            try:
+                smaller = rule.without(slot)
+            except ScheduleInputError as exc:
+                raise _domain(exc) from None
+            if not smaller.all_occurrences():
+                raise Conflict("last_occurrence", "Đây là buổi phát cuối cùng của lịch; hãy hủy cả lịch phát.", "at")
+            db["broadcasts"].update(broadcast_id, {"rule_json": json.dumps({**smaller.to_dict(), "offset_s": offset}),
+                                                   "updated_at": format_time(now)})
+            self._history(db, broadcast_id, "cancel_occurrence", _person(by, "by", False),
+                          f"{format_time(instant)} {reason.strip()}", now)
+        return self.get(broadcast_id)
+
     def _transition(self, broadcast_id: str, allowed: tuple[str, ...], status: str, action: str, by: str,
                     comment: Any, now: datetime | None) -> dict[str, Any]:
         now = now or utcnow()

@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterable
 
 from controller.db import Database
 from controller.devices.volume_schedule import VolumeSchedules
-from loaxa.local_time import to_local
+from loaxa.local_time import UTC, to_local
 from loaxa.protocol import PlayItem, StreamRef, VolumeStep
 from loaxa.wire_time import format_time, parse_time
 from schedules.broadcast import Broadcast, Override
@@ -218,6 +218,30 @@ def _addressed(item: PlayItem, device_id: str, source_id: str, streams: StreamRe
         log.warning("relay %s left out of the plan of %s: no stream address", item.item_id, device_id)
         return None
     return replace(item, stream=ref)
+
+
+def cancelled_items(db: Database, policy: GuardrailPolicy, since: datetime, until: datetime,
+                    device_ids: Iterable[str] | None = None) -> dict[str, tuple[PlayItem, ...]]:
+    """Per device, the items that one-by-one cancelled occurrences of approved broadcasts would have been.
+
+    They are laid out by the same expansion with the cancellations undone, so a report can
+    show each cancelled occurrence under the item id its plan would have used.
+    """
+    tree = load_tree(db)
+    stored = load_approved(db, since - LOOKBACK, until + LOOKBACK)
+    restored: dict[str, StoredBroadcast] = {}
+    prefixes: list[str] = []
+    for key, s in stored.items():
+        rule = s.broadcast.rule
+        if rule.cancelled:
+            whole = replace(rule, cancelled=frozenset())
+            restored[key] = replace(s, broadcast=replace(s.broadcast, rule=whole))
+            prefixes.extend(f"{key}-{t.astimezone(UTC):%Y%m%d%H%M}-" for t in rule.cancelled)
+    if not restored:
+        return {}
+    expansion = expand([s.broadcast for s in restored.values()], tree, policy, since - LOOKBACK, until + LOOKBACK)
+    items = _items(tree, expansion, restored, since, until, device_ids, drop_finished=False)
+    return {d: tuple(i for i in its if i.item_id.startswith(tuple(prefixes))) for d, its in items.items()}
 
 
 def _starts(plays: Iterable[Any], stored: dict[str, StoredBroadcast]) -> list[tuple[Any, datetime]]:

@@ -46,9 +46,24 @@ class IssuedPlan:
 
 # -- bulletins ----------------------------------------------------------------------------
 def add_bulletin(c: Controller, actor: Actor, title: Any, text: Any, script: Any = None,
-                 progress_id: Any = None) -> dict[str, Any]:
-    """Render and store a bulletin by ``actor``; with ``progress_id`` they can follow the render."""
+                 progress_id: Any = None, ocr_ack: Any = False) -> dict[str, Any]:
+    """Render and store a bulletin by ``actor``; with ``progress_id`` they can follow the render.
+
+    Text read by OCR with low-confidence words (:func:`read_intake`) is refused until the
+    person acknowledges (``ocr_ack``) that they compared those words with the page image.
+    """
     access.require_permission(actor, "draft")
+    if isinstance(text, str):
+        doubtful = c.ocr_checks.unchecked(actor.username, text)
+        if doubtful and ocr_ack is not True:
+            from controller.plans.ocr_checks import SHOWN_WORDS
+
+            shown = ", ".join(f"“{w}”" for w in doubtful[:SHOWN_WORDS]) + (" …" if len(doubtful) > SHOWN_WORDS else "")
+            raise InputError("ocr_unchecked",
+                             f"Văn bản này có {len(doubtful)} từ máy đọc không chắc chắn ({shown}). Hãy đối chiếu với "
+                             "ảnh gốc, sửa chỗ sai rồi đánh dấu ô xác nhận trước khi nghe thử.", "ocr_ack")
+        if doubtful:
+            c.ocr_checks.acknowledged(actor.username, text)
     progress = None if progress_id is None else c.render_progress.start(progress_id, actor.username)
 
     def audit(bulletin: Mapping[str, Any]) -> None:
@@ -64,6 +79,17 @@ def add_recording(c: Controller, actor: Actor, title: str, data: bytes, filename
     access.require_permission(actor, "draft")
     progress = c.render_progress.start(progress_id, actor.username) if progress_id and actor.signed_in else None
     return c.bulletins.add_recording(title, data, filename, actor.username, progress)
+
+
+def read_intake(c: Controller, actor: Actor, data: bytes, filename: str, progress_id: Any = None) -> dict[str, Any]:
+    """Read an upload for the compose page; its low-confidence OCR words must be acknowledged before a preview."""
+    from controller.plans.uploads import read_upload
+
+    access.require_permission(actor, "draft")
+    progress = c.render_progress.start(progress_id, actor.username) if progress_id and actor.signed_in else None
+    upload = read_upload(data, filename, progress=progress)
+    c.ocr_checks.note(actor.username, upload.text, tuple(w["text"] for w in upload.low_confidence))
+    return upload.to_dict()
 
 
 def visible_bulletins(c: Controller, actor: Actor) -> list[dict[str, Any]]:
@@ -98,17 +124,30 @@ def visible_broadcasts(c: Controller, actor: Actor, status: str | None = None) -
 
 
 def schedule_broadcast(c: Controller, actor: Actor, bulletin_id: Any, starts_at: Any = None, targets: Any = None,
-                       priority: Any = "normal", **spec: Any) -> dict[str, Any]:
-    """Check and store a broadcast by ``actor``; it reaches plans once approved (at once with ``auto_approve``)."""
+                       priority: Any = "normal", confirm_duplicate: Any = False, **spec: Any) -> dict[str, Any]:
+    """Check and store a broadcast by ``actor``; it reaches plans once approved (at once with ``auto_approve``).
+
+    The same bulletin already scheduled for one of the same slots on one of the same devices
+    is refused with ``duplicate`` (409) unless ``confirm_duplicate`` is true: submitting twice
+    is more often a double tap than a wish to air it twice.
+    """
+    from controller.plans.schedule_facts import refuse_duplicates
+
     access.require_permission(actor, "draft")
     access.require_targets(actor, targets)
     if priority == "emergency":
         access.require_permission(actor, "emergency")
     c.require_readable_bulletin(bulletin_id, actor.username)
+    spec = _with_override_by(c, actor, spec)
     with c.db.tx():
         bc = c.broadcasts.schedule(bulletin_id, starts_at, targets, priority, actor.username, **spec)
+        twins = refuse_duplicates(c, bc, confirm_duplicate) if bc["priority"] != "emergency" else []
+        if twins:
+            c.audit.record(actor, "broadcast_duplicate_confirmed", bc["id"],
+                           {"duplicates": [t["broadcast_id"] for t in twins]})
         c.audit.record(actor, "emergency" if bc["priority"] == "emergency" else "broadcast_scheduled", bc["id"],
-                       {"targets": bc["targets"], "starts_at": bc["starts_at"]})
+                       {"targets": bc["targets"], "starts_at": bc["starts_at"],
+                        **({"override": bc["override"]} if bc.get("override") else {})})
     return c.replan(bc)
 
 
@@ -139,12 +178,40 @@ def schedule_relay(c: Controller, actor: Actor, source_id: Any, starts_at: Any =
     return {**c.replan(bc), "relay": {"source_id": source_id, "duration_s": seconds, "title": bulletin["title"]}}
 
 
+def _with_override_by(c: Controller, actor: Actor, spec: dict[str, Any]) -> dict[str, Any]:
+    """A guardrail override is a decision of a person with the right to approve; it names them.
+
+    Without a name of its own (the page sends only the reason) it takes the actor's full name.
+    """
+    override = spec.get("override")
+    if not override:
+        return spec
+    if not actor.can("approve"):
+        raise Refused("override_forbidden", "Chỉ lãnh đạo có quyền phê duyệt mới được phát ngoại lệ quy định; "
+                                            "hãy chọn giờ khác hoặc nhờ lãnh đạo duyệt ngoại lệ.", "override")
+    if isinstance(override, dict) and not str(override.get("by") or "").strip():
+        from controller.plans.schedule_facts import full_name
+
+        override = {**override, "by": full_name(c, actor.username) or actor.username}
+    return {**spec, "override": override}
+
+
+def schedule_form_facts(c: Controller, actor: Actor, bulletin_id: Any, form: Mapping[str, Any]) -> dict[str, Any]:
+    """Length, occurrence count and dates the schedule form will produce (see :mod:`controller.plans.schedule_facts`)."""
+    from controller.plans.schedule_facts import form_preview
+
+    access.require_permission(actor, "draft")
+    if bulletin_id:
+        c.require_readable_bulletin(bulletin_id, actor.username)
+    return form_preview(c, bulletin_id, form)
+
+
 def edit_broadcast(c: Controller, actor: Actor, broadcast_id: str, fields: Mapping[str, Any]) -> dict[str, Any]:
     """Change the editable ``fields`` of a broadcast; it is checked again and goes back to approval."""
     access.require_permission(actor, "draft")
     with c.db.tx():
         before = broadcast_in_scope(c, actor, broadcast_id)["devices"]
-        changes = {k: fields[k] for k in EDIT_FIELDS if k in fields}
+        changes = _with_override_by(c, actor, {k: fields[k] for k in EDIT_FIELDS if k in fields})
         if not changes:
             raise InputError("nothing_to_change", f"Không có gì để sửa; các trường sửa được: {', '.join(EDIT_FIELDS)}.")
         access.require_targets(actor, changes.get("targets"))
@@ -155,6 +222,22 @@ def edit_broadcast(c: Controller, actor: Actor, broadcast_id: str, fields: Mappi
         bc = c.broadcasts.edit(broadcast_id, changes, actor.username)
         c.audit.record(actor, "broadcast_edited", broadcast_id, {"changes": sorted(changes)})
     return c.replan(bc, before)
+
+
+def reschedule_from_form(c: Controller, actor: Actor, broadcast_id: str, form: Any) -> dict[str, Any]:
+    """New timing for a broadcast from the schedule form's fields (as typed); it goes back to approval."""
+    from controller.plans.schedule_facts import timing_from_form
+
+    if not isinstance(form, dict):
+        raise InputError("invalid_schedule", "Biểu mẫu lịch phát không hợp lệ.", "start_date")
+    access.require_permission(actor, "draft")
+    current = broadcast_in_scope(c, actor, broadcast_id)
+    if not actor.can("approve") and current["created_by"] not in ("", actor.username):
+        raise Refused("not_author", "Chỉ người soạn lịch phát mới sửa được lịch này.", "status")
+    timing = timing_from_form(form)
+    fields: dict[str, Any] = {"rule": timing["rule"]} if "rule" in timing else {
+        "starts_at": timing["starts_at"], "repeats": timing.get("repeats", 1)}
+    return edit_broadcast(c, actor, broadcast_id, fields)
 
 
 def submit_broadcast(c: Controller, actor: Actor, broadcast_id: str) -> dict[str, Any]:
@@ -187,13 +270,46 @@ def reject_broadcast(c: Controller, actor: Actor, broadcast_id: str, comment: An
 
 
 def cancel_broadcast(c: Controller, actor: Actor, broadcast_id: str) -> dict[str, Any]:
-    """Cancel a broadcast (``DELETE /api/broadcasts/<id>`` and ``POST …/cancel`` both come here)."""
+    """Cancel a broadcast (``DELETE /api/broadcasts/<id>`` and ``POST …/cancel`` both come here).
+
+    Approvers cancel any broadcast of their area; an editor only those they scheduled.
+    """
     access.require_permission(actor, "draft")
     with c.db.tx():
-        if broadcast_in_scope(c, actor, broadcast_id)["priority"] == "emergency" and not actor.can("emergency"):
+        current = broadcast_in_scope(c, actor, broadcast_id)
+        if not actor.can("approve") and current["created_by"] not in ("", actor.username):
+            raise Refused("not_author", "Chỉ người duyệt hoặc người soạn lịch phát mới hủy được lịch phát này.", "status")
+        if current["priority"] == "emergency" and not actor.can("emergency"):
             raise Refused("forbidden", "Chỉ người có quyền phát khẩn cấp mới hủy được lịch phát khẩn cấp.", "priority")
         bc = c.broadcasts.cancel(broadcast_id, actor.username)
         c.audit.record(actor, "broadcast_cancelled", broadcast_id)
+    return c.replan(bc)
+
+
+def withdraw_broadcast(c: Controller, actor: Actor, broadcast_id: str) -> dict[str, Any]:
+    """Take a submitted broadcast back to draft (to edit it) before the leader decided; its author or an approver."""
+    access.require_permission(actor, "draft")
+    with c.db.tx():
+        current = broadcast_in_scope(c, actor, broadcast_id)
+        if current["created_by"] != actor.username and not actor.can("approve"):
+            raise Refused("not_author", "Chỉ người soạn lịch phát mới rút lại được.", "status")
+        bc = c.broadcasts.withdraw(broadcast_id, actor.username)
+        c.audit.record(actor, "broadcast_withdrawn", broadcast_id)
+    return c.replan(bc)
+
+
+def cancel_occurrence(c: Controller, actor: Actor, broadcast_id: str, at: Any, reason: Any) -> dict[str, Any]:
+    """Cancel one occurrence of a broadcast: approvers, or the editor who scheduled it; the rest still air."""
+    access.require_permission(actor, "draft")
+    with c.db.tx():
+        current = broadcast_in_scope(c, actor, broadcast_id)
+        if not actor.can("approve") and current["created_by"] != actor.username:
+            raise Refused("forbidden", "Chỉ người duyệt hoặc người soạn lịch phát mới hủy được buổi phát.", "status")
+        if current["priority"] == "emergency" and not actor.can("emergency"):
+            raise Refused("forbidden", "Chỉ người có quyền phát khẩn cấp mới hủy được lịch phát khẩn cấp.", "priority")
+        bc = c.broadcasts.cancel_occurrence(broadcast_id, at, actor.username, reason)
+        c.audit.record(actor, "broadcast_occurrence_cancelled", broadcast_id,
+                       {"at": at if isinstance(at, str) else "", "reason": reason})
     return c.replan(bc)
 
 
@@ -274,6 +390,24 @@ def put_guardrails(c: Controller, actor: Actor, unit_id: str, values: Any) -> di
         c.audit.record(actor, "guardrails_changed", unit_id, {"values": view["own"]})
     c.jobs.rebuild()
     return view
+
+
+def guardrails_page(c: Controller, actor: Actor) -> list[dict[str, Any]]:
+    """The guardrails page: every unit of the actor's scope (:func:`controller.plans.guardrail_form.overview`)."""
+    from controller.plans.guardrail_form import overview
+
+    access.require_permission(actor, "manage")
+    return overview(c, actor)
+
+
+def put_guardrails_form(c: Controller, actor: Actor, unit_id: str, form: Any) -> dict[str, Any]:
+    """A unit's guardrails from the page's text fields (empty: inherited), stored and audited as :func:`put_guardrails`."""
+    from controller.plans.guardrail_form import values_from_form
+
+    access.require_permission(actor, "manage")
+    if not isinstance(form, dict):
+        raise InputError("invalid_guardrail", "Biểu mẫu giới hạn không hợp lệ.", "values")
+    return put_guardrails(c, actor, unit_id, values_from_form(form))
 
 
 def readiness_in_scope(c: Controller, actor: Actor, hours: float = 24.0, limit: int = 50) -> list[dict[str, Any]]:

@@ -56,6 +56,7 @@ ACTIONS: frozenset[str] = frozenset({
     # bulletins, broadcasts and their approval
     "bulletin_added", "broadcast_scheduled", "broadcast_edited", "broadcast_submitted", "broadcast_cancelled",
     "broadcast_approved", "broadcast_rejected", "emergency", "guardrails_changed",
+    "broadcast_withdrawn", "broadcast_occurrence_cancelled", "broadcast_duplicate_confirmed",
     "emergency_unreached",
     # official warnings (CAP alerts)
     "alert_source_added", "alert_policy_set", "alert_uploaded", "alert_decision", "alert_approved", "alert_rejected",

@@ -19,7 +19,7 @@ from typing import Any, Iterable, Sequence
 
 from controller.db import Database
 from controller.devices.event_wording import reason_text
-from controller.plans.planner import planned_items
+from controller.plans.planner import cancelled_items, planned_items
 from controller.reports.outages import Outage, device_outages, offline_at
 from controller.reports.spreadsheet import SIGNATURE, Column, write_csv, write_xlsx
 from loaxa.local_time import LOCAL_TZ, to_local
@@ -96,6 +96,8 @@ def _planned(db: Database, policy: GuardrailPolicy, ids: list[str], since: datet
             at = cancelled_at.get(i.broadcast_id)
             if at is not None:  # cancelled once approved: its plays until then were planned
                 out.append(_Planned(d, i.item_id, i.broadcast_id, i.start, cancelled=i.start >= at))
+    for d, items in cancelled_items(db, policy, since, until, ids).items():
+        out.extend(_Planned(d, i.item_id, i.broadcast_id, i.start, cancelled=True) for i in items)
     marks = ",".join("?" * len(ids))
     with db.tx() as conn:
         emergencies = conn.execute(

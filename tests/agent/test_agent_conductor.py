@@ -10,7 +10,7 @@ import pytest
 
 from support.agent_rig import ConductorRig, make_clip, play_item
 from edge_agent.capture import LevelMeter
-from edge_agent.config import CaptureSettings, RelaySettings
+from edge_agent.config import CaptureSettings, PlayerSettings, RelaySettings
 from support.harness import wait_for
 
 WARMUP, TAIL = 0.5, 0.5
@@ -200,3 +200,57 @@ def test_a_stop_naming_another_item_leaves_the_playing_one_alone(tmp_path):
         assert rig.kinds("finished") and not rig.kinds("interrupted")
     finally:
         rig.close()
+
+
+def test_a_programme_cut_by_an_emergency_resumes_with_its_remaining_items_if_its_slot_allows(rig, tmp_path):
+    """The items whose turn came during the emergency play after it, late, while they still fit their slot;
+    one whose slot has closed by then is skipped, and the cut item is logged as preempted, by the emergency.
+
+    The late-start tolerance is shorter than the emergency, as a 60 s tolerance is shorter than a
+    five-minute flood warning: without the resumption every remaining item would be missed."""
+    r = rig(player=PlayerSettings(backend="file", prepare_lead_s=1.0, late_tolerance_s=0.5))
+    long_clip = make_clip(tmp_path / "media", 2.0, freq=300)
+    short = make_clip(tmp_path / "media", 0.5, freq=600)
+    alarm = make_clip(tmp_path / "media", 3.0, freq=900)
+    for c in (long_clip, short, alarm):
+        r.add(c)
+    t0 = datetime.now(timezone.utc).timestamp()
+    news_at = t0 + 1.7
+    r.items = (
+        play_item("news", long_clip, at(news_at), expires_at=at(news_at + 60)),
+        play_item("weather", short, at(news_at + 2.0), expires_at=at(news_at + 60)),
+        play_item("market", short, at(news_at + 2.5), expires_at=at(news_at + 60)),
+        play_item("closed", short, at(news_at + 2.2), expires_at=at(news_at + 3.0)),  # its slot ends mid-emergency
+    )
+    r.start()
+    wait_for(lambda: r.kinds("started"), timeout=5, what="the programme to start")
+    r.conductor.preempt(play_item("flood", alarm, at(t0), priority="emergency"))
+    wait_for(lambda: {"weather", "market"} <= {i.item_id for i, _ in r.kinds("finished")}, timeout=20,
+             what="the rest of the programme after the emergency")
+    [(cut, fields)] = r.kinds("interrupted")
+    assert cut.item_id == "news" and fields["reason"] == "preempted" and "by_emergency" in fields["flags"]
+    assert [i.item_id for i, _ in r.kinds("finished")][:3] == ["flood", "weather", "market"]
+    starts = {i.item_id: f["actual_start"] for i, f in r.kinds("started")}
+    flood_end = starts["flood"] + alarm.seconds
+    assert starts["weather"] >= flood_end - 0.05 and starts["market"] >= starts["weather"] + short.seconds - 0.05
+    assert "late" in dict((i.item_id, f) for i, f in r.kinds("started"))["weather"]["flags"]
+    wait_for(lambda: [i.item_id for i, _ in r.kinds("skipped")] == ["closed"], timeout=5, what="the closed slot skipped")
+    assert r.kinds("skipped")[0][1]["reason"] == "missed_start"
+
+
+def test_a_test_tone_that_cuts_a_programme_is_named_as_the_cause_and_the_programme_resumes(rig, tmp_path):
+    r = rig()
+    long_clip = make_clip(tmp_path / "media", 2.0, freq=300)
+    short = make_clip(tmp_path / "media", 0.5, freq=600)
+    r.add(long_clip)
+    r.add(short)
+    t0 = datetime.now(timezone.utc).timestamp()
+    r.items = (play_item("news", long_clip, at(t0 + 1.7), expires_at=at(t0 + 60)),
+               play_item("next", short, at(t0 + 3.8), expires_at=at(t0 + 60)))
+    r.start()
+    wait_for(lambda: r.kinds("started"), timeout=5, what="the programme to start")
+    r.conductor.preempt(play_item("tone-1", short, at(t0), priority="priority"))
+    wait_for(lambda: [i.item_id for i, _ in r.kinds("finished")] == ["tone-1", "next"], timeout=15,
+             what="the tone, then the programme")
+    [(cut, fields)] = r.kinds("interrupted")
+    assert cut.item_id == "news" and "by_test_tone" in fields["flags"]

@@ -69,7 +69,7 @@ def test_compose_approve_play_audit_and_export(system, sessions):
     card.locator("textarea[name=comment]").fill("Đồng ý phát.")
     card.locator("button.ok").click()
     leader.page.wait_for_selector(f"article#{bc_id}", state="detached")
-    assert "chutich" in leader.page.inner_text("#decided")
+    assert "Chủ tịch Xã" in leader.page.inner_text("#decided"), "the approver by full name"
     bc = ctl.api.get(f"/api/broadcasts/{bc_id}")
     assert bc["status"] == "approved" and bc["decided_by"] == "chutich"
     leader.go("/")

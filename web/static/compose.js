@@ -208,7 +208,7 @@
     }
     L.busy(btn, true); progress(true, id);
     L.api("POST", "/api/bulletins", { title: $("title").value, text: source || $("script").value, script: $("script").value,
-      progress_id: id }).then(function (b) {
+      progress_id: id, ocr_ack: ocrNeedsAck ? $("ocr-ack").checked : false }).then(function (b) {
       L.busy(btn, false); progress(false); bulletinReady(b);
     }, function (err) {
       L.busy(btn, false); progress(false);
@@ -230,14 +230,68 @@
     });
   });
   $("recurrence").addEventListener("change", function () { $("end-wrap").hidden = this.value === "once"; });
-  $("btn-submit").addEventListener("click", function () {
-    var btn = this, targets = [];
+  function scheduleBody() {
+    var targets = [];
     form.querySelectorAll('input[name="targets"]:checked').forEach(function (c) { targets.push(c.value); });
-    var body = { bulletin_id: $("bulletin_id").value, targets: targets, recurrence: $("recurrence").value,
+    return { bulletin_id: $("bulletin_id").value, targets: targets, recurrence: $("recurrence").value,
       start_date: $("start_date").value, end_date: $("end_date").value, slot_times: $("slot_times").value,
       repeats: $("repeats").value, priority: $("priority").value };
+  }
+  /* The facts the leader will see: length in minutes (flagged past the limit), how many times and when. */
+  function scheduleFacts() {
+    var body = scheduleBody();
+    if (!body.bulletin_id || !body.slot_times) { $("schedule-facts").hidden = true; return; }
+    L.api("POST", "/api/compose/schedule-facts", body).then(function (f) {
+      $("facts-length").textContent = f.length.minutes + " phút";
+      $("facts-over").hidden = !f.length.over_limit;
+      $("facts-over").textContent = f.length.over_limit ? "Bản tin dài quá " + f.length.limit_minutes + " phút: hãy rút gọn hoặc chia thành nhiều bản tin." : "";
+      $("facts-count").textContent = f.occurrences.count + " buổi";
+      $("facts-dates").textContent = f.occurrences.dates.join(", ") + (f.occurrences.more ? " và " + f.occurrences.more + " buổi nữa" : "");
+      $("facts-error").textContent = "";
+      $("schedule-facts").hidden = false;
+    }, function (err) { $("schedule-facts").hidden = false; $("facts-error").textContent = err.error || ""; });
+  }
+  ["recurrence", "start_date", "end_date", "slot_times", "repeats"].forEach(function (id) {
+    $(id).addEventListener("change", scheduleFacts);
+  });
+  var LIFTABLE = ["quiet_hours", "cap_programmes_per_day", "cap_minutes_per_programme", "weekend"], lifts = [];
+  /* A guardrail refused the slot: a person with the right may send it again with a recorded reason. */
+  function offerOverride(err) {
+    lifts = [];
+    (err.details || []).forEach(function (r) { if (LIFTABLE.indexOf(r.code) >= 0 && lifts.indexOf(r.code) < 0) { lifts.push(r.code); } });
+    var box = $("override-box"), may = box.getAttribute("data-can-override") === "yes";
+    box.hidden = !lifts.length;
+    $("override-form").hidden = !may; $("override-ask").hidden = may;
+  }
+  function submitSchedule(btn, extra) {
+    var body = scheduleBody();
+    Object.keys(extra || {}).forEach(function (k) { body[k] = extra[k]; });
     L.clearErrors(form); L.busy(btn, true);
-    L.api("POST", "/api/compose/submit", body).then(function (bc) {
+    function send() {
+      return L.api("POST", "/api/compose/submit", body).catch(function (err) {
+        if (err.code === "duplicate" && !body.confirm_duplicate && confirm(err.error)) { body.confirm_duplicate = true; return send(); }
+        throw err;
+      });
+    }
+    return send().then(function (bc) { $("override-box").hidden = true; return bc; }, function (err) {
+      if (LIFTABLE.indexOf(err.code) >= 0 && !body.override) { offerOverride(err); }
+      throw err;
+    });
+  }
+  $("btn-override").addEventListener("click", function () {
+    var btn = this;
+    submitSchedule(btn, { override: { reason: $("override_reason").value, lifts: lifts } }).then(done, function (err) {
+      L.busy(btn, false); L.showError(form, err, "override");
+    });
+  });
+  function done(bc) {
+    ["step-source", "step-script", "step-preview", "step-schedule"].forEach(function (id) { $(id).hidden = true; });
+    $("done-text").textContent = "Bản tin đã được gửi phê duyệt (mã " + bc.id + "). Chỉ phát sau khi lãnh đạo duyệt.";
+    show("done"); $("done").scrollIntoView();
+  }
+  $("btn-submit").addEventListener("click", function () {
+    var btn = this;
+    submitSchedule(btn).then(function (bc) {
       L.busy(btn, false);
       ["step-source", "step-script", "step-preview", "step-schedule"].forEach(function (id) { $(id).hidden = true; });
       $("done-text").textContent = "Bản tin đã được gửi phê duyệt (mã " + bc.id + "). Chỉ phát sau khi lãnh đạo duyệt.";

@@ -68,7 +68,16 @@ window.loaxa = (function () {
       showError(form, { error: "Vui lòng ghi ý kiến.", field: need }); return;
     }
     busy(btn, true);
-    api(form.getAttribute("data-method") || "POST", path, body).then(function () {
+    /* Some answers ask the person first (a tone that would cut a programme, a duplicate): confirm, then send again. */
+    var CONFIRM_FIELDS = { confirm_cut: "confirm", duplicate: "confirm_duplicate" };
+    function send() {
+      return api(form.getAttribute("data-method") || "POST", path, body).catch(function (err) {
+        var field = CONFIRM_FIELDS[err.code];
+        if (field && !body[field] && confirm(err.error)) { body[field] = true; return send(); }
+        throw err;
+      });
+    }
+    send().then(function () {
       var next = form.getAttribute("data-next");
       if (next) { window.location.href = next; } else { window.location.reload(); }
     }, function (err) { busy(btn, false); showError(form, err); });
