@@ -8,6 +8,7 @@ once, so the API, the pages and the command line apply the same rule.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Iterable
 
 from controller.errors import InputError, Refused
@@ -85,7 +86,27 @@ def require_grantable_unit(actor: Actor, unit_id: Any) -> None:
     require_unit(actor, unit_id)
 
 
-def check_two_person(actor: Actor, created_by: str, enabled: bool) -> None:
-    """Refuse approval by the broadcast's own author, unless the rule is off for this installation."""
-    if enabled and created_by == actor.username:
-        raise Refused("two_person_rule", "Người soạn lịch phát không được tự phê duyệt; cần một người khác duyệt.")
+@dataclass(frozen=True)
+class Authorship:
+    """Who put their hand to a broadcast: its drafter, its bulletin's author, whoever changed it last.
+
+    The drafter alone is not enough for the two-person rule: an approver could point someone
+    else's pending broadcast at their own bulletin, or rewrite it, and then approve it alone
+    while the record still named the other person as its drafter.
+    """
+
+    drafter: str
+    bulletin_author: str = ""
+    last_editor: str = ""
+
+
+def check_two_person(actor: Actor, authors: Authorship, enabled: bool) -> None:
+    """Refuse approval by anyone who wrote or last changed the broadcast, unless the rule is off here."""
+    if not enabled:
+        return
+    for name, message, field in (
+            (authors.drafter, "Người soạn lịch phát không được tự phê duyệt", None),
+            (authors.bulletin_author, "Người viết bản tin không được tự phê duyệt lịch phát nó", "status"),
+            (authors.last_editor, "Người sửa lịch phát lần cuối không được tự phê duyệt", "status")):
+        if name and name == actor.username:
+            raise Refused("two_person_rule", f"{message}; cần một người khác duyệt.", field)

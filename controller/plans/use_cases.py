@@ -86,6 +86,23 @@ def reading(c: Controller, script: str) -> str:
 
 
 # -- broadcasts ---------------------------------------------------------------------------
+def require_readable_bulletin(c: Controller, bulletin_id: Any, person: str) -> None:
+    """Refuse a person scheduling or airing a bulletin they may not read (another commune's).
+
+    ``person`` names a signed-in account; other callers (feeds, the machine's own
+    commands) are not people and have no scope.
+    """
+    user = c.users.find(person)
+    if user is None or not isinstance(bulletin_id, str):
+        return
+    try:
+        author = c.bulletins.get(bulletin_id).get("created_by", "")
+    except NotFound:
+        return  # the domain reports it
+    if not c.users.may_read_work_of(user, author):
+        raise Refused("out_of_scope", "Bản tin này nằm ngoài đơn vị bạn phụ trách.", "bulletin_id")
+
+
 def broadcast_in_scope(c: Controller, actor: Actor, broadcast_id: str) -> dict[str, Any]:
     """A broadcast whose devices all lie in the actor's subtree (else refused)."""
     bc = c.broadcasts.get(broadcast_id)
@@ -104,7 +121,7 @@ def schedule_broadcast(c: Controller, actor: Actor, bulletin_id: Any, starts_at:
     access.require_targets(actor, targets)
     if priority == "emergency":
         access.require_permission(actor, "emergency")
-    c.require_readable_bulletin(bulletin_id, actor.username)
+    require_readable_bulletin(c, bulletin_id, actor.username)
     with c.db.tx():
         bc = c.broadcasts.schedule(bulletin_id, starts_at, targets, priority, actor.username, **spec)
         c.audit.record(actor, "emergency" if bc["priority"] == "emergency" else "broadcast_scheduled", bc["id"],
@@ -124,7 +141,7 @@ def edit_broadcast(c: Controller, actor: Actor, broadcast_id: str, fields: Mappi
         if changes.get("priority") == "emergency":
             access.require_permission(actor, "emergency")
         if "bulletin_id" in changes:
-            c.require_readable_bulletin(changes["bulletin_id"], actor.username)
+            require_readable_bulletin(c, changes["bulletin_id"], actor.username)
         bc = c.broadcasts.edit(broadcast_id, changes, actor.username)
         c.audit.record(actor, "broadcast_edited", broadcast_id, {"changes": sorted(changes)})
     return c.replan(bc, before)
@@ -143,8 +160,8 @@ def approve_broadcast(c: Controller, actor: Actor, broadcast_id: str, comment: A
     """Approve, by someone other than the author (unless the two-person rule is off)."""
     access.require_permission(actor, "approve")
     with c.db.tx():
-        current = broadcast_in_scope(c, actor, broadcast_id)
-        access.check_two_person(actor, current["created_by"], c.config.people.two_person_rule)
+        broadcast_in_scope(c, actor, broadcast_id)
+        access.check_two_person(actor, c.broadcasts.authorship(broadcast_id), c.config.people.two_person_rule)
         bc = c.broadcasts.approve(broadcast_id, actor.username, comment)
         c.audit.record(actor, "broadcast_approved", broadcast_id, {"comment": bc["decision_comment"]})
     return c.replan(bc)
@@ -175,7 +192,7 @@ def trigger_emergency(c: Controller, actor: Actor, targets: Any, content: Mappin
     """Play at once on every targeted device of the actor's subtree; the audit entry commits with the record."""
     access.require_permission(actor, "emergency")
     access.require_targets(actor, targets)
-    c.require_readable_bulletin(content.get("bulletin_id"), actor.username)
+    require_readable_bulletin(c, content.get("bulletin_id"), actor.username)
 
     def audit(em: Mapping[str, Any]) -> None:
         c.audit.record(actor, "emergency", em["broadcast_id"],
