@@ -15,8 +15,8 @@ from controller.devices.media_access import MediaFile, person_may_hear
 from controller.devices.registry import register_device
 from controller.errors import InputError, NotFound
 from controller.people import access
+from controller.people.access import devices_in_scope, devices_under, subtree, units_in_scope
 from controller.people.actor import Actor
-from controller.people.users import scope_of
 from controller.plans.bulletins import new_id
 from loaxa.protocol import PlayItem, utcnow
 
@@ -25,30 +25,6 @@ if TYPE_CHECKING:
 
 
 # -- the tree -----------------------------------------------------------------------------
-def units_in_scope(c: Controller, actor: Actor) -> list[dict[str, Any]]:
-    return [u for u in c.registry.units() if actor.scope.has_unit(u["id"])]
-
-
-def devices_in_scope(c: Controller, actor: Actor) -> list[dict[str, Any]]:
-    return [d for d in c.registry.devices() if actor.scope.has_device(d["id"])]
-
-
-def subtree(c: Controller, unit_id: str) -> frozenset[str]:
-    """Ids of ``unit_id`` and every unit below it (the query that decides people's scope too)."""
-    return scope_of(c.db, unit_id).units or frozenset()
-
-
-def devices_under(c: Controller, actor: Actor, unit_id: str | None) -> list[dict[str, Any]]:
-    """The actor's devices, or only those at or below ``unit_id`` (which must be in the actor's scope)."""
-    devices = devices_in_scope(c, actor)
-    if unit_id:
-        if unit_id not in {u["id"] for u in units_in_scope(c, actor)}:
-            raise InputError("out_of_scope", "Đơn vị này ngoài phạm vi của bạn.", "unit")
-        under = subtree(c, unit_id)
-        devices = [d for d in devices if d["unit_id"] in under]
-    return devices
-
-
 def device_in_scope(c: Controller, actor: Actor, device_id: str) -> dict[str, Any]:
     """A device of the actor's subtree; one outside it is refused (403)."""
     access.require_devices(actor, [device_id])

@@ -20,6 +20,7 @@ from typing import Any, Callable
 from controller.db import Database
 from controller.errors import InputError
 from controller.fleet.settings import FleetSettings
+from controller.people.actor import Actor
 from controller.reports.audit import AuditTrail
 from loaxa.protocol import Command, PlayItem
 from loaxa.wire_time import format_time, utcnow
@@ -43,7 +44,7 @@ class RemoteCare:
         self.send_command = send_command
         self.tone = tone
 
-    def order(self, device_id: str, action: Any, by: str, ip: str = "", volume: Any = None) -> dict[str, Any]:
+    def order(self, device_id: str, action: Any, by: Actor, volume: Any = None) -> dict[str, Any]:
         """Sign, send and audit one care command to one device."""
         if action not in CARE_ACTIONS:
             raise InputError("invalid_action", f"Lệnh '{action}' không có. Chọn: {', '.join(CARE_ACTIONS)}.", "action")
@@ -61,8 +62,8 @@ class RemoteCare:
         else:
             volume = None
         cmd = self.send_command(f"dev/{device_id}", action, item=item, volume=volume, reason=f"chăm sóc từ xa: {action}",
-                                issued_by=by)
-        self.audit.record(by, CARE_AUDIT_ACTIONS[action], device_id, {"command_seq": cmd.seq, "volume": volume}, ip)
+                                issued_by=by.username)
+        self.audit.record(by, CARE_AUDIT_ACTIONS[action], device_id, {"command_seq": cmd.seq, "volume": volume})
         return {"device_id": device_id, "action": action, "command_seq": cmd.seq,
                 "item_id": item.item_id if item else None}
 

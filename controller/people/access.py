@@ -9,11 +9,14 @@ once, so the API, the pages and the command line apply the same rule.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from controller.errors import InputError, Refused
 from controller.people.actor import Actor
-from controller.people.users import WHOLE_TREE, User, Users
+from controller.people.users import WHOLE_TREE, User, Users, scope_of
+
+if TYPE_CHECKING:
+    from controller.service import Controller
 
 FORBIDDEN_MESSAGE = "Bạn không có quyền thực hiện việc này."
 
@@ -55,6 +58,31 @@ def require_devices(actor: Actor, device_ids: Iterable[str]) -> None:
     device_ids = list(device_ids)
     if not actor.scope.covers(device_ids):
         raise out_of_scope(", ".join(d for d in device_ids if not actor.scope.has_device(d)))
+
+
+# -- what of the tree the actor holds: read by the devices, reports and fleet use cases --------
+def units_in_scope(c: Controller, actor: Actor) -> list[dict[str, Any]]:
+    return [u for u in c.registry.units() if actor.scope.has_unit(u["id"])]
+
+
+def devices_in_scope(c: Controller, actor: Actor) -> list[dict[str, Any]]:
+    return [d for d in c.registry.devices() if actor.scope.has_device(d["id"])]
+
+
+def subtree(c: Controller, unit_id: str) -> frozenset[str]:
+    """Ids of ``unit_id`` and every unit below it (the query that decides people's scope too)."""
+    return scope_of(c.db, unit_id).units or frozenset()
+
+
+def devices_under(c: Controller, actor: Actor, unit_id: str | None) -> list[dict[str, Any]]:
+    """The actor's devices, or only those at or below ``unit_id`` (which must be in the actor's scope)."""
+    devices = devices_in_scope(c, actor)
+    if unit_id:
+        if unit_id not in {u["id"] for u in units_in_scope(c, actor)}:
+            raise InputError("out_of_scope", "Đơn vị này ngoài phạm vi của bạn.", "unit")
+        under = subtree(c, unit_id)
+        devices = [d for d in devices if d["unit_id"] in under]
+    return devices
 
 
 def may_see_person(actor: Actor, users: Users, username: str) -> bool:

@@ -10,11 +10,11 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from controller.devices.use_cases import devices_in_scope, devices_under, units_in_scope
 from controller.errors import InputError
 from controller.people import access
+from controller.people.access import devices_in_scope, devices_under, units_in_scope
 from controller.people.actor import Actor
-from controller.plans.timeparse import LOCAL_TZ
+from loaxa.local_time import LOCAL_TZ
 from controller.reports import logbook
 from loaxa.protocol import format_time
 
