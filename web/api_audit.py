@@ -22,12 +22,7 @@ def log_api():
 @bp.get("/api/audit/compliance")
 @auth.access("audit")
 def compliance_api():
-    data = compliance_data()
-    return {
-        **{k: data[k] for k in ("from", "to", "unit", "offline")},
-        "compliance": [{**c.__dict__, "rate": c.rate} for c in data["compliance"]],
-        "missed": [logbook.occurrence_dict(o) for o in data["missed"]],
-    }
+    return compliance_data().to_dict()
 
 
 @bp.get("/api/audit/logbook")
@@ -36,14 +31,14 @@ def logbook_export():
     """The weekly logbook as JSON, or ``?format=csv|xlsx`` for a spreadsheet download."""
     data = logbook_data()
     fmt = request.args.get("format", "json")
-    name = f"so-nhat-ky-{data['unit'] or 'tat-ca'}-{data['week']}"
+    name = f"so-nhat-ky-{data.unit or 'tat-ca'}-{data.week}"
     if fmt == "csv":
-        return Response(logbook.logbook_csv(data["rows"]), mimetype="text/csv; charset=utf-8",
+        return Response(logbook.logbook_csv(data.rows), mimetype="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
     if fmt == "xlsx":
-        return Response(logbook.logbook_xlsx(data["rows"], data["heading"]),
+        return Response(logbook.logbook_xlsx(data.rows, data.heading),
                         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                         headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
     if fmt != "json":
         raise InputError("invalid_format", "Định dạng phải là csv, xlsx hoặc json.", "format")
-    return {k: data[k] for k in ("week", "unit", "heading", "rows")}
+    return data.to_dict()

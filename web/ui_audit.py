@@ -59,7 +59,7 @@ def log_page():
                            **reports.playback_filter_choices(ctl(), auth.actor()))
 
 
-def compliance_data() -> dict[str, Any]:
+def compliance_data() -> reports.ComplianceReport:
     """Planned vs played vs missed per child unit of the chosen unit, missed plays and offline clusters."""
     start, end = _range()
     return reports.compliance_report(ctl(), auth.actor(), start, end, request.args.get("unit") or None)
@@ -69,12 +69,12 @@ def compliance_data() -> dict[str, Any]:
 @auth.access("audit")
 def compliance_page():
     data = compliance_data()
-    svg = Markup(logbook.compliance_svg(data["compliance"]))
+    svg = Markup(logbook.compliance_svg(data.compliance))
     units = devices.units_in_scope(ctl(), auth.actor())
     return render_template("audit_compliance.html", title="Tỉ lệ phát đúng lịch", d=data, svg=svg, units=units)
 
 
-def logbook_data() -> dict[str, Any]:
+def logbook_data() -> reports.LogbookReport:
     week_of = _day(request.args.get("week"), "week") or utcnow().astimezone(LOCAL_TZ).date()
     return reports.logbook_report(ctl(), auth.actor(), week_of, request.args.get("unit") or None)
 
@@ -85,4 +85,4 @@ def logbook_page():
     data = logbook_data()
     units = devices.units_in_scope(ctl(), auth.actor())
     return render_template("audit_logbook.html", title="Sổ nhật ký chương trình", d=data, units=units,
-                           columns=logbook.LOGBOOK_COLUMNS, rows=data["rows"][:PAGE_ROWS], total=len(data["rows"]))
+                           columns=logbook.LOGBOOK_COLUMNS, rows=data.rows[:PAGE_ROWS], total=len(data.rows))

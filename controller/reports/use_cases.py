@@ -7,6 +7,7 @@ happens here, on the same expansion that builds the device plans.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,41 @@ if TYPE_CHECKING:
 
 PLAYBACK_KINDS = ("delivered", "started", "finished", "interrupted", "failed", "skipped", "security")
 MAX_ROWS = 2000
+
+
+@dataclass(frozen=True)
+class ComplianceReport:
+    """Planned vs played vs missed per child unit of ``unit`` over [start, end] (local dates, ISO)."""
+
+    start: str
+    end: str
+    unit: str
+    unit_name: str
+    compliance: tuple[logbook.Compliance, ...]
+    missed: tuple[logbook.Occurrence, ...]
+    offline: tuple[dict[str, Any], ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The answer of ``GET /api/audit/compliance``."""
+        return {"from": self.start, "to": self.end, "unit": self.unit, "offline": list(self.offline),
+                "compliance": [{**c.__dict__, "rate": c.rate} for c in self.compliance],
+                "missed": [logbook.occurrence_dict(o) for o in self.missed]}
+
+
+@dataclass(frozen=True)
+class LogbookReport:
+    """A unit's programme logbook for one week (Monday to Sunday, local), with its neighbours."""
+
+    week: str
+    unit: str
+    heading: str
+    rows: tuple[dict[str, Any], ...]
+    prev: str
+    next: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The answer of ``GET /api/audit/logbook`` (as JSON)."""
+        return {"week": self.week, "unit": self.unit, "heading": self.heading, "rows": list(self.rows)}
 
 
 def day_bounds(start: date, end: date) -> tuple[datetime, datetime]:
@@ -78,7 +114,7 @@ def playback_filter_choices(c: Controller, actor: Actor) -> dict[str, Any]:
             "kinds": PLAYBACK_KINDS}
 
 
-def compliance_report(c: Controller, actor: Actor, start: date, end: date, unit: str | None) -> dict[str, Any]:
+def compliance_report(c: Controller, actor: Actor, start: date, end: date, unit: str | None) -> ComplianceReport:
     """Planned vs played vs missed per child unit of the chosen unit, missed plays and offline clusters."""
     access.require_permission(actor, "audit")
     since, until = day_bounds(start, end)
@@ -104,12 +140,11 @@ def compliance_report(c: Controller, actor: Actor, start: date, end: date, unit:
     unit_of = {u: reporting(u) for u in {d["unit_id"] for d in devices}}
     table = logbook.compliance(occ, names, unit_of)
     missed = [o for o in occ if o.status == "missed"]
-    return {"from": start.isoformat(), "to": end.isoformat(), "unit": unit or "",
-            "unit_name": names.get(unit or "", "Tất cả"), "compliance": table, "missed": missed,
-            "offline": logbook.offline_clusters(devices, names)}
+    return ComplianceReport(start.isoformat(), end.isoformat(), unit or "", names.get(unit or "", "Tất cả"),
+                            tuple(table), tuple(missed), tuple(logbook.offline_clusters(devices, names)))
 
 
-def logbook_report(c: Controller, actor: Actor, week_of: date, unit: str | None) -> dict[str, Any]:
+def logbook_report(c: Controller, actor: Actor, week_of: date, unit: str | None) -> LogbookReport:
     """The week's programme logbook (Monday to Sunday, local) of a unit of the actor's subtree."""
     access.require_permission(actor, "audit")
     since, until = logbook.week_bounds(week_of)
@@ -120,6 +155,5 @@ def logbook_report(c: Controller, actor: Actor, week_of: date, unit: str | None)
     last = (until - timedelta(days=1)).date()
     heading = (f"Sổ nhật ký chương trình – {names.get(unit or '', 'Tất cả đơn vị')} – "
                f"tuần {since.date():%d/%m/%Y} – {last:%d/%m/%Y}")
-    return {"week": since.date().isoformat(), "unit": unit or "", "heading": heading,
-            "rows": logbook.logbook_rows(occ), "prev": (since.date() - timedelta(days=7)).isoformat(),
-            "next": (since.date() + timedelta(days=7)).isoformat()}
+    return LogbookReport(since.date().isoformat(), unit or "", heading, tuple(logbook.logbook_rows(occ)),
+                         (since.date() - timedelta(days=7)).isoformat(), (since.date() + timedelta(days=7)).isoformat())
