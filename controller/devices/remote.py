@@ -8,15 +8,40 @@ last reported before it and the one asked for.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Callable
 
 from controller.devices.registry import Registry
 from controller.errors import InputError, Refused
-from controller.people.users import User
+from controller.people.actor import Actor
 from controller.plans.bulletins import new_id
 from controller.reports.audit import AuditTrail
 from loaxa.protocol import PlayItem, utcnow
+
+
+@dataclass(frozen=True)
+class VolumeSent:
+    """A signed ``set_volume`` command on its way to a pole."""
+
+    device_id: str
+    volume: int
+    command_seq: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"device_id": self.device_id, "volume": self.volume, "command_seq": self.command_seq}
+
+
+@dataclass(frozen=True)
+class ToneSent:
+    """A signed ``play_now`` of the test tone on its way to a pole."""
+
+    device_id: str
+    command_seq: int
+    item_id: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"device_id": self.device_id, "command_seq": self.command_seq, "item_id": self.item_id}
 
 
 def valid_volume(volume: Any) -> int:
@@ -39,19 +64,18 @@ class RemoteCommands:
     def _reported_volume(self, device_id: str) -> int | None:
         return self.registry.device(device_id).get("state", {}).get("volume")
 
-    def set_volume(self, device_id: str, volume: Any, user: User, ip: str = "") -> dict[str, Any]:
+    def set_volume(self, device_id: str, volume: Any, actor: Actor) -> VolumeSent:
         volume = valid_volume(volume)
-        if volume < self.editor_min_volume and not user.can("approve"):
+        if volume < self.editor_min_volume and not actor.can("approve"):
             raise Refused("volume_floor", f"Biên tập viên chỉ đặt được âm lượng từ {self.editor_min_volume}% trở lên; "
                                           "hạ thấp hơn cần người phê duyệt.", "volume")
         before = self._reported_volume(device_id)
         cmd = self.send_command(f"dev/{device_id}", "set_volume", volume=volume, reason="điều chỉnh âm lượng",
-                                issued_by=user.username)
-        self.audit.record(user.username, "device_volume", device_id,
-                          {"before": before, "after": volume, "command_seq": cmd.seq}, ip)
-        return {"device_id": device_id, "volume": volume, "command_seq": cmd.seq}
+                                issued_by=actor.username)
+        self.audit.record(actor, "device_volume", device_id, {"before": before, "after": volume, "command_seq": cmd.seq})
+        return VolumeSent(device_id, volume, cmd.seq)
 
-    def test_tone(self, device_id: str, user: User, ip: str = "") -> dict[str, Any]:
+    def test_tone(self, device_id: str, actor: Actor) -> ToneSent:
         """Play a short tone now, so someone at the pole can check the horns and the amplifier."""
         media = self.tone_media()
         now = utcnow()
@@ -60,7 +84,7 @@ class RemoteCommands:
                         expires_at=now + timedelta(minutes=2), title="Âm thử")
         volume = self._reported_volume(device_id)
         cmd = self.send_command(f"dev/{device_id}", "play_now", item=item, reason="phát âm thử",
-                                issued_by=user.username)
-        self.audit.record(user.username, "device_test_tone", device_id,
-                          {"before": volume, "after": volume, "item_id": item.item_id, "command_seq": cmd.seq}, ip)
-        return {"device_id": device_id, "command_seq": cmd.seq, "item_id": item.item_id}
+                                issued_by=actor.username)
+        self.audit.record(actor, "device_test_tone", device_id,
+                          {"before": volume, "after": volume, "item_id": item.item_id, "command_seq": cmd.seq})
+        return ToneSent(device_id, cmd.seq, item.item_id)

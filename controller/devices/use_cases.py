@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from controller.devices.media_access import MediaFile, person_may_hear
 from controller.devices.registry import register_device
+from controller.devices.remote import ToneSent, VolumeSent
 from controller.errors import InputError, NotFound
 from controller.people import access
 from controller.people.access import devices_in_scope, devices_under, subtree, units_in_scope
@@ -78,20 +79,20 @@ def with_readiness(c: Controller, devices: list[dict[str, Any]]) -> list[dict[st
 
 
 # -- commands to one device ---------------------------------------------------------------
-def set_volume(c: Controller, actor: Actor, device_id: str, volume: Any) -> dict[str, Any]:
+def set_volume(c: Controller, actor: Actor, device_id: str, volume: Any) -> VolumeSent:
     """Set a device's volume now (0–100), by a signed command; editors keep to the volume floor, and it is audited."""
     access.require_permission(actor, "draft")
     visible_device(c, actor, device_id)
     if isinstance(volume, str) and volume.strip().isdigit():
         volume = int(volume)
-    return c.remote.set_volume(device_id, volume, actor, actor.ip)
+    return c.remote.set_volume(device_id, volume, actor)
 
 
-def play_test_tone(c: Controller, actor: Actor, device_id: str) -> dict[str, Any]:
+def play_test_tone(c: Controller, actor: Actor, device_id: str) -> ToneSent:
     """Play a short tone now, so someone at the pole can check the horns and the amplifier (audited)."""
     access.require_permission(actor, "draft")
     visible_device(c, actor, device_id)
-    return c.remote.test_tone(device_id, actor, actor.ip)
+    return c.remote.test_tone(device_id, actor)
 
 
 # -- media for people ---------------------------------------------------------------------
