@@ -133,8 +133,6 @@ KNOWN_CYCLE_IMPORTS = {
     ("people/use_cases.py", "reports"),  # the audit-trail use cases still live with the accounts
     ("reports/audit.py", "operations"),  # the retention floor's default
     ("reports/logbook.py", "plans"),  # compliance reads the planner's expansion
-    ("devices/remote.py", "plans"),  # new_id
-    ("devices/use_cases.py", "plans"),
     ("plans/planner.py", "alerts"),  # late alert items join the plans
     ("cli_http/commands.py", "devtools"),  # `loaxa demo`
 }

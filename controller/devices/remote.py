@@ -15,7 +15,7 @@ from typing import Any, Callable
 from controller.devices.registry import Registry
 from controller.errors import InputError, Refused
 from controller.people.actor import Actor
-from controller.plans.bulletins import new_id
+from controller.ids import new_id
 from controller.reports.audit import AuditTrail
 from loaxa.protocol import PlayItem, utcnow
 

@@ -18,7 +18,7 @@ from controller.errors import InputError, NotFound
 from controller.people import access
 from controller.people.access import devices_in_scope, devices_under, subtree, units_in_scope
 from controller.people.actor import Actor
-from controller.plans.bulletins import new_id
+from controller.ids import new_id
 from loaxa.protocol import PlayItem, utcnow
 
 if TYPE_CHECKING:
@@ -69,9 +69,7 @@ def device_readiness(device: Mapping[str, Any], issued_version: int) -> str:
 
 def with_readiness(c: Controller, devices: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Devices with their readiness, unit name and the plan version last sent to them."""
-    from controller.plans.use_cases import plan_versions
-
-    versions = plan_versions(c)
+    versions = c.dispatcher.current_versions()
     units = {u["id"]: u["name"] for u in c.registry.units()}
     return [{**d, "readiness": device_readiness(d, versions.get(d["id"], 0)),
              "unit_name": units.get(d["unit_id"], d["unit_id"]), "plan_version_sent": versions.get(d["id"], 0)}

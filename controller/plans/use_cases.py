@@ -282,12 +282,6 @@ def issued_plan(c: Controller, actor: Actor, device_id: str) -> IssuedPlan:
     return IssuedPlan(device_id, row[0], row[1], json.loads(row[2])["body"])
 
 
-def plan_versions(c: Controller) -> dict[str, int]:
-    """The plan version last issued to each device."""
-    with c.db.tx() as db:
-        return {r[0]: r[1] for r in db.execute("SELECT device_id, plan_version FROM device_plans")}
-
-
 def starts_between(bc: Mapping[str, Any], since: datetime, until: datetime) -> list[datetime]:
     """When a broadcast (its view, as :meth:`Broadcasts.get` gives it) starts in [since, until)."""
     from loaxa.protocol import parse_time
