@@ -38,8 +38,9 @@ from controller.devices.registry import Registry
 from controller.plans.ocr_checks import OcrChecks
 from controller.plans.render_progress import RenderProgressRegistry
 from controller.people.users import Users
-from controller.errors import NotFound, Refused
 from controller.streaming.live import LiveSessions, quiet_devices
+from controller.people.actor import Actor
+from controller.plans import use_cases as plan_use_cases
 from controller.streaming.service import Streaming
 from loaxa import protocol
 from loaxa.wire_time import utcnow
@@ -71,8 +72,7 @@ class Controller:
         self.render_progress = RenderProgressRegistry()
         self.ocr_checks = OcrChecks()
         self.guardrails = GuardrailStore(self.db, config.schedules)
-        self.broadcasts = Broadcasts(self.db, self.registry, self.guardrails.policy, config.plans.auto_approve,
-                                     config.people.two_person_rule)
+        self.broadcasts = Broadcasts(self.db, self.registry, self.guardrails.policy, config.plans.auto_approve)
         self.broker_link = BrokerLink()
         broker_settings = mqtt_settings(config)
         self.mqtt = MqttConnection(
@@ -186,54 +186,33 @@ class Controller:
 
         return verify_all(self.db, trusted_public_keys(self.config.key_path), self.config.retention.minimum_days)
 
+    # The product's own callers (the command line, the demo, benchmarks) name a person rather
+    # than bring a session; they act as the system under that name, through the same use cases.
     def add_bulletin(self, title: Any, text: Any, created_by: str = "", script: Any = None,
                      progress_id: Any = None) -> dict[str, Any]:
         """Render and store a bulletin; with ``progress_id``, ``created_by`` can follow the render meanwhile."""
-        progress = None if progress_id is None else self.render_progress.start(progress_id, created_by)
-        return self.bulletins.add(title if title is not None else "", text, created_by, script, progress)
-
-    def require_readable_bulletin(self, bulletin_id: Any, person: Any) -> None:
-        """Refuse a person scheduling or airing a bulletin they may not read (another commune's).
-
-        ``person`` names a signed-in account; other callers (feeds, the machine's own
-        commands) are not people and have no scope.
-        """
-        user = self.users.find(person)
-        if user is None or not isinstance(bulletin_id, str):
-            return
-        try:
-            author = self.bulletins.get(bulletin_id).get("created_by", "")
-        except NotFound:
-            return  # the domain reports it
-        if not self.users.may_read_work_of(user, author):
-            raise Refused("out_of_scope", "Bản tin này nằm ngoài đơn vị bạn phụ trách.", "bulletin_id")
+        return plan_use_cases.add_bulletin(self, Actor.system(created_by), title, text, script, progress_id)
 
     def schedule_broadcast(self, bulletin_id: Any, starts_at: Any = None, targets: Any = None, priority: Any = "normal",
                            created_by: str = "", **spec: Any) -> dict[str, Any]:
         """Check and store a broadcast; it reaches plans once approved (at once with ``auto_approve``)."""
-        self.require_readable_bulletin(bulletin_id, created_by)
-        return self.replan(self.broadcasts.schedule(bulletin_id, starts_at, targets, priority, created_by, **spec))
+        return plan_use_cases.schedule_broadcast(self, Actor.system(created_by), bulletin_id, starts_at, targets,
+                                                 priority, **spec)
 
     def edit_broadcast(self, broadcast_id: str, changes: dict[str, Any], by: str = "") -> dict[str, Any]:
-        if "bulletin_id" in changes:
-            self.require_readable_bulletin(changes["bulletin_id"], by)
-        before = self.broadcasts.devices_of(broadcast_id)
-        return self.replan(self.broadcasts.edit(broadcast_id, changes, by), before)
+        return plan_use_cases.edit_broadcast(self, Actor.system(by), broadcast_id, changes)
 
-    def submit_broadcast(self, broadcast_id: str, by: Any = "") -> dict[str, Any]:
-        return self.replan(self.broadcasts.submit(broadcast_id, by))
+    def submit_broadcast(self, broadcast_id: str, by: str = "") -> dict[str, Any]:
+        return plan_use_cases.submit_broadcast(self, Actor.system(by), broadcast_id)
 
-    def approve_broadcast(self, broadcast_id: str, approver: Any, comment: Any = "") -> dict[str, Any]:
-        return self.replan(self.broadcasts.approve(broadcast_id, approver, comment))
+    def approve_broadcast(self, broadcast_id: str, approver: str, comment: Any = "") -> dict[str, Any]:
+        return plan_use_cases.approve_broadcast(self, Actor.system(approver), broadcast_id, comment)
 
-    def reject_broadcast(self, broadcast_id: str, approver: Any, comment: Any = "") -> dict[str, Any]:
-        return self.replan(self.broadcasts.reject(broadcast_id, approver, comment))
+    def reject_broadcast(self, broadcast_id: str, approver: str, comment: Any = "") -> dict[str, Any]:
+        return plan_use_cases.reject_broadcast(self, Actor.system(approver), broadcast_id, comment)
 
     def cancel_broadcast(self, broadcast_id: str, by: str = "") -> dict[str, Any]:
-        user = self.users.find(by)
-        if user is not None and self.broadcasts.get(broadcast_id)["priority"] == "emergency" and not user.can("emergency"):
-            raise Refused("forbidden", "Chỉ người có quyền phát khẩn cấp mới hủy được lịch phát khẩn cấp.", "priority")
-        return self.replan(self.broadcasts.cancel(broadcast_id, by))
+        return plan_use_cases.cancel_broadcast(self, Actor.system(by), broadcast_id)
 
     def replan(self, bc: dict[str, Any], also: list[str] | None = None) -> dict[str, Any]:
         """After any change: arm or drop the media job, and republish the plans of every device involved."""
@@ -245,15 +224,10 @@ class Controller:
         return bc
 
     def put_unit_guardrails(self, unit_id: str, values: Any, updated_by: str = "") -> dict[str, Any]:
-        from controller.plans.planner import load_tree
+        return plan_use_cases.put_guardrails(self, Actor.system(updated_by), unit_id, values)
 
-        view = self.guardrails.put(load_tree(self.db), unit_id, values, updated_by)
-        self.jobs.rebuild()
-        return view
-
-    def emergency(self, targets: Any, triggered_by: Any, **content: Any) -> dict[str, Any]:
-        self.require_readable_bulletin(content.get("bulletin_id"), triggered_by)
-        return self.emergencies.trigger(targets, triggered_by, **content)
+    def emergency(self, targets: Any, triggered_by: str, **content: Any) -> dict[str, Any]:
+        return plan_use_cases.trigger_emergency(self, Actor.system(triggered_by), targets, content)
 
     def readiness(self, hours: float = 24.0, limit: int = 50) -> list[dict[str, Any]]:
         return readiness(self.db, self.dispatcher, utcnow(), hours, limit)

@@ -64,14 +64,14 @@ def recent_events(device_id: str):
 @bp.post("/devices/<device_id>/volume")
 @auth.access("draft")
 def set_volume(device_id: str):
-    return devices.set_volume(ctl(), auth.actor(), device_id, json_body().get("volume"))
+    return devices.set_volume(ctl(), auth.actor(), device_id, json_body().get("volume")).to_dict()
 
 
 @bp.post("/devices/<device_id>/test-tone")
 @auth.access("draft")
 def test_tone(device_id: str):
     """Play a short tone now, so someone at the pole can check the horns and the amplifier."""
-    return devices.play_test_tone(ctl(), auth.actor(), device_id, json_body().get("confirm", False))
+    return devices.play_test_tone(ctl(), auth.actor(), device_id, json_body().get("confirm", False)).to_dict()
 
 
 @bp.get("/broker-link")

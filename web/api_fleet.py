@@ -17,10 +17,6 @@ from web.api import body, ctl
 bp = Blueprint("api_fleet", __name__, url_prefix="/api")
 
 
-def _actor() -> str:
-    return auth.actor().username
-
-
 def _visible() -> set[str] | None:
     s = auth.scope()
     return None if s.whole_tree else set(s.devices)
@@ -57,7 +53,7 @@ def start_rollout():
     targets = data.get("targets")
     if isinstance(targets, list):
         auth.require_devices(ctl().registry.resolve_targets(targets))
-    ro = ctl().fleet.rollouts.start(data.get("release"), targets, _actor(), canary_share=data.get("canary_share"),
+    ro = ctl().fleet.rollouts.start(data.get("release"), targets, auth.actor(), canary_share=data.get("canary_share"),
                                     waves=data.get("waves"), failure_threshold=data.get("failure_threshold"))
     return ro, 201
 
@@ -70,14 +66,14 @@ def _rollout_in_scope(rollout_id: int) -> None:
 @auth.access("manage")
 def resume_rollout(rollout_id: int):
     _rollout_in_scope(rollout_id)
-    return ctl().fleet.rollouts.resume(rollout_id, _actor())
+    return ctl().fleet.rollouts.resume(rollout_id, auth.actor())
 
 
 @bp.post("/rollouts/<int:rollout_id>/rollback")
 @auth.access("manage")
 def rollback_rollout(rollout_id: int):
     _rollout_in_scope(rollout_id)
-    return {"rollbacks": ctl().fleet.rollouts.rollback(rollout_id, _actor())}
+    return {"rollbacks": ctl().fleet.rollouts.rollback(rollout_id, auth.actor())}
 
 
 @bp.post("/devices/<device_id>/care")
@@ -87,7 +83,7 @@ def care(device_id: str):
     data = body()
     if not ctl().registry.is_device(device_id):
         raise InputError("unknown_device", f"Không có cụm loa '{device_id}'.")
-    return ctl().fleet.care.order(device_id, data.get("action"), _actor(), auth.actor().ip, data.get("volume")), 202
+    return ctl().fleet.care.order(device_id, data.get("action"), auth.actor(), data.get("volume")), 202
 
 
 @bp.get("/devices/<device_id>/diagnostics")

@@ -93,7 +93,7 @@ def reset_password(username: str):
     may have leaked) their API tokens go too."""
     d = body()
     result = people.reset_password(ctl(), auth.actor(), username, d.get("password"), d.get("revoke_tokens", False))
-    return {"username": username, **result}
+    return {"username": username, **result.to_dict()}
 
 
 @bp.post("/users/<username>/disable")
@@ -127,7 +127,7 @@ def audit_log():
 @auth.access("audit")
 def audit_verify():
     reports = people.verify_audit(ctl(), auth.actor())
-    return {"ok": all(r["ok"] for r in reports), "tables": reports}
+    return {"ok": all(r.ok for r in reports), "tables": [r.to_dict() for r in reports]}
 
 
 def init_app(app: Flask) -> None:

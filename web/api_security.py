@@ -12,10 +12,6 @@ from web.api import ctl
 bp = Blueprint("api_security", __name__, url_prefix="/api")
 
 
-def _actor() -> str:
-    return auth.actor().username
-
-
 @bp.post("/enroll")
 @auth.device_endpoint
 def enroll():
@@ -37,7 +33,7 @@ def enroll():
 @auth.access("manage")
 def enrollment_code(device_id: str):
     auth.require_devices([device_id])
-    code, expires = ctl().security.new_code(device_id, _actor(), auth.actor().ip)
+    code, expires = ctl().security.new_code(device_id, auth.actor())
     return {"device_id": device_id, "code": code, "expires_at": format_time(expires)}, 201
 
 
@@ -45,7 +41,7 @@ def enrollment_code(device_id: str):
 @auth.access("manage")
 def revoke(device_id: str):
     auth.require_devices([device_id])
-    return ctl().security.revoke(device_id, _actor(), auth.actor().ip)
+    return ctl().security.revoke(device_id, auth.actor())
 
 
 @bp.get("/kill-switches")
@@ -60,14 +56,14 @@ def engage_kill_switch(unit_id: str):
     auth.require_unit(unit_id)
     data = request.get_json(silent=True)
     reason = data.get("reason", "") if isinstance(data, dict) else ""
-    return ctl().security.kill_switches.engage(unit_id, _actor(), reason, auth.actor().ip)
+    return ctl().security.kill_switches.engage(unit_id, auth.actor(), reason)
 
 
 @bp.delete("/units/<unit_id>/kill-switch")
 @auth.access("kill_switch")
 def lift_kill_switch(unit_id: str):
     auth.require_unit(unit_id)
-    return ctl().security.kill_switches.lift(unit_id, _actor(), auth.actor().ip)
+    return ctl().security.kill_switches.lift(unit_id, auth.actor())
 
 
 def init_app(app: Flask) -> None:

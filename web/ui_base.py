@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException
 
 from controller.errors import InputError
 from controller.service import Controller
-from controller.devices import event_wording
+from controller.reports import event_wording
 from controller.devices import use_cases as devices
 from controller.people.users import User
 from web import auth

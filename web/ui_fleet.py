@@ -11,7 +11,7 @@ from flask import Blueprint, render_template
 
 from controller.errors import InputError
 from web import auth
-from web.ui_base import ctl, json_body, scope_devices, tree_rows, viewer
+from web.ui_base import ctl, json_body, scope_devices, tree_rows
 from web.ui_devices import scoped_device
 
 bp = Blueprint("ui_fleet", __name__)
@@ -53,8 +53,7 @@ def start_rollout():
         raise InputError("invalid_targets", "Chọn ít nhất một đơn vị hoặc cụm loa để cập nhật.", "targets")
     percent = _percent(data.get("canary_percent"))
     auth.require_devices(ctl().registry.resolve_targets(targets))
-    v = viewer()
-    ro = ctl().fleet.rollouts.start(data.get("release") or None, targets, v.username if v else "",
+    ro = ctl().fleet.rollouts.start(data.get("release") or None, targets, auth.actor(),
                                     canary_share=percent / 100, waves=data.get("waves"))
     return {"id": ro["id"], "status": ro["status"]}, 201
 

@@ -8,16 +8,41 @@ last reported before it and the one asked for.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Callable
 
 from controller.devices.desired import VOLUME, DesiredState
 from controller.devices.registry import Registry
 from controller.errors import InputError, Refused
-from controller.people.users import User
-from controller.plans.bulletins import new_id
+from controller.people.actor import Actor
+from controller.ids import new_id
 from controller.reports.audit import AuditTrail
 from loaxa.protocol import PlayItem, utcnow
+
+
+@dataclass(frozen=True)
+class VolumeSent:
+    """A signed ``set_volume`` command on its way to a pole."""
+
+    device_id: str
+    volume: int
+    command_seq: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"device_id": self.device_id, "volume": self.volume, "command_seq": self.command_seq}
+
+
+@dataclass(frozen=True)
+class ToneSent:
+    """A signed ``play_now`` of the test tone on its way to a pole."""
+
+    device_id: str
+    command_seq: int
+    item_id: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"device_id": self.device_id, "command_seq": self.command_seq, "item_id": self.item_id}
 
 
 def valid_volume(volume: Any) -> int:
@@ -41,40 +66,38 @@ class RemoteCommands:
     def _reported_volume(self, device_id: str) -> int | None:
         return self.registry.device(device_id).get("state", {}).get("volume")
 
-    def check_floor(self, volume: Any, user: User) -> int:
+    def check_floor(self, volume: Any, actor: Actor) -> int:
         volume = valid_volume(volume)
-        if volume < self.editor_min_volume and not user.can("approve"):
+        if volume < self.editor_min_volume and not actor.can("approve"):
             raise Refused("volume_floor", f"Biên tập viên chỉ đặt được âm lượng từ {self.editor_min_volume}% trở lên; "
                                           "hạ thấp hơn cần người phê duyệt.", "volume")
         return volume
 
-    def _send_volume(self, device_id: str, volume: int, user: User) -> int:
+    def _send_volume(self, device_id: str, volume: int, actor: Actor) -> int:
         """Record the volume as desired (re-sent until the device reports it) and send it now."""
-        self.desired.want(device_id, VOLUME, volume, user.username)
+        self.desired.want(device_id, VOLUME, volume, actor.username)
         return self.send_command(f"dev/{device_id}", "set_volume", volume=volume, reason="điều chỉnh âm lượng",
-                                 issued_by=user.username).seq
+                                 issued_by=actor.username).seq
 
-    def set_volume(self, device_id: str, volume: Any, user: User, ip: str = "") -> dict[str, Any]:
-        volume = self.check_floor(volume, user)
+    def set_volume(self, device_id: str, volume: Any, actor: Actor) -> VolumeSent:
+        volume = self.check_floor(volume, actor)
         before = self._reported_volume(device_id)
         with self.registry.db.tx():
-            seq = self._send_volume(device_id, volume, user)
-            self.audit.record(user.username, "device_volume", device_id,
-                              {"before": before, "after": volume, "command_seq": seq}, ip)
-        return {"device_id": device_id, "volume": volume, "command_seq": seq}
+            seq = self._send_volume(device_id, volume, actor)
+            self.audit.record(actor, "device_volume", device_id, {"before": before, "after": volume, "command_seq": seq})
+        return VolumeSent(device_id, volume, seq)
 
-    def set_unit_volume(self, unit_id: str, device_ids: list[str], volume: Any, user: User,
-                        ip: str = "") -> dict[str, Any]:
+    def set_unit_volume(self, unit_id: str, device_ids: list[str], volume: Any, actor: Actor) -> dict[str, Any]:
         """One volume for every device of a village (or any unit), under the same floor, in one audit entry."""
-        volume = self.check_floor(volume, user)
+        volume = self.check_floor(volume, actor)
         before = {d: self._reported_volume(d) for d in device_ids}
         with self.registry.db.tx():
-            seqs = {d: self._send_volume(d, volume, user) for d in device_ids}
-            self.audit.record(user.username, "unit_volume", unit_id,
-                              {"after": volume, "devices": device_ids, "before": before, "command_seqs": seqs}, ip)
+            seqs = {d: self._send_volume(d, volume, actor) for d in device_ids}
+            self.audit.record(actor, "unit_volume", unit_id,
+                              {"after": volume, "devices": device_ids, "before": before, "command_seqs": seqs})
         return {"unit_id": unit_id, "volume": volume, "devices": device_ids}
 
-    def test_tone(self, device_id: str, user: User, ip: str = "", cut: str = "") -> dict[str, Any]:
+    def test_tone(self, device_id: str, actor: Actor, cut: str = "") -> ToneSent:
         """Play a short tone now, so someone at the pole can check the horns and the amplifier."""
         media = self.tone_media()
         now = utcnow()
@@ -83,8 +106,8 @@ class RemoteCommands:
                         expires_at=now + timedelta(minutes=2), title="Âm thử")
         volume = self._reported_volume(device_id)
         cmd = self.send_command(f"dev/{device_id}", "play_now", item=item, reason="phát âm thử",
-                                issued_by=user.username)
-        self.audit.record(user.username, "device_test_tone", device_id,
+                                issued_by=actor.username)
+        self.audit.record(actor, "device_test_tone", device_id,
                           {"before": volume, "after": volume, "item_id": item.item_id, "command_seq": cmd.seq,
-                           **({"cut": cut} if cut else {})}, ip)
-        return {"device_id": device_id, "command_seq": cmd.seq, "item_id": item.item_id}
+                           **({"cut": cut} if cut else {})})
+        return ToneSent(device_id, cmd.seq, item.item_id)

@@ -16,6 +16,7 @@ from controller.devices.media_access import TEST_TONE_ENGINE
 from loaxa.wire_time import format_time, utcnow
 
 TEST_TONE_S = 3
+SPEAKER_CHECK_PREFIX = "speaker-check-"  # the item ids of the fleet's speaker checks, which play this tone
 
 
 def test_tone_media(db: Database, media_dir: Path) -> dict[str, Any]:

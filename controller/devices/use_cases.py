@@ -16,11 +16,12 @@ from controller.devices.history import DeviceHistory, Period
 from controller.devices.link import LinkStatus
 from controller.devices.media_access import MediaFile, person_may_hear
 from controller.devices.registry import register_device
+from controller.devices.remote import ToneSent, VolumeSent
 from controller.errors import Conflict, InputError, NotFound
 from controller.people import access
+from controller.people.access import subtree, units_in_scope
 from controller.people.actor import Actor
-from controller.people.users import scope_of
-from controller.plans.bulletins import new_id
+from controller.ids import new_id
 from loaxa.protocol import PlayItem, utcnow
 
 if TYPE_CHECKING:
@@ -28,14 +29,16 @@ if TYPE_CHECKING:
 
 
 # -- the tree -----------------------------------------------------------------------------
-def units_in_scope(c: Controller, actor: Actor) -> list[dict[str, Any]]:
-    return [u for u in c.registry.units() if actor.scope.has_unit(u["id"])]
-
-
 def devices_in_scope(c: Controller, actor: Actor) -> list[dict[str, Any]]:
     """The actor's devices, each with its ``link`` as far as the controller can know it now."""
     link = c.broker_link.status()
-    return [with_link(d, link) for d in c.registry.devices() if actor.scope.has_device(d["id"])]
+    return [with_link(d, link) for d in access.devices_in_scope(c, actor)]
+
+
+def devices_under(c: Controller, actor: Actor, unit_id: str | None) -> list[dict[str, Any]]:
+    """The actor's devices at or below ``unit_id`` (all of them without one), each with its ``link``."""
+    link = c.broker_link.status()
+    return [with_link(d, link) for d in access.devices_under(c, actor, unit_id)]
 
 
 def broker_link(c: Controller) -> LinkStatus:
@@ -53,22 +56,6 @@ def with_link(device: dict[str, Any], link: LinkStatus) -> dict[str, Any]:
     else:
         state = "online" if device["online"] else "offline"
     return {**device, "link": state, "online": state == "online"}
-
-
-def subtree(c: Controller, unit_id: str) -> frozenset[str]:
-    """Ids of ``unit_id`` and every unit below it (the query that decides people's scope too)."""
-    return scope_of(c.db, unit_id).units or frozenset()
-
-
-def devices_under(c: Controller, actor: Actor, unit_id: str | None) -> list[dict[str, Any]]:
-    """The actor's devices, or only those at or below ``unit_id`` (which must be in the actor's scope)."""
-    devices = devices_in_scope(c, actor)
-    if unit_id:
-        if unit_id not in {u["id"] for u in units_in_scope(c, actor)}:
-            raise InputError("out_of_scope", "Đơn vị này ngoài phạm vi của bạn.", "unit")
-        under = subtree(c, unit_id)
-        devices = [d for d in devices if d["unit_id"] in under]
-    return devices
 
 
 def device_in_scope(c: Controller, actor: Actor, device_id: str) -> dict[str, Any]:
@@ -117,9 +104,7 @@ def device_readiness(device: Mapping[str, Any], issued_version: int) -> str:
 
 def with_readiness(c: Controller, devices: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Devices with their readiness, unit name and the plan version last sent to them."""
-    from controller.plans.use_cases import plan_versions
-
-    versions = plan_versions(c)
+    versions = c.dispatcher.current_versions()
     units = {u["id"]: u["name"] for u in c.registry.units()}
     return [{**d, "readiness": device_readiness(d, versions.get(d["id"], 0)),
              "unit_name": units.get(d["unit_id"], d["unit_id"]), "plan_version_sent": versions.get(d["id"], 0)}
@@ -127,13 +112,13 @@ def with_readiness(c: Controller, devices: list[dict[str, Any]]) -> list[dict[st
 
 
 # -- commands to one device ---------------------------------------------------------------
-def set_volume(c: Controller, actor: Actor, device_id: str, volume: Any) -> dict[str, Any]:
+def set_volume(c: Controller, actor: Actor, device_id: str, volume: Any) -> VolumeSent:
     """Set a device's volume now (0–100), by a signed command; editors keep to the volume floor, and it is audited."""
     access.require_permission(actor, "draft")
     visible_device(c, actor, device_id)
     if isinstance(volume, str) and volume.strip().isdigit():
         volume = int(volume)
-    return c.remote.set_volume(device_id, volume, actor, actor.ip)
+    return c.remote.set_volume(device_id, volume, actor)
 
 
 def set_unit_volume(c: Controller, actor: Actor, unit_id: Any, volume: Any) -> dict[str, Any]:
@@ -144,7 +129,7 @@ def set_unit_volume(c: Controller, actor: Actor, unit_id: Any, volume: Any) -> d
     targets = [d["id"] for d in devices_under(c, actor, unit_id)]
     if not targets:
         raise InputError("no_devices", "Đơn vị này chưa có cụm loa nào.", "unit_id")
-    return c.remote.set_unit_volume(unit_id, targets, volume, actor, actor.ip)
+    return c.remote.set_unit_volume(unit_id, targets, volume, actor)
 
 
 def volume_schedule(c: Controller, actor: Actor, unit_id: str) -> dict[str, Any]:
@@ -188,7 +173,7 @@ def set_volume_schedule(c: Controller, actor: Actor, unit_id: Any, steps: Any) -
     return volume_schedule(c, actor, unit_id)
 
 
-def play_test_tone(c: Controller, actor: Actor, device_id: str, confirm: Any = False) -> dict[str, Any]:
+def play_test_tone(c: Controller, actor: Actor, device_id: str, confirm: Any = False) -> ToneSent:
     """Play a short tone now, so someone at the pole can check the horns and the amplifier (audited).
 
     A tone cuts whatever the device plays (the programme resumes after it), so while the
@@ -203,7 +188,7 @@ def play_test_tone(c: Controller, actor: Actor, device_id: str, confirm: Any = F
         raise Conflict("confirm_cut", f"Cụm loa đang phát «{title}». Âm thử sẽ ngắt chương trình này "
                                       "(chương trình phát tiếp sau âm thử nếu còn trong giờ). Vẫn phát âm thử?",
                        "_form", {"playing": title})
-    return c.remote.test_tone(device_id, actor, actor.ip, cut=title)
+    return c.remote.test_tone(device_id, actor, cut=title)
 
 
 def _programme_title(c: Controller, item_id: str) -> str:
@@ -269,7 +254,7 @@ def now_playing(c: Controller, item_id: str) -> NowPlaying | None:
     """The bulletin title and programme behind a plan item id a device reports playing."""
     if not item_id:
         return None
-    from controller.fleet.care import SPEAKER_CHECK_PREFIX
+    from controller.devices.test_tone import SPEAKER_CHECK_PREFIX
 
     if item_id.startswith("tone-"):
         return NowPlaying("Âm thử", "test_tone", None, "")

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from controller.cli_http.client import ApiClient, ApiError
 from controller.devtools.broker_runner import Broker, free_port, wait_for_port
+from controller.people.actor import Actor
 
 log = logging.getLogger(__name__)
 
@@ -117,16 +118,16 @@ def secure_broker(config_path: Path, workdir: Path, port: int) -> Broker:
 def enrollment_codes(config_path: Path) -> dict[str, str]:
     """A fresh one-time code per demo device, adding the devices on the first run."""
     from controller.config import ControllerConfig
-    from controller.operations.local_ops import operator_session
+    from controller.security.operator_session import operator_session
     from loaxa.config import load_config
 
     codes: dict[str, str] = {}
     with operator_session(load_config(ControllerConfig, config_path)) as security:
         for device_id, name, unit in DEVICES:
             if security.registry.is_device(device_id):
-                codes[device_id] = security.new_code(device_id, "demo")[0]
+                codes[device_id] = security.new_code(device_id, Actor.system("demo"))[0]
             else:
-                codes[device_id] = security.add_device(unit, name, device_id, "demo")[1]
+                codes[device_id] = security.add_device(unit, name, device_id, Actor.system("demo"))[1]
     return codes
 
 

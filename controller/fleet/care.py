@@ -18,8 +18,10 @@ from datetime import timedelta
 from typing import Any, Callable
 
 from controller.db import Database
+from controller.devices.test_tone import SPEAKER_CHECK_PREFIX
 from controller.errors import InputError
 from controller.fleet.settings import FleetSettings
+from controller.people.actor import Actor
 from controller.reports.audit import AuditTrail
 from loaxa.protocol import Command, PlayItem
 from loaxa.wire_time import format_time, utcnow
@@ -30,7 +32,6 @@ CARE_ACTIONS = ("restart_agent", "reboot", "diagnostics", "speaker_check")
 # The audit action of each care command (names of the audit vocabulary).
 CARE_AUDIT_ACTIONS = {"restart_agent": "device_restart_agent", "reboot": "device_reboot",
                       "diagnostics": "device_diagnostics", "speaker_check": "device_speaker_check"}
-SPEAKER_CHECK_PREFIX = "speaker-check-"
 SendCommand = Callable[..., Command]
 
 
@@ -43,7 +44,7 @@ class RemoteCare:
         self.send_command = send_command
         self.tone = tone
 
-    def order(self, device_id: str, action: Any, by: str, ip: str = "", volume: Any = None) -> dict[str, Any]:
+    def order(self, device_id: str, action: Any, by: Actor, volume: Any = None) -> dict[str, Any]:
         """Sign, send and audit one care command to one device."""
         if action not in CARE_ACTIONS:
             raise InputError("invalid_action", f"Lệnh '{action}' không có. Chọn: {', '.join(CARE_ACTIONS)}.", "action")
@@ -61,8 +62,8 @@ class RemoteCare:
         else:
             volume = None
         cmd = self.send_command(f"dev/{device_id}", action, item=item, volume=volume, reason=f"chăm sóc từ xa: {action}",
-                                issued_by=by)
-        self.audit.record(by, CARE_AUDIT_ACTIONS[action], device_id, {"command_seq": cmd.seq, "volume": volume}, ip)
+                                issued_by=by.username)
+        self.audit.record(by, CARE_AUDIT_ACTIONS[action], device_id, {"command_seq": cmd.seq, "volume": volume})
         return {"device_id": device_id, "action": action, "command_seq": cmd.seq,
                 "item_id": item.item_id if item else None}
 

@@ -23,6 +23,7 @@ from typing import Any, Callable, Iterable
 
 from controller.db import Database
 from controller.devices.registry import Registry
+from controller.people.actor import Actor
 from controller.errors import Conflict, InputError, NotFound
 from controller.fleet.releases import ReleaseStore
 from controller.fleet.settings import FleetSettings
@@ -59,7 +60,7 @@ class Rollouts:
         self.send_update = send_update
 
     # starting -------------------------------------------------------------------------
-    def start(self, version: Any, targets: Any, by: str, *, canary_share: Any = None, waves: Any = None,
+    def start(self, version: Any, targets: Any, by: Actor, *, canary_share: Any = None, waves: Any = None,
               failure_threshold: Any = None, kind: str = "update", of_rollout: int | None = None,
               devices: Iterable[str] | None = None) -> dict[str, Any]:
         if not isinstance(version, str):
@@ -81,7 +82,7 @@ class Rollouts:
             now = format_time(utcnow())
             rid = db["rollouts"].insert({
                 "version": version, "targets_json": json.dumps(targets), "status": "running", "kind": kind,
-                "canary_share": share, "waves": n_waves, "failure_threshold": threshold, "created_by": by,
+                "canary_share": share, "waves": n_waves, "failure_threshold": threshold, "created_by": by.username,
                 "created_at": now, "reason": "", "of_rollout": of_rollout, "wave": 0, "wave_started_at": None,
             }).last_pk
             states = self._states(db, device_ids)
@@ -97,11 +98,11 @@ class Rollouts:
             self.audit.record(by, "fleet_rollout" if kind == "update" else "fleet_rollback", f"release:{version}",
                               {"rollout": rid, "devices": len(device_ids), "canary_share": share, "waves": n_waves,
                                "of_rollout": of_rollout})
-        log.info("rollout #%d of %s to %d devices by %s", rid, version, len(device_ids), by)
+        log.info("rollout #%d of %s to %d devices by %s", rid, version, len(device_ids), by.username)
         self.tick()
         return self.get(rid)
 
-    def rollback(self, rollout_id: int, by: str) -> list[dict[str, Any]]:
+    def rollback(self, rollout_id: int, by: Actor) -> list[dict[str, Any]]:
         """Send every device this rollout reached back to the version it came from, all at once."""
         ro = self.get(rollout_id)
         if ro["kind"] != "update" or ro["status"] == "rolled_back":
@@ -114,11 +115,11 @@ class Rollouts:
             self.releases.get(version)  # every earlier version must still be published
         with self.db.tx() as db:
             db.execute("UPDATE rollouts SET status = 'rolled_back', finished_at = ?, reason = ? WHERE id = ?",
-                       [format_time(utcnow()), f"quay lui bởi {by}", rollout_id])
+                       [format_time(utcnow()), f"quay lui bởi {by.username}", rollout_id])
         return [self.start(v, [], by, canary_share=1.0, waves=1, failure_threshold=0.99, kind="rollback",
                            of_rollout=rollout_id, devices=ids) for v, ids in sorted(back.items())]
 
-    def resume(self, rollout_id: int, by: str) -> dict[str, Any]:
+    def resume(self, rollout_id: int, by: Actor) -> dict[str, Any]:
         ro = self.get(rollout_id)
         if ro["status"] != "paused":
             raise Conflict("not_paused", f"Đợt #{rollout_id} không tạm dừng.")

@@ -1,5 +1,4 @@
-"""Operations: backup and restore, retention, and the operator commands that act on the
-controller's own files.
+"""Operations: backup and restore, retention and the controller's install role.
 
 The names below are the package's public API.  They load on first use, so importing one
 module of the package (a settings class, a command's ``register``) stays light.
@@ -15,15 +14,12 @@ if TYPE_CHECKING:
     from controller.operations.backup import BackupError, backup, restore
     from controller.operations.retention import Retention
     from controller.operations.retention_settings import RetentionSettings
-    from controller.operations.local_ops import OperatorError, operator_session
 
 _EXPORTS = {
     "BackupError": "backup",
-    "OperatorError": "local_ops",
     "Retention": "retention",
     "RetentionSettings": "retention_settings",
     "backup": "backup",
-    "operator_session": "local_ops",
     "restore": "backup",
 }
 

@@ -8,11 +8,15 @@ once, so the API, the pages and the command line apply the same rule.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Iterable
 
 from controller.errors import InputError, Refused
 from controller.people.actor import Actor
-from controller.people.users import WHOLE_TREE, User, Users
+from controller.people.users import WHOLE_TREE, User, Users, scope_of
+
+if TYPE_CHECKING:
+    from controller.service import Controller
 
 FORBIDDEN_MESSAGE = "Bạn không có quyền thực hiện việc này."
 
@@ -56,6 +60,31 @@ def require_devices(actor: Actor, device_ids: Iterable[str]) -> None:
         raise out_of_scope(", ".join(d for d in device_ids if not actor.scope.has_device(d)))
 
 
+# -- what of the tree the actor holds: read by the devices, reports and fleet use cases --------
+def units_in_scope(c: Controller, actor: Actor) -> list[dict[str, Any]]:
+    return [u for u in c.registry.units() if actor.scope.has_unit(u["id"])]
+
+
+def devices_in_scope(c: Controller, actor: Actor) -> list[dict[str, Any]]:
+    return [d for d in c.registry.devices() if actor.scope.has_device(d["id"])]
+
+
+def subtree(c: Controller, unit_id: str) -> frozenset[str]:
+    """Ids of ``unit_id`` and every unit below it (the query that decides people's scope too)."""
+    return scope_of(c.db, unit_id).units or frozenset()
+
+
+def devices_under(c: Controller, actor: Actor, unit_id: str | None) -> list[dict[str, Any]]:
+    """The actor's devices, or only those at or below ``unit_id`` (which must be in the actor's scope)."""
+    devices = devices_in_scope(c, actor)
+    if unit_id:
+        if unit_id not in {u["id"] for u in units_in_scope(c, actor)}:
+            raise InputError("out_of_scope", "Đơn vị này ngoài phạm vi của bạn.", "unit")
+        under = subtree(c, unit_id)
+        devices = [d for d in devices if d["unit_id"] in under]
+    return devices
+
+
 def may_see_person(actor: Actor, users: Users, username: str) -> bool:
     """Whether work by ``username`` (a bulletin, an audit entry) is visible: the actor's own, or
     by someone of the actor's subtree; whole-tree actors see everything."""
@@ -85,7 +114,27 @@ def require_grantable_unit(actor: Actor, unit_id: Any) -> None:
     require_unit(actor, unit_id)
 
 
-def check_two_person(actor: Actor, created_by: str, enabled: bool) -> None:
-    """Refuse approval by the broadcast's own author, unless the rule is off for this installation."""
-    if enabled and created_by == actor.username:
-        raise Refused("two_person_rule", "Người soạn lịch phát không được tự phê duyệt; cần một người khác duyệt.")
+@dataclass(frozen=True)
+class Authorship:
+    """Who put their hand to a broadcast: its drafter, its bulletin's author, whoever changed it last.
+
+    The drafter alone is not enough for the two-person rule: an approver could point someone
+    else's pending broadcast at their own bulletin, or rewrite it, and then approve it alone
+    while the record still named the other person as its drafter.
+    """
+
+    drafter: str
+    bulletin_author: str = ""
+    last_editor: str = ""
+
+
+def check_two_person(actor: Actor, authors: Authorship, enabled: bool) -> None:
+    """Refuse approval by anyone who wrote or last changed the broadcast, unless the rule is off here."""
+    if not enabled:
+        return
+    for name, message, field in (
+            (authors.drafter, "Người soạn lịch phát không được tự phê duyệt", None),
+            (authors.bulletin_author, "Người viết bản tin không được tự phê duyệt lịch phát nó", "status"),
+            (authors.last_editor, "Người sửa lịch phát lần cuối không được tự phê duyệt", "status")):
+        if name and name == actor.username:
+            raise Refused("two_person_rule", f"{message}; cần một người khác duyệt.", field)

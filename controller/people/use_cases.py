@@ -7,6 +7,7 @@ password in it).  Signing in is checked here too, and every attempt is audited.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping
 
 from controller.errors import InputError, NotFound
@@ -19,6 +20,36 @@ if TYPE_CHECKING:
     from controller.service import Controller
 
 EDITABLE = ("role", "unit_id", "display_name")
+
+
+@dataclass(frozen=True)
+class PasswordReset:
+    """What a new password ended: always the sessions; the API tokens (how many) when asked."""
+
+    sessions_ended: bool = True
+    tokens_revoked: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"sessions_ended": self.sessions_ended}
+        if self.tokens_revoked is not None:
+            out["tokens_revoked"] = self.tokens_revoked
+        return out
+
+
+@dataclass(frozen=True)
+class ChainCheck:
+    """One chained table's check, as an auditor reads it (see :func:`controller.reports.audit.verify_all`)."""
+
+    table: str
+    ok: bool
+    rows: int
+    chains: int
+    problems: tuple[str, ...]
+    anchors: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"table": self.table, "ok": self.ok, "rows": self.rows, "chains": self.chains,
+                "problems": list(self.problems), "anchors": list(self.anchors)}
 
 
 # -- signing in ---------------------------------------------------------------------------
@@ -86,7 +117,7 @@ def update_user(c: Controller, actor: Actor, username: str, fields: Mapping[str,
     return after
 
 
-def reset_password(c: Controller, actor: Actor, username: str, password: Any, revoke_tokens: Any = False) -> dict[str, Any]:
+def reset_password(c: Controller, actor: Actor, username: str, password: Any, revoke_tokens: Any = False) -> PasswordReset:
     """A new password ends the person's sessions; with ``revoke_tokens`` their API tokens go too."""
     access.require_permission(actor, "manage")
     if not isinstance(revoke_tokens, bool):
@@ -94,10 +125,8 @@ def reset_password(c: Controller, actor: Actor, username: str, password: Any, re
     with c.db.tx():
         _managed(c, actor, username)
         c.users.set_password(username, password)
-        result: dict[str, Any] = {"sessions_ended": True}
-        if revoke_tokens:
-            result["tokens_revoked"] = c.users.revoke_tokens(username)
-        c.audit.record(actor, "password_changed", username, result)
+        result = PasswordReset(tokens_revoked=c.users.revoke_tokens(username) if revoke_tokens else None)
+        c.audit.record(actor, "password_changed", username, result.to_dict())
     return result
 
 
@@ -137,9 +166,8 @@ def _of_subtree(c: Controller, actor: Actor, username: str) -> bool:
     return person is not None and person.unit_id is not None and actor.scope.has_unit(person.unit_id)
 
 
-def verify_audit(c: Controller, actor: Actor) -> list[dict[str, Any]]:
+def verify_audit(c: Controller, actor: Actor) -> list[ChainCheck]:
     """Each chained table's check (see :func:`controller.reports.audit.verify_all`)."""
     access.require_permission(actor, "audit")
-    return [{"table": r.table, "ok": r.ok, "rows": r.rows, "chains": r.chains,
-             "problems": [str(p) for p in r.problems], "anchors": [str(a) for a in r.anchors]}
-            for r in c.verify_audit()]
+    return [ChainCheck(r.table, r.ok, r.rows, r.chains, tuple(str(p) for p in r.problems),
+                       tuple(str(a) for a in r.anchors)) for r in c.verify_audit()]

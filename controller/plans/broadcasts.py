@@ -18,6 +18,7 @@ from typing import Any, Callable
 from controller.plans.bulletins import new_id
 from controller.db import Database
 from controller.errors import Conflict, InputError, NotFound, Refused
+from controller.people.access import Authorship
 from controller.plans.planner import PLAYABLE_S, domain_broadcast, load_tree, once_at, rule_of
 from controller.devices.registry import Registry
 from controller.plans.timeparse import parse_user_time
@@ -64,12 +65,11 @@ def _offset(rule: Any) -> float:
 
 class Broadcasts:
     def __init__(self, db: Database, registry: Registry, policy: Callable[[], GuardrailPolicy],
-                 auto_approve: bool = False, two_person_rule: bool = True):
+                 auto_approve: bool = False):
         self.db = db
         self.registry = registry
         self.policy = policy
         self.auto_approve = auto_approve
-        self.two_person_rule = two_person_rule
 
     # creating and editing -------------------------------------------------------------
     def schedule(self, bulletin_id: Any, starts_at: Any = None, targets: Any = None, priority: Any = "normal",
@@ -211,12 +211,14 @@ class Broadcasts:
         return self._transition(broadcast_id, ("draft",), "pending_approval", "submit", _person(by, "by", False), "", now)
 
     def approve(self, broadcast_id: str, approver: Any, comment: Any = "", now: datetime | None = None) -> dict[str, Any]:
-        """Approve, after checking again against everything approved since it was entered."""
+        """Approve, after checking again against everything approved since it was entered.
+
+        Who may approve (the two-person rule) is the use case's check
+        (:func:`controller.plans.use_cases.approve_broadcast`), made before this.
+        """
         now = now or utcnow()
         who = _person(approver, "approver")
         row = self._row(broadcast_id)
-        if self.two_person_rule:
-            self._check_two_person(row, who)
         if row["status"] == "pending_approval":
             with self.db.tx() as db:
                 duration = db.execute(f"SELECT {PLAYABLE_S} FROM bulletins b LEFT JOIN media m ON m.sha256 = b.media_sha256 "
@@ -230,22 +232,14 @@ class Broadcasts:
                 raise refusal_error(refusals, "status")
         return self._transition(broadcast_id, ("pending_approval",), "approved", "approve", who, comment, now)
 
-    def _check_two_person(self, row: dict[str, Any], approver: str) -> None:
-        """Refuse an approver who wrote the bulletin, created the broadcast, or changed it last.
-
-        The drafter alone is not enough: an approver could point someone else's pending
-        broadcast at their own bulletin, or rewrite it, and then approve it alone while the
-        record still named the other person as its drafter.
-        """
+    def authorship(self, broadcast_id: str) -> Authorship:
+        """Who drafted the broadcast, wrote its bulletin and changed it last (for the two-person rule)."""
+        row = self._row(broadcast_id)
         with self.db.tx() as db:
             bulletin = db.execute("SELECT created_by FROM bulletins WHERE id = ?", [row["bulletin_id"]]).fetchone()
             last = db.execute("SELECT by FROM broadcast_history WHERE broadcast_id = ? AND action IN ('create', 'edit') "
                               "ORDER BY id DESC LIMIT 1", [row["id"]]).fetchone()
-        for name, message in ((row["created_by"], "Người soạn lịch phát không được tự phê duyệt"),
-                              (bulletin[0] if bulletin else "", "Người viết bản tin không được tự phê duyệt lịch phát nó"),
-                              (last[0] if last else "", "Người sửa lịch phát lần cuối không được tự phê duyệt")):
-            if name and name == approver:
-                raise Refused("two_person_rule", f"{message}; cần một người khác duyệt.", "status")
+        return Authorship(row["created_by"], bulletin[0] if bulletin else "", last[0] if last else "")
 
     def reject(self, broadcast_id: str, approver: Any, comment: Any = "", now: datetime | None = None) -> dict[str, Any]:
         return self._transition(broadcast_id, ("draft", "pending_approval"), "rejected", "reject",

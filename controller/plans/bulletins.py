@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
-import secrets
 from pathlib import Path
 from typing import Any, Callable
 
@@ -17,16 +16,13 @@ from audio.script import ScriptError, ScriptSettings, build_script
 from audio.settings import AudioSettings
 from controller.db import Database
 from controller.errors import InputError, NotFound
+from controller.ids import new_id
 from loaxa.wire_time import format_time, utcnow
 
 log = logging.getLogger(__name__)
 
 MAX_TEXT_CHARS = 100_000
 MAX_TITLE_CHARS = 300
-
-
-def new_id(prefix: str) -> str:
-    return f"{prefix}-{secrets.token_hex(5)}"
 
 
 def _check_text(value: Any, field: str) -> str:

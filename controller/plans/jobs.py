@@ -23,7 +23,7 @@ import hashlib
 import logging
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -34,7 +34,6 @@ from controller.config import PlanSettings
 from controller.db import Database
 from controller.plans.dispatch import Dispatcher
 from controller.plans.planner import rule_of
-from controller.operations.retention import Retention
 from loaxa.logs import log_context
 from loaxa.wire_time import format_time, parse_time, utcnow
 
@@ -47,6 +46,15 @@ RENDER_PREFIX = "render:"
 RETRY_RENDER = timedelta(minutes=5)
 
 _runner: "JobRunner | None" = None
+
+
+class DailySweep(Protocol):
+    """The daily retention run (:class:`controller.operations.retention.Retention`), handed in by the
+    service: operations sit above plans, so plans knows only what the job calls."""
+
+    settings: Any
+
+    def run(self) -> Any: ...
 
 
 class MediaKeeper:
@@ -92,7 +100,7 @@ class JobRunner:
     """Owns the scheduler; the jobs themselves call back into it through :data:`_runner`."""
 
     def __init__(self, db: Database, dispatcher: Dispatcher, media: MediaKeeper, settings: PlanSettings, jobs_db: Path,
-                 retention: Retention | None = None):
+                 retention: DailySweep | None = None):
         self.db = db
         self.retention = retention
         self.dispatcher = dispatcher

@@ -112,6 +112,23 @@ def reading(c: Controller, script: str) -> str:
 
 
 # -- broadcasts ---------------------------------------------------------------------------
+def require_readable_bulletin(c: Controller, bulletin_id: Any, person: str) -> None:
+    """Refuse a person scheduling or airing a bulletin they may not read (another commune's).
+
+    ``person`` names a signed-in account; other callers (feeds, the machine's own
+    commands) are not people and have no scope.
+    """
+    user = c.users.find(person)
+    if user is None or not isinstance(bulletin_id, str):
+        return
+    try:
+        author = c.bulletins.get(bulletin_id).get("created_by", "")
+    except NotFound:
+        return  # the domain reports it
+    if not c.users.may_read_work_of(user, author):
+        raise Refused("out_of_scope", "Bản tin này nằm ngoài đơn vị bạn phụ trách.", "bulletin_id")
+
+
 def broadcast_in_scope(c: Controller, actor: Actor, broadcast_id: str) -> dict[str, Any]:
     """A broadcast whose devices all lie in the actor's subtree (else refused)."""
     bc = c.broadcasts.get(broadcast_id)
@@ -137,7 +154,7 @@ def schedule_broadcast(c: Controller, actor: Actor, bulletin_id: Any, starts_at:
     access.require_targets(actor, targets)
     if priority == "emergency":
         access.require_permission(actor, "emergency")
-    c.require_readable_bulletin(bulletin_id, actor.username)
+    require_readable_bulletin(c, bulletin_id, actor.username)
     spec = _with_override_by(c, actor, spec)
     with c.db.tx():
         bc = c.broadcasts.schedule(bulletin_id, starts_at, targets, priority, actor.username, **spec)
@@ -202,7 +219,7 @@ def schedule_form_facts(c: Controller, actor: Actor, bulletin_id: Any, form: Map
 
     access.require_permission(actor, "draft")
     if bulletin_id:
-        c.require_readable_bulletin(bulletin_id, actor.username)
+        require_readable_bulletin(c, bulletin_id, actor.username)
     return form_preview(c, bulletin_id, form)
 
 
@@ -218,7 +235,7 @@ def edit_broadcast(c: Controller, actor: Actor, broadcast_id: str, fields: Mappi
         if changes.get("priority") == "emergency":
             access.require_permission(actor, "emergency")
         if "bulletin_id" in changes:
-            c.require_readable_bulletin(changes["bulletin_id"], actor.username)
+            require_readable_bulletin(c, changes["bulletin_id"], actor.username)
         bc = c.broadcasts.edit(broadcast_id, changes, actor.username)
         c.audit.record(actor, "broadcast_edited", broadcast_id, {"changes": sorted(changes)})
     return c.replan(bc, before)
@@ -253,8 +270,8 @@ def approve_broadcast(c: Controller, actor: Actor, broadcast_id: str, comment: A
     """Approve, by someone other than the author (unless the two-person rule is off)."""
     access.require_permission(actor, "approve")
     with c.db.tx():
-        current = broadcast_in_scope(c, actor, broadcast_id)
-        access.check_two_person(actor, current["created_by"], c.config.people.two_person_rule)
+        broadcast_in_scope(c, actor, broadcast_id)
+        access.check_two_person(actor, c.broadcasts.authorship(broadcast_id), c.config.people.two_person_rule)
         bc = c.broadcasts.approve(broadcast_id, actor.username, comment)
         c.audit.record(actor, "broadcast_approved", broadcast_id, {"comment": bc["decision_comment"]})
     return c.replan(bc)
@@ -318,7 +335,7 @@ def trigger_emergency(c: Controller, actor: Actor, targets: Any, content: Mappin
     """Play at once on every targeted device of the actor's subtree; the audit entry commits with the record."""
     access.require_permission(actor, "emergency")
     access.require_targets(actor, targets)
-    c.require_readable_bulletin(content.get("bulletin_id"), actor.username)
+    require_readable_bulletin(c, content.get("bulletin_id"), actor.username)
 
     def audit(em: Mapping[str, Any]) -> None:
         c.audit.record(actor, "emergency", em["broadcast_id"],
@@ -344,7 +361,7 @@ def emergency_status(c: Controller, actor: Actor, broadcast_id: str) -> dict[str
     it: "sent" is never a final answer.  ``reason`` carries the device's own reason for a
     ``failed`` or ``skipped`` (for example an expired command).
     """
-    from controller.devices.event_wording import reason_text
+    from controller.reports.event_wording import reason_text
     from controller.devices.use_cases import devices_in_scope
 
     bc = c.broadcasts.get(broadcast_id)
@@ -441,12 +458,6 @@ def issued_plan(c: Controller, actor: Actor, device_id: str) -> IssuedPlan:
     if row is None:
         raise NotFound("unknown_plan", f"Cụm loa '{device_id}' chưa có kế hoạch phát.")
     return IssuedPlan(device_id, row[0], row[1], json.loads(row[2])["body"])
-
-
-def plan_versions(c: Controller) -> dict[str, int]:
-    """The plan version last issued to each device."""
-    with c.db.tx() as db:
-        return {r[0]: r[1] for r in db.execute("SELECT device_id, plan_version FROM device_plans")}
 
 
 def starts_between(bc: Mapping[str, Any], since: datetime, until: datetime) -> list[datetime]:

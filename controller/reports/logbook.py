@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Iterable, Sequence
 
 from controller.db import Database
-from controller.devices.event_wording import reason_text
+from controller.reports.event_wording import reason_text
 from controller.plans.planner import cancelled_items, planned_items
 from controller.reports.outages import Outage, device_outages, offline_at
 from controller.reports.spreadsheet import SIGNATURE, Column, write_csv, write_xlsx

@@ -12,15 +12,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from controller.devices.use_cases import devices_in_scope, devices_under, units_in_scope
+from controller.people.access import devices_in_scope, devices_under, units_in_scope
 from controller.errors import InputError
 from controller.people import access
 from controller.people.actor import Actor
-from controller.plans.timeparse import LOCAL_TZ
 from controller.reports import airtime, audit_trail, charts, logbook, outages
 from controller.reports.audit import ACTIONS
 from controller.reports.spreadsheet import Column, write_csv, write_xlsx
-from loaxa.local_time import to_local
+from loaxa.local_time import LOCAL_TZ, to_local
 from loaxa.protocol import format_time, parse_time, utcnow
 
 if TYPE_CHECKING:
@@ -195,9 +194,7 @@ def audit_trail_report(c: Controller, actor: Actor, start: date, end: date, *, b
 
     in_unit = None
     if unit:
-        from controller.devices.use_cases import subtree
-
-        units = set(subtree(c, unit))
+        units = set(access.subtree(c, unit))
         devices = {d["id"] for d in c.registry.devices() if d["unit_id"] in units}
 
         def in_unit(e: Any) -> bool:

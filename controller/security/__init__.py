@@ -1,5 +1,5 @@
 """Security: the signing key and its rotation, the broker configuration and certificates,
-the kill switch, and the device-side security use cases.
+the kill switch, the device-side security use cases and the operator's session at the controller machine.
 
 The names below are the package's public API.  They load on first use, so importing one
 module of the package (a settings class, a command's ``register``) stays light.
@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from controller.security.device_security import DeviceSecurity, mqtt_settings
     from controller.security.keyring import Keyring
     from controller.security.kill_switch import KillSwitches
+    from controller.security.operator_session import OperatorError, operator_session
     from controller.security.settings import BrokerSettings, SecuritySettings
 
 _EXPORTS = {
@@ -22,8 +23,10 @@ _EXPORTS = {
     "DeviceSecurity": "device_security",
     "Keyring": "keyring",
     "KillSwitches": "kill_switch",
+    "OperatorError": "operator_session",
     "SecuritySettings": "settings",
     "mqtt_settings": "device_security",
+    "operator_session": "operator_session",
 }
 
 __all__ = sorted(_EXPORTS)

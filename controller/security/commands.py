@@ -2,15 +2,19 @@
 
 ``loaxa device add|code|revoke|list``, ``loaxa broker config|certs``, ``loaxa keys
 rotate|show`` and ``loaxa emergency-stop``.  Access to the controller's data directory
-is what authorises them (see ``controller/operations/local_ops.py``).
+is what authorises them (see ``controller/security/operator_session.py``).
 """
 
 from __future__ import annotations
 
 import argparse
 from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING
 
 from loaxa.cli import CommandError, reported, set_handler
+
+if TYPE_CHECKING:
+    from controller.people.actor import Actor
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -55,16 +59,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     set_handler(p, _emergency_stop, "controller")
 
 
-def _operator(by: str = "") -> str:
+def _operator(by: str = "") -> Actor:
+    """The operator at this machine's shell (``cli:<login>``), or the name they give with ``--by``."""
     import getpass
 
-    return by or f"cli:{getpass.getuser()}"
+    from controller.people.actor import Actor
+
+    return Actor.system(by or f"cli:{getpass.getuser()}")
 
 
 def _refused() -> AbstractContextManager[None]:
     """The controller's refusals (bad input, an operation it cannot do now), shown to the user."""
     from controller.errors import InputError
-    from controller.operations.local_ops import OperatorError
+    from controller.security.operator_session import OperatorError
 
     return reported(InputError, OperatorError)
 
@@ -82,7 +89,7 @@ def _refuse_plaintext(config) -> None:
 
 def _device_add(args: argparse.Namespace) -> int:
     from controller.config import load_for_command
-    from controller.operations.local_ops import operator_session
+    from controller.security.operator_session import operator_session
     from loaxa.wire_time import format_time
 
     config = load_for_command(args.config)
@@ -99,7 +106,7 @@ def _device_add(args: argparse.Namespace) -> int:
 
 def _device_code(args: argparse.Namespace) -> int:
     from controller.config import load_for_command
-    from controller.operations.local_ops import operator_session
+    from controller.security.operator_session import operator_session
     from loaxa.wire_time import format_time
 
     config = load_for_command(args.config)
@@ -115,7 +122,7 @@ def _device_code(args: argparse.Namespace) -> int:
 
 def _device_revoke(args: argparse.Namespace) -> int:
     from controller.config import load_for_command
-    from controller.operations.local_ops import operator_session
+    from controller.security.operator_session import operator_session
 
     with operator_session(load_for_command(args.config)) as security:
         with _refused():
@@ -128,7 +135,7 @@ def _device_revoke(args: argparse.Namespace) -> int:
 
 def _device_list(args: argparse.Namespace) -> int:
     from controller.config import load_for_command
-    from controller.operations.local_ops import operator_session
+    from controller.security.operator_session import operator_session
 
     with operator_session(load_for_command(args.config)) as security:
         rows = [(d["id"], d["unit_id"], security.credentials.status(d["id"]), d["name"])
@@ -184,7 +191,7 @@ def _broker_certs(args: argparse.Namespace) -> int:
 
 def _keys_rotate(args: argparse.Namespace) -> int:
     from controller.config import load_for_command
-    from controller.operations.local_ops import operator_session
+    from controller.security.operator_session import operator_session
 
     with operator_session(load_for_command(args.config), connect=True) as security:
         try:
@@ -208,7 +215,7 @@ def _keys_show(args: argparse.Namespace) -> int:
 
 def _emergency_stop(args: argparse.Namespace) -> int:
     from controller.config import load_for_command
-    from controller.operations.local_ops import operator_session
+    from controller.security.operator_session import operator_session
 
     with operator_session(load_for_command(args.config), connect=True) as security:
         switches = security.kill_switches

@@ -23,6 +23,7 @@ from controller.devices.enrollment import AttemptLimiter, Enrollment, TooManyAtt
 from controller.security.keyring import Keyring, Rotation, latest_rollover, rotate, unconfirmed_devices
 from controller.security.kill_switch import KillSwitches
 from controller.devices.registry import Registry, check_name, register_device
+from controller.people.actor import Actor
 from loaxa import protocol
 from loaxa.config import MqttSettings
 from loaxa.wire_time import format_time, utcnow
@@ -90,17 +91,16 @@ class DeviceSecurity:
                 log.exception("could not follow the signing key file")
 
     # devices ---------------------------------------------------------------------------
-    def add_device(self, unit_id: str, name: str, device_id: str | None = None, actor: str = "",
-                   ip: str = "") -> tuple[dict[str, Any], str, datetime]:
+    def add_device(self, unit_id: str, name: str, device_id: str | None, actor: Actor) -> tuple[dict[str, Any], str, datetime]:
         """Register a device and return it with a one-time enrollment code and its expiry."""
         device_id = device_id or self.enrollment.free_device_id(check_name(name))
-        device = register_device(self.registry, self.audit, actor, device_id, name, unit_id, ip)
-        code, expires = self.enrollment.issue_code(device_id, actor)
+        device = register_device(self.registry, self.audit, actor, device_id, name, unit_id)
+        code, expires = self.enrollment.issue_code(device_id, actor.username)
         return device, code, expires
 
-    def new_code(self, device_id: str, actor: str = "", ip: str = "") -> tuple[str, datetime]:
-        code, expires = self.enrollment.issue_code(device_id, actor)
-        self.audit.record(actor, "enrollment_code_issued", device_id, {"expires_at": format_time(expires)}, ip)
+    def new_code(self, device_id: str, actor: Actor) -> tuple[str, datetime]:
+        code, expires = self.enrollment.issue_code(device_id, actor.username)
+        self.audit.record(actor, "enrollment_code_issued", device_id, {"expires_at": format_time(expires)})
         return code, expires
 
     def enroll(self, code: Any, ip: str = "") -> dict[str, Any]:
@@ -127,7 +127,7 @@ class DeviceSecurity:
             "tls_ca_pem": files.ca_cert.read_text() if tls and files.ca_cert.exists() else "",
         }
 
-    def revoke(self, device_id: str, actor: str = "", ip: str = "") -> dict[str, Any]:
+    def revoke(self, device_id: str, actor: Actor) -> dict[str, Any]:
         """Remove the device's credentials; effective once the broker reloaded (reported)."""
         self.registry.device(device_id)
         revoked = self.credentials.revoke_device(device_id)
@@ -135,14 +135,14 @@ class DeviceSecurity:
             db.execute("UPDATE enrollment_codes SET used_at = COALESCE(used_at, ?), used_from = "
                        "CASE WHEN used_at IS NULL THEN 'revoked' ELSE used_from END WHERE device_id = ?",
                        [format_time(utcnow()), device_id])
-        self.audit.record(actor, "device_revoked", device_id, {"had_credentials": revoked}, ip)
+        self.audit.record(actor, "device_revoked", device_id, {"had_credentials": revoked})
         for hook in self.on_revoke:
             hook(device_id)
         reloaded = broker_config.apply_credentials(self.config, self.db)
         return {"device_id": device_id, "revoked": revoked, "broker_reloaded": reloaded}
 
     # keys ------------------------------------------------------------------------------
-    def rotate_keys(self, actor: str = "", force: bool = False) -> Rotation:
+    def rotate_keys(self, actor: Actor, force: bool = False) -> Rotation:
         stranded = unconfirmed_devices(self.db)
         if stranded and not force:
             raise RuntimeError(

@@ -17,6 +17,7 @@ from typing import Any, Callable
 from controller.reports.audit import AuditTrail
 from controller.db import Database
 from controller.devices.registry import Registry
+from controller.people.actor import Actor
 from loaxa import protocol
 from loaxa.protocol import DeviceState, ProtocolError
 from loaxa.wire_time import format_time, utcnow
@@ -55,29 +56,29 @@ class KillSwitches:
                 out.append({"unit_id": row["unit_id"], "engaged_at": row["engaged_at"], "engaged_by": "", "reason": ""})
         return out
 
-    def engage(self, unit_id: str, actor: str, reason: str = "", ip: str = "") -> dict[str, Any]:
+    def engage(self, unit_id: str, actor: Actor, reason: str = "") -> dict[str, Any]:
         self.registry.unit(unit_id)
         reason = str(reason or "")[:300]
-        row = {"unit_id": unit_id, "engaged_at": format_time(utcnow()), "engaged_by": str(actor)[:100], "reason": reason}
+        row = {"unit_id": unit_id, "engaged_at": format_time(utcnow()), "engaged_by": actor.username[:100], "reason": reason}
         with self.db.tx() as db:
             db["kill_switches"].insert(row, replace=True)
-            self.audit.record(actor, "kill_switch", unit_id, {"engaged": True, "reason": reason}, ip)
-        self.send_command(f"grp/{unit_id}", "kill_switch", reason=reason or "kill switch", issued_by=actor)
+            self.audit.record(actor, "kill_switch", unit_id, {"engaged": True, "reason": reason})
+        self.send_command(f"grp/{unit_id}", "kill_switch", reason=reason or "kill switch", issued_by=actor.username)
         devices = self.registry.resolve_targets([unit_id]) if self._has_devices(unit_id) else []
-        log.warning("kill switch engaged on %s by %s (%d devices)", unit_id, actor, len(devices))
+        log.warning("kill switch engaged on %s by %s (%d devices)", unit_id, actor.username, len(devices))
         return dict(row, devices=devices)
 
-    def lift(self, unit_id: str, actor: str, ip: str = "") -> dict[str, Any]:
+    def lift(self, unit_id: str, actor: Actor) -> dict[str, Any]:
         """Lift the switch; devices still under another engaged unit stay blocked."""
         self.registry.unit(unit_id)
         with self.db.tx() as db:
             removed = db.execute("DELETE FROM kill_switches WHERE unit_id = ?", [unit_id]).rowcount
-            self.audit.record(actor, "kill_switch_lifted", unit_id, {"was_engaged": bool(removed)}, ip)
+            self.audit.record(actor, "kill_switch_lifted", unit_id, {"was_engaged": bool(removed)})
         devices = self.registry.resolve_targets([unit_id]) if self._has_devices(unit_id) else []
         lifted = [d for d in devices if not self.desired(d)]
         for device_id in lifted:
-            self.send_command(f"dev/{device_id}", "lift_kill_switch", reason="kill switch lifted", issued_by=actor)
-        log.warning("kill switch lifted on %s by %s (%d devices)", unit_id, actor, len(lifted))
+            self.send_command(f"dev/{device_id}", "lift_kill_switch", reason="kill switch lifted", issued_by=actor.username)
+        log.warning("kill switch lifted on %s by %s (%d devices)", unit_id, actor.username, len(lifted))
         return {"unit_id": unit_id, "lifted": bool(removed), "devices": lifted}
 
     def desired(self, device_id: str) -> bool:

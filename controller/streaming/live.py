@@ -29,7 +29,7 @@ from controller.db import Database
 from controller.errors import Conflict, InputError, NotFound, Refused
 from controller.people import access
 from controller.people.actor import Actor
-from controller.plans.bulletins import new_id
+from controller.ids import new_id
 from controller.streaming.live_mixer import LiveMixer
 from loaxa.protocol import PRIORITIES, PlayItem
 from loaxa.wire_time import format_time, utcnow

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from controller.db import Database
 from controller.errors import Conflict, InputError, NotFound
-from controller.plans.bulletins import new_id
+from controller.ids import new_id
 from loaxa.protocol import format_time, utcnow
 
 log = logging.getLogger(__name__)

@@ -7,6 +7,7 @@ import ssl
 
 import pytest
 
+from controller.people.actor import Actor
 from controller.security.certs import create_ca
 from controller.service import Controller
 from edge_agent.enroll import Grant
@@ -29,7 +30,7 @@ def test_enrolled_device_reaches_the_broker_over_verified_tls_only(secure_tls, t
     controller = Controller(rig.config)
     try:
         controller.registry.add_unit("thon-a", "Thôn A")
-        _device, code, _expires = controller.security.add_device("thon-a", "Loa A", "loa-a", actor="test")
+        _device, code, _expires = controller.security.add_device("thon-a", "Loa A", "loa-a", Actor.system("test"))
         grant = Grant.from_response(controller.security.enroll(code, "127.0.0.1"))
     finally:
         controller.stop()

@@ -8,6 +8,7 @@ import hashlib
 import pytest
 
 from controller.config import ControllerConfig
+from controller.people.actor import Actor
 from controller.service import Controller
 from loaxa.config import load_config
 from loaxa.wire_time import format_time, utcnow
@@ -58,7 +59,7 @@ def test_only_a_devices_current_credentials_open_the_media(media_app):
     part = client.get(url, headers={**basic(user, password), "Range": "bytes=100-199"})
     assert part.status_code == 206 and part.data == AUDIO[100:200]
 
-    controller.security.revoke("loa-1", actor="test")
+    controller.security.revoke("loa-1", Actor.system("test"))
     assert client.get(url, headers=basic(user, password)).status_code == 401
 
 

@@ -2,26 +2,27 @@
 
 - :class:`IcecastRig`: ``icecast2`` started from the controller's generated configuration, with a
   plain port (the encoders push there) and a TLS port certified by a CA made for the test.
-- :class:`HlsSource`: ffmpeg writing a live HLS stream (a tone) into a directory, served over
-  HTTP by a thread: the shape of VOV's playlists.
+- :class:`HlsSource` (from :mod:`controller.devtools.tone_sources`, which ``bench/`` shares): ffmpeg
+  writing a live HLS stream (a tone) into a directory, served over HTTP by a thread: the shape of VOV's
+  playlists; :func:`decode` and :func:`dominant_hz`, what a listener hears.
 - :class:`IcecastSource`: ffmpeg pushing an MP3 tone to a mount, like a provincial station.
 Both sources can be killed and started again (a source that dies mid-relay and comes back).
 """
 
 from __future__ import annotations
 
-import functools
-import http.server
 import shutil
 import subprocess
 import tempfile
-import threading
 from pathlib import Path
 
 from controller.devtools.broker_runner import free_port
+from controller.devtools.tone_sources import HlsSource, decode, dominant_hz, ffmpeg, stop
 from controller.streaming.icecast_config import (IcecastError, IcecastLayout, IcecastServer, write_config,
                                                  write_tls_bundle)
 from controller.streaming.settings import StreamingSettings
+
+__all__ = ["HlsSource", "IcecastRig", "IcecastSource", "decode", "dominant_hz", "received_kbps"]
 
 
 class IcecastRig:
@@ -71,55 +72,6 @@ class IcecastRig:
         return (self.server.tls_url if tls else self.server.url) + mount
 
 
-def _ffmpeg(args: list[str], log: Path) -> subprocess.Popen:
-    return subprocess.Popen(["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", *args],
-                            stdout=subprocess.DEVNULL, stderr=open(log, "ab"), start_new_session=True)
-
-
-def _stop(proc: subprocess.Popen | None) -> None:
-    if proc is not None and proc.poll() is None:
-        proc.kill()
-    if proc is not None:
-        proc.wait()
-
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-class HlsSource:
-    """A live HLS playlist of a tone, 1 s segments, written by ffmpeg and served over HTTP."""
-
-    def __init__(self, root: Path, freq: int = 600, segment_s: float = 1.0):
-        self.dir = root
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self.freq = freq
-        self.segment_s = segment_s
-        self.proc: subprocess.Popen | None = None
-        handler = functools.partial(_Quiet, directory=str(self.dir))
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/live.m3u8"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def start(self) -> "HlsSource":
-        self.proc = _ffmpeg(["-re", "-f", "lavfi", "-i", f"sine=frequency={self.freq}:sample_rate=48000", "-ac", "1",
-                             "-c:a", "aac", "-b:a", "64k", "-f", "hls", "-hls_time", str(self.segment_s),
-                             "-hls_list_size", "4", "-hls_flags", "delete_segments+omit_endlist",
-                             str(self.dir / "live.m3u8")], self.dir / "ffmpeg.log")
-        return self
-
-    def kill(self) -> None:
-        _stop(self.proc)
-        self.proc = None
-
-    def close(self) -> None:
-        self.kill()
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 class IcecastSource:
     """ffmpeg pushing an MP3 tone (or a file) to a mount of ``rig``, like a provincial station's encoder."""
 
@@ -135,37 +87,16 @@ class IcecastSource:
     def start(self) -> "IcecastSource":
         src = ["-re", "-stream_loop", "-1", "-i", str(self.input_file)] if self.input_file else \
             ["-re", "-f", "lavfi", "-i", f"sine=frequency={self.freq}:sample_rate=44100"]
-        self.proc = _ffmpeg([*src, "-ac", "1", "-c:a", "libmp3lame", "-b:a", "64k", "-content_type", "audio/mpeg",
+        self.proc = ffmpeg([*src, "-ac", "1", "-c:a", "libmp3lame", "-b:a", "64k", "-content_type", "audio/mpeg",
                              "-f", "mp3", self.rig.source_url(self.mount)], self.log)
         return self
 
     def kill(self) -> None:
-        _stop(self.proc)
+        stop(self.proc)
         self.proc = None
 
     def close(self) -> None:
         self.kill()
-
-
-def decode(url: str, seconds: float, ca_file: Path | None = None, timeout_s: float = 15.0) -> tuple[bytes, str]:
-    """What a listener hears: ``seconds`` of 48 kHz mono PCM from ``url`` (and ffmpeg's complaint, if any)."""
-    tls = ["-ca_file", str(ca_file), "-tls_verify", "1"] if ca_file else []
-    fmt = {".mp3": ["-f", "mp3"], ".ogg": ["-f", "ogg"]}.get(Path(url.split("?")[0]).suffix, [])
-    proc = subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", *tls, "-rw_timeout", "5000000",
-                           "-probesize", "16384", "-analyzeduration", "0", *fmt, "-i", url, "-t", str(seconds),
-                           "-ac", "1", "-ar", "48000", "-f", "s16le", "-"], capture_output=True, timeout=timeout_s)
-    return proc.stdout, proc.stderr.decode(errors="replace")
-
-
-def dominant_hz(pcm: bytes, rate: int = 48000) -> float:
-    """The loudest frequency of a PCM run (numpy's FFT): tells which source a listener heard."""
-    import numpy as np
-
-    samples = np.frombuffer(pcm, dtype="<i2").astype(float)
-    if samples.size < rate // 10:
-        return 0.0
-    spectrum = np.abs(np.fft.rfft(samples * np.hanning(samples.size)))
-    return float(np.fft.rfftfreq(samples.size, 1 / rate)[int(spectrum.argmax())])
 
 
 def received_kbps(url: str, seconds: float) -> float:
