@@ -56,7 +56,7 @@ class Controller:
         self.db = Database(config.db_path)
         self.keyring = Keyring(config.key_path)
         self.signer = self.keyring  # signs with whatever key the key file holds now (see keyring.py)
-        self.registry = Registry(self.db)
+        self.registry = Registry(self.db, config.plans.low_volume_fault)
         self.users = Users(self.db, config.people)
         self.audit = AuditTrail(self.db)
         self.dictionary = CommuneDictionary(self.db, self.audit)
@@ -226,7 +226,7 @@ class Controller:
         return self.emergencies.trigger(targets, triggered_by, **content)
 
     def readiness(self, hours: float = 24.0, limit: int = 50) -> list[dict[str, Any]]:
-        return readiness(self.db, self.dispatcher, utcnow(), hours, limit)
+        return readiness(self.db, self.dispatcher, utcnow(), hours, limit, self.config.plans.low_volume_fault)
 
     def playback(self, **filters: Any) -> list[dict[str, Any]]:
         return playback_log(self.db, **filters)

@@ -62,9 +62,10 @@ class AgentError(RuntimeError):
     """The agent cannot start: the message says which setting is wrong."""
 
 
-def make_output(config: AgentConfig) -> Output:
+def make_output(config: AgentConfig, volume: Volume | None = None) -> Output:
     if config.player.backend == "file":
-        return FileSinkOutput(config.sink_dir, config.player.sample_rate)
+        return FileSinkOutput(config.sink_dir, config.player.sample_rate,
+                              volume=(lambda: volume.mixer) if volume is not None else (lambda: None))
     if config.player.backend == "alsa":
         return AlsaOutput(config.player.alsa_device, config.player.sample_rate)
     raise AgentError(f"unknown player backend {config.player.backend!r} (use 'alsa' or 'file')")
@@ -87,9 +88,9 @@ class Agent:
         self.kill_switch = KillSwitch(self.store)
         auth = (config.mqtt.username, config.mqtt.password) if config.mqtt.username else None
         self.cache = MediaCache(config.cache_dir, self.store, config.controller_url, auth)
-        self.output = output or make_output(config)
-        self.relay = Relay(config.relay)
         self.volume = Volume(config.volume)
+        self.output = output or make_output(config, self.volume)
+        self.relay = Relay(config.relay)
         self.clock = ClockMonitor(config.clock)
         try:
             meter = make_meter(config.capture)
@@ -120,6 +121,7 @@ class Agent:
             clock_flags=self.clock.flags, meter=meter, device_id=self.device_id, stream_ca=config.mqtt.tls_ca,
             media_pending=lambda item: self.downloads.pending(self._ref(item)),
             release_media=lambda item: self.cache.release(self._ref(item)),
+            volume=self.volume, emergency_min_volume=config.volume.emergency_min,
         )
         self.downloads = Downloads(self.cache, self._stop, on_error=self._media_error, on_done=self._downloaded)
         self.updater = Updater(config.update, self.store, config.release_public_key, config.controller_url, auth,

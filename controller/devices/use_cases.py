@@ -82,10 +82,11 @@ def add_device(c: Controller, actor: Actor, device_id: Any, name: Any, unit_id: 
 
 # -- readiness ----------------------------------------------------------------------------
 def device_readiness(device: Mapping[str, Any], issued_version: int) -> str:
-    """``offline``, ``ready`` (the plan last issued is applied and its media cached) or ``not_ready``."""
+    """``offline``, ``ready`` (the plan last issued is applied, its media cached and the volume
+    audible) or ``not_ready``."""
     if not device["online"]:
         return "offline"
-    if device["plan_version_applied"] >= issued_version and device["media_ready"]:
+    if device["plan_version_applied"] >= issued_version and device["media_ready"] and not device.get("low_volume"):
         return "ready"
     return "not_ready"
 

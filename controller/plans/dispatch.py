@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Callable, Iterable, Protocol
 
@@ -66,6 +66,27 @@ def _leaves_plan_at(item: PlayItem, now: datetime) -> datetime:
     return end
 
 
+def with_emergency_volume(item: PlayItem, floor: int) -> PlayItem:
+    """An emergency item carries at least ``floor`` as its signed volume, so a pole turned down
+    (by mistake or on purpose) still sounds the warning; other items keep the pole's own volume."""
+    if item.priority != "emergency" or (item.volume is not None and item.volume >= floor):
+        return item
+    return replace(item, volume=floor)
+
+
+def _with_emergency_volumes(plan_set: PlanSet, floor: int) -> PlanSet:
+    """Every plan's emergency items at the floor; devices sharing one tuple of items still share it."""
+    done: dict[int, tuple[PlayItem, ...]] = {}
+    plans = {}
+    for device_id, draft in plan_set.plans.items():
+        key = id(draft.items)
+        if key not in done:
+            items = tuple(with_emergency_volume(i, floor) for i in draft.items)
+            done[key] = draft.items if all(a is b for a, b in zip(items, draft.items)) else items
+        plans[device_id] = replace(draft, items=done[key])
+    return replace(plan_set, plans=plans)
+
+
 class Dispatcher:
     def __init__(self, db: Database, registry: Registry, signer: Signer, publisher: Publisher, settings: PlanSettings,
                  policy: Callable[[], GuardrailPolicy] = GuardrailPolicy):
@@ -82,7 +103,8 @@ class Dispatcher:
         return timedelta(hours=self.settings.horizon_hours)
 
     def build(self, now: datetime | None = None, device_ids: Iterable[str] | None = None) -> PlanSet:
-        return build_plans(self.db, self.policy(), now or utcnow(), self.horizon, device_ids)
+        plan_set = build_plans(self.db, self.policy(), now or utcnow(), self.horizon, device_ids)
+        return _with_emergency_volumes(plan_set, self.settings.emergency_min_volume)
 
     def publish_plans(self, device_ids: Iterable[str] | None = None, *, force: bool = False,
                       now: datetime | None = None) -> int:
@@ -187,6 +209,8 @@ class Dispatcher:
         """
         now = utcnow()
         until = now + timedelta(seconds=self.settings.command_ttl_s)
+        if item is not None:
+            item = with_emergency_volume(item, self.settings.emergency_min_volume)
         cmd = Command(
             target=target, seq=self.db.next_counter("command_seq"), action=action, issued_at=now,
             expires_at=min(until, expires_at) if expires_at is not None else until,
