@@ -79,7 +79,8 @@ class Controller:
                                        timedelta(minutes=config.alerts.emergency_late_minutes),
                                        lambda devices: self.jobs.rebuild(sorted(devices)))
         self.flaps = FlapWatch(self.db, config.security.flap_reconnects, config.security.flap_window_s)
-        self.ingest = Ingest(self.db, self.registry, self.dispatcher.send_ack, self.flaps)
+        self.ingest = Ingest(self.db, self.registry, self.dispatcher.send_ack, self.flaps, self.audit,
+                             config.security.require_device_signatures)
         self.security = DeviceSecurity(config, self.db, self.registry, self.dispatcher, self.keyring,
                                        self._publish_and_wait)
         self.jobs = JobRunner(self.db, self.dispatcher,

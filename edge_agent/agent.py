@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import http.client
 import logging
+import os
 import shutil
 import threading
 import time
@@ -44,6 +45,7 @@ from loaxa.protocol import (
     PlaybackEvent,
     PlayItem,
     ProtocolError,
+    Signer,
     Verifier,
 )
 from loaxa.wire_time import format_time, utcnow
@@ -71,6 +73,23 @@ def make_output(config: AgentConfig, volume: Volume | None = None) -> Output:
     raise AgentError(f"unknown player backend {config.player.backend!r} (use 'alsa' or 'file')")
 
 
+def load_device_key(path: Path) -> Signer:
+    """The pole's own signing key (made by ``loaxa agent enroll``); one is made now if it is missing,
+    and then the controller refuses this device's events until it is enrolled again."""
+    try:
+        return Signer.from_pem(path.read_bytes())
+    except FileNotFoundError:
+        pass
+    signer = Signer.generate()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(signer.private_pem())
+    log.warning("made a new device key %s: this device's playback events count only once it is enrolled with it "
+                "('loaxa agent enroll')", signer.kid)
+    return signer
+
+
 class Agent:
     def __init__(self, config: AgentConfig, output: Output | None = None):
         if not config.device_id:
@@ -83,6 +102,7 @@ class Agent:
         self.config = config
         self.device_id = config.device_id
         self.store = AgentStore(config.db_path)
+        self.device_key = load_device_key(config.device_key_path)
         self.keys = PinnedKeys(self.store, config.controller_public_key)
         self.verifier: Verifier = self.keys.verifier
         self.kill_switch = KillSwitch(self.store)
@@ -597,7 +617,7 @@ class Agent:
             batch = EventBatch(device_id=self.device_id, epoch=self.store.epoch, events=tuple(events))
             with self._lock:
                 self._inflight = (events[-1].seq, time.time())
-            self.mqtt.publish(protocol.events_topic(self.device_id), protocol.encode(batch), qos=1)
+            self.mqtt.publish(protocol.events_topic(self.device_id), self.device_key.seal(batch), qos=1)
 
     def state(self) -> DeviceState:
         playing = self.conductor.now_playing

@@ -82,6 +82,7 @@ class AgentConfig:
     update: UpdateSettings = section(UpdateSettings, "signed agent updates")
 
     db_path = PathIn("data_dir", "agent.db")
+    device_key_path = PathIn("data_dir", "keys", "device-ed25519.pem")
     cache_dir = PathIn("data_dir", "media")
 
     @property

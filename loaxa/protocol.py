@@ -564,10 +564,15 @@ class PlaybackEvent(Message):
 
 @dataclass(frozen=True)
 class EventBatch(Message):
-    """Events from one device's outbox, in sequence order."""
+    """Events from one device's outbox, in sequence order, sealed with the device's own key.
+
+    The pole generates its Ed25519 key at enrollment and keeps the private half; the
+    controller stores the public half and refuses a batch it does not verify, so broker
+    credentials alone cannot write the logbook.
+    """
 
     TYPE: ClassVar[str] = "events"
-    SIGNED: ClassVar[bool] = False
+    SIGNED: ClassVar[bool] = True
 
     device_id: str
     epoch: str

@@ -7,6 +7,7 @@ import re
 from typing import TYPE_CHECKING, Any, Iterable
 
 from controller.db import Database
+from controller.devices.event_trust import epochs_to_review
 from controller.errors import Conflict, InputError, NotFound
 from loaxa.wire_time import format_time, utcnow
 
@@ -91,7 +92,7 @@ class Registry:
             rows = list(db["devices"].rows_where("id = ?", [device_id]))
         if not rows:
             raise NotFound("unknown_device", f"Không có cụm loa '{device_id}'.")
-        return _device_view(rows[0], self.low_volume_fault)
+        return {**_device_view(rows[0], self.low_volume_fault), "epochs_to_review": epochs_to_review(self.db, device_id)}
 
     def devices(self) -> list[dict[str, Any]]:
         with self.db.tx() as db:

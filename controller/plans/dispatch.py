@@ -18,6 +18,8 @@ from typing import Callable, Iterable, Protocol
 
 from controller.config import PlanSettings
 from controller.db import Database
+from controller.devices.event_trust import record_sent
+from controller.errors import InputError
 from controller.plans.planner import DraftPlan, PlanSet, build_plans
 from controller.devices.registry import Registry
 from loaxa import protocol
@@ -160,6 +162,7 @@ class Dispatcher:
                           extra={"device_id": draft.device_id})
                 rows.append((draft.device_id, version, digest, format_time(now), payload))
                 outgoing.append((draft.device_id, payload))
+                record_sent(self.db, [draft.device_id], draft.items, now)
             db.conn.executemany(
                 "INSERT OR REPLACE INTO device_plans(device_id, plan_version, digest, issued_at, payload) VALUES (?,?,?,?,?)",
                 rows,
@@ -218,6 +221,11 @@ class Dispatcher:
         )
         scope, _, ident = target.partition("/")
         topic = protocol.cmd_topic(ident) if scope == "dev" else protocol.group_cmd_topic(ident)
+        if item is not None:
+            try:
+                record_sent(self.db, [ident] if scope == "dev" else self.registry.resolve_targets([ident]), [item], now)
+            except InputError:  # a unit without devices: nobody to send it to
+                pass
         self.publisher.publish(topic, self.signer.seal(cmd), qos=1, retain=False)
         log.info("sent %s command #%d to %s", action, cmd.seq, target,
                  extra={"device_id": ident if scope == "dev" else None, "broadcast_id": item.broadcast_id if item else None})

@@ -63,6 +63,7 @@ ACTIONS: frozenset[str] = frozenset({
     "relay_source_added",
     # security
     "kill_switch", "kill_switch_lifted", "key_rotated", "settings_changed",
+    "device_epoch_new", "playback_events_refused",
     # the fleet and remote care
     "fleet_rollout", "fleet_rollback", "fleet_rollout_resume", "fleet_rollout_paused",
     "device_restart_agent", "device_reboot", "device_diagnostics", "device_speaker_check",
