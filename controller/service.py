@@ -99,6 +99,12 @@ class Controller:
         self.streaming = Streaming(self.db, config.streaming, config.data_dir, _device_host(config),
                                    ca_dir=broker_dir(config) / "tls", media_dir=config.media_dir)
         self.security.on_revoke.append(self.streaming.accounts_revoke)
+        from controller.reports.head_copies import HeadShipper
+
+        self.heads = HeadShipper(self.db, self.signer,
+                                 lambda topic, payload: self.mqtt.publish(topic, payload, qos=1, retain=True),
+                                 config.retention.heads_every_min * 60, config.retention.heads_copy_url,
+                                 config.public_url)
         self.metrics = ControllerMetrics(self)
         self._started = False
 
@@ -111,6 +117,7 @@ class Controller:
         self.emergencies.start()
         self.alerts.start(self.jobs.scheduler)
         self.streaming.start()
+        self.heads.start()
         self._started = True
         for what in plaintext_exposure(self.config):
             log.error("PLAINTEXT beyond this machine: %s; set up TLS (see docs/security.md)", what)
@@ -119,6 +126,7 @@ class Controller:
     def stop(self) -> None:
         if self._started:
             self.alerts.shutdown()
+            self.heads.stop()
             self.jobs.shutdown()
             self.emergencies.stop()
             self.streaming.stop()
@@ -133,6 +141,7 @@ class Controller:
     def _after_connect(self) -> None:
         self.security.republish_rollover()
         self.dispatcher.republish_retained()
+        self.heads.republish()
         self.jobs.rebuild()
 
     def _on_message(self, topic: str, payload: bytes) -> None:

@@ -343,7 +343,7 @@ class Agent:
     # messages from the controller ----------------------------------------------------
     def _subscriptions(self) -> list[tuple[str, int]]:
         subs = [(protocol.keys_topic(), 1), (protocol.plan_topic(self.device_id), 1), (protocol.cmd_topic(self.device_id), 1),
-                (protocol.ack_topic(self.device_id), 1)]
+                (protocol.ack_topic(self.device_id), 1), (protocol.heads_topic(), 1)]
         if self.plan:
             subs += [(protocol.group_cmd_topic(g), 1) for g in self.plan.groups]
         return subs
@@ -356,6 +356,9 @@ class Agent:
         try:
             if is_keys_topic(topic):
                 self._on_keys(payload)
+                return
+            if topic == protocol.heads_topic():
+                self._on_heads(payload)
                 return
             parsed = protocol.parse_topic(topic)
             if parsed.kind == "plan":
@@ -381,6 +384,21 @@ class Agent:
         if accepted:
             self.emit("security", None, reason=f"key rollover #{accepted.rollover.seq}: now trusting "
                                                 f"{accepted.next_kid}, retired {accepted.rollover.retire_kid}")
+
+    def _on_heads(self, payload: bytes) -> None:
+        """Keep the controller's latest signed chain heads: a copy of history's fingerprint off its box."""
+        heads = self.verifier.open(payload, protocol.ChainHeads)
+        path = self.config.heads_copy_path
+        try:
+            kept = protocol.decode(path.read_bytes(), protocol.ChainHeads).seq if path.exists() else 0
+        except (OSError, ProtocolError):
+            kept = 0
+        if heads.seq <= kept:
+            return
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_bytes(payload)
+        os.replace(tmp, path)
+        log.info("kept signed chain heads #%d (%d chains)", heads.seq, len(heads.heads))
 
     def _on_plan(self, payload: bytes) -> None:
         plan = self.verifier.open(payload, Plan)

@@ -83,6 +83,7 @@ class AgentConfig:
 
     db_path = PathIn("data_dir", "agent.db")
     device_key_path = PathIn("data_dir", "keys", "device-ed25519.pem")
+    heads_copy_path = PathIn("data_dir", "chain-heads.json")
     cache_dir = PathIn("data_dir", "media")
 
     @property

@@ -48,6 +48,9 @@ SIGNED = [
     Ack(device_id="loa-1", epoch="e1-abc", up_to_seq=42, issued_at=NOW),
     KeyRollover(seq=1, next_public_key=protocol.public_key_to_text(Signer.generate().public_key), retire_kid="abcd",
                 issued_at=NOW),
+    protocol.ChainHeads(seq=2, issued_at=NOW, controller_url="https://loa.example",
+                        heads=(protocol.ChainHead(chain="audit_log:all", length=3, head="ab" * 32),
+                               protocol.ChainHead(chain="playback_events:loa-1", length=9, head="cd" * 32))),
     # sealed by the device's own key, not the controller's
     EventBatch(device_id="loa-1", epoch="e1-abc", events=(
         PlaybackEvent(seq=1, kind="started", recorded_at=NOW, item_id="bc-1", broadcast_id="bc-1", sha256=SHA,

@@ -99,3 +99,24 @@ def test_a_pole_turned_down_is_a_fault_and_still_sounds_an_emergency_at_the_mini
     assert played["volume"] == 80  # the pole at 0 still sounded the warning
     wait_for(lambda: ctl.api.get("/api/devices/loa-1")["state"].get("volume") == 0, timeout=20,
              what="loa-1 back at its own volume")
+
+
+def test_the_readiness_of_a_slot_names_a_pole_turned_down(tmp_path):
+    """A scheduled slot lists a pole below [plans] low_volume_fault as not ready (``low_volume``)."""
+    from loaxa.protocol import DeviceState
+    from support.world import make_world, tomorrow_10h
+
+    world = make_world(tmp_path / "world", plans_auto_approve="true")
+    try:
+        b = world.call("root", "POST", "/api/bulletins", {"text": "Thông báo ngắn."}).json
+        bc = world.call("root", "POST", "/api/broadcasts",
+                        {"bulletin_id": b["id"], "starts_at": tomorrow_10h(), "targets": ["loa-a", "loa-b"]}).json
+        versions = world.controller.dispatcher.current_versions()
+        for device, volume in (("loa-a", 5), ("loa-b", 60)):
+            world.controller.ingest.on_state(device, DeviceState(device_id=device, online=True, volume=volume,
+                                                                 plan_version=versions[device], media_ready=True))
+        [slot] = [s for s in world.call("root", "GET", "/api/readiness?hours=48").json if s["broadcast_id"] == bc["id"]]
+        assert slot["ready"] == ["loa-b"]
+        assert slot["not_ready"] == [{"device_id": "loa-a", "reason": "low_volume", "detail": "5%"}]
+    finally:
+        world.controller.stop()
