@@ -43,6 +43,15 @@ class PlanSettings:
     auto_approve: bool = setting(False, "approve new and edited broadcasts at once, without an approver (small installations only)")
     editor_min_volume: int = setting(
         50, "lowest volume, in percent, an editor may set on a pole; approvers and administrators may set any")
+    emergency_min_volume: int = setting(
+        80, "every emergency item carries at least this volume (percent), signed: a pole turned down still sounds the warning")
+    low_volume_fault: int = setting(
+        20, "a pole reporting a volume below this (percent) shows the fault 'low_volume' and is not ready")
+
+    def __post_init__(self) -> None:
+        for name in ("editor_min_volume", "emergency_min_volume", "low_volume_fault"):
+            if not 0 <= getattr(self, name) <= 100:
+                raise ConfigError(f"plans.{name} must be a percentage (0-100), got {getattr(self, name)}")
 
 
 @dataclass(frozen=True)

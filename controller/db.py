@@ -718,6 +718,53 @@ def m035_live_sessions(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m038_device_signatures(db: sqlite_utils.Database) -> None:
+    """Device keys (event batches are signed by the pole), what each device was sent, the events
+    refused as implausible, and the epochs a device reported (a new one is flagged for review)."""
+    db.executescript(
+        """
+        CREATE TABLE device_keys (
+            device_id TEXT NOT NULL REFERENCES devices(id),
+            kid TEXT NOT NULL,
+            public_key TEXT NOT NULL,
+            enrolled_at TEXT NOT NULL,
+            retired_at TEXT,
+            PRIMARY KEY (device_id, kid)
+        );
+        CREATE TABLE device_items (
+            device_id TEXT NOT NULL,
+            item_id TEXT NOT NULL,
+            broadcast_id TEXT NOT NULL DEFAULT '',
+            sent_at TEXT NOT NULL,
+            starts_at TEXT NOT NULL,
+            duration_s REAL NOT NULL DEFAULT 0,
+            PRIMARY KEY (device_id, item_id)
+        ) WITHOUT ROWID;
+        CREATE TABLE refused_events (
+            device_id TEXT NOT NULL,
+            epoch TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            item_id TEXT NOT NULL DEFAULT '',
+            reason TEXT NOT NULL,
+            received_at TEXT NOT NULL,
+            event_json TEXT NOT NULL,
+            PRIMARY KEY (device_id, epoch, seq)
+        );
+        CREATE TABLE device_epochs (
+            device_id TEXT NOT NULL,
+            epoch TEXT NOT NULL,
+            first_seen TEXT NOT NULL,
+            needs_review INTEGER NOT NULL DEFAULT 0,
+            reviewed_by TEXT,
+            reviewed_at TEXT,
+            PRIMARY KEY (device_id, epoch)
+        );
+        """
+    )
+
+
 class Database:
 
     """The controller database with its lock; use :meth:`tx` for every access."""

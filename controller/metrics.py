@@ -54,6 +54,9 @@ class _StateCollector(Collector):
                                   value=events)
         yield CounterMetricFamily("loaxa_mqtt_messages_rejected", "Malformed or unauthorised device messages dropped",
                                   value=c.ingest.rejected)
+        yield CounterMetricFamily("loaxa_playback_events_refused", "Signed playback events refused as implausible "
+                                  "(never sent to the device, impossible times, longer than the media)",
+                                  value=c.ingest.refused_events)
         yield CounterMetricFamily("loaxa_device_flapping_alerts", "Times a device was flagged for reconnecting too often",
                                   value=c.flaps.alerts)
         yield GaugeMetricFamily("loaxa_devices_flapping", "Devices flagged as flapping now", value=c.flaps.flapping())

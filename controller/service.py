@@ -63,7 +63,7 @@ class Controller:
         self.db = Database(config.db_path)
         self.keyring = Keyring(config.key_path)
         self.signer = self.keyring  # signs with whatever key the key file holds now (see keyring.py)
-        self.registry = Registry(self.db)
+        self.registry = Registry(self.db, config.plans.low_volume_fault)
         self.users = Users(self.db, config.people)
         self.audit = AuditTrail(self.db)
         self.dictionary = CommuneDictionary(self.db, self.audit)
@@ -91,8 +91,9 @@ class Controller:
         self.volume_schedules = VolumeSchedules(self.db)
         self.desired = DesiredState(self.db, self.dispatcher.send_command, self._volume_steps_of)
         self.device_history = DeviceHistory(self.db)
-        self.ingest = Ingest(self.db, self.registry, self.dispatcher.send_ack, self.flaps, self.device_history,
-                             [self.desired.on_state])
+        self.ingest = Ingest(self.db, self.registry, self.dispatcher.send_ack, self.flaps, history=self.device_history,
+                             observers=[self.desired.on_state], audit=self.audit,
+                             require_signatures=config.security.require_device_signatures)
         self.security = DeviceSecurity(config, self.db, self.registry, self.dispatcher, self.keyring,
                                        self._publish_and_wait)
         self.jobs = JobRunner(self.db, self.dispatcher,
@@ -117,6 +118,13 @@ class Controller:
                                  lambda devices, now: quiet_devices(self.db, self.guardrails.policy(), devices, now),
                                  config.media_dir)
         self.dispatcher.on_relays = self.streaming.plan_relays
+
+        from controller.reports.head_copies import HeadShipper
+
+        self.heads = HeadShipper(self.db, self.signer,
+                                 lambda topic, payload: self.mqtt.publish(topic, payload, qos=1, retain=True),
+                                 config.retention.heads_every_min * 60, config.retention.heads_copy_url,
+                                 config.public_url)
         self.metrics = ControllerMetrics(self)
         self._started = False
 
@@ -130,6 +138,7 @@ class Controller:
         self.fleet.start()
         self.emergencies.start()
         self.alerts.start(self.jobs.scheduler)
+        self.heads.start()
         self._started = True
         for what in plaintext_exposure(self.config):
             log.error("PLAINTEXT beyond this machine: %s; set up TLS (see docs/security.md)", what)
@@ -138,6 +147,7 @@ class Controller:
     def stop(self) -> None:
         if self._started:
             self.alerts.shutdown()
+            self.heads.stop()
             self.jobs.shutdown()
             self.emergencies.stop()
             self.live.shutdown()
@@ -162,6 +172,7 @@ class Controller:
     def _after_connect(self) -> None:
         self.security.republish_rollover()
         self.dispatcher.republish_retained()
+        self.heads.republish()
         self.jobs.rebuild()
 
     def _on_message(self, topic: str, payload: bytes) -> None:
@@ -230,7 +241,7 @@ class Controller:
         return plan_use_cases.trigger_emergency(self, Actor.system(triggered_by), targets, content)
 
     def readiness(self, hours: float = 24.0, limit: int = 50) -> list[dict[str, Any]]:
-        return readiness(self.db, self.dispatcher, utcnow(), hours, limit)
+        return readiness(self.db, self.dispatcher, utcnow(), hours, limit, self.config.plans.low_volume_fault)
 
     def playback(self, **filters: Any) -> list[dict[str, Any]]:
         return playback_log(self.db, **filters)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import http.client
 import logging
+import os
 import shutil
 import threading
 import time
@@ -45,6 +46,7 @@ from loaxa.protocol import (
     PlaybackEvent,
     PlayItem,
     ProtocolError,
+    Signer,
     Verifier,
 )
 from loaxa.wire_time import format_time, utcnow
@@ -64,12 +66,30 @@ class AgentError(RuntimeError):
     """The agent cannot start: the message says which setting is wrong."""
 
 
-def make_output(config: AgentConfig) -> Output:
+def make_output(config: AgentConfig, volume: Volume | None = None) -> Output:
     if config.player.backend == "file":
-        return FileSinkOutput(config.sink_dir, config.player.sample_rate)
+        return FileSinkOutput(config.sink_dir, config.player.sample_rate,
+                              volume=(lambda: volume.mixer) if volume is not None else (lambda: None))
     if config.player.backend == "alsa":
         return AlsaOutput(config.player.alsa_device, config.player.sample_rate)
     raise AgentError(f"unknown player backend {config.player.backend!r} (use 'alsa' or 'file')")
+
+
+def load_device_key(path: Path) -> Signer:
+    """The pole's own signing key (made by ``loaxa agent enroll``); one is made now if it is missing,
+    and then the controller refuses this device's events until it is enrolled again."""
+    try:
+        return Signer.from_pem(path.read_bytes())
+    except FileNotFoundError:
+        pass
+    signer = Signer.generate()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(signer.private_pem())
+    log.warning("made a new device key %s: this device's playback events count only once it is enrolled with it "
+                "('loaxa agent enroll')", signer.kid)
+    return signer
 
 
 class Agent:
@@ -84,15 +104,16 @@ class Agent:
         self.config = config
         self.device_id = config.device_id
         self.store = AgentStore(config.db_path)
+        self.device_key = load_device_key(config.device_key_path)
         self.keys = PinnedKeys(self.store, config.controller_public_key)
         self.verifier: Verifier = self.keys.verifier
         self.kill_switch = KillSwitch(self.store)
         auth = (config.mqtt.username, config.mqtt.password) if config.mqtt.username else None
         self.cache = MediaCache(config.cache_dir, self.store, config.controller_url, auth)
-        self.output = output or make_output(config)
-        self.relay = Relay(config.relay)
         self.volume = Volume(config.volume)
         self.volume_schedule = VolumeScheduler(self.volume.apply, lambda: self.plan.volume_steps if self.plan else ())
+        self.output = output or make_output(config, self.volume)
+        self.relay = Relay(config.relay)
         self.clock = ClockMonitor(config.clock)
         try:
             meter = make_meter(config.capture)
@@ -124,6 +145,7 @@ class Agent:
             clock_flags=self.clock.flags, meter=meter, device_id=self.device_id, stream_ca=config.mqtt.tls_ca,
             media_pending=lambda item: self.downloads.pending(self._ref(item)),
             release_media=lambda item: self.cache.release(self._ref(item)),
+            volume=self.volume, emergency_min_volume=config.volume.emergency_min,
         )
         self.downloads = Downloads(self.cache, self._stop, on_error=self._media_error, on_done=self._downloaded)
         self.updater = Updater(config.update, self.store, config.release_public_key, config.controller_url, auth,
@@ -337,7 +359,7 @@ class Agent:
     # messages from the controller ----------------------------------------------------
     def _subscriptions(self) -> list[tuple[str, int]]:
         subs = [(protocol.keys_topic(), 1), (protocol.plan_topic(self.device_id), 1), (protocol.cmd_topic(self.device_id), 1),
-                (protocol.ack_topic(self.device_id), 1)]
+                (protocol.ack_topic(self.device_id), 1), (protocol.heads_topic(), 1)]
         if self.plan:
             subs += [(protocol.group_cmd_topic(g), 1) for g in self.plan.groups]
         return subs
@@ -350,6 +372,9 @@ class Agent:
         try:
             if is_keys_topic(topic):
                 self._on_keys(payload)
+                return
+            if topic == protocol.heads_topic():
+                self._on_heads(payload)
                 return
             parsed = protocol.parse_topic(topic)
             if parsed.kind == "plan":
@@ -375,6 +400,21 @@ class Agent:
         if accepted:
             self.emit("security", None, reason=f"key rollover #{accepted.rollover.seq}: now trusting "
                                                 f"{accepted.next_kid}, retired {accepted.rollover.retire_kid}")
+
+    def _on_heads(self, payload: bytes) -> None:
+        """Keep the controller's latest signed chain heads: a copy of history's fingerprint off its box."""
+        heads = self.verifier.open(payload, protocol.ChainHeads)
+        path = self.config.heads_copy_path
+        try:
+            kept = protocol.decode(path.read_bytes(), protocol.ChainHeads).seq if path.exists() else 0
+        except (OSError, ProtocolError):
+            kept = 0
+        if heads.seq <= kept:
+            return
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_bytes(payload)
+        os.replace(tmp, path)
+        log.info("kept signed chain heads #%d (%d chains)", heads.seq, len(heads.heads))
 
     def _on_plan(self, payload: bytes) -> None:
         plan = self.verifier.open(payload, Plan)
@@ -612,7 +652,7 @@ class Agent:
             batch = EventBatch(device_id=self.device_id, epoch=self.store.epoch, events=tuple(events))
             with self._lock:
                 self._inflight = (events[-1].seq, time.time())
-            self.mqtt.publish(protocol.events_topic(self.device_id), protocol.encode(batch), qos=1)
+            self.mqtt.publish(protocol.events_topic(self.device_id), self.device_key.seal(batch), qos=1)
 
     def state(self) -> DeviceState:
         playing = self.conductor.now_playing

@@ -15,6 +15,7 @@ next item's lead, the relay's tail) so an idle agent costs next to no CPU.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -25,7 +26,7 @@ from typing import Any, Callable, Protocol
 
 from edge_agent.capture import LevelMeter
 from edge_agent.config import PlayerSettings, RelaySettings
-from edge_agent.hardware import Relay
+from edge_agent.hardware import Relay, Volume
 from edge_agent.player import Output, PlayerError, Prepared
 from edge_agent.store import AgentStore
 from edge_agent.stream import play_stream
@@ -85,10 +86,14 @@ class Conductor(threading.Thread):
         media_pending: Callable[[PlayItem], bool] = lambda item: False,
         release_media: Callable[[PlayItem], None] = lambda item: None,
         stream_ca: str = "",
+        volume: Volume | None = None,
+        emergency_min_volume: int = 0,
     ):
         super().__init__(name="conductor", daemon=True)
         self.device_id = device_id
         self.stream_ca = stream_ca
+        self.volume = volume
+        self.emergency_min_volume = emergency_min_volume
         self.store = store
         self.output = output
         self.relay = relay
@@ -406,7 +411,8 @@ class Conductor(threading.Thread):
                 return
             if urgent:
                 wait_until(start, self._shutdown.is_set, self._wake)
-            self._perform(item, prepared, urgent)
+            with self._at_volume(item) as level:
+                self._perform(item, prepared, urgent, level)
         finally:
             prepared.close()
             self._relay_off_at = max(time.time(), self._sound_end) + self.relay_settings.tail_s
@@ -454,11 +460,14 @@ class Conductor(threading.Thread):
             self.store.mark_play(item.item_id, "playing", {"item": item.to_dict()})
             writer = writer_of(item.item_id)
             try:
-                outcome = play_stream(
-                    item, writer, self._stop_current, self.stream_ca,
-                    on_start=lambda t: self.emit("stream_started", item, actual_start=t, flags=self.clock_flags()),
-                    on_gap=lambda at, lost: self.emit("stream_gap", item, actual_start=at, duration_s=round(lost, 3)),
-                    at=start)
+                with self._at_volume(item) as level:
+                    if level is not None:
+                        log.info("%s plays at volume %d%%", item.item_id, level)
+                    outcome = play_stream(
+                        item, writer, self._stop_current, self.stream_ca,
+                        on_start=lambda t: self.emit("stream_started", item, actual_start=t, flags=self.clock_flags()),
+                        on_gap=lambda at, lost: self.emit("stream_gap", item, actual_start=at, duration_s=round(lost, 3)),
+                        at=start)
             finally:
                 writer.close()
                 self.now_playing = None
@@ -477,11 +486,24 @@ class Conductor(threading.Thread):
         finally:
             self._relay_off_at = time.time() + self.relay_settings.tail_s
 
+    def item_volume(self, item: PlayItem) -> int | None:
+        """The volume ``item`` plays at: its signed volume, and for an emergency never below the minimum
+        (None: the pole's own volume)."""
+        wanted = item.volume
+        if item.priority == "emergency" and self.volume is not None:
+            wanted = max(self.volume.level if wanted is None else wanted, self.emergency_min_volume)
+        return wanted
+
+    def _at_volume(self, item: PlayItem) -> Any:
+        if self.volume is None:
+            return contextlib.nullcontext(None)
+        return self.volume.for_item(self.item_volume(item))
+
     def _still_planned(self, item: PlayItem) -> bool:
         return any(i.item_id == item.item_id and i.start == item.start and i.sha256 == item.sha256
                    for i in self.items())
 
-    def _perform(self, item: PlayItem, prepared: Prepared, urgent: bool) -> None:
+    def _perform(self, item: PlayItem, prepared: Prepared, urgent: bool, volume: int | None = None) -> None:
         self._stop_current.clear()
         self._interrupt_reason = ""
         self.now_playing = item
@@ -495,6 +517,8 @@ class Conductor(threading.Thread):
             log.warning("%s plays late by %.0f s (the device missed its start; valid until %s)", item.item_id,
                         started - planned, item.late_until.isoformat())
         self.store.mark_play(item.item_id, "playing", {"item": item.to_dict(), "actual_start": started})
+        if volume is not None:
+            log.info("%s plays at volume %d%%", item.item_id, volume)
         self.emit("started", item, actual_start=started, flags=flags)
         self.on_change()
         progress = self._record_progress(item, started)

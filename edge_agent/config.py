@@ -33,6 +33,7 @@ class VolumeSettings:
     control: str = setting("", "ALSA mixer control for amixer, e.g. 'PCM' or 'Master' (empty: no mixer)")
     card: str = setting("", "ALSA card for amixer -c (empty: default card)")
     initial: int = setting(80, "volume in percent applied at start until the controller sets one")
+    emergency_min: int = setting(80, "an emergency plays at least this loud (percent), whatever the pole's volume or the item's")
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,8 @@ class AgentConfig:
     update: UpdateSettings = section(UpdateSettings, "signed agent updates")
 
     db_path = PathIn("data_dir", "agent.db")
+    device_key_path = PathIn("data_dir", "keys", "device-ed25519.pem")
+    heads_copy_path = PathIn("data_dir", "chain-heads.json")
     cache_dir = PathIn("data_dir", "media")
 
     @property

@@ -1,7 +1,9 @@
 """``loaxa agent enroll``: trade a one-time code for this device's identity and credentials.
 
-The controller answers with the device id, its broker account, the broker address, the
-controller's public signing key (pinned from then on) and, with TLS, the broker's CA.
+The device makes its own Ed25519 key and sends the public half; it signs the device's
+playback events from then on.  The controller answers with the device id, its broker
+account, the broker address, the controller's public signing key (pinned from then on)
+and, with TLS, the broker's CA.
 They go into the agent's config file, written atomically with mode 0600 and owned by
 the agent's user; every other setting already in that file is kept.
 """
@@ -90,8 +92,9 @@ def _call(controller_url: str, path: str, body: Any = None, *, cafile: str | Non
         raise EnrollError("the controller's answer is not JSON") from None
 
 
-def request_grant(controller_url: str, code: str, *, cafile: str | None = None) -> Grant:
-    return Grant.from_response(_call(controller_url, "/api/enroll", {"code": code}, cafile=cafile))
+def request_grant(controller_url: str, code: str, *, cafile: str | None = None, device_public_key: str = "") -> Grant:
+    body = {"code": code, "device_public_key": device_public_key} if device_public_key else {"code": code}
+    return Grant.from_response(_call(controller_url, "/api/enroll", body, cafile=cafile))
 
 
 def check_kid(controller_url: str, expect_kid: str, *, cafile: str | None = None) -> None:
@@ -112,7 +115,10 @@ def enroll(controller_url: str, code: str, config_path: Path, *, user: str | Non
         raise EnrollError(f"the existing config cannot be kept: {exc}") from None
     if expect_kid:
         check_kid(controller_url, expect_kid, cafile=cafile)
-    grant = request_grant(controller_url, code, cafile=cafile)
+    device_key = protocol.Signer.generate()  # the pole's own key: its private half never leaves this machine
+    grant = request_grant(controller_url, code, cafile=cafile,
+                          device_public_key=protocol.public_key_to_text(device_key.public_key))
+    _write_bytes(base.device_key_path, device_key.private_pem(), 0o600, owner)
     if expect_kid and grant.kid != expect_kid:
         raise EnrollError(f"the controller's key is {grant.kid}, not the expected {expect_kid}: refusing to pin it")
     tls_ca = ""
@@ -142,6 +148,20 @@ def _owner(user: str | None) -> tuple[int, int] | None:
     if os.geteuid() != 0 and entry.pw_uid != os.geteuid():
         raise EnrollError(f"only root can write a config owned by {user!r}")
     return entry.pw_uid, entry.pw_gid
+
+
+def _write_bytes(path: Path, data: bytes, mode: int, owner: tuple[int, int] | None) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if owner is not None:
+        os.chown(path.parent, *owner)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.chmod(tmp, mode)
+    if owner is not None:
+        os.chown(tmp, *owner)
+    os.replace(tmp, path)
 
 
 def _write(path: Path, text: str, mode: int, owner: tuple[int, int] | None) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import subprocess
 import threading
+from contextlib import contextmanager
+from typing import Iterator
 
 from edge_agent.config import RelaySettings, VolumeSettings
 
@@ -55,15 +57,51 @@ class Relay:
 
 
 class Volume:
-    """Holds the output volume and applies it with amixer when a mixer control is configured."""
+    """The output volume: the pole's own level (set by command) and, during one play, the item's.
+
+    ``level`` is the pole's standing volume, what it reports; ``mixer`` is what the mixer is set
+    to now.  A signed item may carry its own volume (an emergency always carries at least the
+    configured minimum): :meth:`for_item` sets it for that play only, then returns to the
+    standing level, including one a command changed meanwhile.
+    """
 
     def __init__(self, settings: VolumeSettings):
         self.settings = settings
+        self._lock = threading.Lock()
+        self._override: int | None = None
         self.level = settings.initial
+        self.mixer = settings.initial
         self.apply(settings.initial)
 
     def apply(self, percent: int) -> None:
+        """Set the standing volume (a command); it sounds at once unless an item's volume holds the mixer."""
         percent = max(0, min(100, int(percent)))
+        with self._lock:
+            if self._override is None and not self._set_mixer(percent):
+                return
+            self.level = percent
+        log.info("volume %d%%", percent)
+
+    @contextmanager
+    def for_item(self, percent: int | None) -> Iterator[int]:
+        """Play at ``percent`` (None: the standing level) until the block ends; yields the level in use."""
+        if percent is None:
+            yield self.level
+            return
+        percent = max(0, min(100, int(percent)))
+        with self._lock:
+            self._override = percent
+            if percent != self.mixer:
+                self._set_mixer(percent)
+        try:
+            yield self.mixer
+        finally:
+            with self._lock:
+                self._override = None
+                if self.mixer != self.level:
+                    self._set_mixer(self.level)
+
+    def _set_mixer(self, percent: int) -> bool:
         if self.settings.control:
             cmd = ["amixer", "-q"]
             if self.settings.card:
@@ -73,6 +111,6 @@ class Volume:
                 subprocess.run(cmd, check=True, capture_output=True, timeout=10)
             except (OSError, subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
                 log.error("could not set volume with amixer: %s", exc)
-                return
-        self.level = percent
-        log.info("volume %d%%", percent)
+                return False
+        self.mixer = percent
+        return True

@@ -19,7 +19,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +153,8 @@ class _FileSinkPrepared(_PreparedBase):
         self.fh.write(frame)
 
     def _on_started(self) -> None:
-        self.sink.record(dict(self.info, actual_start=self.started_at))
+        volume = self.sink.volume()
+        self.sink.record(dict(self.info, actual_start=self.started_at, **({} if volume is None else {"volume": volume})))
 
     def wait(self, stop: threading.Event) -> PlayOutcome:
         for frame in self.frames:
@@ -174,9 +175,10 @@ class _FileSinkPrepared(_PreparedBase):
 
 
 class FileSinkOutput:
-    """A file "sound card" that records when each play really started."""
+    """A file "sound card" that records when each play really started, and at what mixer volume."""
 
-    def __init__(self, directory: Path, rate: int = 48000):
+    def __init__(self, directory: Path, rate: int = 48000, volume: Callable[[], int | None] = lambda: None):
+        self.volume = volume
         self.dir = directory
         self.dir.mkdir(parents=True, exist_ok=True)
         self.rate = rate

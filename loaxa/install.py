@@ -49,6 +49,8 @@ class Role:
     takes_release: bool = False
     tree: str = ""  # an absolute directory the role lays out and its user owns (it updates itself there)
     lay_out: Callable[[Path, Path | None, str, list[str]], None] | None = None
+    # What in the installed config would travel in clear beyond this machine: printed loudly, on stderr.
+    warnings: Callable[[Path], list[str]] | None = None
 
 
 def role_names() -> list[str]:
@@ -180,4 +182,7 @@ def _install(args: argparse.Namespace) -> int:
             print(line)
     except (OSError, subprocess.CalledProcessError, ReleaseRefused, ProtocolError) as exc:
         raise CommandError(str(exc)) from None
+    if role.warnings is not None:
+        for line in role.warnings(root / "etc" / "loaxa" / role.config_name):
+            print(line, file=sys.stderr)
     return 0

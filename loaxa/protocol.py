@@ -98,6 +98,11 @@ def keys_topic() -> str:
     return f"{TOPIC_ROOT}/keys"
 
 
+def heads_topic() -> str:
+    """The controller's latest signed chain heads, retained; every device keeps a copy."""
+    return f"{TOPIC_ROOT}/heads"
+
+
 def client_id(username: str, fallback: str) -> str:
     """The MQTT client id of a connection: its broker user name when it has one.
 
@@ -505,6 +510,53 @@ class KeyRollover(Message):
         )
 
 
+_HEX64_RE = re.compile(r"^[0-9a-f]{64}$")
+
+
+@dataclass(frozen=True)
+class ChainHead(Message):
+    """One hash chain's length and last hash (``audit_log:all``, ``playback_events:<device>``)."""
+
+    TYPE: ClassVar[str] = "head"
+    SIGNED: ClassVar[bool] = False
+
+    chain: str
+    length: int
+    head: str
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "ChainHead":
+        if not isinstance(d, Mapping):
+            raise ProtocolError("a chain head must be an object")
+        head = _text(d, "head")
+        if not _HEX64_RE.match(head):
+            raise ProtocolError("field 'head': not a sha256")
+        return cls(chain=_text(d, "chain", limit=200), length=_int(d, "length", 0, 2**62), head=head)
+
+
+@dataclass(frozen=True)
+class ChainHeads(Message):
+    """The heads of every hash chain at one instant, signed by the controller, so a copy kept
+    off the box (on every pole, at the province) catches a consistent rewrite of history."""
+
+    TYPE: ClassVar[str] = "heads"
+    SIGNED: ClassVar[bool] = True
+
+    seq: int
+    issued_at: datetime
+    controller_url: str = ""
+    heads: tuple[ChainHead, ...] = ()
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "ChainHeads":
+        heads = d.get("heads", [])
+        if not isinstance(heads, list) or len(heads) > 20000:
+            raise ProtocolError("field 'heads': a list of at most 20000 chains")
+        return cls(seq=_int(d, "seq", 1, 2**62), issued_at=parse_time(d.get("issued_at"), "issued_at"),
+                   controller_url=_text(d, "controller_url", required=False),
+                   heads=tuple(ChainHead.from_dict(h) for h in heads))
+
+
 # --- device -> controller ---------------------------------------------------------
 
 
@@ -605,10 +657,15 @@ class PlaybackEvent(Message):
 
 @dataclass(frozen=True)
 class EventBatch(Message):
-    """Events from one device's outbox, in sequence order."""
+    """Events from one device's outbox, in sequence order, sealed with the device's own key.
+
+    The pole generates its Ed25519 key at enrollment and keeps the private half; the
+    controller stores the public half and refuses a batch it does not verify, so broker
+    credentials alone cannot write the logbook.
+    """
 
     TYPE: ClassVar[str] = "events"
-    SIGNED: ClassVar[bool] = False
+    SIGNED: ClassVar[bool] = True
 
     device_id: str
     epoch: str

@@ -11,7 +11,7 @@ from controller.cli_http.client import ApiError
 from support.harness import Listener, wait_for
 from support.tree import seed_commune
 from loaxa import protocol
-from loaxa.protocol import DeviceState, EventBatch, PlaybackEvent
+from loaxa.protocol import DeviceState, EventBatch, PlaybackEvent, Signer
 from loaxa.wire_time import format_time, utcnow
 
 
@@ -32,7 +32,7 @@ def test_malformed_mqtt_payloads_do_not_crash_the_controller(system, broker):
     # Then a valid state and a valid event batch still go through: the ingest loop is alive.
     pub.publish(protocol.state_topic("loa-1"), protocol.encode(DeviceState(device_id="loa-1", online=True, plan_version=3)))
     batch = EventBatch(device_id="loa-1", epoch="e1", events=(PlaybackEvent(seq=1, kind="skipped", recorded_at=utcnow()),))
-    pub.publish(protocol.events_topic("loa-1"), protocol.encode(batch))
+    pub.publish(protocol.events_topic("loa-1"), Signer.generate().seal(batch))
     wait_for(lambda: ctl.api.get("/api/devices/loa-1")["plan_version_applied"] == 3, what="valid state ingested")
     wait_for(lambda: len(ctl.events()) == 1, what="valid event stored")
     assert ctl.alive
@@ -47,17 +47,18 @@ def test_duplicate_event_batches_are_stored_once_and_acked_contiguously(system, 
     seed_commune(ctl.api, {"loa-1": "thon-a"})
     pub = Listener(broker, protocol.ack_topic("loa-1"), client_id="fake-device")
     now = utcnow()
-    ev = lambda n: PlaybackEvent(seq=n, kind="finished", recorded_at=now, item_id=f"i{n}")  # noqa: E731
+    ev = lambda n: PlaybackEvent(seq=n, kind="security", recorded_at=now, reason=f"r{n}")  # noqa: E731
+    key = Signer.generate()  # loa-1 was never enrolled, and this test rig does not require a known key
     first = EventBatch(device_id="loa-1", epoch="e1", events=(ev(1), ev(2)))
     gap = EventBatch(device_id="loa-1", epoch="e1", events=(ev(4),))
     for b in (first, first, gap):
-        pub.publish(protocol.events_topic("loa-1"), protocol.encode(b))
+        pub.publish(protocol.events_topic("loa-1"), key.seal(b))
     wait_for(lambda: len(pub.on(protocol.ack_topic("loa-1"))) == 3, what="three acks")
     verifier = protocol.Verifier([protocol.public_key_from_text(ctl.api.get("/api/pubkey")["public_key"])])
     acks = [verifier.open(p, protocol.Ack).up_to_seq for p in pub.on(protocol.ack_topic("loa-1"))]
     assert acks == [2, 2, 2]  # seq 3 is missing, so 4 is stored but not yet acknowledged
     assert [r["seq"] for r in ctl.events()] == [1, 2, 4]
-    pub.publish(protocol.events_topic("loa-1"), protocol.encode(EventBatch(device_id="loa-1", epoch="e1", events=(ev(3), ev(4)))))
+    pub.publish(protocol.events_topic("loa-1"), key.seal(EventBatch(device_id="loa-1", epoch="e1", events=(ev(3), ev(4)))))
     wait_for(lambda: len(pub.on(protocol.ack_topic("loa-1"))) == 4, what="fourth ack")
     assert verifier.open(pub.on(protocol.ack_topic("loa-1"))[-1], protocol.Ack).up_to_seq == 4
     assert [r["seq"] for r in ctl.events()] == [1, 2, 3, 4]

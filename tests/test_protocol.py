@@ -48,16 +48,20 @@ SIGNED = [
     Ack(device_id="loa-1", epoch="e1-abc", up_to_seq=42, issued_at=NOW),
     KeyRollover(seq=1, next_public_key=protocol.public_key_to_text(Signer.generate().public_key), retire_kid="abcd",
                 issued_at=NOW),
-]
-UNSIGNED = [
-    DeviceState(device_id="loa-1", online=True, ts=NOW, agent_version="0.1.0", plan_version=7, media_ready=True,
-                clock_offset_ms=1.5, volume=70, playing="bc-1", relay_on=True, cache_bytes=10, free_disk_bytes=99,
-                faults=("disk_full",)),
+    protocol.ChainHeads(seq=2, issued_at=NOW, controller_url="https://loa.example",
+                        heads=(protocol.ChainHead(chain="audit_log:all", length=3, head="ab" * 32),
+                               protocol.ChainHead(chain="playback_events:loa-1", length=9, head="cd" * 32))),
+    # sealed by the device's own key, not the controller's
     EventBatch(device_id="loa-1", epoch="e1-abc", events=(
         PlaybackEvent(seq=1, kind="started", recorded_at=NOW, item_id="bc-1", broadcast_id="bc-1", sha256=SHA,
                       plan_version=7, planned_at=NOW, actual_start=NOW, flags=("late",)),
         PlaybackEvent(seq=2, kind="finished", recorded_at=NOW, item_id="bc-1", duration_s=12.5),
     )),
+]
+UNSIGNED = [
+    DeviceState(device_id="loa-1", online=True, ts=NOW, agent_version="0.1.0", plan_version=7, media_ready=True,
+                clock_offset_ms=1.5, volume=70, playing="bc-1", relay_on=True, cache_bytes=10, free_disk_bytes=99,
+                faults=("disk_full",)),
     protocol.offline_state("loa-1"),
 ]
 
@@ -129,8 +133,8 @@ def test_malformed_payloads_give_clear_errors(payload, why):
         protocol.decode(payload, DeviceState)
 
 
-def test_event_batch_rules():
-    body = json.loads(protocol.encode(UNSIGNED[1]))
+def test_event_batch_rules(signer):
+    body = json.loads(signer.seal(SIGNED[-1]))
     body["body"]["events"].reverse()
     with pytest.raises(ProtocolError, match="increasing seq"):
         protocol.decode(json.dumps(body), EventBatch)

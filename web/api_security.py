@@ -18,8 +18,9 @@ def enroll():
     """A new device trades its one-time code for its identity, credentials and the controller's key."""
     data = request.get_json(silent=True)
     code = data.get("code") if isinstance(data, dict) else None
+    device_key = data.get("device_public_key") if isinstance(data, dict) else None
     try:
-        bundle = ctl().security.enroll(code, auth.actor().ip)
+        bundle = ctl().security.enroll(code, auth.actor().ip, device_key)
     except TooManyAttempts as exc:
         response = jsonify(exc.to_dict())
         response.headers["Retry-After"] = "60"

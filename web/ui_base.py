@@ -32,6 +32,7 @@ STATUS_VI = {
     "failed": "Lỗi", "skipped": "Bỏ qua", "missed": "Không phát", "security": "Cảnh báo an ninh",
     "ready": "Sẵn sàng", "not_ready": "Chưa sẵn sàng", "offline": "Mất kết nối", "online": "Trực tuyến",
     "unknown": "Không rõ", "never": "Chưa từng kết nối",
+    "low_volume": "Âm lượng quá nhỏ",
 }
 
 

@@ -112,21 +112,28 @@ class Enrollment:
                                            "created_by": created_by, "used_at": None, "used_from": ""})
         return code, expires
 
-    def redeem(self, code: Any, source: str = "") -> tuple[str, str, str]:
-        """Trade a valid code for new credentials, once: returns (device_id, username, password)."""
+    def check(self, code: Any) -> str:
+        """The device a valid, unused code belongs to, without spending it; refusals as :meth:`redeem`."""
         digest = code_digest(code)
         now = utcnow()
         with self.db.tx() as db:
             row = db.execute("SELECT device_id, expires_at, used_at FROM enrollment_codes WHERE code_sha256 = ?",
                              [digest]).fetchone()
-            if row is None:
-                raise EnrollmentRefused("invalid_code", "Mã đăng ký không đúng.", "code")
-            device_id, expires_at, used_at = row
-            if used_at is not None:
-                raise EnrollmentRefused("code_used", "Mã đăng ký này đã được dùng. Hãy tạo mã mới.", "code")
-            if parse_time(expires_at, "expires_at") <= now:
-                raise EnrollmentRefused("code_expired", "Mã đăng ký đã hết hạn. Hãy tạo mã mới.", "code")
+        if row is None:
+            raise EnrollmentRefused("invalid_code", "Mã đăng ký không đúng.", "code")
+        device_id, expires_at, used_at = row
+        if used_at is not None:
+            raise EnrollmentRefused("code_used", "Mã đăng ký này đã được dùng. Hãy tạo mã mới.", "code")
+        if parse_time(expires_at, "expires_at") <= now:
+            raise EnrollmentRefused("code_expired", "Mã đăng ký đã hết hạn. Hãy tạo mã mới.", "code")
+        return device_id
+
+    def redeem(self, code: Any, source: str = "") -> tuple[str, str, str]:
+        """Trade a valid code for new credentials, once: returns (device_id, username, password)."""
+        digest = code_digest(code)
+        with self.db.tx() as db:
+            device_id = self.check(code)
             db.execute("UPDATE enrollment_codes SET used_at = ?, used_from = ? WHERE code_sha256 = ?",
-                       [format_time(now), source[:64], digest])
+                       [format_time(utcnow()), source[:64], digest])
             username, password = self.credentials.issue_device(device_id)
         return device_id, username, password

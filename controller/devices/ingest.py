@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Callable, Collection
+from typing import TYPE_CHECKING, Callable, Collection
 
 from controller.reports import hashchain
 from controller.reports.audit import PLAYBACK_CHAIN, log_query
 from controller.db import Database
+from controller.devices import event_trust
 from controller.devices.flapping import FlapWatch
 from controller.devices.history import DeviceHistory
 from controller.devices.registry import Registry
@@ -20,6 +21,9 @@ from loaxa import protocol
 from loaxa.logs import log_context
 from loaxa.protocol import DeviceState, EventBatch, ProtocolError
 from loaxa.wire_time import format_time, utcnow
+
+if TYPE_CHECKING:
+    from controller.reports.audit import AuditTrail
 
 log = logging.getLogger(__name__)
 
@@ -34,14 +38,19 @@ _INSERT_EVENT = (
 
 class Ingest:
     def __init__(self, db: Database, registry: Registry, send_ack: AckSender, flaps: FlapWatch | None = None,
-                 history: DeviceHistory | None = None, observers: list[StateObserver] | None = None):
+                 history: DeviceHistory | None = None, observers: list[StateObserver] | None = None,
+                 audit: "AuditTrail | None" = None, require_signatures: bool = True):
         self.db = db
         self.registry = registry
         self.send_ack = send_ack
         self.flaps = flaps
         self.history = history if history is not None else DeviceHistory(db)  # outages and the device page read it
         self.observers: list[StateObserver] = observers or []  # told (device, state, was_online) after each state
+        self.audit = audit
+        self.keys = event_trust.DeviceKeys(db)
+        self.require_signatures = require_signatures
         self.rejected = 0
+        self.refused_events = 0
 
     def handle(self, topic: str, payload: bytes) -> None:
         """Entry point for every MQTT message the controller subscribes to; never raises."""
@@ -56,7 +65,7 @@ class Ingest:
             if parsed.kind == "state":
                 self.on_state(parsed.target, protocol.decode(payload, DeviceState))
             elif parsed.kind == "events":
-                self.on_events(parsed.target, protocol.decode(payload, EventBatch))
+                self.on_signed_events(parsed.target, payload)
             else:
                 raise ProtocolError(f"unexpected topic {topic!r}")
         except ProtocolError as exc:
@@ -90,7 +99,34 @@ class Ingest:
             observe(device_id, state, was_online)
         log.debug("state of %s: online=%s plan=v%d", device_id, state.online, state.plan_version)
 
+    def on_signed_events(self, device_id: str, payload: bytes) -> None:
+        """A batch off the wire: verified with the device's key, vetted, then stored."""
+        if not self.registry.is_device(device_id):
+            raise ProtocolError(f"unknown device {device_id!r}")
+        batch = self.keys.open_batch(device_id, payload, self.require_signatures)
+        if batch.device_id != device_id:
+            raise ProtocolError(f"events for {batch.device_id!r} published on {device_id!r}'s topic")
+        received = utcnow()
+        accepted, refused = event_trust.vet(self.db, device_id, batch, received)
+        with self.db.tx():
+            if event_trust.note_epoch(self.db, device_id, batch.epoch, received) and self.audit is not None:
+                self.audit.record(f"device:{device_id}", "device_epoch_new", device_id, {"epoch": batch.epoch})
+            if refused:
+                event_trust.store_refusals(self.db, device_id, batch.epoch, refused, received)
+                if self.audit is not None:
+                    self.audit.record(f"device:{device_id}", "playback_events_refused", device_id, {
+                        "epoch": batch.epoch, "seqs": [r.event.seq for r in refused],
+                        "reasons": sorted({r.reason for r in refused}),
+                        "items": sorted({r.event.item_id for r in refused if r.event.item_id})[:20]})
+        if refused:
+            self.refused_events += len(refused)
+            log.warning("refused %d implausible events of %s: %s", len(refused), device_id,
+                        ", ".join(sorted({r.reason for r in refused})))
+        self.on_events(device_id, EventBatch(device_id=device_id, epoch=batch.epoch, events=tuple(accepted)))
+
     def on_events(self, device_id: str, batch: EventBatch) -> None:
+        """Store a batch already trusted (verified and vetted, or from the controller's own tests and
+        tools) in the playback chain, and acknowledge what is safely kept."""
         if batch.device_id != device_id:
             raise ProtocolError(f"events for {batch.device_id!r} published on {device_id!r}'s topic")
         if not self.registry.is_device(device_id):
@@ -138,9 +174,10 @@ class Ingest:
         """Highest seq such that every event up to it is stored (the only safe ack)."""
         row = db.execute("SELECT last_seq FROM event_progress WHERE device_id = ? AND epoch = ?", [device_id, epoch]).fetchone()
         last = row[0] if row else 0
-        for (seq,) in db.execute(
-            "SELECT seq FROM playback_events WHERE device_id = ? AND epoch = ? AND seq > ? ORDER BY seq",
-            [device_id, epoch, last],
+        for (seq,) in db.execute(  # a refused event is handled too: the device may drop it from its outbox
+            "SELECT seq FROM playback_events WHERE device_id = ? AND epoch = ? AND seq > ? "
+            "UNION SELECT seq FROM refused_events WHERE device_id = ? AND epoch = ? AND seq > ? ORDER BY seq",
+            [device_id, epoch, last, device_id, epoch, last],
         ).fetchall():
             if seq != last + 1:
                 break

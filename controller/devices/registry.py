@@ -7,6 +7,7 @@ import re
 from typing import TYPE_CHECKING, Any, Iterable
 
 from controller.db import Database
+from controller.devices.event_trust import epochs_to_review
 from controller.errors import Conflict, InputError, NotFound
 from loaxa.wire_time import format_time, utcnow
 
@@ -32,8 +33,9 @@ def check_name(value: Any, field: str = "name", limit: int = 200) -> str:
 
 
 class Registry:
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, low_volume_fault: int = 0):
         self.db = db
+        self.low_volume_fault = low_volume_fault
 
     # units -------------------------------------------------------------------
     def add_unit(self, unit_id: str, name: str, parent_id: str | None = None, level: str = "") -> dict[str, Any]:
@@ -90,11 +92,11 @@ class Registry:
             rows = list(db["devices"].rows_where("id = ?", [device_id]))
         if not rows:
             raise NotFound("unknown_device", f"Không có cụm loa '{device_id}'.")
-        return _device_view(rows[0])
+        return {**_device_view(rows[0], self.low_volume_fault), "epochs_to_review": epochs_to_review(self.db, device_id)}
 
     def devices(self) -> list[dict[str, Any]]:
         with self.db.tx() as db:
-            return [_device_view(r) for r in db["devices"].rows_where(order_by="id")]
+            return [_device_view(r, self.low_volume_fault) for r in db["devices"].rows_where(order_by="id")]
 
     def device_ids(self) -> list[str]:
         with self.db.tx() as db:
@@ -131,12 +133,21 @@ class Registry:
         return sorted(found)
 
 
-def _device_view(row: dict[str, Any]) -> dict[str, Any]:
+def is_low_volume(state: dict[str, Any], threshold: int) -> bool:
+    """A pole turned down below ``threshold`` would air nothing audible: a fault, not a setting."""
+    volume = state.get("volume")
+    return isinstance(volume, int) and volume < threshold
+
+
+def _device_view(row: dict[str, Any], low_volume_fault: int = 0) -> dict[str, Any]:
     out = dict(row)
     out["online"] = bool(out["online"])
     out["media_ready"] = bool(out["media_ready"])
     out["flapping"] = bool(out.get("flapping_since"))
     out["state"] = json.loads(out.pop("state_json") or "{}")
+    out["low_volume"] = is_low_volume(out["state"], low_volume_fault)
+    if out["low_volume"]:
+        out["state"]["faults"] = sorted({*(out["state"].get("faults") or ()), "low_volume"})
     return out
 
 

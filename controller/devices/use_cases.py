@@ -91,13 +91,13 @@ def add_device(c: Controller, actor: Actor, device_id: Any, name: Any, unit_id: 
 
 # -- readiness ----------------------------------------------------------------------------
 def device_readiness(device: Mapping[str, Any], issued_version: int) -> str:
-    """``offline``, ``unknown``, ``never``, ``ready`` (the plan last issued is applied and its media cached)
-    or ``not_ready``."""
+    """``offline``, ``unknown``, ``never``, ``ready`` (the plan last issued is applied, its media cached
+    and the volume audible) or ``not_ready``."""
     if device.get("link") in ("unknown", "never"):
         return device["link"]
     if not device["online"]:
         return "offline"
-    if device["plan_version_applied"] >= issued_version and device["media_ready"]:
+    if device["plan_version_applied"] >= issued_version and device["media_ready"] and not device.get("low_volume"):
         return "ready"
     return "not_ready"
 
@@ -309,7 +309,7 @@ def add_device_with_code(c: Controller, actor: Actor, device_id: Any, name: Any,
     access.require_unit(actor, unit_id)
     if not device_id:
         device_id = None
-    device, code, expires = c.security.add_device(unit_id, name, device_id, actor.username, actor.ip)
+    device, code, expires = c.security.add_device(unit_id, name, device_id, actor)
     c.dispatcher.publish_plan(device["id"])
     return EnrollmentTicket(device["id"], code, format_time(expires), qr_svg(code))
 
@@ -321,7 +321,7 @@ def issue_code(c: Controller, actor: Actor, device_id: str) -> EnrollmentTicket:
 
     access.require_permission(actor, "manage")
     access.require_devices(actor, [device_id])
-    code, expires = c.security.new_code(device_id, actor.username, actor.ip)
+    code, expires = c.security.new_code(device_id, actor)
     return EnrollmentTicket(device_id, code, format_time(expires), qr_svg(code))
 
 
@@ -329,4 +329,4 @@ def revoke_device(c: Controller, actor: Actor, device_id: str) -> dict[str, Any]
     """Take a pole's credentials away (a stolen or replaced Pi); audited."""
     access.require_permission(actor, "manage")
     access.require_devices(actor, [device_id])
-    return c.security.revoke(device_id, actor.username, actor.ip)
+    return c.security.revoke(device_id, actor)

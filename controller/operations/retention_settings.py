@@ -22,6 +22,8 @@ class RetentionSettings:
     media_days: int = setting(90, "media no bulletin or device plan refers to is deleted this long after it was made (0: never)")
     plan_skips_days: int = setting(30, "records of plays left out of plans are deleted after this many days (0: never)")
     run_at: str = setting("03:30", "UTC time of day the daily retention run starts (HH:MM)")
+    heads_every_min: float = setting(60.0, "the chain heads are signed and shipped off the box this often: retained to every pole, and to heads_copy_url (0: never)")
+    heads_copy_url: str = setting("", "a second controller or the province's server that receives each signed copy of the chain heads (HTTP POST); empty: poles only")
 
     def __post_init__(self) -> None:
         if self.minimum_days < 1:

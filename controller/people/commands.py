@@ -63,6 +63,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("audit", help="the audit trail: verify the hash chains, show recent entries")
     asub = p.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
     v = asub.add_parser("verify", help="check the audit trail and playback events for edited, inserted or deleted rows")
+    v.add_argument("--heads", action="append", default=[], metavar="FILE|URL",
+                   help="a signed copy of the chain heads kept off this machine (a pole's chain-heads.json, the "
+                        "province's copy); repeat for several. A chain that disagrees with a copy is TAMPERED")
     set_handler(v, _audit_verify, "controller")
     s = asub.add_parser("list", help="recent audit entries, newest first")
     s.add_argument("--limit", type=int, default=50)
@@ -182,10 +185,19 @@ def _audit_verify(args: argparse.Namespace) -> int:
     from controller.security.key_file import trusted_public_keys
     from loaxa.cli import load_settings
 
+    from controller.reports.head_copies import copies_from
+
     config = load_settings(ControllerConfig, args.config)
-    with _people(args) as (db, _, _):
-        reports = verify_all(db, trusted_public_keys(config.key_path), config.retention.minimum_days)
+    keys = trusted_public_keys(config.key_path)
+    copies, refused = copies_from(args.heads, keys)
     bad = 0
+    for why in refused:
+        print(f"copy refused: {why}")
+        bad += 1
+    if args.heads:
+        print(f"compared with {len(args.heads) - len(refused)} signed copies of the chain heads ({len(copies)} chains)")
+    with _people(args) as (db, _, _):
+        reports = verify_all(db, keys, config.retention.minimum_days, copies)
     for r in reports:
         print(f"{r.table}: {r.rows} rows in {r.chains} chain(s): {'intact' if r.ok else 'TAMPERED'}")
         for problem in r.problems:

@@ -12,12 +12,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Callable, Iterable, Protocol
 
 from controller.config import PlanSettings
 from controller.db import Database
+from controller.devices.event_trust import record_sent
+from controller.errors import InputError
 from controller.plans.planner import DraftPlan, PlanSet, RelayWindow, StreamRefs, build_plans
 from controller.devices.registry import Registry
 from loaxa import protocol
@@ -66,6 +68,27 @@ def _leaves_plan_at(item: PlayItem, now: datetime) -> datetime:
     return end
 
 
+def with_emergency_volume(item: PlayItem, floor: int) -> PlayItem:
+    """An emergency item carries at least ``floor`` as its signed volume, so a pole turned down
+    (by mistake or on purpose) still sounds the warning; other items keep the pole's own volume."""
+    if item.priority != "emergency" or (item.volume is not None and item.volume >= floor):
+        return item
+    return replace(item, volume=floor)
+
+
+def _with_emergency_volumes(plan_set: PlanSet, floor: int) -> PlanSet:
+    """Every plan's emergency items at the floor; devices sharing one tuple of items still share it."""
+    done: dict[int, tuple[PlayItem, ...]] = {}
+    plans = {}
+    for device_id, draft in plan_set.plans.items():
+        key = id(draft.items)
+        if key not in done:
+            items = tuple(with_emergency_volume(i, floor) for i in draft.items)
+            done[key] = draft.items if all(a is b for a, b in zip(items, draft.items)) else items
+        plans[device_id] = replace(draft, items=done[key])
+    return replace(plan_set, plans=plans)
+
+
 class Dispatcher:
     def __init__(self, db: Database, registry: Registry, signer: Signer, publisher: Publisher, settings: PlanSettings,
                  policy: Callable[[], GuardrailPolicy] = GuardrailPolicy):
@@ -84,7 +107,8 @@ class Dispatcher:
         return timedelta(hours=self.settings.horizon_hours)
 
     def build(self, now: datetime | None = None, device_ids: Iterable[str] | None = None) -> PlanSet:
-        return build_plans(self.db, self.policy(), now or utcnow(), self.horizon, device_ids, self.streams)
+        plan_set = build_plans(self.db, self.policy(), now or utcnow(), self.horizon, device_ids, self.streams)
+        return _with_emergency_volumes(plan_set, self.settings.emergency_min_volume)
 
     def publish_plans(self, device_ids: Iterable[str] | None = None, *, force: bool = False,
                       now: datetime | None = None) -> int:
@@ -144,6 +168,7 @@ class Dispatcher:
                           extra={"device_id": draft.device_id})
                 rows.append((draft.device_id, version, digest, format_time(now), payload))
                 outgoing.append((draft.device_id, payload))
+                record_sent(self.db, [draft.device_id], draft.items, now)
             db.conn.executemany(
                 "INSERT OR REPLACE INTO device_plans(device_id, plan_version, digest, issued_at, payload) VALUES (?,?,?,?,?)",
                 rows,
@@ -193,6 +218,8 @@ class Dispatcher:
         """
         now = utcnow()
         until = now + timedelta(seconds=self.settings.command_ttl_s)
+        if item is not None:
+            item = with_emergency_volume(item, self.settings.emergency_min_volume)
         cmd = Command(
             target=target, seq=self.db.next_counter("command_seq"), action=action, issued_at=now,
             expires_at=min(until, expires_at) if expires_at is not None else until,
@@ -200,6 +227,11 @@ class Dispatcher:
         )
         scope, _, ident = target.partition("/")
         topic = protocol.cmd_topic(ident) if scope == "dev" else protocol.group_cmd_topic(ident)
+        if item is not None:
+            try:
+                record_sent(self.db, [ident] if scope == "dev" else self.registry.resolve_targets([ident]), [item], now)
+            except InputError:  # a unit without devices: nobody to send it to
+                pass
         self.publisher.publish(topic, self.signer.seal(cmd), qos=1, retain=False)
         log.info("sent %s command #%d to %s", action, cmd.seq, target,
                  extra={"device_id": ident if scope == "dev" else None, "broadcast_id": item.broadcast_id if item else None})

@@ -110,6 +110,7 @@ class Emergencies:
         broadcast_id = new_id("em")
         item = PlayItem(item_id=broadcast_id, start=now, sha256=media["sha256"], size=media["size"], ext=media["ext"],
                         duration_s=media["duration_s"], priority="emergency",
+                        volume=self.dispatcher.settings.emergency_min_volume,
                         expires_at=now + timedelta(seconds=self.dispatcher.settings.command_ttl_s),
                         broadcast_id=broadcast_id, title=bulletin["title"][:200])
         late_until = now + self.late_window if self.late_window > timedelta(0) else None

@@ -33,13 +33,18 @@ def device_status(db: Database) -> dict[str, dict[str, Any]]:
     for device_id, online, applied, state_json, issued in rows:
         state = json.loads(state_json or "{}")
         out[device_id] = {"online": bool(online), "applied": applied, "issued": issued,
-                          "missing": set(state.get("missing_media") or ())}
+                          "missing": set(state.get("missing_media") or ()), "volume": state.get("volume")}
     return out
 
 
 def readiness(db: Database, dispatcher: Dispatcher, now: datetime, hours: float = 24.0,
-              limit: int = 50) -> list[dict[str, Any]]:
-    """The next ``limit`` broadcast slots within ``hours``, each with its devices sorted by readiness."""
+              limit: int = 50, low_volume_fault: int = 0) -> list[dict[str, Any]]:
+    """The next ``limit`` broadcast slots within ``hours``, each with its devices sorted by readiness.
+
+    A pole turned down below ``low_volume_fault`` is not ready (``low_volume``): it would play
+    on time and be logged ``finished`` while nobody hears it.  Emergencies carry their own
+    signed volume, so they do not count it.
+    """
     plan_set = dispatcher.build(now)
     until = now + timedelta(hours=hours)
     status = device_status(db)
@@ -70,6 +75,8 @@ def readiness(db: Database, dispatcher: Dispatcher, now: datetime, hours: float 
                                   "detail": f"applied v{st['applied']}, issued v{st['issued']}"})
             elif entry["sha256"] in st["missing"]:
                 not_ready.append({"device_id": device_id, "reason": "media_missing", "detail": entry["sha256"]})
+            elif entry["priority"] != "emergency" and isinstance(st["volume"], int) and st["volume"] < low_volume_fault:
+                not_ready.append({"device_id": device_id, "reason": "low_volume", "detail": f"{st['volume']}%"})
             else:
                 ready.append(device_id)
         out.append({

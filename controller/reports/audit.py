@@ -65,6 +65,7 @@ ACTIONS: frozenset[str] = frozenset({
     "relay_source_added", "relay_programme_added", "live_started", "live_ended",
     # security
     "kill_switch", "kill_switch_lifted", "key_rotated", "settings_changed",
+    "device_epoch_new", "playback_events_refused",
     # the fleet and remote care
     "fleet_rollout", "fleet_rollback", "fleet_rollout_resume", "fleet_rollout_paused",
     "device_restart_agent", "device_reboot", "device_diagnostics", "device_speaker_check",
@@ -177,12 +178,15 @@ def _load(text: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {"value": value}
 
 
-def verify_all(db: Database, keys: Mapping[str, Any] | None = None, minimum_days: int | None = None) -> list[ChainReport]:
+def verify_all(db: Database, keys: Mapping[str, Any] | None = None, minimum_days: int | None = None,
+               copies: Mapping[str, tuple[int, str, str]] | None = None) -> list[ChainReport]:
     """Check every chained table (:func:`controller.reports.hashchain.verify`) and its anchors.
 
     An anchor counts only with its ``retention_pruned`` entry, an age beyond
     ``minimum_days`` and, when ``keys`` (key id to public key) are given, the controller's
     signature (:mod:`controller.reports.anchors`); an anchor failing any is a problem.
+    ``copies`` (``table:chain`` to length, hash and where the copy was kept) are chain heads
+    signed earlier and kept off the box (:mod:`controller.reports.head_copies`).
     """
     from controller.operations.retention_settings import RetentionSettings
 
@@ -190,7 +194,9 @@ def verify_all(db: Database, keys: Mapping[str, Any] | None = None, minimum_days
     reports = []
     with db.tx() as conn:
         for spec in CHAINS:
-            report = hashchain.verify(conn, spec)
+            prefix = f"{spec.table}:"
+            mine = {k[len(prefix):]: v for k, v in (copies or {}).items() if k.startswith(prefix)}
+            report = hashchain.verify(conn, spec, mine)
             checks = check_anchors(conn, spec, keys, floor)
             bad = tuple(hashchain.Problem(spec.table, c.chain[len(spec.table) + 1:], None,
                                           f"anchor not valid: {'; '.join(c.problems)}") for c in checks if not c.ok)

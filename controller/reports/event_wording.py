@@ -36,6 +36,7 @@ REASONS = {
     "emergency_resend": "Gửi lại lệnh khẩn cấp",
     "expired": "Lệnh đã hết hạn khi tới nơi",
     "kill switch state": "Đồng bộ trạng thái khóa phát",
+    "low_volume": "Âm lượng quá nhỏ",
     "quiet_hours": "Trong giờ yên tĩnh", "weekend": "Không phát cuối tuần",
     "cap_minutes_per_programme": "Quá thời lượng một chương trình",
     "cap_programmes_per_day": "Quá số chương trình một ngày",

@@ -213,10 +213,18 @@ def _rows(db: sqlite_utils.Database, spec: ChainSpec) -> Iterator[dict[str, Any]
         yield dict(zip(names, values))
 
 
-def verify(db: sqlite_utils.Database, spec: ChainSpec) -> ChainReport:
-    """Recompute every chain of ``spec.table`` and compare with the stored links and heads."""
+def verify(db: sqlite_utils.Database, spec: ChainSpec,
+           copies: Mapping[str, tuple[int, str, str]] | None = None) -> ChainReport:
+    """Recompute every chain of ``spec.table`` and compare with the stored links and heads.
+
+    ``copies`` maps a chain to a head kept elsewhere (length, hash, where it came from): the
+    chain's row at that length must still have that hash, which is what catches a rewrite
+    that recomputed every later hash and the stored head too.
+    """
     problems: list[Problem] = []
-    state: dict[str, tuple[int, str]] = {c: (a.length, a.hash) for c, a in anchors(db, spec).items()}
+    start = anchors(db, spec)
+    state: dict[str, tuple[int, str]] = {c: (a.length, a.hash) for c, a in start.items()}
+    copies = copies or {}
     count = 0
     for row in _rows(db, spec):
         count += 1
@@ -228,6 +236,15 @@ def verify(db: sqlite_utils.Database, spec: ChainSpec) -> ChainReport:
         if row["hash"] != expected:
             problems.append(Problem(spec.table, chain, row["id"], "content changed after it was stored"))
         state[chain] = (length + 1, row["hash"])
+        copy = copies.get(chain)
+        if copy is not None and copy[0] == length + 1 and copy[1] != row["hash"]:
+            problems.append(Problem(spec.table, chain, row["id"],
+                                    f"differs from the head copied to {copy[2]}: history up to here was rewritten"))
+    for chain, (length, _hash, where) in sorted(copies.items()):
+        if state.get(chain, (0, GENESIS))[0] < length and start.get(chain, Anchor()).length < length:
+            problems.append(Problem(spec.table, chain, None,
+                                    f"{length} rows copied to {where}, {state.get(chain, (0, GENESIS))[0]} found: "
+                                    "rows were deleted"))
     prefix = f"{spec.table}:"
     stored_heads = {r[0][len(prefix):]: (r[1], r[2]) for r in db.execute(
         "SELECT chain, length, head FROM chain_heads WHERE substr(chain, 1, ?) = ?", [len(prefix), prefix])}

@@ -76,11 +76,14 @@ def render_acl(accounts: list[Account], groups_of: dict[str, list[str]]) -> str:
             lines += [f"topic write {root}/dev/+/plan", f"topic write {root}/dev/+/cmd", f"topic write {root}/dev/+/ack",
                       f"topic write {root}/grp/+/cmd", f"topic write {protocol.keys_topic()}"]
             if a.role == "controller":
+                lines.append(f"topic write {protocol.heads_topic()}")
+            if a.role == "controller":
                 lines += [f"topic read {protocol.STATE_WILDCARD}", f"topic read {protocol.EVENTS_WILDCARD}"]
         else:
             d = a.device_id or ""
             lines += [f"topic read {protocol.plan_topic(d)}", f"topic read {protocol.cmd_topic(d)}",
-                      f"topic read {protocol.ack_topic(d)}", f"topic read {protocol.keys_topic()}"]
+                      f"topic read {protocol.ack_topic(d)}", f"topic read {protocol.keys_topic()}",
+                      f"topic read {protocol.heads_topic()}"]
             lines += [f"topic read {protocol.group_cmd_topic(g)}" for g in groups_of.get(d, [])]
             lines += [f"topic write {protocol.state_topic(d)}", f"topic write {protocol.events_topic(d)}"]
         lines.append("")

@@ -20,6 +20,8 @@ from controller.devices.credentials import Credentials
 from controller.db import Database
 from controller.plans.dispatch import Dispatcher
 from controller.devices.enrollment import AttemptLimiter, Enrollment, TooManyAttempts
+from controller.devices.event_trust import DeviceKeys, valid_public_key
+from controller.errors import InputError
 from controller.security.keyring import Keyring, Rotation, latest_rollover, rotate, unconfirmed_devices
 from controller.security.kill_switch import KillSwitches
 from controller.devices.registry import Registry, check_name, register_device
@@ -103,16 +105,27 @@ class DeviceSecurity:
         self.audit.record(actor, "enrollment_code_issued", device_id, {"expires_at": format_time(expires)})
         return code, expires
 
-    def enroll(self, code: Any, ip: str = "") -> dict[str, Any]:
-        """Trade a one-time code for everything an agent needs; the broker learns the account at once."""
+    def enroll(self, code: Any, ip: str = "", device_public_key: Any = None) -> dict[str, Any]:
+        """Trade a one-time code for everything an agent needs; the broker learns the account at once.
+
+        The device sends the public half of the key it just made; from now on only batches
+        sealed with that key count as its playback record (re-enrolling replaces it).
+        """
         if not self.limiter.allow(ip or "unknown"):
             raise TooManyAttempts("too_many_attempts", "Thử quá nhiều lần. Vui lòng đợi một phút rồi thử lại.")
         try:
+            self.enrollment.check(code)  # an unknown, used or expired code first: the device learns nothing else
+            if device_public_key is None:
+                raise InputError("device_key_required", "Cụm loa phải gửi khóa công khai của mình khi đăng ký "
+                                 "(hãy cập nhật phần mềm cụm loa).", "device_public_key")
+            device_key = valid_public_key(device_public_key)
             device_id, username, password = self.enrollment.redeem(code, ip)
         except Exception as exc:
             self.audit.record("device", "enrollment_refused", "", {"reason": getattr(exc, "code", "error")}, ip)
             raise
-        self.audit.record(f"device:{device_id}", "device_enrolled", device_id, {"username": username}, ip)
+        device_kid = DeviceKeys(self.db).register(device_id, device_key, utcnow())
+        self.audit.record(f"device:{device_id}", "device_enrolled", device_id,
+                          {"username": username, "device_kid": device_kid}, ip)
         broker_config.apply_credentials(self.config, self.db)
         self.dispatcher.publish_plan(device_id, force=True)
         host, port, tls = broker_config.device_broker_address(self.config)
@@ -131,6 +144,7 @@ class DeviceSecurity:
         """Remove the device's credentials; effective once the broker reloaded (reported)."""
         self.registry.device(device_id)
         revoked = self.credentials.revoke_device(device_id)
+        DeviceKeys(self.db).retire(device_id, utcnow())
         with self.db.tx() as db:
             db.execute("UPDATE enrollment_codes SET used_at = COALESCE(used_at, ?), used_from = "
                        "CASE WHEN used_at IS NULL THEN 'revoked' ELSE used_from END WHERE device_id = ?",

@@ -36,3 +36,4 @@ class SecuritySettings:
     media_requires_auth: bool = setting(True, "media downloads need a device's broker user name and password (HTTP Basic)")
     flap_reconnects: int = setting(5, "a device reconnecting this many times within flap_window_s is flagged as flapping (audited, counted)")
     flap_window_s: int = setting(120, "the window of flap_reconnects; a flapping device is cleared after staying connected this long")
+    require_device_signatures: bool = setting(True, "playback events must be signed by the device's own key (made at enrollment); off only for an anonymous test broker, whose agents were never enrolled")

@@ -64,3 +64,17 @@ def test_install_into_a_temporary_root(tmp_path, role, cls, unit, state):
                                 capture_output=True, text=True)
         assert verify.returncode == 0, verify.stderr
 
+
+
+def test_installing_a_controller_warns_loudly_while_its_config_is_plaintext(tmp_path):
+    """Finding 13: the out-of-the-box config is plain HTTP; the installer says so, and stops saying it
+    once the config names an https:// public URL (a TLS reverse proxy)."""
+    out = loaxa("install", "controller", "--root", str(tmp_path))
+    assert out.returncode == 0, out.stderr
+    assert "WARNING: plaintext: http.public_url" in out.stderr and "reverse proxy" in out.stderr
+    config = tmp_path / "etc" / "loaxa" / "controller.toml"
+    text = config.read_text()
+    assert 'public_url = ""' in text
+    config.write_text(text.replace('public_url = ""', 'public_url = "https://loa.tanlap.example"', 1))
+    again = loaxa("install", "controller", "--root", str(tmp_path))
+    assert again.returncode == 0 and "WARNING" not in again.stderr

@@ -30,7 +30,7 @@ def test_kill_switch_stops_blocks_is_reconciled_and_lifts(system):
         start = max(utcnow() + timedelta(seconds=seconds), last_end[0])
         last_end[0] = start + duration
         return api.post("/api/broadcasts", {"bulletin_id": bulletin["id"], "starts_at": format_time(start),
-                                            "targets": ["xa"]})["id"]
+                                            "targets": ["xa"], "confirm_duplicate": True})["id"]
 
     def event(kind: str, bc: str):
         return lambda: next(iter(api.get(f"/api/playback?broadcast={bc}&kind={kind}")), None)

@@ -12,6 +12,7 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
+from controller.people.actor import Actor
 from controller.devtools.broker_runner import free_port
 from loaxa.local_time import to_local
 from loaxa.wire_time import utcnow
@@ -81,7 +82,7 @@ def test_roles_scope_quiet_hours_kill_switch_and_ranks_decide_who_speaks_live(tm
         assert late.status_code == 409
 
         # the kill switch stops the session on air and refuses a new one
-        c.security.kill_switches.engage("xa-a", "root", "thử khóa")
+        c.security.kill_switches.engage("xa-a", Actor.system("root"), "thử khóa")
         wait_for(lambda: c.live.get(s2["id"]).ended_at, timeout=10, what="the kill switch to end the session")
         assert c.live.get(s2["id"]).end_reason == "kill_switch"
         wait_for(lambda: ("dev/loa-a", "stop") in sent, timeout=10, what="the stop command")

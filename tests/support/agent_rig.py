@@ -16,7 +16,7 @@ from typing import Any
 from edge_agent.capture import LevelMeter
 from edge_agent.conductor import Conductor
 from edge_agent.config import PlayerSettings, RelaySettings
-from edge_agent.hardware import Relay
+from edge_agent.hardware import Relay, Volume
 from edge_agent.player import FileSinkOutput
 from edge_agent.store import AgentStore
 from loaxa.protocol import Command, Plan, PlayItem, Signer
@@ -158,10 +158,13 @@ class ConductorRig:
     items: tuple[PlayItem, ...] = ()
     events: list[tuple[str, PlayItem | None, dict[str, Any]]] = field(default_factory=list)
     pending: set[str] = field(default_factory=set)  # sha256 of files still downloading
+    volume: Volume | None = None  # a real Volume without a mixer control: the sink records its level
+    emergency_min_volume: int = 0
 
     def __post_init__(self) -> None:
         self.store = AgentStore(self.root / "agent.db")
-        self.sink = FileSinkOutput(self.root / "sink")
+        volume = self.volume
+        self.sink = FileSinkOutput(self.root / "sink", volume=(lambda: volume.mixer) if volume else (lambda: None))
         self.relay = Relay(self.relay_settings)
         self.pin = self.relay._device.pin if self.relay._device is not None else None
         if self.pin is not None:
@@ -174,6 +177,7 @@ class ConductorRig:
             items=lambda: self.items, media_path=self._media_path, emit=self._emit,
             on_change=lambda: None, clock_flags=self.clock_flags or (lambda: []), meter=self.meter,
             media_pending=lambda item: item.sha256 in self.pending,
+            volume=self.volume, emergency_min_volume=self.emergency_min_volume,
         )
 
     def _media_path(self, item: PlayItem) -> Path | None:

@@ -185,7 +185,8 @@ class System:
         cfg.write_text(
             f'data_dir = "{data_dir}"\n{extra_toml}\n[mqtt]\nport = {self.broker.port}\n\n'
             f'[http]\nport = {port}\n\n[audio]\nengine = "espeak"\n\n'
-            '[security]\nmedia_requires_auth = false  # the anonymous test broker gives agents no credentials\n\n'
+            '[security]\nmedia_requires_auth = false  # the anonymous test broker gives agents no credentials\n'
+            'require_device_signatures = false  # nor keys: its agents were never enrolled\n\n'
             f'[schedules]\n{OPEN_GUARDRAILS if guardrails_toml is None else guardrails_toml}\n'
         )
         h = ControllerHandle("controller", loaxa("controller", "-c", str(cfg)), self.root / "controller.log", _env(),

@@ -25,8 +25,9 @@ from loaxa.config import load_config
 
 
 class SecureRig:
-    def __init__(self, root: Path, *, tls: bool = False, plans: str = "", security: str = ""):
-        """``plans`` and ``security``: extra lines of those sections of the controller's config."""
+    def __init__(self, root: Path, *, tls: bool = False, plans: str = "", security: str = "", sections: str = ""):
+        """``plans`` and ``security``: extra lines of those sections of the controller's config;
+        ``sections``: whole further sections (``[retention]`` …), appended."""
         self.root = root
         self.port = free_port()
         self.tls_port = free_port() if tls else 0
@@ -41,7 +42,7 @@ class SecureRig:
             f'[schedules]\n{OPEN_GUARDRAILS}\n'
             f'[broker]\nbind_address = "127.0.0.1"\nport = {self.port}\ntls_port = {self.tls_port}\n'
             f'device_host = "{"localhost" if tls else "127.0.0.1"}"\ncert_hosts = ["localhost"]\n'
-            f'pid_file = "{self.pid_file}"\n'
+            f'pid_file = "{self.pid_file}"\n\n{sections}'
         )
         self.config: ControllerConfig = load_config(ControllerConfig, self.config_path, env={})
         self.files = broker_config.BrokerFiles(broker_config.broker_dir(self.config))

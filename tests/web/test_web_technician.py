@@ -72,8 +72,9 @@ def test_technician_pages_and_no_untranslated_machine_words(system, sessions):
              what="a new code on the device page")
     second = page.inner_text("#enrollment [data-field='code']").strip()
     assert CODE.match(second)
-    assert requests.post(ctl.url + "/api/enroll", json={"code": first}, timeout=30).status_code == 403
-    assert requests.post(ctl.url + "/api/enroll", json={"code": second}, timeout=30).status_code == 200
+    key = protocol.public_key_to_text(protocol.Signer.generate().public_key)
+    assert requests.post(ctl.url + "/api/enroll", json={"code": first, "device_public_key": key}, timeout=30).status_code == 403
+    assert requests.post(ctl.url + "/api/enroll", json={"code": second, "device_public_key": key}, timeout=30).status_code == 200
     with page.expect_navigation():
         page.click("#revoke-form button[type=submit]")
     wait_for(lambda: _audit_actions(ctl, "device_revoked"), what="the revocation audited")
