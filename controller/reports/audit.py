@@ -58,7 +58,7 @@ ACTIONS: frozenset[str] = frozenset({
     "emergency_unreached",
     # official warnings (CAP alerts)
     "alert_source_added", "alert_policy_set", "alert_uploaded", "alert_decision", "alert_approved", "alert_rejected",
-    "alert_stopped", "unit_geography_imported",
+    "alert_stopped", "unit_geography_imported", "alert_source_edited", "alert_source_disabled", "alert_source_enabled",
     # live audio
     "relay_source_added",
     # security
