@@ -9,6 +9,7 @@ from audio.script import ScriptSettings
 from audio.settings import AudioSettings
 from controller.alerts.settings import AlertSettings
 from controller.fleet.settings import FleetSettings
+from controller.notifications.settings import NotificationSettings
 from controller.people.settings import PeopleSettings
 from controller.operations.retention_settings import RetentionSettings
 from controller.security.settings import BrokerSettings, SecuritySettings
@@ -67,6 +68,7 @@ class ControllerConfig:
     fleet: FleetSettings = section(FleetSettings, "agent releases, staged rollouts and remote care")
     alerts: AlertSettings = section(AlertSettings, "official CAP warnings: countdowns, lifetimes, late windows")
     streaming: StreamingSettings = section(StreamingSettings, "live audio: the Icecast server and relay restreaming")
+    notifications: NotificationSettings = section(NotificationSettings, "who is told what needs them: the bell, e-mail (SMTP) and a webhook")
 
     db_path = PathIn("data_dir", "loaxa.db")
     media_dir = PathIn("data_dir", "media")

@@ -33,6 +33,7 @@ from controller.operations.retention import Retention
 from controller.devices.registry import Registry
 from controller.plans.render_progress import RenderProgressRegistry
 from controller.people.users import Users
+from controller.notifications import Notifications
 from controller.errors import NotFound, Refused
 from controller.streaming.service import Streaming
 from loaxa import protocol
@@ -98,6 +99,8 @@ class Controller:
         self.streaming = Streaming(self.db, config.streaming, config.data_dir, _device_host(config),
                                    ca_dir=broker_dir(config) / "tls", media_dir=config.media_dir)
         self.security.on_revoke.append(self.streaming.accounts_revoke)
+        self.notifications = Notifications(self.db, self.users, config.notifications, config.public_url)
+        self.emergencies.on_unreached.append(self.notifications.on_unreached)
         self.metrics = ControllerMetrics(self)
         self._started = False
 
@@ -110,6 +113,7 @@ class Controller:
         self.emergencies.start()
         self.alerts.start(self.jobs.scheduler)
         self.streaming.start()
+        self.notifications.start()
         self._started = True
         for what in plaintext_exposure(self.config):
             log.error("PLAINTEXT beyond this machine: %s; set up TLS (see docs/security.md)", what)
@@ -118,6 +122,7 @@ class Controller:
     def stop(self) -> None:
         if self._started:
             self.alerts.shutdown()
+            self.notifications.stop()
             self.jobs.shutdown()
             self.emergencies.stop()
             self.streaming.stop()
@@ -206,7 +211,8 @@ class Controller:
         return self.replan(self.broadcasts.cancel(broadcast_id, by))
 
     def replan(self, bc: dict[str, Any], also: list[str] | None = None) -> dict[str, Any]:
-        """After any change: arm or drop the media job, and republish the plans of every device involved."""
+        """After any change: arm or drop the media job, republish the plans of every device involved, tell who waits."""
+        self.notifications.on_broadcast(bc)
         if bc["status"] == "approved":
             self.jobs.arm_render(bc["id"])
         else:
