@@ -176,14 +176,14 @@ class Notifications:
             if status == "pending_approval":
                 self.raise_notice(Notice(
                     APPROVAL_WAITING, f"{APPROVAL_WAITING}:{bc['id']}:{last.get('at', '')}",
-                    f"Chờ duyệt: {title}", f"{bc.get('created_by', '')} gửi lịch phát \"{title}\" ({_local(when)}) chờ duyệt.",
+                    f"Chờ duyệt: {title}", f"{self._full_name(bc.get('created_by', ''))} gửi lịch phát \"{title}\" ({_local(when)}) chờ duyệt.",
                     link, devices=tuple(bc.get("devices", ())), exclude=(bc.get("created_by", ""),)))
             else:
                 comment = bc.get("decision_comment") or ""
                 self.raise_notice(Notice(
                     BROADCAST_REJECTED, f"{BROADCAST_REJECTED}:{bc['id']}:{last.get('at', '')}",
                     f"Bị từ chối: {title}",
-                    f"{bc.get('decided_by') or 'Lãnh đạo'} đã từ chối lịch phát \"{title}\" ({_local(when)})."
+                    f"{self._full_name(bc.get('decided_by')) or 'Lãnh đạo'} đã từ chối lịch phát \"{title}\" ({_local(when)})."
                     + (f" Ý kiến: {comment}" if comment else ""),
                     link, people=(bc.get("created_by", ""),)))
         except Exception:  # noqa: BLE001 - never break the use case
@@ -220,6 +220,10 @@ class Notifications:
             if nid is not None:
                 raised.append(nid)
         return raised
+
+    def _full_name(self, username: Any) -> str:
+        user = self.users.find(username) if username else None
+        return (user.display_name or user.username) if user else str(username or "")
 
     def _bulletin_title(self, bulletin_id: Any) -> str:
         with self.db.tx() as db:

@@ -51,7 +51,7 @@ ACTIONS: frozenset[str] = frozenset({
     "user_enabled", "password_changed", "token_created", "tokens_revoked",
     # the administrative tree and devices
     "unit_added", "device_added", "device_revoked", "device_enrolled", "enrollment_code_issued",
-    "enrollment_refused", "device_volume", "device_test_tone", "device_flapping",
+    "enrollment_refused", "device_volume", "device_test_tone", "device_flapping", "device_located",
     # bulletins, broadcasts and their approval
     "bulletin_added", "broadcast_scheduled", "broadcast_edited", "broadcast_submitted", "broadcast_cancelled",
     "broadcast_approved", "broadcast_rejected", "emergency", "guardrails_changed",
