@@ -49,8 +49,12 @@ def test_demo_plays_a_scheduled_bulletin_on_three_agents_and_stops_cleanly(tmp_p
         from controller.cli_http.client import ApiClient
 
         api = ApiClient(url, token=approver)
-        wait_for(lambda: not api.get("/api/devices/loa-tay-1")["online"], timeout=90, what="the speaker switched off")
-        assert "loa-tay-1 switched off on purpose" in out.read_text()
+        clusters = {f["properties"]["device_id"]: f["properties"] for f in api.get("/api/map")["features"]
+                    if f["properties"]["layer"] == "device"}
+        assert {d: c["placed"] for d, c in clusters.items()} == dict.fromkeys(("loa-dong-1", "loa-dong-2", "loa-tay-1"),
+                                                                              "device"), "the demo's map has its poles"
+        wait_for(lambda: "loa-tay-1 switched off on purpose" in out.read_text(), timeout=90, what="the planned outage")
+        wait_for(lambda: not api.get("/api/devices/loa-tay-1")["online"], timeout=30, what="the speaker switched off")
         wait_for(lambda: api.get("/api/devices/loa-tay-1")["online"], timeout=90, what="the speaker back on")
     finally:
         demo.send_signal(signal.SIGINT)

@@ -83,8 +83,9 @@ STANDS_IN_FOR_THE_DEMO = textwrap.dedent("""
     import sys, time
     from controller.devtools.terminal import own_foreground
     with own_foreground() as moved:
-        sys.stdout.write(f"ready {moved}!\\n"); sys.stdout.flush()
         try:
+            sys.stdout.write(f"ready {moved}!\\n")
+            sys.stdout.flush()
             while True:
                 time.sleep(0.1)
         except KeyboardInterrupt:

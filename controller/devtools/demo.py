@@ -88,11 +88,29 @@ def broker_toml(mqtt_port: int, pid_file: Path) -> str:
             f'tls_port = 0\npid_file = "{pid_file}"\n')
 
 
+def _box(unit_id: str, lon: float, lat: float, width: float, height: float) -> dict:
+    ring = [[lon, lat], [lon + width, lat], [lon + width, lat + height], [lon, lat + height], [lon, lat]]
+    return {"type": "Feature", "properties": {"unit_id": unit_id}, "geometry": {"type": "Polygon", "coordinates": [ring]}}
+
+
+# Made-up boundaries and poles for the map (a real commune imports its own GeoJSON, see docs/alerts.md).
+DEMO_GEOJSON = {"type": "FeatureCollection", "features": [
+    _box("tinh-demo", 105.70, 20.90, 0.30, 0.25), _box("xa-tan-lap", 105.80, 21.00, 0.10, 0.06),
+    _box("thon-dong", 105.85, 21.00, 0.05, 0.06), _box("thon-tay", 105.80, 21.00, 0.05, 0.06)]}
+DEMO_LOCATIONS = {"loa-dong-1": (21.02, 105.87), "loa-dong-2": (21.045, 105.885), "loa-tay-1": (21.03, 105.825)}
+
+
 def seed(api: ApiClient) -> None:
     existing = {u["id"] for u in api.get("/api/units")}
     for uid, name, parent, level in UNITS:
         if uid not in existing:
             api.post("/api/units", {"id": uid, "name": name, "parent_id": parent, "level": level})
+    api.post("/api/alerts/geography", DEMO_GEOJSON)
+
+
+def place_devices(api: ApiClient) -> None:
+    for device_id, (lat, lon) in DEMO_LOCATIONS.items():
+        api.request("PUT", f"/api/devices/{device_id}/location", {"lat": lat, "lon": lon})
 
 
 def secure_broker(config_path: Path, workdir: Path, port: int) -> Broker:
@@ -135,7 +153,11 @@ def run_demo(workdir: Path, http_port: int = 8080, outage_after_s: float = 90.0,
              restart_delay_s: float = 3.0) -> int:
     """Run the demo until Ctrl-C or SIGTERM (exit 0); a process that dies is restarted, never the end of it."""
     with own_foreground():
-        return _run(workdir, http_port, outage_after_s, outage_for_s, restart_delay_s)
+        try:
+            return _run(workdir, http_port, outage_after_s, outage_for_s, restart_delay_s)
+        except KeyboardInterrupt:  # Ctrl-C during the set-up, before the supervised part began
+            print("\nThe demo was stopped while starting.", file=sys.stderr, flush=True)
+            return 0
 
 
 def _run(workdir: Path, http_port: int, outage_after_s: float, outage_for_s: float, restart_delay_s: float) -> int:
@@ -171,6 +193,7 @@ def _run(workdir: Path, http_port: int, outage_after_s: float, outage_for_s: flo
                 return 1
             supervisor.add(Supervised(device_id, loaxa_command("agent", "-c", str(cfg)),
                                       workdir / f"agent-{device_id}.log", env))
+        place_devices(api)
         if outage_after_s > 0 and outage_for_s > 0:
             supervisor.outage(OUTAGE_DEVICE, outage_after_s, outage_for_s)
         print(instructions(workdir, url, admin, people, outage_after_s, outage_for_s), flush=True)

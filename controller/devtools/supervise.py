@@ -83,11 +83,11 @@ class Supervisor:
         for planned in [o for o in self.outages if o.at <= now]:
             self.outages.remove(planned)
             proc = self.get(planned.name)
+            self.say(f"{proc.name} switched off on purpose for {planned.seconds:g} s (a dead speaker)")
+            proc.down_until, proc.restart_at = now + planned.seconds, None
             if proc.running:
                 proc.popen.kill()
                 proc.popen.wait()
-            proc.down_until, proc.restart_at = now + planned.seconds, None
-            self.say(f"{proc.name} switched off on purpose for {planned.seconds:g} s (a dead speaker)")
         for proc in self.procs:
             if proc.down_until is not None:
                 if now >= proc.down_until:
