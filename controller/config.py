@@ -9,6 +9,8 @@ from audio.script import ScriptSettings
 from audio.settings import AudioSettings
 from controller.alerts.settings import AlertSettings
 from controller.fleet.settings import FleetSettings
+from controller.devices.map_settings import MapSettings
+from controller.notifications.settings import NotificationSettings
 from controller.people.settings import PeopleSettings
 from controller.operations.retention_settings import RetentionSettings
 from controller.security.settings import BrokerSettings, SecuritySettings
@@ -76,6 +78,8 @@ class ControllerConfig:
     fleet: FleetSettings = section(FleetSettings, "agent releases, staged rollouts and remote care")
     alerts: AlertSettings = section(AlertSettings, "official CAP warnings: countdowns, lifetimes, late windows")
     streaming: StreamingSettings = section(StreamingSettings, "live audio: the Icecast server and relay restreaming")
+    map: MapSettings = section(MapSettings, "the map page: its tile source (none by default: the units' boundaries only)")
+    notifications: NotificationSettings = section(NotificationSettings, "who is told what needs them: the bell, e-mail (SMTP) and a webhook")
 
     db_path = PathIn("data_dir", "loaxa.db")
     media_dir = PathIn("data_dir", "media")

@@ -765,6 +765,59 @@ def m038_device_signatures(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m032_notifications(db: sqlite_utils.Database) -> None:
+    """Notices for the people concerned, each person's unread copy, their deliveries (controller.notifications)."""
+    db.executescript(
+        """
+        CREATE TABLE notifications (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            dedupe_key TEXT NOT NULL UNIQUE,
+            title TEXT NOT NULL,
+            body TEXT NOT NULL DEFAULT '',
+            link TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE notification_inbox (
+            notification_id INTEGER NOT NULL REFERENCES notifications(id),
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            read_at TEXT,
+            PRIMARY KEY (notification_id, user_id)
+        );
+        CREATE INDEX notification_inbox_user ON notification_inbox(user_id, read_at);
+        CREATE TABLE notification_deliveries (
+            id INTEGER PRIMARY KEY,
+            notification_id INTEGER NOT NULL REFERENCES notifications(id),
+            channel TEXT NOT NULL CHECK (channel IN ('email', 'webhook')),
+            address TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'failed')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_at TEXT NOT NULL,
+            last_error TEXT NOT NULL DEFAULT '',
+            sent_at TEXT
+        );
+        CREATE INDEX notification_deliveries_due ON notification_deliveries(status, next_at);
+        CREATE TABLE notification_contacts (
+            user_id INTEGER PRIMARY KEY REFERENCES users(id),
+            email TEXT NOT NULL DEFAULT '',
+            updated_at TEXT NOT NULL
+        );
+        """
+    )
+
+
+@migrations()
+def m033_device_coordinates(db: sqlite_utils.Database) -> None:
+    """Where a speaker cluster stands (WGS 84), for the map."""
+    db.executescript(
+        """
+        ALTER TABLE devices ADD COLUMN lat REAL;
+        ALTER TABLE devices ADD COLUMN lon REAL;
+        """
+    )
+
+
 class Database:
 
     """The controller database with its lock; use :meth:`tx` for every access."""

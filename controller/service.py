@@ -41,6 +41,7 @@ from controller.people.users import Users
 from controller.streaming.live import LiveSessions, quiet_devices
 from controller.people.actor import Actor
 from controller.plans import use_cases as plan_use_cases
+from controller.notifications import Notifications
 from controller.streaming.service import Streaming
 from loaxa import protocol
 from loaxa.wire_time import utcnow
@@ -125,6 +126,9 @@ class Controller:
                                  lambda topic, payload: self.mqtt.publish(topic, payload, qos=1, retain=True),
                                  config.retention.heads_every_min * 60, config.retention.heads_copy_url,
                                  config.public_url)
+
+        self.notifications = Notifications(self.db, self.users, config.notifications, config.public_url)
+        self.emergencies.on_unreached.append(self.notifications.on_unreached)
         self.metrics = ControllerMetrics(self)
         self._started = False
 
@@ -139,6 +143,7 @@ class Controller:
         self.emergencies.start()
         self.alerts.start(self.jobs.scheduler)
         self.heads.start()
+        self.notifications.start()
         self._started = True
         for what in plaintext_exposure(self.config):
             log.error("PLAINTEXT beyond this machine: %s; set up TLS (see docs/security.md)", what)
@@ -148,6 +153,7 @@ class Controller:
         if self._started:
             self.alerts.shutdown()
             self.heads.stop()
+            self.notifications.stop()
             self.jobs.shutdown()
             self.emergencies.stop()
             self.live.shutdown()
@@ -226,7 +232,8 @@ class Controller:
         return plan_use_cases.cancel_broadcast(self, Actor.system(by), broadcast_id)
 
     def replan(self, bc: dict[str, Any], also: list[str] | None = None) -> dict[str, Any]:
-        """After any change: arm or drop the media job, and republish the plans of every device involved."""
+        """After any change: arm or drop the media job, republish the plans of every device involved, tell who waits."""
+        self.notifications.on_broadcast(bc)
         if bc["status"] == "approved":
             self.jobs.arm_render(bc["id"])
         else:

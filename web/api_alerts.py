@@ -128,6 +128,8 @@ def stop(alert_id: str):
 @bp.get("/sources")
 @auth.access("manage")
 def sources():
+    if request.args.get("all", "") in ("1", "true"):
+        return jsonify(ctl().alerts.all_source_views())
     return jsonify(ctl().alerts.source_views())
 
 
@@ -135,6 +137,24 @@ def sources():
 @auth.access("manage")
 def add_source():
     return ctl().alerts.add_source(body(), _actor()), 201
+
+
+@bp.patch("/sources/<source_id>")
+@auth.access("manage")
+def edit_source(source_id: str):
+    return ctl().alerts.edit_source(source_id, body(), auth.actor())
+
+
+@bp.post("/sources/<source_id>/disable")
+@auth.access("manage")
+def disable_source(source_id: str):
+    return ctl().alerts.set_source_enabled(source_id, False, auth.actor())
+
+
+@bp.post("/sources/<source_id>/enable")
+@auth.access("manage")
+def enable_source(source_id: str):
+    return ctl().alerts.set_source_enabled(source_id, True, auth.actor())
 
 
 @bp.get("/policies")

@@ -39,19 +39,21 @@ def create_app(controller: Controller, overrides: Mapping[str, Any] | None = Non
     from web import (api, api_fleet, api_people, api_security, auth, metrics_http, ui_admin,
                      ui_approvals, ui_audit, ui_auth, ui_base, ui_calendar, ui_compose, ui_dashboard, ui_devices,
                      ui_emergency, ui_media, ui_dictionary, ui_alerts, ui_fleet, ui_worklists, ui_guardrails, ui_live,
-                     ui_relays, api_alerts, api_compose, api_dictionary, api_streams, api_approvals, api_audit,
-                     api_calendar, api_dashboard, api_live)
+                     ui_relays, ui_notifications, ui_map, api_alerts, api_compose, api_dictionary, api_streams,
+                     api_approvals, api_audit, api_calendar, api_dashboard, api_live, api_notifications, api_map)
 
     auth.init_app(app)
     for api_module in (api, api_people, api_security, api_fleet, api_alerts, api_streams, api_live):
         api_module.init_app(app)  # each registers its blueprint (the JSON API's error handlers come with ``api``)
-    for json_only in (api_approvals, api_audit, api_calendar, api_compose, api_dashboard, api_dictionary):
+    for json_only in (api_approvals, api_audit, api_calendar, api_compose, api_dashboard, api_dictionary,
+                      api_notifications, api_map):
         app.register_blueprint(json_only.bp)
     app.register_blueprint(media_http.bp)
     app.register_blueprint(release_http.bp)
     app.register_blueprint(metrics_http.bp)
     ui_base.init_app(app)  # what every page shares: template filters, error pages
     for page in (ui_auth, ui_dashboard, ui_compose, ui_approvals, ui_emergency, ui_calendar, ui_devices, ui_audit,
-                 ui_admin, ui_media, ui_dictionary, ui_alerts, ui_fleet, ui_worklists, ui_guardrails, ui_live, ui_relays):
+                 ui_admin, ui_media, ui_dictionary, ui_alerts, ui_fleet, ui_worklists, ui_guardrails, ui_live, ui_relays,
+                 ui_notifications, ui_map):
         app.register_blueprint(page.bp)
     return app

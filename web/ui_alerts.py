@@ -24,5 +24,7 @@ def page():
               if s.whole_tree or any(s.has_unit(u["unit_id"]) for u in a["units"])]
     live = [a for a in alerts if a["state"] == "active"]
     ended = [a for a in alerts if a["state"] != "active"][:RECENT]
-    return render_template("alerts.html", title="Cảnh báo", live=live, ended=ended, describe_risk=describe_risk)
+    sources = ctl().alerts.all_source_views() if auth.actor().can("manage") else []
+    return render_template("alerts.html", title="Cảnh báo", live=live, ended=ended, describe_risk=describe_risk,
+                           sources=sources)
 

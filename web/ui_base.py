@@ -45,6 +45,11 @@ def viewer() -> User | None:
     return auth.current_user()
 
 
+def unread_notifications() -> int:
+    """How many notices the bell shows as unread for the signed-in person."""
+    return ctl().notifications.unread_count(auth.actor()) if auth.current_user() else 0
+
+
 # -- scope: the part of the admin tree a viewer may see ------------------------------------
 def subtree(unit_id: str) -> set[str]:
     """Ids of ``unit_id`` and every unit below it (the same query that decides people's scope)."""
@@ -180,6 +185,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(lambda: devices.broker_link(ctl()), "broker_link")
     app.add_template_filter(media_url, "media_url")
     app.add_template_global(viewer, "viewer")
+    app.add_template_global(unread_notifications, "unread_notifications")
     app.jinja_env.globals.update(PRIORITY_VI=PRIORITY_VI, ROLE_NAMES_VI=ROLE_NAMES_VI)
     for code in ERROR_PAGES:
         app.register_error_handler(code, _error_page)

@@ -41,6 +41,8 @@ from controller.alerts.sources import FEED, PUSH, UPLOAD, Source, token_digest
 from controller.alerts.trust import Trust
 from controller.db import Database
 from controller.errors import InputError, NotFound
+from controller.people.access import require_permission
+from controller.people.actor import Actor
 from controller.plans.bulletins import Bulletins, new_id, record_media
 from controller.plans.planner import load_tree
 from controller.reports.audit import AuditTrail
@@ -174,15 +176,105 @@ class AlertService:
             self._arm_feed(source)
         return _source_view(source)
 
+    def edit_source(self, source_id: Any, changes: Any, actor: Actor | str) -> dict[str, Any]:
+        """Change a source's name, address, interval, size bound or trust; a new ``token`` replaces the old one.
+
+        The whole source is validated again, so an edit can never leave a feed without an
+        address or a push source without a token; the audit entry names the fields changed.
+        """
+        _require_manager(actor)
+        if not isinstance(changes, dict):
+            raise InputError("source_bad", "Thay đổi nguồn phải là một đối tượng JSON.", "source")
+        editable = {"name", "url", "interval_s", "token", "max_bytes", "senders", "require_signature", "certificates"}
+        unknown = set(changes) - editable
+        if unknown:
+            raise InputError("source_bad", f"Không sửa được trường: {', '.join(sorted(unknown))}.", sorted(unknown)[0])
+        row = self._source_row(source_id)
+        before = _source_of(row)
+        merged = {**_source_data(before), **{k: v for k, v in changes.items() if k != "token" or v}}
+        if isinstance(merged.get("senders"), str):
+            merged["senders"] = [s.strip() for s in merged["senders"].replace(",", "\n").splitlines() if s.strip()]
+        if isinstance(merged.get("interval_s"), str) and merged["interval_s"].strip().isdigit():
+            merged["interval_s"] = int(merged["interval_s"])
+        if changes.get("token"):
+            merged.pop("token_sha256", None)
+        source = _guarded(Source.from_dict, merged, "source_bad", "Cấu hình nguồn không hợp lệ.")
+        if source.kind != before.kind:
+            raise InputError("source_bad_kind", "Không đổi được loại nguồn; hãy thêm nguồn mới.", "kind")
+        changed = sorted(k for k, v in _source_data(source).items() if _source_data(before).get(k) != v)
+        with self.db.tx() as db:
+            db.execute("UPDATE alert_sources SET name = ?, url = ?, interval_s = ?, token_sha256 = ?, max_bytes = ?, "
+                       "senders_json = ?, require_signature = ?, certificates_json = ? WHERE id = ?",
+                       [source.name, source.url, source.interval_s, source.token_sha256, source.max_bytes,
+                        json.dumps(list(source.trust.senders), ensure_ascii=False), int(source.trust.require_signature),
+                        json.dumps(list(source.trust.certificates)), source.id])
+            self.audit.record(actor, "alert_source_edited", source.id,
+                              {"changed": ["token" if c == "token_sha256" else c for c in changed], "url": source.url,
+                               "senders": list(source.trust.senders),
+                               "require_signature": source.trust.require_signature})
+        if source.kind == FEED and row["enabled"]:
+            self._disarm_feed(source.id)
+            self._arm_feed(source)
+        return self._view_of(source, bool(row["enabled"]))
+
+    def set_source_enabled(self, source_id: Any, enabled: bool, actor: Actor | str) -> dict[str, Any]:
+        """Stop taking documents from a source (its feed is no longer polled, its push token is refused), or resume."""
+        _require_manager(actor)
+        row = self._source_row(source_id)
+        source = _source_of(row)
+        if bool(row["enabled"]) != enabled:
+            with self.db.tx() as db:
+                db.execute("UPDATE alert_sources SET enabled = ? WHERE id = ?", [int(enabled), source.id])
+                self.audit.record(actor, "alert_source_enabled" if enabled else "alert_source_disabled", source.id,
+                                  {"kind": source.kind, "url": source.url})
+            if source.kind == FEED:
+                self._disarm_feed(source.id)
+                if enabled:
+                    self._arm_feed(source)
+        return self._view_of(source, enabled)
+
+    def _source_row(self, source_id: Any) -> dict[str, Any]:
+        with self.db.tx() as db:
+            rows = list(db.query("SELECT * FROM alert_sources WHERE id = ?", [source_id if isinstance(source_id, str) else ""]))
+        if not rows:
+            raise NotFound("unknown_source", f"Không có nguồn cảnh báo '{source_id}'.")
+        return rows[0]
+
+    def _disarm_feed(self, source_id: str) -> None:
+        poller = self._pollers.pop(source_id, None)
+        if poller is not None:
+            poller._session.close()
+        if self._scheduler is not None:
+            try:
+                self._scheduler.remove_job(FEED_PREFIX + source_id)
+            except Exception:  # noqa: BLE001 - APScheduler's JobLookupError: nothing was armed
+                log.debug("no poll job for source %s", source_id)
+
     def sources(self) -> list[Source]:
         with self.db.tx() as db:
             rows = list(db.query("SELECT * FROM alert_sources WHERE enabled = 1 ORDER BY id"))
         return [_source_of(r) for r in rows]
 
+    def _view_of(self, s: Source, enabled: bool) -> dict[str, Any]:
+        view = _source_view(s)
+        view["enabled"] = enabled
+        poller = self._pollers.get(s.id)
+        if poller is not None:
+            view["health"] = {"polls": poller.health.polls, "failures_in_row": poller.health.failures_in_row,
+                              "last_error": poller.health.last_error}
+        return view
+
+    def all_source_views(self) -> list[dict[str, Any]]:
+        """Every configured source, enabled or not, for the page where administrators edit them."""
+        with self.db.tx() as db:
+            rows = list(db.query("SELECT * FROM alert_sources ORDER BY enabled DESC, id"))
+        return [self._view_of(_source_of(r), bool(r["enabled"])) for r in rows]
+
     def source_views(self) -> list[dict[str, Any]]:
         out = []
         for s in self.sources():
             view = _source_view(s)
+            view["enabled"] = True
             poller = self._pollers.get(s.id)
             if poller is not None:
                 view["health"] = {"polls": poller.health.polls, "failures_in_row": poller.health.failures_in_row,
@@ -638,6 +730,18 @@ def _source_of(row: dict[str, Any]) -> Source:
                   certificates=tuple(json.loads(row["certificates_json"])))
     return Source(id=row["id"], kind=row["kind"], name=row["name"], trust=trust, url=row["url"],
                   interval_s=row["interval_s"], token_sha256=row["token_sha256"], max_bytes=row["max_bytes"])
+
+
+def _source_data(s: Source) -> dict[str, Any]:
+    """A source as :meth:`Source.from_dict` reads it back (the token only as its digest)."""
+    return {"id": s.id, "kind": s.kind, "name": s.name, "url": s.url, "interval_s": s.interval_s,
+            "token_sha256": s.token_sha256, "max_bytes": s.max_bytes, "senders": list(s.trust.senders),
+            "require_signature": s.trust.require_signature, "certificates": list(s.trust.certificates)}
+
+
+def _require_manager(actor: Actor | str) -> None:
+    if not isinstance(actor, str):
+        require_permission(actor, "manage")
 
 
 def _source_view(s: Source) -> dict[str, Any]:

@@ -57,6 +57,7 @@ class Emergencies:
         self.audit = AuditTrail(db)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.on_unreached: list[Callable[[str, list[str]], Any]] = []  # told after the devices are marked
 
     def start(self) -> None:
         """Follow up on open emergencies in the background until :meth:`stop`."""
@@ -162,6 +163,7 @@ class Emergencies:
     def _follow(self, em: dict[str, Any], now) -> None:
         bid = em["broadcast_id"]
         marks = ", ".join("?" * len(CONFIRMING_KINDS))
+        unreached: list[str] = []
         with self.db.tx() as db:
             db.execute(
                 f"""UPDATE emergency_devices SET status = 'confirmed', confirmed_at = (
@@ -180,7 +182,10 @@ class Emergencies:
                 self.audit.record("controller", "emergency_unreached", bid, {"devices": unreached})
                 log.warning("emergency %s expired before %d device(s) reported it started: %s", bid, len(unreached),
                             ", ".join(unreached))
-                return
+        if unreached:
+            for listener in self.on_unreached:
+                listener(bid, unreached)
+            return
         item = PlayItem.from_dict(json.loads(em["item_json"]))
         due = [p["device_id"] for p in pending
                if (now - parse_time(p["last_sent_at"], "last_sent_at")).total_seconds()

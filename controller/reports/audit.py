@@ -52,7 +52,7 @@ ACTIONS: frozenset[str] = frozenset({
     # the administrative tree and devices
     "unit_added", "device_added", "device_revoked", "device_enrolled", "enrollment_code_issued",
     "enrollment_refused", "device_volume", "device_test_tone", "device_flapping", "unit_volume",
-    "volume_schedule_changed",
+    "volume_schedule_changed", "device_located",
     # bulletins, broadcasts and their approval
     "bulletin_added", "broadcast_scheduled", "broadcast_edited", "broadcast_submitted", "broadcast_cancelled",
     "broadcast_approved", "broadcast_rejected", "emergency", "guardrails_changed",
@@ -60,7 +60,7 @@ ACTIONS: frozenset[str] = frozenset({
     "emergency_unreached",
     # official warnings (CAP alerts)
     "alert_source_added", "alert_policy_set", "alert_uploaded", "alert_decision", "alert_approved", "alert_rejected",
-    "alert_stopped", "unit_geography_imported",
+    "alert_stopped", "unit_geography_imported", "alert_source_edited", "alert_source_disabled", "alert_source_enabled",
     # live audio
     "relay_source_added", "relay_programme_added", "live_started", "live_ended",
     # security

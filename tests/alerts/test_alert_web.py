@@ -81,3 +81,37 @@ def test_upload_of_a_queued_alert_is_approved_by_a_second_person(world):
     done = world.call("root", "POST", f"/api/alerts/{r.json['alert_id']}/approve", json={"comment": "đồng ý"})
     assert done.status_code == 200 and done.json["units"][0]["status"] == "airing"
     assert done.json["units"][0]["decided_by"] == "root"
+
+
+def test_sources_are_edited_disabled_and_enabled_from_the_alerts_page_and_audited(world):
+    now = utcnow()
+    page = world.call("root", "GET", "/alerts").get_data(as_text=True)
+    assert 'id="source-so-tnmt"' in page and "Tắt nguồn" in page and "Sở TN&amp;MT Sơn Hà" in page
+    assert 'id="alert-sources"' not in world.call("approver", "GET", "/alerts").get_data(as_text=True)
+
+    assert world.call("editor", "PATCH", "/api/alerts/sources/so-tnmt", json={"name": "x"}).status_code == 403
+    bad = world.call("root", "PATCH", "/api/alerts/sources/so-tnmt", json={"max_bytes": 10})
+    assert bad.status_code == 400 and "kích thước" in bad.json["error"]
+    assert world.call("root", "PATCH", "/api/alerts/sources/so-tnmt", json={"kind": "feed"}).status_code == 400
+    assert world.call("root", "PATCH", "/api/alerts/sources/khong-co", json={"name": "x"}).status_code == 404
+    edited = world.call("root", "PATCH", "/api/alerts/sources/so-tnmt",
+                        json={"name": "Sở TN&MT", "token": "ma-moi", "senders": f"{SENDER}\nkhac@example.vn"})
+    assert edited.status_code == 200, edited.json
+    assert edited.json["name"] == "Sở TN&MT" and edited.json["senders"] == [SENDER, "khac@example.vn"]
+    assert push(world, vi_alert("SH-S1", sent=now, expires=now + timedelta(hours=1))).status_code == 401
+    assert push(world, vi_alert("SH-S1", sent=now, expires=now + timedelta(hours=1)), token="ma-moi").status_code == 202
+
+    off = world.call("root", "POST", "/api/alerts/sources/so-tnmt/disable")
+    assert off.status_code == 200 and off.json["enabled"] is False
+    assert push(world, vi_alert("SH-S2", sent=now, expires=now + timedelta(hours=1)), token="ma-moi").status_code == 401
+    assert world.call("root", "GET", "/api/alerts/sources").json == []
+    assert [s["enabled"] for s in world.call("root", "GET", "/api/alerts/sources?all=1").json] == [False]
+    assert "Bật lại nguồn" in world.call("root", "GET", "/alerts").get_data(as_text=True)
+    assert world.call("root", "POST", "/api/alerts/sources/so-tnmt/enable").json["enabled"] is True
+    assert push(world, vi_alert("SH-S3", sent=now, expires=now + timedelta(hours=1)), token="ma-moi").status_code == 202
+
+    with world.controller.db.tx() as db:
+        actions = [r[0] for r in db.execute("SELECT action FROM audit_log WHERE target = 'so-tnmt' ORDER BY id")]
+        edit = db.execute("SELECT actor, details FROM audit_log WHERE action = 'alert_source_edited'").fetchone()
+    assert actions == ["alert_source_added", "alert_source_edited", "alert_source_disabled", "alert_source_enabled"]
+    assert edit[0] == "root" and '"changed": ["name", "senders", "token"]' in edit[1]

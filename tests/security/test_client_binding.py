@@ -136,7 +136,9 @@ def test_an_emergency_is_sent_again_until_each_pole_started_it_and_the_rest_are_
     assert [p["item_id"] for p in late.plays()] == [em["broadcast_id"]]  # once, however often it was sent
     with ctl.db() as conn:
         row = conn.execute("SELECT details FROM audit_log WHERE action = 'emergency_unreached'").fetchone()
+        notice = conn.execute("SELECT title, link FROM notifications WHERE kind = 'emergency_unreached'").fetchone()
     assert row is not None and "loa-3" in row[0]
+    assert tuple(notice) == ("Phát khẩn cấp không tới 1 cụm loa", "/emergency"), "the people concerned are told"
 
 
 def _installed_config(tmp_path, extra_broker: str = "", http: str = "") -> tuple[SecureRig, str]:

@@ -10,5 +10,6 @@
 - ``agent_rig``: clips, sealed plans and a media server for the agent tests.
 - ``cap_docs``, ``cap_signing``, ``cap_feed_server``: CAP 1.2 documents for the made-up province Sơn Hà,
   certificates and XML signatures, and a CAP feed server on loopback.
+- ``notify_sinks``: a real SMTP server and a webhook server on loopback, where notifications land.
 - ``google_stand_in`` and ``loudness``: Google's TTS endpoint played locally, and loudness checks.
 """
