@@ -34,6 +34,7 @@ def overview() -> dict[str, Any]:
     playing = [d for d in devices.values() if d["online"] and d["state"].get("playing")]
     return {"upcoming": upcoming[:SHOWN], "pending": pending, "trouble": trouble[:SHOWN], "trouble_total": len(trouble),
             "playing": playing[:SHOWN], "playing_total": len(playing),
+            "links_down": plans.links_down(ctl(), auth.actor()),
             "counts": {"devices": len(devices), "online": sum(1 for d in devices.values() if d["online"]),
                        "pending": len(pending), "upcoming": len(upcoming)}}
 

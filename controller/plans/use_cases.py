@@ -205,14 +205,19 @@ def emergency_status(c: Controller, actor: Actor, broadcast_id: str) -> dict[str
     for e in sorted(events, key=lambda e: e["id"]):
         if e["kind"] in EMERGENCY_STAGES:
             stage[e["device_id"]] = e["kind"]
+    cut_off = {d["device_id"]: d["cut_off_by"] for d in c.emergencies.deliveries(broadcast_id) if d["cut_off_by"]}
+    cut_off_now = c.broker_tree.cut_off_devices()
     rows = []
     for device_id in bc["devices"]:
         d = devices.get(device_id, {})
-        rows.append({"device_id": device_id, "name": d.get("name", device_id), "online": bool(d.get("online")),
-                     "stage": stage.get(device_id, "sent")})
+        link_down = cut_off_now.get(device_id) or (cut_off.get(device_id) if stage.get(device_id) is None else None)
+        rows.append({"device_id": device_id, "name": d.get("name", device_id),
+                     "online": bool(d.get("online")) and not cut_off_now.get(device_id),
+                     "stage": stage.get(device_id, "sent"), "cut_off_by": link_down})
     done = sum(1 for r in rows if r["stage"] in ("started", "finished"))
     return {"broadcast_id": broadcast_id, "sent_at": bc["starts_at"], "devices": rows,
-            "counts": {"total": len(rows), "playing_or_done": done}}
+            "counts": {"total": len(rows), "playing_or_done": done,
+                       "cut_off": sum(1 for r in rows if r["cut_off_by"])}}
 
 
 # -- guardrails, readiness, plans ---------------------------------------------------------
@@ -242,11 +247,24 @@ def readiness_in_scope(c: Controller, actor: Actor, hours: float = 24.0, limit: 
     for r in c.readiness(hours, limit):
         keep = lambda d: s.has_device(d if isinstance(d, str) else d["device_id"])  # noqa: E731
         r = {**r, "ready": [d for d in r["ready"] if keep(d)], "not_ready": [d for d in r["not_ready"] if keep(d)],
-             "offline": [d for d in r["offline"] if keep(d)], "skipped": [d for d in r["skipped"] if keep(d)]}
+             "offline": [d for d in r["offline"] if keep(d)], "skipped": [d for d in r["skipped"] if keep(d)],
+             "cut_off": [d for d in r["cut_off"] if keep(d)]}
         r["counts"] = {k: len(r[k]) for k in ("ready", "not_ready", "offline")}
         if any(r["counts"].values()) or r["skipped"]:
             rows.append(r)
     return rows
+
+
+def links_down(c: Controller, actor: Actor) -> list[dict[str, Any]]:
+    """Commune brokers whose bridge to the province is down, with how many of the actor's devices they cut off."""
+    s = actor.scope
+    devices_of = c.broker_tree.devices_of()
+    out = []
+    for b in c.broker_tree.all():
+        mine = [d for d in devices_of.get(b.id, []) if s.has_device(d)]
+        if b.link_up is False and mine:
+            out.append({**b.view(), "devices": mine})
+    return out
 
 
 def slot_status(counts: Mapping[str, int]) -> str:

@@ -23,12 +23,16 @@
         var tr = document.createElement("tr"), st = STAGE[d.stage] || [d.stage, "info"];
         tr.innerHTML = "<td></td><td></td><td><span class='badge'></span></td>";
         tr.children[0].textContent = d.name;
-        tr.children[1].textContent = d.online ? "Trực tuyến" : "Mất kết nối";
+        tr.children[1].textContent = d.cut_off_by ? "Không liên lạc được (trạm " + d.cut_off_by + " mất kết nối)"
+          : d.online ? "Trực tuyến" : "Mất kết nối";
         var b = tr.querySelector(".badge"); b.textContent = st[0]; b.className = "badge " + st[1];
         tr.setAttribute("data-device", d.device_id); tr.setAttribute("data-stage", d.stage);
         body.appendChild(tr);
       });
       $("live-summary").textContent = s.counts.playing_or_done + "/" + s.counts.total + " cụm loa đã phát hoặc đang phát.";
+      var cut = s.devices.filter(function (d) { return d.cut_off_by; }).map(function (d) { return d.name; });
+      $("live-cut-off").hidden = !cut.length;
+      $("live-cut-off").textContent = cut.length ? "Không liên lạc được " + cut.length + " cụm loa: " + cut.join(", ") : "";
       if (s.devices.some(function (d) { return ["finished", "failed", "interrupted", "skipped"].indexOf(d.stage) < 0; })) {
         setTimeout(function () { poll(id); }, 2000);
       }

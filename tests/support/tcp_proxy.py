@@ -1,0 +1,126 @@
+"""A fault-injecting TCP proxy for one link (netem is not available here, and no maintained proxy is installed).
+
+It forwards a loopback port to a target.  ``cut()`` breaks every open connection and refuses
+new ones until ``heal()``: the link is down, as a commune's line to the province when
+a cable or a radio hop fails.  ``pause()`` holds the bytes in both directions without
+closing anything (a link that hangs), ``delay_s`` slows every chunk.  Every connection
+accepted is counted, so a test can wait for the far end to reconnect.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+
+from controller.devtools.broker_runner import free_port
+
+log = logging.getLogger(__name__)
+
+
+class TcpProxy:
+    def __init__(self, target_host: str, target_port: int, host: str = "127.0.0.1"):
+        self.target = (target_host, target_port)
+        self.host = host
+        self.port = free_port(host)
+        self.delay_s = 0.0
+        self.accepted = 0
+        self._up = threading.Event()
+        self._up.set()
+        self._flowing = threading.Event()
+        self._flowing.set()
+        self._lock = threading.Lock()
+        self._conns: list[socket.socket] = []
+        self._closed = False
+        self._server = self._listen()
+        self._thread = threading.Thread(target=self._accept_loop, name=f"proxy-{self.port}", daemon=True)
+        self._thread.start()
+
+    @property
+    def is_up(self) -> bool:
+        return self._up.is_set()
+
+    def cut(self) -> None:
+        """The link goes down: open connections break, new ones are refused."""
+        self._up.clear()
+        with self._lock:
+            conns, self._conns = self._conns, []
+            self._server.close()
+        for s in conns:
+            _close(s)
+
+    def heal(self) -> None:
+        with self._lock:
+            if not self._up.is_set():
+                self._server = self._listen()
+                self._up.set()
+
+    def pause(self) -> None:
+        """Hold every byte where it is (connections stay open)."""
+        self._flowing.clear()
+
+    def resume(self) -> None:
+        self._flowing.set()
+
+    def close(self) -> None:
+        self._closed = True
+        self.cut()
+        self._flowing.set()
+        self._thread.join(timeout=5)
+
+    def _listen(self) -> socket.socket:
+        server = socket.create_server((self.host, self.port))
+        server.settimeout(0.2)
+        return server
+
+    def _accept_loop(self) -> None:
+        while not self._closed:
+            if not self._up.wait(0.2):
+                continue
+            try:
+                client, _ = self._server.accept()
+            except (TimeoutError, socket.timeout):
+                continue
+            except OSError:
+                continue
+            if not self._up.is_set():
+                _close(client)
+                continue
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                _close(client)
+                continue
+            upstream.settimeout(None)
+            with self._lock:
+                self._conns += [client, upstream]
+                self.accepted += 1
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    def _pipe(self, src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                self._flowing.wait()
+                if self.delay_s:
+                    time.sleep(self.delay_s)  # the injected latency itself
+                if not self._up.is_set():
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            _close(src)
+            _close(dst)
+
+
+def _close(s: socket.socket) -> None:
+    try:
+        s.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    s.close()
