@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import time
 from datetime import timedelta
 
@@ -21,10 +20,10 @@ import pytest
 from controller.devices.credentials import Credentials
 from controller.security import commune_config
 from loaxa import protocol
-from loaxa.wire_time import format_time, utcnow
+from loaxa.wire_time import utcnow
 from support.harness import wait_for
 from support.secure_rig import Client
-from support.tree_rig import TreeRig
+from support.tree_rig import TreeRig, assert_every_event_once, broadcast, bulletin, planned
 
 LINK_DOWN_S = float(os.environ.get("LOAXA_LINK_DOWN_S", "30"))
 
@@ -34,43 +33,6 @@ def province(tmp_path):
     rig = TreeRig(tmp_path, plans="command_ttl_s = 600\nemergency_resend_s = 1\n")
     yield rig
     rig.close()
-
-
-def broadcast(ctl, text: str, start, device: str) -> dict:
-    b = ctl.api.post("/api/bulletins", {"title": text[:30], "text": text})
-    bc = ctl.api.post("/api/broadcasts", {"bulletin_id": b["id"], "starts_at": format_time(start), "targets": [device]})
-    assert bc["status"] == "approved", bc
-    return bc
-
-
-def planned(agent, bc: dict) -> bool:
-    return any(p.get("broadcast_id") == bc["id"] for p in agent_plan_items(agent))
-
-
-def agent_plan_items(agent) -> list[dict]:
-    try:
-        with agent.db() as conn:
-            row = conn.execute("SELECT payload FROM plan").fetchone()
-    except sqlite3.OperationalError:
-        return []
-    return json.loads(row[0])["body"]["items"] if row else []
-
-
-def issued_seqs(agent) -> int:
-    """How many events the agent ever put in its outbox (AUTOINCREMENT keeps the last number given)."""
-    with agent.db() as conn:
-        row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'").fetchone()
-    return row[0] if row else 0
-
-
-def assert_every_event_once(rig: TreeRig, ctl, agent) -> int:
-    """0 lost, 0 duplicated: the database holds seq 1..N of the agent's events exactly once each."""
-    wait_for(lambda: agent.outbox_size() == 0, timeout=60, what=f"{agent.device_id}'s outbox drained by acks")
-    with ctl.db() as conn:
-        seqs = [r[0] for r in conn.execute("SELECT seq FROM playback_events WHERE device_id = ? ORDER BY seq",
-                                           [agent.device_id])]
-    assert seqs == list(range(1, issued_seqs(agent) + 1)), seqs
-    return len(seqs)
 
 
 def idle_pole_watch(rig: TreeRig, device_id: str, commune: str) -> Client:
@@ -118,8 +80,9 @@ def test_a_commune_cut_off_plays_from_its_plan_and_loses_nothing_when_the_link_h
     watch = idle_pole_watch(rig, "loa-a9", "xa-a")
     wait_for(lambda: plan_versions(watch, "loa-a9"), timeout=30, what="the idle pole's plan through the bridge")
 
+    texts = bulletin(ctl, "Thông báo họp dân."), bulletin(ctl, "Thông báo lịch tiêm phòng.")
     start = utcnow() + timedelta(seconds=LINK_DOWN_S / 2 + 8)
-    during = broadcast(ctl, "Thông báo họp dân.", start, "loa-a")
+    during = broadcast(ctl, texts[0], start, "loa-a")
     wait_for(lambda: planned(a, during), timeout=30, what="the play in loa-a's plan before the cut")
     sent_before = len(watch.on(protocol.plan_topic("loa-a9")))
 
@@ -139,7 +102,7 @@ def test_a_commune_cut_off_plays_from_its_plan_and_loses_nothing_when_the_link_h
     wait_for(lambda: any(p["item_id"] == em["broadcast_id"] for p in b.plays()), timeout=30,
              what="loa-b, whose link is up, plays the emergency")
 
-    later = broadcast(ctl, "Thông báo lịch tiêm phòng.", start + timedelta(seconds=LINK_DOWN_S + 20), "loa-a")
+    later = broadcast(ctl, texts[1], start + timedelta(seconds=LINK_DOWN_S + 20), "loa-a")
     wait_for(lambda: any(p["broadcast_id"] == during["id"] for p in a.plays()), timeout=LINK_DOWN_S + 30,
              what="loa-a plays from its plan with its link down")
     assert not planned(a, later)  # the change made during the outage has not crossed yet
@@ -155,7 +118,7 @@ def test_a_commune_cut_off_plays_from_its_plan_and_loses_nothing_when_the_link_h
     kinds = lambda: sorted(r["kind"] for r in ctl.events(device_id="loa-a", broadcast_id=during["id"]))  # noqa: E731
     wait_for(lambda: kinds() == ["finished", "started"], timeout=60, what="the outage's events stored")
     for agent in (a, b):
-        assert_every_event_once(rig, ctl, agent)
+        assert_every_event_once(ctl, agent)
 
     # The bridge re-sent the retained plans when it reconnected: the idle pole saw the same version again,
     # and the running pole applied each version once.

@@ -28,6 +28,8 @@ class TcpProxy:
         self.accepted = 0
         self._up = threading.Event()
         self._up.set()
+        self._cut = False  # by the test
+        self._target_down = False  # nothing listens at the target: refused here too, as it would be end to end
         self._flowing = threading.Event()
         self._flowing.set()
         self._lock = threading.Lock()
@@ -36,6 +38,8 @@ class TcpProxy:
         self._server = self._listen()
         self._thread = threading.Thread(target=self._accept_loop, name=f"proxy-{self.port}", daemon=True)
         self._thread.start()
+        self._watcher = threading.Thread(target=self._watch_target, name=f"proxy-watch-{self.port}", daemon=True)
+        self._watcher.start()
 
     @property
     def is_up(self) -> bool:
@@ -43,18 +47,41 @@ class TcpProxy:
 
     def cut(self) -> None:
         """The link goes down: open connections break, new ones are refused."""
-        self._up.clear()
-        with self._lock:
-            conns, self._conns = self._conns, []
-            self._server.close()
-        for s in conns:
-            _close(s)
+        self._cut = True
+        self._apply()
 
     def heal(self) -> None:
+        self._cut = False
+        self._apply()
+
+    def _apply(self) -> None:
+        down = self._cut or self._target_down
         with self._lock:
-            if not self._up.is_set():
+            if down and self._up.is_set():
+                self._up.clear()
+                conns, self._conns = self._conns, []
+                self._server.close()
+            elif not down and not self._up.is_set() and not self._closed:
+                conns = []
                 self._server = self._listen()
                 self._up.set()
+            else:
+                conns = []
+        for c in conns:
+            _close(c)
+
+    def _watch_target(self) -> None:
+        """Follow the target: a proxy that accepted and then dropped a TLS client would stall mosquitto's bridge."""
+        while not self._closed:
+            try:
+                socket.create_connection(self.target, timeout=1).close()
+                down = False
+            except OSError:
+                down = True
+            if down != self._target_down:
+                self._target_down = down
+                self._apply()
+            time.sleep(0.1)  # the polling period of the watch
 
     def pause(self) -> None:
         """Hold every byte where it is (connections stay open)."""
@@ -64,10 +91,11 @@ class TcpProxy:
         self._flowing.set()
 
     def close(self) -> None:
-        self._closed = True
         self.cut()
+        self._closed = True
         self._flowing.set()
         self._thread.join(timeout=5)
+        self._watcher.join(timeout=5)
 
     def _listen(self) -> socket.socket:
         server = socket.create_server((self.host, self.port))

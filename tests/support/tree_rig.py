@@ -9,13 +9,18 @@ enrollment endpoint, so every agent is told its commune broker's address by enro
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from pathlib import Path
 
 from controller.devices.registry import Registry
+from controller.operations.local_ops import operator_session
+from controller.security import broker_config
 from controller.devtools.broker_runner import Broker, free_port
 from controller.security.broker_tree import BrokerTree
 from controller.security.commune_config import commune_files
-from support.harness import AgentHandle, _env, loaxa, wait_for
+from loaxa.wire_time import format_time
+from support.harness import AgentHandle, ControllerHandle, _env, loaxa, wait_for
 from support.secure_rig import SecureRig
 from support.tcp_proxy import TcpProxy
 from support.tree import UNITS, seed_registry
@@ -40,8 +45,11 @@ class TreeRig(SecureRig):
         finally:
             db.close()
         assert [u.id for u in UNITS if u.level == "commune"] == list(COMMUNES)
-        for device_id, village in devices.items():
-            self.codes[device_id] = self.add_device(device_id, village)
+        with operator_session(self.config) as security:  # what 'loaxa device add' runs, in this process
+            for device_id, village in devices.items():
+                _device, self.codes[device_id], _expires = security.add_device(village, f"Cụm loa {device_id}",
+                                                                               device_id, "test")
+            self.kid = security.keyring.kid
         db = self.db()
         try:
             tree = BrokerTree(db)
@@ -49,9 +57,9 @@ class TreeRig(SecureRig):
                 self.proxies[commune] = TcpProxy("localhost", self.tls_port)
                 tree.add(self.config, commune, [commune], "localhost", free_port(),
                          f"localhost:{self.proxies[commune].port}", actor="test")
+            broker_config.generate(self.config, db)  # what 'loaxa broker config' runs
         finally:
             db.close()
-        self.cli("broker", "config")
 
     def start_commune(self, commune: str) -> Broker:
         """mosquitto running the commune's generated conf (the test user stays; see start_generated_broker)."""
@@ -110,3 +118,70 @@ class TreeRig(SecureRig):
             broker.stop()
         for proxy in self.proxies.values():
             proxy.close()
+
+
+def bulletin(ctl, text: str) -> dict:
+    return ctl.api.post("/api/bulletins", {"title": text[:30], "text": text})
+
+
+def broadcast(ctl, text: str | dict, start, device: str) -> dict:
+    """Schedule a bulletin (made from ``text`` now, or given) on one device (auto-approved in these rigs)."""
+    b = bulletin(ctl, text) if isinstance(text, str) else text
+    bc = ctl.api.post("/api/broadcasts", {"bulletin_id": b["id"], "starts_at": format_time(start), "targets": [device]})
+    assert bc["status"] == "approved", bc
+    return bc
+
+
+def planned(agent, bc: dict) -> bool:
+    return any(p.get("broadcast_id") == bc["id"] for p in agent_plan_items(agent))
+
+
+def agent_plan_items(agent) -> list[dict]:
+    try:
+        with agent.db() as conn:
+            row = conn.execute("SELECT payload FROM plan").fetchone()
+    except sqlite3.OperationalError:
+        return []
+    return json.loads(row[0])["body"]["items"] if row else []
+
+
+def issued_seqs(agent) -> int:
+    """How many events the agent ever put in its outbox (AUTOINCREMENT keeps the last number given)."""
+    with agent.db() as conn:
+        row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'").fetchone()
+    return row[0] if row else 0
+
+
+def assert_every_event_once(ctl, agent) -> int:
+    """0 lost, 0 duplicated: the database holds seq 1..N of the agent's events exactly once each."""
+    wait_for(lambda: agent.outbox_size() == 0, timeout=60, what=f"{agent.device_id}'s outbox drained by acks")
+    with ctl.db() as conn:
+        seqs = [r[0] for r in conn.execute("SELECT seq FROM playback_events WHERE device_id = ? ORDER BY seq",
+                                           [agent.device_id])]
+    assert seqs == list(range(1, issued_seqs(agent) + 1)), seqs
+    return len(seqs)
+
+
+def started_province(root: Path) -> tuple[TreeRig, ControllerHandle, dict[str, AgentHandle]]:
+    """The tree, the controller and one running pole per commune (everything stopped again if that fails)."""
+    rig = TreeRig(root)
+    try:
+        rig.build({"loa-a": "thon-a", "loa-b": "thon-b"})
+        rig.start_all()
+        ctl = rig.controller()
+        rig.wait_links({"xa-a": True, "xa-b": True})
+        agents = {d: rig.tree_agent(d) for d in ("loa-a", "loa-b")}
+        for d in agents:
+            wait_for(lambda: ctl.api.get(f"/api/devices/{d}")["online"], timeout=60, what=f"{d} online")
+    except BaseException:
+        rig.close()
+        raise
+    return rig, ctl, agents
+
+
+def played(agent, bc: dict) -> bool:
+    return any(p["broadcast_id"] == bc["id"] for p in agent.plays())
+
+
+def stored(ctl, device: str, bc: dict) -> list[str]:
+    return sorted(r["kind"] for r in ctl.events(device_id=device, broadcast_id=bc["id"]))
