@@ -27,13 +27,13 @@ from typing import Iterator
 from controller.config import ControllerConfig
 from controller.devices.ingest import Ingest
 from controller.devtools.bulk_events import BulkEvent, load
+from controller.plans.planner import planned_items
+from controller.reports import logbook
 from controller.service import Controller
 from loaxa.config import load_config
 from loaxa.local_time import LOCAL_TZ
 from loaxa.protocol import EventBatch, PlaybackEvent
 from loaxa.wire_time import format_time, utcnow
-from schedules.rules import BroadcastRule
-from web import reports
 
 COMMUNES, VILLAGES, CLUSTERS = 500, 4, 5
 EVENTS_PER_DAY = COMMUNES * VILLAGES * CLUSTERS * 2 * 2
@@ -61,16 +61,19 @@ def _seed(c: Controller, days: int) -> tuple[str, datetime, list[str], str, str]
             "slot_times": ["06:00", "17:00"]}
     bc = c.schedule_broadcast(bulletin["id"], None, ["tinh"], created_by="soan", rule=rule)
     c.approve_broadcast(bc["id"], "duyet")
-    starts = [format_time(t) for t in BroadcastRule.from_dict(bc["rule"]).all_occurrences()]
     sha = bulletin["media"]["sha256"]
+    begin = datetime.combine(first, datetime.min.time(), LOCAL_TZ)
+    items = planned_items(c.db, c.guardrails.policy(), begin, begin + timedelta(days=days + 1),
+                                  [devices[0][0]])[devices[0][0]]
+    plays = [(i.item_id, format_time(i.start)) for i in sorted(items, key=lambda i: i.start)]  # the same on every device
 
     def events() -> Iterator[BulkEvent]:
         for device_id, *_ in devices:
             seq = 0
-            for t in starts:
+            for item_id, t in plays:
                 for kind in ("started", "finished"):
                     seq += 1
-                    yield BulkEvent(device_id, seq, kind, bc["id"], bc["id"], sha, t, t, 5.0, t, t)
+                    yield BulkEvent(device_id, seq, kind, item_id, bc["id"], sha, t, t, 5.0, t, t)
 
     loaded = load(c.db, events())
     log.info("bulk-loaded %d events", loaded)
@@ -113,10 +116,10 @@ def run() -> dict[str, float]:
             for _ in range(RUNS):
                 t0 = time.perf_counter()
                 device_ids = c.registry.resolve_targets([commune])
-                occ = reports.occurrences(c.db, device_ids, since, until, now=until + timedelta(days=60))
+                occ = logbook.occurrences(c.db, c.guardrails.policy(), device_ids, since, until, now=until + timedelta(days=60))
                 units = {u["id"]: u["name"] for u in c.registry.units()}
                 unit_of = {d: d.replace("loa-", "thon-").rsplit("-", 1)[0] for d in device_ids}
-                reports.compliance(occ, units, unit_of)
+                logbook.compliance(occ, units, unit_of)
                 times.append((time.perf_counter() - t0) * 1000)
             if len(occ) != 20 * 14 or any(o.status != "finished" for o in occ):
                 raise RuntimeError(f"unexpected report: {len(occ)} occurrences")

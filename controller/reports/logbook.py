@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Iterable, Sequence
 
 from controller.db import Database
-from controller.plans.planner import planned_items
+from controller.plans.planner import load_tree, planned_items
 from loaxa.local_time import LOCAL_TZ, to_local
 from loaxa.wire_time import format_time, parse_time, utcnow
 from schedules.guardrails import GuardrailPolicy
@@ -68,10 +68,11 @@ class _Planned:
 def _planned(db: Database, policy: GuardrailPolicy, ids: list[str], since: datetime,
              until: datetime) -> list[_Planned]:
     """Scheduled items (approved and cancelled) and emergencies of ``ids`` starting in [since, until)."""
+    tree = load_tree(db)
     out = [_Planned(d, i.item_id, i.broadcast_id, i.start)
-           for d, items in planned_items(db, policy, since, until, ids).items() for i in items]
+           for d, items in planned_items(db, policy, since, until, ids, tree=tree).items() for i in items]
     cancelled_at = _cancelled_at(db)
-    for d, items in planned_items(db, policy, since, until, ids, status="cancelled").items():
+    for d, items in planned_items(db, policy, since, until, ids, status="cancelled", tree=tree).items():
         for i in items:
             at = cancelled_at.get(i.broadcast_id)
             if at is not None:  # cancelled once approved: its plays until then were planned
