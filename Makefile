@@ -4,7 +4,7 @@ PYTHON ?= python3
 PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
 
-.PHONY: demo test bench corpus-baseline system-deps system-deps-test venv venv-test clean
+.PHONY: demo test soak bench corpus-baseline system-deps system-deps-test venv venv-test clean
 
 demo: system-deps venv
 	$(VENV)/bin/loaxa demo
@@ -15,6 +15,16 @@ PYTEST_WORKERS ?= 4
 
 test: system-deps-test venv-test
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+
+# The long variants of the broker-tree fault tests (not part of make test): a commune's link
+# down for the field figure of 10 minutes, a bridge flapping for 2 minutes.  The province-day
+# simulation will join this target.
+SOAK_LINK_DOWN_S ?= 600
+SOAK_FLAP_S ?= 120
+
+soak: system-deps-test venv-test
+	LOAXA_LINK_DOWN_S=$(SOAK_LINK_DOWN_S) LOAXA_FLAP_S=$(SOAK_FLAP_S) \
+		$(PY) -m pytest -n 2 --dist loadfile --timeout 1800 tests/province $(PYTEST_ARGS)
 
 bench: system-deps venv-test
 	$(PY) -m bench

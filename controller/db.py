@@ -818,6 +818,35 @@ def m033_device_coordinates(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m041_broker_tree(db: sqlite_utils.Database) -> None:
+    """Commune brokers bridged to the province broker, and whether each bridge is up (controller.devices.broker_tree)."""
+    db.executescript(
+        """
+        CREATE TABLE commune_brokers (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL DEFAULT '',
+            units_json TEXT NOT NULL,
+            device_host TEXT NOT NULL,
+            device_port INTEGER NOT NULL,
+            province_address TEXT NOT NULL DEFAULT '',
+            bridge_username TEXT NOT NULL UNIQUE,
+            bridge_password_hash TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            created_by TEXT NOT NULL DEFAULT '',
+            link_up INTEGER,
+            link_changed_at TEXT
+        );
+        """
+    )
+
+
+@migrations()
+def m042_emergency_cut_off(db: sqlite_utils.Database) -> None:
+    """Which commune broker's bridge was down when an emergency was sent to a device (it could not reach it)."""
+    db.executescript("ALTER TABLE emergency_devices ADD COLUMN cut_off_by TEXT;")
+
+
 class Database:
 
     """The controller database with its lock; use :meth:`tx` for every access."""

@@ -341,11 +341,13 @@ def expand(
     window_start: datetime,
     window_end: datetime | None = None,
     horizon: timedelta = DEFAULT_HORIZON,
+    devices: Iterable[str] | None = None,
 ) -> Expansion:
     """Every device's plays starting in ``[window_start, window_end)`` (default: the next 48 h).
 
     ``broadcasts`` are the approved, stored broadcasts; devices no broadcast reaches get no
-    plays.  The result depends only on the inputs, never on the clock.
+    plays.  ``devices`` limits the work to those devices (a report on one commune of a
+    province).  The result depends only on the inputs, never on the clock.
     """
     start = require_aware(window_start, "window_start")
     end = require_aware(window_end, "window_end") if window_end is not None else start + horizon
@@ -354,7 +356,7 @@ def expand(
     plays: list[PlannedPlay] = []
     skipped: list[Skipped] = []
     delays: list[Delay] = []
-    for (ids, guards), devices in device_classes(by_id.values(), tree, policy).items():
+    for (ids, guards), devices in device_classes(by_id.values(), tree, policy, devices).items():
         plan = plan_device([by_id[i] for i in sorted(ids)], guards, *span)
         for item in plan.items():
             if item.skip is None and item.start is not None and start <= item.start < end:

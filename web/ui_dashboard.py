@@ -36,6 +36,7 @@ def overview() -> dict[str, Any]:
     return {"upcoming": upcoming[:SHOWN], "pending": pending, "trouble": trouble[:SHOWN], "trouble_total": len(trouble),
             "playing": devices.with_now_playing(ctl(), playing[:SHOWN]), "playing_total": len(playing),
             "link": "online" if devices.broker_link(ctl()).connected else "unknown",
+            "links_down": plans.links_down(ctl(), auth.actor()),
             "counts": {"devices": len(in_scope), "online": sum(1 for d in in_scope.values() if d["online"]),
                        "pending": len(pending), "upcoming": len(upcoming)}}
 

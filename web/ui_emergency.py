@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template
 
+from controller.plans import use_cases as plans
 from web import auth
 from web.ui_base import ctl, tree_rows
 
@@ -21,4 +22,5 @@ bp = Blueprint("ui_emergency", __name__)
 @auth.access("emergency")
 def page():
     engaged = {k["unit_id"]: k for k in ctl().security.kill_switches.engaged()}
-    return render_template("emergency.html", title="Phát khẩn cấp", tree=tree_rows(), engaged=engaged)
+    return render_template("emergency.html", title="Phát khẩn cấp", tree=tree_rows(), engaged=engaged,
+                           links_down=plans.links_down(ctl(), auth.actor()))

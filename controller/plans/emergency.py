@@ -11,7 +11,10 @@ knocked off or rebooting misses it), so delivery is confirmed per device: every
 ``emergency_resend_s`` the controller sends the same item again, on the device's own
 command topic, to each device that has not yet reported it ``started``, until the item's
 lifetime ends.  Devices still silent then are marked ``unreached`` and audited
-(``emergency_unreached``); the agent never plays an item twice, so a re-send after a
+(``emergency_unreached``).  A device behind a commune broker whose bridge to the province
+is down cannot be reached at all: it is marked cut off at once (``cut_off_by``, audited
+``emergency_cut_off``) so the page says so while the re-sends go on.  The agent never
+plays an item twice, so a re-send after a
 lost ``started`` is harmless.
 
 A command lives only ``command_ttl_s``, so a cluster offline at that moment would never hear
@@ -36,6 +39,7 @@ from controller.errors import InputError
 from controller.plans.planner import load_tree
 from controller.devices.registry import Registry
 from controller.reports.audit import AuditTrail
+from controller.devices.broker_tree import BrokerTree
 from loaxa.logs import log_context
 from loaxa.protocol import PlayItem, canonical_json
 from loaxa.wire_time import format_time, parse_time, utcnow
@@ -136,14 +140,21 @@ class Emergencies:
                       "topics_json": json.dumps(topics), "command_seqs_json": json.dumps(seqs),
                       "sha256": media["sha256"], "sent_at": format_time(now),
                       "expires_at": format_time(item.expires_at), "item_json": canonical_json(item.to_dict()).decode()}
+            cut_off = {d: b for d, b in BrokerTree(self.db).cut_off_devices().items() if d in set(devices)}
             with self.db.tx() as db:
                 db["emergencies"].insert(record)
                 db["emergency_devices"].insert_all(
                     {"broadcast_id": broadcast_id, "device_id": d, "status": "pending", "sends": 1,
-                     "last_sent_at": format_time(now)} for d in devices)
+                     "last_sent_at": format_time(now), "cut_off_by": cut_off.get(d)} for d in devices)
+                if cut_off:
+                    self.audit.record("controller", "emergency_cut_off", broadcast_id,
+                                      {"devices": sorted(cut_off), "brokers": sorted(set(cut_off.values()))})
                 if on_stored is not None:
                     on_stored(self._view(record))
             log.warning("emergency %s by %s on %s: %s", broadcast_id, who, ", ".join(topics), reason)
+            if cut_off:
+                log.error("emergency %s cannot reach %d device(s) now: the bridge of %s is down", broadcast_id,
+                          len(cut_off), ", ".join(sorted(set(cut_off.values()))))
         if late_until is not None and self.replan is not None:
             self.replan(devices)  # into the plans too, so a cluster offline now plays it when it reconnects
         return {**self._view(record), "bulletin_id": bulletin["id"], "devices": devices}
@@ -202,7 +213,8 @@ class Emergencies:
     def deliveries(self, broadcast_id: str) -> list[dict[str, Any]]:
         """Per device: ``pending`` (being re-sent), ``confirmed`` (it started) or ``unreached``."""
         with self.db.tx() as db:
-            return list(db.query("SELECT device_id, status, sends, last_sent_at, confirmed_at FROM emergency_devices "
+            return list(db.query("SELECT device_id, status, sends, last_sent_at, confirmed_at, cut_off_by "
+                                 "FROM emergency_devices "
                                  "WHERE broadcast_id = ? ORDER BY device_id", [broadcast_id]))
 
     def list(self, limit: int = 100) -> list[dict[str, Any]]:
@@ -217,4 +229,6 @@ class Emergencies:
         out["command_seqs"] = json.loads(out.pop("command_seqs_json"))
         out["delivery"] = self.deliveries(out["broadcast_id"])
         out["unreached"] = [d["device_id"] for d in out["delivery"] if d["status"] == "unreached"]
+        out["cut_off"] = [{"device_id": d["device_id"], "broker": d["cut_off_by"]} for d in out["delivery"]
+                          if d["cut_off_by"] and d["status"] != "confirmed"]
         return out

@@ -195,16 +195,20 @@ def _add_late_items(db: Database, tree: AdminTree, now: datetime, device_ids: It
 
 
 def planned_items(db: Database, policy: GuardrailPolicy, since: datetime, until: datetime,
-                  device_ids: Iterable[str] | None = None, status: str = "approved") -> dict[str, tuple[PlayItem, ...]]:
+                  device_ids: Iterable[str] | None = None, status: str = "approved",
+                  tree: AdminTree | None = None) -> dict[str, tuple[PlayItem, ...]]:
     """Per device, the items the planner lays out for plays starting in [since, until).
 
     The same expansion and the same item ids as the device plans (:func:`build_plans`), so
     a report of what was planned agrees with what devices were told to play.  ``status``
     "cancelled" lays out the cancelled broadcasts on their own, to show them in a logbook.
+    Only ``device_ids`` are expanded, so a commune's report costs that commune's devices.
     """
-    tree = load_tree(db)
+    tree = tree or load_tree(db)
     stored = load_approved(db, since - LOOKBACK, until + LOOKBACK, status)
-    expansion = expand([s.broadcast for s in stored.values()], tree, policy, since - LOOKBACK, until + LOOKBACK)
+    wanted = None if device_ids is None else sorted(d for d in set(device_ids) if tree.is_device(d))
+    expansion = expand([s.broadcast for s in stored.values()], tree, policy, since - LOOKBACK, until + LOOKBACK,
+                       devices=wanted)
     return _items(tree, expansion, stored, since, until, device_ids, drop_finished=False)
 
 

@@ -3,7 +3,9 @@
 This is what an official checks in the afternoon before the morning slot.  A device is
 *ready* for a play when it is online, has applied the plan version the controller last
 issued to it, and does not report the play's media as missing.  Plays the guardrails kept
-out of a device's plan are listed as *skipped* with the guardrail's code.
+out of a device's plan are listed as *skipped* with the guardrail's code.  A device behind a
+commune broker whose bridge to the province is down counts as offline at once (its last
+state still says online: nothing crosses a broken bridge) and is listed under ``cut_off``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 from controller.db import Database
 from controller.plans.dispatch import Dispatcher
+from controller.devices.broker_tree import BrokerTree
 from loaxa.wire_time import format_time
 
 
@@ -48,6 +51,7 @@ def readiness(db: Database, dispatcher: Dispatcher, now: datetime, hours: float 
     plan_set = dispatcher.build(now)
     until = now + timedelta(hours=hours)
     status = device_status(db)
+    cut_off = BrokerTree(db).cut_off_devices()
     slots: dict[str, dict[str, Any]] = {}
     for plan in plan_set.plans.values():
         for item in plan.items:
@@ -68,7 +72,7 @@ def readiness(db: Database, dispatcher: Dispatcher, now: datetime, hours: float 
         ready, not_ready, offline = [], [], []
         for device_id in sorted(entry["devices"]):
             st = status.get(device_id)
-            if st is None or not st["online"]:
+            if device_id in cut_off or st is None or not st["online"]:
                 offline.append(device_id)
             elif st["applied"] < st["issued"]:
                 not_ready.append({"device_id": device_id, "reason": "plan_not_applied",
@@ -84,6 +88,7 @@ def readiness(db: Database, dispatcher: Dispatcher, now: datetime, hours: float 
             "priority": entry["priority"], "starts_at": format_time(entry["starts_at"]),
             "ready": ready, "not_ready": not_ready, "offline": offline,
             "skipped": sorted(skipped.get(entry["key"], []), key=lambda s: s["device_id"]),
+            "cut_off": [{"device_id": d, "broker": cut_off[d]} for d in offline if d in cut_off],
             "counts": {"ready": len(ready), "not_ready": len(not_ready), "offline": len(offline)},
         })
     return out

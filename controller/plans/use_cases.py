@@ -375,21 +375,26 @@ def emergency_status(c: Controller, actor: Actor, broadcast_id: str) -> dict[str
         if e["kind"] in EMERGENCY_STAGES:
             stage[e["device_id"]] = (e["kind"], e["reason"] or "")
     delivery = {d["device_id"]: d for d in c.emergencies.deliveries(broadcast_id)}
+    cut_off = {k: d["cut_off_by"] for k, d in delivery.items() if d.get("cut_off_by")}
+    cut_off_now = c.broker_tree.cut_off_devices()
     rows = []
     for device_id in bc["devices"]:
         d = devices.get(device_id, {})
         sent = delivery.get(device_id, {})
         fallback = "unreached" if sent.get("status") == "unreached" else "waiting"
         kind, reason = stage.get(device_id, (fallback, ""))
-        rows.append({"device_id": device_id, "name": d.get("name", device_id), "online": bool(d.get("online")),
+        link_down = cut_off_now.get(device_id) or (cut_off.get(device_id) if device_id not in stage else None)
+        rows.append({"device_id": device_id, "name": d.get("name", device_id),
+                     "online": bool(d.get("online")) and not cut_off_now.get(device_id),
                      "link": d.get("link", "unknown"), "last_seen": d.get("last_seen"), "stage": kind,
-                     "reason": reason, "reason_text": reason_text(reason), "delivery": sent.get("status", "pending"), "sends": sent.get("sends", 0),
-                     "confirmed_at": sent.get("confirmed_at")})
+                     "reason": reason, "reason_text": reason_text(reason), "delivery": sent.get("status", "pending"),
+                     "sends": sent.get("sends", 0), "confirmed_at": sent.get("confirmed_at"), "cut_off_by": link_down})
     done = sum(1 for r in rows if r["stage"] in ("started", "finished"))
     open_ = sum(1 for r in rows if r["stage"] in ("waiting", "delivered", "started"))
     return {"broadcast_id": broadcast_id, "sent_at": bc["starts_at"], "devices": rows,
             "counts": {"total": len(rows), "playing_or_done": done,
-                       "unreached": sum(1 for r in rows if r["stage"] == "unreached"), "open": open_}}
+                       "unreached": sum(1 for r in rows if r["stage"] == "unreached"), "open": open_,
+                       "cut_off": sum(1 for r in rows if r["cut_off_by"])}}
 
 
 # -- guardrails, readiness, plans ---------------------------------------------------------
@@ -437,11 +442,24 @@ def readiness_in_scope(c: Controller, actor: Actor, hours: float = 24.0, limit: 
     for r in c.readiness(hours, limit):
         keep = lambda d: s.has_device(d if isinstance(d, str) else d["device_id"])  # noqa: E731
         r = {**r, "ready": [d for d in r["ready"] if keep(d)], "not_ready": [d for d in r["not_ready"] if keep(d)],
-             "offline": [d for d in r["offline"] if keep(d)], "skipped": [d for d in r["skipped"] if keep(d)]}
+             "offline": [d for d in r["offline"] if keep(d)], "skipped": [d for d in r["skipped"] if keep(d)],
+             "cut_off": [d for d in r["cut_off"] if keep(d)]}
         r["counts"] = {k: len(r[k]) for k in ("ready", "not_ready", "offline")}
         if any(r["counts"].values()) or r["skipped"]:
             rows.append(r)
     return rows
+
+
+def links_down(c: Controller, actor: Actor) -> list[dict[str, Any]]:
+    """Commune brokers whose bridge to the province is down, with how many of the actor's devices they cut off."""
+    s = actor.scope
+    devices_of = c.broker_tree.devices_of()
+    out = []
+    for b in c.broker_tree.all():
+        mine = [d for d in devices_of.get(b.id, []) if s.has_device(d)]
+        if b.link_up is False and mine:
+            out.append({**b.view(), "devices": mine})
+    return out
 
 
 def slot_status(counts: Mapping[str, int]) -> str:

@@ -53,6 +53,8 @@ ACTIONS: frozenset[str] = frozenset({
     "unit_added", "device_added", "device_revoked", "device_enrolled", "enrollment_code_issued",
     "enrollment_refused", "device_volume", "device_test_tone", "device_flapping", "unit_volume",
     "volume_schedule_changed", "device_located",
+    # the broker tree
+    "broker_commune_added", "broker_commune_removed", "emergency_cut_off",
     # bulletins, broadcasts and their approval
     "bulletin_added", "broadcast_scheduled", "broadcast_edited", "broadcast_submitted", "broadcast_cancelled",
     "broadcast_approved", "broadcast_rejected", "emergency", "guardrails_changed",

@@ -19,7 +19,7 @@ from typing import Any, Iterable, Sequence
 
 from controller.db import Database
 from controller.reports.event_wording import reason_text
-from controller.plans.planner import cancelled_items, planned_items
+from controller.plans.planner import cancelled_items, load_tree, planned_items
 from controller.reports.outages import Outage, device_outages, offline_at
 from controller.reports.spreadsheet import SIGNATURE, Column, write_csv, write_xlsx
 from loaxa.local_time import LOCAL_TZ, to_local
@@ -88,10 +88,11 @@ class _Planned:
 def _planned(db: Database, policy: GuardrailPolicy, ids: list[str], since: datetime,
              until: datetime) -> list[_Planned]:
     """Scheduled items (approved and cancelled) and emergencies of ``ids`` starting in [since, until)."""
+    tree = load_tree(db)
     out = [_Planned(d, i.item_id, i.broadcast_id, i.start)
-           for d, items in planned_items(db, policy, since, until, ids).items() for i in items]
+           for d, items in planned_items(db, policy, since, until, ids, tree=tree).items() for i in items]
     cancelled_at = _cancelled_at(db)
-    for d, items in planned_items(db, policy, since, until, ids, status="cancelled").items():
+    for d, items in planned_items(db, policy, since, until, ids, status="cancelled", tree=tree).items():
         for i in items:
             at = cancelled_at.get(i.broadcast_id)
             if at is not None:  # cancelled once approved: its plays until then were planned

@@ -77,8 +77,8 @@ def render_acl(accounts: list[Account], groups_of: dict[str, list[str]]) -> str:
                       f"topic write {root}/grp/+/cmd", f"topic write {protocol.keys_topic()}"]
             if a.role == "controller":
                 lines.append(f"topic write {protocol.heads_topic()}")
-            if a.role == "controller":
-                lines += [f"topic read {protocol.STATE_WILDCARD}", f"topic read {protocol.EVENTS_WILDCARD}"]
+                lines += [f"topic read {protocol.STATE_WILDCARD}", f"topic read {protocol.EVENTS_WILDCARD}",
+                          f"topic read {root}/bridge/+/state"]
         else:
             d = a.device_id or ""
             lines += [f"topic read {protocol.plan_topic(d)}", f"topic read {protocol.cmd_topic(d)}",
@@ -206,13 +206,26 @@ def device_groups(db: Database, accounts: list[Account]) -> dict[str, list[str]]
 
 
 def write_access_files(config: ControllerConfig, db: Database) -> BrokerFiles:
-    """Rewrite the password file and ACL from the database."""
+    """Rewrite the password file and ACL from the database, the province's and every commune broker's.
+
+    A device served by a commune broker is an account there, not on the province broker,
+    which then admits the controller, the operator commands and the bridges.
+    """
+    from controller.devices import broker_tree
+    from controller.security import commune_config
+
     files = BrokerFiles(broker_dir(config))
     files.dir.mkdir(parents=True, exist_ok=True)
-    accounts = Credentials(db, config.broker.hash_iterations).active()
-    _write(files.acl, render_acl(accounts, device_groups(db, accounts)), 0o644)
-    _write(files.passwd, render_passwd(accounts), 0o640)
+    tree = broker_tree.BrokerTree(db)
+    elsewhere = {d for devices in tree.devices_of().values() for d in devices}
+    accounts = [a for a in Credentials(db, config.broker.hash_iterations).active() if a.device_id not in elsewhere]
+    every_device = [broker_tree.Account(d, "device", d, "") for d in elsewhere]
+    acl = render_acl(accounts, device_groups(db, accounts))
+    acl += "\n".join(broker_tree.province_acl_lines(tree, device_groups(db, every_device)))
+    _write(files.acl, acl, 0o644)
+    _write(files.passwd, render_passwd(accounts + broker_tree.bridge_accounts(tree)), 0o640)
     share_with_broker(config, files)
+    commune_config.write_access(config, db, tree)
     return files
 
 
@@ -247,6 +260,9 @@ def generate(config: ControllerConfig, db: Database, *, new_controller_password:
     write_access_files(config, db)
     _write(files.conf, render_conf(config, files), 0o644)
     share_with_broker(config, files)
+    from controller.security import commune_config
+
+    commune_config.generate(config, db)
     return files
 
 
@@ -291,8 +307,15 @@ def operator_account(config: ControllerConfig) -> tuple[str, str] | None:
     return config.broker.operator_username, secret.read_text(encoding="utf-8").strip()
 
 
-def device_broker_address(config: ControllerConfig) -> tuple[str, int, bool]:
-    """(host, port, tls) that devices are told at enrollment."""
+def device_broker_address(config: ControllerConfig, db: Database | None = None,
+                          device_id: str = "") -> tuple[str, int, bool]:
+    """(host, port, tls) that devices are told at enrollment: their commune broker's, or the province's."""
+    if db is not None and device_id:
+        from controller.devices.broker_tree import BrokerTree
+
+        commune = BrokerTree(db).broker_of(device_id)
+        if commune is not None:
+            return commune.device_host, commune.device_port, True
     host = config.broker.device_host or urlsplit(config.public_url).hostname or config.mqtt.host
     if config.broker.tls_port:
         return host, config.broker.tls_port, True

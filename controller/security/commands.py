@@ -42,6 +42,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     a = bsub.add_parser("certs", help="create the CA (once) and issue the broker's TLS certificate")
     a.add_argument("--host", action="append", default=[], help="a host name or IP devices use for the broker (repeat)")
     set_handler(a, _broker_certs, "controller")
+    a = bsub.add_parser("commune", help="the broker tree: commune brokers bridged to this (province) broker")
+    csub = a.add_subparsers(dest="commune_command", metavar="ACTION", required=True)
+    c = csub.add_parser("add", help="declare a commune (or cluster group) broker and issue its bridge account")
+    c.add_argument("broker_id", help="a short id, e.g. xa-dong-son")
+    c.add_argument("--unit", action="append", required=True, help="a unit whose devices use this broker (repeat)")
+    c.add_argument("--host", required=True, help="the host name or address devices use to reach this broker")
+    c.add_argument("--port", type=int, default=8883, help="its TLS device port (default 8883)")
+    c.add_argument("--province-address", default="", help="host:port its bridge dials (default: this broker's TLS address)")
+    c.add_argument("--name", default="", help="a human name")
+    set_handler(c, _commune_add, "controller")
+    c = csub.add_parser("list", help="commune brokers, their units and whether their bridge is up")
+    set_handler(c, _commune_list, "controller")
+    c = csub.add_parser("remove", help="forget a commune broker (its devices go back to this broker)")
+    c.add_argument("broker_id")
+    set_handler(c, _commune_remove, "controller")
 
     p = sub.add_parser("keys", help="the controller's signing key: show it, rotate it")
     ksub = p.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
@@ -169,6 +184,57 @@ def _broker_config(args: argparse.Namespace) -> int:
     print(f"start the broker with: mosquitto -c {files.conf}")
     print(f"the controller connects as '{config.broker.controller_username}' "
           f"(password in {broker_config.controller_secret_path(config)})")
+    return 0
+
+
+def _commune_add(args: argparse.Namespace) -> int:
+    from controller.config import load_for_command
+    from controller.db import Database
+    from controller.devices.broker_tree import BrokerTree
+
+    config = load_for_command(args.config)
+    db = Database(config.db_path)
+    try:
+        with _refused():
+            b = BrokerTree(db).add(config, args.broker_id, args.unit, args.host, args.port, args.province_address,
+                                   args.name, _operator())
+    finally:
+        db.close()
+    print(f"commune broker {b.id} for {', '.join(b.units)}: devices connect to {b.device_host}:{b.device_port} (TLS)")
+    print("run 'loaxa broker config', install broker/communes/" + b.id + "/ on that machine and start mosquitto there")
+    return 0
+
+
+def _commune_list(args: argparse.Namespace) -> int:
+    from controller.config import load_for_command
+    from controller.db import Database
+    from controller.devices.broker_tree import BrokerTree
+
+    db = Database(load_for_command(args.config).db_path)
+    try:
+        tree = BrokerTree(db)
+        rows = [(b, len(tree.devices_of().get(b.id, []))) for b in tree.all()]
+    finally:
+        db.close()
+    print(f"{'broker':<20} {'devices':>7} {'link':<8} {'address':<28} units")
+    for b, n in rows:
+        link = {True: "up", False: "DOWN", None: "unknown"}[b.link_up]
+        print(f"{b.id:<20} {n:>7} {link:<8} {b.device_host + ':' + str(b.device_port):<28} {', '.join(b.units)}")
+    return 0
+
+
+def _commune_remove(args: argparse.Namespace) -> int:
+    from controller.config import load_for_command
+    from controller.db import Database
+    from controller.devices.broker_tree import BrokerTree
+
+    db = Database(load_for_command(args.config).db_path)
+    try:
+        with _refused():
+            BrokerTree(db).remove(args.broker_id, _operator())
+    finally:
+        db.close()
+    print(f"commune broker {args.broker_id} removed; run 'loaxa broker config' and re-enroll its devices")
     return 0
 
 

@@ -128,7 +128,7 @@ class DeviceSecurity:
                           {"username": username, "device_kid": device_kid}, ip)
         broker_config.apply_credentials(self.config, self.db)
         self.dispatcher.publish_plan(device_id, force=True)
-        host, port, tls = broker_config.device_broker_address(self.config)
+        host, port, tls = broker_config.device_broker_address(self.config, self.db, device_id)
         files = broker_config.BrokerFiles(broker_config.broker_dir(self.config))
         return {
             "device_id": device_id,

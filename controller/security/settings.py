@@ -26,6 +26,9 @@ class BrokerSettings:
     controller_username: str = setting("loaxa-controller", "the controller's own broker account in the generated config")
     operator_username: str = setting("loaxa-cli", "the broker account of operator commands (emergency-stop, keys rotate) in the generated config")
     run_as: str = setting("mosquitto", "the user mosquitto drops to when started as root; the generated files are made readable to its group")
+    bridge_host: str = setting("", "host name commune brokers' bridges dial for the province broker (default: device_host); its TLS port is tls_port")
+    commune_install_dir: str = setting("", "where each commune broker's generated directory is installed on its machine, as <dir>/<id> (default: where it is written)")
+    commune_bind_address: str = setting("", "address the device listener of each commune broker binds to (empty: every interface)")
     hash_iterations: int = setting(1000, "PBKDF2-SHA512 iterations of broker password hashes (mosquitto's $7$ format)")
 
 

@@ -25,7 +25,8 @@
         var tr = document.createElement("tr"), st = STAGE[d.stage] || ["Không rõ", "info"];
         tr.innerHTML = "<td></td><td></td><td><span class='badge'></span> <small class='hint'></small></td>";
         tr.children[0].textContent = d.name;
-        tr.children[1].textContent = LINK[d.link] || "Không rõ";
+        tr.children[1].textContent = d.cut_off_by ? "Không liên lạc được (trạm " + d.cut_off_by + " mất kết nối)"
+          : (LINK[d.link] || "Không rõ");
         var b = tr.querySelector(".badge"); b.textContent = st[0]; b.className = "badge " + st[1];
         var note = d.reason_text || "";
         if (d.stage === "waiting") { note = "đã gửi " + d.sends + " lần, đang gửi lại"; }
@@ -37,6 +38,9 @@
       var summary = s.counts.playing_or_done + "/" + s.counts.total + " cụm loa đã phát hoặc đang phát.";
       if (s.counts.unreached) { summary += " " + s.counts.unreached + " cụm loa không tới được."; }
       $("live-summary").textContent = summary;
+      var cut = s.devices.filter(function (d) { return d.cut_off_by; }).map(function (d) { return d.name; });
+      $("live-cut-off").hidden = !cut.length;
+      $("live-cut-off").textContent = cut.length ? "Không liên lạc được " + cut.length + " cụm loa: " + cut.join(", ") : "";
       if (s.counts.open) { setTimeout(function () { poll(id); }, 2000); }
     }, function () { setTimeout(function () { poll(id); }, 4000); });
   }

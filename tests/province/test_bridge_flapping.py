@@ -1,0 +1,55 @@
+"""A bridge that keeps reconnecting (flapping), with real agents on the generated configs.
+
+The commune ``xa-a``'s link is cut and healed every ``LOAXA_FLAP_PERIOD_S`` for
+``LOAXA_FLAP_S`` seconds (15 s by default; ``make soak`` runs the field figure of 2
+minutes) while a programme of three items plays: nothing is lost or stored twice.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import timedelta
+
+import pytest
+
+from loaxa.wire_time import utcnow
+from support.harness import wait_for
+from support.tree_rig import assert_every_event_once, broadcast, bulletin, planned, started_province, stored
+
+FLAP_S = float(os.environ.get("LOAXA_FLAP_S", "15"))
+FLAP_PERIOD_S = float(os.environ.get("LOAXA_FLAP_PERIOD_S", "3"))
+
+
+@pytest.fixture
+def province(tmp_path):
+    rig, ctl, agents = started_province(tmp_path)
+    yield rig, ctl, agents
+    rig.close()
+
+
+def test_a_flapping_bridge_loses_and_duplicates_nothing(province):
+    rig, ctl, agents = province
+    a = agents["loa-a"]
+    bulletins = [bulletin(ctl, text) for text in ("Thông báo họp dân.", "Thông báo lịch cắt điện.", "Thông báo tiêm phòng.")]
+    start = utcnow() + timedelta(seconds=8)
+    programme = [broadcast(ctl, b, start + timedelta(seconds=i * FLAP_S / 3), "loa-a") for i, b in enumerate(bulletins)]
+    wait_for(lambda: all(planned(a, bc) for bc in programme), timeout=30, what="the programme in loa-a's plan")
+    proxy = rig.proxies["xa-a"]
+    began = time.monotonic()
+    flaps = 0
+    while time.monotonic() - began < FLAP_S:
+        proxy.cut()
+        wait_for(lambda: time.monotonic() - began >= (flaps + 0.5) * FLAP_PERIOD_S, timeout=FLAP_PERIOD_S + 1,
+                 interval=0.1, what="the end of the cut")
+        proxy.heal()
+        flaps += 1
+        wait_for(lambda: time.monotonic() - began >= flaps * FLAP_PERIOD_S, timeout=FLAP_PERIOD_S + 1,
+                 interval=0.1, what="the end of the healed spell")
+    assert flaps >= 3 and proxy.accepted > 1
+    rig.wait_links({"xa-a": True, "xa-b": True}, timeout=60)
+    for bc in programme:
+        wait_for(lambda: stored(ctl, "loa-a", bc) == ["finished", "started"], timeout=60,
+                 what=f"{bc['id']} aired and stored")
+    for agent in agents.values():
+        assert_every_event_once(ctl, agent)
