@@ -10,6 +10,7 @@ accepted is counted, so a test can wait for the far end to reconnect.
 from __future__ import annotations
 
 import logging
+import random
 import socket
 import threading
 import time
@@ -19,11 +20,28 @@ from controller.devtools.broker_runner import free_port
 log = logging.getLogger(__name__)
 
 
+def _port_outside_the_ephemeral_range(host: str) -> int:
+    """A free port below Linux's ephemeral range (32768–60999).
+
+    The proxy closes its listening socket while a link is down and binds the same port again
+    when it heals; a port from the ephemeral range could meanwhile be handed to another
+    fixture's ``free_port()`` or to an outgoing connection, and the link would never heal.
+    """
+    for port in random.sample(range(20000, 32000), 400):
+        with socket.socket() as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+            return port
+    return free_port(host)
+
+
 class TcpProxy:
     def __init__(self, target_host: str, target_port: int, host: str = "127.0.0.1"):
         self.target = (target_host, target_port)
         self.host = host
-        self.port = free_port(host)
+        self.port = _port_outside_the_ephemeral_range(host)
         self.delay_s = 0.0
         self.accepted = 0
         self._up = threading.Event()
@@ -120,7 +138,17 @@ class TcpProxy:
             self._hold = None
 
     def _listen(self) -> socket.socket:
-        server = socket.create_server((self.host, self.port))
+        # The socket closed a moment ago may still be listening until the accept loop's
+        # pending accept() returns (its timeout): retry the bind for a bounded while.
+        deadline = time.monotonic() + 5.0
+        while True:
+            try:
+                server = socket.create_server((self.host, self.port))
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
         server.settimeout(0.2)
         return server
 
