@@ -258,7 +258,7 @@ def _before_request():
 
 # Scripts and styles come only from this server's own files: an injected <script>, style or
 # on...= handler does nothing.  Recorded audio previews play from blob: URLs.
-CONTENT_SECURITY_POLICY = ("default-src 'self'; media-src 'self' blob:; object-src 'none'; base-uri 'self'; "
+CONTENT_SECURITY_POLICY = ("default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; object-src 'none'; base-uri 'self'; "
                            "form-action 'self'; frame-ancestors 'none'")
 
 

@@ -180,6 +180,6 @@ def test_an_enrolled_pole_plays_an_emergency_and_the_test_tone_with_media_auth_o
                       what="the emergency plays")
     assert played[0]["sha256"] == em["sha256"]
 
-    tone = api.post("/api/devices/loa-1/test-tone", {})
+    tone = api.post("/api/devices/loa-1/test-tone", {"confirm": True})  # it may cut the emergency still airing
     wait_for(lambda: [p for p in agent.plays() if p.get("item_id") == tone["item_id"]], timeout=30,
              what="the test tone plays")

@@ -23,7 +23,7 @@ from controller.reports.logbook import occurrences
 from loaxa.protocol import EventBatch, PlaybackEvent, PlayItem
 from loaxa.wire_time import utcnow
 from support.agent_rig import ConductorRig
-from support.browser import CHROMIUM, CHROMIUM_ARGS, Session
+from support.browser import CHROMIUM, CHROMIUM_ARGS, Session, wait_js
 from support.harness import wait_for
 from support.stream_rig import dominant_hz
 from support.world import PASSWORD, make_world
@@ -146,13 +146,13 @@ def test_a_leader_speaks_live_from_chromium_and_the_poles_air_it_in_step_and_it_
                 s.go("/live")
                 s.page.check('#live-targets input[value="xa-a"]')
                 s.page.click("#live-start")
-                s.page.wait_for_function("document.getElementById('live-form').dataset.session")
+                wait_js(s.page, "document.getElementById('live-form').dataset.session")
                 session_id = s.page.eval_on_selector("#live-form", "f => f.dataset.session")
                 for rig in rigs.values():
                     wait_for(lambda: rig.kinds("stream_started"), timeout=20, what="the live stream on the pole")
                 mixer = c.live.mixer(session_id)
                 wait_for(lambda: mixer.first_speech_at, timeout=10, what="speech from the browser on air")
-                s.page.wait_for_function("document.getElementById('live-status').textContent.includes('giây')")
+                wait_js(s.page, "document.getElementById('live-status').textContent.includes('giây')")
                 s.shot("live")  # the operator guide's picture
 
                 # a second session on the same speakers is refused: it does not outrank the first
@@ -164,7 +164,7 @@ def test_a_leader_speaks_live_from_chromium_and_the_poles_air_it_in_step_and_it_
                 ended = wait_for(lambda: (x := c.live.get(session_id)).archive_sha256 and x, timeout=20,
                                  what="the session archived")
                 assert ended.end_reason == "ended" and ended.started_by == "approver-a"
-                s.page.wait_for_function("document.getElementById('live-status').textContent.includes('Đã kết thúc')")
+                wait_js(s.page, "document.getElementById('live-status').textContent.includes('Đã kết thúc')")
                 assert not s.errors
 
                 # the tab of a second session closes: ended within 10 s, with the outro
@@ -172,7 +172,7 @@ def test_a_leader_speaks_live_from_chromium_and_the_poles_air_it_in_step_and_it_
                 s2.go("/live")
                 s2.page.check('#live-targets input[value="xa-a"]')
                 s2.page.click("#live-start")
-                s2.page.wait_for_function("document.getElementById('live-form').dataset.session")
+                wait_js(s2.page, "document.getElementById('live-form').dataset.session")
                 second = s2.page.eval_on_selector("#live-form", "f => f.dataset.session")
                 wait_for(lambda: c.live.mixer(second) and c.live.mixer(second).first_speech_at, timeout=15,
                          what="the second session on air")
@@ -247,7 +247,7 @@ def test_a_browser_that_refuses_the_microphone_is_told_why_and_nothing_starts(tm
                 s.go("/live")
                 s.page.check('#live-targets input[value="xa-a"]')
                 s.page.click("#live-start")
-                s.page.wait_for_function("document.getElementById('live-error').textContent.length > 0")
+                wait_js(s.page, "document.getElementById('live-error').textContent.length > 0")
                 assert "không cho dùng micrô" in s.page.text_content("#live-error")
                 assert s.page.is_enabled("#live-start") and not s.page.is_enabled("#live-stop")
                 assert not s.errors

@@ -184,7 +184,7 @@ def test_an_editor_schedules_a_daily_relay_on_the_tiep_song_page_in_chromium(tmp
     import pytest
     from werkzeug.serving import make_server
 
-    from support.browser import CHROMIUM, CHROMIUM_ARGS, Session
+    from support.browser import CHROMIUM, CHROMIUM_ARGS, Session, wait_js
     from support.world import PASSWORD
 
     if not Path(CHROMIUM).exists():
@@ -209,7 +209,7 @@ def test_an_editor_schedules_a_daily_relay_on_the_tiep_song_page_in_chromium(tmp
                 s.shot("relays")  # the operator guide's picture
                 s.page.fill("#relay-rule", "")
                 s.page.click("#relay-form button[type=submit]")
-                s.page.wait_for_function("document.querySelector('[data-error-for=rule]').textContent.length > 0")
+                wait_js(s.page, "document.querySelector('[data-error-for=rule]').textContent.length > 0")
                 assert "lịch phát" in s.page.text_content('[data-error-for="rule"]')  # nothing stored, said why
                 s.page.fill("#relay-rule", daily)
                 s.page.fill("#relay-minutes", "30")

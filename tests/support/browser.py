@@ -15,6 +15,19 @@ PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 
 
+def wait_js(page, expression: str, arg=None, timeout: float = 20.0, what: str = ""):
+    """Wait until a JavaScript expression (or a one-argument function given ``arg``) is truthy.
+
+    Playwright's ``wait_for_function`` builds its predicate with ``eval`` inside the page,
+    which the Content-Security-Policy (no ``unsafe-eval``) refuses; ``page.evaluate`` runs
+    through the DevTools protocol, outside the page's policy.  Polled, with a bound.
+    """
+    from support.harness import wait_for
+
+    return wait_for(lambda: page.evaluate(expression, arg) if arg is not None else page.evaluate(expression),
+                    timeout=timeout, interval=0.1, what=what or expression)
+
+
 class Session:
     """One signed-in person in their own browser context (own cookies), at phone or desktop size."""
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from support.browser import wait_js
 from support.web_commune import PASSWORD, local_now, setup_commune
 
 pytestmark = pytest.mark.browser
@@ -139,6 +140,6 @@ def test_bad_input_is_refused_in_vietnamese_and_stores_nothing(system, sessions,
                    check=True)
     page.set_input_files("#audio", str(wav))
     page.click("#btn-recording")
-    page.wait_for_function("src => document.getElementById('player').getAttribute('src') !== src", arg=player_src)
+    wait_js(page, "src => document.getElementById('player').getAttribute('src') !== src", arg=player_src)
     assert commune.count("bulletins") == 2 and page.is_hidden("#voice-warning") and page.is_hidden("#btn-render")
     assert not editor.errors

@@ -16,7 +16,7 @@ import pytest
 from support.harness import wait_for
 
 from support.tree import seed_commune
-from support.browser import PHONE
+from support.browser import PHONE, wait_js
 from support.google_stand_in import GoogleStandIn, make_mp3
 
 pytestmark = pytest.mark.browser
@@ -70,7 +70,7 @@ def test_compose_shows_the_paragraph_being_read_then_the_preview(system, session
         page.click("#btn-render")
         try:
             assert google.holding.wait(timeout=20), "the render never reached the third paragraph"
-            page.wait_for_function("document.getElementById('render-message').textContent.includes('Đang đọc đoạn 2/4')")
+            wait_js(page, "document.getElementById('render-message').textContent.includes('Đang đọc đoạn 2/4')")
             # Google's voice is most of a render's time: half the paragraphs read fills 30 % of the bar.
             assert page.get_attribute("#render-bar", "aria-valuenow") == "30"
             assert page.is_visible("#render-elapsed")
