@@ -21,9 +21,10 @@ from controller.config import ControllerConfig
 from controller.service import Controller
 from loaxa.local_time import LOCAL_TZ
 from loaxa.config import load_config
-from loaxa.wire_time import format_time, utcnow
+from loaxa.wire_time import format_time
 from schedules.rules import BroadcastRule
 from controller.reports import logbook
+from bench.province_seed import seed_province
 
 COMMUNES, VILLAGES, CLUSTERS = 500, 4, 5
 DAYS = 28
@@ -33,27 +34,11 @@ log = logging.getLogger("bench.audit_query")
 
 
 def _seed(c: Controller) -> tuple[str, datetime]:
-    units = [("tinh", "Tỉnh", None, "province")]
-    devices = []
-    for x in range(COMMUNES):
-        units.append((f"xa-{x}", f"Xã {x}", "tinh", "commune"))
-        for v in range(VILLAGES):
-            units.append((f"thon-{x}-{v}", f"Thôn {v}", f"xa-{x}", "village"))
-            devices += [(f"loa-{x}-{v}-{k}", f"Cụm {k}", f"thon-{x}-{v}", "2026-01-01T00:00:00.000+00:00")
-                        for k in range(CLUSTERS)]
-    with c.db.tx() as db:
-        db.conn.executemany("INSERT INTO units(id, name, parent_id, level) VALUES (?, ?, ?, ?)", units)
-        db.conn.executemany("INSERT INTO devices(id, name, unit_id, created_at) VALUES (?, ?, ?, ?)", devices)
-    first = (utcnow().astimezone(LOCAL_TZ) + timedelta(days=1)).date()
-    bulletin = c.add_bulletin("Thông báo", "Thông báo lịch tiêm phòng tại trạm y tế xã.", created_by="soan")
-    rule = {"start_date": first.isoformat(), "end_date": (first + timedelta(days=DAYS - 1)).isoformat(),
-            "slot_times": ["06:00", "17:00"]}
-    bc = c.schedule_broadcast(bulletin["id"], None, ["tinh"], created_by="soan", rule=rule)
-    c.approve_broadcast(bc["id"], "duyet")
-    sha = bulletin["media"]["sha256"]
+    seeded = seed_province(c, COMMUNES, VILLAGES, CLUSTERS, DAYS)
+    bc, sha, first = seeded.broadcast, seeded.media_sha256, seeded.first_day
     starts = [format_time(t) for t in BroadcastRule.from_dict(bc["rule"]).all_occurrences()]
     with c.db.tx() as db:
-        for device_id, *_ in devices:
+        for device_id in seeded.device_ids:
             rows = []
             seq = 0
             for t in starts:

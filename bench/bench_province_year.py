@@ -29,6 +29,7 @@ from controller.devices.ingest import Ingest
 from controller.devtools.bulk_events import BulkEvent, load
 from controller.plans.planner import planned_items
 from controller.reports import logbook
+from bench.province_seed import seed_province
 from controller.service import Controller
 from loaxa.config import load_config
 from loaxa.local_time import LOCAL_TZ
@@ -44,31 +45,15 @@ log = logging.getLogger("bench.province_year")
 
 
 def _seed(c: Controller, days: int) -> tuple[str, datetime, list[str], str, str]:
-    units = [("tinh", "Tỉnh", None, "province")]
-    devices = []
-    for x in range(COMMUNES):
-        units.append((f"xa-{x}", f"Xã {x}", "tinh", "commune"))
-        for v in range(VILLAGES):
-            units.append((f"thon-{x}-{v}", f"Thôn {v}", f"xa-{x}", "village"))
-            devices += [(f"loa-{x}-{v}-{k}", f"Cụm {k}", f"thon-{x}-{v}", "2026-01-01T00:00:00.000+00:00")
-                        for k in range(CLUSTERS)]
-    with c.db.tx() as db:
-        db.conn.executemany("INSERT INTO units(id, name, parent_id, level) VALUES (?, ?, ?, ?)", units)
-        db.conn.executemany("INSERT INTO devices(id, name, unit_id, created_at) VALUES (?, ?, ?, ?)", devices)
-    first = (utcnow().astimezone(LOCAL_TZ) + timedelta(days=1)).date()
-    bulletin = c.add_bulletin("Thông báo", "Thông báo lịch tiêm phòng tại trạm y tế xã.", created_by="soan")
-    rule = {"start_date": first.isoformat(), "end_date": (first + timedelta(days=days - 1)).isoformat(),
-            "slot_times": ["06:00", "17:00"]}
-    bc = c.schedule_broadcast(bulletin["id"], None, ["tinh"], created_by="soan", rule=rule)
-    c.approve_broadcast(bc["id"], "duyet")
-    sha = bulletin["media"]["sha256"]
+    seeded = seed_province(c, COMMUNES, VILLAGES, CLUSTERS, days)
+    bc, sha, first, device_ids = seeded.broadcast, seeded.media_sha256, seeded.first_day, seeded.device_ids
     begin = datetime.combine(first, datetime.min.time(), LOCAL_TZ)
     items = planned_items(c.db, c.guardrails.policy(), begin, begin + timedelta(days=days + 1),
-                                  [devices[0][0]])[devices[0][0]]
+                                  [device_ids[0]])[device_ids[0]]
     plays = [(i.item_id, format_time(i.start)) for i in sorted(items, key=lambda i: i.start)]  # the same on every device
 
     def events() -> Iterator[BulkEvent]:
-        for device_id, *_ in devices:
+        for device_id in device_ids:
             seq = 0
             for item_id, t in plays:
                 for kind in ("started", "finished"):
@@ -78,7 +63,7 @@ def _seed(c: Controller, days: int) -> tuple[str, datetime, list[str], str, str]
     loaded = load(c.db, events())
     log.info("bulk-loaded %d events", loaded)
     week_start = datetime.combine(first + timedelta(days=min(7, days // 2)), datetime.min.time(), LOCAL_TZ)
-    return f"xa-{COMMUNES // 2}", week_start, [d[0] for d in devices], bc["id"], sha
+    return f"xa-{COMMUNES // 2}", week_start, list(device_ids), bc["id"], sha
 
 
 def _ingest_rate(c: Controller, devices: list[str], broadcast_id: str, sha: str, seq_from: int) -> float:

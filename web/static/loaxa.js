@@ -35,12 +35,6 @@ window.loaxa = (function () {
     var t = ev.target.closest("[data-confirm]");
     if (t && !confirm(t.getAttribute("data-confirm"))) { ev.preventDefault(); }
   });
-  /* A range input marked data-shows-in writes its value into the element of that id as it moves. */
-  document.addEventListener("input", function (ev) {
-    var t = ev.target.closest && ev.target.closest("[data-shows-in]");
-    var out = t && document.getElementById(t.getAttribute("data-shows-in"));
-    if (out) { out.value = t.value; }
-  });
   /* Buttons marked data-toggle show or hide the element of that id (inline forms). */
   document.addEventListener("click", function (ev) {
     var t = ev.target.closest("[data-toggle]");
