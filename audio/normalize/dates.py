@@ -59,6 +59,8 @@ def _time_pattern(tag: str) -> str:
 _TIME = re.compile(r"(?<![\w.,])" + _time_pattern("") + r"(?![\w/])")
 # Hours as a duration, beyond the clock: "36h", "trong 72 h tới".
 _HOURS = re.compile(r"(?<![\w.,])(?P<n>\d{1,3})\s?h(?![\w/])")
+# The clock written with the word: "17 giờ 00", "07 giờ 00 phút", "10 giờ 05".
+_WORD_CLOCK = re.compile(r"(?<![\w.,])(?P<h>[01]?\d|2[0-4])\s+giờ\s+(?P<min>[0-5]\d)(?:\s*(?:phút|'|’))?(?![\w/]|[.,:]\d)")
 _TIME_RANGE = re.compile(r"(?<![\w.,])" + _time_pattern("1") + r"\s*[-–]\s*" + _time_pattern("2") + r"(?![\w/])")
 
 
@@ -157,7 +159,9 @@ def _clock(hour: str, minutes: str | None) -> str:
 
 
 def read_times(line: str) -> str:
-    """``17h30`` → mười bảy giờ ba mươi phút, ``0h00'`` → không giờ, ``6h-8h`` → sáu giờ đến tám giờ."""
+    """``17h30`` → mười bảy giờ ba mươi phút, ``0h00'`` → không giờ, ``6h-8h`` → sáu giờ đến tám giờ,
+    ``17 giờ 00`` → mười bảy giờ."""
+    line = _WORD_CLOCK.sub(lambda m: _clock(m["h"], m["min"]), line)
     line = _TIME_RANGE.sub(lambda m: f"{_clock(m['h1'], m['min1'])} đến {_clock(m['h2'], m['min2'])}", line)
     line = _TIME.sub(lambda m: _clock(m["h"], m["min"]), line)
     return _HOURS.sub(lambda m: f"{numbers.cardinal(int(m['n']))} giờ", line)

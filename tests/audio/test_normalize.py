@@ -34,6 +34,8 @@ CLASS_TABLES = {
     "normalize_registrations.tsv": 25,
     "normalize_definitions.tsv": 20,
     "normalize_weekdays.tsv": 12,
+    "normalize_fuels.tsv": 12,
+    "normalize_word_clock.tsv": 12,
 }
 
 
