@@ -22,6 +22,29 @@ _AFTER_KEYWORD = re.compile(
     r"(?P<gap>\s*(?:(?i:số)\s*)?:?\s*)(?P<num>\d{3,}(?:[ .\-]\d{2,})*)(?![\w]|[.,]\d)"
 )
 
+# The short emergency numbers: 111 (children), 112 (rescue), 113 (police), 114 (fire), 115 (ambulance).
+_SHORT = r"11[1-5]"
+_SHORT_LIST = re.compile(
+    rf"(?<![\w.,/])(?P<list>{_SHORT}(?:\s*(?:,|;|/|-|–|(?i:hoặc|và))\s*{_SHORT})*)(?![\w]|[.,]\d)"
+)
+_SHORT_NAMED = re.compile(r"^\s*\(?\s*(?i:công an|cảnh sát|cứu hỏa|cứu nạn|cấp cứu|cứu thương|bảo vệ trẻ em|khẩn cấp)")
+
+
+def _short_numbers(line: str) -> str:
+    """``gọi 113, 114 hoặc 115`` → digit by digit, each: they are dialled, not counted.
+
+    Read so only in a list of them, after a telephone word with only other numbers between,
+    or before the service they reach; ``113 hộ dân`` stays a count.
+    """
+    def one(m: re.Match[str]) -> str:
+        items = re.findall(_SHORT, m["list"])
+        cue = _PHONE_WORD_BEFORE.search(m.string[: m.start()]) or _SHORT_NAMED.match(m.string[m.end():])
+        if len(items) < 2 and not cue:
+            return m.group(0)
+        return re.sub(_SHORT, lambda n: numbers.digits(n.group(0)), m["list"])
+
+    return _SHORT_LIST.sub(one, line)
+
 
 def _groups(number: str) -> list[str]:
     groups = [g for g in re.split(r"[^\d+]+", number) if g]
@@ -43,7 +66,14 @@ def _digit_count(text: str) -> int:
     return sum(c.isdigit() for c in text)
 
 
+_PHONE_WORD_BEFORE = re.compile(
+    r"(?<![\w])(?i:điện thoại|đt|sđt|hotline|đường dây nóng|tổng đài|số máy|gọi|khẩn cấp)"
+    r"(?:[\s\d.,:;()\-–/+]|(?i:hoặc|và|số|ngay|đến|tới|vào)(?![\w]))*$"
+)
+
+
 def read_phones(line: str) -> str:
+    line = _short_numbers(line)
     line = _AFTER_KEYWORD.sub(lambda m: f"{m['kw']}{m['gap']}{speak_phone(m['num'])}", line)
     line = _INTERNATIONAL.sub(lambda m: speak_phone(m.group(0)), line)
     line = _SERVICE.sub(lambda m: speak_phone(m.group(0)), line)

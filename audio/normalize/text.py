@@ -20,6 +20,7 @@ from audio.normalize import numbers
 from audio.normalize.addresses import read_addresses
 from audio.normalize.codes import read_document_titles, read_flood_levels, read_quarters, read_roads, read_varieties
 from audio.normalize.definitions import drop_definitions
+from audio.normalize.contextual import read_contextual
 from audio.normalize.fuels import read_fuels
 from audio.normalize.dates import read_day_ranges, read_dates, read_scores, read_times
 from audio.normalize.dictionary import Abbreviations
@@ -83,6 +84,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("addresses", lambda line, _: read_addresses(line)),
     ("registrations", lambda line, _: read_registrations(line)),
     ("fuels", lambda line, _: read_fuels(line)),
+    ("contextual", lambda line, _: read_contextual(line)),
     ("approximately", lambda line, _: approximately(line)),
     ("round-the-clock", _round_the_clock),
     ("roads", lambda line, _: read_roads(line)),

@@ -36,6 +36,8 @@ CLASS_TABLES = {
     "normalize_weekdays.tsv": 12,
     "normalize_fuels.tsv": 12,
     "normalize_word_clock.tsv": 12,
+    "normalize_emergency_numbers.tsv": 12,
+    "normalize_born_house.tsv": 12,
 }
 
 
