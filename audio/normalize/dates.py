@@ -76,6 +76,21 @@ def _is_dot_date(m: re.Match[str], day: str, month: str) -> bool:
         return False
     return bool(_DOT_DATE_CONTEXT.search(before)) or (len(day) == 2 and len(month) == 2)
 
+# Hydro-meteorological bulletins write the hour of a day as "19h/8" or "07h/10/9".
+_HOUR_OF_DAY = re.compile(
+    r"(?<![\w.,/])(?P<h>[01]?\d|2[0-4])(?:h|g)(?P<min>[0-5]\d)?'?\s?/\s?(?P<d>0?[1-9]|[12]\d|3[01])"
+    r"(?:/(?P<m>0?[1-9]|1[0-2]))?(?:/(?P<y>(?:19|20)\d\d))?(?![\w/]|[.,]\d)"
+)
+
+
+def read_hours_of_day(line: str) -> str:
+    """``từ 19h/8 đến 7h/10`` → ``từ 19h ngày 8 đến 7h ngày 10``; the date and time rules read the rest."""
+    def one(m: re.Match[str]) -> str:
+        date = m["d"] + (f"/{m['m']}" if m["m"] else "") + (f"/{m['y']}" if m["y"] else "")
+        return f"{m['h']}h{m['min'] or ''} ngày {date}"
+
+    return _HOUR_OF_DAY.sub(one, line)
+
 
 def read_day_ranges(line: str) -> str:
     """``8-12/3``, ``20 -24/6``, ``8–12/3``, ``từ 8 đến 12/3`` → *từ ngày 8 đến ngày 12 tháng 3*."""

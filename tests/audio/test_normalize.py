@@ -38,6 +38,7 @@ CLASS_TABLES = {
     "normalize_word_clock.tsv": 12,
     "normalize_emergency_numbers.tsv": 12,
     "normalize_born_house.tsv": 12,
+    "normalize_hours_of_day.tsv": 12,
 }
 
 
