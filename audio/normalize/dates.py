@@ -61,6 +61,10 @@ _TIME = re.compile(r"(?<![\w.,])" + _time_pattern("") + r"(?![\w/])")
 _HOURS = re.compile(r"(?<![\w.,])(?P<n>\d{1,3})\s?h(?![\w/])")
 # The clock written with the word: "17 giờ 00", "07 giờ 00 phút", "10 giờ 05".
 _WORD_CLOCK = re.compile(r"(?<![\w.,])(?P<h>[01]?\d|2[0-4])\s+giờ\s+(?P<min>[0-5]\d)(?:\s*(?:phút|'|’))?(?![\w/]|[.,:]\d)")
+# "9g sáng", "lúc 7g": an hour, not grams.
+_G_HOUR = re.compile(
+    r"(?<![\w.,])(?:(?<=(?i:lúc) )(?P<a>[01]?\d|2[0-4])g(?![\w/])|(?P<b>[01]?\d|2[0-4])g(?=\s+(?i:sáng|trưa|chiều|tối|đêm)(?![\w])))"
+)
 _TIME_RANGE = re.compile(r"(?<![\w.,])" + _time_pattern("1") + r"\s*[-–]\s*" + _time_pattern("2") + r"(?![\w/])")
 
 
@@ -90,6 +94,29 @@ def read_hours_of_day(line: str) -> str:
         return f"{m['h']}h{m['min'] or ''} ngày {date}"
 
     return _HOUR_OF_DAY.sub(one, line)
+
+# "ngày 20-11", "mùng 2-9": newspaper style for a date; "từ ngày 5-7" stays a range of days.
+_HYPHEN_DATE = re.compile(
+    rf"(?<![\w])(?P<kw>(?i:ngày|mùng|mồng))\s+(?P<d>{_DAY})-(?P<m>{_MONTH})(?![\w/\-]|[.,]\d)"
+)
+_HOLIDAYS = frozenset({(3, 2), (8, 3), (26, 3), (30, 4), (1, 5), (19, 5), (1, 6), (27, 7), (19, 8), (2, 9),
+                       (10, 10), (13, 10), (15, 10), (20, 10), (20, 11), (22, 12)})
+_RANGE_BEFORE = re.compile(r"(?i:từ|các|những|trong)\s*$")
+_RANGE_AFTER = re.compile(r"\s*(?i:đến|tới)(?![\w])")
+
+
+def read_hyphen_dates(line: str) -> str:
+    """``ngày 20-11`` → ``ngày 20/11`` for the date rule: a day after its month cannot open a range."""
+    def one(m: re.Match[str]) -> str:
+        d, month = int(m["d"]), int(m["m"])
+        closed = _RANGE_AFTER.match(m.string, m.end())
+        if _RANGE_BEFORE.search(m.string[max(0, m.start() - 8):m.start()]) and not closed:
+            return m.group(0)
+        if d > month or (d, month) in _HOLIDAYS:
+            return f"{m['kw']} {m['d']}/{m['m']}"
+        return m.group(0)
+
+    return _HYPHEN_DATE.sub(one, line)
 
 
 def read_day_ranges(line: str) -> str:
@@ -177,6 +204,7 @@ def read_times(line: str) -> str:
     """``17h30`` → mười bảy giờ ba mươi phút, ``0h00'`` → không giờ, ``6h-8h`` → sáu giờ đến tám giờ,
     ``17 giờ 00`` → mười bảy giờ."""
     line = _WORD_CLOCK.sub(lambda m: _clock(m["h"], m["min"]), line)
+    line = _G_HOUR.sub(lambda m: _clock(m["a"] or m["b"], None), line)
     line = _TIME_RANGE.sub(lambda m: f"{_clock(m['h1'], m['min1'])} đến {_clock(m['h2'], m['min2'])}", line)
     line = _TIME.sub(lambda m: _clock(m["h"], m["min"]), line)
     return _HOURS.sub(lambda m: f"{numbers.cardinal(int(m['n']))} giờ", line)

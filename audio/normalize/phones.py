@@ -18,7 +18,7 @@ _INTERNATIONAL = re.compile(r"(?<![\w])\+84[ .\-]?\d{1,3}(?:[ .\-]?\d{2,4}){2,3}
 _SERVICE = re.compile(r"(?<![\w.,])(?:1800|1900)[ .]?\d{3,6}(?![\w]|[.,]\d)")
 _AFTER_KEYWORD = re.compile(
     r"(?<![\w])(?P<kw>(?i:điện thoại|đt|sđt|hotline|đường dây nóng|tổng đài|số máy|gọi(?: ngay)?(?: đến| tới| vào)?"
-    r"|tài khoản|stk|mã số|căn cước|cccd|cmnd))"
+    r"|tài khoản|stk|mã số|căn cước|cccd|cmnd)|TK)"
     r"(?P<gap>\s*(?:(?i:số)\s*)?:?\s*)(?P<num>\d{3,}(?:[ .\-]\d{2,})*)(?![\w]|[.,]\d)"
 )
 

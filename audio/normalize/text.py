@@ -22,7 +22,7 @@ from audio.normalize.codes import read_document_titles, read_flood_levels, read_
 from audio.normalize.definitions import drop_definitions
 from audio.normalize.contextual import read_contextual
 from audio.normalize.fuels import read_fuels
-from audio.normalize.dates import read_day_ranges, read_hours_of_day, read_dates, read_scores, read_times
+from audio.normalize.dates import read_day_ranges, read_hours_of_day, read_hyphen_dates, read_dates, read_scores, read_times
 from audio.normalize.dictionary import Abbreviations
 from audio.normalize.letters import foreign_words, read_codes, speak_capitals
 from audio.normalize.markers import capitalize, read_ordinals, split_marker
@@ -102,6 +102,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("hours-of-day", lambda line, _: read_hours_of_day(line)),
     ("scores", lambda line, _: read_scores(line)),
     ("day-ranges", lambda line, _: read_day_ranges(line)),
+    ("hyphen-dates", lambda line, _: read_hyphen_dates(line)),
     ("ranges", lambda line, _: read_ranges(line)),
     ("slashes", lambda line, _: read_slashes(line)),
     ("dates", lambda line, _: read_dates(line)),

@@ -39,6 +39,8 @@ CLASS_TABLES = {
     "normalize_emergency_numbers.tsv": 12,
     "normalize_born_house.tsv": 12,
     "normalize_hours_of_day.tsv": 12,
+    "normalize_hyphen_dates.tsv": 12,
+    "normalize_g_hours.tsv": 12,
 }
 
 
