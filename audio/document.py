@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from audio import portal
 from audio.casing import learn_names, sentence_case
 from audio.layout import split_line, table_row
+from audio.tables import spoken_tables
 from audio.normalize.plain import BOOKMARK, SPACES, plain, without_end_marks
 from audio.shapes import AUTHORITY as _AUTHORITY
 from audio.shapes import DOC_NUMBER as _DOC_NUMBER
@@ -200,10 +201,11 @@ class _HeaderScan:
 class _Cleaner:
     def __init__(self, text: str):
         raw_lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        tables = spoken_tables(plain(raw) for raw in raw_lines)
         self.lines = [
-            _prepare(i + 1, piece)
-            for i, raw in enumerate(raw_lines)
-            for row in table_row(plain(raw))
+            _prepare(number, piece)
+            for number, raw in tables.lines
+            for row in table_row(raw)
             for piece in split_line(row)
         ]
         self.furniture = portal.mark([line.text for line in self.lines])
@@ -211,7 +213,7 @@ class _Cleaner:
         self.title: str | None = None
         self.paragraphs: list[str] = []
         self.block: list[str] = []
-        self.removed: list[Removed] = []
+        self.removed: list[Removed] = [Removed(a.text, a.reason, a.line) for a in tables.set_aside]
         self.at_start = True
         self.last_drop = -1
 

@@ -74,7 +74,7 @@ def split_line(text: str) -> list[str]:
     stripped = _DATE_GAP.sub(r"\1 ", _NUMBER_GAP.sub(r"\1 ", text.strip()))
     columns = [_flat(c) for c in _GAP.split(stripped) if c.strip()]
     signer = len(columns) > 1 and columns[0].startswith(("-", "+", "•")) and is_name(columns[-1])
-    if len(columns) > 1 and (signer or any(_is_piece(c) for c in columns)):
+    if len(columns) > 1 and (signer or any(is_apparatus(c) for c in columns)):
         pieces = [p for c in columns for p in _split(_flat(c))]
     else:
         pieces = _split(_flat(stripped))
@@ -85,7 +85,7 @@ def _flat(text: str) -> str:
     return " ".join(text.split())
 
 
-def _is_piece(text: str) -> bool:
+def is_apparatus(text: str) -> bool:
     """A column that is apparatus on its own: the cue that a gap separates columns."""
     return bool(
         _NATIONAL_CAPS.fullmatch(text) or _MOTTO.fullmatch(text) or DOC_NUMBER.fullmatch(text)
@@ -115,7 +115,7 @@ def _national(text: str) -> list[str] | None:
         pieces = [before] if before else []
         pieces.append(m.group(0))
         if after:
-            if not is_caps(after) and not _is_piece(after):
+            if not is_caps(after) and not is_apparatus(after):
                 pieces.append("")
             pieces.append(after)
         return pieces

@@ -242,12 +242,12 @@ def test_markdown_table_header_is_dropped(header: str) -> None:
     assert "|" not in doc.text and "CỘNG" not in doc.text and "TÂN LẬP" not in doc.text and "---" not in doc.text
 
 
-def test_markdown_table_in_the_body_is_kept_and_the_signature_cells_dropped() -> None:
+def test_markdown_table_in_the_body_is_read_by_row_and_the_signature_cells_dropped() -> None:
     doc = clean_document(
         f"{BODY}\n\n| Thôn | Ngày |\n|---|---|\n| Thôn Đông | 10/4 |\n\n"
         "| Nơi nhận:<br>- Các thôn;<br>- Lưu: VT. | TM. ỦY BAN NHÂN DÂN<br>CHỦ TỊCH<br>Lê Văn Hà |"
     )
-    assert "Thôn Đông 10/4" in doc.text and "Thôn Ngày" in doc.text
+    assert "Thôn Đông: ngày 10/4." in doc.text and "Thôn Ngày" not in doc.text
     assert "Lê Văn Hà" not in doc.text and "Lưu" not in doc.text
 
 
