@@ -131,6 +131,12 @@ def _table_at(lines: list[str], start: int) -> tuple[tuple[str, ...], list[_Row]
     return (header, rows, i) if rows else None
 
 
+def is_data_table(rows: list[str]) -> bool:
+    """Whether these rows (cells separated by tabs), from the first, are one data table."""
+    table = _table_at(rows, 0) if rows else None
+    return table is not None and table[2] == len(rows)
+
+
 def spoken_tables(lines: Iterable[str]) -> SpokenTables:
     """``(source line number, text)`` for each line, data-table rows replaced by sentences.
 

@@ -6,6 +6,7 @@ import io
 import zipfile
 
 from audio.intake.model import IntakeError
+from audio.tables import is_data_table
 
 
 def text_of_plain(data: bytes) -> str:
@@ -29,7 +30,8 @@ def text_of_docx(data: bytes) -> str:
     A two-column table at the top or bottom of an official document is layout, not data:
     the header (issuing body | national motto) and the signature block (recipients |
     signer).  Those are read column by column, the order the cleaner expects from a paste;
-    any other table is read row by row.
+    a data table keeps its cells, one row a line, for the cleaner to read row by row
+    (audio/tables.py); any other table is read row by row, its cells joined.
     """
     import docx
     from docx.table import Table
@@ -53,4 +55,13 @@ def _table_blocks(table: object) -> list[str]:
     if rows and all(len(r) == 2 for r in rows) and len(rows) <= 8:
         columns = [[r[c] for r in rows] for c in range(2)]
         return ["\n".join(line for cell in col for line in cell.split("\n") if line.strip()) for col in columns]
+    tabbed = ["\t".join(_merged_once(row)) for row in rows]
+    if is_data_table(tabbed):
+        return ["\n".join(tabbed)]
     return [" ".join(dict.fromkeys(c for c in row if c.strip())) for row in rows]
+
+
+def _merged_once(row: list[str]) -> list[str]:
+    """Cells of a row, one line each; a merged cell, which python-docx repeats, said once."""
+    cells = [" ".join(c.split()) for c in row]
+    return [c if i == 0 or c != cells[i - 1] else "" for i, c in enumerate(cells)]

@@ -179,6 +179,22 @@ def test_docx_header_table_is_read_column_by_column_in_document_order():
     assert cleaned.title.startswith("Thông báo về việc") and cleaned.paragraphs[0] == NOTICE.body[0]
 
 
+def test_docx_data_table_is_read_row_by_row_naming_its_columns():
+    document = docx.Document()
+    document.add_paragraph("Điện lực thông báo lịch tạm ngừng cung cấp điện như sau:")
+    rows = [("STT", "Khu vực", "Thời gian"), ("1", "Thôn Hòa Bình", "7h00 - 11h30"), ("2", "Chợ Hải Hòa", "13h30 - 17h00")]
+    table = document.add_table(rows=len(rows), cols=3)
+    for r, row in enumerate(rows):
+        for c, text in enumerate(row):
+            table.cell(r, c).text = text
+    document.add_paragraph("Điện lực xin lỗi bà con vì sự bất tiện này.")
+    buf = io.BytesIO()
+    document.save(buf)
+    cleaned = clean_document(read_document(buf.getvalue(), "lich-cat-dien.docx").text)
+    assert cleaned.paragraphs[1:3] == ("Thôn Hòa Bình: thời gian 7h00 - 11h30.", "Chợ Hải Hòa: thời gian 13h30 - 17h00.")
+    assert cleaned.paragraphs[-1] == "Điện lực xin lỗi bà con vì sự bất tiện này."
+
+
 # --- scans and photos ------------------------------------------------------------------------
 
 def _body_accuracy(text: str) -> float:
