@@ -17,7 +17,7 @@ from loaxa.wire_time import format_time
 
 pytestmark = pytest.mark.browser
 
-LONG_TEXT = "Thông báo của Ủy ban nhân dân xã về lịch tiêm phòng cho trẻ em trong toàn xã. " * 3
+LONG_TEXT = "Thông báo của Ủy ban nhân dân xã về lịch tiêm phòng cho trẻ em trong toàn xã. " * 4
 
 
 def _tone_audits(ctl) -> list[str]:
