@@ -41,6 +41,7 @@ class PlanSettings:
     command_ttl_s: int = setting(120, "how long an immediate command stays valid")
     emergency_resend_s: float = setting(5.0, "an emergency is sent again to each device that has not reported it started, this often, until the command expires")
     render_lead_minutes: int = setting(60, "media of a broadcast is checked (and re-rendered if missing) this long before it airs")
+    missed_after_s: float = setting(60.0, "a play no device reported this long after its start counts as missed in reports (keep it at the agents' late_tolerance_s)")
     misfire_grace_s: int = setting(300, "a job missed while the controller was down still runs if at most this late")
     auto_approve: bool = setting(False, "approve new and edited broadcasts at once, without an approver (small installations only)")
     editor_min_volume: int = setting(

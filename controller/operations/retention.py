@@ -1,4 +1,4 @@
-"""Retention: prune old playback events, audit entries, skip records and unused media.
+"""Retention: prune old playback events, audit entries, skip records, notifications and unused media.
 
 The audit trail and the playback logbook are hash chains (:mod:`controller.reports.hashchain`), so
 they are pruned only by whole prefixes: for each chain, the rows before its first row
@@ -38,18 +38,20 @@ class RetentionReport:
     playback_events: int = 0
     audit_entries: int = 0
     plan_skips: int = 0
+    notifications: int = 0
     media: tuple[str, ...] = ()
     skipped_chains: tuple[str, ...] = ()
     anchors: dict[str, int] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
-        return self.playback_events + self.audit_entries + self.plan_skips + len(self.media)
+        return self.playback_events + self.audit_entries + self.plan_skips + self.notifications + len(self.media)
 
     def summary(self) -> str:
         verb = "would prune" if self.dry_run else "pruned"
         text = (f"{verb} {self.playback_events} playback events, {self.audit_entries} audit entries, "
-                f"{self.plan_skips} plan skip records, {len(self.media)} unused media files")
+                f"{self.plan_skips} plan skip records, {self.notifications} notifications, "
+                f"{len(self.media)} unused media files")
         if self.skipped_chains:
             text += f"; left {len(self.skipped_chains)} chain(s) that do not verify untouched: {', '.join(self.skipped_chains)}"
         return text
@@ -83,11 +85,13 @@ class Retention:
                                    ("recorded_at", "received_at"), at, dry_run, skipped, anchors)
         audits = self._prune_chain(AUDIT_CHAIN, None, cutoff(now, s.audit_days), ("at",), at, dry_run, skipped, anchors)
         skips = self._prune_skips(cutoff(now, s.plan_skips_days), dry_run)
+        notices = self._prune_notifications(cutoff(now, s.notifications_days), dry_run)
         media = self._prune_media(cutoff(now, s.media_days), dry_run)
-        report = RetentionReport(dry_run, events, audits, skips, tuple(media), tuple(skipped), anchors)
+        report = RetentionReport(dry_run, events, audits, skips, notices, tuple(media), tuple(skipped), anchors)
         if report.total and not dry_run:
             AuditTrail(self.db).record("system", "retention_pruned", details={
-                "playback_events": events, "audit_entries": audits, "plan_skips": skips, "media": len(media),
+                "playback_events": events, "audit_entries": audits, "plan_skips": skips,
+                "notifications": notices, "media": len(media),
                 "pruned": anchors, "anchors": self._all_anchors()})
         if report.total or skipped:
             log.info("retention: %s", report.summary())
@@ -145,6 +149,20 @@ class Retention:
             if dry_run:
                 return db.execute("SELECT COUNT(*) FROM plan_skips WHERE slot_at < ?", [before]).fetchone()[0]
             return db.execute("DELETE FROM plan_skips WHERE slot_at < ?", [before]).rowcount
+
+    def _prune_notifications(self, before: str | None, dry_run: bool) -> int:
+        """Old notices go with everyone's copy in the bell and their delivery attempts; a notice with a
+        delivery still pending stays until that delivery is sent or given up (nothing is cut mid-retry)."""
+        if before is None:
+            return 0
+        old = ("SELECT id FROM notifications n WHERE created_at < ? AND NOT EXISTS ("
+               "SELECT 1 FROM notification_deliveries d WHERE d.notification_id = n.id AND d.status = 'pending')")
+        with self.db.tx() as db:
+            if dry_run:
+                return db.execute(f"SELECT COUNT(*) FROM ({old})", [before]).fetchone()[0]
+            for table in ("notification_deliveries", "notification_inbox"):
+                db.execute(f"DELETE FROM {table} WHERE notification_id IN ({old})", [before])
+            return db.execute(f"DELETE FROM notifications WHERE id IN ({old})", [before]).rowcount
 
     def _prune_media(self, before: str | None, dry_run: bool) -> list[str]:
         """Media made before ``before`` that no bulletin, stored device plan, live session's recording or

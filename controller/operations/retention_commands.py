@@ -8,7 +8,7 @@ from loaxa.cli import set_handler
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("retention", help="prune old playback events, audit entries and unused media")
+    p = sub.add_parser("retention", help="prune old playback events, audit entries, notifications and unused media")
     rsub = p.add_subparsers(dest="retention_command", metavar="ACTION", required=True)
     r = rsub.add_parser("run", help="prune now what the [retention] settings no longer keep (the controller also runs this daily)")
     set_handler(r, _run, "controller")

@@ -21,6 +21,7 @@ class RetentionSettings:
     audit_days: int = setting(1825, "audit trail entries older than this are pruned (0: keep forever)")
     media_days: int = setting(90, "media no bulletin or device plan refers to is deleted this long after it was made (0: never)")
     plan_skips_days: int = setting(30, "records of plays left out of plans are deleted after this many days (0: never)")
+    notifications_days: int = setting(180, "notifications (the bell lists) and their e-mail and webhook delivery attempts are deleted after this many days, except deliveries still being tried (0: never)")
     run_at: str = setting("03:30", "UTC time of day the daily retention run starts (HH:MM)")
     heads_every_min: float = setting(60.0, "the chain heads are signed and shipped off the box this often: retained to every pole, and to heads_copy_url (0: never)")
     heads_copy_url: str = setting("", "a second controller or the province's server that receives each signed copy of the chain heads (HTTP POST); empty: poles only")
@@ -34,7 +35,7 @@ class RetentionSettings:
                 raise ConfigError(
                     f"retention.{name} = {value} is below retention.minimum_days = {self.minimum_days}: "
                     f"the audit trail and logbook must be kept at least that long (0 keeps them forever)")
-        for name in ("media_days", "plan_skips_days"):
+        for name in ("media_days", "plan_skips_days", "notifications_days"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"retention.{name} must be 0 (never) or a number of days, got {getattr(self, name)}")
         hh, _, mm = self.run_at.partition(":")

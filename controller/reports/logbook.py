@@ -172,8 +172,11 @@ def _cancelled_at(db: Database) -> dict[str, datetime]:
 
 
 def occurrences(db: Database, policy: GuardrailPolicy, device_ids: Iterable[str], since: datetime, until: datetime,
-                now: datetime | None = None) -> list[Occurrence]:
-    """Every planned play on ``device_ids`` in [since, until) with its reported outcome."""
+                now: datetime | None = None, late: timedelta = LATE) -> list[Occurrence]:
+    """Every planned play on ``device_ids`` in [since, until) with its reported outcome.
+
+    A play nothing was reported for is *upcoming* until ``late`` after its start, then *missed*
+    (``[plans] missed_after_s``: the agents' own late tolerance, after which they skip it)."""
     now = now or utcnow()
     ids = sorted(set(device_ids))
     if not ids:
@@ -234,7 +237,7 @@ def occurrences(db: Database, policy: GuardrailPolicy, device_ids: Iterable[str]
         elif p.cancelled:
             status = "cancelled"
         else:
-            status = "upcoming" if p.start > now - LATE else "missed"
+            status = "upcoming" if p.start > now - late else "missed"
         out.append(Occurrence(
             broadcast_id="" if p.alert else p.broadcast_id, device_id=p.device_id, planned_at=p.start,
             title=b["title"], priority=b["priority"], unit_id=d["unit_id"], unit_name=d["unit_name"],

@@ -115,7 +115,8 @@ def compliance_report(c: Controller, actor: Actor, start: date, end: date, unit:
     unit = _top_unit(c, actor, unit)
     names = {u["id"]: u["name"] for u in c.registry.units()}
     devices = devices_under(c, actor, unit)
-    occ = logbook.occurrences(c.db, c.guardrails.policy(), [d["id"] for d in devices], since, until)
+    occ = logbook.occurrences(c.db, c.guardrails.policy(), [d["id"] for d in devices], since, until,
+                              late=timedelta(seconds=c.config.plans.missed_after_s))
     reporting = _reporting_units(c, unit)
     unit_of = {u: reporting(u) for u in {d["unit_id"] for d in devices}}
     table = logbook.compliance(occ, names, unit_of)
@@ -290,7 +291,8 @@ def logbook_report(c: Controller, actor: Actor, week_of: date, unit: str | None)
     since, until = logbook.week_bounds(week_of)
     unit = report_unit(c, actor, unit)
     devices = devices_under(c, actor, unit)
-    occ = logbook.occurrences(c.db, c.guardrails.policy(), [d["id"] for d in devices], since, until)
+    occ = logbook.occurrences(c.db, c.guardrails.policy(), [d["id"] for d in devices], since, until,
+                              late=timedelta(seconds=c.config.plans.missed_after_s))
     names = {u["id"]: u["name"] for u in c.registry.units()}
     last = (until - timedelta(days=1)).date()
     heading = (f"Sổ nhật ký chương trình – {names.get(unit or '', 'Tất cả đơn vị')} – "

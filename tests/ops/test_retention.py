@@ -198,6 +198,7 @@ def test_a_live_sessions_recording_stays_however_old(db, tmp_path):
     ("[retention]\nplayback_events_days = 30\nminimum_days = 60\n", "retention.playback_events_days = 30"),
     ("[retention]\nminimum_days = 0\n", "at least 1 day"),
     ("[retention]\nrun_at = \"25:00\"\n", "HH:MM"),
+    ("[retention]\nnotifications_days = -1\n", "retention.notifications_days must be 0"),
 ])
 def test_a_config_keeping_the_logbook_too_short_is_refused(tmp_path, toml, message):
     path = tmp_path / "c.toml"
@@ -308,3 +309,51 @@ def test_an_anchor_signed_by_another_key_or_too_young_is_refused(db, tmp_path):
     problems = [str(p) for r in verify(db) for p in r.problems]
     assert problems == [f"playback_events [loa-1] end of chain: anchor not valid: signed by an unknown key {kid!r}"]
     assert verify_all(db, trusted_public_keys(key_path(db)), minimum_days=1000)[1].problems  # 900 days < 1000
+
+
+def add_notice(db: Database, key: str, age: float, deliveries: tuple[str, ...] = ()) -> None:
+    """A notice in one person's bell with its e-mail and webhook attempts in the given states."""
+    with db.tx() as conn:
+        if conn.execute("SELECT COUNT(*) FROM users WHERE id = 1").fetchone()[0] == 0:
+            conn.execute("INSERT INTO users(id, username, password_hash, role, created_at) "
+                         "VALUES (1, 'lan', 'x', 'editor', ?)", [ago(900)])
+        nid = conn.execute("INSERT INTO notifications(kind, dedupe_key, title, created_at) VALUES "
+                           "('approval_waiting', ?, 'Chờ duyệt', ?)", [key, ago(age)]).lastrowid
+        conn.execute("INSERT INTO notification_inbox(notification_id, user_id) VALUES (?, 1)", [nid])
+        for i, status in enumerate(deliveries):
+            conn.execute("INSERT INTO notification_deliveries(notification_id, channel, address, status, next_at) "
+                         "VALUES (?, ?, 'lan@xa.vn', ?, ?)", [nid, ("email", "webhook")[i % 2], status, ago(age)])
+
+
+def notice_rows(db: Database) -> tuple[list[str], int, int]:
+    with db.tx() as conn:
+        keys = [r[0] for r in conn.execute("SELECT dedupe_key FROM notifications ORDER BY id")]
+        inbox = conn.execute("SELECT COUNT(*) FROM notification_inbox").fetchone()[0]
+        deliveries = conn.execute("SELECT COUNT(*) FROM notification_deliveries").fetchone()[0]
+    return keys, inbox, deliveries
+
+
+def test_old_notifications_go_with_their_bell_copies_and_deliveries_and_the_run_is_audited(db):
+    add_notice(db, "old-sent", 200, ("sent", "failed"))
+    add_notice(db, "old-retrying", 200, ("sent", "pending"))  # still being tried: it stays
+    add_notice(db, "old-no-delivery", 190)
+    add_notice(db, "young", 5, ("sent",))
+    settings = RetentionSettings(minimum_days=365, playback_events_days=400, audit_days=500, notifications_days=180)
+
+    dry = retention(db, settings).run(dry_run=True, now=NOW)
+    assert dry.notifications == 2 and notice_rows(db)[0] == ["old-sent", "old-retrying", "old-no-delivery", "young"]
+
+    report = retention(db, settings).run(now=NOW)
+    assert report.notifications == 2 and "2 notifications" in report.summary()
+    assert notice_rows(db) == (["old-retrying", "young"], 2, 3)
+    with db.tx() as conn:
+        action, details = conn.execute("SELECT action, details FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
+    assert action == "retention_pruned" and '"notifications": 2' in details
+    assert retention(db, settings).run(now=NOW).notifications == 0
+
+    forever = RetentionSettings(minimum_days=365, playback_events_days=400, audit_days=500, notifications_days=0)
+    with db.tx() as conn:
+        conn.execute("UPDATE notification_deliveries SET status = 'failed' WHERE status = 'pending'")  # given up
+    assert retention(db, forever).run(now=NOW).notifications == 0
+    assert retention(db, settings).run(now=NOW).notifications == 1
+    assert notice_rows(db) == (["young"], 1, 1)

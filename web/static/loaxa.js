@@ -73,7 +73,10 @@ window.loaxa = (function () {
     function send() {
       return api(form.getAttribute("data-method") || "POST", path, body).catch(function (err) {
         var field = CONFIRM_FIELDS[err.code];
-        if (field && !body[field] && confirm(err.error)) { body[field] = true; return send(); }
+        if (field && !body[field]) {
+          if (confirm(err.error)) { body[field] = true; return send(); }
+          throw { error: "Đã hủy: không có thay đổi nào.", field: "_form" };
+        }
         throw err;
       });
     }
