@@ -17,7 +17,10 @@ NUMBER = r"\d{1,3}(?:\.\d{3})+(?:,\d+)?|\d+(?:,\d+)?"
 UNITS: tuple[tuple[str, str], ...] = (
     ("m³/s", "mét khối trên giây"), ("m3/s", "mét khối trên giây"),
     ("km/giờ", "ki lô mét trên giờ"), ("km/h", "ki lô mét trên giờ"),
-    ("m/s", "mét trên giây"), ("kWh", "ki lô oát giờ"),
+    ("µg/m³", "micrô gam trên mét khối"), ("µg/m3", "micrô gam trên mét khối"),
+    ("μg/m³", "micrô gam trên mét khối"), ("μg/m3", "micrô gam trên mét khối"),
+    ("m/s", "mét trên giây"), ("kWh", "ki lô oát giờ"), ("MWh", "mê ga oát giờ"), ("GWh", "gi ga oát giờ"),
+    ("kVA", "ki lô vôn am pe"), ("MVA", "mê ga vôn am pe"), ("mmHg", "mi li mét thủy ngân"),
     ("mg/l", "mi li gam trên lít"), ("mg/L", "mi li gam trên lít"), ("g/l", "gam trên lít"),
     ("mg/kg", "mi li gam trên ki lô gam"), ("ml/kg", "mi li lít trên ki lô gam"),
     ("km²", "ki lô mét vuông"), ("km2", "ki lô mét vuông"),
