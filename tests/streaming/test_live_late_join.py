@@ -20,11 +20,15 @@ from support.tcp_proxy import TcpProxy
 TONE_HZ = 500
 
 
+def _on_air(poles: LivePoles, session_id: str) -> bool:
+    return poles.controller.live.get(session_id).ended_at is None
+
+
 def test_a_pole_offline_when_a_live_session_starts_joins_it_at_the_live_point_when_it_reconnects(tmp_path: Path,
                                                                                                   broker):
     poles = LivePoles(tmp_path, broker, {"loa-a2": "thon-a"}).start()
     proxy = TcpProxy("127.0.0.1", broker.port)
-    speaker = None
+    speaker = Speaker(poles.world, "approver", tmp_path / "speech.webm", TONE_HZ)
     try:
         poles.agent("loa-a")
         poles.agent("loa-a2", mqtt_port=proxy.port)
@@ -36,16 +40,18 @@ def test_a_pole_offline_when_a_live_session_starts_joins_it_at_the_live_point_wh
         assert r.status_code == 201, r.get_json()
         session = r.get_json()
         assert sorted(session["devices"]) == ["loa-a", "loa-a2"]
-        speaker = Speaker(poles.world, "approver", session["id"], tmp_path / "speech.webm", TONE_HZ).start()
+        speaker.start(session["id"])
         wait_for(lambda: len(poles.stream_pcm("loa-a", session["id"])) > 3 * 96000, timeout=30,
                  what="three seconds of the session on the connected pole")
         assert not poles.stream_pcm("loa-a2", session["id"])  # cut off: it heard nothing
+        assert not speaker.refused and _on_air(poles, session["id"])
 
         healed = time.time()
         proxy.heal()
         wait_online(poles, "loa-a2", timeout=45)
         wait_for(lambda: len(poles.stream_pcm("loa-a2", session["id"])) > 3 * 96000, timeout=30,
                  what="the pole back online airing the session")
+        assert _on_air(poles, session["id"])  # the session is still the one on air
         late = poles.chunks("loa-a2")
         assert late[0]["at"] >= healed  # it starts at the live position, not at the session's start
         pcm = poles.stream_pcm("loa-a2", session["id"])
@@ -62,7 +68,6 @@ def test_a_pole_offline_when_a_live_session_starts_joins_it_at_the_live_point_wh
             assert poles.events(device, session["id"])[0] == "stream_started"
         assert not speaker.refused
     finally:
-        if speaker is not None:
-            speaker.stop()
+        speaker.stop()
         proxy.close()
         poles.close()

@@ -85,19 +85,25 @@ class LivePoles:
 
 
 class Speaker:
-    """What MediaRecorder sends: a WebM/Opus recording of a tone, in 250 ms slices at its own pace."""
+    """What MediaRecorder sends: a WebM/Opus recording of a tone, in 250 ms slices at its own pace.
 
-    def __init__(self, world: World, who: str, session_id: str, path: Path, freq: int = 500, seconds: float = 60.0):
+    The recording is made before the session starts: a session that hears nothing for
+    ``idle_end_s`` ends (a closed tab), and encoding a minute of Opus takes seconds under load.
+    """
+
+    def __init__(self, world: World, who: str, path: Path, freq: int = 500, seconds: float = 60.0):
         subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
                         f"sine=frequency={freq}:duration={seconds}", "-c:a", "libopus", "-b:a", "32k", "-f", "webm",
                         str(path)], check=True)
         self.data = path.read_bytes()
-        self.world, self.who, self.session_id, self.seconds = world, who, session_id, seconds
+        self.world, self.who, self.seconds = world, who, seconds
+        self.session_id = ""
         self.refused: list[int] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="speaker", daemon=True)
 
-    def start(self) -> "Speaker":
+    def start(self, session_id: str) -> "Speaker":
+        self.session_id = session_id
         self._thread.start()
         return self
 
@@ -117,7 +123,8 @@ class Speaker:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=5)
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
 
 
 def wait_online(poles: LivePoles, *devices: str, online: bool = True, timeout: float = 30) -> None:
