@@ -230,37 +230,43 @@ _MEAN_RE = re.compile(r"mean_volume: (-?[\d.]+|-inf) dB")
 
 PLAYLIST_DEPTH = 4  # master → variant → media playlist is as deep as a real HLS source goes
 PLAYLIST_FETCH_S = 5.0
+PLAYLIST_FETCHES = 6  # at most this many playlists are read for one check
 LOOP_MESSAGE = "Danh sách phát trỏ vòng lại chính nó; hãy dùng địa chỉ khác."
 
 
-def playlist_loop(url: str, depth: int = PLAYLIST_DEPTH, seen: tuple[str, ...] = ()) -> bool:
+def playlist_loop(url: str, depth: int = PLAYLIST_DEPTH, seen: tuple[str, ...] = (),
+                  budget: list[int] | None = None) -> bool:
     """True when an HLS playlist leads back to itself (directly, through a variant, or by redirects).
 
     ffmpeg follows such a playlist until its own timeout, which only says "treo"; walking the
-    references first names the fault.  Bounded: ``depth`` playlists, ``PLAYLIST_FETCH_S`` each.
+    references first names the fault.  Bounded: ``depth`` levels, ``PLAYLIST_FETCHES`` playlists
+    of ``PLAYLIST_FETCH_S`` each.
     """
+    budget = [PLAYLIST_FETCHES] if budget is None else budget
     if url in seen:
         return True
-    if depth <= 0:
+    if depth <= 0 or budget[0] <= 0:
         return False
+    budget[0] -= 1
     try:
         with urllib.request.urlopen(url, timeout=PLAYLIST_FETCH_S) as resp:  # noqa: S310 - http(s) checked by check_url
             final = resp.geturl()
-            text = resp.read(256 * 1024).decode("utf-8", errors="replace")
+            head = resp.read(16)  # a live audio stream behind the URL would never end: look before reading on
+            if not head.lstrip(b"\xef\xbb\xbf \r\n\t").startswith(b"#EXTM3U"):
+                return False
+            text = (head + resp.read(256 * 1024)).decode("utf-8", errors="replace")
     except urllib.error.HTTPError as exc:
         return 300 <= exc.code < 400  # urllib gives up on a redirect loop with the 3xx itself
     except (OSError, ValueError):
         return False  # unreachable: ffmpeg's probe says so in its own words
     if final != url and final in seen:
         return True
-    if not text.lstrip().startswith("#EXTM3U"):
-        return False
     here = (*seen, url, final)
     refs = [urljoin(final, line.strip()) for line in text.splitlines() if line.strip() and not line.startswith("#")]
     for ref in refs[:8]:
         if ref in here:
             return True
-        if urlsplit(ref).path.lower().endswith((".m3u8", ".m3u")) and playlist_loop(ref, depth - 1, here):
+        if urlsplit(ref).path.lower().endswith((".m3u8", ".m3u")) and playlist_loop(ref, depth - 1, here, budget):
             return True
     return False
 
