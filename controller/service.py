@@ -120,6 +120,7 @@ class Controller:
                                  self.security.kill_switches.desired,
                                  lambda devices, now: quiet_devices(self.db, self.guardrails.policy(), devices, now),
                                  config.media_dir)
+        self.ingest.observers.append(self.live.on_state)  # a pole back online joins the live session on air
         self.dispatcher.on_relays = self.streaming.plan_relays
 
         from controller.reports.head_copies import HeadShipper

@@ -1,11 +1,11 @@
-"""JSON API of live audio: relay sources and their test.
+"""JSON API of live audio: relay sources, their test and what the test heard.
 
 A thin adapter over :mod:`controller.streaming`: validation, audit and the probe live there.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, jsonify
+from flask import Blueprint, Flask, jsonify, send_file
 
 from controller.plans import use_cases as plans
 from web import auth
@@ -30,6 +30,19 @@ def relay_sources():
 def add_relay_source():
     src = ctl().streaming.add_source(body(), _actor(), auth.client_ip())
     return jsonify(src.to_dict()), 201
+
+
+@bp.post("/relay-sources/probe")
+@auth.access("manage")
+def probe_relay_url():
+    d = body()
+    return ctl().streaming.probe_url(d.get("url"), d.get("kind")).to_dict()
+
+
+@bp.get("/relay-previews/<token>")
+@auth.access("manage")
+def relay_preview(token: str):
+    return send_file(ctl().streaming.preview(token), mimetype="audio/ogg", max_age=0)
 
 
 @bp.get("/relay-sources/<source_id>")

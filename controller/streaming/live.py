@@ -31,8 +31,8 @@ from controller.people import access
 from controller.people.actor import Actor
 from controller.ids import new_id
 from controller.streaming.live_mixer import LiveMixer
-from loaxa.protocol import PRIORITIES, PlayItem
-from loaxa.wire_time import format_time, utcnow
+from loaxa.protocol import PRIORITIES, DeviceState, PlayItem
+from loaxa.wire_time import format_time, parse_time, utcnow
 from schedules.broadcast import Override
 from schedules.errors import ScheduleInputError
 
@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 MAX_LIVE_S = 3600.0
 MAX_CHUNK_BYTES = 1 << 20
 PLAYOUT_MARGIN_S = 4.0  # devices are stopped this long after the outro left the controller
+REJOIN_AFTER_S = 10.0  # a device still idle this long after it was told is told again
 RANK = {p: i for i, p in enumerate(PRIORITIES)}
 
 
@@ -105,6 +106,7 @@ class LiveSessions:
         self._last_chunk: dict[str, float] = {}
         self._began: dict[str, float] = {}
         self._items: dict[str, dict[str, PlayItem]] = {}  # per session, the item each device was told to air
+        self._told_at: dict[tuple[str, str], float] = {}  # (session, device) -> when its play_now last left
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self._watch: threading.Thread | None = None
@@ -213,18 +215,55 @@ class LiveSessions:
             self._end(other_id, "outranked", actor, wait=False)
 
     def _tell_devices(self, session: LiveSession) -> None:
-        start = utcnow()
-        told = self._items.setdefault(session.id, {})
         for device_id in session.devices:
+            self._tell(session, device_id)
+
+    def _tell(self, session: LiveSession, device_id: str) -> bool:
+        """Send ``device_id`` the session's signed ``play_now``: the same item every time, so a device
+        that already airs it ignores the repeat; the stream's live point is where it joins."""
+        told = self._items.setdefault(session.id, {})
+        item = told.get(device_id)
+        if item is None:
             ref = self.streaming.stream_ref_for_mount(device_id, session.mount)
             if ref is None:
                 log.warning("live %s: %s has no stream account", session.id, device_id)
-                continue
+                return False
+            start = parse_time(session.started_at, "started_at")
             item = PlayItem(item_id=session.id, start=start, sha256="", size=0, duration_s=MAX_LIVE_S,
                             priority=session.priority, broadcast_id=session.id, title="Phát trực tiếp", stream=ref,
                             expires_at=start + timedelta(seconds=MAX_LIVE_S + 60))
             told[device_id] = item
-            self.send_command(f"dev/{device_id}", "play_now", item=item, issued_by=session.started_by)
+        self._told_at[(session.id, device_id)] = time.monotonic()
+        self.send_command(f"dev/{device_id}", "play_now", item=item, issued_by=session.started_by)
+        return True
+
+    def on_state(self, device_id: str, state: DeviceState, was_online: bool) -> None:
+        """A device that missed a session's command joins it: desired state, as volume and kill switch do.
+
+        Commands are not kept for a device that is offline (its broker session is clean), so a
+        pole that was cut off when the session started would stay silent through it.  When such a
+        device reports again (back online, or idle ``REJOIN_AFTER_S`` after it was told), it gets
+        the session's command again and joins at the live point.  A device airing something else
+        is left alone: an emergency there must not be cut by a live session.  Never raises.
+        """
+        if not state.online or state.playing:
+            return
+        try:
+            with self._lock:
+                live = list(self._mixers)
+            now = time.monotonic()
+            for session_id in live:
+                session = self.get(session_id)
+                if device_id not in session.devices or session.ended_at is not None:
+                    continue
+                last = self._told_at.get((session_id, device_id))
+                if was_online and last is not None and now - last < REJOIN_AFTER_S:
+                    continue  # told moments ago: it may still be connecting to the stream
+                if self._tell(session, device_id):
+                    log.info("live %s: %s told again (%s)", session_id, device_id,
+                             "back online" if not was_online else "still idle")
+        except Exception:  # noqa: BLE001 - reconciliation must not take the ingest loop down
+            log.exception("live rejoin failed for %s", device_id)
 
     def _end(self, session_id: str, reason: str, actor: Actor | None, wait: bool = True) -> LiveSession:
         with self._lock:
@@ -257,6 +296,8 @@ class LiveSessions:
             self._stop.wait(PLAYOUT_MARGIN_S)  # the outro is still in the devices' buffers
         busy = {d for other in list(self._mixers) for d in self.get(other).devices}  # taken by the session that outranked it
         told = self._items.pop(session.id, {})
+        for device_id in told:
+            self._told_at.pop((session.id, device_id), None)
         for device_id, item in told.items():
             if device_id not in busy:  # the stop names the item: a device airing something else goes on
                 self.send_command(f"dev/{device_id}", "stop", item=item, reason=f"live_{reason}",

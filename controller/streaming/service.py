@@ -9,21 +9,23 @@ or about to be (:meth:`Streaming.ensure_relay`), and stopped at the slot's end.
 from __future__ import annotations
 
 import logging
+import re
+import secrets
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from controller.db import Database
-from controller.errors import NotFound
+from controller.errors import InputError, NotFound
 from controller.streaming.accounts import StreamAccount, StreamAccounts
 from controller.streaming.icecast_config import (IcecastLayout, IcecastServer, default_dir, write_config,
                                                  write_tls_bundle)
 from controller.streaming.restreamer import Restreamer, Switch
 from controller.streaming.settings import StreamingSettings
-from controller.streaming.sources import ProbeResult, RelaySource, Sources, probe
+from controller.streaming.sources import KINDS, ProbeResult, RelaySource, Sources, check_url, probe
 from loaxa.protocol import StreamRef
 
 if TYPE_CHECKING:
@@ -33,6 +35,8 @@ log = logging.getLogger(__name__)
 
 LEAD_S = 20.0  # a relay's restreamer starts this long before its slot, so the mount is live at the instant
 END_GRACE_S = 2.0  # and stops this long after it: agents end the slot themselves, on their own clock
+PREVIEW_KEEP_S = 900.0  # a test's recording stays playable this long
+_PREVIEW_RE = re.compile(r"^[0-9a-f]{16}$")
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,7 @@ class Streaming:
         self.device_host = settings.device_host or device_host
         self.ca_dir = ca_dir
         self.media_dir = media_dir
+        self.preview_dir = data_dir / "relay-previews"
         self.sources = Sources(db)
         self.server: IcecastServer | None = None
         self.accounts = StreamAccounts(db, self.layout)
@@ -91,8 +96,14 @@ class Streaming:
 
     # relay sources (the use cases behind /api/relay-sources) --------------------------------
     def add_source(self, data: dict, actor: str = "", ip: str = "") -> RelaySource:
-        """Register a relay source (validated in :class:`Sources`); audited."""
+        """Register a relay source (validated in :class:`Sources`); audited.
+
+        An optional field sent empty (the page's form leaves "" for "none") means no value.
+        """
         from controller.reports.audit import AuditTrail
+
+        optional = ("unit_id", "fallback_source_id", "fallback_media_sha256", "id")
+        data = {k: (None if k in optional and v == "" else v) for k, v in data.items()}
 
         src = self.sources.add(data.get("name"), data.get("url"), data.get("kind"), data.get("unit_id"),
                                data.get("fallback_source_id"), data.get("fallback_media_sha256"), actor,
@@ -103,9 +114,43 @@ class Streaming:
     def probe_source(self, source_id: str) -> ProbeResult:
         """The "test" button: listen for ``probe_s`` seconds and remember what was found."""
         src = self.sources.get(source_id)
-        result = probe(src.url, src.kind, self.settings.probe_s, self.settings.silence_dbfs)
+        result = self._probe(src.url, src.kind)
         self.sources.remember_probe(source_id, result)
         return result
+
+    def probe_url(self, url: object, kind: object) -> ProbeResult:
+        """Test a source before it is registered: the form keeps what was typed whatever the answer."""
+        if kind not in KINDS:
+            raise InputError("invalid_kind", "Loại nguồn phải là HLS, Icecast/HTTP hoặc bộ mã hóa của đài tỉnh.", "kind")
+        return self._probe(check_url(url, str(kind)), str(kind))
+
+    def _probe(self, url: str, kind: str) -> ProbeResult:
+        """Listen, and keep what was heard for the browser to play (``preview_url``) when the source is alive."""
+        self._prune_previews()
+        token = secrets.token_hex(8)
+        path = self.preview_dir / f"{token}.ogg"
+        result = probe(url, kind, self.settings.probe_s, self.settings.silence_dbfs, record_to=path)
+        if result.alive and path.exists():
+            return replace(result, preview_url=f"/api/relay-previews/{token}")
+        return result
+
+    def preview(self, token: str) -> Path:
+        """The recording of a recent test (what the browser plays)."""
+        path = self.preview_dir / f"{token}.ogg"
+        if not _PREVIEW_RE.match(token) or not path.is_file():
+            raise NotFound("unknown_preview", "Bản nghe thử này không còn; hãy bấm Thử lại.")
+        return path
+
+    def _prune_previews(self) -> None:
+        if not self.preview_dir.is_dir():
+            return
+        old = time.time() - PREVIEW_KEEP_S
+        for path in self.preview_dir.glob("*.ogg"):
+            try:
+                if path.stat().st_mtime < old:
+                    path.unlink()
+            except OSError:
+                pass
 
     def accounts_revoke(self, device_id: str) -> None:
         """A revoked device loses its stream account with its broker account."""

@@ -15,9 +15,12 @@ import json
 import logging
 import re
 import subprocess
+import urllib.error
+import urllib.request
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from controller.db import Database
 from controller.errors import Conflict, InputError, NotFound
@@ -53,7 +56,17 @@ class RelaySource:
         out = asdict(self)
         out["mount"] = self.mount
         out["kind_vi"] = KIND_NAMES_VI[self.kind]
+        out["display_url"] = self.display_url
         return out
+
+    @property
+    def display_url(self) -> str:
+        """The URL as a page shows it: a password inside it (an Icecast listener account) is hidden."""
+        parts = urlsplit(self.url)
+        if parts.password is None:
+            return self.url
+        host = parts.hostname + (f":{parts.port}" if parts.port else "")
+        return parts._replace(netloc=f"{parts.username}:•••@{host}").geturl()
 
 
 @dataclass(frozen=True)
@@ -68,6 +81,7 @@ class ProbeResult:
     silent: bool
     reason: str
     message_vi: str
+    preview_url: str | None = None  # the seconds heard, for the browser to play (through the controller)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -214,16 +228,87 @@ _TIME_RE = re.compile(r"time=(\d+):(\d+):([\d.]+)")
 _MEAN_RE = re.compile(r"mean_volume: (-?[\d.]+|-inf) dB")
 
 
-def probe(url: str, kind: str, seconds: float = 10.0, silence_dbfs: float = -55.0) -> ProbeResult:
-    """Listen to ``url`` for ``seconds`` with ffmpeg: alive, codec, bitrate, level, or why not."""
+PLAYLIST_DEPTH = 4  # master → variant → media playlist is as deep as a real HLS source goes
+PLAYLIST_FETCH_S = 5.0
+PLAYLIST_FETCHES = 6  # at most this many playlists are read for one check
+LOOP_MESSAGE = "Danh sách phát trỏ vòng lại chính nó; hãy dùng địa chỉ khác."
+
+
+def playlist_loop(url: str, depth: int = PLAYLIST_DEPTH, seen: tuple[str, ...] = (),
+                  budget: list[int] | None = None) -> bool:
+    """True when an HLS playlist leads back to itself (directly, through a variant, or by redirects).
+
+    ffmpeg follows such a playlist until its own timeout, which only says "treo"; walking the
+    references first names the fault.  Bounded: ``depth`` levels, ``PLAYLIST_FETCHES`` playlists
+    of ``PLAYLIST_FETCH_S`` each.
+    """
+    budget = [PLAYLIST_FETCHES] if budget is None else budget
+    if url in seen:
+        return True
+    if depth <= 0 or budget[0] <= 0:
+        return False
+    budget[0] -= 1
+    try:
+        with urllib.request.urlopen(url, timeout=PLAYLIST_FETCH_S) as resp:  # noqa: S310 - http(s) checked by check_url
+            final = resp.geturl()
+            head = resp.read(16)  # a live audio stream behind the URL would never end: look before reading on
+            if not head.lstrip(b"\xef\xbb\xbf \r\n\t").startswith(b"#EXTM3U"):
+                return False
+            text = (head + resp.read(256 * 1024)).decode("utf-8", errors="replace")
+    except urllib.error.HTTPError as exc:
+        return 300 <= exc.code < 400  # urllib gives up on a redirect loop with the 3xx itself
+    except (OSError, ValueError):
+        return False  # unreachable: ffmpeg's probe says so in its own words
+    if final != url and final in seen:
+        return True
+    here = (*seen, url, final)
+    refs = [urljoin(final, line.strip()) for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    for ref in refs[:8]:
+        if ref in here:
+            return True
+        if urlsplit(ref).path.lower().endswith((".m3u8", ".m3u")) and playlist_loop(ref, depth - 1, here, budget):
+            return True
+    return False
+
+
+def probe(url: str, kind: str, seconds: float = 10.0, silence_dbfs: float = -55.0,
+          record_to: Path | None = None) -> ProbeResult:
+    """Listen to ``url`` for ``seconds`` with ffmpeg: alive, codec, bitrate, level, or why not.
+
+    With ``record_to``, what was heard is also written there as Opus (the browser plays it
+    from the controller: the page's policy admits no foreign audio).  A failed probe leaves
+    no recording.
+    """
+    if kind == "hls" and playlist_loop(url):
+        return _result(False, "", "loop", LOOP_MESSAGE)
     cmd = ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "info", *input_args(url, kind), "-t", str(seconds),
            "-vn", "-af", "volumedetect", "-f", "null", "-"]
+    if record_to is not None:
+        record_to.parent.mkdir(parents=True, exist_ok=True)
+        cmd += ["-t", str(seconds), "-vn", "-ac", "1", "-ar", "48000", "-c:a", "libopus", "-b:a", "32k", "-f", "ogg",
+                "-y", str(record_to)]
     try:
         proc = subprocess.run(cmd, capture_output=True, timeout=seconds + 20)
         err = proc.stderr.decode(errors="replace")
     except subprocess.TimeoutExpired as exc:
         err = (exc.stderr or b"").decode(errors="replace")
-        return _result(False, err, "stalled", "Nguồn không gửi âm thanh (treo): kiểm tra lại địa chỉ hoặc thử lại sau.")
+        return _forget(record_to, _result(False, err, "stalled",
+                                          "Nguồn không gửi âm thanh (treo): kiểm tra lại địa chỉ hoặc thử lại sau."))
+    result = _heard(err, seconds, silence_dbfs)
+    return result if result.alive else _forget(record_to, result)
+
+
+def _forget(record_to: Path | None, result: ProbeResult) -> ProbeResult:
+    if record_to is not None:
+        record_to.unlink(missing_ok=True)
+    return result
+
+
+def _heard(err: str, seconds: float, silence_dbfs: float) -> ProbeResult:
+    """What ffmpeg's log of a probe says about the source."""
+    low = err.lower()
+    if re.search(r"decoder \(codec [^)]*\) not found|audio: none\b|unknown codec", low):
+        return _result(False, err, "codec", "Nguồn dùng định dạng âm thanh mà hệ thống không giải mã được.")
     codec_m = _AUDIO_RE.search(err)
     times = _TIME_RE.findall(err)
     got = 0.0
@@ -231,12 +316,11 @@ def probe(url: str, kind: str, seconds: float = 10.0, silence_dbfs: float = -55.
         h, m, s = times[-1]
         got = int(h) * 3600 + int(m) * 60 + float(s)
     if codec_m is None:
-        low = err.lower()
         if "decoder" in low and "not found" in low or "no decoder" in low:
             return _result(False, err, "codec", "Nguồn dùng định dạng âm thanh mà hệ thống không giải mã được.")
         if "recursion" in low or "too many redirects" in low or "loop" in low:
-            return _result(False, err, "loop", "Danh sách phát trỏ vòng lại chính nó; hãy dùng địa chỉ khác.")
-        if re.search(r"(404|403|401|400|5\d\d) ", err) or "server returned" in low:
+            return _result(False, err, "loop", LOOP_MESSAGE)
+        if re.search(r"(http error|server returned) \d{3}\b", low) or "server returned" in low:
             return _result(False, err, "http_error", "Máy chủ nguồn từ chối hoặc không có luồng ở địa chỉ này.")
         if "connection refused" in low or "failed to resolve" in low or "timed out" in low or "i/o error" in low:
             return _result(False, err, "unreachable", "Không kết nối được tới máy chủ nguồn.")

@@ -19,9 +19,10 @@ from loaxa.local_time import to_local
 from loaxa.protocol import EventBatch, PlaybackEvent, PlayItem
 from loaxa.wire_time import format_time, utcnow
 from support.agent_rig import ConductorRig
+from support.browser import ServedApp, Session, chromium, wait_js
 from support.harness import wait_for
 from support.stream_rig import HlsSource, dominant_hz
-from support.world import make_world
+from support.world import PASSWORD, make_world
 
 HLS_URL = "http://127.0.0.1:9/live.m3u8"
 
@@ -179,51 +180,33 @@ def test_the_controller_restreams_a_scheduled_relay_and_agents_air_exactly_its_s
 
 
 def test_an_editor_schedules_a_daily_relay_on_the_tiep_song_page_in_chromium(tmp_path: Path):
-    import threading
-
-    import pytest
-    from werkzeug.serving import make_server
-
-    from support.browser import CHROMIUM, CHROMIUM_ARGS, Session, wait_js
-    from support.world import PASSWORD
-
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Chromium is not installed")
-    from playwright.sync_api import sync_playwright
-
     w = make_world(tmp_path / "ctl")
     _source(w)
-    server = make_server("127.0.0.1", 0, w.app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_port}"
+    served = ServedApp(w.app)
     try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-            try:
-                s = Session(browser, url, "editor-a", PASSWORD)
-                s.go("/relays")
-                day = to_local(utcnow()) + timedelta(days=1)
-                daily = f"từ ngày {day:%d/%m} đến ngày {day + timedelta(days=6):%d/%m/%Y}, 6 giờ"
-                s.page.fill("#relay-rule", daily)
-                s.page.check('#relay-targets input[value="xa-a"]')
-                s.shot("relays")  # the operator guide's picture
-                s.page.fill("#relay-rule", "")
-                s.page.click("#relay-form button[type=submit]")
-                wait_js(s.page, "document.querySelector('[data-error-for=rule]').textContent.length > 0")
-                assert "lịch phát" in s.page.text_content('[data-error-for="rule"]')  # nothing stored, said why
-                s.page.fill("#relay-rule", daily)
-                s.page.fill("#relay-minutes", "30")
-                s.page.click("#relay-form button[type=submit]")
-                s.page.wait_for_url("**/calendar")
-                assert not s.errors
-            finally:
-                browser.close()
+        with chromium() as browser:
+            s = Session(browser, served.url, "editor-a", PASSWORD)
+            s.go("/relays")
+            day = to_local(utcnow()) + timedelta(days=1)
+            daily = f"từ ngày {day:%d/%m} đến ngày {day + timedelta(days=6):%d/%m/%Y}, 6 giờ"
+            s.page.fill("#relay-rule", daily)
+            s.page.check('#relay-targets input[value="xa-a"]')
+            s.shot("relays")  # the operator guide's picture
+            s.page.fill("#relay-rule", "")
+            s.page.click("#relay-form button[type=submit]")
+            wait_js(s.page, "document.querySelector('[data-error-for=rule]').textContent.length > 0")
+            assert "lịch phát" in s.page.text_content('[data-error-for="rule"]')  # nothing stored, said why
+            s.page.fill("#relay-rule", daily)
+            s.page.fill("#relay-minutes", "30")
+            s.page.click("#relay-form button[type=submit]")
+            s.page.wait_for_url("**/calendar")
+            assert not s.errors
         (bc,) = w.controller.broadcasts.list()
         assert bc["status"] == "pending_approval" and bc["targets"] == ["xa-a"]
         (relay,) = [b for b in w.controller.bulletins.list() if b.get("relay_source_id")]
         assert relay["relay_duration_s"] == 1800 and relay["title"] == "Tiếp sóng VOV1"
     finally:
-        server.shutdown()
+        served.close()
         w.controller.stop()
 
 

@@ -1,9 +1,12 @@
-"""Headless Chromium for the web tests: launch settings, viewports, and a signed-in browser session."""
+"""Headless Chromium for the web tests: launch, viewports, a served app, and a signed-in browser session."""
 
 from __future__ import annotations
 
 import re
+import threading
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from support.harness import ROOT
 
@@ -13,6 +16,45 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
+
+
+def fake_microphone(wav: Path) -> list[str]:
+    """Chromium's fake capture device reading ``wav``, granted without a prompt; audio plays without a tap."""
+    return ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-audio-capture={wav}", "--autoplay-policy=no-user-gesture-required"]
+
+
+@contextmanager
+def chromium(*extra_args: str) -> Iterator:
+    """Debian's headless Chromium through Playwright (it cannot download one here); skips when absent."""
+    import pytest
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Chromium is not installed (scripts/install-system-deps.sh --test)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=[*CHROMIUM_ARGS, *extra_args])
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+class ServedApp:
+    """An in-process Flask app served over real HTTP on a free loopback port, for the browser to open."""
+
+    def __init__(self, app):
+        from werkzeug.serving import make_server
+
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, name="served-app", daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def wait_js(page, expression: str, arg=None, timeout: float = 20.0, what: str = ""):

@@ -1,0 +1,57 @@
+/* "Nguồn tiếp sóng": test a source (the controller listens for ten seconds), then play what it heard.
+   The audio comes from the controller (/api/relay-previews/…), never from the source itself:
+   the page's policy admits no foreign media, and the source may not speak to browsers at all. */
+"use strict";
+(function () {
+  function kbps(r) { return r.bitrate_kbps ? Math.round(r.bitrate_kbps) + " kb/s" : "tốc độ bit không rõ"; }
+
+  function show(box, result) {
+    var out = box.querySelector(".probe-result");
+    var audio = box.querySelector(".probe-audio");
+    out.classList.remove("ok", "bad");
+    out.classList.add(result.alive ? "ok" : "bad");
+    out.dataset.reason = result.reason;
+    out.textContent = result.alive
+      ? "Nguồn đang phát. Định dạng: " + result.codec + ", " + kbps(result) + "." + (result.silent ? " Cảnh báo: nguồn đang phát im lặng." : "") + " Đang phát lại đoạn vừa nghe."
+      : result.message_vi;
+    if (result.alive && result.preview_url) {
+      audio.hidden = false;
+      audio.src = result.preview_url;
+      audio.play().catch(function () { /* the browser wants a tap first: the controls are there */ });
+    } else {
+      audio.hidden = true;
+      audio.removeAttribute("src");
+    }
+  }
+
+  function failed(box, err) {
+    var out = box.querySelector(".probe-result");
+    out.classList.remove("ok");
+    out.classList.add("bad");
+    out.dataset.reason = err.code || "error";
+    out.textContent = err.error || "Không thử được nguồn này.";
+  }
+
+  document.addEventListener("click", function (ev) {
+    var button = ev.target.closest("[data-probe]");
+    if (!button) { return; }
+    var box = button.closest("[data-source]") || button.closest("form");
+    var form = button.closest("form");
+    var body;
+    if (form) {
+      loaxa.clearErrors(form);
+      body = { url: form.elements.url.value, kind: form.elements.kind.value };
+    }
+    var out = box.querySelector(".probe-result");
+    out.classList.remove("ok", "bad");
+    delete out.dataset.reason;
+    out.textContent = "Đang nghe thử nguồn trong 10 giây…";
+    loaxa.busy(button, true);
+    loaxa.api("POST", button.getAttribute("data-probe"), body).then(function (result) {
+      show(box, result);
+    }, function (err) {
+      if (form && err.field) { loaxa.showError(form, err); out.textContent = ""; delete out.dataset.reason; return; }
+      failed(box, err);
+    }).then(function () { loaxa.busy(button, false); });
+  });
+})();
