@@ -29,6 +29,10 @@ _EDGE_AFTER = r"(?![\w/]|[.,\-]\d)"
 _DATE = re.compile(_EDGE_BEFORE + _date_pattern("") + _EDGE_AFTER)
 _DATE_RANGE = re.compile(_EDGE_BEFORE + _date_pattern("1") + r"\s*[-–]\s*" + _date_pattern("2") + _EDGE_AFTER)
 _MONTH_YEAR = re.compile(rf"(?<![\w/.,\-])(?P<m>{_MONTH})/(?P<y>\d{{4}})(?![\w/]|[.,]\d)")
+# "đợt 2/2025", "kỳ 1/2026": the second round of the year, not February.
+_ROUND_OF_YEAR = re.compile(
+    r"(?<![\w])(?P<kw>(?i:đợt|lần|kỳ|khóa|khoá|phiên|số))\s+(?P<n>\d{1,2})/(?P<y>(?:19|20)\d\d)(?![\w/]|[.,]\d)"
+)
 _MONTH_WORD = re.compile(rf"(?i:(?P<w>tháng))\s+(?P<m>{_MONTH})(?![\w/]|[.,]\d)")
 _FRACTION = re.compile(
     r"(?<![\w])(?P<kw>(?i:tỷ lệ|tỉ lệ|chiếm|khoảng|gần|hơn|quá|còn|đạt))\s+"
@@ -191,6 +195,7 @@ def read_dates(line: str) -> str:
     line = _SCALE.sub(lambda m: f"{m['kw']} {numbers.cardinal(int(m['a']))} phần {m['b']}", line)
     line = _DATE_RANGE.sub(one_range, line)
     line = _DATE.sub(one, line)
+    line = _ROUND_OF_YEAR.sub(lambda m: f"{m['kw']} {numbers.cardinal(int(m['n']))} năm {numbers.cardinal(int(m['y']))}", line)
     line = _MONTH_YEAR.sub(month_year, line)
     return _MONTH_WORD.sub(lambda m: f"{m['w']} {numbers.month(int(m['m']))}", line)
 

@@ -18,7 +18,7 @@ _LEVEL = r"(?:[-–]\s?(?P<level>IV|V|I{1,3}))?"
 _OCTANE = re.compile(r"(?<![\w])(?P<kw>RON|Ron)\s?(?P<n>\d{2,3})" + _LEVEL + r"(?![\w])")
 _SULPHUR = re.compile(r"(?<![\w.,])(?P<n>\d+,\d+)\s?S" + _LEVEL + r"(?![\w])")
 _VISCOSITY = re.compile(r"(?<![\w.,])(?P<n>\d{2,3})\s?(?:CST|cSt|cst)(?![\w])")
-_OIL = re.compile(r"(?<![\w])(?P<kind>DO|FO)(?=\s+\d)|(?<=(?i:dầu) )(?P<after>DO|FO)(?![\w])")
+_OIL = re.compile(r"(?<![\w])(?P<kind>DO|FO)(?=\s+\d)|(?:(?<=(?i:dầu) )|(?<=(?i:nồng độ) )|(?<=(?i:hàm lượng) ))(?P<after>DO|FO)(?![\w])")
 _FUEL_CONTEXT = re.compile(r"(?i:dầu|diesel|điêzen|DO|FO|mazut|nhiên liệu|lưu huỳnh)")
 
 

@@ -29,7 +29,7 @@ UNITS: tuple[tuple[str, str], ...] = (
     ("km", "ki lô mét"), ("cm", "xen ti mét"), ("mm", "mi li mét"), ("m", "mét"),
     ("kg", "ki lô gam"), ("mg", "mi li gam"), ("g", "gam"),
     ("ml", "mi li lít"), ("ha", "héc ta"), ("kW", "ki lô oát"), ("MW", "mê ga oát"),
-    ("kV", "ki lô vôn"), ("đ", "đồng"), ("l", "lít"),
+    ("kV", "ki lô vôn"), ("IU", "đơn vị quốc tế"), ("đ", "đồng"), ("l", "lít"),
 )
 # Words after which a slash means "per" (500.000 đồng/người) rather than "or" (cổng/trang).
 PER_WORDS = frozenset(

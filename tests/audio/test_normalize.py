@@ -41,6 +41,7 @@ CLASS_TABLES = {
     "normalize_hours_of_day.tsv": 12,
     "normalize_hyphen_dates.tsv": 12,
     "normalize_g_hours.tsv": 12,
+    "normalize_rounds_context.tsv": 12,
 }
 
 
