@@ -384,6 +384,7 @@ def play_stream(item: PlayItem, writer: StreamWriter, stop: threading.Event, ca_
     started_at, aired, gaps, attempt = 0.0, 0.0, 0, 0
     lost_since: float | None = None
     warmed = False
+    steps, stepped = 0, 0  # re-disciplining steps back onto the timeline, and their samples
     tolerance, max_lag = int(STEP_TOLERANCE_S * rate), int(MAX_LAG_S * rate)
     while not stop.is_set() and time.time() < end:
         rx = _Receiver(url, ca_file, rate, delay + KEEP_S)
@@ -425,6 +426,9 @@ def play_stream(item: PlayItem, writer: StreamWriter, stop: threading.Event, ca_
                     if chunk_n:  # stepping back onto the timeline ends the chunk: its instants stay true
                         writer.chunk(chunk_start, chunk_n * frame_n)
                         chunk_n = 0
+                    if pos is not None:
+                        steps += 1
+                        stepped += abs(want - pos)
                     pos = want
                 frame, later = rx.take_at(pos, frame_n)
                 if frame is None:
@@ -462,4 +466,7 @@ def play_stream(item: PlayItem, writer: StreamWriter, stop: threading.Event, ca_
                 lost_since = time.time()
         finally:
             rx.close()
+    if steps:
+        log.info("stream %s: %d steps back onto the timeline, %.0f ms in all", item.item_id, steps,
+                 stepped * 1000 / rate)
     return StreamOutcome(started_at, round(aired, 3), not stop.is_set() and time.time() >= end - FRAME_S, gaps)
