@@ -488,7 +488,11 @@ class Conductor(threading.Thread):
             finally:
                 writer.close()
                 self.now_playing = None
-            if outcome.completed or self._interrupt_reason == "stream_ended":
+            if outcome.output_failed:
+                self.store.mark_play(item.item_id, "failed")
+                self.emit("failed", item, actual_start=outcome.started_at or None, duration_s=outcome.aired_s,
+                          reason="output_error")
+            elif outcome.completed or self._interrupt_reason == "stream_ended":
                 self.store.mark_play(item.item_id, "finished")
                 self.emit("stream_finished", item, actual_start=outcome.started_at or None, duration_s=outcome.aired_s)
             else:

@@ -309,7 +309,7 @@ class AlsaStreamWriter:
         try:
             self.proc.stdin.write(pcm)
             self.proc.stdin.flush()
-        except (BrokenPipeError, ValueError):
+        except (BrokenPipeError, ValueError, OSError):
             self.broken = True
             err = self.proc.stderr.read().decode(errors="replace")[-300:] if self.proc.stderr else ""
             log.error("aplay stopped during stream %s: %s", self.item_id, err.strip())

@@ -77,6 +77,7 @@ class StreamOutcome:
     aired_s: float
     completed: bool
     gaps: int
+    output_failed: bool = False  # the output (aplay) died: the rest of the slot has nowhere to go
 
 
 def opus_packet_samples(packet: bytes) -> int:
@@ -383,7 +384,7 @@ def play_stream(item: PlayItem, writer: StreamWriter, stop: threading.Event, ca_
     url = listen_url(item)
     started_at, aired, gaps, attempt = 0.0, 0.0, 0, 0
     lost_since: float | None = None
-    warmed = False
+    warmed = output_failed = False
     steps, stepped = 0, 0  # re-disciplining steps back onto the timeline, and their samples
     tolerance, max_lag = int(STEP_TOLERANCE_S * rate), int(MAX_LAG_S * rate)
     while not stop.is_set() and time.time() < end:
@@ -392,8 +393,8 @@ def play_stream(item: PlayItem, writer: StreamWriter, stop: threading.Event, ca_
             while not stop.is_set() and time.time() < end and rx.head is None and not rx.dead:
                 stop.wait(0.01)
             if rx.head is None:
-                why = rx.error()
-                if why:
+                why = rx.error() or f"no audio within {CONNECT_S:.0f} s of connecting"
+                if not stop.is_set() and time.time() < end:
                     log.warning("stream %s: %s", item.item_id, why)
                 lost_since = lost_since or time.time()
                 stop.wait(BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)])
@@ -454,6 +455,9 @@ def play_stream(item: PlayItem, writer: StreamWriter, stop: threading.Event, ca_
                         on_gap(lost_since, chunk_start - lost_since)
                     lost_since = None
                 writer.write(frame)
+                if getattr(writer, "broken", False):
+                    output_failed = True
+                    break
                 pos += frame_n
                 aired += FRAME_S
                 chunk_n += 1
@@ -466,7 +470,10 @@ def play_stream(item: PlayItem, writer: StreamWriter, stop: threading.Event, ca_
                 lost_since = time.time()
         finally:
             rx.close()
+        if output_failed:
+            break
     if steps:
         log.info("stream %s: %d steps back onto the timeline, %.0f ms in all", item.item_id, steps,
                  stepped * 1000 / rate)
-    return StreamOutcome(started_at, round(aired, 3), not stop.is_set() and time.time() >= end - FRAME_S, gaps)
+    completed = not output_failed and not stop.is_set() and time.time() >= end - FRAME_S
+    return StreamOutcome(started_at, round(aired, 3), completed, gaps, output_failed)

@@ -35,13 +35,18 @@ exec {cat} > "$APLAY_RECORD.pcm"
 """
 
 
-def _bin(tmp_path: Path, with_aplay: bool) -> Path:
+DIES = """#!/bin/sh
+exec {head} -c 48000 > /dev/null
+"""
+
+
+def _bin(tmp_path: Path, with_aplay: bool, dies: bool = False) -> Path:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     os.symlink(shutil.which("ffmpeg"), bin_dir / "ffmpeg")
     if with_aplay:
         aplay = bin_dir / "aplay"
-        aplay.write_text(STAND_IN.format(cat=shutil.which("cat")))
+        aplay.write_text(DIES.format(head=shutil.which("head")) if dies else STAND_IN.format(cat=shutil.which("cat")))
         aplay.chmod(aplay.stat().st_mode | stat.S_IXUSR)
     return bin_dir
 
@@ -111,3 +116,19 @@ def test_without_aplay_the_stream_fails_with_a_reason_instead_of_hanging(relay_i
         conductor.shutdown()
         conductor.join(timeout=10)
     assert events == [("failed", {"reason": "output_error"})]
+
+
+def test_an_aplay_that_dies_mid_stream_fails_the_item_with_the_seconds_aired(relay_item: PlayItem, tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("PATH", str(_bin(tmp_path, with_aplay=True, dies=True)))  # takes half a second, then exits
+    events: list = []
+    conductor = _conductor(tmp_path, AlsaOutput("default"), relay_item, events)
+    try:
+        wait_for(lambda: any(k in ("stream_finished", "interrupted", "failed") for k, _ in events), timeout=30,
+                 what="the item's outcome")
+    finally:
+        conductor.shutdown()
+        conductor.join(timeout=10)
+    assert [k for k, _ in events] == ["stream_started", "failed"], events
+    failed = dict(events)["failed"]
+    assert failed["reason"] == "output_error" and 0.4 <= failed["duration_s"] < 2.0
