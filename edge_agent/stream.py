@@ -414,6 +414,9 @@ def play_stream(item: PlayItem, writer: StreamWriter, stop: threading.Event, ca_
                 warmed = True
             if at > time.time() and not _wait_precisely(at, stop):  # the pre-roll: out exactly at the instant
                 break
+            ready_at = time.time()
+            with rx.lock:
+                received_to = (rx.head or 0) + rx.buffered // 2  # the timeline position the audio had reached
             pos: int | None = None
             chunk_n, chunk_start = 0, 0.0
             while not stop.is_set():
@@ -450,6 +453,11 @@ def play_stream(item: PlayItem, writer: StreamWriter, stop: threading.Event, ca_
                     if started_at == 0.0:
                         started_at = chunk_start
                         on_start(chunk_start)
+                        if at and ready_at - at < 0.01 and chunk_start - at > 0.05:  # ready, yet late: why
+                            log.warning("stream %s started %.0f ms after its instant; at the instant the audio "
+                                        "received reached %+.0f ms of the sample due", item.item_id,
+                                        (chunk_start - at) * 1000,
+                                        (received_to - timeline.sample_at(ready_at)) * 1000 / rate)
                     elif lost_since is not None:
                         gaps += 1
                         on_gap(lost_since, chunk_start - lost_since)
