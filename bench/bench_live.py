@@ -8,7 +8,8 @@ chunk's first sample).
 - ``relay_start_p99_ms``: a scheduled relay's instant → the first sample at each agent's sink
   (p99 over the agents of a run, median of three runs).
 - ``stream_sync_p99_ms``: for each beep, the spread between the agents that aired it
-  (p99 over every beep of a relay).
+  (p99 over every beep of a relay).  The agents play on the common timeline (the mount's
+  granule positions, the signed playout delay); their clocks are this machine's, offset 0.
 - ``live_latency_p99_ms``: a beep "spoken" into the microphone path → the same beep at the
   sinks.  The microphone is ffmpeg encoding WebM/Opus in real time and handing its output to
   the controller in 250 ms slices, as the browser's MediaRecorder does; the figure includes
@@ -102,7 +103,8 @@ class _Agent:
 
 
 def _ref(url: str, acc) -> StreamRef:
-    return StreamRef(url=url, username=acc.username, password=acc.password)
+    return StreamRef(url=url, username=acc.username, password=acc.password,
+                     playout_delay_s=StreamingSettings().playout_delay_s)  # as the controller signs it
 
 
 def _wait(predicate, timeout: float) -> bool:

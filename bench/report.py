@@ -62,7 +62,7 @@ FIGURES = [
     Figure("relay_start_p99_ms", "Scheduled relay instant → first sample at each agent's sink, p99 (median of 3 runs)",
            "ms", 1500.0, reference="`stream_bench_agents` agents in one process on the same cores as Icecast and the restreamer"),
     Figure("stream_sync_p99_ms", "Offset between agents airing the same sample of a relay, p99 (median of 3 runs)", "ms",
-           20.0, reference="no common timeline yet: agents play as received (docs/live-audio.md)"),
+           20.0, reference="the common timeline (granule stamps, signed 1.2 s playout delay; docs/live-audio.md), from the sinks' records"),
     Figure("live_latency_p99_ms", "Microphone (WebM/Opus in 250 ms slices, as MediaRecorder) → the sample at each agent's sink, p99",
            "ms", 3000.0, reference="includes the 250 ms slice; the browser's own capture delay is not included"),
 ]

@@ -142,7 +142,7 @@ class Agent:
             self.store, self.output, self.relay, config.player, config.relay,
             items=self._items, media_path=self._media_path, emit=self.emit, on_change=self._state_wake.set,
             blocked=self.kill_switch.blocked,
-            clock_flags=self.clock.flags, meter=meter, device_id=self.device_id, stream_ca=config.mqtt.tls_ca,
+            clock_flags=self.clock.flags, clock_offset_s=self.clock.offset_s, meter=meter, device_id=self.device_id, stream_ca=config.mqtt.tls_ca,
             media_pending=lambda item: self.downloads.pending(self._ref(item)),
             release_media=lambda item: self.cache.release(self._ref(item)),
             volume=self.volume, emergency_min_volume=config.volume.emergency_min,

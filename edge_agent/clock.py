@@ -122,6 +122,11 @@ class ClockMonitor:
             log.info("clock offset %+.1f ms (%s)", offset, source)
         return offset
 
+    def offset_s(self) -> float:
+        """The latest offset in seconds (0 when unknown): a stream's timeline is read on the clock less this."""
+        offset = self.offset_ms
+        return 0.0 if offset is None else offset / 1000.0
+
     def flags(self) -> list[str]:
         """Flags for a play that starts now."""
         offset = self.offset_ms

@@ -40,7 +40,7 @@ RELAY_MARGIN_S = 0.05
 PREPARE_BUDGET_S = 1.0
 URGENT_MEDIA_WAIT_S = 120.0
 PROGRESS_S = 2.0
-STREAM_CONNECT_S = 3.0  # a stream item connects this long before its instant, so its first sample is on time
+STREAM_PREROLL_S = 8.0  # a stream item connects this long before its instant, so its first sample is on time
 
 
 class EventSink(Protocol):
@@ -81,6 +81,7 @@ class Conductor(threading.Thread):
         on_change: Callable[[], None],
         blocked: Callable[[PlayItem], str | None] = lambda item: None,
         clock_flags: Callable[[], list[str]] = lambda: [],
+        clock_offset_s: Callable[[], float] = lambda: 0.0,
         meter: LevelMeter | None = None,
         device_id: str = "",
         media_pending: Callable[[PlayItem], bool] = lambda item: False,
@@ -107,6 +108,7 @@ class Conductor(threading.Thread):
         self.on_change = on_change
         self.blocked = blocked
         self.clock_flags = clock_flags
+        self.clock_offset_s = clock_offset_s
         self.meter = meter
         self.now_playing: PlayItem | None = None
         self._wake = threading.Event()
@@ -286,6 +288,10 @@ class Conductor(threading.Thread):
         """How long before an item's instant the conductor takes it up: decode, then relay warm-up."""
         return max(self.player.prepare_lead_s, self.relay_settings.warmup_s + RELAY_MARGIN_S + PREPARE_BUDGET_S)
 
+    def stream_lead_s(self) -> float:
+        """A stream item is taken up this long before its instant: the pre-roll (connect, fill the buffer)."""
+        return max(self.lead_s(), self.relay_settings.warmup_s + RELAY_MARGIN_S, STREAM_PREROLL_S)
+
     def _step(self) -> None:
         if self._urgent:
             item = self._urgent.popleft()
@@ -296,7 +302,7 @@ class Conductor(threading.Thread):
         item = self._due(now)
         if self._carry_since is not None and (item is None or item.start.timestamp() > now):
             self._carry_since = None  # the programme caught up: later items keep their own late limits
-        lead = self.lead_s()
+        lead = self.lead_s() if item is None or item.stream is None else self.stream_lead_s()
         next_start = item.start.timestamp() if item else None
         if item is not None and next_start - now <= lead:
             self._play(item, urgent=False)
@@ -446,19 +452,29 @@ class Conductor(threading.Thread):
         def interrupted() -> bool:
             return bool(self._urgent) or self._shutdown.is_set() or bool(self.blocked(item))
 
-        lead = max(self.relay_settings.warmup_s, STREAM_CONNECT_S)
-        start = max(item.start.timestamp(), time.time() + (0.0 if self.relay.is_on else self.relay_settings.warmup_s))
+        warmup = self.relay_settings.warmup_s
+        start = max(item.start.timestamp(), time.time() + (0.0 if self.relay.is_on else warmup))
         self._relay_off_at = None
-        try:
-            if not wait_until(start - lead - RELAY_MARGIN_S, interrupted, self._wake):
-                return
+
+        def amplifier_on() -> None:
             if self.relay.set(True):
                 self.on_change()
+
+        try:
+            if not wait_until(start - max(warmup, STREAM_PREROLL_S) - RELAY_MARGIN_S, interrupted, self._wake):
+                return
             self._stop_current.clear()
             self._interrupt_reason = ""
             self.now_playing = item
+            try:
+                writer = writer_of(item.item_id)
+            except PlayerError as exc:
+                log.error("cannot open the output for %s: %s", item.item_id, exc)
+                self.now_playing = None
+                self.store.mark_play(item.item_id, "failed")
+                self.emit("failed", item, reason="output_error")
+                return
             self.store.mark_play(item.item_id, "playing", {"item": item.to_dict()})
-            writer = writer_of(item.item_id)
             try:
                 with self._at_volume(item) as level:
                     if level is not None:
@@ -467,11 +483,16 @@ class Conductor(threading.Thread):
                         item, writer, self._stop_current, self.stream_ca,
                         on_start=lambda t: self.emit("stream_started", item, actual_start=t, flags=self.clock_flags()),
                         on_gap=lambda at, lost: self.emit("stream_gap", item, actual_start=at, duration_s=round(lost, 3)),
-                        at=start)
+                        at=start, clock_offset_s=self.clock_offset_s, warm=amplifier_on,
+                        warm_at=start - warmup - RELAY_MARGIN_S)
             finally:
                 writer.close()
                 self.now_playing = None
-            if outcome.completed or self._interrupt_reason == "stream_ended":
+            if outcome.output_failed:
+                self.store.mark_play(item.item_id, "failed")
+                self.emit("failed", item, actual_start=outcome.started_at or None, duration_s=outcome.aired_s,
+                          reason="output_error")
+            elif outcome.completed or self._interrupt_reason == "stream_ended":
                 self.store.mark_play(item.item_id, "finished")
                 self.emit("stream_finished", item, actual_start=outcome.started_at or None, duration_s=outcome.aired_s)
             else:

@@ -4,7 +4,7 @@ Playing is split in two so the start lands on time: :meth:`Output.prepare` decod
 first second ahead and opens the output (seconds before the planned instant), then
 :meth:`Prepared.start` hands the first frame to the output and returns that instant.
 
-- :class:`AlsaOutput` pipes PCM into ``aplay`` (a real sound card on a Pi).
+- :class:`AlsaOutput` pipes PCM into ``aplay`` (a real sound card on a Pi), files and streams alike.
 - :class:`FileSinkOutput` writes PCM to a file at real-time pace and appends each
   play's real start instant to ``plays.jsonl``: the "sound card" of tests and the demo.
 """
@@ -206,6 +206,8 @@ class FileStreamWriter:
     and the gaps of a dropped link, as a microphone in front of each speaker would.
     """
 
+    latency_s = 0.0  # the instant a sample is written is the instant the tests take as its sound
+
     def __init__(self, sink: FileSinkOutput, item_id: str):
         self.rate = sink.rate
         self.item_id = item_id
@@ -238,11 +240,8 @@ class _AlsaPrepared(_PreparedBase):
         if self.proc is not None:
             return
         try:
-            self.proc = subprocess.Popen(
-                ["aplay", "-q", "-D", self.device, "-t", "raw", "-f", "S16_LE", "-c", "1", "-r", str(self.decoder.rate),
-                 "--buffer-time=200000"],
-                stdin=subprocess.PIPE, stderr=subprocess.PIPE,
-            )
+            self.proc = subprocess.Popen(aplay_command(self.device, self.decoder.rate), stdin=subprocess.PIPE,
+                                         stderr=subprocess.PIPE)
         except OSError as exc:
             raise PlayerError(f"cannot run aplay: {exc}") from None
 
@@ -276,6 +275,62 @@ class _AlsaPrepared(_PreparedBase):
         super().close()
 
 
+def aplay_command(device: str, rate: int, buffer_us: int = 200000, period_us: int | None = None) -> list[str]:
+    """The aplay that plays 16-bit mono PCM from stdin on ``device``: files and streams open the card alike."""
+    return ["aplay", "-q", "-D", device, "-t", "raw", "-f", "S16_LE", "-c", "1", "-r", str(rate),
+            f"--buffer-time={buffer_us}", *([f"--period-time={period_us}"] if period_us else [])]
+
+
+STREAM_BUFFER_S = 0.1  # the card's buffer for a stream: what a sample waits between the hand-over and the sound
+
+
+class AlsaStreamWriter:
+    """A stream item on the sound card, through the same aplay as files.
+
+    aplay starts the card once its buffer is full and the player hands samples over at the pace
+    of the timeline, so the buffer stays full: a sample sounds ``latency_s`` after it is written,
+    and the player writes it that much ahead of its instant on the common timeline.
+    """
+
+    def __init__(self, device: str, rate: int, item_id: str):
+        self.rate = rate
+        self.item_id = item_id
+        self.latency_s = STREAM_BUFFER_S
+        self.command = aplay_command(device, rate, int(STREAM_BUFFER_S * 1_000_000), int(FRAME_S * 1_000_000))
+        try:
+            self.proc = subprocess.Popen(self.command, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+        except OSError as exc:
+            raise PlayerError(f"cannot run aplay: {exc}") from None
+        self.broken = False
+
+    def write(self, pcm: bytes) -> None:
+        if self.broken:
+            return
+        try:
+            self.proc.stdin.write(pcm)
+            self.proc.stdin.flush()
+        except (BrokenPipeError, ValueError, OSError):
+            self.broken = True
+            err = self.proc.stderr.read().decode(errors="replace")[-300:] if self.proc.stderr else ""
+            log.error("aplay stopped during stream %s: %s", self.item_id, err.strip())
+
+    def chunk(self, first_sample_at: float, samples: int) -> None:
+        """The card keeps no record; the instants are the tests' business (the file sink)."""
+
+    def close(self) -> None:
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=self.latency_s + 1.0)  # the buffer plays out
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        if self.proc.stderr:
+            self.proc.stderr.close()
+
+
 class AlsaOutput:
     def __init__(self, device: str = "default", rate: int = 48000):
         self.device = device
@@ -283,3 +338,6 @@ class AlsaOutput:
 
     def prepare(self, path: Path, info: dict[str, Any]) -> Prepared:
         return _AlsaPrepared(Decoder(path, self.rate), self.device)
+
+    def stream_writer(self, item_id: str) -> AlsaStreamWriter:
+        return AlsaStreamWriter(self.device, self.rate, item_id)

@@ -255,6 +255,11 @@ class StreamRef(Message):
 
     It sits inside the signed item, so neither the broker nor the network can point a
     speaker at another stream; the agent verifies an ``https`` server against its CA.
+
+    ``playout_delay_s`` is the common timeline's fixed delay: every agent hands the sample the
+    controller stamped for instant ``t`` (its Ogg granule position) to the output at
+    ``t + playout_delay_s`` on its corrected clock, so all of them play it at once.  0 (an older
+    controller): the agent's own default.
     """
 
     TYPE: ClassVar[str] = "stream"
@@ -263,6 +268,13 @@ class StreamRef(Message):
     url: str
     username: str
     password: str
+    playout_delay_s: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        if not out.get("playout_delay_s"):
+            out.pop("playout_delay_s", None)
+        return out
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "StreamRef":
@@ -271,7 +283,11 @@ class StreamRef(Message):
         url = _text(d, "url")
         if not _STREAM_URL_RE.match(url):
             raise ProtocolError(f"field 'url': not a stream address: {url!r}")
-        return cls(url=url, username=_text(d, "username", limit=64), password=_text(d, "password", limit=128))
+        delay = _num(d, "playout_delay_s", required=False, default=0.0)
+        if not 0.0 <= delay <= 10.0:
+            raise ProtocolError("field 'playout_delay_s': must be within 0..10 seconds")
+        return cls(url=url, username=_text(d, "username", limit=64), password=_text(d, "password", limit=128),
+                   playout_delay_s=delay)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ REASONS = {
     "decode_error": "Tệp âm thanh hỏng, không đọc được",
     "disk_full": "Thẻ nhớ đầy",
     "no_stream_output": "Không nhận được tín hiệu tiếp sóng",
+    "output_error": "Không mở được card âm thanh",
     "agent_restart": "Phần mềm trên cụm loa khởi động lại",
     "preempted": "Nhường cho bản tin khẩn cấp",
     "stopped": "Bị dừng theo lệnh",

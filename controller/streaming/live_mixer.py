@@ -20,7 +20,8 @@ from array import array
 from collections import deque
 from pathlib import Path
 
-from controller.streaming.restreamer import FRAME_BYTES, FRAME_S, RATE
+from controller.streaming.encoder import opus_encoder_args
+from controller.streaming.restreamer import FRAME_BYTES, FRAME_S, RATE, START_S
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ class LiveMixer:
         self.bitrate_kbps = bitrate_kbps
         self.first_speech_at = 0.0  # wall clock of the first speech frame sent (latency measurements)
         self.frames_sent = 0
+        self.origin = 0.0
         self.done = threading.Event()
         self._speech: deque[bytes] = deque()
         self._buffered = 0
@@ -68,11 +70,9 @@ class LiveMixer:
         self._killed = False
 
     def start(self) -> "LiveMixer":
+        self.origin = time.time() + START_S
         self._encoder = subprocess.Popen(
-            ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-f", "s16le", "-ar", str(RATE), "-ac", "1",
-             "-i", "-", "-c:a", "libopus", "-b:a", f"{self.bitrate_kbps}k", "-vbr", "constrained", "-application",
-             "voip", "-frame_duration", "20", "-page_duration", "200000", "-flush_packets", "1",
-             "-content_type", "audio/ogg", "-ice_name", self.name, "-f", "ogg", self.target],
+            opus_encoder_args(self.target, self.name, self.bitrate_kbps, self.origin, application="voip"),
             stdin=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
         self._decoder = subprocess.Popen(
             ["ffmpeg", "-hide_banner", "-loglevel", "error", "-fflags", "nobuffer", "-probesize", "2048",
@@ -169,7 +169,7 @@ class LiveMixer:
                 yield OUTRO[i:i + FRAME_BYTES], False
 
     def _pump(self) -> None:
-        t0 = time.monotonic()
+        t0 = time.monotonic() + (self.origin - time.time())  # frame n is due at origin + n * 20 ms (the timeline)
         try:
             for n, (frame, speech) in enumerate(self._frames()):
                 delay = t0 + n * FRAME_S - time.monotonic()

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from controller.streaming.encoder import opus_encoder_args
 from controller.streaming.sources import RelaySource, input_args
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ MAX_BUFFER_S = 6.0  # an input further ahead than this (an HLS burst) is cut bac
 RETURN_AFTER_S = 1.0  # the primary must deliver this much audio before it goes back on air
 RETRY_MAX_S = 5.0
 CONNECT_GRACE_S = 5.0
+START_S = 0.05  # the first frame is due this long after the encoder is started: the timeline's origin
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,7 @@ class Restreamer:
         self.switches: list[Switch] = []
         self.flags: set[str] = set()
         self.on_air = "primary"
+        self.origin = 0.0  # wall-clock instant the first frame is due: the granule positions count from it
         self.started_at = 0.0  # wall-clock instant of the stream's first sample (its timeline's zero)
         self.frames_sent = 0
         self._stop = threading.Event()
@@ -165,11 +168,9 @@ class Restreamer:
 
     # lifecycle ------------------------------------------------------------------------------
     def start(self) -> "Restreamer":
+        self.origin = time.time() + START_S
         self._encoder = subprocess.Popen(
-            ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-f", "s16le", "-ar", str(RATE), "-ac", "1",
-             "-i", "-", "-c:a", "libopus", "-b:a", f"{self.bitrate_kbps}k", "-vbr", "constrained", "-application", "audio",
-             "-frame_duration", "20", "-page_duration", "200000", "-flush_packets", "1", "-content_type", "audio/ogg",
-             "-ice_name", self.source.name, "-f", "ogg", self.target],
+            opus_encoder_args(self.target, self.source.name, self.bitrate_kbps, self.origin),
             stdin=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
         self._primary = self._open_primary()
         self._thread.start()
@@ -275,8 +276,9 @@ class Restreamer:
     # the pump --------------------------------------------------------------------------------
     def _run(self) -> None:
         silence = bytes(FRAME_BYTES)
-        t0 = time.monotonic()
-        self.started_at = time.time()
+        # Frame n is due at origin + n * 20 ms of the wall clock: the granule positions say so to every agent.
+        t0 = time.monotonic() + (self.origin - time.time())
+        self.started_at = self.origin
         n = 0
         while not self._stop.is_set():
             due = t0 + n * FRAME_S

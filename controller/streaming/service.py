@@ -190,7 +190,8 @@ class Streaming:
         if account is None:
             return None
         addr = self.address(mount, account)
-        return StreamRef(url=addr.url, username=addr.username, password=addr.password)
+        return StreamRef(url=addr.url, username=addr.username, password=addr.password,
+                         playout_delay_s=self.settings.playout_delay_s)
 
     def plan_relays(self, windows: list[RelayWindow], complete: bool) -> None:
         """The relay slots the plans hold: each source is restreamed from ``LEAD_S`` before its slot to its end.

@@ -19,5 +19,6 @@ class StreamingSettings:
     failover_s: float = setting(3.0, "a source silent on the wire this long is replaced by its fallback")
     silence_dbfs: float = setting(-55.0, "a source whose level stays below this is flagged silent")
     silence_flag_s: float = setting(60.0, "seconds of silence before a source is flagged")
+    playout_delay_s: float = setting(1.2, "every agent plays a stream sample this long after the controller stamped it (the common timeline); it must exceed encoding, paging (200 ms), the network and decoding")
     probe_s: float = setting(10.0, "seconds a source test listens for")
     max_listeners: int = setting(5000, "Icecast client limit")

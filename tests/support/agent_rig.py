@@ -160,6 +160,7 @@ class ConductorRig:
     pending: set[str] = field(default_factory=set)  # sha256 of files still downloading
     volume: Volume | None = None  # a real Volume without a mixer control: the sink records its level
     emergency_min_volume: int = 0
+    clock_offset_s: float = 0.0  # the agent's measured clock offset (its clock is that far ahead)
 
     def __post_init__(self) -> None:
         self.store = AgentStore(self.root / "agent.db")
@@ -176,6 +177,7 @@ class ConductorRig:
             self.store, self.sink, self.relay, self.player, self.relay_settings,
             items=lambda: self.items, media_path=self._media_path, emit=self._emit,
             on_change=lambda: None, clock_flags=self.clock_flags or (lambda: []), meter=self.meter,
+            clock_offset_s=lambda: self.clock_offset_s,
             media_pending=lambda item: item.sha256 in self.pending,
             volume=self.volume, emergency_min_volume=self.emergency_min_volume,
         )
