@@ -130,7 +130,6 @@ KNOWN_CYCLE_IMPORTS = {
     ("people/commands.py", "devices"),  # `loaxa user` commands open the registry and the audit trail
     ("people/commands.py", "reports"),
     ("people/commands.py", "security"),
-    ("people/use_cases.py", "reports"),  # the audit-trail use cases still live with the accounts
     ("reports/audit.py", "operations"),  # the retention floor's default
     ("reports/logbook.py", "plans"),  # compliance reads the planner's expansion
     ("plans/planner.py", "alerts"),  # late alert items join the plans
