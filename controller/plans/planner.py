@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterable
 
 from controller.db import Database
 from controller.devices.volume_schedule import VolumeSchedules
+from controller.plans.late_items import late_items
 from loaxa.local_time import UTC, to_local
 from loaxa.protocol import PlayItem, StreamRef, VolumeStep
 from loaxa.wire_time import format_time, parse_time
@@ -181,9 +182,7 @@ def build_plans(db: Database, policy: GuardrailPolicy, now: datetime, horizon: t
 
 def _add_late_items(db: Database, tree: AdminTree, now: datetime, device_ids: Iterable[str] | None,
                     items: dict[str, tuple[PlayItem, ...]]) -> None:
-    """Alert repeats and emergencies stay in plans until their late window closes (see controller.alerts.plan_items)."""
-    from controller.alerts.plan_items import late_items
-
+    """Alert repeats and emergencies stay in plans until their late window closes (see controller.plans.late_items)."""
     extra = late_items(db, tree, now, device_ids)
     merged: dict[tuple[int, ...], tuple[PlayItem, ...]] = {}
     for device_id, more in extra.items():
