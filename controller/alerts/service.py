@@ -44,7 +44,7 @@ from controller.errors import InputError, NotFound
 from controller.people.access import require_permission
 from controller.people.actor import Actor
 from controller.plans.bulletins import Bulletins, new_id, record_media
-from controller.plans.planner import load_tree
+from controller.plan_expansion import load_tree
 from controller.reports.audit import AuditTrail
 from loaxa.protocol import format_time, parse_time, utcnow
 from schedules.guardrails import GuardrailPolicy

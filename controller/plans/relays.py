@@ -3,7 +3,7 @@
 A relay is stored as a bulletin without media: its source and its slot length.  It is then
 scheduled, approved, checked against the guardrails (quiet hours; its minutes count against
 airtime caps) and shown in readiness and the calendar exactly as a bulletin is, because the
-planner treats the slot length as the bulletin's airtime (:data:`~controller.plans.planner.PLAYABLE_S`).
+planner treats the slot length as the bulletin's airtime (:data:`~controller.plan_expansion.PLAYABLE_S`).
 """
 
 from __future__ import annotations
