@@ -118,7 +118,7 @@ def test_running_the_agent_code_loads_no_controller_side_module():
 
 
 def test_protocol_module_does_no_io():
-    for name in ("protocol.py", "wire_time.py", "local_time.py"):
+    for name in ("protocol.py", "envelope.py", "wire_time.py", "local_time.py"):
         tree = ast.parse((ROOT / "loaxa" / name).read_text())
         imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
