@@ -27,7 +27,7 @@ from typing import Iterator
 from controller.config import ControllerConfig
 from controller.devices.ingest import Ingest
 from controller.devtools.bulk_events import BulkEvent, load
-from controller.plans.planner import planned_items
+from controller.plan_expansion import planned_items
 from controller.reports import logbook
 from bench.province_seed import seed_province
 from controller.service import Controller

@@ -6,9 +6,10 @@
 ``loaxa.install_roles``).  A Pi with only the agent's dependencies simply fails to load
 the controller's entries, and the command line goes on without them.
 
-The installed distribution's metadata is the source.  A source checkout whose metadata
-predates a group (an editable install made before the group was declared) would find
-nothing, so then the groups are read from the checkout's own ``pyproject.toml``.
+A source checkout is described by its own ``pyproject.toml``: an editable install writes
+its metadata once, so that metadata goes stale as soon as an entry point moves or is added,
+and the checkout would run with the commands of the day it was installed.  An installed
+package (a wheel, no ``pyproject.toml`` beside it) is described by its metadata.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ SOURCE_PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
 
 def declared(group: str) -> list[EntryPoint]:
     """The entry points of ``group``, sorted by name (as installed metadata lists them); none are loaded."""
-    found = list(entry_points(group=group)) or _from_source_tree(group)
+    found = _from_source_tree(group) or list(entry_points(group=group))
     return sorted(found, key=lambda ep: ep.name)
 
 

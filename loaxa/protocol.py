@@ -4,7 +4,7 @@ This module is the only definition of what crosses MQTT between the controller a
 the edge agents; both sides import it.  It does no I/O and does not know paho.
 
 Messages from the controller (plans, commands, acks, key rollovers) travel in a
-signed envelope::
+signed envelope (:mod:`loaxa.envelope`, which seals and opens every signed message)::
 
     {"v": 1, "type": "plan", "kid": "<key id>", "body": {...}, "sig": "<base64>"}
 
@@ -21,7 +21,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 import re
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timedelta
@@ -31,12 +30,11 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from loaxa import wire_time
+from loaxa import envelope, wire_time
+from loaxa.envelope import MAX_PAYLOAD_BYTES, PROTOCOL_VERSION, ProtocolError, SignatureError, canonical_json
 from loaxa.wire_time import WireTimeError, utcnow
 
-PROTOCOL_VERSION = 1
 TOPIC_ROOT = f"loaxa/v{PROTOCOL_VERSION}"
-MAX_PAYLOAD_BYTES = 1024 * 1024
 MAX_TEXT = 500
 
 PRIORITIES = ("normal", "priority", "emergency")
@@ -50,14 +48,6 @@ UPDATE_STATES = ("", "waiting", "downloading", "installing", "trial", "updated",
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 _EXT_RE = re.compile(r"^(ogg|mp3)$")
-
-
-class ProtocolError(ValueError):
-    """A payload that is not a valid message; the text says what is wrong."""
-
-
-class SignatureError(ProtocolError):
-    """A payload whose signature is missing, unknown or wrong."""
 
 
 # --- topics -----------------------------------------------------------------------
@@ -711,28 +701,6 @@ MESSAGE_TYPES: dict[str, type[Message]] = {
 # --- serialisation and signatures ---------------------------------------------------
 
 
-def canonical_json(obj: Any) -> bytes:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
-
-
-def _load_json(payload: bytes | str) -> dict[str, Any]:
-    if isinstance(payload, str):
-        payload = payload.encode("utf-8")
-    if len(payload) > MAX_PAYLOAD_BYTES:
-        raise ProtocolError(f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD_BYTES}")
-    try:
-        obj = json.loads(payload.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ProtocolError("payload is not UTF-8") from None
-    except (json.JSONDecodeError, RecursionError):
-        raise ProtocolError("payload is not JSON") from None
-    except ValueError as exc:  # e.g. an integer of more digits than Python converts (int_max_str_digits)
-        raise ProtocolError(f"payload is not usable JSON: {str(exc)[:120]}") from None
-    if not isinstance(obj, dict):
-        raise ProtocolError("payload must be a JSON object")
-    return obj
-
-
 def key_id(public_key: Ed25519PublicKey) -> str:
     raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return hashlib.sha256(raw).hexdigest()[:16]
@@ -782,13 +750,7 @@ class Signer:
     def seal(self, msg: Message) -> bytes:
         if not msg.SIGNED:
             raise ProtocolError(f"{msg.TYPE} messages are not signed")
-        envelope = {"v": PROTOCOL_VERSION, "type": msg.TYPE, "kid": self.kid, "body": msg.to_dict()}
-        unsigned = canonical_json(envelope)
-        sig = base64.b64encode(self._key.sign(unsigned))
-        # Keys sort as body, kid, sig, type, v: splice the signature in before the envelope's
-        # own "type" (the last one; any inside the body comes earlier) instead of serialising twice.
-        at = unsigned.rfind(b',"type":')
-        return unsigned[:at] + b',"sig":"' + sig + b'"' + unsigned[at:]
+        return envelope.seal(self._key.sign, self.kid, msg.TYPE, msg.to_dict())
 
 
 def verify_detached(public_key: Ed25519PublicKey, data: bytes, signature: str) -> bool:
@@ -817,22 +779,7 @@ class Verifier:
         self._keys.pop(kid, None)
 
     def open(self, payload: bytes | str, cls: type[M]) -> M:
-        env = _load_json(payload)
-        if env.get("v") != PROTOCOL_VERSION:
-            raise ProtocolError(f"unsupported protocol version {env.get('v')!r}")
-        if env.get("type") != cls.TYPE:
-            raise ProtocolError(f"expected a {cls.TYPE!r} message, got {env.get('type')!r}")
-        sig_text = env.pop("sig", None)
-        if not isinstance(sig_text, str):
-            raise SignatureError("message is not signed")
-        key = self._keys.get(env.get("kid"))  # type: ignore[arg-type]
-        if key is None:
-            raise SignatureError(f"signed with an unknown key {env.get('kid')!r}")
-        try:
-            key.verify(base64.b64decode(sig_text, validate=True), canonical_json(env))
-        except (InvalidSignature, binascii.Error, ValueError):
-            raise SignatureError("bad signature") from None
-        return _parse_body(cls, env.get("body"))
+        return _parse_body(cls, envelope.open_signed(payload, cls.TYPE, self._keys))
 
 
 def _parse_body(cls: type[M], body: Any) -> M:
@@ -851,17 +798,12 @@ def encode(msg: Message) -> bytes:
     """Serialise an unsigned (device-side) message."""
     if msg.SIGNED:
         raise ProtocolError(f"{msg.TYPE} messages must be sealed by a Signer")
-    return canonical_json({"v": PROTOCOL_VERSION, "type": msg.TYPE, "body": msg.to_dict()})
+    return envelope.plain(msg.TYPE, msg.to_dict())
 
 
 def decode(payload: bytes | str, cls: type[M]) -> M:
     """Parse and validate an unsigned (device-side) message."""
-    env = _load_json(payload)
-    if env.get("v") != PROTOCOL_VERSION:
-        raise ProtocolError(f"unsupported protocol version {env.get('v')!r}")
-    if env.get("type") != cls.TYPE:
-        raise ProtocolError(f"expected a {cls.TYPE!r} message, got {env.get('type')!r}")
-    return _parse_body(cls, env.get("body"))
+    return _parse_body(cls, envelope.open_plain(payload, cls.TYPE))
 
 
 def offline_state(device_id: str) -> DeviceState:

@@ -1,7 +1,7 @@
 """Signed agent releases: the manifest, the release-key rollover, and every check a device makes.
 
 A release is a directory of wheels (the agent's own and its locked dependencies) and a
-``manifest.json``: a signed envelope (:mod:`loaxa.protocol`) of type ``release`` whose body
+``manifest.json``: a signed envelope (:mod:`loaxa.envelope`) of type ``release`` whose body
 names the version, the sha256 and size of every file, the oldest agent version it can update
 from, the version floor and the release notes.  It is signed with the RELEASE key, which is
 not the controller's plan-signing key: a stolen controller can order an update, but only to a
@@ -20,7 +20,6 @@ Both sides import this module; it does no network I/O.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import sys
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar, Iterable, Mapping
 
+from loaxa import envelope
 from loaxa.protocol import (
     KeyRollover,
     Message,
@@ -170,26 +170,15 @@ class ReleaseKeyRollover(KeyRollover):
     TYPE: ClassVar[str] = "release_keys"
 
 
-def envelope_kid(payload: bytes) -> str:
-    try:
-        env = json.loads(payload)
-    except ValueError:
-        return ""
-    kid = env.get("kid") if isinstance(env, dict) else None
-    return kid if isinstance(kid, str) else ""
-
-
 def open_manifest(payload: bytes, verifier: Verifier, retired_kids: Iterable[str] = ()) -> ReleaseManifest:
     """Verify the manifest's signature against the pinned release keys; refusals name the reason."""
-    kid = envelope_kid(payload)
+    kid = envelope.signing_kid(payload)
     if kid and kid in set(retired_kids):
         raise ReleaseRefused("retired_key", f"the release is signed by the retired release key {kid}")
     try:
         return verifier.open(payload, ReleaseManifest)
     except SignatureError as exc:
-        text = str(exc)
-        reason = "unsigned" if "not signed" in text else "unknown_key" if "unknown key" in text else "bad_signature"
-        raise ReleaseRefused(reason, f"release manifest refused: {text}") from None
+        raise ReleaseRefused(exc.reason or envelope.BAD_SIGNATURE, f"release manifest refused: {exc}") from None
     except ProtocolError as exc:
         raise ReleaseRefused("bad_manifest", f"release manifest refused: {exc}") from None
 
@@ -239,14 +228,12 @@ def follow_rollovers(first_key: str, chain: Iterable[Mapping[str, Any]]) -> tupl
     The controller checks what it publishes this way; devices keep the same walk persistent
     (``edge_agent.keyring.PinnedKeys``).
     """
-    from loaxa.protocol import canonical_json
-
     verifier = Verifier([public_key_from_text(first_key)])
     retired: list[str] = []
     last = 0
     for env in chain:
         try:
-            roll = verifier.open(canonical_json(env), ReleaseKeyRollover)
+            roll = verifier.open(envelope.canonical_json(env), ReleaseKeyRollover)
         except (ProtocolError, TypeError, ValueError) as exc:
             raise ReleaseRefused("bad_keys", f"release-key rollover refused: {exc}") from None
         if roll.seq <= last or roll.retire_kid != env.get("kid"):

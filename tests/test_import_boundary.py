@@ -1,7 +1,9 @@
 """Dependencies point one way, as the table in docs/architecture.md says, and a Pi installs only the agent.
 
 The allowed imports between our packages are read from the "Dependency rule" table of
-docs/architecture.md, so the document and this test cannot drift apart.  Every import
+docs/architecture.md, and the controller's sub-packages from its "Layers" table (each may
+import only lower layers, so none closes a cycle), so the document and this test cannot drift
+apart.  Every import
 counts: at module level, inside functions (lazy ones), under ``TYPE_CHECKING``, and
 ``importlib.import_module("...")`` / ``__import__("...")`` with a literal name.
 """
@@ -116,30 +118,25 @@ def test_running_the_agent_code_loads_no_controller_side_module():
 
 
 def test_protocol_module_does_no_io():
-    for name in ("protocol.py", "wire_time.py", "local_time.py"):
+    for name in ("protocol.py", "envelope.py", "wire_time.py", "local_time.py"):
         tree = ast.parse((ROOT / "loaxa" / name).read_text())
         imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
         assert not imported & {"paho", "socket", "sqlite3", "subprocess", "urllib", "os", "requests"}, name
 
 
-# Imports between controller sub-packages that still close a cycle, as (importing file under
-# controller/, sub-package imported), each to be untangled (the piece moved down, or a
-# function passed in).  The list only shrinks: an entry that no longer occurs fails the test.
-KNOWN_CYCLE_IMPORTS = {
-    ("people/commands.py", "devices"),  # `loaxa user` commands open the registry and the audit trail
-    ("people/commands.py", "reports"),
-    ("people/commands.py", "security"),
-    ("people/use_cases.py", "reports"),  # the audit-trail use cases still live with the accounts
-    ("reports/audit.py", "operations"),  # the retention floor's default
-    ("reports/logbook.py", "plans"),  # compliance reads the planner's expansion
-    ("plans/planner.py", "alerts"),  # late alert items join the plans
-    ("cli_http/commands.py", "devtools"),  # `loaxa demo`
-    ("plans/relays.py", "streaming"),  # a relay programme names a registered relay source
-    ("streaming/icecast_config.py", "devtools"),  # the Icecast runner shares the port probe of the brokers' runner
-    ("streaming/icecast_config.py", "devices"),  # the streaming server's secrets are written like the devices'
-    ("devtools/demo.py", "security"),  # the demo enrolls its agents
-}
+def controller_layers() -> dict[str, int]:
+    """Controller sub-package → its layer, from the table of "Layers of the controller's sub-packages" in the doc."""
+    text = DOC.read_text(encoding="utf-8")
+    section = text.split("### Layers of the controller's sub-packages", 1)[1].split("\n#", 1)[0]
+    layers: dict[str, int] = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 2 and cells[0].isdigit():
+            for name in re.findall(r"`([a-z_]+)`", cells[1]):
+                assert name not in layers, f"{name} has two rows in the layers table"
+                layers[name] = int(cells[0])
+    return layers
 
 
 def controller_subpackage_imports() -> dict[tuple[str, str], list[str]]:
@@ -201,13 +198,21 @@ def import_cycles(edges: set[tuple[str, str]]) -> list[list[str]]:
 
 def test_controller_subpackages_import_each_other_without_cycles():
     imports = controller_subpackage_imports()
-    stale = sorted(KNOWN_CYCLE_IMPORTS - set(imports))
-    assert not stale, f"no longer imported, drop from KNOWN_CYCLE_IMPORTS: {stale}"
-    edges = {(rel.split("/")[0], package) for rel, package in imports if (rel, package) not in KNOWN_CYCLE_IMPORTS}
+    edges = {(rel.split("/")[0], package) for rel, package in imports}
     cycles = import_cycles(edges)
     where = [line for (rel, package), lines in sorted(imports.items()) for line in lines
-             if (rel, package) not in KNOWN_CYCLE_IMPORTS and any(rel.split("/")[0] in c and package in c for c in cycles)]
+             if any(rel.split("/")[0] in c and package in c for c in cycles)]
     assert cycles == [], f"controller sub-packages import each other in a cycle {cycles}:\n" + "\n".join(where)
+
+
+def test_every_controller_subpackage_has_a_layer_and_imports_only_lower_ones():
+    layers = controller_layers()
+    on_disk = {p.parent.name for p in (ROOT / "controller").glob("*/__init__.py")}
+    assert set(layers) == on_disk, "a new controller sub-package needs its row in the layers table of docs/architecture.md"
+    upward = [f"{line} ({rel.split('/')[0]}, layer {layers[rel.split('/')[0]]}, imports {package}, layer {layers[package]})"
+              for (rel, package), lines in sorted(controller_subpackage_imports().items()) for line in lines
+              if layers[package] >= layers[rel.split("/")[0]]]
+    assert upward == [], "imports not pointing to a lower layer:\n" + "\n".join(upward)
 
 
 def test_the_cycle_check_sees_a_cycle():

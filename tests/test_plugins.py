@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -19,15 +20,22 @@ def _pyproject_group(group: str) -> dict[str, str]:
     return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["entry-points"][group]
 
 
-def _declared_with_metadata(tmp_path: Path, entry_points_txt: str, group: str) -> dict[str, str]:
-    """``declared(group)`` in a fresh interpreter (no site-packages) whose only ``loaxa`` metadata is ``entry_points_txt``."""
+def _declared_with_metadata(tmp_path: Path, entry_points_txt: str, group: str, *, checkout: bool) -> dict[str, str]:
+    """``declared(group)`` in a fresh interpreter (no site-packages) whose only ``loaxa`` metadata is ``entry_points_txt``.
+
+    With ``checkout`` the ``loaxa`` package is this source tree's (a link to it, beside its
+    pyproject.toml); without, a copy with no pyproject.toml beside it, as a wheel installs it.
+    """
     info = tmp_path / "site" / "loaxa-0.1.0.dist-info"
     info.mkdir(parents=True)
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: loaxa\nVersion: 0.1.0\n")
     (info / "entry_points.txt").write_text(entry_points_txt)
     code = tmp_path / "code"  # the loaxa package alone: the checkout's own .egg-info must not answer
     code.mkdir()
-    (code / "loaxa").symlink_to(ROOT / "loaxa")
+    if checkout:
+        (code / "loaxa").symlink_to(ROOT / "loaxa")
+    else:
+        shutil.copytree(ROOT / "loaxa", code / "loaxa", ignore=shutil.ignore_patterns("__pycache__"))
     out = subprocess.run([sys.executable, "-S", "-c", PROBE.format(group=group)], capture_output=True, text=True, check=True, cwd=tmp_path,
                          env={"PYTHONPATH": f"{info.parent}:{code}", "PATH": "/usr/bin:/bin"})
     return dict(json.loads(out.stdout))
@@ -54,14 +62,17 @@ def test_every_install_role_is_declared_by_its_own_side():
         assert role.config_for(Path("/var/lib/x")).data_dir == Path("/var/lib/x")
 
 
-def test_installed_metadata_is_the_source_when_it_declares_the_group(tmp_path):
-    found = _declared_with_metadata(tmp_path, "[loaxa.commands]\nonly = audio.commands:register\n", COMMANDS)
+def test_an_installed_package_reads_its_metadata(tmp_path):
+    found = _declared_with_metadata(tmp_path, "[loaxa.commands]\nonly = audio.commands:register\n", COMMANDS,
+                                    checkout=False)
     assert found == {"only": "audio.commands:register"}
 
 
-def test_metadata_older_than_a_group_falls_back_to_the_source_tree(tmp_path):
-    found = _declared_with_metadata(tmp_path, "[console_scripts]\nloaxa = loaxa.cli:main\n", INSTALL_ROLES)
-    assert found == _pyproject_group(INSTALL_ROLES)
+def test_a_checkout_reads_its_own_pyproject_over_stale_metadata(tmp_path):
+    stale = "[loaxa.commands]\nonly = audio.commands:register\n"
+    assert _declared_with_metadata(tmp_path / "a", stale, COMMANDS, checkout=True) == _pyproject_group(COMMANDS)
+    older = "[console_scripts]\nloaxa = loaxa.cli:main\n"
+    assert _declared_with_metadata(tmp_path / "b", older, INSTALL_ROLES, checkout=True) == _pyproject_group(INSTALL_ROLES)
 
 
 def test_the_shared_installer_knows_no_side_by_name():

@@ -62,12 +62,12 @@ def test_local_wall_clock_readings_become_utc_instants():
 
 def test_every_side_uses_the_one_definition():
     """The controller, the schedule domain and the web UI hand out the same functions, not copies."""
-    from controller.plans import planner
+    from controller import plan_expansion
     from controller.reports import logbook
     from schedules import timeutil
 
     assert timeutil.to_local is local_time.to_local and timeutil.LOCAL_TZ is LOCAL_TZ
-    assert planner.to_local is local_time.to_local and logbook.to_local is local_time.to_local
+    assert plan_expansion.to_local is local_time.to_local and logbook.to_local is local_time.to_local
     assert protocol.utcnow is wire_time.utcnow
     from controller.plans import timeparse
 

@@ -15,6 +15,7 @@ from flask import Blueprint, Flask, Response, jsonify, request
 from controller.errors import InputError
 from controller.people import use_cases as people
 from controller.people.users import AuthError
+from controller.reports import use_cases as reports
 from web import auth
 from web.api import body, ctl
 
@@ -118,16 +119,16 @@ def audit_log():
         limit = min(max(int(a.get("limit", 500)), 1), 5000)
     except ValueError:
         raise InputError("invalid_limit", "Tham số limit phải là số nguyên.", "limit") from None
-    entries = people.audit_entries(ctl(), auth.actor(), by=a.get("actor"), action=a.get("action"),
-                                   target=a.get("target"), since=a.get("since"), until=a.get("until"), limit=limit)
+    entries = reports.audit_entries(ctl(), auth.actor(), by=a.get("actor"), action=a.get("action"),
+                                    target=a.get("target"), since=a.get("since"), until=a.get("until"), limit=limit)
     return jsonify([e.to_dict() for e in entries])
 
 
 @bp.get("/audit/verify")
 @auth.access("audit")
 def audit_verify():
-    reports = people.verify_audit(ctl(), auth.actor())
-    return {"ok": all(r.ok for r in reports), "tables": [r.to_dict() for r in reports]}
+    checks = reports.verify_audit(ctl(), auth.actor())
+    return {"ok": all(r.ok for r in checks), "tables": [r.to_dict() for r in checks]}
 
 
 def init_app(app: Flask) -> None:

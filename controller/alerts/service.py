@@ -8,7 +8,7 @@ per-unit policy (:mod:`controller.alerts.policy`).  Each unit's decision is stor
 rule that made it, and every automatic one is audited.
 
 A unit that airs gets repeats every ``repeat_every_min`` until the alert ends; each repeat is
-a row in ``alert_repeats`` that :mod:`controller.alerts.plan_items` turns into a signed plan
+a row in ``alert_repeats`` that :mod:`controller.plans.late_items` turns into a signed plan
 item with a late window, so a cluster that was offline still hears the warning.  An Update
 ends the repeats of what it replaces and plans its own; a Cancel ends them and may air one
 all-clear; an alert gone from a feed keeps its repeats until its ``expires``.
@@ -44,7 +44,7 @@ from controller.errors import InputError, NotFound
 from controller.people.access import require_permission
 from controller.people.actor import Actor
 from controller.plans.bulletins import Bulletins, new_id, record_media
-from controller.plans.planner import load_tree
+from controller.plan_expansion import load_tree
 from controller.reports.audit import AuditTrail
 from loaxa.protocol import format_time, parse_time, utcnow
 from schedules.guardrails import GuardrailPolicy

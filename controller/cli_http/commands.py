@@ -1,4 +1,4 @@
-"""Subcommands that run on the controller machine or talk to its API."""
+"""Subcommands that talk to a running controller over its HTTP API."""
 
 from __future__ import annotations
 
@@ -11,14 +11,6 @@ TOKEN_HELP = "API token (env LOAXA_TOKEN; create one with: loaxa user token NAME
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("demo", help="run broker, controller, web UI and three simulated agents locally")
-    p.add_argument("--dir", default="demo-data", help="where the demo keeps its data and logs")
-    p.add_argument("--port", type=int, default=8080, help="web UI and API port")
-    p.add_argument("--outage-after", type=float, default=90.0, metavar="S",
-                   help="switch one speaker off on purpose this many seconds after the start, to show a dead one (0: never)")
-    p.add_argument("--outage-for", type=float, default=150.0, metavar="S", help="how long that speaker stays off")
-    p.set_defaults(func=_demo)
-
     p = sub.add_parser("bulletin", help="bulletins: add one from a text file (and schedule it)")
     bsub = p.add_subparsers(dest="bulletin_command", metavar="ACTION", required=True)
     a = bsub.add_parser("add", help="add a bulletin from FILE ('-' for stdin), optionally schedule it")
@@ -41,14 +33,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--token", default=os.environ.get("LOAXA_TOKEN", ""), help=TOKEN_HELP)
     p.set_defaults(func=_logs)
     _register_scheduling(sub)
-
-
-def _demo(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from controller.devtools.demo import run_demo
-
-    return run_demo(Path(args.dir), args.port, args.outage_after, args.outage_for)
 
 
 def parse_at(value: str) -> str:

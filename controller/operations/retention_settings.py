@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from controller.reports.evidence_floor import MINIMUM_DAYS
 from loaxa.config import ConfigError, setting
 
 KEEP_FOREVER = 0
@@ -16,7 +17,7 @@ KEEP_FOREVER = 0
 
 @dataclass(frozen=True)
 class RetentionSettings:
-    minimum_days: int = setting(365, "the audit trail and playback logbook are never kept for less than this many days")
+    minimum_days: int = setting(MINIMUM_DAYS, "the audit trail and playback logbook are never kept for less than this many days")
     playback_events_days: int = setting(730, "playback events (the logbook) older than this are pruned (0: keep forever)")
     audit_days: int = setting(1825, "audit trail entries older than this are pruned (0: keep forever)")
     media_days: int = setting(90, "media no bulletin or device plan refers to is deleted this long after it was made (0: never)")

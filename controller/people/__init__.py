@@ -1,5 +1,4 @@
-"""People and access: accounts, roles and their scope, sign-in settings, and the
-``loaxa user`` commands.
+"""People and access: accounts, roles and their scope, and sign-in settings.
 
 The names below are the package's public API.  They load on first use, so importing one
 module of the package (a settings class, a command's ``register``) stays light.

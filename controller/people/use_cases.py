@@ -1,4 +1,4 @@
-"""The use cases of people and the audit trail, for one :class:`~controller.people.actor.Actor`.
+"""The use cases of people, for one :class:`~controller.people.actor.Actor`.
 
 Administrators act on the people of their own subtree only and grant only scopes they hold;
 each change to an account commits in one transaction with its audit entry (never with a
@@ -14,7 +14,6 @@ from controller.errors import InputError, NotFound
 from controller.people import access
 from controller.people.actor import Actor
 from controller.people.users import KEEP, WHOLE_TREE, AuthError, User
-from controller.reports.audit import AuditEntry
 
 if TYPE_CHECKING:
     from controller.service import Controller
@@ -34,22 +33,6 @@ class PasswordReset:
         if self.tokens_revoked is not None:
             out["tokens_revoked"] = self.tokens_revoked
         return out
-
-
-@dataclass(frozen=True)
-class ChainCheck:
-    """One chained table's check, as an auditor reads it (see :func:`controller.reports.audit.verify_all`)."""
-
-    table: str
-    ok: bool
-    rows: int
-    chains: int
-    problems: tuple[str, ...]
-    anchors: tuple[str, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"table": self.table, "ok": self.ok, "rows": self.rows, "chains": self.chains,
-                "problems": list(self.problems), "anchors": list(self.anchors)}
 
 
 # -- signing in ---------------------------------------------------------------------------
@@ -149,25 +132,3 @@ def enable_user(c: Controller, actor: Actor, username: str, password: Any) -> Us
         user, revoked = c.users.enable(username, password)
         c.audit.record(actor, "user_enabled", username, {"tokens_revoked": revoked})
     return user
-
-
-# -- the audit trail ----------------------------------------------------------------------
-def audit_entries(c: Controller, actor: Actor, *, by: str | None = None, action: str | None = None,
-                  target: str | None = None, since: str | None = None, until: str | None = None,
-                  limit: int = 500) -> list[AuditEntry]:
-    """Entries newest first (``by``: of one person); scoped auditors see what people of their subtree did."""
-    access.require_permission(actor, "audit")
-    entries = c.audit.entries(actor=by, action=action, target=target, since=since, until=until, limit=limit)
-    return [e for e in entries if actor.scope.whole_tree or _of_subtree(c, actor, e.actor)]
-
-
-def _of_subtree(c: Controller, actor: Actor, username: str) -> bool:
-    person = c.users.find(username)
-    return person is not None and person.unit_id is not None and actor.scope.has_unit(person.unit_id)
-
-
-def verify_audit(c: Controller, actor: Actor) -> list[ChainCheck]:
-    """Each chained table's check (see :func:`controller.reports.audit.verify_all`)."""
-    access.require_permission(actor, "audit")
-    return [ChainCheck(r.table, r.ok, r.rows, r.chains, tuple(str(p) for p in r.problems),
-                       tuple(str(a) for a in r.anchors)) for r in c.verify_audit()]

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from controller.plans.emergency import Emergencies
     from controller.plans.guardrail_store import GuardrailStore
     from controller.plans.jobs import JobRunner, MediaKeeper
-    from controller.plans.planner import load_tree
+    from controller.plan_expansion import load_tree
     from controller.plans.readiness import readiness
     from controller.plans.render_progress import RenderProgressRegistry
     from controller.plans.uploads import ReadUpload, read_upload

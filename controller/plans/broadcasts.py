@@ -19,7 +19,7 @@ from controller.plans.bulletins import new_id
 from controller.db import Database
 from controller.errors import Conflict, InputError, NotFound, Refused
 from controller.people.access import Authorship
-from controller.plans.planner import PLAYABLE_S, domain_broadcast, load_tree, once_at, rule_of
+from controller.plan_expansion import PLAYABLE_S, domain_broadcast, load_tree, once_at, rule_of
 from controller.devices.registry import Registry
 from controller.plans.timeparse import parse_user_time
 from loaxa.local_time import to_local

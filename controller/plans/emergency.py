@@ -36,7 +36,7 @@ from controller.plans.bulletins import Bulletins, new_id
 from controller.db import Database
 from controller.plans.dispatch import Dispatcher
 from controller.errors import InputError
-from controller.plans.planner import load_tree
+from controller.plan_expansion import load_tree
 from controller.devices.registry import Registry
 from controller.reports.audit import AuditTrail
 from controller.devices.broker_tree import BrokerTree

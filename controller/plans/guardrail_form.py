@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from controller.errors import InputError
 from controller.people.actor import Actor
-from controller.plans.planner import load_tree
+from controller.plan_expansion import load_tree
 from schedules.errors import ScheduleInputError
 from schedules.form_entry import parse_clock
 

@@ -33,7 +33,7 @@ from audio.settings import AudioSettings
 from controller.config import PlanSettings
 from controller.db import Database
 from controller.plans.dispatch import Dispatcher
-from controller.plans.planner import rule_of
+from controller.plan_expansion import rule_of
 from loaxa.logs import log_context
 from loaxa.wire_time import format_time, parse_time, utcnow
 

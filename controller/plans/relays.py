@@ -3,18 +3,37 @@
 A relay is stored as a bulletin without media: its source and its slot length.  It is then
 scheduled, approved, checked against the guardrails (quiet hours; its minutes count against
 airtime caps) and shown in readiness and the calendar exactly as a bulletin is, because the
-planner treats the slot length as the bulletin's airtime (:data:`~controller.plans.planner.PLAYABLE_S`).
+planner treats the slot length as the bulletin's airtime (:data:`~controller.plan_expansion.PLAYABLE_S`).
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 from controller.db import Database
 from controller.errors import InputError
 from controller.plans.bulletins import MAX_TITLE_CHARS, new_id
-from controller.streaming.sources import Sources
 from loaxa.wire_time import format_time, utcnow
+
+class RelaySource(Protocol):
+    """What a relay programme shows of its source."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def url(self) -> str: ...
+
+
+class RelaySources(Protocol):
+    """The registered relay sources (:class:`controller.streaming.sources.Sources`): streaming sits
+    above the plans, so a relay programme is handed them rather than importing them."""
+
+    def get(self, source_id: str) -> RelaySource: ...
+
 
 MIN_RELAY_S = 10.0
 MAX_RELAY_S = 720 * 60.0  # what a signed stream item may carry
@@ -31,7 +50,7 @@ def relay_seconds(duration_min: Any = None, duration_s: Any = None) -> float:
     return seconds
 
 
-def add_relay_bulletin(db: Database, sources: Sources, source_id: Any, seconds: float, title: Any,
+def add_relay_bulletin(db: Database, sources: RelaySources, source_id: Any, seconds: float, title: Any,
                        created_by: str, on_stored: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Store the relay of ``source_id`` for ``seconds`` as a bulletin; ``on_stored`` audits it in the same transaction."""
     if not isinstance(source_id, str) or not source_id:

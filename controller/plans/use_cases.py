@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 from controller.errors import InputError, NotFound, Refused
 from controller.people import access
 from controller.people.actor import Actor
-from controller.plans.planner import load_tree
+from controller.plan_expansion import load_tree
 
 if TYPE_CHECKING:
     from controller.service import Controller

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from controller.reports import hashchain
 from controller.reports.anchors import check_anchors
+from controller.reports.evidence_floor import MINIMUM_DAYS
 from controller.db import Database
 from controller.reports.hashchain import ChainReport, ChainSpec
 from loaxa.wire_time import format_time, utcnow
@@ -190,9 +191,7 @@ def verify_all(db: Database, keys: Mapping[str, Any] | None = None, minimum_days
     ``copies`` (``table:chain`` to length, hash and where the copy was kept) are chain heads
     signed earlier and kept off the box (:mod:`controller.reports.head_copies`).
     """
-    from controller.operations.retention_settings import RetentionSettings
-
-    floor = minimum_days if minimum_days is not None else RetentionSettings().minimum_days
+    floor = minimum_days if minimum_days is not None else MINIMUM_DAYS
     reports = []
     with db.tx() as conn:
         for spec in CHAINS:

@@ -1,7 +1,7 @@
 """Compliance reports and the weekly programme logbook: what was planned, what aired, what was missed.
 
 An *occurrence* is one planned play of one broadcast on one device: an item the planner laid
-out (:func:`controller.plans.planner.planned_items`, the expansion that builds device plans
+out (:func:`controller.plan_expansion.planned_items`, the expansion that builds device plans
 and readiness) or an emergency sent to it.  Its outcome is read from the playback events the
 device reported for that item id (``finished``, ``interrupted``...); a past occurrence with
 no event at all is *missed*.  Items of a programme play back to back, so only the item id,
@@ -19,7 +19,7 @@ from typing import Any, Iterable, Sequence
 
 from controller.db import Database
 from controller.reports.event_wording import reason_text
-from controller.plans.planner import cancelled_items, load_tree, planned_items
+from controller.plan_expansion import cancelled_items, load_tree, planned_items
 from controller.reports.outages import Outage, device_outages, offline_at
 from controller.reports.spreadsheet import SIGNATURE, Column, write_csv, write_xlsx
 from loaxa.local_time import LOCAL_TZ, to_local

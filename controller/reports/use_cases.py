@@ -17,7 +17,7 @@ from controller.errors import InputError
 from controller.people import access
 from controller.people.actor import Actor
 from controller.reports import airtime, audit_trail, charts, logbook, outages
-from controller.reports.audit import ACTIONS
+from controller.reports.audit import ACTIONS, AuditEntry
 from controller.reports.spreadsheet import Column, write_csv, write_xlsx
 from loaxa.local_time import LOCAL_TZ, to_local
 from loaxa.protocol import format_time, parse_time, utcnow
@@ -208,6 +208,43 @@ def audit_trail_report(c: Controller, actor: Actor, start: date, end: date, *, b
     return {"from": start.isoformat(), "to": end.isoformat(), "actor": by or "", "action": action or "",
             "unit": unit or "", "rows": rows, "truncated": len(entries) >= TRAIL_MAX,
             "people": choices, "actions": audit_trail.action_choices()}
+
+
+@dataclass(frozen=True)
+class ChainCheck:
+    """One chained table's check, as an auditor reads it (see :func:`controller.reports.audit.verify_all`)."""
+
+    table: str
+    ok: bool
+    rows: int
+    chains: int
+    problems: tuple[str, ...]
+    anchors: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"table": self.table, "ok": self.ok, "rows": self.rows, "chains": self.chains,
+                "problems": list(self.problems), "anchors": list(self.anchors)}
+
+
+def audit_entries(c: Controller, actor: Actor, *, by: str | None = None, action: str | None = None,
+                  target: str | None = None, since: str | None = None, until: str | None = None,
+                  limit: int = 500) -> list[AuditEntry]:
+    """Entries newest first (``by``: of one person); scoped auditors see what people of their subtree did."""
+    access.require_permission(actor, "audit")
+    entries = c.audit.entries(actor=by, action=action, target=target, since=since, until=until, limit=limit)
+    return [e for e in entries if actor.scope.whole_tree or _of_subtree(c, actor, e.actor)]
+
+
+def _of_subtree(c: Controller, actor: Actor, username: str) -> bool:
+    person = c.users.find(username)
+    return person is not None and person.unit_id is not None and actor.scope.has_unit(person.unit_id)
+
+
+def verify_audit(c: Controller, actor: Actor) -> list[ChainCheck]:
+    """Each chained table's check (see :func:`controller.reports.audit.verify_all`)."""
+    access.require_permission(actor, "audit")
+    return [ChainCheck(r.table, r.ok, r.rows, r.chains, tuple(str(p) for p in r.problems),
+                       tuple(str(a) for a in r.anchors)) for r in c.verify_audit()]
 
 
 @dataclass(frozen=True)

@@ -238,7 +238,7 @@ class IcecastServer:
         return f"https://{self.host}:{self.tls_port}" if self.tls_port else ""
 
     def start(self, timeout_s: float = 10.0) -> "IcecastServer":
-        from controller.devtools.broker_runner import BrokerError, wait_for_port
+        from controller.port_probe import NotListening, wait_for_port
 
         self.proc = subprocess.Popen(["icecast2", "-c", str(self.layout.config)], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, start_new_session=True)
@@ -250,9 +250,9 @@ class IcecastServer:
             deadline = time.monotonic() + 0.5
             while time.monotonic() < deadline:
                 if self.proc.poll() is not None:
-                    raise BrokerError(f"exited with code {self.proc.returncode} (port {self.port} taken?)")
+                    raise NotListening(f"exited with code {self.proc.returncode} (port {self.port} taken?)")
                 time.sleep(0.05)
-        except BrokerError as exc:
+        except NotListening as exc:
             err = self.proc.stderr.read().decode(errors="replace")[-400:] if self.proc.poll() is not None else ""
             self.stop()
             raise IcecastError(f"icecast2 did not start: {exc} {err}".strip()) from None

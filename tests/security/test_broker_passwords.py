@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from controller.devices.credentials import hash_password, verify_password
-from controller.devtools.broker_runner import BrokerError, wait_for_port
+from controller.port_probe import NotListening, wait_for_port
 from support.secure_rig import Client, SecureRig
 
 
@@ -46,7 +46,7 @@ def test_mosquitto_started_as_root_reads_the_generated_files():
                                 stderr=subprocess.PIPE, text=True)
         try:
             wait_for_port("127.0.0.1", rig.port, timeout=10, proc=proc)
-        except BrokerError:
+        except NotListening:
             raise AssertionError(f"mosquitto did not start: {proc.stderr.read()}") from None
         user, password = rig.controller_account()
         client = Client(rig.port, user, password, client_id="loaxa-controller")

@@ -12,4 +12,5 @@
   certificates and XML signatures, and a CAP feed server on loopback.
 - ``notify_sinks``: a real SMTP server and a webhook server on loopback, where notifications land.
 - ``google_stand_in`` and ``loudness``: Google's TTS endpoint played locally, and loudness checks.
+- ``wire_vectors``: one message of every wire type from fixed values and a fixed key (tests/data/wire).
 """
