@@ -63,6 +63,7 @@ ACTIONS: frozenset[str] = frozenset({
     # official warnings (CAP alerts)
     "alert_source_added", "alert_policy_set", "alert_uploaded", "alert_decision", "alert_approved", "alert_rejected",
     "alert_stopped", "unit_geography_imported", "alert_source_edited", "alert_source_disabled", "alert_source_enabled",
+    "alert_render_failed", "alert_rendered",
     # live audio
     "relay_source_added", "relay_programme_added", "live_started", "live_ended",
     # security
