@@ -103,6 +103,8 @@ class Agent:
             raise AgentError(f"plays_days must be at least {MIN_PLAYS_DAYS} (plans reach two days ahead), got {config.plays_days}")
         self.config = config
         self.device_id = config.device_id
+        self.started_at: datetime | None = None  # set by start(); reported so a restart or a reboot shows
+        self.boot_at = diagnostics.host_boot_time()
         self.store = AgentStore(config.db_path)
         self.device_key = load_device_key(config.device_key_path)
         self.keys = PinnedKeys(self.store, config.controller_public_key)
@@ -167,6 +169,7 @@ class Agent:
 
     # lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
+        self.started_at = utcnow().replace(microsecond=0)
         self._recover_unfinished_plays()
         self.conductor.start()
         self.downloads.start()
@@ -680,6 +683,8 @@ class Agent:
             kill_switch=self.kill_switch.active,
             update_state=self.updater.state,
             update_detail=self.updater.detail,
+            started_at=self.started_at,
+            boot_at=self.boot_at,
         )
 
     def _state_loop(self) -> None:

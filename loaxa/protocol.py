@@ -585,6 +585,8 @@ class DeviceState(Message):
     security_rejections: int = 0
     update_state: str = ""
     update_detail: str = ""
+    started_at: datetime | None = None
+    boot_at: datetime | None = None
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "DeviceState":
@@ -607,6 +609,8 @@ class DeviceState(Message):
             security_rejections=_int(d, "security_rejections", 0, 2**62, required=False, default=0),
             update_state=_choice(d, "update_state", UPDATE_STATES, required=False, default=""),
             update_detail=_text(d, "update_detail", required=False),
+            started_at=_time_opt(d, "started_at"),
+            boot_at=_time_opt(d, "boot_at"),
         )
 
 

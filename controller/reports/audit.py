@@ -71,7 +71,7 @@ ACTIONS: frozenset[str] = frozenset({
     "device_epoch_new", "playback_events_refused",
     # the fleet and remote care
     "fleet_rollout", "fleet_rollback", "fleet_rollout_resume", "fleet_rollout_paused",
-    "device_restart_agent", "device_reboot", "device_diagnostics", "device_speaker_check",
+    "device_restart_agent", "device_reboot", "device_diagnostics", "device_speaker_check", "device_started",
     # the commune dictionary of readings
     "dictionary_entry_set", "dictionary_entry_removed",
     # operations
