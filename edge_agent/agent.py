@@ -60,6 +60,7 @@ VOLUME_SCHEDULE_CHECK_S = 5.0
 MIN_PLAYS_DAYS = 2.0
 PLAN_CHECK_TIMEOUT_S = 5.0
 MAX_PLAN_BYTES = 4 * 1024 * 1024
+WARM_UP_HOLD_S = 60.0  # a warm_up command keeps the amplifier on this long at most, if the warning never comes
 
 
 class AgentError(RuntimeError):
@@ -543,6 +544,9 @@ class Agent:
             self.request_stop()
         elif cmd.action == "reboot":
             self._request_reboot(cmd)
+        elif cmd.action == "warm_up":
+            if not self.kill_switch.active:
+                self.conductor.warm_up(WARM_UP_HOLD_S)
         elif cmd.action == "diagnostics":
             threading.Thread(target=self._upload_diagnostics, name="diagnostics", daemon=True).start()
         elif cmd.action == "speaker_check" and cmd.item is not None:

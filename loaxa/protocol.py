@@ -44,7 +44,7 @@ PRIORITY_RANK = {p: i for i, p in enumerate(PRIORITIES)}
 EVENT_KINDS = ("delivered", "started", "finished", "interrupted", "failed", "skipped", "security", "updated",
                "update_failed", "stream_started", "stream_gap", "stream_finished")
 COMMAND_ACTIONS = ("play_now", "stop", "set_volume", "resync", "test_tone", "kill_switch", "lift_kill_switch", "update",
-                   "restart_agent", "reboot", "diagnostics", "speaker_check")
+                   "restart_agent", "reboot", "diagnostics", "speaker_check", "warm_up")
 UPDATE_STATES = ("", "waiting", "downloading", "installing", "trial", "updated", "failed", "rolled_back")
 
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")

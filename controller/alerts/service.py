@@ -90,7 +90,8 @@ class AlertService:
 
     def __init__(self, db: Database, bulletins: Bulletins, audit: AuditTrail, settings: AlertSettings,
                  guardrails: Callable[[], GuardrailPolicy], replan: Callable[[list[str] | None], Any],
-                 send_stop: Callable[[str], Any] | None = None):
+                 send_stop: Callable[[str], Any] | None = None,
+                 send_warm_up: Callable[[list[str]], Any] | None = None):
         self.db = db
         self.bulletins = bulletins
         self.audit = audit
@@ -98,6 +99,7 @@ class AlertService:
         self.guardrails = guardrails
         self.replan = replan
         self.send_stop = send_stop
+        self.send_warm_up = send_warm_up
         self._lock = threading.RLock()
         self._book: AlertBook | None = None
         self._pollers: dict[str, FeedPoller] = {}
@@ -107,6 +109,30 @@ class AlertService:
     @property
     def _lead(self) -> timedelta:
         return timedelta(seconds=self.settings.first_air_lead_s)
+
+    def _warm_up(self, unit_ids: Iterable[str], tree: AdminTree) -> datetime | None:
+        """Switch on the amplifiers of the clusters about to air a warning, before its sound is rendered.
+
+        The amplifier's warm-up then runs while the controller renders, instead of after it;
+        returns when the order went out (None when nothing was sent).
+        """
+        devices = sorted(tree.devices_under([u for u in unit_ids if u in tree]))
+        if not devices or self.send_warm_up is None:
+            return None
+        sent = utcnow()
+        try:
+            self.send_warm_up(devices)
+        except Exception:  # noqa: BLE001 - a lost warm-up costs only the wait below, never the warning
+            log.exception("amplifier warm-up not sent")
+            return None
+        return sent
+
+    def _first_airing(self, warmed_at: datetime | None) -> datetime:
+        """The first airing: ``first_air_lead_s`` from now for the plans and media to arrive, and never before the
+        amplifiers have had their warm-up (counted from the warm-up order, or from now when none went out)."""
+        warm = timedelta(seconds=self.settings.amplifier_warmup_s + 0.05)
+        now = utcnow()
+        return max(now + self._lead, (warmed_at or now) + warm)
 
     # lifecycle ------------------------------------------------------------------------
     def start(self, scheduler: Any) -> None:
@@ -453,12 +479,13 @@ class AlertService:
         bulletin_id = None
         render_state, render_error = "", ""
         if any(d.action in (AUTO, QUEUE) for _, d in made):
+            warmed_at = self._warm_up([m.unit_id for m, d in made if d.action == AUTO], tree)
             try:
                 bulletin_id = self._render(script.title, script.text, SYSTEM)
                 render_state = RENDERED
             except InputError as exc:  # kept, with its decisions; the tick renders it again (see _retry_render)
                 render_state, render_error = RENDER_FAILED, exc.message
-            now = utcnow() + self._lead  # the first airing: once the sound exists and every online cluster has it
+            now = self._first_airing(warmed_at)  # once the sound exists and every online cluster has it
         with self.db.tx() as db:
             db.execute("UPDATE alerts SET script = ?, draft = ?, bulletin_id = ?, render_state = ?, render_attempts = ?, "
                        "render_error = ?, render_retry_at = ? WHERE id = ?",
@@ -587,7 +614,7 @@ class AlertService:
                 log.warning("alert %s: render attempt %d (%s) failed, next in %.0f s: %s", alert_id, attempt, why,
                             wait.total_seconds(), exc.message)
                 return RENDER_FAILED
-            start = utcnow() + self._lead
+            start = self._first_airing(None)
             tree = load_tree(self.db)
             ends_at = parse_time(alert["ends_at"], "ends_at")
             with self.db.tx() as db:
@@ -652,7 +679,7 @@ class AlertService:
                     db.execute("UPDATE alerts SET script = ?, bulletin_id = ?, draft = 0, render_state = ?, "
                                "render_error = '', render_retry_at = NULL WHERE id = ?",
                                [text, bulletin_id, RENDERED, alert_id])
-            now = utcnow() + self._lead
+            now = self._first_airing(None)
             tree = load_tree(self.db)
             devices: set[str] = set()
             ends_at = parse_time(alert["ends_at"], "ends_at")

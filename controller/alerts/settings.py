@@ -10,7 +10,8 @@ from loaxa.config import ConfigError, setting
 @dataclass(frozen=True)
 class AlertSettings:
     tick_s: float = setting(5.0, "seconds between checks of approval countdowns and alert expiry")
-    first_air_lead_s: float = setting(2.0, "a warning's first airing is set this far ahead, so every online cluster has it and starts together, on time")
+    first_air_lead_s: float = setting(1.0, "a warning's first airing is set this far ahead, so every online cluster has it and starts together, on time (raise it where links are slow)")
+    amplifier_warmup_s: float = setting(2.0, "how long the poles' amplifiers need before sound (the agents' [relay] warmup_s); they are switched on while a warning renders, so its first airing waits only for the longer of this and first_air_lead_s from that moment")
     max_lifetime_h: int = setting(24, "an alert without 'expires' ends this long after it was sent")
     all_clear_late_minutes: int = setting(30, "a device offline when an all-clear aired still plays it this long after")
     emergency_late_minutes: int = setting(60, "an emergency stays in the targeted devices' plans this long, so one offline at the moment plays it on reconnecting")
@@ -23,6 +24,8 @@ class AlertSettings:
             raise ConfigError(f"alerts.tick_s must be positive, got {self.tick_s}")
         if not 0 <= self.first_air_lead_s <= 60:
             raise ConfigError(f"alerts.first_air_lead_s must be from 0 to 60, got {self.first_air_lead_s}")
+        if not 0 <= self.amplifier_warmup_s <= 30:
+            raise ConfigError(f"alerts.amplifier_warmup_s must be from 0 to 30, got {self.amplifier_warmup_s}")
         if not 1 <= self.max_lifetime_h <= 168:
             raise ConfigError(f"alerts.max_lifetime_h must be from 1 to 168, got {self.max_lifetime_h}")
         if not 0 <= self.min_cover < 1:

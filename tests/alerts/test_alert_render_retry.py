@@ -4,7 +4,8 @@ Real controller, mosquitto and agent; the speech engine is Google's voice throug
 stand-in, which answers 503 at first.  The pushed warning stays in the book with its render
 failed, shown in Vietnamese on the "Cảnh báo" page; a second copy of the document counts as
 a duplicate and triggers one more attempt instead of being dropped; the tick keeps trying
-with its backoff; once the voice answers, the warning is rendered, planned and played.
+with its backoff; once the voice answers, the warning is rendered, planned and played.  The
+cluster's amplifier is switched on (``warm_up``) before the first render is even tried.
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ def test_a_failed_render_is_retried_with_backoff_until_the_voice_recovers_and_th
     assert shown["state"] == "active" and shown["bulletin_id"] is None
     assert [(u["unit_id"], u["status"], u["repeats"]) for u in shown["units"]] == [("xa-tan-lap", "airing", [])]
     assert shown["render"]["state"] == "failed" and "Không tạo được âm thanh cảnh báo" in shown["render"]["error"]
+    # The cluster's amplifier was switched on before the render was tried (a signed warm_up command).
+    wait_for(lambda: "amplifier on ahead of a warning" in agent.log(), timeout=20, what="the amplifier warmed up")
 
     # The same document again is a duplicate for the lifecycle, but the sound is tried once more at once.
     again = push(ctl, doc)
