@@ -847,6 +847,18 @@ def m042_emergency_cut_off(db: sqlite_utils.Database) -> None:
     db.executescript("ALTER TABLE emergency_devices ADD COLUMN cut_off_by TEXT;")
 
 
+@migrations()
+def m055_alert_render_retry(db: sqlite_utils.Database) -> None:
+    """An alert whose sound could not be made stays in the book and is rendered again until it succeeds or ends:
+    how the last attempt went, how many there were, its error and when the next one is due."""
+    db.executescript("""
+        ALTER TABLE alerts ADD COLUMN render_state TEXT NOT NULL DEFAULT '';
+        ALTER TABLE alerts ADD COLUMN render_attempts INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE alerts ADD COLUMN render_error TEXT NOT NULL DEFAULT '';
+        ALTER TABLE alerts ADD COLUMN render_retry_at TEXT;
+    """)
+
+
 class Database:
 
     """The controller database with its lock; use :meth:`tx` for every access."""

@@ -105,7 +105,7 @@ class Controller:
                               Retention(self.db, config.retention, config.media_dir, self.keyring.sign_detached))
         self.media_access = MediaAccess(self.db)
         self.alerts = AlertService(self.db, self.bulletins, self.audit, config.alerts, self.guardrails.policy,
-                                   self.jobs.rebuild, self._stop_device)
+                                   self.jobs.rebuild, self._stop_device, self._warm_up_devices)
         self.fleet = Fleet(self.db, self.registry, self.audit, config.fleet, config.releases_dir,
                            self.dispatcher.send_command, self.test_tone_media)
         from controller.devices.remote import RemoteCommands
@@ -192,6 +192,13 @@ class Controller:
 
     def _stop_device(self, device_id: str) -> None:
         self.dispatcher.send_command(f"dev/{device_id}", "stop", reason="alert_stopped", issued_by="alerts")
+
+    def _warm_up_devices(self, device_ids: list[str]) -> None:
+        """A warning is about to air there: amplifiers on now (a short-lived command; a late device ignores it)."""
+        until = utcnow() + timedelta(seconds=30)
+        for device_id in device_ids:
+            self.dispatcher.send_command(f"dev/{device_id}", "warm_up", reason="alert_coming", issued_by="alerts",
+                                         expires_at=until)
 
     def _publish_and_wait(self, topic: str, payload: bytes) -> None:
         """Publish retained and return once the broker has it (raises if it does not answer)."""

@@ -60,6 +60,7 @@ VOLUME_SCHEDULE_CHECK_S = 5.0
 MIN_PLAYS_DAYS = 2.0
 PLAN_CHECK_TIMEOUT_S = 5.0
 MAX_PLAN_BYTES = 4 * 1024 * 1024
+WARM_UP_HOLD_S = 60.0  # a warm_up command keeps the amplifier on this long at most, if the warning never comes
 
 
 class AgentError(RuntimeError):
@@ -103,6 +104,8 @@ class Agent:
             raise AgentError(f"plays_days must be at least {MIN_PLAYS_DAYS} (plans reach two days ahead), got {config.plays_days}")
         self.config = config
         self.device_id = config.device_id
+        self.started_at: datetime | None = None  # set by start(); reported so a restart or a reboot shows
+        self.boot_at = diagnostics.host_boot_time()
         self.store = AgentStore(config.db_path)
         self.device_key = load_device_key(config.device_key_path)
         self.keys = PinnedKeys(self.store, config.controller_public_key)
@@ -167,6 +170,7 @@ class Agent:
 
     # lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
+        self.started_at = utcnow().replace(microsecond=0)
         self._recover_unfinished_plays()
         self.conductor.start()
         self.downloads.start()
@@ -540,6 +544,9 @@ class Agent:
             self.request_stop()
         elif cmd.action == "reboot":
             self._request_reboot(cmd)
+        elif cmd.action == "warm_up":
+            if not self.kill_switch.active:
+                self.conductor.warm_up(WARM_UP_HOLD_S)
         elif cmd.action == "diagnostics":
             threading.Thread(target=self._upload_diagnostics, name="diagnostics", daemon=True).start()
         elif cmd.action == "speaker_check" and cmd.item is not None:
@@ -680,6 +687,8 @@ class Agent:
             kill_switch=self.kill_switch.active,
             update_state=self.updater.state,
             update_detail=self.updater.detail,
+            started_at=self.started_at,
+            boot_at=self.boot_at,
         )
 
     def _state_loop(self) -> None:

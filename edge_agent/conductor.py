@@ -123,6 +123,7 @@ class Conductor(threading.Thread):
         self._media_wait_until: float | None = None
         self._preempt_cause = ""
         self._carry_since: float | None = None  # items due since then wait out an interruption instead of being missed
+        self._warm_request = 0.0
 
     # control, from other threads ----------------------------------------------------
     def wake(self) -> None:
@@ -131,6 +132,15 @@ class Conductor(threading.Thread):
     def plan_changed(self) -> None:
         """A new plan arrived: an item waiting to start is re-checked against it."""
         self._plan_changed.set()
+        self._wake.set()
+
+    def warm_up(self, hold_s: float) -> None:
+        """Amplifier on now, for a warning whose sound is still being made; off again after ``hold_s`` if nothing plays.
+
+        Its first airing can then be planned closer than the warm-up: the amplifier warmed
+        while the controller rendered.  The conductor's thread does the switching.
+        """
+        self._warm_request = max(self._warm_request, hold_s)
         self._wake.set()
 
     def preempt(self, item: PlayItem) -> None:
@@ -299,6 +309,12 @@ class Conductor(threading.Thread):
                 self._play(item, urgent=True)
             return
         now = time.time()
+        if self._warm_request:
+            hold, self._warm_request = self._warm_request, 0.0
+            if self.relay.set(True):
+                self.on_change()
+            self._relay_off_at = max(self._relay_off_at or 0.0, now + hold)
+            log.info("amplifier on ahead of a warning (off in %.0f s unless it plays)", hold)
         item = self._due(now)
         if self._carry_since is not None and (item is None or item.start.timestamp() > now):
             self._carry_since = None  # the programme caught up: later items keep their own late limits

@@ -14,6 +14,7 @@ import os
 import threading
 import urllib.error
 import urllib.request
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -80,3 +81,14 @@ def upload(base_url: str, device_id: str, auth: tuple[str, str] | None, body: by
     except (urllib.error.URLError, OSError) as exc:
         log.error("diagnostics upload failed: %s", exc)
         return False
+
+
+def host_boot_time(stat: Path = Path("/proc/stat")) -> datetime | None:
+    """When the host last booted (``btime`` of /proc/stat), so a reboot ordered remotely shows as a new boot."""
+    try:
+        for line in stat.read_text().splitlines():
+            if line.startswith("btime "):
+                return datetime.fromtimestamp(int(line.split()[1]), timezone.utc)
+    except (OSError, ValueError):
+        log.debug("no boot time in %s", stat)
+    return None

@@ -42,7 +42,7 @@ PRIORITY_RANK = {p: i for i, p in enumerate(PRIORITIES)}
 EVENT_KINDS = ("delivered", "started", "finished", "interrupted", "failed", "skipped", "security", "updated",
                "update_failed", "stream_started", "stream_gap", "stream_finished")
 COMMAND_ACTIONS = ("play_now", "stop", "set_volume", "resync", "test_tone", "kill_switch", "lift_kill_switch", "update",
-                   "restart_agent", "reboot", "diagnostics", "speaker_check")
+                   "restart_agent", "reboot", "diagnostics", "speaker_check", "warm_up")
 UPDATE_STATES = ("", "waiting", "downloading", "installing", "trial", "updated", "failed", "rolled_back")
 
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -591,6 +591,8 @@ class DeviceState(Message):
     security_rejections: int = 0
     update_state: str = ""
     update_detail: str = ""
+    started_at: datetime | None = None
+    boot_at: datetime | None = None
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "DeviceState":
@@ -613,6 +615,8 @@ class DeviceState(Message):
             security_rejections=_int(d, "security_rejections", 0, 2**62, required=False, default=0),
             update_state=_choice(d, "update_state", UPDATE_STATES, required=False, default=""),
             update_detail=_text(d, "update_detail", required=False),
+            started_at=_time_opt(d, "started_at"),
+            boot_at=_time_opt(d, "boot_at"),
         )
 
 

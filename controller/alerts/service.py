@@ -19,6 +19,7 @@ The feed pollers run as APScheduler jobs of the controller (``alerts-feed:<sourc
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import threading
@@ -61,6 +62,7 @@ AIRING, PENDING, DRAFTING, REJECTED, TESTING, IGNORED_D, ENDED, STOPPED = (
 STATUS_OF_ACTION = {AUTO: AIRING, QUEUE: PENDING, DRAFT: DRAFTING, TEST: TESTING, IGNORE: IGNORED_D}
 STATUS_VI = {AIRING: "đang phát", PENDING: "chờ duyệt", DRAFTING: "bản nháp chờ duyệt", REJECTED: "đã từ chối",
              TESTING: "kênh thử", IGNORED_D: "không phát", ENDED: "đã kết thúc", STOPPED: "đã dừng"}
+RENDERED, RENDER_FAILED = "ok", "failed"
 STATE_VI = {ACTIVE: "đang hiệu lực", SUPERSEDED: "đã được cập nhật", CANCELLED: "đã hủy", EXPIRED: "hết hiệu lực",
             STOPPED: "đã dừng"}
 
@@ -76,10 +78,11 @@ class Received:
     reason: str
     decisions: tuple[dict[str, Any], ...] = ()
     ended: tuple[str, ...] = ()
+    render: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {"alert_id": self.alert_id, "transition": self.transition, "reason": self.reason,
-                "decisions": list(self.decisions), "ended": list(self.ended)}
+                "decisions": list(self.decisions), "ended": list(self.ended), "render": self.render}
 
 
 class AlertService:
@@ -87,7 +90,8 @@ class AlertService:
 
     def __init__(self, db: Database, bulletins: Bulletins, audit: AuditTrail, settings: AlertSettings,
                  guardrails: Callable[[], GuardrailPolicy], replan: Callable[[list[str] | None], Any],
-                 send_stop: Callable[[str], Any] | None = None):
+                 send_stop: Callable[[str], Any] | None = None,
+                 send_warm_up: Callable[[list[str]], Any] | None = None):
         self.db = db
         self.bulletins = bulletins
         self.audit = audit
@@ -95,6 +99,7 @@ class AlertService:
         self.guardrails = guardrails
         self.replan = replan
         self.send_stop = send_stop
+        self.send_warm_up = send_warm_up
         self._lock = threading.RLock()
         self._book: AlertBook | None = None
         self._pollers: dict[str, FeedPoller] = {}
@@ -104,6 +109,30 @@ class AlertService:
     @property
     def _lead(self) -> timedelta:
         return timedelta(seconds=self.settings.first_air_lead_s)
+
+    def _warm_up(self, unit_ids: Iterable[str], tree: AdminTree) -> datetime | None:
+        """Switch on the amplifiers of the clusters about to air a warning, before its sound is rendered.
+
+        The amplifier's warm-up then runs while the controller renders, instead of after it;
+        returns when the order went out (None when nothing was sent).
+        """
+        devices = sorted(tree.devices_under([u for u in unit_ids if u in tree]))
+        if not devices or self.send_warm_up is None:
+            return None
+        sent = utcnow()
+        try:
+            self.send_warm_up(devices)
+        except Exception:  # noqa: BLE001 - a lost warm-up costs only the wait below, never the warning
+            log.exception("amplifier warm-up not sent")
+            return None
+        return sent
+
+    def _first_airing(self, warmed_at: datetime | None) -> datetime:
+        """The first airing: ``first_air_lead_s`` from now for the plans and media to arrive, and never before the
+        amplifiers have had their warm-up (counted from the warm-up order, or from now when none went out)."""
+        warm = timedelta(seconds=self.settings.amplifier_warmup_s + 0.05)
+        now = utcnow()
+        return max(now + self._lead, (warmed_at or now) + warm)
 
     # lifecycle ------------------------------------------------------------------------
     def start(self, scheduler: Any) -> None:
@@ -378,27 +407,37 @@ class AlertService:
             if transition.kind == DUPLICATE:
                 with self.db.tx() as db:
                     db.execute("UPDATE alerts SET on_feed = 1 WHERE sender = ? AND identifier = ?", list(alert.key))
-                return Received(self._alert_id(alert.key), DUPLICATE, transition.reason)
-            entry = self.book.get(alert.key)
-            if transition.kind == IGNORED and (entry is None or entry.alert is not alert):
-                return Received(self._alert_id(alert.key), IGNORED, transition.reason)
-            assert entry is not None
-            alert_id = self._store_alert(alert, entry, source, data, transition.kind)
-            ended_ids = [i for i in (self._alert_id(k) for k in transition.ended) if i]
-            devices: set[str] = set()
-            for old_id in ended_ids:
-                state = CANCELLED if transition.kind == CANCEL else SUPERSEDED
-                devices |= self._end_alert(old_id, state, f"{transition.reason} ({alert.identifier})", now,
-                                           all_clear=transition.kind == CANCEL)
-            decisions: tuple[dict[str, Any], ...] = ()
-            if transition.kind in (NEW, UPDATE):
-                decisions, new_devices = self._decide(alert_id, alert, entry, now)
-                devices |= new_devices
-        log.info("alert %s (%s %s): %s, %d unit decisions", alert_id, alert.msg_type, alert.identifier, transition.kind,
-                 len(decisions))
+                received, devices = Received(self._alert_id(alert.key), DUPLICATE, transition.reason), set()
+            else:
+                received, devices = self._take(alert, transition, source, data, now)
+        if received.transition == DUPLICATE:  # a warning whose sound failed is tried again on each new copy
+            if received.alert_id is None:
+                return received
+            return dataclasses.replace(received, render=self._retry_render(received.alert_id, "nhận lại bản tin"))
+        log.info("alert %s (%s %s): %s, %d unit decisions", received.alert_id, alert.msg_type, alert.identifier,
+                 received.transition, len(received.decisions))
         if devices:
             self.replan(sorted(devices))
-        return Received(alert_id, transition.kind, transition.reason, decisions, tuple(ended_ids))
+        return dataclasses.replace(received, render=self._render_state(received.alert_id or ""))
+
+    def _take(self, alert: Alert, transition: Any, source: Source, data: bytes, now: datetime) -> tuple[Received, set[str]]:
+        """Store a document that changes the book, end what it replaces or cancels, decide its units."""
+        entry = self.book.get(alert.key)
+        if transition.kind == IGNORED and (entry is None or entry.alert is not alert):
+            return Received(self._alert_id(alert.key), IGNORED, transition.reason), set()
+        assert entry is not None
+        alert_id = self._store_alert(alert, entry, source, data, transition.kind)
+        ended_ids = [i for i in (self._alert_id(k) for k in transition.ended) if i]
+        devices: set[str] = set()
+        for old_id in ended_ids:
+            state = CANCELLED if transition.kind == CANCEL else SUPERSEDED
+            devices |= self._end_alert(old_id, state, f"{transition.reason} ({alert.identifier})", now,
+                                       all_clear=transition.kind == CANCEL)
+        decisions: tuple[dict[str, Any], ...] = ()
+        if transition.kind in (NEW, UPDATE):
+            decisions, new_devices = self._decide(alert_id, alert, entry, now)
+            devices |= new_devices
+        return Received(alert_id, transition.kind, transition.reason, decisions, tuple(ended_ids)), devices
 
     def _alert_id(self, key: tuple[str, str]) -> str | None:
         with self.db.tx() as db:
@@ -438,12 +477,24 @@ class AlertService:
         script = alert_script(alert, info, [tree.name(m.unit_id) for m in matches])
         made: list[tuple[geo.Match, Decision]] = [(m, decide(alert, info, m.unit_id, policies, tree)) for m in matches]
         bulletin_id = None
+        render_state, render_error = "", ""
         if any(d.action in (AUTO, QUEUE) for _, d in made):
-            bulletin_id = self._render(script.title, script.text, SYSTEM)
-            now = utcnow() + self._lead  # the first airing: once the sound exists and every online cluster has it
+            warmed_at = self._warm_up([m.unit_id for m, d in made if d.action == AUTO], tree)
+            try:
+                bulletin_id = self._render(script.title, script.text, SYSTEM)
+                render_state = RENDERED
+            except InputError as exc:  # kept, with its decisions; the tick renders it again (see _retry_render)
+                render_state, render_error = RENDER_FAILED, exc.message
+            now = self._first_airing(warmed_at)  # once the sound exists and every online cluster has it
         with self.db.tx() as db:
-            db.execute("UPDATE alerts SET script = ?, draft = ?, bulletin_id = ? WHERE id = ?",
-                       [script.text, int(script.draft), bulletin_id, alert_id])
+            db.execute("UPDATE alerts SET script = ?, draft = ?, bulletin_id = ?, render_state = ?, render_attempts = ?, "
+                       "render_error = ?, render_retry_at = ? WHERE id = ?",
+                       [script.text, int(script.draft), bulletin_id, render_state, int(bool(render_state)), render_error,
+                        format_time(utcnow() + self._retry_wait(1)) if render_state == RENDER_FAILED else None, alert_id])
+            if render_state == RENDER_FAILED:
+                log.warning("alert %s: render attempt 1 failed, next in %.0f s: %s", alert_id,
+                            self._retry_wait(1).total_seconds(), render_error)
+                self.audit.record(SYSTEM, "alert_render_failed", alert_id, {"attempt": 1, "error": render_error})
         views, devices = [], set()
         for match, decision in made:
             status = STATUS_OF_ACTION[decision.action]
@@ -521,6 +572,68 @@ class AlertService:
         log.info("alert %s ended (%s): %s", alert_id, state, reason)
         return devices
 
+    def _retry_wait(self, attempt: int) -> timedelta:
+        """Backoff after the ``attempt``-th failed render: doubling from ``render_retry_s``, capped."""
+        wait = self.settings.render_retry_s * 2 ** min(max(attempt - 1, 0), 20)
+        return timedelta(seconds=min(wait, self.settings.render_retry_max_s))
+
+    def _render_state(self, alert_id: str) -> str:
+        with self.db.tx() as db:
+            row = db.execute("SELECT render_state FROM alerts WHERE id = ?", [alert_id]).fetchone()
+        return row[0] if row else ""
+
+    def retry_renders(self, now: datetime | None = None) -> None:
+        """Render again every live alert whose sound failed and whose backoff is over (the tick calls this)."""
+        now = now or utcnow()
+        with self.db.tx() as db:
+            due = [r[0] for r in db.execute(
+                "SELECT id FROM alerts WHERE state = ? AND render_state = ? AND render_retry_at <= ? ORDER BY received_at",
+                [ACTIVE, RENDER_FAILED, format_time(now)])]
+        for alert_id in due:
+            self._retry_render(alert_id, "thử lại theo lịch")
+
+    def _retry_render(self, alert_id: str, why: str) -> str:
+        """One more attempt at a live alert's sound; on success its airing decisions get their repeats from now.
+
+        A warning that could not be rendered when it arrived must not be lost as a duplicate:
+        it stays in the book with ``render_state = failed`` and is tried again on every new copy
+        of the document and by the tick, with a doubling wait, until it renders or ends.
+        """
+        with self._lock:
+            alert = self._alert_row(alert_id)
+            if alert["state"] != ACTIVE or alert["render_state"] != RENDER_FAILED:
+                return alert["render_state"]
+            attempt = alert["render_attempts"] + 1
+            try:
+                bulletin_id = self._render(f"Cảnh báo {alert['event']}", alert["script"], SYSTEM)
+            except InputError as exc:
+                wait = self._retry_wait(attempt)
+                with self.db.tx() as db:
+                    db.execute("UPDATE alerts SET render_attempts = ?, render_error = ?, render_retry_at = ? WHERE id = ?",
+                               [attempt, exc.message, format_time(utcnow() + wait), alert_id])
+                log.warning("alert %s: render attempt %d (%s) failed, next in %.0f s: %s", alert_id, attempt, why,
+                            wait.total_seconds(), exc.message)
+                return RENDER_FAILED
+            start = self._first_airing(None)
+            tree = load_tree(self.db)
+            ends_at = parse_time(alert["ends_at"], "ends_at")
+            with self.db.tx() as db:
+                db.execute("UPDATE alerts SET bulletin_id = ?, render_state = ?, render_attempts = ?, render_error = '', "
+                           "render_retry_at = NULL WHERE id = ?", [bulletin_id, RENDERED, attempt, alert_id])
+                self.audit.record(SYSTEM, "alert_rendered", alert_id, {"attempt": attempt, "why": why})
+                airing = list(db.query("SELECT * FROM alert_decisions WHERE alert_id = ? AND status = ? AND id NOT IN "
+                                       "(SELECT decision_id FROM alert_repeats WHERE alert_id = ?)",
+                                       [alert_id, AIRING, alert_id]))
+            devices: set[str] = set()
+            for d in airing:
+                devices |= self._plan_repeats(d["id"], alert_id, d["unit_id"], bulletin_id, start, ends_at,
+                                              d["repeat_every_min"], bool(d["quiet_override"]), tree)
+            log.info("alert %s: rendered at attempt %d (%s); %d units airing from %s", alert_id, attempt, why,
+                     len(airing), format_time(start))
+        if devices:
+            self.replan(sorted(devices))
+        return RENDERED
+
     def _render(self, title: str, text: str, by: str, attention: bool = True) -> str:
         """Render the script (the attention signal first) and store it as a bulletin; returns its id."""
         from audio.pipeline import RenderError, render_text
@@ -555,16 +668,18 @@ class AlertService:
             if not waiting:
                 raise InputError("nothing_waiting", "Cảnh báo không có đơn vị nào chờ duyệt.", "alert_id")
             bulletin_id = alert["bulletin_id"]
-            if any(d["status"] == DRAFTING for d in waiting) or (isinstance(script, str) and script.strip()):
+            if (any(d["status"] == DRAFTING for d in waiting) or (isinstance(script, str) and script.strip())
+                    or not bulletin_id):
                 text = script.strip() if isinstance(script, str) and script.strip() else alert["script"]
                 if len(text) > 4000:
                     raise InputError("script_too_long", "Nội dung đọc dài quá 4000 ký tự.", "script")
                 title = f"Cảnh báo {alert['event']}"
                 bulletin_id = self._render(title, text, by)
                 with self.db.tx() as db:
-                    db.execute("UPDATE alerts SET script = ?, bulletin_id = ?, draft = 0 WHERE id = ?",
-                               [text, bulletin_id, alert_id])
-            now = utcnow() + self._lead
+                    db.execute("UPDATE alerts SET script = ?, bulletin_id = ?, draft = 0, render_state = ?, "
+                               "render_error = '', render_retry_at = NULL WHERE id = ?",
+                               [text, bulletin_id, RENDERED, alert_id])
+            now = self._first_airing(None)
             tree = load_tree(self.db)
             devices: set[str] = set()
             ends_at = parse_time(alert["ends_at"], "ends_at")
@@ -622,8 +737,9 @@ class AlertService:
         return sorted(d for d, k in last.items() if k == "started")
 
     def tick(self, now: datetime | None = None) -> None:
-        """Air queued decisions whose countdown ran out; end alerts whose time is up."""
+        """Render again what failed, air queued decisions whose countdown ran out; end alerts whose time is up."""
         now = now or utcnow()
+        self.retry_renders(now)
         with self.db.tx() as db:
             due = sorted({r[0] for r in db.execute(
                 "SELECT alert_id FROM alert_decisions WHERE status = ? AND air_at IS NOT NULL AND air_at <= ?",
@@ -707,6 +823,8 @@ class AlertService:
             "on_feed": bool(row["on_feed"]), "transition": row["transition"], "areas": json.loads(row["areas_json"]),
             "script": row["script"], "draft": bool(row["draft"]), "bulletin_id": row["bulletin_id"],
             "signed": bool(row["signed"]), "received_at": row["received_at"], "units": units,
+            "render": {"state": row["render_state"], "attempts": row["render_attempts"], "error": row["render_error"],
+                       "retry_at": row["render_retry_at"]},
             "repeats": {"planned": planned, "aired": aired, "total": len(repeats)},
         }
 

@@ -17,7 +17,7 @@ from loaxa.protocol import DeviceState
 from loaxa.wire_time import format_time, parse_time, utcnow
 
 CLOCK_STEP_MS = 50.0
-KINDS = ("online", "offline", "fault", "fault_cleared", "clock")
+KINDS = ("online", "offline", "fault", "fault_cleared", "clock", "started", "rebooted")
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,19 @@ class Period:
     started_at: str
     ended_at: str | None
     minutes: float
+
+
+def restarted(state: DeviceState, before: dict[str, Any]) -> str:
+    """``rebooted`` or ``started`` when this report comes from a new agent process (a restart, a crash, a reboot
+    ordered remotely), judged by the start and boot times the agent reports; ``""`` otherwise."""
+    if state.started_at is None or not before.get("started_at"):
+        return ""
+    if parse_time(before["started_at"], "started_at") == state.started_at:
+        return ""
+    booted_before = before.get("boot_at")
+    if state.boot_at is not None and booted_before and parse_time(booted_before, "boot_at") != state.boot_at:
+        return "rebooted"
+    return "started"
 
 
 class DeviceHistory:
@@ -44,6 +57,9 @@ class DeviceHistory:
             old = set(before.get("faults") or ())
             rows += [("fault", f, None) for f in sorted(set(state.faults) - old)]
             rows += [("fault_cleared", f, None) for f in sorted(old - set(state.faults))]
+            started = restarted(state, before)
+            if started:
+                rows.append((started, format_time(state.started_at), None))
             if state.clock_offset_ms is not None:
                 last = self._last_clock(device_id)
                 if last is None or abs(state.clock_offset_ms - last) >= CLOCK_STEP_MS:

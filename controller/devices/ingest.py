@@ -15,7 +15,7 @@ from controller.reports.audit import PLAYBACK_CHAIN, log_query
 from controller.db import Database
 from controller.devices import event_trust
 from controller.devices.flapping import FlapWatch
-from controller.devices.history import DeviceHistory
+from controller.devices.history import DeviceHistory, restarted
 from controller.devices.registry import Registry
 from loaxa import protocol
 from loaxa.logs import log_context
@@ -84,7 +84,15 @@ class Ingest:
         with self.db.tx() as db:
             was_online, before = db.execute("SELECT online, state_json FROM devices WHERE id = ?", [device_id]).fetchone()
             was_online = bool(was_online)
-            self.history.on_state(device_id, state, was_online, json.loads(before or "{}"))
+            before = json.loads(before or "{}")
+            self.history.on_state(device_id, state, was_online, before)
+            again = restarted(state, before) if state.online else ""
+            if again and self.audit is not None:
+                self.audit.record(f"device:{device_id}", "device_started", device_id, {
+                    "rebooted": again == "rebooted", "started_at": format_time(state.started_at),
+                    "previous_started_at": before.get("started_at"),
+                    "boot_at": format_time(state.boot_at) if state.boot_at else None,
+                    "agent_version": state.agent_version})
             if state.online:
                 db.execute(
                     """UPDATE devices SET online = 1, last_seen = ?, plan_version_applied = ?,

@@ -64,6 +64,7 @@ ACTIONS: frozenset[str] = frozenset({
     # official warnings (CAP alerts)
     "alert_source_added", "alert_policy_set", "alert_uploaded", "alert_decision", "alert_approved", "alert_rejected",
     "alert_stopped", "unit_geography_imported", "alert_source_edited", "alert_source_disabled", "alert_source_enabled",
+    "alert_render_failed", "alert_rendered",
     # live audio
     "relay_source_added", "relay_programme_added", "live_started", "live_ended",
     # security
@@ -71,7 +72,7 @@ ACTIONS: frozenset[str] = frozenset({
     "device_epoch_new", "playback_events_refused",
     # the fleet and remote care
     "fleet_rollout", "fleet_rollback", "fleet_rollout_resume", "fleet_rollout_paused",
-    "device_restart_agent", "device_reboot", "device_diagnostics", "device_speaker_check",
+    "device_restart_agent", "device_reboot", "device_diagnostics", "device_speaker_check", "device_started",
     # the commune dictionary of readings
     "dictionary_entry_set", "dictionary_entry_removed",
     # operations

@@ -254,3 +254,19 @@ def test_a_test_tone_that_cuts_a_programme_is_named_as_the_cause_and_the_program
              what="the tone, then the programme")
     [(cut, fields)] = r.kinds("interrupted")
     assert cut.item_id == "news" and "by_test_tone" in fields["flags"]
+
+
+def test_a_warm_up_switches_the_amplifier_on_at_once_and_off_when_nothing_comes(rig, tmp_path):
+    r = rig()
+    clip = make_clip(tmp_path / "media", 0.5)
+    r.add(clip)
+    r.start()
+    assert not r.relay.is_on
+    t0 = time.time()
+    r.conductor.warm_up(1.0)  # a warning is being rendered for this cluster
+    wait_for(lambda: r.relay.is_on, timeout=2, what="amplifier on ahead of the warning")
+    wait_for(lambda: not r.relay.is_on, timeout=5, what="amplifier off when no warning came")
+    assert time.time() - t0 >= 1.0
+    timeline = r.pin_timeline()
+    assert [level for _, level in timeline] == [True, False]
+    assert timeline[0][0] - t0 < 0.5 and timeline[1][0] - timeline[0][0] >= 1.0

@@ -178,13 +178,14 @@ class System:
     broker: Broker
     handles: list[ProcessHandle] = field(default_factory=list)
 
-    def controller(self, extra_toml: str = "", start: bool = True, guardrails_toml: str | None = None) -> ControllerHandle:
+    def controller(self, extra_toml: str = "", start: bool = True, guardrails_toml: str | None = None,
+                   audio_toml: str = 'engine = "espeak"') -> ControllerHandle:
         port = free_port()
         data_dir = self.root / "controller"
         cfg = self.root / "controller.toml"
         cfg.write_text(
             f'data_dir = "{data_dir}"\n{extra_toml}\n[mqtt]\nport = {self.broker.port}\n\n'
-            f'[http]\nport = {port}\n\n[audio]\nengine = "espeak"\n\n'
+            f'[http]\nport = {port}\n\n[audio]\n{audio_toml}\n\n'
             '[security]\nmedia_requires_auth = false  # the anonymous test broker gives agents no credentials\n'
             'require_device_signatures = false  # nor keys: its agents were never enrolled\n\n'
             f'[schedules]\n{OPEN_GUARDRAILS if guardrails_toml is None else guardrails_toml}\n'

@@ -117,14 +117,14 @@ def install_agent(root: Path, release_dir: Path, public_key: str) -> Path:
 class Supervised:
     """The agent under ``supervisor.py``: guard, then ``current/bin/loaxa agent``, restarted on exit."""
 
-    def __init__(self, tree: Path, config: Path, log: Path):
+    def __init__(self, tree: Path, config: Path, log: Path, reboot_flag: Path | None = None):
         self.tree, self.config, self.log_path = tree, config, log
         self.starts_path = log.with_suffix(".starts.jsonl")
         env = {k: v for k, v in os.environ.items() if not k.startswith(("LOAXA_", "PYTHONPATH"))}
         env["PYTHONUNBUFFERED"] = "1"
         self._log = open(log, "ab")
-        self.proc = subprocess.Popen([sys.executable, str(SUPERVISOR), str(tree), str(config), str(self.starts_path)],
-                                     stdout=self._log, stderr=self._log, env=env)
+        args = [str(tree), str(config), str(self.starts_path), *([str(reboot_flag)] if reboot_flag else [])]
+        self.proc = subprocess.Popen([sys.executable, str(SUPERVISOR), *args], stdout=self._log, stderr=self._log, env=env)
 
     def starts(self) -> list[dict[str, Any]]:
         if not self.starts_path.exists():

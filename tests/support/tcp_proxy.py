@@ -4,7 +4,8 @@ It forwards a loopback port to a target.  ``cut()`` breaks every open connection
 new ones until ``heal()``: the link is down, as a commune's line to the province when
 a cable or a radio hop fails.  ``pause()`` holds the bytes in both directions without
 closing anything (a link that hangs), ``delay_s`` slows every chunk.  Every connection
-accepted is counted, so a test can wait for the far end to reconnect.
+accepted is counted, so a test can wait for the far end to reconnect, and so are the bytes
+the target sent back through the link (``bytes_down``: what a device downloaded).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class TcpProxy:
         self.port = _port_outside_the_ephemeral_range(host)
         self.delay_s = 0.0
         self.accepted = 0
+        self.bytes_down = 0
         self._up = threading.Event()
         self._up.set()
         self._cut = False  # by the test
@@ -174,10 +176,10 @@ class TcpProxy:
             with self._lock:
                 self._conns += [client, upstream]
                 self.accepted += 1
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+            for a, b, down in ((client, upstream, False), (upstream, client, True)):
+                threading.Thread(target=self._pipe, args=(a, b, down), daemon=True).start()
 
-    def _pipe(self, src: socket.socket, dst: socket.socket) -> None:
+    def _pipe(self, src: socket.socket, dst: socket.socket, down: bool = False) -> None:
         try:
             while True:
                 data = src.recv(65536)
@@ -189,6 +191,9 @@ class TcpProxy:
                 if not self._up.is_set():
                     break
                 dst.sendall(data)
+                if down:
+                    with self._lock:
+                        self.bytes_down += len(data)
         except OSError:
             pass
         finally:
