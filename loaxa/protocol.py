@@ -594,6 +594,14 @@ class DeviceState(Message):
     started_at: datetime | None = None
     boot_at: datetime | None = None
 
+    def to_dict(self) -> dict[str, Any]:
+        """Without the start and boot instants when unknown: older controllers saw the same bytes."""
+        out = super().to_dict()
+        for name in ("started_at", "boot_at"):
+            if out.get(name) is None:
+                out.pop(name, None)
+        return out
+
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "DeviceState":
         return cls(
