@@ -133,6 +133,7 @@ KNOWN_CYCLE_IMPORTS = {
     ("people/use_cases.py", "reports"),  # the audit-trail use cases still live with the accounts
     ("reports/audit.py", "operations"),  # the retention floor's default
     ("reports/logbook.py", "plans"),  # compliance reads the planner's expansion
+    ("reports/report_scope.py", "plans"),  # the reports read the planner's tree (the one shared copy)
     ("plans/planner.py", "alerts"),  # late alert items join the plans
     ("cli_http/commands.py", "devtools"),  # `loaxa demo`
     ("plans/relays.py", "streaming"),  # a relay programme names a registered relay source
