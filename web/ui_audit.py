@@ -61,6 +61,11 @@ def log_page():
                            **reports.playback_filter_choices(ctl(), auth.actor()))
 
 
+def _report_page(template: str, title: str, data: Any, **context: Any) -> str:
+    """A report page: its data as ``d`` and the units of the actor's scope for its unit filter."""
+    return render_template(template, title=title, d=data, units=devices.units_in_scope(ctl(), auth.actor()), **context)
+
+
 def compliance_data() -> ComplianceReport:
     """Planned vs played vs missed per child unit of the chosen unit, missed plays and offline clusters."""
     start, end = _range()
@@ -72,9 +77,8 @@ def compliance_data() -> ComplianceReport:
 def compliance_page():
     data = compliance_data()
     svg = {k: Markup(v) for k, v in asdict(data.charts).items()}  # drawn and escaped by controller.reports.charts
-    units = devices.units_in_scope(ctl(), auth.actor())
-    return render_template("audit_compliance.html", title="Tỉ lệ phát đúng lịch", d=data, svg=svg, units=units,
-                           causes=logbook.CAUSE_VI, rows=data.not_aired[:PAGE_ROWS])
+    return _report_page("audit_compliance.html", "Tỉ lệ phát đúng lịch", data, svg=svg, causes=logbook.CAUSE_VI,
+                        rows=data.not_aired[:PAGE_ROWS])
 
 
 def outage_data() -> dict[str, Any]:
@@ -86,9 +90,7 @@ def outage_data() -> dict[str, Any]:
 @auth.access("audit")
 def outages_page():
     data = outage_data()
-    units = devices.units_in_scope(ctl(), auth.actor())
-    return render_template("audit_outages.html", title="Lịch sử mất kết nối", d=data, units=units,
-                           timeline=Markup(data["timeline"]))
+    return _report_page("audit_outages.html", "Lịch sử mất kết nối", data, timeline=Markup(data["timeline"]))
 
 
 def trail_data() -> dict[str, Any]:
@@ -102,9 +104,8 @@ def trail_data() -> dict[str, Any]:
 @auth.access("audit")
 def trail_page():
     data = trail_data()
-    units = devices.units_in_scope(ctl(), auth.actor())
-    return render_template("audit_trail.html", title="Nhật ký thao tác", d=data, units=units,
-                           rows=data["rows"][:PAGE_ROWS], total=len(data["rows"]))
+    return _report_page("audit_trail.html", "Nhật ký thao tác", data, rows=data["rows"][:PAGE_ROWS],
+                        total=len(data["rows"]))
 
 
 def logbook_data() -> LogbookPage:
@@ -116,6 +117,5 @@ def logbook_data() -> LogbookPage:
 @auth.access("audit")
 def logbook_page():
     data = logbook_data()
-    units = devices.units_in_scope(ctl(), auth.actor())
-    return render_template("audit_logbook.html", title="Sổ nhật ký chương trình", d=data, units=units,
-                           columns=logbook.LOGBOOK_COLUMNS, rows=data.rows[:PAGE_ROWS], total=len(data.rows))
+    return _report_page("audit_logbook.html", "Sổ nhật ký chương trình", data, columns=logbook.LOGBOOK_COLUMNS,
+                        rows=data.rows[:PAGE_ROWS], total=len(data.rows))
