@@ -10,6 +10,8 @@ from controller.service import Controller
 from loaxa.local_time import LOCAL_TZ
 from loaxa.wire_time import utcnow
 
+MAX_RULE_DAYS = 366
+
 
 @dataclass(frozen=True)
 class SeededProvince:
@@ -17,6 +19,7 @@ class SeededProvince:
     broadcast: dict
     media_sha256: str
     first_day: date
+    broadcasts: tuple[dict, ...] = ()
 
 
 def seed_province(c: Controller, communes: int, villages: int, clusters: int, days: int) -> SeededProvince:
@@ -34,8 +37,13 @@ def seed_province(c: Controller, communes: int, villages: int, clusters: int, da
         db.conn.executemany("INSERT INTO devices(id, name, unit_id, created_at) VALUES (?, ?, ?, ?)", devices)
     first = (utcnow().astimezone(LOCAL_TZ) + timedelta(days=1)).date()
     bulletin = c.add_bulletin("Thông báo", "Thông báo lịch tiêm phòng tại trạm y tế xã.", created_by="soan")
-    rule = {"start_date": first.isoformat(), "end_date": (first + timedelta(days=days - 1)).isoformat(),
-            "slot_times": ["06:00", "17:00"]}
-    bc = c.schedule_broadcast(bulletin["id"], None, ["tinh"], created_by="soan", rule=rule)
-    c.approve_broadcast(bc["id"], "duyet")
-    return SeededProvince(tuple(d[0] for d in devices), bc, bulletin["media"]["sha256"], first)
+    broadcasts = []
+    for begin in range(0, days, MAX_RULE_DAYS):  # a rule spans at most a year: a longer logbook takes one a year
+        rule = {"start_date": (first + timedelta(days=begin)).isoformat(),
+                "end_date": (first + timedelta(days=min(days, begin + MAX_RULE_DAYS) - 1)).isoformat(),
+                "slot_times": ["06:00", "17:00"]}
+        bc = c.schedule_broadcast(bulletin["id"], None, ["tinh"], created_by="soan", rule=rule)
+        c.approve_broadcast(bc["id"], "duyet")
+        broadcasts.append(bc)
+    return SeededProvince(tuple(d[0] for d in devices), broadcasts[0], bulletin["media"]["sha256"], first,
+                          tuple(broadcasts))

@@ -313,9 +313,16 @@ def device_classes(
     class: a province of thousands of clusters usually has a few dozen classes.
     """
     reached: dict[str, set[str]] = defaultdict(set)
-    for b in broadcasts:
-        for d in reach(tree, b):
-            reached[d].add(b.id)
+    if devices is None:
+        for b in broadcasts:
+            for d in reach(tree, b):
+                reached[d].add(b.id)
+    else:  # a report on a few clusters asks of each whether a target lies above it, not for every device reached
+        devices = sorted(devices)
+        for b in broadcasts:
+            for d in devices:
+                if d in b.targets or any(a in b.targets for a in tree.ancestors(d)):
+                    reached[d].add(b.id)
     guards_by_unit: dict[str, Guardrails] = {}
     classes: dict[tuple[frozenset[str], Guardrails], list[str]] = defaultdict(list)
     for d in sorted(reached if devices is None else devices):

@@ -61,15 +61,7 @@ def outages_api():
 @bp.get("/api/audit/compliance")
 @auth.access("audit")
 def compliance_api():
-    data = compliance_data()
-    return {
-        **{k: data[k] for k in ("from", "to", "unit", "offline", "airtime")},
-        "compliance": [c.to_dict() for c in data["compliance"]],
-        "missed": [logbook.occurrence_dict(o) for o in data["missed"]],
-        "not_aired": [logbook.occurrence_dict(o) for o in data["not_aired"]],
-        "repeats": [r.__dict__ for r in data["repeats"]],
-        "by_day": [{"day": d.isoformat(), "planned": p, "played": q} for d, p, q in data["by_day"]],
-    }
+    return compliance_data().to_dict()
 
 
 @bp.get("/api/audit/logbook")
@@ -80,4 +72,4 @@ def logbook_export():
     data = logbook_data()
     if fmt != "json":
         return _download(reports.export_logbook(ctl(), auth.actor(), data, fmt))
-    return {k: data[k] for k in ("week", "unit", "heading", "rows")}
+    return data.to_dict()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date, timedelta
 from typing import Any
 
@@ -15,6 +16,7 @@ from loaxa.wire_time import utcnow
 from controller.devices import use_cases as devices
 from controller.reports import logbook
 from controller.reports import use_cases as reports
+from controller.reports.results import ComplianceReport, LogbookPage
 from web import auth
 from web.ui_base import ctl, parse_day
 
@@ -59,7 +61,12 @@ def log_page():
                            **reports.playback_filter_choices(ctl(), auth.actor()))
 
 
-def compliance_data() -> dict[str, Any]:
+def _report_page(template: str, title: str, data: Any, **context: Any) -> str:
+    """A report page: its data as ``d`` and the units of the actor's scope for its unit filter."""
+    return render_template(template, title=title, d=data, units=devices.units_in_scope(ctl(), auth.actor()), **context)
+
+
+def compliance_data() -> ComplianceReport:
     """Planned vs played vs missed per child unit of the chosen unit, missed plays and offline clusters."""
     start, end = _range()
     return reports.compliance_report(ctl(), auth.actor(), start, end, request.args.get("unit") or None)
@@ -69,10 +76,9 @@ def compliance_data() -> dict[str, Any]:
 @auth.access("audit")
 def compliance_page():
     data = compliance_data()
-    svg = {k: Markup(v) for k, v in data["charts"].items()}  # drawn and escaped by controller.reports.charts
-    units = devices.units_in_scope(ctl(), auth.actor())
-    return render_template("audit_compliance.html", title="Tỉ lệ phát đúng lịch", d=data, svg=svg, units=units,
-                           causes=logbook.CAUSE_VI, rows=data["not_aired"][:PAGE_ROWS])
+    svg = {k: Markup(v) for k, v in asdict(data.charts).items()}  # drawn and escaped by controller.reports.charts
+    return _report_page("audit_compliance.html", "Tỉ lệ phát đúng lịch", data, svg=svg, causes=logbook.CAUSE_VI,
+                        rows=data.not_aired[:PAGE_ROWS])
 
 
 def outage_data() -> dict[str, Any]:
@@ -84,9 +90,7 @@ def outage_data() -> dict[str, Any]:
 @auth.access("audit")
 def outages_page():
     data = outage_data()
-    units = devices.units_in_scope(ctl(), auth.actor())
-    return render_template("audit_outages.html", title="Lịch sử mất kết nối", d=data, units=units,
-                           timeline=Markup(data["timeline"]))
+    return _report_page("audit_outages.html", "Lịch sử mất kết nối", data, timeline=Markup(data["timeline"]))
 
 
 def trail_data() -> dict[str, Any]:
@@ -100,12 +104,11 @@ def trail_data() -> dict[str, Any]:
 @auth.access("audit")
 def trail_page():
     data = trail_data()
-    units = devices.units_in_scope(ctl(), auth.actor())
-    return render_template("audit_trail.html", title="Nhật ký thao tác", d=data, units=units,
-                           rows=data["rows"][:PAGE_ROWS], total=len(data["rows"]))
+    return _report_page("audit_trail.html", "Nhật ký thao tác", data, rows=data["rows"][:PAGE_ROWS],
+                        total=len(data["rows"]))
 
 
-def logbook_data() -> dict[str, Any]:
+def logbook_data() -> LogbookPage:
     week_of = _day(request.args.get("week"), "week") or utcnow().astimezone(LOCAL_TZ).date()
     return reports.logbook_report(ctl(), auth.actor(), week_of, request.args.get("unit") or None)
 
@@ -114,6 +117,5 @@ def logbook_data() -> dict[str, Any]:
 @auth.access("audit")
 def logbook_page():
     data = logbook_data()
-    units = devices.units_in_scope(ctl(), auth.actor())
-    return render_template("audit_logbook.html", title="Sổ nhật ký chương trình", d=data, units=units,
-                           columns=logbook.LOGBOOK_COLUMNS, rows=data["rows"][:PAGE_ROWS], total=len(data["rows"]))
+    return _report_page("audit_logbook.html", "Sổ nhật ký chương trình", data, columns=logbook.LOGBOOK_COLUMNS,
+                        rows=data.rows[:PAGE_ROWS], total=len(data.rows))

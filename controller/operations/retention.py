@@ -107,19 +107,25 @@ class Retention:
     def _prune_chain(self, spec: hashchain.ChainSpec, chain_column: str | None, before: str | None,
                      time_columns: tuple[str, ...], at: str, dry_run: bool, skipped: list[str],
                      anchors: dict[str, int]) -> int:
-        """Prune, per chain, the rows before the chain's first row that is still young."""
+        """Prune, per chain, the rows before the chain's first row that is still young.
+
+        Each chain (one per device) is pruned in a transaction of its own, found by an indexed
+        look-up, so pruning a province's month never holds the database for long: ingest
+        writes between two devices' deletes.
+        """
         if before is None:
             return 0
         young = " OR ".join(f"{c} >= ?" for c in time_columns)
         young_params = [before] * len(time_columns)
         total = 0
         broken: list[str] = []
-        with self.db.tx() as db:
-            chain_expr = chain_column or "'all'"
-            old_chains = [r[0] for r in db.execute(
-                f"SELECT DISTINCT {chain_expr} FROM {spec.table} WHERE NOT ({young})", young_params)]
-            for chain in old_chains:
+        for chain in self._chains(spec, chain_column):
+            with self.db.tx() as db:
                 where, params = (f"{chain_column} = ?", [chain]) if chain_column else ("1", [])
+                first = time_columns[0]
+                if db.execute(f"SELECT 1 FROM {spec.table} WHERE {where} AND {first} < ? AND NOT ({young}) LIMIT 1",
+                              [*params, before, *young_params]).fetchone() is None:
+                    continue  # nothing old in this chain
                 keep_from = db.execute(f"SELECT MIN(id) FROM {spec.table} WHERE {where} AND ({young})",
                                        [*params, *young_params]).fetchone()[0]
                 if not hashchain.prefix_intact(db, spec, chain, where, params, keep_from):
@@ -140,6 +146,16 @@ class Retention:
         for chain in broken:
             log.error("retention: chain %s does not verify; it is not pruned (run 'loaxa audit verify')", chain)
         return total
+
+    def _chains(self, spec: hashchain.ChainSpec, chain_column: str | None) -> list[str]:
+        """The chains of ``spec``: one per value of ``chain_column`` (read from the chain heads, which
+        every stored row moves), or the single chain of a table without one."""
+        if chain_column is None:
+            return ["all"]
+        prefix = hashchain.chain_key(spec, "")
+        with self.db.tx() as db:
+            return [r[0][len(prefix):] for r in db.execute(
+                "SELECT chain FROM chain_heads WHERE substr(chain, 1, ?) = ? ORDER BY chain", [len(prefix), prefix])]
 
     # plain tables ----------------------------------------------------------------------
     def _prune_skips(self, before: str | None, dry_run: bool) -> int:

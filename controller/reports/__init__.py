@@ -14,6 +14,8 @@ from controller.lazy_exports import lazy_getattr
 if TYPE_CHECKING:
     from controller.reports.audit import (ACTIONS, AUDIT_CHAIN, PLAYBACK_CHAIN, AuditEntry, AuditTrail,
                                           UnknownAuditAction, log_query, verify_all)
+    from controller.reports.logbook import LogbookRow
+    from controller.reports.results import ComplianceReport, ComplianceRow, LogbookPage
 
 _EXPORTS = {
     "ACTIONS": "audit",
@@ -24,6 +26,10 @@ _EXPORTS = {
     "PLAYBACK_CHAIN": "audit",
     "log_query": "audit",
     "verify_all": "audit",
+    "ComplianceReport": "results",
+    "ComplianceRow": "results",
+    "LogbookPage": "results",
+    "LogbookRow": "logbook",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -13,7 +13,7 @@ devices, so an auditor only ever sees their own part of the admin tree.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Iterable, Sequence
 
@@ -97,7 +97,7 @@ def _planned(db: Database, policy: GuardrailPolicy, ids: list[str], since: datet
             at = cancelled_at.get(i.broadcast_id)
             if at is not None:  # cancelled once approved: its plays until then were planned
                 out.append(_Planned(d, i.item_id, i.broadcast_id, i.start, cancelled=i.start >= at))
-    for d, items in cancelled_items(db, policy, since, until, ids).items():
+    for d, items in cancelled_items(db, policy, since, until, ids, tree=tree).items():
         out.extend(_Planned(d, i.item_id, i.broadcast_id, i.start, cancelled=True) for i in items)
     marks = ",".join("?" * len(ids))
     with db.tx() as conn:
@@ -441,42 +441,76 @@ def week_bounds(day: date) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=7)
 
 
-def logbook_rows(occ: Sequence[Occurrence]) -> list[dict[str, Any]]:
-    """The programme logbook (sổ nhật ký chương trình): one row per planned play, in Vietnamese.
+@dataclass(frozen=True)
+class LogbookRow:
+    """One planned play in the programme logbook, worded in Vietnamese; a blank cell is "".
 
     ``planned_at`` and ``actual_start`` (UTC, ISO 8601) let a spreadsheet get typed cells.
     """
+
+    date: str = ""
+    planned: str = ""
+    actual: str = ""
+    duration: float | str = ""
+    title: str = ""
+    priority: str = ""
+    unit: str = ""
+    device: str = ""
+    status: str = ""
+    approved_by: str = ""
+    note: str = ""
+    cause: str = ""
+    delay: float | str = ""
+    repeat: int | str = ""
+    planned_at: str = ""
+    actual_start: str = ""
+
+    def __getitem__(self, key: str) -> Any:
+        """A cell by its column's key (``LOGBOOK_COLUMNS`` names the columns by key)."""
+        if key not in _ROW_FIELDS:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+_ROW_FIELDS = frozenset(f.name for f in fields(LogbookRow))
+
+
+def logbook_rows(occ: Sequence[Occurrence]) -> list[LogbookRow]:
+    """The programme logbook (sổ nhật ký chương trình): one row per planned play, in Vietnamese."""
     rows = []
     for o in occ:
         local = to_local(o.planned_at)
         actual = ""
         if o.actual_start:
             actual = to_local(parse_time(o.actual_start, "actual_start")).strftime("%H:%M:%S")
-        rows.append({
-            "date": local.strftime("%d/%m/%Y"), "planned": local.strftime("%H:%M"), "actual": actual,
-            "duration": round(o.duration_s, 1) if o.duration_s is not None else "",
-            "title": o.title, "priority": PRIORITY_VI.get(o.priority, o.priority), "unit": o.unit_name,
-            "device": f"{o.device_name} ({o.device_id})", "status": OUTCOME_VI.get(o.status, o.status),
-            "approved_by": o.approved_by, "note": reason_label(o.reason), "cause": CAUSE_VI.get(o.cause, o.cause),
-            "delay": o.delay_s if o.delay_s is not None else "", "repeat": o.repeat or "",
-            "planned_at": format_time(o.planned_at), "actual_start": o.actual_start or "",
-        })
+        rows.append(LogbookRow(
+            date=local.strftime("%d/%m/%Y"), planned=local.strftime("%H:%M"), actual=actual,
+            duration=round(o.duration_s, 1) if o.duration_s is not None else "",
+            title=o.title, priority=PRIORITY_VI.get(o.priority, o.priority), unit=o.unit_name,
+            device=f"{o.device_name} ({o.device_id})", status=OUTCOME_VI.get(o.status, o.status),
+            approved_by=o.approved_by, note=reason_label(o.reason), cause=CAUSE_VI.get(o.cause, o.cause),
+            delay=o.delay_s if o.delay_s is not None else "", repeat=o.repeat or "",
+            planned_at=format_time(o.planned_at), actual_start=o.actual_start or "",
+        ))
     return rows
 
 
-def logbook_csv(rows: Sequence[dict[str, Any]]) -> bytes:
+def logbook_csv(rows: Sequence[LogbookRow]) -> bytes:
     """The logbook as CSV (see :func:`controller.reports.spreadsheet.write_csv`, formulas neutralised)."""
-    return write_csv([label for _, label in LOGBOOK_COLUMNS], [[r.get(k, "") for k, _ in LOGBOOK_COLUMNS] for r in rows])
+    return write_csv([label for _, label in LOGBOOK_COLUMNS], [[r[k] for k, _ in LOGBOOK_COLUMNS] for r in rows])
 
 
 def _local_naive(iso: str) -> datetime | None:
     return to_local(parse_time(iso, "time")).replace(tzinfo=None) if iso else None
 
 
-def _typed(r: dict[str, Any]) -> list[Any]:
+def _typed(r: LogbookRow) -> list[Any]:
     """A row's cells with the date and times typed when the row carries its instants."""
-    planned, actual = _local_naive(r.get("planned_at", "")), _local_naive(r.get("actual_start", ""))
-    out = [r.get(k, "") for k, _ in LOGBOOK_COLUMNS]
+    planned, actual = _local_naive(r.planned_at), _local_naive(r.actual_start)
+    out = [r[k] for k, _ in LOGBOOK_COLUMNS]
     if planned is not None:
         out[0], out[1] = planned.date(), planned.time()
     if actual is not None:
@@ -484,7 +518,7 @@ def _typed(r: dict[str, Any]) -> list[Any]:
     return out
 
 
-def logbook_xlsx(rows: Sequence[dict[str, Any]], heading: str) -> bytes:
+def logbook_xlsx(rows: Sequence[LogbookRow], heading: str) -> bytes:
     """The logbook as a spreadsheet with typed dates and times, a filter and the signature block."""
     return write_xlsx("Sổ nhật ký chương trình", heading,
                       [Column(label, w) for (_, label), w in zip(LOGBOOK_COLUMNS, LOGBOOK_WIDTHS)],

@@ -78,9 +78,13 @@ def write_xlsx(title: str, heading: str, columns: Sequence[Column], rows: Sequen
     ws.append([c.label for c in columns])
     for cell in ws[2]:
         cell.font = Font(bold=True)
-    for r in rows:
-        ws.append([None if v == "" else v for v in r])
-        for cell in ws[ws.max_row]:
+    last = 2
+    for r in rows:  # cells addressed by their row: asking the sheet for its last row scans every cell
+        last += 1
+        for col, v in enumerate(r, start=1):
+            if v == "" or v is None:
+                continue
+            cell = ws.cell(row=last, column=col, value=v)
             if is_formula_like(cell.value):  # openpyxl stores such text as a formula unless told otherwise
                 cell.data_type = "s"
                 cell.quotePrefix = True
@@ -88,7 +92,6 @@ def write_xlsx(title: str, heading: str, columns: Sequence[Column], rows: Sequen
                 fmt = FORMATS.get(type(cell.value))
                 if fmt:
                     cell.number_format = fmt
-    last = ws.max_row
     for i, c in enumerate(columns, start=1):
         ws.column_dimensions[ws.cell(row=2, column=i).column_letter].width = c.width
     ws.freeze_panes = "A3"

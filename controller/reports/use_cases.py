@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from controller.people.access import devices_in_scope, devices_under, units_in_scope
+from controller.people.access import devices_in_scope, units_in_scope
 from controller.errors import InputError
 from controller.people import access
 from controller.people.actor import Actor
-from controller.reports import airtime, audit_trail, charts, logbook, outages
+from controller.reports import airtime, audit_trail, charts, logbook, outages, report_scope, results
+from controller.reports.results import ComplianceReport, LogbookPage
 from controller.reports.audit import ACTIONS, AuditEntry
 from controller.reports.spreadsheet import Column, write_csv, write_xlsx
 from loaxa.local_time import LOCAL_TZ, to_local
@@ -37,10 +38,7 @@ def day_bounds(start: date, end: date) -> tuple[datetime, datetime]:
 
 def report_unit(c: Controller, actor: Actor, unit: str | None) -> str | None:
     """The unit a report is about: the one asked for, else the actor's own; it must be in scope."""
-    unit = unit or actor.unit_id
-    if unit and unit not in {u["id"] for u in units_in_scope(c, actor)}:
-        raise InputError("out_of_scope", "Đơn vị này ngoài phạm vi của bạn.", "unit")
-    return unit
+    return report_scope.require_unit(c, actor, unit)
 
 
 def playback_rows(c: Controller, actor: Actor, start: date, end: date, *, unit: str | None = None,
@@ -49,7 +47,7 @@ def playback_rows(c: Controller, actor: Actor, start: date, end: date, *, unit: 
     """Playback events of the actor's devices (newest first), with device, unit and bulletin names."""
     access.require_permission(actor, "audit")
     since, until = day_bounds(start, end)
-    devices = {d["id"] for d in devices_under(c, actor, unit)}
+    devices = {d["id"] for d in report_scope.devices(c, actor, unit)}
     if device:
         devices &= {device}
     if kind and kind not in PLAYBACK_KINDS:
@@ -83,66 +81,49 @@ def playback_filter_choices(c: Controller, actor: Actor) -> dict[str, Any]:
             "kinds": PLAYBACK_KINDS}
 
 
-def _reporting_units(c: Controller, unit: str | None) -> Callable[[str], str]:
-    """Maps a unit to the child of ``unit`` that holds it (or to itself at the top): a report's rows."""
-    units = {u["id"]: u for u in c.registry.units()}
-
-    def reporting(unit_id: str) -> str:
-        path, cur = [], unit_id
-        while cur is not None and cur in units:
-            path.append(cur)
-            if units[cur]["parent_id"] == unit:
-                return cur
-            cur = units[cur]["parent_id"]
-        return path[-1] if unit is None and path else unit_id
-
-    return reporting
-
-
-def _top_unit(c: Controller, actor: Actor, unit: str | None) -> str | None:
-    unit = report_unit(c, actor, unit)
-    roots = [u for u in c.registry.units() if u["parent_id"] is None]
-    return roots[0]["id"] if unit is None and len(roots) == 1 else unit
-
-
-def compliance_report(c: Controller, actor: Actor, start: date, end: date, unit: str | None) -> dict[str, Any]:
+def compliance_report(c: Controller, actor: Actor, start: date, end: date, unit: str | None) -> ComplianceReport:
     """Plays per child unit of the chosen unit by cause, what did not air, alert repeats, offline clusters.
 
     Also the charts of the page (SVG text): the units' bars, compliance per day and airtime per week.
     """
     access.require_permission(actor, "audit")
     since, until = day_bounds(start, end)
-    unit = _top_unit(c, actor, unit)
-    names = {u["id"]: u["name"] for u in c.registry.units()}
-    devices = devices_under(c, actor, unit)
+    unit = report_scope.top_unit(c, actor, unit)
+    names = report_scope.unit_names(c)
+    devices = report_scope.devices(c, actor, unit)
     occ = logbook.occurrences(c.db, c.guardrails.policy(), [d["id"] for d in devices], since, until,
                               late=timedelta(seconds=c.config.plans.missed_after_s))
-    reporting = _reporting_units(c, unit)
+    reporting = report_scope.reporting_units(c, unit)
     unit_of = {u: reporting(u) for u in {d["unit_id"] for d in devices}}
     table = logbook.compliance(occ, names, unit_of)
-    missed = [o for o in occ if o.status == "missed"]
-    not_aired = [o for o in occ if o.cause not in ("played", "upcoming", "cancelled")]
     by_day = logbook.compliance_by_day(occ)
     weeks, seconds = airtime.airtime_by_week(c.db, {d["id"]: unit_of[d["unit_id"]] for d in devices}, since, until)
-    series = [charts.Series(name, tuple(v)) for name, v in airtime.ordered(names, seconds)]
-    return {"from": start.isoformat(), "to": end.isoformat(), "unit": unit or "",
-            "unit_name": names.get(unit or "", "Tất cả"), "compliance": table, "missed": missed,
-            "not_aired": not_aired, "repeats": logbook.alert_repeats(occ), "by_day": by_day,
-            "airtime": {"weeks": [w.isoformat() for w in weeks],
-                        "units": [{"unit_name": n, "seconds": list(v)} for n, v in airtime.ordered(names, seconds)]},
-            "offline": logbook.offline_clusters(devices, names),
-            "charts": {"units": logbook.compliance_svg(table),
-                       "trend": charts.compliance_over_time([(f"{d:%d/%m}", p, q) for d, p, q in by_day]),
-                       "airtime": charts.airtime_by_week([airtime.week_label(w) for w in weeks], series)}}
+    aired = airtime.ordered(names, seconds)
+    series = [charts.Series(name, tuple(v)) for name, v in aired]
+    offline = tuple(results.OfflineGroup(g["unit_id"], g["unit_name"], g["offline"], g["total"],
+                                         tuple(results.OfflineCluster(**x) for x in g["devices"]))
+                    for g in logbook.offline_clusters(devices, names))
+    return ComplianceReport(
+        start=start.isoformat(), end=end.isoformat(), unit=unit or "", unit_name=names.get(unit or "", "Tất cả"),
+        compliance=tuple(table), missed=tuple(o for o in occ if o.status == "missed"),
+        not_aired=tuple(o for o in occ if o.cause not in ("played", "upcoming", "cancelled")),
+        repeats=tuple(logbook.alert_repeats(occ)), by_day=tuple(results.DayCompliance(*d) for d in by_day),
+        airtime=results.Airtime(tuple(w.isoformat() for w in weeks),
+                                tuple(results.UnitAirtime(n, tuple(v)) for n, v in aired)),
+        offline=offline,
+        charts=results.ReportCharts(
+            units=logbook.compliance_svg(table),
+            trend=charts.compliance_over_time([(f"{d:%d/%m}", p, q) for d, p, q in by_day]),
+            airtime=charts.airtime_by_week([airtime.week_label(w) for w in weeks], series)))
 
 
 def outage_report(c: Controller, actor: Actor, start: date, end: date, unit: str | None) -> dict[str, Any]:
     """Each cluster's offline periods over the period, most offline first, with the timeline chart."""
     access.require_permission(actor, "audit")
     since, until = day_bounds(start, end)
-    unit = _top_unit(c, actor, unit)
-    names = {u["id"]: u["name"] for u in c.registry.units()}
-    devices = devices_under(c, actor, unit)
+    unit = report_scope.top_unit(c, actor, unit)
+    names = report_scope.unit_names(c)
+    devices = report_scope.devices(c, actor, unit)
     now = utcnow()
     clusters = outages.cluster_outages(c.db, devices, names, since, until, now)
     shown_end = min(until, now) if since < now else until
@@ -277,10 +258,10 @@ def export_audit_trail(c: Controller, actor: Actor, data: dict[str, Any], fmt: s
                    lambda: audit_trail.trail_csv(data["rows"]), lambda: audit_trail.trail_xlsx(data["rows"], heading))
 
 
-def export_logbook(c: Controller, actor: Actor, data: dict[str, Any], fmt: str) -> Export:
-    return _export(c, actor, "logbook", fmt, f"so-nhat-ky-{data['unit'] or 'tat-ca'}-{data['week']}",
-                   {"week": data["week"], "unit": data["unit"]},
-                   lambda: logbook.logbook_csv(data["rows"]), lambda: logbook.logbook_xlsx(data["rows"], data["heading"]))
+def export_logbook(c: Controller, actor: Actor, page: LogbookPage, fmt: str) -> Export:
+    return _export(c, actor, "logbook", fmt, f"so-nhat-ky-{page.unit or 'tat-ca'}-{page.week}",
+                   {"week": page.week, "unit": page.unit},
+                   lambda: logbook.logbook_csv(page.rows), lambda: logbook.logbook_xlsx(page.rows, page.heading))
 
 
 PLAYBACK_KIND_VI = {
@@ -322,18 +303,18 @@ def export_playback(c: Controller, actor: Actor, rows: Sequence[dict[str, Any]],
                    lambda: write_xlsx("Nhật ký phát", heading, PLAYBACK_COLUMNS, cells))
 
 
-def logbook_report(c: Controller, actor: Actor, week_of: date, unit: str | None) -> dict[str, Any]:
+def logbook_report(c: Controller, actor: Actor, week_of: date, unit: str | None) -> LogbookPage:
     """The week's programme logbook (Monday to Sunday, local) of a unit of the actor's subtree."""
     access.require_permission(actor, "audit")
     since, until = logbook.week_bounds(week_of)
     unit = report_unit(c, actor, unit)
-    devices = devices_under(c, actor, unit)
+    devices = report_scope.devices(c, actor, unit)
     occ = logbook.occurrences(c.db, c.guardrails.policy(), [d["id"] for d in devices], since, until,
                               late=timedelta(seconds=c.config.plans.missed_after_s))
-    names = {u["id"]: u["name"] for u in c.registry.units()}
+    names = report_scope.unit_names(c)
     last = (until - timedelta(days=1)).date()
     heading = (f"Sổ nhật ký chương trình – {names.get(unit or '', 'Tất cả đơn vị')} – "
                f"tuần {since.date():%d/%m/%Y} – {last:%d/%m/%Y}")
-    return {"week": since.date().isoformat(), "unit": unit or "", "heading": heading,
-            "rows": logbook.logbook_rows(occ), "prev": (since.date() - timedelta(days=7)).isoformat(),
-            "next": (since.date() + timedelta(days=7)).isoformat()}
+    return LogbookPage(week=since.date().isoformat(), unit=unit or "", heading=heading,
+                       rows=tuple(logbook.logbook_rows(occ)), prev=(since.date() - timedelta(days=7)).isoformat(),
+                       next=(since.date() + timedelta(days=7)).isoformat())

@@ -90,10 +90,10 @@ def test_each_cause_has_its_column_and_missed_means_nothing_happened(ctl):
     [total] = logbook.compliance(occ, {"xa": "Xã Thử"}, {f"thon-{d[-1]}": "xa" for d in DEVICES})
     assert (total.planned, total.played, total.missed, total.preempted, total.offline, total.kill_switch,
             total.refused, total.failed, total.other) == (7, 2, 1, 1, 1, 1, 1, 0, 4)
-    rows = {r["device"]: r for r in logbook.logbook_rows(occ)}
-    assert rows["Cụm loa C (loa-c)"]["cause"] == "Mất kết nối"
-    assert rows["Cụm loa F (loa-f)"]["status"] == "Bị từ chối" and rows["Cụm loa F (loa-f)"]["note"] == "Trong giờ yên tĩnh"
-    assert rows["Cụm loa A (loa-a)"]["delay"] == 2.0
+    rows = {r.device: r for r in logbook.logbook_rows(occ)}
+    assert rows["Cụm loa C (loa-c)"].cause == "Mất kết nối"
+    assert rows["Cụm loa F (loa-f)"].status == "Bị từ chối" and rows["Cụm loa F (loa-f)"].note == "Trong giờ yên tĩnh"
+    assert rows["Cụm loa A (loa-a)"].delay == 2.0
 
     sheet = load_workbook(io.BytesIO(logbook.logbook_xlsx(list(rows.values()), "Sổ nhật ký chương trình"))).active
     assert sheet.title == "Sổ nhật ký chương trình"
@@ -159,7 +159,7 @@ def test_alert_repeats_per_cluster_in_the_logbook_and_compliance(tmp_path):
         [row] = logbook.alert_repeats(occ)
         assert (row.device_id, row.planned, row.played, row.late) == ("loa-tan-lap", 4, 1, 1)
         book = logbook.logbook_rows(occ)
-        assert [r["repeat"] for r in book] == [1, 2, 3, 4] and book[0]["priority"] == "Khẩn cấp"
+        assert [r.repeat for r in book] == [1, 2, 3, 4] and book[0].priority == "Khẩn cấp"
         assert second["item_id"] == occ[1].item_id
     finally:
         c.stop()

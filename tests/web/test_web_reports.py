@@ -133,8 +133,8 @@ def test_compliance_missed_and_logbook_exports(world):
 
     rows = reports.logbook_rows(occ)
     local = start.astimezone(LOCAL_TZ)
-    assert rows[0]["date"] == f"{local:%d/%m/%Y}" and rows[0]["planned"] == f"{local:%H:%M}"
-    assert {r["status"] for r in rows} == {"Đã phát", "Không phát"}
+    assert rows[0].date == f"{local:%d/%m/%Y}" and rows[0].planned == f"{local:%H:%M}"
+    assert {r.status for r in rows} == {"Đã phát", "Không phát"}
     raw = reports.logbook_csv(rows)
     assert raw.startswith("\ufeff".encode())
     parsed = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
