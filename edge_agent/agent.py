@@ -23,6 +23,7 @@ from typing import Any
 from edge_agent import sdnotify
 from edge_agent.capture import make_meter
 from edge_agent.clock import ClockMonitor
+from edge_agent.controller_tls import controller_context
 from edge_agent import diagnostics
 from edge_agent.conductor import Conductor
 from edge_agent.config import AgentConfig
@@ -109,7 +110,8 @@ class Agent:
         self.verifier: Verifier = self.keys.verifier
         self.kill_switch = KillSwitch(self.store)
         auth = (config.mqtt.username, config.mqtt.password) if config.mqtt.username else None
-        self.cache = MediaCache(config.cache_dir, self.store, config.controller_url, auth)
+        self.https = controller_context(config)
+        self.cache = MediaCache(config.cache_dir, self.store, config.controller_url, auth, context=self.https)
         self.volume = Volume(config.volume)
         self.volume_schedule = VolumeScheduler(self.volume.apply, lambda: self.plan.volume_steps if self.plan else ())
         self.output = output or make_output(config, self.volume)
@@ -150,7 +152,7 @@ class Agent:
         self.downloads = Downloads(self.cache, self._stop, on_error=self._media_error, on_done=self._downloaded)
         self.updater = Updater(config.update, self.store, config.release_public_key, config.controller_url, auth,
                                __version__, emit=self.emit, busy=self._update_busy, checks=self._health_checks,
-                               restart=self.request_stop, changed=self._state_wake.set)
+                               restart=self.request_stop, changed=self._state_wake.set, context=self.https)
         self._tone_ok = False
         self.recent_log = diagnostics.RecentLog()
         logging.getLogger().addHandler(self.recent_log)
@@ -479,7 +481,7 @@ class Agent:
         if self.cache.auth:
             req.add_header("Authorization", basic_auth(self.cache.auth))
         try:
-            with urllib.request.urlopen(req, timeout=PLAN_CHECK_TIMEOUT_S) as resp:
+            with urllib.request.urlopen(req, timeout=PLAN_CHECK_TIMEOUT_S, context=self.https) as resp:
                 payload = resp.read(MAX_PLAN_BYTES)
             plan = self.verifier.open(payload, Plan)
         except (OSError, urllib.error.URLError, http.client.HTTPException, ProtocolError) as exc:
@@ -579,7 +581,7 @@ class Agent:
 
     def _upload_diagnostics(self) -> None:
         body = diagnostics.bounded(self.diagnostics(), self.recent_log.tail())
-        if diagnostics.upload(self.config.controller_url, self.device_id, self.cache.auth, body):
+        if diagnostics.upload(self.config.controller_url, self.device_id, self.cache.auth, body, context=self.https):
             log.info("diagnostics uploaded (%d bytes)", len(body))
 
     def _silence_for_kill_switch(self) -> None:
