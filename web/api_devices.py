@@ -79,3 +79,11 @@ def test_tone(device_id: str):
 def broker_link():
     """Whether the controller hears its devices now; every page polls it to show or hide its banner."""
     return devices.broker_link(ctl()).to_dict()
+
+
+@bp.post("/devices/<device_id>/epoch-review")
+@auth.access("approve")
+def review_epoch(device_id: str):
+    """Mark a flagged new epoch of the device as looked into (who and what they found go to the audit trail)."""
+    d = json_body()
+    return devices.review_epoch(ctl(), auth.actor(), device_id, d.get("epoch"), d.get("note", "")).to_dict()

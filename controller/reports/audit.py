@@ -67,7 +67,7 @@ ACTIONS: frozenset[str] = frozenset({
     "relay_source_added", "relay_programme_added", "live_started", "live_ended",
     # security
     "kill_switch", "kill_switch_lifted", "key_rotated", "settings_changed",
-    "device_epoch_new", "playback_events_refused",
+    "device_epoch_new", "device_epoch_reviewed", "playback_events_refused",
     # the fleet and remote care
     "fleet_rollout", "fleet_rollback", "fleet_rollout_resume", "fleet_rollout_paused",
     "device_restart_agent", "device_reboot", "device_diagnostics", "device_speaker_check",
