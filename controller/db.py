@@ -847,6 +847,31 @@ def m042_emergency_cut_off(db: sqlite_utils.Database) -> None:
     db.executescript("ALTER TABLE emergency_devices ADD COLUMN cut_off_by TEXT;")
 
 
+@migrations()
+def m052_received_chain_heads(db: sqlite_utils.Database) -> None:
+    """Signed chain heads other controllers sent here to be kept (append-only: no update, no delete)."""
+    db.executescript(
+        """
+        CREATE TABLE received_chain_heads (
+            id INTEGER PRIMARY KEY,
+            sender TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            issued_at TEXT NOT NULL,
+            received_at TEXT NOT NULL,
+            kid TEXT NOT NULL,
+            chains INTEGER NOT NULL,
+            conflicts TEXT NOT NULL DEFAULT '',
+            payload TEXT NOT NULL,
+            UNIQUE (sender, seq)
+        );
+        CREATE TRIGGER received_chain_heads_no_update BEFORE UPDATE ON received_chain_heads
+        BEGIN SELECT RAISE(ABORT, 'received chain heads are append-only'); END;
+        CREATE TRIGGER received_chain_heads_no_delete BEFORE DELETE ON received_chain_heads
+        BEGIN SELECT RAISE(ABORT, 'received chain heads are append-only'); END;
+        """
+    )
+
+
 class Database:
 
     """The controller database with its lock; use :meth:`tx` for every access."""

@@ -31,6 +31,7 @@ class SecureRig:
         ``sections``: whole further sections (``[retention]`` …), appended.  ``https``: the controller
         serves HTTPS with its CA-issued certificate (else plain HTTP on loopback, as the demo)."""
         self.root = root
+        root.mkdir(parents=True, exist_ok=True)
         self.https = https
         self.port = free_port()
         self.tls_port = free_port() if tls else 0
