@@ -872,6 +872,23 @@ def m052_received_chain_heads(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m053_device_key_requests(db: sqlite_utils.Database) -> None:
+    """A pole enrolled before device keys was asked (signed command) to send its key's public half: once, until then."""
+    db.executescript(
+        """
+        CREATE TABLE device_key_requests (
+            device_id TEXT PRIMARY KEY,
+            requested_by TEXT NOT NULL,
+            requested_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            accepted_kid TEXT,
+            accepted_at TEXT
+        );
+        """
+    )
+
+
 class Database:
 
     """The controller database with its lock; use :meth:`tx` for every access."""

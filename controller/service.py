@@ -131,6 +131,9 @@ class Controller:
         from controller.reports.head_receiver import HeadReceiver
 
         self.head_receiver = HeadReceiver(self.db, config.retention.heads_copy_senders, self.audit)
+        from controller.devices.key_migration import KeyMigration
+
+        self.key_migration = KeyMigration(self.db, self.audit)
 
         self.notifications = Notifications(self.db, self.users, config.notifications, config.public_url)
         self.emergencies.on_unreached.append(self.notifications.on_unreached)

@@ -9,6 +9,7 @@ acknowledges that it stored them.
 from __future__ import annotations
 
 import http.client
+import json
 import logging
 import os
 import shutil
@@ -546,6 +547,8 @@ class Agent:
             threading.Thread(target=self._upload_diagnostics, name="diagnostics", daemon=True).start()
         elif cmd.action == "speaker_check" and cmd.item is not None:
             self._speaker_check(cmd)
+        elif cmd.action == "register_key":
+            threading.Thread(target=self._send_device_key, name="device-key", daemon=True).start()
         elif cmd.action == "resync":
             self._inflight = None
             self._send_wake.set()
@@ -578,6 +581,23 @@ class Agent:
             "releases": {"installed": releases, "current": layout.current_target(), "update": layout.read_marker(),
                          "floor": self.updater.floor},
         }
+
+    def _send_device_key(self) -> None:
+        """Asked by a signed command: the public half of this pole's key, over the authenticated media channel.
+
+        For a pole enrolled before device keys: the controller takes it once, inside the
+        command's window, so its events count again without a visit."""
+        body = json.dumps({"public_key": protocol.public_key_to_text(self.device_key.public_key),
+                           "proof": self.device_key.sign_detached(protocol.device_key_proof(self.device_id))}).encode()
+        req = urllib.request.Request(f"{self.config.controller_url.rstrip('/')}/device/key", data=body, method="POST",
+                                     headers={"Content-Type": "application/json"})
+        if self.cache.auth:
+            req.add_header("Authorization", basic_auth(self.cache.auth))
+        try:
+            with urllib.request.urlopen(req, timeout=PLAN_CHECK_TIMEOUT_S, context=self.https) as resp:
+                log.warning("device key %s registered with the controller (HTTP %d)", self.device_key.kid, resp.status)
+        except (OSError, urllib.error.URLError, http.client.HTTPException) as exc:
+            log.error("could not register device key %s with the controller: %s", self.device_key.kid, exc)
 
     def _upload_diagnostics(self) -> None:
         body = diagnostics.bounded(self.diagnostics(), self.recent_log.tail())

@@ -87,3 +87,10 @@ def review_epoch(device_id: str):
     """Mark a flagged new epoch of the device as looked into (who and what they found go to the audit trail)."""
     d = json_body()
     return devices.review_epoch(ctl(), auth.actor(), device_id, d.get("epoch"), d.get("note", "")).to_dict()
+
+
+@bp.post("/devices/<device_id>/key-request")
+@auth.access("manage")
+def request_device_key(device_id: str):
+    """Ask a pole enrolled before device keys to send its key's public half (a signed command; audited)."""
+    return devices.request_device_key(ctl(), auth.actor(), device_id).to_dict(), 202

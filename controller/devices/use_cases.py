@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from controller.devices.event_trust import EpochReview, epochs_to_review, mark_epoch_reviewed
 from controller.devices.history import DeviceHistory, Period
+from controller.devices.key_migration import KeyRequest
 from controller.devices.link import LinkStatus
 from controller.devices.media_access import MediaFile, person_may_hear
 from controller.devices.registry import register_device
@@ -294,6 +295,20 @@ def device_page(c: Controller, actor: Actor, device_id: str) -> DevicePage:
 
 
 MAX_REVIEW_NOTE = 500
+
+
+def request_device_key(c: Controller, actor: Actor, device_id: str) -> KeyRequest:
+    """Ask a pole enrolled before device keys for its key's public half (administrators; audited).
+
+    A signed ``register_key`` command goes to the pole; the controller then accepts one key
+    from it over its authenticated media channel until the command expires
+    (:mod:`controller.devices.key_migration`), so its events count again without a visit.
+    """
+    access.require_permission(actor, "manage")
+    visible_device(c, actor, device_id)
+    req = c.key_migration.open_window(device_id, actor.username, c.config.plans.command_ttl_s)
+    c.dispatcher.send_command(f"dev/{device_id}", "register_key", issued_by=actor.username)
+    return req
 
 
 def review_epoch(c: Controller, actor: Actor, device_id: str, epoch: Any, note: Any = "") -> EpochReview:

@@ -68,6 +68,7 @@ ACTIONS: frozenset[str] = frozenset({
     # security
     "kill_switch", "kill_switch_lifted", "key_rotated", "settings_changed",
     "device_epoch_new", "device_epoch_reviewed", "playback_events_refused", "chain_heads_conflict",
+    "device_key_requested", "device_key_registered",
     # the fleet and remote care
     "fleet_rollout", "fleet_rollback", "fleet_rollout_resume", "fleet_rollout_paused",
     "device_restart_agent", "device_reboot", "device_diagnostics", "device_speaker_check",
