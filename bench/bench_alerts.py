@@ -160,7 +160,7 @@ def run() -> dict[str, float]:
             http_port = free_port()
             cfg = root / "controller.toml"
             cfg.write_text(f'data_dir = "{root / "controller"}"\n\n[mqtt]\nport = {broker.port}\n\n[http]\n'
-                           f'port = {http_port}\n\n[audio]\nengine = "espeak"\n\n[security]\nmedia_requires_auth = false\nrequire_device_signatures = false\n\n'
+                           f'port = {http_port}\ntls = false\n\n[audio]\nengine = "espeak"\n\n[security]\nmedia_requires_auth = false\nrequire_device_signatures = false\n\n'
                            '[schedules]\nquiet_start = "00:00"\nquiet_end = "00:00"\n\n'
                            f'[alerts]\nfirst_air_lead_s = {LEAD_S}\n')
             env = {k: v for k, v in os.environ.items() if not k.startswith("LOAXA_")}

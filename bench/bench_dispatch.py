@@ -64,7 +64,7 @@ def _seed(data_dir: Path, communes: int, devices_per_commune: int) -> None:
 
 
 def _controller_toml(data_dir: Path, mqtt_port: int, http_port: int) -> str:
-    return (f'data_dir = "{data_dir}"\n\n[mqtt]\nport = {mqtt_port}\n\n[http]\nport = {http_port}\nthreads = 4\n\n'
+    return (f'data_dir = "{data_dir}"\n\n[mqtt]\nport = {mqtt_port}\n\n[http]\nport = {http_port}\ntls = false\nthreads = 4\n\n'
             '[audio]\nengine = "espeak"\n\n[security]\nmedia_requires_auth = false\n\n'
             '[schedules]\nquiet_start = "00:00"\nquiet_end = "00:00"\n')
 

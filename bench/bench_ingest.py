@@ -142,7 +142,7 @@ def _seed(db_path: Path) -> None:
 def _start_controller(tmp: Path, port: int) -> tuple[subprocess.Popen, int]:
     http = free_port()
     cfg = tmp / "controller.toml"
-    cfg.write_text(f'data_dir = "{tmp / "ctl"}"\n[mqtt]\nport = {port}\n[http]\nport = {http}\n[plans]\nrepublish_s = 86400\n')
+    cfg.write_text(f'data_dir = "{tmp / "ctl"}"\n[mqtt]\nport = {port}\n[http]\nport = {http}\ntls = false\n[plans]\nrepublish_s = 86400\n')
     proc = subprocess.Popen([sys.executable, "-m", "loaxa", "controller", "-c", str(cfg)],
                             stdout=open(tmp / "controller.log", "ab"), stderr=subprocess.STDOUT)
     wait_for_port("127.0.0.1", http, timeout=60, proc=proc)

@@ -23,7 +23,12 @@ from schedules.settings import ScheduleSettings
 class HttpSettings:
     host: str = setting("127.0.0.1", "address the web UI, API and media server listen on")
     port: int = setting(8080, "TCP port of the web UI, API and media server")
-    public_url: str = setting("", "URL devices use to reach this controller (default: http://host:port)")
+    public_url: str = setting("", "URL devices use to reach this controller (default: https://host:port, or http:// with tls off)")
+    tls: bool = setting(
+        True, "serve HTTPS, with a certificate the deployment's CA issues on first start (broker tls/controller.crt); "
+              "false: plain HTTP, for the demo on loopback (beyond it only with [broker] allow_plaintext, loudly warned)")
+    tls_cert: str = setting("", "certificate (PEM, chain included) of your own for HTTPS; empty: issued by the deployment's CA")
+    tls_key: str = setting("", "private key (PEM) of tls_cert")
     threads: int = setting(8, "HTTP worker threads")
     trusted_proxies: int = setting(
         0, "reverse proxies (e.g. nginx) in front of this listener whose X-Forwarded-For and X-Forwarded-Proto "
@@ -32,6 +37,8 @@ class HttpSettings:
     def __post_init__(self) -> None:
         if self.trusted_proxies < 0:
             raise ConfigError(f"http.trusted_proxies must be 0 (no proxy) or the number of proxies, got {self.trusted_proxies}")
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise ConfigError("http.tls_cert and http.tls_key go together: set both, or neither to use the deployment's CA")
 
 
 @dataclass(frozen=True)
@@ -90,7 +97,8 @@ class ControllerConfig:
 
     @property
     def public_url(self) -> str:
-        return (self.http.public_url or f"http://{self.http.host}:{self.http.port}").rstrip("/")
+        scheme = "https" if self.http.tls else "http"
+        return (self.http.public_url or f"{scheme}://{self.http.host}:{self.http.port}").rstrip("/")
 
 
 def load_for_command(path: str | None) -> ControllerConfig:

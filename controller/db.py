@@ -857,6 +857,9 @@ def m055_alert_render_retry(db: sqlite_utils.Database) -> None:
         ALTER TABLE alerts ADD COLUMN render_error TEXT NOT NULL DEFAULT '';
         ALTER TABLE alerts ADD COLUMN render_retry_at TEXT;
     """)
+
+
+@migrations()
 def m061_report_indexes(db: sqlite_utils.Database) -> None:
     """A logbook query reads one device's plays of a week by ``planned_at``: without this index it
     read every event the device ever sent (3,000 a year each, 60,000 for a commune's report)."""
@@ -879,6 +882,48 @@ def m062_tree_version(db: sqlite_utils.Database) -> None:
         CREATE TRIGGER tree_version_device_removed AFTER DELETE ON devices BEGIN UPDATE tree_version SET n = n + 1; END;
         CREATE TRIGGER tree_version_device_changed AFTER UPDATE OF id, unit_id, name ON devices
             BEGIN UPDATE tree_version SET n = n + 1; END;
+        """
+    )
+
+
+@migrations()
+def m052_received_chain_heads(db: sqlite_utils.Database) -> None:
+    """Signed chain heads other controllers sent here to be kept (append-only: no update, no delete)."""
+    db.executescript(
+        """
+        CREATE TABLE received_chain_heads (
+            id INTEGER PRIMARY KEY,
+            sender TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            issued_at TEXT NOT NULL,
+            received_at TEXT NOT NULL,
+            kid TEXT NOT NULL,
+            chains INTEGER NOT NULL,
+            conflicts TEXT NOT NULL DEFAULT '',
+            payload TEXT NOT NULL,
+            UNIQUE (sender, seq)
+        );
+        CREATE TRIGGER received_chain_heads_no_update BEFORE UPDATE ON received_chain_heads
+        BEGIN SELECT RAISE(ABORT, 'received chain heads are append-only'); END;
+        CREATE TRIGGER received_chain_heads_no_delete BEFORE DELETE ON received_chain_heads
+        BEGIN SELECT RAISE(ABORT, 'received chain heads are append-only'); END;
+        """
+    )
+
+
+@migrations()
+def m053_device_key_requests(db: sqlite_utils.Database) -> None:
+    """A pole enrolled before device keys was asked (signed command) to send its key's public half: once, until then."""
+    db.executescript(
+        """
+        CREATE TABLE device_key_requests (
+            device_id TEXT PRIMARY KEY,
+            requested_by TEXT NOT NULL,
+            requested_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            accepted_kid TEXT,
+            accepted_at TEXT
+        );
         """
     )
 

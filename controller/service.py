@@ -128,7 +128,13 @@ class Controller:
         self.heads = HeadShipper(self.db, self.signer,
                                  lambda topic, payload: self.mqtt.publish(topic, payload, qos=1, retain=True),
                                  config.retention.heads_every_min * 60, config.retention.heads_copy_url,
-                                 config.public_url)
+                                 config.public_url, config.retention.heads_copy_cafile)
+        from controller.reports.head_receiver import HeadReceiver
+
+        self.head_receiver = HeadReceiver(self.db, config.retention.heads_copy_senders, self.audit)
+        from controller.devices.key_migration import KeyMigration
+
+        self.key_migration = KeyMigration(self.db, self.audit)
 
         self.notifications = Notifications(self.db, self.users, config.notifications, config.public_url)
         self.emergencies.on_unreached.append(self.notifications.on_unreached)

@@ -9,6 +9,7 @@ acknowledges that it stored them.
 from __future__ import annotations
 
 import http.client
+import json
 import logging
 import os
 import shutil
@@ -23,6 +24,7 @@ from typing import Any
 from edge_agent import sdnotify
 from edge_agent.capture import make_meter
 from edge_agent.clock import ClockMonitor
+from edge_agent.controller_tls import controller_context
 from edge_agent import diagnostics
 from edge_agent.conductor import Conductor
 from edge_agent.config import AgentConfig
@@ -112,7 +114,8 @@ class Agent:
         self.verifier: Verifier = self.keys.verifier
         self.kill_switch = KillSwitch(self.store)
         auth = (config.mqtt.username, config.mqtt.password) if config.mqtt.username else None
-        self.cache = MediaCache(config.cache_dir, self.store, config.controller_url, auth)
+        self.https = controller_context(config)
+        self.cache = MediaCache(config.cache_dir, self.store, config.controller_url, auth, context=self.https)
         self.volume = Volume(config.volume)
         self.volume_schedule = VolumeScheduler(self.volume.apply, lambda: self.plan.volume_steps if self.plan else ())
         self.output = output or make_output(config, self.volume)
@@ -153,7 +156,7 @@ class Agent:
         self.downloads = Downloads(self.cache, self._stop, on_error=self._media_error, on_done=self._downloaded)
         self.updater = Updater(config.update, self.store, config.release_public_key, config.controller_url, auth,
                                __version__, emit=self.emit, busy=self._update_busy, checks=self._health_checks,
-                               restart=self.request_stop, changed=self._state_wake.set)
+                               restart=self.request_stop, changed=self._state_wake.set, context=self.https)
         self._tone_ok = False
         self.recent_log = diagnostics.RecentLog()
         logging.getLogger().addHandler(self.recent_log)
@@ -483,7 +486,7 @@ class Agent:
         if self.cache.auth:
             req.add_header("Authorization", basic_auth(self.cache.auth))
         try:
-            with urllib.request.urlopen(req, timeout=PLAN_CHECK_TIMEOUT_S) as resp:
+            with urllib.request.urlopen(req, timeout=PLAN_CHECK_TIMEOUT_S, context=self.https) as resp:
                 payload = resp.read(MAX_PLAN_BYTES)
             plan = self.verifier.open(payload, Plan)
         except (OSError, urllib.error.URLError, http.client.HTTPException, ProtocolError) as exc:
@@ -551,6 +554,8 @@ class Agent:
             threading.Thread(target=self._upload_diagnostics, name="diagnostics", daemon=True).start()
         elif cmd.action == "speaker_check" and cmd.item is not None:
             self._speaker_check(cmd)
+        elif cmd.action == "register_key":
+            threading.Thread(target=self._send_device_key, name="device-key", daemon=True).start()
         elif cmd.action == "resync":
             self._inflight = None
             self._send_wake.set()
@@ -584,9 +589,26 @@ class Agent:
                          "floor": self.updater.floor},
         }
 
+    def _send_device_key(self) -> None:
+        """Asked by a signed command: the public half of this pole's key, over the authenticated media channel.
+
+        For a pole enrolled before device keys: the controller takes it once, inside the
+        command's window, so its events count again without a visit."""
+        body = json.dumps({"public_key": protocol.public_key_to_text(self.device_key.public_key),
+                           "proof": self.device_key.sign_detached(protocol.device_key_proof(self.device_id))}).encode()
+        req = urllib.request.Request(f"{self.config.controller_url.rstrip('/')}/device/key", data=body, method="POST",
+                                     headers={"Content-Type": "application/json"})
+        if self.cache.auth:
+            req.add_header("Authorization", basic_auth(self.cache.auth))
+        try:
+            with urllib.request.urlopen(req, timeout=PLAN_CHECK_TIMEOUT_S, context=self.https) as resp:
+                log.warning("device key %s registered with the controller (HTTP %d)", self.device_key.kid, resp.status)
+        except (OSError, urllib.error.URLError, http.client.HTTPException) as exc:
+            log.error("could not register device key %s with the controller: %s", self.device_key.kid, exc)
+
     def _upload_diagnostics(self) -> None:
         body = diagnostics.bounded(self.diagnostics(), self.recent_log.tail())
-        if diagnostics.upload(self.config.controller_url, self.device_id, self.cache.auth, body):
+        if diagnostics.upload(self.config.controller_url, self.device_id, self.cache.auth, body, context=self.https):
             log.info("diagnostics uploaded (%d bytes)", len(body))
 
     def _silence_for_kill_switch(self) -> None:

@@ -12,13 +12,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     set_handler(p, run_agent, "agent")
     actions = p.add_subparsers(dest="agent_command", metavar="ACTION")
     e = actions.add_parser("enroll", help="enroll this device with a one-time code from the controller")
-    e.add_argument("controller_url", help="the controller, e.g. http://controller.example:8080")
+    e.add_argument("controller_url", help="the controller, e.g. https://controller.example:8443")
     e.add_argument("code", help="the one-time code printed by 'loaxa device add'")
     e.add_argument("--config", "-c", dest="enroll_config", default="/etc/loaxa/agent.toml",
                    help="agent config file to write (kept settings are preserved; default /etc/loaxa/agent.toml)")
     e.add_argument("--user", help="make the config owned by this user (the agent's, e.g. loaxa-agent; needs root)")
     e.add_argument("--kid", help="refuse unless the controller's signing key has this id (printed by 'loaxa device add')")
-    e.add_argument("--cafile", help="CA bundle to verify an https:// controller URL")
+    e.add_argument("--cafile", help="the deployment's CA certificate (the controller's tls/ca.crt) verifying an https:// "
+                                    "controller URL; kept beside the config for media downloads")
     e.set_defaults(func=run_enroll)
 
 

@@ -68,6 +68,9 @@ class AgentConfig:
     device_id: str = setting("", "this device's id, as registered on the controller")
     data_dir: Path = setting(Path("/var/lib/loaxa-agent"), "local state: plan, media cache, outbox")
     controller_url: str = setting("http://127.0.0.1:8080", "controller base URL for media downloads")
+    controller_ca: str = setting(
+        "", "CA certificate file verifying an https:// controller_url (written by 'loaxa agent enroll'); "
+            "empty: the broker's CA ([mqtt] tls_ca, issued by the same deployment CA), else the system's")
     controller_public_key: str = setting("", "the controller's Ed25519 public key (base64), pinned at enrollment")
     enrolled_at: str = setting("", "when this device was enrolled (written by 'loaxa agent enroll'); plans issued before it are refused")
     release_public_key: str = setting("", "the release key (base64) agent updates must be signed with, pinned at enrollment (empty: no updates)")

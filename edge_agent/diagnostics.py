@@ -11,6 +11,7 @@ import collections
 import json
 import logging
 import os
+import ssl
 import threading
 import urllib.error
 import urllib.request
@@ -70,13 +71,14 @@ def store_stats(db_path: Path, store) -> dict[str, Any]:
     return {"db_bytes": size, "outbox": store.outbox_size(), "media_files": len(store.media_entries())}
 
 
-def upload(base_url: str, device_id: str, auth: tuple[str, str] | None, body: bytes, timeout: float = 30) -> bool:
+def upload(base_url: str, device_id: str, auth: tuple[str, str] | None, body: bytes, timeout: float = 30,
+           context: ssl.SSLContext | None = None) -> bool:
     req = urllib.request.Request(f"{base_url.rstrip('/')}/fleet/diagnostics", data=body, method="POST",
                                  headers={"Content-Type": "application/json", "X-Loaxa-Device": device_id})
     if auth:
         req.add_header("Authorization", basic_auth(auth))
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
+        with urllib.request.urlopen(req, timeout=timeout, context=context) as resp:
             return 200 <= resp.status < 300
     except (urllib.error.URLError, OSError) as exc:
         log.error("diagnostics upload failed: %s", exc)

@@ -126,8 +126,13 @@ def enroll(controller_url: str, code: str, config_path: Path, *, user: str | Non
         ca_path = config_path.with_name(config_path.stem + "-broker-ca.pem")
         _write(ca_path, grant.tls_ca_pem, 0o644, owner)
         tls_ca = str(ca_path)
+    controller_ca = ""
+    if cafile and controller_url.lower().startswith("https:"):
+        controller_ca_path = config_path.with_name(config_path.stem + "-controller-ca.pem")
+        _write(controller_ca_path, Path(cafile).read_text(encoding="ascii"), 0o644, owner)
+        controller_ca = str(controller_ca_path)
     config = dataclasses.replace(
-        base, device_id=grant.device_id, controller_url=controller_url.rstrip("/"),
+        base, device_id=grant.device_id, controller_url=controller_url.rstrip("/"), controller_ca=controller_ca,
         controller_public_key=grant.public_key, enrolled_at=protocol.format_time(protocol.utcnow()),
         release_public_key=grant.release_public_key or base.release_public_key,
         mqtt=dataclasses.replace(base.mqtt, host=grant.host, port=grant.port, username=grant.username,

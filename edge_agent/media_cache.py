@@ -22,6 +22,7 @@ import logging
 import os
 import random
 import shutil
+import ssl
 import threading
 import time
 import urllib.error
@@ -58,13 +59,14 @@ class MediaRef:
 
 class MediaCache:
     def __init__(self, cache_dir: Path, store: AgentStore, base_url: str, auth: tuple[str, str] | None = None,
-                 timeout_s: float = 20.0):
+                 timeout_s: float = 20.0, *, context: ssl.SSLContext | None = None):
         self.dir = cache_dir
         self.dir.mkdir(parents=True, exist_ok=True)
         self.store = store
         self.base_url = base_url.rstrip("/")
         self.auth = auth
         self.timeout_s = timeout_s
+        self.context = context
         self._lock = threading.Lock()  # guards the two tables below and eviction; never held during a download
         self._file_locks: dict[str, threading.Lock] = {}
         self._held: dict[str, int] = {}
@@ -139,7 +141,7 @@ class MediaCache:
         if self.free_bytes() < (ref.size - have) + 16 * 1024 * 1024:
             raise MediaError("disk_full", f"not enough free disk for {ref.name} ({ref.size} bytes)")
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
+            with urllib.request.urlopen(req, timeout=self.timeout_s, context=self.context) as resp:
                 mode = "ab" if have and resp.status == 206 else "wb"
                 if mode == "wb" and have:
                     log.info("server ignored the range request for %s; downloading from the start", ref.name)

@@ -26,6 +26,7 @@ import hashlib
 import json
 import logging
 import shutil
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -58,13 +59,15 @@ class Updater:
 
     def __init__(self, settings: UpdateSettings, store: AgentStore, release_key: str, base_url: str,
                  auth: tuple[str, str] | None, running: str, *, emit: Callable[..., None], busy: Callable[[], str],
-                 checks: Callable[[], dict[str, bool]], restart: Callable[[], None], changed: Callable[[], None]):
+                 checks: Callable[[], dict[str, bool]], restart: Callable[[], None], changed: Callable[[], None],
+                 context: ssl.SSLContext | None = None):
         self.settings = settings
         self.store = store
         self.layout = Layout(settings.install_root)
         self.keys = PinnedKeys(store, release_key, RELEASE_STORE_KEY, release.ReleaseKeyRollover) if release_key else None
         self.base_url = base_url.rstrip("/")
         self.auth = auth
+        self.context = context
         self.running = running
         self._emit, self._busy, self._checks, self._restart, self._changed = emit, busy, checks, restart, changed
         self.state = ""
@@ -165,7 +168,7 @@ class Updater:
         if self.auth:
             req.add_header("Authorization", basic_auth(self.auth))
         try:
-            with urllib.request.urlopen(req, timeout=self.settings.download_timeout_s) as resp:
+            with urllib.request.urlopen(req, timeout=self.settings.download_timeout_s, context=self.context) as resp:
                 data = resp.read(limit + 1)
         except urllib.error.HTTPError as exc:
             if exc.code == 404:

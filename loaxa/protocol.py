@@ -42,7 +42,7 @@ PRIORITY_RANK = {p: i for i, p in enumerate(PRIORITIES)}
 EVENT_KINDS = ("delivered", "started", "finished", "interrupted", "failed", "skipped", "security", "updated",
                "update_failed", "stream_started", "stream_gap", "stream_finished")
 COMMAND_ACTIONS = ("play_now", "stop", "set_volume", "resync", "test_tone", "kill_switch", "lift_kill_switch", "update",
-                   "restart_agent", "reboot", "diagnostics", "speaker_check", "warm_up")
+                   "restart_agent", "reboot", "diagnostics", "speaker_check", "warm_up", "register_key")
 UPDATE_STATES = ("", "waiting", "downloading", "installing", "trial", "updated", "failed", "rolled_back")
 
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -763,6 +763,12 @@ class Signer:
         if not msg.SIGNED:
             raise ProtocolError(f"{msg.TYPE} messages are not signed")
         return envelope.seal(self._key.sign, self.kid, msg.TYPE, msg.to_dict())
+
+
+def device_key_proof(device_id: str) -> bytes:
+    """What a pole signs with its key when it registers it after a ``register_key`` command: its own id,
+    so nobody can pass off a key they do not hold."""
+    return f"loaxa-device-key:{device_id}".encode("utf-8")
 
 
 def verify_detached(public_key: Ed25519PublicKey, data: bytes, signature: str) -> bool:

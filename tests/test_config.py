@@ -16,7 +16,9 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_defaults_work_out_of_the_box():
     cfg = load_config(ControllerConfig, env={})
     assert cfg.http.port == 8080 and cfg.mqtt.port == 1883
-    assert cfg.public_url == "http://127.0.0.1:8080"
+    assert cfg.http.tls and cfg.public_url == "https://127.0.0.1:8080"
+    plain = load_config(ControllerConfig, env={"LOAXA_HTTP_TLS": "false"})
+    assert plain.public_url == "http://127.0.0.1:8080"
 
 
 def test_toml_then_environment(tmp_path):

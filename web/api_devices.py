@@ -79,3 +79,18 @@ def test_tone(device_id: str):
 def broker_link():
     """Whether the controller hears its devices now; every page polls it to show or hide its banner."""
     return devices.broker_link(ctl()).to_dict()
+
+
+@bp.post("/devices/<device_id>/epoch-review")
+@auth.access("approve")
+def review_epoch(device_id: str):
+    """Mark a flagged new epoch of the device as looked into (who and what they found go to the audit trail)."""
+    d = json_body()
+    return devices.review_epoch(ctl(), auth.actor(), device_id, d.get("epoch"), d.get("note", "")).to_dict()
+
+
+@bp.post("/devices/<device_id>/key-request")
+@auth.access("manage")
+def request_device_key(device_id: str):
+    """Ask a pole enrolled before device keys to send its key's public half (a signed command; audited)."""
+    return devices.request_device_key(ctl(), auth.actor(), device_id).to_dict(), 202

@@ -40,13 +40,14 @@ def create_app(controller: Controller, overrides: Mapping[str, Any] | None = Non
                      ui_approvals, ui_audit, ui_auth, ui_base, ui_calendar, ui_compose, ui_dashboard, ui_devices,
                      ui_emergency, ui_media, ui_dictionary, ui_alerts, ui_fleet, ui_worklists, ui_guardrails, ui_live,
                      ui_relays, ui_notifications, ui_map, api_alerts, api_compose, api_dictionary, api_streams,
-                     api_approvals, api_audit, api_calendar, api_dashboard, api_live, api_notifications, api_map)
+                     api_approvals, api_audit, api_calendar, api_dashboard, api_live, api_notifications, api_map,
+                     api_heads)
 
     auth.init_app(app)
     for api_module in (api, api_people, api_security, api_fleet, api_alerts, api_streams, api_live):
         api_module.init_app(app)  # each registers its blueprint (the JSON API's error handlers come with ``api``)
     for json_only in (api_approvals, api_audit, api_calendar, api_compose, api_dashboard, api_dictionary,
-                      api_notifications, api_map):
+                      api_notifications, api_map, api_heads):
         app.register_blueprint(json_only.bp)
     app.register_blueprint(media_http.bp)
     app.register_blueprint(release_http.bp)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import ssl
 import urllib.error
 import urllib.request
 from typing import Any
@@ -16,10 +17,12 @@ class ApiError(RuntimeError):
 
 
 class ApiClient:
-    def __init__(self, base_url: str, timeout: float = 120.0, token: str = ""):
+    def __init__(self, base_url: str, timeout: float = 120.0, token: str = "", cafile: str | None = None):
+        """``cafile``: the deployment's CA (``tls/ca.crt``) an https:// controller's certificate is verified against."""
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.token = token
+        self.context = ssl.create_default_context(cafile=cafile or None) if self.base_url.startswith("https:") else None
 
     def request(self, method: str, path: str, data: Any = None) -> Any:
         body = None if data is None else json.dumps(data).encode("utf-8")
@@ -30,7 +33,7 @@ class ApiClient:
         if self.token:
             req.add_header("Authorization", f"Bearer {self.token}")
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+            with urllib.request.urlopen(req, timeout=self.timeout, context=self.context) as resp:
                 return json.loads(resp.read() or b"null")
         except urllib.error.HTTPError as exc:
             try:

@@ -7,6 +7,8 @@ import os
 import sys
 
 DEFAULT_URL = os.environ.get("LOAXA_URL", "http://127.0.0.1:8080")
+DEFAULT_CAFILE = os.environ.get("LOAXA_CAFILE", "")
+CAFILE_HELP = "the deployment's CA certificate (tls/ca.crt) verifying an https:// controller (env LOAXA_CAFILE)"
 TOKEN_HELP = "API token (env LOAXA_TOKEN; create one with: loaxa user token NAME)"
 
 
@@ -22,6 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--approve", action="store_true",
                    help="approve it at once as the token's user (only where the two-person rule is off)")
     a.add_argument("--url", default=DEFAULT_URL, help="controller URL (env LOAXA_URL)")
+    a.add_argument("--cafile", default=DEFAULT_CAFILE, help=CAFILE_HELP)
     a.add_argument("--token", default=os.environ.get("LOAXA_TOKEN", ""), help=TOKEN_HELP)
     a.set_defaults(func=_bulletin_add)
 
@@ -30,6 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--broadcast", help="only this broadcast")
     p.add_argument("--limit", type=int, default=50)
     p.add_argument("--url", default=DEFAULT_URL, help="controller URL (env LOAXA_URL)")
+    p.add_argument("--cafile", default=DEFAULT_CAFILE, help=CAFILE_HELP)
     p.add_argument("--token", default=os.environ.get("LOAXA_TOKEN", ""), help=TOKEN_HELP)
     p.set_defaults(func=_logs)
     _register_scheduling(sub)
@@ -60,7 +64,7 @@ def _bulletin_add(args: argparse.Namespace) -> int:
         text = sys.stdin.read() if args.file == "-" else open(args.file, encoding="utf-8").read()
     except (OSError, UnicodeDecodeError) as exc:
         raise CommandError(f"cannot read {args.file}: {exc}") from None
-    api = ApiClient(args.url, token=args.token)
+    api = ApiClient(args.url, token=args.token, cafile=args.cafile)
     try:
         bulletin = api.post("/api/bulletins", {"title": args.title, "text": text})
         media = bulletin["media"]
@@ -86,7 +90,7 @@ def _logs(args: argparse.Namespace) -> int:
 
     query = {k: v for k, v in (("device", args.device), ("broadcast", args.broadcast), ("limit", args.limit)) if v}
     try:
-        rows = ApiClient(args.url, token=args.token).get("/api/playback?" + urlencode(query))
+        rows = ApiClient(args.url, token=args.token, cafile=args.cafile).get("/api/playback?" + urlencode(query))
     except ApiError as exc:
         raise CommandError(str(exc)) from None
     print(f"{'recorded (UTC)':<24} {'device':<14} {'event':<11} {'broadcast':<16} {'planned':<24} {'actual start':<24} reason")
@@ -99,6 +103,7 @@ def _logs(args: argparse.Namespace) -> int:
 def _register_scheduling(sub: argparse._SubParsersAction) -> None:
     def client_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("--url", default=DEFAULT_URL, help="controller URL (env LOAXA_URL)")
+        p.add_argument("--cafile", default=DEFAULT_CAFILE, help=CAFILE_HELP)
         p.add_argument("--token", default=os.environ.get("LOAXA_TOKEN", ""), help="API token (env LOAXA_TOKEN)")
 
     p = sub.add_parser("readiness", help="for the next broadcasts: which devices are ready, not ready or offline")
@@ -135,7 +140,7 @@ def _api_call(args: argparse.Namespace, method: str, path: str, data: object = N
     from loaxa.cli import CommandError
 
     try:
-        return ApiClient(args.url, token=args.token).request(method, path, data)
+        return ApiClient(args.url, token=args.token, cafile=args.cafile).request(method, path, data)
     except ApiError as exc:
         raise CommandError(str(exc)) from None
 

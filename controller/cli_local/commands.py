@@ -65,7 +65,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     v = asub.add_parser("verify", help="check the audit trail and playback events for edited, inserted or deleted rows")
     v.add_argument("--heads", action="append", default=[], metavar="FILE|URL",
                    help="a signed copy of the chain heads kept off this machine (a pole's chain-heads.json, the "
-                        "province's copy); repeat for several. A chain that disagrees with a copy is TAMPERED")
+                        "province's copy, or a receiving controller's https://<host>/api/heads-copies/<name>, every "
+                        "copy it kept); repeat for several. A chain that disagrees with any copy is TAMPERED")
+    v.add_argument("--cafile", help="CA certificate verifying an https:// --heads URL (default: [retention] heads_copy_cafile)")
     set_handler(v, _audit_verify, "controller")
     s = asub.add_parser("list", help="recent audit entries, newest first")
     s.add_argument("--limit", type=int, default=50)
@@ -189,13 +191,14 @@ def _audit_verify(args: argparse.Namespace) -> int:
 
     config = load_settings(ControllerConfig, args.config)
     keys = trusted_public_keys(config.key_path)
-    copies, refused = copies_from(args.heads, keys)
+    copies, refused = copies_from(args.heads, keys, args.cafile or config.retention.heads_copy_cafile or None)
     bad = 0
     for why in refused:
         print(f"copy refused: {why}")
         bad += 1
     if args.heads:
-        print(f"compared with {len(args.heads) - len(refused)} signed copies of the chain heads ({len(copies)} chains)")
+        kept = sum(len(c) for c in copies.values())
+        print(f"compared with {kept} chain heads from {len(args.heads)} source(s) of signed copies ({len(copies)} chains)")
     with _people(args) as (db, _, _):
         reports = verify_all(db, keys, config.retention.minimum_days, copies)
     for r in reports:

@@ -204,12 +204,14 @@ def province_acl_lines(tree: BrokerTree, groups_of: dict[str, list[str]]) -> lis
 
 
 def in_topics(b: CommuneBroker, devices: list[str], groups_of: dict[str, list[str]], fmt: str) -> list[str]:
-    """What crosses a bridge towards its devices: their plans, commands and acks, group commands, key rollovers."""
+    """What crosses a bridge towards its devices: their plans, commands and acks, group commands, key rollovers,
+    and the signed chain heads every pole keeps (retained: a bridge that connects later still brings them)."""
     groups = sorted({g for d in devices for g in groups_of.get(d, [])} | set(b.units))
     out = [fmt.format(t) for d in devices
            for t in (protocol.plan_topic(d), protocol.cmd_topic(d), protocol.ack_topic(d))]
     out += [fmt.format(protocol.group_cmd_topic(g)) for g in groups]
     out.append(fmt.format(protocol.keys_topic()))
+    out.append(fmt.format(protocol.heads_topic()))
     return out
 
 

@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Iterable
+from typing import Any, Iterable
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from controller.db import Database
-from controller.errors import InputError
+from controller.errors import Conflict, InputError, NotFound
 from loaxa import protocol
 from loaxa.protocol import EventBatch, PlaybackEvent, PlayItem, ProtocolError, SignatureError
 from loaxa.wire_time import format_time, parse_time
@@ -197,3 +197,34 @@ def epochs_to_review(db: Database, device_id: str) -> list[dict[str, str]]:
         rows = conn.execute("SELECT epoch, first_seen FROM device_epochs WHERE device_id = ? AND needs_review = 1 "
                             "AND reviewed_at IS NULL ORDER BY first_seen", [device_id]).fetchall()
     return [{"epoch": e, "first_seen": t} for e, t in rows]
+
+
+@dataclass(frozen=True)
+class EpochReview:
+    """A flagged epoch someone looked into: who, when, and what they found."""
+
+    device_id: str
+    epoch: str
+    first_seen: str
+    reviewed_by: str
+    reviewed_at: str
+    note: str
+
+    def to_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+def mark_epoch_reviewed(conn: Any, device_id: str, epoch: str, by: str, at: datetime) -> str:
+    """Close a flagged epoch inside the caller's transaction; returns its ``first_seen``.
+
+    Unknown (or never flagged) epochs are ``unknown_epoch``; a second review is ``already_reviewed``:
+    the first reviewer stays on record."""
+    row = conn.execute("SELECT first_seen, needs_review, reviewed_at FROM device_epochs WHERE device_id = ? AND epoch = ?",
+                       [device_id, epoch]).fetchone()
+    if row is None or not row[1]:
+        raise NotFound("unknown_epoch", f"Cụm loa {device_id} không có phiên '{epoch}' cần xem xét.")
+    if row[2] is not None:
+        raise Conflict("already_reviewed", f"Phiên '{epoch}' đã được xem xét lúc {row[2]}.")
+    conn.execute("UPDATE device_epochs SET reviewed_by = ?, reviewed_at = ? WHERE device_id = ? AND epoch = ?",
+                 [by, format_time(at), device_id, epoch])
+    return row[0]

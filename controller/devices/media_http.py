@@ -7,6 +7,9 @@ PBKDF2 hash in constant time (``[security] media_requires_auth``), and may then 
 media addressed to them (:mod:`controller.devices.media_access`).  A refusal answers 404, like an
 unknown file, so a device cannot probe which media exist.
 
+``POST /device/key`` takes, once and only when asked, the key of a pole enrolled before
+device keys (:mod:`controller.devices.key_migration`).
+
 ``GET /device/plan`` answers the authenticated device's latest signed plan, exactly as
 published: a device that holds no plan of its own (new, or its storage wiped) checks the
 retained copy the broker hands it against this one, since a broker restored from an old
@@ -15,6 +18,7 @@ save may hold an older plan.
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
 from flask import Blueprint, Response, abort, current_app, request, send_file
@@ -51,6 +55,18 @@ def device_plan() -> Response:
     if payload is None:
         abort(404)
     return Response(payload, mimetype="application/octet-stream", headers={"Cache-Control": "no-store"})
+
+
+@bp.post("/device/key")
+def device_key() -> Response:
+    """A pole enrolled before device keys sends its key's public half, once, when asked (key_migration)."""
+    controller = current_app.extensions["loaxa"]
+    device_id = _authenticated_device(controller)
+    if device_id is None:
+        return Response("device credentials required\n", 401,
+                        {"WWW-Authenticate": 'Basic realm="loaxa-media"'}, mimetype="text/plain")
+    kid = controller.key_migration.accept(device_id, request.get_json(silent=True))
+    return Response(json.dumps({"device_id": device_id, "kid": kid}), 201, mimetype="application/json")
 
 
 @bp.get("/media/<name>")

@@ -8,11 +8,13 @@ is (:func:`device_readiness`) is decided here once, for the device pages and the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Mapping
 
+from controller.devices.event_trust import EpochReview, epochs_to_review, mark_epoch_reviewed
 from controller.devices.history import DeviceHistory, Period
+from controller.devices.key_migration import KeyRequest
 from controller.devices.link import LinkStatus
 from controller.devices.media_access import MediaFile, person_may_hear
 from controller.devices.registry import register_device
@@ -23,6 +25,7 @@ from controller.people.access import subtree, units_in_scope
 from controller.people.actor import Actor
 from controller.ids import new_id
 from loaxa.protocol import PlayItem, utcnow
+from loaxa.wire_time import format_time
 
 if TYPE_CHECKING:
     from controller.service import Controller
@@ -280,13 +283,53 @@ class DevicePage:
     pending: list[Pending]
     periods: list[Period]
     history: list[dict[str, Any]]
+    epochs_to_review: list[dict[str, str]] = field(default_factory=list)
 
 
 def device_page(c: Controller, actor: Actor, device_id: str) -> DevicePage:
     """Everything the device page shows: readiness, what plays, what waits for the device, its history."""
     device = with_now_playing(c, with_readiness(c, [visible_device(c, actor, device_id)]))[0]
     history: DeviceHistory = c.device_history
-    return DevicePage(device, pending_changes(c, device), history.periods(device_id), history.entries(device_id))
+    return DevicePage(device, pending_changes(c, device), history.periods(device_id), history.entries(device_id),
+                      epochs_to_review(c.db, device_id))
+
+
+MAX_REVIEW_NOTE = 500
+
+
+def request_device_key(c: Controller, actor: Actor, device_id: str) -> KeyRequest:
+    """Ask a pole enrolled before device keys for its key's public half (administrators; audited).
+
+    A signed ``register_key`` command goes to the pole; the controller then accepts one key
+    from it over its authenticated media channel until the command expires
+    (:mod:`controller.devices.key_migration`), so its events count again without a visit.
+    """
+    access.require_permission(actor, "manage")
+    visible_device(c, actor, device_id)
+    req = c.key_migration.open_window(device_id, actor.username, c.config.plans.command_ttl_s)
+    c.dispatcher.send_command(f"dev/{device_id}", "register_key", issued_by=actor.username)
+    return req
+
+
+def review_epoch(c: Controller, actor: Actor, device_id: str, epoch: Any, note: Any = "") -> EpochReview:
+    """Mark a device's flagged new epoch as reviewed (approvers and administrators of its subtree; audited).
+
+    A new epoch means the pole's event numbering restarted: a reinstall, a replaced SD card,
+    or someone replaying records under a fresh epoch.  Someone must look (its events, the
+    pole itself) and say so; the audit entry keeps who, when and what they found.
+    """
+    access.require_permission(actor, "approve")
+    visible_device(c, actor, device_id)
+    if not isinstance(epoch, str) or not epoch.strip():
+        raise InputError("invalid_epoch", "Chọn phiên cần đánh dấu đã xem xét.", "epoch")
+    if not isinstance(note, str) or len(note) > MAX_REVIEW_NOTE:
+        raise InputError("invalid_note", f"Ghi chú là văn bản, tối đa {MAX_REVIEW_NOTE} ký tự.", "note")
+    at = utcnow()
+    with c.db.tx() as conn:
+        first_seen = mark_epoch_reviewed(conn, device_id, epoch.strip(), actor.username, at)
+        c.audit.record(actor, "device_epoch_reviewed", device_id,
+                       {"epoch": epoch.strip(), "first_seen": first_seen, "note": note.strip()})
+    return EpochReview(device_id, epoch.strip(), first_seen, actor.username, format_time(at), note.strip())
 
 
 # -- enrollment from the technician's pages -----------------------------------------------

@@ -49,7 +49,8 @@ def loaxa_command(*args: str) -> list[str]:
 def controller_toml(data_dir: Path, mqtt_port: int, http_port: int, commune: str = "Tân Lập") -> str:
     return (
         f'data_dir = "{data_dir}"\n\n[mqtt]\nport = {mqtt_port}\n\n'
-        f'[http]\nport = {http_port}\n\n[unit]\ncommune_name = "{commune}"\n\n'
+        "# The demo: plain HTTP, on this machine only (an installed controller serves HTTPS).\n"
+        f'[http]\nport = {http_port}\ntls = false\n\n[unit]\ncommune_name = "{commune}"\n\n'
         '[audio]\nengine = "espeak"\n\n'
         "# The demo runs at any hour: no quiet hours (a real commune keeps 22:00-05:00 by default).\n"
         '[schedules]\nquiet_start = "00:00"\nquiet_end = "00:00"\n\n'

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,9 +14,9 @@ from loaxa.install import Role
 def plaintext_warnings(config_path: Path) -> list[str]:
     """Loud warnings for an installed config that would carry device passwords in clear.
 
-    The controller serves plain HTTP (waitress has no TLS): an https:// ``public_url`` means a
-    TLS reverse proxy in front of it (docs/install.md).  ``loaxa broker config`` and
-    ``loaxa device add`` refuse such a config later unless ``[broker] allow_plaintext``.
+    The installed controller serves HTTPS itself (``[http] tls``) with a certificate from the
+    deployment's CA; these warnings appear only once someone turned that off.  ``loaxa broker
+    config``, ``loaxa device add`` and the controller refuse such a config unless ``[broker] allow_plaintext``.
     """
     from controller.security.broker_config import plaintext_exposure
 
@@ -30,15 +31,24 @@ def plaintext_warnings(config_path: Path) -> list[str]:
     if not exposed:
         return []
     return [f"WARNING: plaintext: {what}" for what in exposed] + [
-        "WARNING: put a TLS reverse proxy in front of the controller and set [http] public_url = \"https://...\" "
-        "(docs/install.md, 'Behind a reverse proxy'); until then 'loaxa broker config' and 'loaxa device add' refuse "
-        "to run unless [broker] allow_plaintext = true"]
+        "WARNING: set [http] tls = true (the controller serves HTTPS with the deployment's CA) and an https:// "
+        "[http] public_url, or a TLS reverse proxy in front (docs/install.md); until then the controller, "
+        "'loaxa broker config' and 'loaxa device add' refuse to run unless [broker] allow_plaintext = true"]
+
+
+INSTALLED_HTTPS_PORT = 8443
 
 
 def _config(state_dir: Path) -> ControllerConfig:
-    """An installed controller runs Icecast from its own generated files (relays, live speech)."""
+    """An installed controller serves HTTPS to the network and runs Icecast from its own generated files.
+
+    Poles enroll from other machines, so it listens on every interface, with TLS, under this
+    machine's name (the certificate the deployment's CA issues names it)."""
     base = ControllerConfig()
-    return replace(base, data_dir=state_dir, streaming=replace(base.streaming, enabled=True))
+    host = socket.getfqdn() or "localhost"
+    http = replace(base.http, host="0.0.0.0", port=INSTALLED_HTTPS_PORT, tls=True,
+                   public_url=f"https://{host}:{INSTALLED_HTTPS_PORT}")
+    return replace(base, data_dir=state_dir, http=http, streaming=replace(base.streaming, enabled=True))
 
 
 ROLE = Role("controller", "loaxa", ("loaxa-broker.service", "loaxa-controller.service"), "controller.toml",

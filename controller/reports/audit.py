@@ -69,7 +69,8 @@ ACTIONS: frozenset[str] = frozenset({
     "relay_source_added", "relay_programme_added", "live_started", "live_ended",
     # security
     "kill_switch", "kill_switch_lifted", "key_rotated", "settings_changed",
-    "device_epoch_new", "playback_events_refused",
+    "device_epoch_new", "device_epoch_reviewed", "playback_events_refused", "chain_heads_conflict",
+    "device_key_requested", "device_key_registered",
     # the fleet and remote care
     "fleet_rollout", "fleet_rollback", "fleet_rollout_resume", "fleet_rollout_paused",
     "device_restart_agent", "device_reboot", "device_diagnostics", "device_speaker_check", "device_started",
@@ -183,13 +184,13 @@ def _load(text: str) -> dict[str, Any]:
 
 
 def verify_all(db: Database, keys: Mapping[str, Any] | None = None, minimum_days: int | None = None,
-               copies: Mapping[str, tuple[int, str, str]] | None = None) -> list[ChainReport]:
+               copies: Mapping[str, Sequence[tuple[int, str, str]]] | None = None) -> list[ChainReport]:
     """Check every chained table (:func:`controller.reports.hashchain.verify`) and its anchors.
 
     An anchor counts only with its ``retention_pruned`` entry, an age beyond
     ``minimum_days`` and, when ``keys`` (key id to public key) are given, the controller's
     signature (:mod:`controller.reports.anchors`); an anchor failing any is a problem.
-    ``copies`` (``table:chain`` to length, hash and where the copy was kept) are chain heads
+    ``copies`` (``table:chain`` to each copy's length, hash and where it was kept) are chain heads
     signed earlier and kept off the box (:mod:`controller.reports.head_copies`).
     """
     floor = minimum_days if minimum_days is not None else MINIMUM_DAYS

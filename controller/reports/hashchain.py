@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import sqlite_utils
 
@@ -213,18 +213,28 @@ def _rows(db: sqlite_utils.Database, spec: ChainSpec) -> Iterator[dict[str, Any]
         yield dict(zip(names, values))
 
 
+Copy = tuple[int, str, str]  # length, hash, where it was kept
+
+
 def verify(db: sqlite_utils.Database, spec: ChainSpec,
-           copies: Mapping[str, tuple[int, str, str]] | None = None) -> ChainReport:
+           copies: Mapping[str, Copy | Sequence[Copy]] | None = None) -> ChainReport:
     """Recompute every chain of ``spec.table`` and compare with the stored links and heads.
 
-    ``copies`` maps a chain to a head kept elsewhere (length, hash, where it came from): the
-    chain's row at that length must still have that hash, which is what catches a rewrite
-    that recomputed every later hash and the stored head too.
+    ``copies`` maps a chain to heads kept elsewhere (length, hash, where it came from; one, or
+    several taken at different times): the chain's row at each length must still have that
+    hash, which is what catches a rewrite that recomputed every later hash and the stored
+    head too.  Every copy counts: one taken after a rewrite agrees with it, an earlier one does not.
     """
     problems: list[Problem] = []
     start = anchors(db, spec)
     state: dict[str, tuple[int, str]] = {c: (a.length, a.hash) for c, a in start.items()}
-    copies = copies or {}
+    by_chain: dict[str, list[Copy]] = {
+        c: [v] if isinstance(v, tuple) and len(v) == 3 and isinstance(v[0], int) else list(v)  # type: ignore[list-item]
+        for c, v in (copies or {}).items()}
+    at_length: dict[tuple[str, int], list[Copy]] = {}
+    for c, kept in by_chain.items():
+        for copy in kept:
+            at_length.setdefault((c, copy[0]), []).append(copy)
     count = 0
     for row in _rows(db, spec):
         count += 1
@@ -236,11 +246,13 @@ def verify(db: sqlite_utils.Database, spec: ChainSpec,
         if row["hash"] != expected:
             problems.append(Problem(spec.table, chain, row["id"], "content changed after it was stored"))
         state[chain] = (length + 1, row["hash"])
-        copy = copies.get(chain)
-        if copy is not None and copy[0] == length + 1 and copy[1] != row["hash"]:
-            problems.append(Problem(spec.table, chain, row["id"],
-                                    f"differs from the head copied to {copy[2]}: history up to here was rewritten"))
-    for chain, (length, _hash, where) in sorted(copies.items()):
+        for copy in at_length.get((chain, length + 1), ()):
+            if copy[1] != row["hash"]:
+                problems.append(Problem(spec.table, chain, row["id"],
+                                        f"differs from the head copied to {copy[2]}: history up to here was rewritten"))
+    for chain, kept in sorted(by_chain.items()):
+        longest = max(kept, key=lambda c: c[0])
+        length, where = longest[0], longest[2]
         if state.get(chain, (0, GENESIS))[0] < length and start.get(chain, Anchor()).length < length:
             problems.append(Problem(spec.table, chain, None,
                                     f"{length} rows copied to {where}, {state.get(chain, (0, GENESIS))[0]} found: "

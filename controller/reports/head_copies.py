@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import ssl
 import threading
 import urllib.error
 import urllib.request
@@ -40,38 +41,62 @@ def sign_heads(db: Database, signer: Signer, controller_url: str = "") -> bytes:
     return signer.seal(msg)
 
 
-def send_copy(url: str, payload: bytes, timeout: float = 30) -> None:
+def send_copy(url: str, payload: bytes, timeout: float = 30, cafile: str | None = None) -> None:
     """POST the signed heads to the second copy's URL; raises OSError when it is not accepted."""
     req = urllib.request.Request(url, data=payload, method="POST", headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=timeout) as resp:
+    context = ssl.create_default_context(cafile=cafile or None) if url.startswith("https://") else None
+    with urllib.request.urlopen(req, timeout=timeout, context=context) as resp:
         if resp.status >= 300:
             raise OSError(f"{url} answered HTTP {resp.status}")
 
 
-def load_copy(source: str, timeout: float = 30) -> bytes:
-    """A signed heads copy from a file (a pole's ``chain-heads.json``) or an http(s) URL."""
+MAX_BUNDLE_BYTES = 64 * 1024 * 1024
+
+
+def load_copy(source: str, timeout: float = 30, cafile: str | None = None) -> bytes:
+    """A signed heads copy (or a receiver's bundle of them) from a file (a pole's ``chain-heads.json``) or an http(s) URL."""
     if source.startswith(("http://", "https://")):
-        with urllib.request.urlopen(source, timeout=timeout) as resp:
-            return resp.read(protocol.MAX_PAYLOAD_BYTES + 1)
+        context = ssl.create_default_context(cafile=cafile) if source.startswith("https://") else None
+        with urllib.request.urlopen(source, timeout=timeout, context=context) as resp:
+            return resp.read(MAX_BUNDLE_BYTES + 1)
     return Path(source).read_bytes()
 
 
-def copies_from(sources: Iterable[str], keys: Mapping[str, Any]) -> tuple[dict[str, tuple[int, str, str]], list[str]]:
+def signed_copies(data: bytes) -> list[bytes]:
+    """One signed copy, or each of a receiver's bundle (``{"copies": [signed JSON text, ...]}``)."""
+    try:
+        doc = json.loads(data)
+    except (ValueError, RecursionError):
+        raise protocol.ProtocolError("not JSON") from None
+    if isinstance(doc, dict) and isinstance(doc.get("copies"), list):
+        if not all(isinstance(c, str) for c in doc["copies"]):
+            raise protocol.ProtocolError("field 'copies': a list of signed copies")
+        return [c.encode("utf-8") for c in doc["copies"]]
+    return [data]
+
+
+def copies_from(sources: Iterable[str], keys: Mapping[str, Any],
+                cafile: str | None = None) -> tuple[dict[str, list[tuple[int, str, str]]], list[str]]:
     """Chain heads from every copy whose signature verifies with the controller's keys, and what was
-    refused.  When several copies name one chain, the longest is checked (it says the most)."""
+    refused.  Every copy of a chain is kept: one signed after a rewrite agrees with it, an earlier one does not."""
     verifier = Verifier(keys.values())
-    out: dict[str, tuple[int, str, str]] = {}
+    out: dict[str, list[tuple[int, str, str]]] = {}
     refused: list[str] = []
     for source in sources:
         try:
-            heads = verifier.open(load_copy(source), ChainHeads)
+            payloads = signed_copies(load_copy(source, cafile=cafile))
         except (OSError, urllib.error.URLError, protocol.ProtocolError) as exc:
             refused.append(f"{source}: {exc}")
             continue
-        where = f"{source} ({format_time(heads.issued_at)})"
-        for h in heads.heads:
-            if h.chain not in out or out[h.chain][0] < h.length:
-                out[h.chain] = (h.length, h.head, where)
+        for payload in payloads:
+            try:
+                heads = verifier.open(payload, ChainHeads)
+            except protocol.ProtocolError as exc:
+                refused.append(f"{source}: {exc}")
+                continue
+            where = f"{source} (#{heads.seq}, {format_time(heads.issued_at)})"
+            for h in heads.heads:
+                out.setdefault(h.chain, []).append((h.length, h.head, where))
     return out, refused
 
 
@@ -79,13 +104,14 @@ class HeadShipper:
     """Signs and ships the chain heads every ``every_s`` seconds, from its own thread."""
 
     def __init__(self, db: Database, signer: Signer, publish: Callable[[str, bytes], None], every_s: float,
-                 copy_url: str = "", controller_url: str = ""):
+                 copy_url: str = "", controller_url: str = "", copy_cafile: str = ""):
         self.db = db
         self.signer = signer
         self.publish = publish
         self.every_s = every_s
         self.copy_url = copy_url
         self.controller_url = controller_url
+        self.copy_cafile = copy_cafile
         self.last: bytes | None = None
         self.copy_failures = 0
         self._stop = threading.Event()
@@ -97,7 +123,7 @@ class HeadShipper:
         self.publish(protocol.heads_topic(), payload)
         if self.copy_url:
             try:
-                send_copy(self.copy_url, payload)
+                send_copy(self.copy_url, payload, cafile=self.copy_cafile)
             except (OSError, urllib.error.URLError) as exc:
                 self.copy_failures += 1
                 log.error("could not send the signed chain heads to %s: %s", self.copy_url, exc)

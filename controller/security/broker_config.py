@@ -141,6 +141,9 @@ def plaintext_exposure(config: ControllerConfig) -> list[str]:
     if b.port and not is_loopback(b.plain_bind_address):
         found.append(f"the plain MQTT listener {b.port} on {b.plain_bind_address or 'every interface'} "
                      "(broker passwords, plans and commands in clear)")
+    if not config.http.tls and not is_loopback(config.http.host):
+        found.append(f"the web UI, API and media served as plain HTTP on {config.http.host or 'every interface'}:"
+                     f"{config.http.port} ([http] tls = false: logins, enrollment answers and device passwords in clear)")
     url = urlsplit(config.public_url)
     if url.scheme != "https" and not is_loopback(url.hostname):
         found.append(f"http.public_url {config.public_url} (enrollment answers carry the device password; "
@@ -153,8 +156,8 @@ def check_plaintext(config: ControllerConfig) -> list[str]:
     exposed = plaintext_exposure(config)
     if exposed and not config.broker.allow_plaintext:
         raise PlaintextRefused("refusing plaintext outside this machine: " + "; ".join(exposed)
-                               + ". Use the TLS listener ([broker] tls_port) and an https:// http.public_url "
-                               "(a reverse proxy), or set [broker] allow_plaintext = true to accept the risk")
+                               + ". Use the TLS listener ([broker] tls_port) and HTTPS ([http] tls = true, an https:// "
+                               "http.public_url), or set [broker] allow_plaintext = true to accept the risk")
     for what in exposed:
         log.warning("PLAINTEXT: %s; anyone on the path can read and replay it", what)
     return [f"WARNING: plaintext: {what}" for what in exposed]

@@ -15,6 +15,7 @@ from loaxa.cli import CommandError, reported, set_handler
 
 if TYPE_CHECKING:
     from controller.people.actor import Actor
+    from controller.config import ControllerConfig
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -102,6 +103,17 @@ def _refuse_plaintext(config) -> None:
             print(warning, file=sys.stderr)
 
 
+def _print_enroll_line(config: ControllerConfig, code: str, kid: str) -> None:
+    """Over HTTPS with the deployment's certificate, the pole verifies the controller against its CA: say which file."""
+    from controller.security.broker_config import BrokerFiles, broker_dir
+
+    ca = BrokerFiles(broker_dir(config)).ca_cert
+    cafile = f" --cafile {ca.name}" if config.public_url.startswith("https://") and not config.http.tls_cert else ""
+    print(f"on the device:   loaxa agent enroll {config.public_url} {code}{cafile} --kid {kid}")
+    if cafile:
+        print(f"                 (copy {ca} onto the device first: the pole verifies the controller with it)")
+
+
 def _device_add(args: argparse.Namespace) -> int:
     from controller.config import load_for_command
     from controller.security.operator_session import operator_session
@@ -115,7 +127,7 @@ def _device_add(args: argparse.Namespace) -> int:
         kid = security.keyring.kid
     print(f"device {device['id']} ({device['name']}) in {device['unit_id']}")
     print(f"enrollment code: {code}   (one use, expires {format_time(expires)})")
-    print(f"on the device:   loaxa agent enroll {config.public_url} {code} --kid {kid}")
+    _print_enroll_line(config, code, kid)
     return 0
 
 
@@ -131,7 +143,7 @@ def _device_code(args: argparse.Namespace) -> int:
             code, expires = security.new_code(args.device_id, _operator())
         kid = security.keyring.kid
     print(f"enrollment code for {args.device_id}: {code}   (one use, expires {format_time(expires)})")
-    print(f"on the device:   loaxa agent enroll {config.public_url} {code} --kid {kid}")
+    _print_enroll_line(config, code, kid)
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import stat
 import subprocess
@@ -66,15 +67,17 @@ def test_install_into_a_temporary_root(tmp_path, role, cls, unit, state):
 
 
 
-def test_installing_a_controller_warns_loudly_while_its_config_is_plaintext(tmp_path):
-    """Finding 13: the out-of-the-box config is plain HTTP; the installer says so, and stops saying it
-    once the config names an https:// public URL (a TLS reverse proxy)."""
+def test_an_installed_controller_defaults_to_https_and_warns_loudly_once_plaintext(tmp_path):
+    """Finding 13: the installed config serves HTTPS itself on every interface (https:// for
+    enrollment and media); turned back to plain HTTP, the installer says so loudly."""
     out = loaxa("install", "controller", "--root", str(tmp_path))
     assert out.returncode == 0, out.stderr
-    assert "WARNING: plaintext: http.public_url" in out.stderr and "reverse proxy" in out.stderr
+    assert "WARNING" not in out.stderr
     config = tmp_path / "etc" / "loaxa" / "controller.toml"
     text = config.read_text()
-    assert 'public_url = ""' in text
-    config.write_text(text.replace('public_url = ""', 'public_url = "https://loa.tanlap.example"', 1))
+    assert "tls = true" in text and 'host = "0.0.0.0"' in text
+    assert re.search(r'public_url = "https://[^"]+:8443"', text), text
+    config.write_text(text.replace("tls = true", "tls = false", 1))
     again = loaxa("install", "controller", "--root", str(tmp_path))
-    assert again.returncode == 0 and "WARNING" not in again.stderr
+    assert again.returncode == 0
+    assert "WARNING: plaintext: the web UI, API and media served as plain HTTP on 0.0.0.0:8443" in again.stderr

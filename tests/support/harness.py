@@ -102,11 +102,12 @@ class ControllerHandle(ProcessHandle):
     http_port: int = 0
     token: str = ""
     admin_password: str = ""
+    cafile: str = ""
 
     @property
     def api(self) -> ApiClient:
         """A client signed in as the test administrator (whole tree) with an API token."""
-        return ApiClient(self.url, timeout=60, token=self.token)
+        return ApiClient(self.url, timeout=60, token=self.token, cafile=self.cafile)
 
     def loaxa_cli(self, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
         """Run a ``loaxa`` command against this controller's config; fails the test on error."""
@@ -127,7 +128,7 @@ class ControllerHandle(ProcessHandle):
         """A client for another person, e.g. an approver (nobody approves their own broadcast)."""
         out = self.loaxa_cli("user", "add", username, "--role", role, "--unit", unit, "--token",
                              stdin=secrets.token_urlsafe(16) + "\n")
-        return ApiClient(self.url, timeout=60, token=out.stdout.strip().splitlines()[-1])
+        return ApiClient(self.url, timeout=60, token=out.stdout.strip().splitlines()[-1], cafile=self.cafile)
 
     def start(self) -> None:
         self.ensure_admin()
@@ -185,7 +186,7 @@ class System:
         cfg = self.root / "controller.toml"
         cfg.write_text(
             f'data_dir = "{data_dir}"\n{extra_toml}\n[mqtt]\nport = {self.broker.port}\n\n'
-            f'[http]\nport = {port}\n\n[audio]\n{audio_toml}\n\n'
+            f'[http]\nport = {port}\ntls = false\n\n[audio]\n{audio_toml}\n\n'
             '[security]\nmedia_requires_auth = false  # the anonymous test broker gives agents no credentials\n'
             'require_device_signatures = false  # nor keys: its agents were never enrolled\n\n'
             f'[schedules]\n{OPEN_GUARDRAILS if guardrails_toml is None else guardrails_toml}\n'

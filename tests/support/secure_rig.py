@@ -25,10 +25,14 @@ from loaxa.config import load_config
 
 
 class SecureRig:
-    def __init__(self, root: Path, *, tls: bool = False, plans: str = "", security: str = "", sections: str = ""):
+    def __init__(self, root: Path, *, tls: bool = False, https: bool = False, plans: str = "", security: str = "",
+                 sections: str = ""):
         """``plans`` and ``security``: extra lines of those sections of the controller's config;
-        ``sections``: whole further sections (``[retention]`` …), appended."""
+        ``sections``: whole further sections (``[retention]`` …), appended.  ``https``: the controller
+        serves HTTPS with its CA-issued certificate (else plain HTTP on loopback, as the demo)."""
         self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+        self.https = https
         self.port = free_port()
         self.tls_port = free_port() if tls else 0
         self.http_port = free_port()
@@ -38,7 +42,7 @@ class SecureRig:
         self.config_path.write_text(
             f'data_dir = "{self.data_dir}"\n\n[plans]\nauto_approve = true\n{plans}\n'
             f'[security]\n{security}\n'
-            f'[mqtt]\nport = {self.port}\n\n[http]\nport = {self.http_port}\n\n[audio]\nengine = "espeak"\n\n'
+            f'[mqtt]\nport = {self.port}\n\n[http]\nport = {self.http_port}\ntls = {"true" if https else "false"}\n\n[audio]\nengine = "espeak"\n\n'
             f'[schedules]\n{OPEN_GUARDRAILS}\n'
             f'[broker]\nbind_address = "127.0.0.1"\nport = {self.port}\ntls_port = {self.tls_port}\n'
             f'device_host = "{"localhost" if tls else "127.0.0.1"}"\ncert_hosts = ["localhost"]\n'
@@ -92,10 +96,15 @@ class SecureRig:
             assert out.returncode == 0, f"loaxa {' '.join(args)} failed: {out.stderr}"
         return out
 
+    @property
+    def url(self) -> str:
+        """The controller as poles reach it: by the name its certificate carries when it serves HTTPS."""
+        return f"https://localhost:{self.http_port}" if self.https else f"http://127.0.0.1:{self.http_port}"
+
     def controller(self) -> ControllerHandle:
         h = ControllerHandle("controller", loaxa("controller", "-c", str(self.config_path)), self.root / "controller.log",
-                             _env(), url=f"http://127.0.0.1:{self.http_port}", data_dir=self.data_dir,
-                             http_port=self.http_port)
+                             _env(), url=self.url, data_dir=self.data_dir, http_port=self.http_port,
+                             cafile=str(self.files.ca_cert) if self.https else "")
         self.handles.append(h)
         h.start()
         return h
@@ -108,7 +117,9 @@ class SecureRig:
 
     def enroll(self, code: str, config: Path, check: bool = True, kid: str = "") -> subprocess.CompletedProcess:
         extra = ("--kid", kid) if kid else ()
-        out = subprocess.run(loaxa("agent", "enroll", f"http://127.0.0.1:{self.http_port}", code, "-c", str(config),
+        if self.https:
+            extra += ("--cafile", str(self.files.ca_cert))
+        out = subprocess.run(loaxa("agent", "enroll", self.url, code, "-c", str(config),
                                    *extra), capture_output=True, text=True, env=_env(), timeout=60)
         if check:
             assert out.returncode == 0, f"enroll failed: {out.stderr}"

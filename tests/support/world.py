@@ -27,7 +27,8 @@ ROLES = ("admin", "approver", "editor", "auditor")
 
 
 def make_controller(data_dir: Path, **env: str) -> Controller:
-    base = {"LOAXA_DATA_DIR": str(data_dir), "LOAXA_AUDIO_ENGINE": "espeak", "LOAXA_MQTT_PORT": "9"}
+    base = {"LOAXA_DATA_DIR": str(data_dir), "LOAXA_AUDIO_ENGINE": "espeak", "LOAXA_MQTT_PORT": "9",
+            "LOAXA_HTTP_TLS": "false"}  # plain HTTP on loopback, as the demo
     base.update({f"LOAXA_{k.upper()}": v for k, v in env.items()})
     return Controller(load_config(ControllerConfig, env=base))
 
