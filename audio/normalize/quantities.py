@@ -85,8 +85,23 @@ def read_ranges(line: str) -> str:
     return _RANGE.sub(lambda m: f"{m['a']} đến {m['b']}", line)
 
 
+# "1m5", "cao 1m2": a length in metres and tens of centimetres; "1m2" of an area is a square metre.
+_METRES_AND = re.compile(r"(?<![\w.,])(?P<a>\d{1,2})m(?P<b>\d{1,2})(?![\w]|[.,]\d)")
+_LENGTH_CONTEXT = re.compile(r"(?i:cao|dài|rộng|sâu|cách|ngập|chiều|mực nước|nước lên)(?![\w])")
+_AREA_CONTEXT = re.compile(r"(?i:diện tích|vuông|khối|thể tích)(?![\w])")
+
+
+def _metres_and(m: re.Match[str]) -> str:
+    if m["b"] in ("2", "3"):
+        before = m.string[max(0, m.start() - 40):m.start()]
+        if not _LENGTH_CONTEXT.search(before) or _AREA_CONTEXT.search(before):
+            return m.group(0)
+    return f"{numbers.cardinal(int(m['a']))} mét {numbers.cardinal(int(m['b']))}"
+
+
 def read_quantities(line: str) -> str:
     """Percentages and units, read after their number."""
+    line = _METRES_AND.sub(_metres_and, line)
     line = _PERCENT.sub(lambda m: f"{read_number(m['n'])} phần trăm", line)
     return _UNIT.sub(lambda m: f"{read_number(m['n'])} {_SPOKEN_UNIT[m['u']]}", line)
 

@@ -42,6 +42,7 @@ CLASS_TABLES = {
     "normalize_hyphen_dates.tsv": 12,
     "normalize_g_hours.tsv": 12,
     "normalize_rounds_context.tsv": 12,
+    "normalize_metres_and.tsv": 10,
 }
 
 
