@@ -12,17 +12,23 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
+from typing import Iterator
 
+import pytest
+
+from controller.devices.credentials import Credentials
 from controller.devices.registry import Registry
 from controller.people.actor import Actor
 from controller.security.operator_session import operator_session
 from controller.security import broker_config
 from controller.devtools.broker_runner import Broker, free_port
 from controller.devices.broker_tree import BrokerTree
+from controller.security import commune_config
 from controller.security.commune_config import commune_files
+from loaxa import protocol
 from loaxa.wire_time import format_time
 from support.harness import AgentHandle, ControllerHandle, _env, loaxa, wait_for
-from support.secure_rig import SecureRig
+from support.secure_rig import Client, SecureRig
 from support.tcp_proxy import TcpProxy
 from support.tree import UNITS, seed_registry
 
@@ -121,6 +127,22 @@ class TreeRig(SecureRig):
             proxy.close()
 
 
+def idle_pole_watch(rig: TreeRig, device_id: str, commune: str) -> Client:
+    """A pole with credentials but no agent, listening to its own plan topic on its commune broker."""
+    db = rig.db()
+    try:
+        user, password = Credentials(db).issue_device(device_id)
+        commune_config.write_access(rig.config, db)
+    finally:
+        db.close()
+    rig.communes[commune].reload()
+    watch = wait_for(lambda: (c := Client(rig.communes[commune].port, user, password, client_id=user, host="localhost",
+                                          tls_ca=rig.files.ca_cert)).accepted and c, timeout=20,
+                     what="the idle pole accepted by its commune broker")
+    watch.subscribe(protocol.plan_topic(device_id))
+    return watch
+
+
 def bulletin(ctl, text: str) -> dict:
     return ctl.api.post("/api/bulletins", {"title": text[:30], "text": text})
 
@@ -178,6 +200,14 @@ def started_province(root: Path) -> tuple[TreeRig, ControllerHandle, dict[str, A
         rig.close()
         raise
     return rig, ctl, agents
+
+
+@pytest.fixture
+def province(tmp_path: Path) -> Iterator[tuple[TreeRig, ControllerHandle, dict[str, AgentHandle]]]:
+    """The fault tests' province: the tree running, the controller, one pole per commune (tests/province/conftest.py)."""
+    rig, ctl, agents = started_province(tmp_path)
+    yield rig, ctl, agents
+    rig.close()
 
 
 def played(agent, bc: dict) -> bool:
