@@ -30,6 +30,9 @@ FIGURES = [
     Figure("fanout_p99_ms", "Emergency fan-out to 500 devices: p99 from POST /api/emergency to receipt", "ms", 150.0,
            reference="a bare mosquitto fan-out to 500 paho clients measured p99 ≈ 40 ms here"),
     Figure("fanout_p99_ms_2000", "Emergency fan-out to 2,000 devices: p99", "ms"),
+    Figure("fanout_p99_ms_bridged_2000", "Emergency fan-out through 4 bridged commune brokers to 2,000 devices: p99 from "
+           "the command's publish on the province broker to receipt", "ms", 150.0,
+           reference="fanout_p99_ms_direct_2000_same_run: the same devices on one broker, in the same run"),
     Figure("plan_publish_5000_s", "Rebuild, sign and publish 48 h plans for 5,000 devices", "s", 3.0),
     Figure("render_rtf", "Render real-time factor (clean → normalize → espeak-ng → master → encode)", "× real time", 30.0,
            higher_is_better=True),
