@@ -38,8 +38,10 @@ COMMUNES = {"xa-a": "thon-a", "xa-b": "thon-b"}
 class TreeRig(SecureRig):
     """The controller config of a province with commune brokers; brokers, proxies and agents on loopback."""
 
-    def __init__(self, root: Path, plans: str = "", security: str = ""):
+    def __init__(self, root: Path, plans: str = "", security: str = "", communes: dict[str, str] | None = None):
+        """``communes``: commune id -> its one village; by default the two of :mod:`support.tree`."""
         super().__init__(root, tls=True, plans=plans, security=security)
+        self.commune_villages = communes or COMMUNES
         self.proxies: dict[str, TcpProxy] = {}
         self.communes: dict[str, Broker] = {}
         self.codes: dict[str, str] = {}
@@ -48,10 +50,17 @@ class TreeRig(SecureRig):
         """Units, devices (device id -> village), the commune brokers and every generated file."""
         db = self.db()
         try:
-            seed_registry(Registry(db), devices=False)
+            if self.commune_villages == COMMUNES:
+                seed_registry(Registry(db), devices=False)
+                assert [u.id for u in UNITS if u.level == "commune"] == list(COMMUNES)
+            else:
+                registry = Registry(db)
+                registry.add_unit("tinh", "Tỉnh Thử", None, "province")
+                for commune, village in self.commune_villages.items():
+                    registry.add_unit(commune, f"Xã {commune}", "tinh", "commune")
+                    registry.add_unit(village, f"Thôn {village}", commune, "village")
         finally:
             db.close()
-        assert [u.id for u in UNITS if u.level == "commune"] == list(COMMUNES)
         with operator_session(self.config) as security:  # what 'loaxa device add' runs, in this process
             for device_id, village in devices.items():
                 _device, self.codes[device_id], _expires = security.add_device(village, f"Cụm loa {device_id}",
@@ -60,7 +69,7 @@ class TreeRig(SecureRig):
         db = self.db()
         try:
             tree = BrokerTree(db)
-            for commune in COMMUNES:
+            for commune in self.commune_villages:
                 self.proxies[commune] = TcpProxy("localhost", self.tls_port)
                 tree.add(self.config, commune, [commune], "localhost", free_port(),
                          f"localhost:{self.proxies[commune].port}", actor="test")
@@ -85,9 +94,9 @@ class TreeRig(SecureRig):
 
     def start_all(self) -> None:
         self.start_generated_broker()
-        for commune in COMMUNES:
+        for commune in self.commune_villages:
             self.start_commune(commune)
-        self.wait_links({c: True for c in COMMUNES})
+        self.wait_links({c: True for c in self.commune_villages})
 
     def link(self, commune: str) -> bool | None:
         db = self.db()
