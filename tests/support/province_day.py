@@ -106,8 +106,8 @@ class DayReport:
         lines += [f"| {c} | {self.expected[c]} | {self.aired.get(c, 0)} | {yielded[c]} | "
                   f"{self.expected[c] - self.aired.get(c, 0) - yielded[c]} |" for c in sorted(self.expected)]
         if self.yielded:
-            lines += ["", f"Yielded to an emergency ({len(self.yielded)}): a slot that began while an emergency played "
-                      "on that cluster is skipped or cut, by design."]
+            lines += ["", f"Yielded to an emergency ({len(self.yielded)}): a slot that began between an emergency's "
+                      "sending and the end of its play on that cluster is skipped or cut, by design."]
         if self.missed:
             shown = ", ".join(f"{d} ({w})" for d, w in self.missed[:20])
             lines += ["", f"Missed ({len(self.missed)}): {shown}{' …' if len(self.missed) > 20 else ''}."]
@@ -221,6 +221,7 @@ class ProvinceDay:
         wait_for(lambda: time.monotonic() - t0 >= day, timeout=day + 600, interval=0.5, what="the end of the day")
 
     def _schedule(self, what: str, b: dict, start) -> None:
+        start = max(start, utcnow() + timedelta(seconds=8))  # a fault before it took longer than its slice of the day
         bc = self._api_retry(lambda: self.ctl.api.post("/api/broadcasts", {
             "bulletin_id": b["id"], "starts_at": format_time(start), "targets": ["tinh"]}))
         assert bc["status"] == "approved", bc
@@ -361,11 +362,13 @@ class ProvinceDay:
         started = {(d, b) for d, _e, _s, k, _i, b, _p, _a in rows if k == "started"}
         emergency_ids = {bc for what, bc in self.broadcasts if what.startswith("emergency")}
         on_air: dict[str, list[tuple[float, float]]] = {}  # device -> emergency spans
-        begun = {(d, b): parse_time(a, "a").timestamp() for d, _e, _s, k, _i, b, _p, a in rows
-                 if k == "started" and b in emergency_ids and a}
+        # From the emergency's sending (it holds the floor while its file arrives) to the end of its play.
+        begun = {(d, b): (parse_time(p, "p").timestamp(), parse_time(a, "a").timestamp())
+                 for d, _e, _s, k, _i, b, p, a in rows if k == "started" and b in emergency_ids and a and p}
         for d, b, dur in durations:
             if (d, b) in begun:
-                on_air.setdefault(d, []).append((begun[(d, b)], begun[(d, b)] + (dur or 0)))
+                sent, played = begun[(d, b)]
+                on_air.setdefault(d, []).append((sent, played + (dur or 0)))
         planned = {b: t for b, t in self.slot_times.items()}
         for what, bc in self.broadcasts:
             for device, commune in commune_of.items():
