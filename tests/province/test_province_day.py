@@ -19,6 +19,7 @@ def test_a_toy_province_day_airs_everything_and_loses_nothing(tmp_path):
     assert sum(report.expected.values()) == 22 * 4, report.markdown()
     assert report.plays_missed == 0 and not report.missed, report.markdown()
     assert report.generated > 0 and report.lost == 0 and report.duplicated == 0, report.markdown()
+    assert report.sim_downloads >= 20, report.markdown()  # each simulated device fetched its files itself
     assert report.audit_ok, report.audit_output
     [row] = [line for line in report.markdown().splitlines() if line.startswith("| xa-1 |")]
     assert row.startswith("| xa-1 | 88 |") and row.endswith("| 0 |"), row

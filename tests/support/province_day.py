@@ -26,6 +26,8 @@ import signal
 import sqlite3
 import statistics
 import sys
+import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -92,6 +94,8 @@ class DayReport:
     faults_done: list[str] = field(default_factory=list)
     wall_s: float = 0.0
     commune_of: dict[str, str] = field(default_factory=dict)
+    drain_after: str = ""
+    sim_downloads: int = 0  # media files the simulated devices fetched over the media channel
 
     @property
     def plays_missed(self) -> int:
@@ -115,6 +119,7 @@ class DayReport:
         errs, em, ag = self.start_error_ms, self.emergency_start_ms, self.agent_start_ms
         lines += ["", f"- Events generated {self.generated}, stored {self.stored}, lost {self.lost}, "
                   f"duplicated {self.duplicated} (the same play's same event recorded twice: {self.repeated_records}).",
+                  f"- Media files downloaded and checked by the simulated devices: {self.sim_downloads}.",
                   f"- Start error of the programme's slots (actual − planned, every device): p50 {errs.get('p50', 0):.0f} ms, "
                   f"p95 {errs.get('p95', 0):.0f} ms, p99 {errs.get('p99', 0):.0f} ms, max {errs.get('max', 0):.0f} ms.",
                   f"- The same on the real agents only: p50 {ag.get('p50', 0):.0f} ms, p95 {ag.get('p95', 0):.0f} ms, "
@@ -122,7 +127,7 @@ class DayReport:
                   f"- Emergencies, the item's start (its sending, or its re-sending to a commune that was cut off) → "
                   f"start on each device: p50 {em.get('p50', 0):.0f} ms, "
                   f"p95 {em.get('p95', 0):.0f} ms, p99 {em.get('p99', 0):.0f} ms, max {em.get('max', 0):.0f} ms.",
-                  f"- Backlog drained {self.drain_s:.1f} s after the last fault ended (every outbox empty)." if self.drain_s is not None
+                  f"- Backlog drained {self.drain_s:.1f} s after the last fault ({self.drain_after}) ended: every outbox empty." if self.drain_s is not None
                   else f"- Backlog: {'not drained within the bound' if self.faults_done else 'no fault'}.",
                   f"- `loaxa audit verify`: {'ok' if self.audit_ok else 'FAILED'}.", ""]
         return "\n".join(lines)
@@ -155,7 +160,8 @@ class ProvinceDay:
         self.report = DayReport(size)
         self.broadcasts: list[tuple[str, str]] = []  # (what, broadcast id)
         self.slot_times: dict[str, float] = {}  # the programme's broadcast id -> its planned start
-        self._last_fault_end: float | None = None
+        self._closing = threading.Event()
+        self._drain_watch = 0  # which fault's drain is being timed (a later fault replaces it)
         self.drain_bound_s = max(120.0, size.day_s)
 
     # --- set-up --------------------------------------------------------------------------
@@ -221,7 +227,7 @@ class ProvinceDay:
             action()
             if not name.startswith(("schedule", "emergency")):
                 self.report.faults_done.append(name)
-                self._last_fault_end = time.monotonic()
+                self._watch_drain(name)
         wait_for(lambda: time.monotonic() - t0 >= day, timeout=day + 600, interval=0.5, what="the end of the day")
 
     def _schedule(self, what: str, b: dict, start) -> None:
@@ -344,15 +350,30 @@ class ProvinceDay:
                 total += 1
         return total
 
+    def _watch_drain(self, fault: str) -> None:
+        """Time, from the end of this fault, until every outbox is empty (a later fault starts the clock again)."""
+        self._drain_watch += 1
+        mine, ended = self._drain_watch, time.monotonic()
+
+        def watch() -> None:
+            while self._drain_watch == mine and not self._closing.is_set():
+                if self._outboxes() == 0:
+                    if self._drain_watch == mine:
+                        self.report.drain_s, self.report.drain_after = time.monotonic() - ended, fault
+                    return
+                time.sleep(0.5)
+
+        self.report.drain_s = None
+        threading.Thread(target=watch, name=f"drain-{fault}", daemon=True).start()
+
     def _drain(self) -> None:
         try:
             wait_for(lambda: self._outboxes() == 0, timeout=self.drain_bound_s, interval=1, what="every outbox drained")
+            if self.report.faults_done:
+                wait_for(lambda: self.report.drain_s is not None, timeout=5, interval=0.2, what="the drain timed")
         except AssertionError:
             left = {d: n for d, n in ((d, len(x.outbox)) for d, x in self.fleet.devices.items()) if n}
             log.warning("outboxes not drained: %d events left; simulated devices %s", self._outboxes(), left)
-            return
-        if self._last_fault_end is not None:
-            self.report.drain_s = time.monotonic() - self._last_fault_end
 
     def _collect(self) -> None:
         r = self.report
@@ -408,11 +429,13 @@ class ProvinceDay:
                     on_agents.append(ms)
         r.start_error_ms, r.emergency_start_ms = _percentiles(errors[False]), _percentiles(errors[True])
         r.agent_start_ms = _percentiles(on_agents)
+        r.sim_downloads = self.fleet.downloads()
         out = self.rig.cli("audit", "verify", check=False)
         r.audit_ok = out.returncode == 0
         r.audit_output = (out.stdout + out.stderr).strip()[-2000:]
 
     def close(self) -> None:
+        self._closing.set()
         if self.fleet is not None:
             self.fleet.close()
         self.rig.close()
@@ -440,7 +463,6 @@ def main(argv: list[str]) -> int:
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     size = DaySize(args.communes, args.agents, args.sims, args.day_s, tuple(args.fault))
-    import tempfile
     with tempfile.TemporaryDirectory(prefix="province-day-") as tmp:
         report = ProvinceDay(args.root or Path(tmp), size).run()
     write_results(report, args.results, args.doc)
