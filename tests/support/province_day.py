@@ -69,6 +69,7 @@ TIMETABLE: tuple[tuple[float, str], ...] = (
     (0.55, "agents_killed_during_download"),
     (0.84, "power_cut"),
 )
+PARTITION_SPAN = 0.12  # of the day: the first commune's bridge is down from 0.30 to 0.42
 SLOTS = {"morning": 0.20, "evening": 0.66}
 EMERGENCIES = (0.36, 0.76)
 
@@ -216,6 +217,8 @@ class ProvinceDay:
         events: list[tuple[float, str, Callable[[], None]]] = []
         for frac, name in self.size.chosen():
             events.append((frac, name, getattr(self, f"_fault_{name}")))
+            if name == "bridge_partition":  # healed by the timetable, so the day goes on while it lasts
+                events.append((frac + PARTITION_SPAN, "bridge_healed", self._heal_partition))
         evening_at = min(0.55 - 0.001, SLOTS["evening"] - 8 / day)  # a plan and its file need a few seconds
         events.append((evening_at, "schedule_evening",
                        lambda: self._schedule("evening", texts["evening"], at(SLOTS["evening"]))))
@@ -225,7 +228,9 @@ class ProvinceDay:
             wait_for(lambda: time.monotonic() - t0 >= frac * day, timeout=day + 60, interval=0.2, what=name)
             log.info("t=%.0f s: %s", time.monotonic() - t0, name)
             action()
-            if not name.startswith(("schedule", "emergency")):
+            if name == "bridge_healed":
+                self._watch_drain("bridge_partition")
+            elif not name.startswith(("schedule", "emergency")):
                 self.report.faults_done.append(name)
                 self._watch_drain(name)
         wait_for(lambda: time.monotonic() - t0 >= day, timeout=day + 600, interval=0.5, what="the end of the day")
@@ -292,10 +297,10 @@ class ProvinceDay:
             a.start()
 
     def _fault_bridge_partition(self) -> None:
-        proxy = self.rig.proxies[list(self.communes)[0]]
-        proxy.cut()
-        self._hold(self._span(0.12, 10))
-        proxy.heal()
+        self.rig.proxies[list(self.communes)[0]].cut()
+
+    def _heal_partition(self) -> None:
+        self.rig.proxies[list(self.communes)[0]].heal()
 
     def _fault_controller_killed(self) -> None:
         self.ctl.stop(signal.SIGKILL)
