@@ -16,13 +16,22 @@ PYTEST_WORKERS ?= 4
 test: system-deps-test venv-test
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
-# The long variants of the broker-tree fault tests (not part of make test): a commune's link
-# down for the field figure of 10 minutes, a bridge flapping for 2 minutes.  The province-day
-# simulation will join this target.
+# Not part of make test: the province-day simulation (a compressed day of SOAK_DAY_S seconds
+# with SOAK_AGENTS real agents and SOAK_SIMS simulated devices under SOAK_COMMUNES commune
+# brokers, faults on a timetable; its report goes to bench/province_day.md and its keys
+# soak_events_lost and soak_plays_missed to bench/results.json), then the long variants of the
+# broker-tree fault tests: a commune's link down for the field figure of 10 minutes, a bridge
+# flapping for 2 minutes.
+SOAK_DAY_S ?= 600
+SOAK_COMMUNES ?= 3
+SOAK_AGENTS ?= 30
+SOAK_SIMS ?= 1000
 SOAK_LINK_DOWN_S ?= 600
 SOAK_FLAP_S ?= 120
 
 soak: system-deps-test venv-test
+	PYTHONPATH=$(CURDIR):$(CURDIR)/tests $(PY) -m support.province_day --day-s $(SOAK_DAY_S) \
+		--communes $(SOAK_COMMUNES) --agents $(SOAK_AGENTS) --sims $(SOAK_SIMS)
 	LOAXA_LINK_DOWN_S=$(SOAK_LINK_DOWN_S) LOAXA_FLAP_S=$(SOAK_FLAP_S) \
 		$(PY) -m pytest -n 2 --dist loadfile --timeout 1800 tests/province $(PYTEST_ARGS)
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
+PROVINCE_DAY = Path(__file__).resolve().parent / "province_day.md"  # written by make soak (tests/support/province_day.py)
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,13 @@ FIGURES = [
     Figure("fanout_p99_ms", "Emergency fan-out to 500 devices: p99 from POST /api/emergency to receipt", "ms", 150.0,
            reference="a bare mosquitto fan-out to 500 paho clients measured p99 ≈ 40 ms here"),
     Figure("fanout_p99_ms_2000", "Emergency fan-out to 2,000 devices: p99", "ms"),
+    Figure("fanout_p99_ms_bridged_2000", "Emergency fan-out through 4 bridged commune brokers to 2,000 devices: p99 from "
+           "the command's publish on the province broker to receipt", "ms", 150.0,
+           reference="fanout_p99_ms_direct_2000_same_run: the same devices on one broker, in the same run"),
+    Figure("soak_events_lost", "Province day (`make soak`): events lost or stored twice", "events", 0.0,
+           reference="see the province day below"),
+    Figure("soak_plays_missed", "Province day: approved plays that did not air (a slot yielding to an emergency aside)",
+           "plays", 0.0),
     Figure("plan_publish_5000_s", "Rebuild, sign and publish 48 h plans for 5,000 devices", "s", 3.0),
     Figure("render_rtf", "Render real-time factor (clean → normalize → espeak-ng → master → encode)", "× real time", 30.0,
            higher_is_better=True),
@@ -142,6 +150,8 @@ def write(results: dict[str, Any], load_average: tuple[float, float, float] | No
     if others:
         lines += ["", "## Other figures", "", "| Key | Value |", "|---|---|"]
         lines += [f"| `{k}` | {_fmt(results[k])} |" for k in others]
+    if PROVINCE_DAY.exists():
+        lines += ["", "## Province day (`make soak`)", "", PROVINCE_DAY.read_text().rstrip()]
     lines.append("")
     DOC.write_text("\n".join(lines))
     return DOC

@@ -15,6 +15,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from controller.db import Database
+from controller.devices.bridge_queues import BridgeQueues
 from controller.devices.flapping import FlapWatch
 from controller.devices.ingest import Ingest
 from controller.devices.media_access import MediaAccess
@@ -29,6 +30,7 @@ class Observed(Protocol):
     flaps: FlapWatch
     media_access: MediaAccess
     mqtt: MqttConnection
+    bridge_queues: BridgeQueues
 
 
 class _StateCollector(Collector):
@@ -65,6 +67,22 @@ class _StateCollector(Collector):
                                   value=c.media_access.denied)
         yield GaugeMetricFamily("loaxa_broker_connected", "1 when the controller is connected to the MQTT broker",
                                 value=1 if c.mqtt.connected.is_set() else 0)
+        yield from _bridge_families(c.bridge_queues)
+
+
+def _bridge_families(queues: BridgeQueues) -> Iterator:
+    """Each commune broker's queue figures as it last reported them over its bridge (none on a single broker)."""
+    stored = GaugeMetricFamily("loaxa_bridge_messages_stored", "Messages a commune broker holds: retained plans and "
+                               "what waits for the province link or for devices that are away, as last reported over "
+                               "its bridge", labels=["broker"])
+    dropped = CounterMetricFamily("loaxa_bridge_messages_dropped", "Messages a commune broker dropped because a queue "
+                                  "limit was reached, since it started", labels=["broker"])
+    for q in queues.all():
+        if q.stored is not None:
+            stored.add_metric([q.broker_id], q.stored)
+        if q.dropped is not None:
+            dropped.add_metric([q.broker_id], q.dropped)
+    yield from (stored, dropped)
 
 
 class ControllerMetrics:

@@ -29,6 +29,7 @@ from controller.plans.jobs import JobRunner, MediaKeeper
 from controller.security.broker_config import plaintext_exposure
 from controller.security.broker_config import broker_dir, device_broker_address
 from controller.security.device_security import DeviceSecurity, mqtt_settings
+from controller.devices.bridge_queues import SYS_WILDCARD, BridgeQueues
 from controller.devices.broker_tree import LINK_WILDCARD, BrokerTree
 from controller.security.keyring import Keyring
 from controller.devices.media_access import MediaAccess
@@ -67,6 +68,7 @@ class Controller:
         self.signer = self.keyring  # signs with whatever key the key file holds now (see keyring.py)
         self.registry = Registry(self.db, config.plans.low_volume_fault)
         self.broker_tree = BrokerTree(self.db)
+        self.bridge_queues = BridgeQueues()
         self.users = Users(self.db, config.people)
         self.audit = AuditTrail(self.db)
         self.dictionary = CommuneDictionary(self.db, self.audit)
@@ -82,7 +84,8 @@ class Controller:
             broker_settings,
             client_id=protocol.client_id(broker_settings.username, "loaxa-controller"),
             on_message=self._on_message,
-            subscriptions=[(protocol.STATE_WILDCARD, 1), (protocol.EVENTS_WILDCARD, 1), (LINK_WILDCARD, 1)],
+            subscriptions=[(protocol.STATE_WILDCARD, 1), (protocol.EVENTS_WILDCARD, 1), (LINK_WILDCARD, 1),
+                           (SYS_WILDCARD, 0)],
             on_connect=self._on_connect,
             on_disconnect=self.link_down,
         )
@@ -191,7 +194,7 @@ class Controller:
         self.jobs.rebuild()
 
     def _on_message(self, topic: str, payload: bytes) -> None:
-        if self.broker_tree.on_link_message(topic, payload):
+        if self.broker_tree.on_link_message(topic, payload) or self.bridge_queues.on_message(topic, payload):
             return
         self.ingest.handle(topic, payload)
         self.security.kill_switches.on_message(topic, payload)

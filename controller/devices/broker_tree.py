@@ -31,6 +31,7 @@ from typing import Any, Iterable
 from controller.config import ControllerConfig
 from controller.db import Database
 from controller.devices.credentials import Account, hash_password, new_password, write_secret
+from controller.devices.bridge_queues import sys_topic_prefix
 from controller.errors import InputError, NotFound
 from controller.reports.audit import AuditTrail
 from loaxa import protocol
@@ -46,6 +47,7 @@ _ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 COMMUNE_QUEUE_MESSAGES = 100_000
 COMMUNE_QUEUE_BYTES = 256 * 1024 * 1024
 BRIDGE_KEEPALIVE_S = 30
+SYS_INTERVAL_S = 10  # how often a commune broker reports its queue figures (controller.devices.bridge_queues)
 
 
 def link_topic(broker_id: str) -> str:
@@ -199,7 +201,7 @@ def province_acl_lines(tree: BrokerTree, groups_of: dict[str, list[str]]) -> lis
         lines += in_topics(b, devices, groups_of, fmt="topic read {}")
         for d in devices:
             lines += [f"topic write {protocol.state_topic(d)}", f"topic write {protocol.events_topic(d)}"]
-        lines += [f"topic write {link_topic(b.id)}", ""]
+        lines += [f"topic write {link_topic(b.id)}", f"topic write {sys_topic_prefix(b.id)}#", ""]
     return lines
 
 

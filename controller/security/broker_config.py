@@ -78,7 +78,7 @@ def render_acl(accounts: list[Account], groups_of: dict[str, list[str]]) -> str:
             if a.role == "controller":
                 lines.append(f"topic write {protocol.heads_topic()}")
                 lines += [f"topic read {protocol.STATE_WILDCARD}", f"topic read {protocol.EVENTS_WILDCARD}",
-                          f"topic read {root}/bridge/+/state"]
+                          f"topic read {root}/bridge/+/state", f"topic read {root}/bridge/+/sys/#"]
         else:
             d = a.device_id or ""
             lines += [f"topic read {protocol.plan_topic(d)}", f"topic read {protocol.cmd_topic(d)}",

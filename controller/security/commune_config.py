@@ -18,8 +18,9 @@ from controller.config import ControllerConfig
 from controller.db import Database
 from controller.devices.credentials import Account, Credentials
 from controller.security import broker_config as bc
+from controller.devices.bridge_queues import SYS_PATTERNS, SYS_PREFIX, sys_topic_prefix
 from controller.devices.broker_tree import (BRIDGE_KEEPALIVE_S, COMMUNE_QUEUE_BYTES, COMMUNE_QUEUE_MESSAGES,
-                                             BrokerTree, CommuneBroker, bridge_secret_path, in_topics, link_topic)
+                                             SYS_INTERVAL_S, BrokerTree, CommuneBroker, bridge_secret_path, in_topics, link_topic)
 from controller.security.certs import issue_server_cert
 from loaxa import protocol
 from loaxa.config import PathIn
@@ -74,7 +75,7 @@ def render_conf(config: ControllerConfig, b: CommuneBroker, files: CommuneFiles,
              "# Events of the whole commune queue here while the province link is down (a 24 h outage is",
              "# a few thousand batches); the bridge's session on the province side keeps what flows down.",
              f"max_queued_messages {COMMUNE_QUEUE_MESSAGES}", f"max_queued_bytes {COMMUNE_QUEUE_BYTES}",
-             "persistence true", f"persistence_location {files.at('data')}/", "autosave_interval 30",
+             f"sys_interval {SYS_INTERVAL_S}", "persistence true", f"persistence_location {files.at('data')}/", "autosave_interval 30",
              f"user {config.broker.run_as}", "",
              "# The bridge: measured to keep retained changes and queued QoS 1 messages across an outage",
              "# only as mqttv311 with cleansession false (never mqttv50 on mosquitto 2.0).",
@@ -88,6 +89,8 @@ def render_conf(config: ControllerConfig, b: CommuneBroker, files: CommuneFiles,
              f"notification_topic {link_topic(b.id)}", "bridge_attempt_unsubscribe false"]
     lines += in_topics(b, devices, groups_of, fmt="topic {} in 1")
     lines += [f"topic {protocol.STATE_WILDCARD} out 1", f"topic {protocol.EVENTS_WILDCARD} out 1"]
+    lines += ["# The broker's queue figures for the controller's /metrics (QoS 0: never queued themselves)."]
+    lines += [f"topic {p} out 0 {SYS_PREFIX} {sys_topic_prefix(b.id)}" for p in SYS_PATTERNS]
     return "\n".join(lines) + "\n"
 
 

@@ -11,21 +11,12 @@ import os
 import time
 from datetime import timedelta
 
-import pytest
-
 from loaxa.wire_time import utcnow
 from support.harness import wait_for
-from support.tree_rig import assert_every_event_once, broadcast, bulletin, planned, started_province, stored
+from support.tree_rig import assert_every_event_once, broadcast, bulletin, planned, stored
 
 FLAP_S = float(os.environ.get("LOAXA_FLAP_S", "15"))
 FLAP_PERIOD_S = float(os.environ.get("LOAXA_FLAP_PERIOD_S", "3"))
-
-
-@pytest.fixture
-def province(tmp_path):
-    rig, ctl, agents = started_province(tmp_path)
-    yield rig, ctl, agents
-    rig.close()
 
 
 def test_a_flapping_bridge_loses_and_duplicates_nothing(province):

@@ -17,13 +17,12 @@ from datetime import timedelta
 
 import pytest
 
-from controller.devices.credentials import Credentials
 from controller.security import commune_config
 from loaxa import protocol
 from loaxa.wire_time import utcnow
 from support.harness import wait_for
 from support.secure_rig import Client
-from support.tree_rig import TreeRig, assert_every_event_once, broadcast, bulletin, planned
+from support.tree_rig import TreeRig, assert_every_event_once, broadcast, bulletin, idle_pole_watch, planned
 
 LINK_DOWN_S = float(os.environ.get("LOAXA_LINK_DOWN_S", "30"))
 
@@ -33,22 +32,6 @@ def province(tmp_path):
     rig = TreeRig(tmp_path, plans="command_ttl_s = 600\nemergency_resend_s = 1\n")
     yield rig
     rig.close()
-
-
-def idle_pole_watch(rig: TreeRig, device_id: str, commune: str) -> Client:
-    """A pole with credentials but no agent, listening to its own plan topic on its commune broker."""
-    db = rig.db()
-    try:
-        user, password = Credentials(db).issue_device(device_id)
-        commune_config.write_access(rig.config, db)
-    finally:
-        db.close()
-    rig.communes[commune].reload()
-    watch = wait_for(lambda: (c := Client(rig.communes[commune].port, user, password, client_id=user, host="localhost",
-                                          tls_ca=rig.files.ca_cert)).accepted and c, timeout=20,
-                     what="the idle pole accepted by its commune broker")
-    watch.subscribe(protocol.plan_topic(device_id))
-    return watch
 
 
 def plan_versions(watch: Client, device_id: str) -> list[int]:

@@ -10,18 +10,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from loaxa.wire_time import utcnow
 from support.harness import wait_for
-from support.tree_rig import assert_every_event_once, broadcast, bulletin, planned, played, started_province, stored
-
-
-@pytest.fixture
-def province(tmp_path):
-    rig, ctl, agents = started_province(tmp_path)
-    yield rig, ctl, agents
-    rig.close()
+from support.tree_rig import assert_every_event_once, broadcast, bulletin, planned, played, stored
 
 
 def test_a_commune_broker_then_the_province_broker_restarted(province):

@@ -12,17 +12,23 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
+from typing import Iterator
 
+import pytest
+
+from controller.devices.credentials import Credentials
 from controller.devices.registry import Registry
 from controller.people.actor import Actor
 from controller.security.operator_session import operator_session
 from controller.security import broker_config
 from controller.devtools.broker_runner import Broker, free_port
 from controller.devices.broker_tree import BrokerTree
+from controller.security import commune_config
 from controller.security.commune_config import commune_files
+from loaxa import protocol
 from loaxa.wire_time import format_time
 from support.harness import AgentHandle, ControllerHandle, _env, loaxa, wait_for
-from support.secure_rig import SecureRig
+from support.secure_rig import Client, SecureRig
 from support.tcp_proxy import TcpProxy
 from support.tree import UNITS, seed_registry
 
@@ -32,8 +38,10 @@ COMMUNES = {"xa-a": "thon-a", "xa-b": "thon-b"}
 class TreeRig(SecureRig):
     """The controller config of a province with commune brokers; brokers, proxies and agents on loopback."""
 
-    def __init__(self, root: Path, plans: str = "", security: str = ""):
+    def __init__(self, root: Path, plans: str = "", security: str = "", communes: dict[str, str] | None = None):
+        """``communes``: commune id -> its one village; by default the two of :mod:`support.tree`."""
         super().__init__(root, tls=True, plans=plans, security=security)
+        self.commune_villages = communes or COMMUNES
         self.proxies: dict[str, TcpProxy] = {}
         self.communes: dict[str, Broker] = {}
         self.codes: dict[str, str] = {}
@@ -42,10 +50,17 @@ class TreeRig(SecureRig):
         """Units, devices (device id -> village), the commune brokers and every generated file."""
         db = self.db()
         try:
-            seed_registry(Registry(db), devices=False)
+            if self.commune_villages == COMMUNES:
+                seed_registry(Registry(db), devices=False)
+                assert [u.id for u in UNITS if u.level == "commune"] == list(COMMUNES)
+            else:
+                registry = Registry(db)
+                registry.add_unit("tinh", "Tỉnh Thử", None, "province")
+                for commune, village in self.commune_villages.items():
+                    registry.add_unit(commune, f"Xã {commune}", "tinh", "commune")
+                    registry.add_unit(village, f"Thôn {village}", commune, "village")
         finally:
             db.close()
-        assert [u.id for u in UNITS if u.level == "commune"] == list(COMMUNES)
         with operator_session(self.config) as security:  # what 'loaxa device add' runs, in this process
             for device_id, village in devices.items():
                 _device, self.codes[device_id], _expires = security.add_device(village, f"Cụm loa {device_id}",
@@ -54,7 +69,7 @@ class TreeRig(SecureRig):
         db = self.db()
         try:
             tree = BrokerTree(db)
-            for commune in COMMUNES:
+            for commune in self.commune_villages:
                 self.proxies[commune] = TcpProxy("localhost", self.tls_port)
                 tree.add(self.config, commune, [commune], "localhost", free_port(),
                          f"localhost:{self.proxies[commune].port}", actor="test")
@@ -79,9 +94,9 @@ class TreeRig(SecureRig):
 
     def start_all(self) -> None:
         self.start_generated_broker()
-        for commune in COMMUNES:
+        for commune in self.commune_villages:
             self.start_commune(commune)
-        self.wait_links({c: True for c in COMMUNES})
+        self.wait_links({c: True for c in self.commune_villages})
 
     def link(self, commune: str) -> bool | None:
         db = self.db()
@@ -119,6 +134,22 @@ class TreeRig(SecureRig):
             broker.stop()
         for proxy in self.proxies.values():
             proxy.close()
+
+
+def idle_pole_watch(rig: TreeRig, device_id: str, commune: str) -> Client:
+    """A pole with credentials but no agent, listening to its own plan topic on its commune broker."""
+    db = rig.db()
+    try:
+        user, password = Credentials(db).issue_device(device_id)
+        commune_config.write_access(rig.config, db)
+    finally:
+        db.close()
+    rig.communes[commune].reload()
+    watch = wait_for(lambda: (c := Client(rig.communes[commune].port, user, password, client_id=user, host="localhost",
+                                          tls_ca=rig.files.ca_cert)).accepted and c, timeout=20,
+                     what="the idle pole accepted by its commune broker")
+    watch.subscribe(protocol.plan_topic(device_id))
+    return watch
 
 
 def bulletin(ctl, text: str) -> dict:
@@ -178,6 +209,14 @@ def started_province(root: Path) -> tuple[TreeRig, ControllerHandle, dict[str, A
         rig.close()
         raise
     return rig, ctl, agents
+
+
+@pytest.fixture
+def province(tmp_path: Path) -> Iterator[tuple[TreeRig, ControllerHandle, dict[str, AgentHandle]]]:
+    """The fault tests' province: the tree running, the controller, one pole per commune (tests/province/conftest.py)."""
+    rig, ctl, agents = started_province(tmp_path)
+    yield rig, ctl, agents
+    rig.close()
 
 
 def played(agent, bc: dict) -> bool:
