@@ -14,7 +14,7 @@ demo: system-deps venv
 PYTEST_WORKERS ?= 4
 
 test: system-deps-test venv-test
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=15 $(PYTEST_ARGS)
 
 # Not part of make test: the province-day simulation (a compressed day of SOAK_DAY_S seconds
 # with SOAK_AGENTS real agents and SOAK_SIMS simulated devices under SOAK_COMMUNES commune
