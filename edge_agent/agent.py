@@ -87,9 +87,18 @@ def load_device_key(path: Path) -> Signer:
         pass
     signer = Signer.generate()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as f:
         f.write(signer.private_pem())
+        f.flush()
+        os.fsync(f.fileno())
+    try:
+        os.link(tmp, path)  # whole or absent, even after a power cut; never over a key already there
+    except FileExistsError:
+        return Signer.from_pem(path.read_bytes())
+    finally:
+        os.unlink(tmp)
     log.warning("made a new device key %s: this device's playback events count only once it is enrolled with it "
                 "('loaxa agent enroll')", signer.kid)
     return signer

@@ -92,3 +92,16 @@ def test_commands_for_others_expired_or_replayed_do_nothing(rig):
     state = wait_for(lambda: latest_state(listener).security_rejections == 4 and latest_state(listener),
                      what="four command rejections")
     assert state.volume == 33
+
+
+def test_a_missing_device_key_is_made_whole_private_and_kept(tmp_path):
+    """The key appears complete or not at all (a reader never sees an empty file), mode 0600, and stays."""
+    import stat
+
+    from edge_agent.agent import load_device_key
+
+    path = tmp_path / "keys" / "device-ed25519.pem"
+    made = load_device_key(path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and path.read_bytes().startswith(b"-----BEGIN PRIVATE KEY-----")
+    assert load_device_key(path).kid == made.kid
+    assert sorted(p.name for p in path.parent.iterdir()) == ["device-ed25519.pem"]

@@ -109,6 +109,16 @@ class StreamAccounts:
         with urllib.request.urlopen(req, timeout=5) as resp:  # noqa: S310 - our own loopback server
             return resp.read()
 
+    def mounted(self, mount: str) -> bool:
+        """Whether a source is on ``mount`` now (Icecast's own list); False when it cannot say."""
+        if not self.admin_url:
+            return False
+        try:
+            mounts = ElementTree.fromstring(self._admin("listmounts", {}))
+        except (OSError, urllib.error.URLError, ElementTree.ParseError):
+            return False
+        return any(source.get("mount", "") == mount for source in mounts.iter("source"))
+
     def _kick(self, username: str) -> None:
         """Close the revoked listener's open connections (the file only stops new ones)."""
         if not self.admin_url:

@@ -42,6 +42,7 @@ MAX_LIVE_S = 3600.0
 MAX_CHUNK_BYTES = 1 << 20
 PLAYOUT_MARGIN_S = 4.0  # devices are stopped this long after the outro left the controller
 REJOIN_AFTER_S = 10.0  # a device still idle this long after it was told is told again
+MOUNT_WAIT_S = 3.0  # devices are told once the session's mount is up, or after this long
 RANK = {p: i for i, p in enumerate(PRIORITIES)}
 
 
@@ -172,6 +173,8 @@ class LiveSessions:
             mixer = LiveMixer(self.streaming.source_target(session.mount), self._archive_pcm(session.id)).start()
             self._mixers[session.id] = mixer
             self._last_chunk[session.id] = self._began[session.id] = time.monotonic()
+        if not self.streaming.wait_mounted(session.mount, MOUNT_WAIT_S):
+            log.warning("live %s: the mount was not up within %.0f s; devices join when it is", session.id, MOUNT_WAIT_S)
         self._tell_devices(session)
         log.info("live session %s by %s on %d devices", session.id, actor.username, len(devices))
         return session

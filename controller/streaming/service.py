@@ -174,6 +174,18 @@ class Streaming:
         host = urlsplit(self.server.url).hostname if self.server else "127.0.0.1"
         return f"icecast://source:{self._secrets.source_password}@{host}:{self.settings.port}{mount}"
 
+    def wait_mounted(self, mount: str, timeout_s: float) -> bool:
+        """Wait, at most ``timeout_s``, until a source is on ``mount``: devices told before that
+        get a 404, back off and join after the first seconds of the stream (the intro chime)."""
+        deadline = time.monotonic() + timeout_s
+        while self.running:
+            if self.accounts.mounted(mount):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+        return False
+
     # relays --------------------------------------------------------------------------------------
     def stream_ref(self, device_id: str, source_id: str) -> StreamRef | None:
         """The signed address a device listens to a relay at: its own account, None when it has none."""

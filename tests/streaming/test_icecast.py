@@ -51,3 +51,18 @@ def test_devices_reach_icecast_over_tls_verified_against_the_controller_ca(iceca
     finally:
         source.close()
         db.close()
+
+
+def test_the_controller_sees_when_a_mount_is_up_before_telling_devices(icecast: IcecastRig, tmp_path: Path):
+    """A live session's devices are told once its mount is up, so none gets a 404 and misses the intro chime."""
+    db = Database(tmp_path / "c.db")
+    accounts = StreamAccounts(db, icecast.layout, icecast.admin_url, icecast.secrets.admin_password)
+    assert not accounts.mounted("/live-1.ogg")
+    source = IcecastSource(icecast, "/live-1.ogg").start()
+    try:
+        wait_for(lambda: accounts.mounted("/live-1.ogg"), timeout=30, what="the mount listed by Icecast")
+        assert not accounts.mounted("/live-2.ogg")
+    finally:
+        source.close()
+        db.close()
+    wait_for(lambda: not accounts.mounted("/live-1.ogg"), timeout=30, what="the mount gone with its source")

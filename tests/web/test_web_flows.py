@@ -11,7 +11,7 @@ import pytest
 from openpyxl import load_workbook
 
 from support.harness import DOCUMENTS, wait_for
-from support.browser import DESKTOP, PHONE
+from support.browser import DESKTOP, PHONE, wait_js
 from support.web_commune import PASSWORD, local_now, setup_commune
 
 pytestmark = pytest.mark.browser
@@ -52,12 +52,15 @@ def test_compose_approve_play_audit_and_export(system, sessions):
     page.wait_for_selector("#player:not([hidden])")
     assert page.is_visible("#voice-warning"), "the offline voice is announced"
 
-    start = local_now() + timedelta(seconds=30)
+    start = local_now() + timedelta(seconds=45)
     page.check("#targets input[value='xa']")
     page.fill("#start_date", start.date().isoformat())
     page.fill("#slot_times", f"{start:%H:%M:%S}")
     page.click("#btn-submit")
-    page.wait_for_selector("#done:not([hidden])")
+    answered = wait_js(page, """() => !document.querySelector('#done').hidden ? 'done'
+        : [...document.querySelectorAll('.field-error, .flash.error, #override-box:not([hidden])')]
+            .map(e => e.innerText.trim()).filter(Boolean).join(' | ')""", timeout=30, what="the submission answered")
+    assert answered == "done", f"the submission was refused: {answered}"
     bc_id = re.search(r"mã (bc-[0-9a-f]+)", page.inner_text("#done-text")).group(1)
     assert ctl.api.get(f"/api/broadcasts/{bc_id}")["status"] == "pending_approval"
 
