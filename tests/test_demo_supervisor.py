@@ -105,6 +105,8 @@ def make_in_a_terminal(tmp_path, script: str) -> tuple[int, str]:
         import termios
 
         os.setsid()
+        signal.signal(signal.SIGINT, signal.SIG_DFL)  # as a terminal's shell starts make, whatever the runner ignores
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
         fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
 
     env = dict(os.environ, PYTHONPATH=str(ROOT))

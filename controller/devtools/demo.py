@@ -151,9 +151,17 @@ def enrollment_codes(config_path: Path) -> dict[str, str]:
 OUTAGE_DEVICE = "loa-tay-1"  # the speaker the demo switches off for a while, to show a dead one
 
 
+def listen_for_ctrl_c() -> None:
+    """Ctrl-C stops the demo even when it was started with SIGINT ignored or blocked (a background
+    job of a script, a service manager's child): the demo is meant to be stopped by it."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def run_demo(workdir: Path, http_port: int = 8080, outage_after_s: float = 90.0, outage_for_s: float = 150.0,
              restart_delay_s: float = 3.0) -> int:
     """Run the demo until Ctrl-C or SIGTERM (exit 0); a process that dies is restarted, never the end of it."""
+    listen_for_ctrl_c()
     with own_foreground():
         try:
             return _run(workdir, http_port, outage_after_s, outage_for_s, restart_delay_s)
