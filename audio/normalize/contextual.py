@@ -18,9 +18,16 @@ _HOUSE = re.compile(r"(?<![\w])SN\.?\s*:?\s*(?=\d{1,4}[A-Z]?(?:\s*/\s*\d+[A-Z]?)
 _THT = re.compile(r"(?<![\w])THT(?![\w])")
 _LIVESTOCK = re.compile(r"(?i:LMLM|lở mồm|tiêm phòng|vắc xin|vaccine|trâu|bò|lợn|heo|gia súc|gia cầm|dịch bệnh|thú y)")
 
+# "TT" is thông tin alone, but the standing committee (Thường trực) before a council or a
+# Party committee, and a centre (Trung tâm) before what it serves.
+_TT_STANDING = re.compile(r"(?<![\w])TT(?=\s+(?:HĐND|UBND|UBMTTQ|MTTQ|Đảng ủy|Đảng uỷ|ĐU|HU|TU|Huyện ủy|Tỉnh ủy|Thành ủy)(?![\w]))")
+_TT_CENTRE = re.compile(r"(?<![\w])TT(?=\s+(?:Y tế|Văn hóa|Giáo dục|GDNN|Dạy nghề|Hành chính|Phục vụ|Chính trị)(?![\w]))")
+
 
 def read_contextual(line: str) -> str:
-    """``SN 1975`` → ``sinh năm 1975``; ``SN 12`` → ``số nhà 12``; ``THT`` beside livestock → tụ huyết trùng."""
+    """``SN 1975`` → ``sinh năm 1975``; ``SN 12`` → ``số nhà 12``; ``THT`` beside livestock → tụ huyết trùng;
+    ``TT HĐND`` → ``Thường trực HĐND``, ``TT Y tế`` → ``Trung tâm Y tế``."""
+    line = _TT_CENTRE.sub("Trung tâm", _TT_STANDING.sub("Thường trực", line))
     if _LIVESTOCK.search(line):
         line = _THT.sub("tụ huyết trùng", line)
     return _HOUSE.sub("số nhà ", _BORN.sub("sinh năm ", line))

@@ -43,6 +43,7 @@ CLASS_TABLES = {
     "normalize_g_hours.tsv": 12,
     "normalize_rounds_context.tsv": 12,
     "normalize_metres_and.tsv": 10,
+    "normalize_standing_ratings.tsv": 8,
 }
 
 
