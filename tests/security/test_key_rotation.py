@@ -65,7 +65,7 @@ def test_rotation_moves_controller_and_agent_to_the_new_key_and_retires_the_old(
 
     agent.stop()
     agent.start()  # the retired key stays retired across a restart; the stored plan still loads
-    wait_for(lambda: state().online and state().security_rejections == 0, what="agent back")
+    wait_for(lambda: state().online and state().security_rejections == 0, timeout=60, what="agent back")
     listener.publish(protocol.plan_topic("loa-1"), forged(applied + 11))
     wait_for(lambda: state().security_rejections >= 1, what="retired key still rejected after restart")
     assert state().plan_version == applied
