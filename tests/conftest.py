@@ -22,3 +22,28 @@ def system(tmp_path: Path, broker: Broker):
     s = System(tmp_path, broker)
     yield s
     s.close()
+
+
+LOG_TAIL_LINES = 60
+LOG_FILES_SHOWN = 8
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """A failed test shows the tails of the process logs it left (agents, controller, brokers).
+
+    CI keeps nothing but its output, and a fault test on real processes is read from their logs."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when != "call" or not report.failed:
+        return
+    tmp = item.funcargs.get("tmp_path") if hasattr(item, "funcargs") else None
+    if not isinstance(tmp, Path) or not tmp.is_dir():
+        return
+    logs = sorted((p for p in tmp.rglob("*.log") if p.is_file()), key=lambda p: p.stat().st_mtime, reverse=True)
+    for path in logs[:LOG_FILES_SHOWN]:
+        try:
+            lines = path.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:]
+        except OSError:
+            continue
+        report.sections.append((f"log {path.relative_to(tmp)}", "\n".join(lines)))

@@ -3,6 +3,7 @@ timeline (gpiozero mock pin), emergency preemption, clock and silence flags."""
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -270,3 +271,23 @@ def test_a_warm_up_switches_the_amplifier_on_at_once_and_off_when_nothing_comes(
     timeline = r.pin_timeline()
     assert [level for _, level in timeline] == [True, False]
     assert timeline[0][0] - t0 < 0.5 and timeline[1][0] - timeline[0][0] >= 1.0
+
+
+def test_a_burst_of_re_sent_copies_of_one_emergency_airs_it_once_and_whole(rig, tmp_path):
+    """A commune whose bridge was down gets every queued re-send of an emergency at once when it heals,
+    and more keep coming until the pole reports it started: no copy may cut the one being taken up."""
+    r = rig()
+    alarm = make_clip(tmp_path / "media", 1.0, freq=900)
+    r.add(alarm)
+    t0 = datetime.now(timezone.utc).timestamp()
+    flood = play_item("flood", alarm, at(t0 - 40), priority="emergency")
+    for _ in range(30):  # all in before the playback thread takes the first up, as a burst off the wire can be
+        r.conductor.preempt(flood)
+    r.start()
+    deadline = time.monotonic() + 15
+    while not (r.kinds("finished") or r.kinds("interrupted") or r.kinds("failed")):
+        assert time.monotonic() < deadline, "the emergency never aired while its re-sends kept coming"
+        r.conductor.preempt(flood)  # the controller's next re-send
+        threading.Event().wait(0.2)  # the re-send period
+    assert [i.item_id for i, _ in r.kinds("finished")] == ["flood"]
+    assert not r.kinds("interrupted") and [i.item_id for i, _ in r.kinds("started")] == ["flood"]

@@ -65,7 +65,7 @@ def test_a_daily_relay_is_scheduled_approved_and_shown_like_a_bulletin(tmp_path:
 
 
 def test_guardrails_count_relay_minutes_and_keep_quiet_hours(tmp_path: Path):
-    w = make_world(tmp_path / "ctl")
+    w = make_world(tmp_path / "ctl", schedules_quiet_start="22:00", schedules_quiet_end="05:00")
     try:
         _source(w)
         day = to_local(utcnow()) + timedelta(days=1)

@@ -201,7 +201,8 @@ class ConductorRig:
 
     def close(self) -> None:
         self.conductor.shutdown()
-        self.conductor.join(timeout=10)
+        if self.conductor.is_alive():
+            self.conductor.join(timeout=10)
         self.relay.close()
         self.store.close()
 

@@ -27,8 +27,10 @@ ROLES = ("admin", "approver", "editor", "auditor")
 
 
 def make_controller(data_dir: Path, **env: str) -> Controller:
+    """Tests run at any hour of the day: no quiet hours unless a test sets its own (in ``env`` or per unit)."""
     base = {"LOAXA_DATA_DIR": str(data_dir), "LOAXA_AUDIO_ENGINE": "espeak", "LOAXA_MQTT_PORT": "9",
-            "LOAXA_HTTP_TLS": "false"}  # plain HTTP on loopback, as the demo
+            "LOAXA_HTTP_TLS": "false",  # plain HTTP on loopback, as the demo
+            "LOAXA_SCHEDULES_QUIET_START": "00:00", "LOAXA_SCHEDULES_QUIET_END": "00:00"}
     base.update({f"LOAXA_{k.upper()}": v for k, v in env.items()})
     return Controller(load_config(ControllerConfig, env=base))
 

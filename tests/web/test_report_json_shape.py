@@ -52,6 +52,8 @@ def world(tmp_path, monkeypatch):
     c.ingest.on_state("loa-a", DeviceState(device_id="loa-a", online=True))
     bulletin = c.add_bulletin("Lịch tiêm phòng", "Sáng thứ Năm trạm y tế tiêm phòng.", created_by="editor-a")
     start = (utcnow() + timedelta(minutes=30)).replace(second=0, microsecond=0)
+    if to_local(start + timedelta(minutes=10)).date() != to_local(start).date():
+        start += timedelta(minutes=30)  # both plays on one local day, whatever the hour the test runs
     played = c.schedule_broadcast(bulletin["id"], format_time(start), ["xa-a"], created_by="editor-a")
     missed = c.schedule_broadcast(bulletin["id"], format_time(start + timedelta(minutes=10)), ["xa-a"],
                                   created_by="editor-a")
