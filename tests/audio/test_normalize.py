@@ -44,6 +44,7 @@ CLASS_TABLES = {
     "normalize_rounds_context.tsv": 12,
     "normalize_metres_and.tsv": 10,
     "normalize_standing_ratings.tsv": 8,
+    "normalize_short_forms.tsv": 14,
 }
 
 
