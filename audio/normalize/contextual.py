@@ -40,6 +40,8 @@ _AGE = re.compile(r"(?P<pre>(?:(?<![\w])(?:từ|trên|dưới|đủ)\s)?)(?<![\w
 # "từ 5 - dưới 12 tuổi": a range whose far end is bounded.
 _BOUNDED_RANGE = re.compile(r"(?<![\w.,/])(?P<a>\d+)\s*[-–]\s*(?P<b>dưới|trên|hết)(?=\s)")
 _GENERAL_HOSPITAL = re.compile(r"(?P<pre>(?<![\w])(?:BV|(?i:bệnh viện|phòng khám))\s)ĐK(?![\w])")
+# "đạt 95,2%/KH": of the plan, not "or".
+_OF_PLAN = re.compile(r"%\s*/\s*(?:KH|kế hoạch)(?![\w])")
 _GENERAL_CLINIC = re.compile(r"(?<![\w])PK\s+ĐK(?![\w])")
 # "trên 10t" is an age beside people, a load beside vehicles.
 _PEOPLE = re.compile(r"(?i:trẻ|người|cháu|em|học sinh|tuổi|cụ|thanh niên|phụ nữ|công dân|nam|nữ)(?![\w])")
@@ -61,6 +63,7 @@ def read_contextual(line: str) -> str:
     """``SN 1975`` → ``sinh năm 1975``; ``SN 12`` → ``số nhà 12``; ``THT`` beside livestock → tụ huyết trùng;
     ``TT HĐND`` → ``Thường trực HĐND``, ``TT Y tế`` → ``Trung tâm Y tế``."""
     line = _TT_CENTRE.sub("Trung tâm", _TT_STANDING.sub("Thường trực", line))
+    line = _OF_PLAN.sub("% kế hoạch", line)
     line = _PLACE_INITIAL.sub(lambda m: m["pre"] + _PLACE_KINDS[m["kind"]], line)
     line = _THOUSANDS.sub(lambda m: f"{m['n']} nghìn" + (m["dong"] or " đồng"), line)
     line = _AGE.sub(_age, line)

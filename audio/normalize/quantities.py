@@ -78,9 +78,26 @@ def _minus(m: re.Match[str]) -> str:
     return m.group(0) if before[-1:].isdigit() else "âm "
 
 
+# "1 500 000 đồng", "1,500,000 VND": thousands grouped by spaces, or by commas as English writes them
+# (two groups or more: one comma is a Vietnamese decimal).  A group of 0… is a phone number's.
+_SPACED_THOUSANDS = re.compile(
+    r"(?<![\w.,])(?P<n>[1-9]\d{0,2}(?: \d{3})+)(?![\w.,]|\s\d)(?=\s*(?:đồng|đ|VNĐ|VND|USD|người|hộ|lượt|tấn|ha|m|kg|con|cây|%)(?![\w]))"
+)
+_COMMA_THOUSANDS = re.compile(r"(?<![\w.,])(?P<n>[1-9]\d{0,2}(?:,\d{3}){2,})(?![\w,]|\.\d)")
+# "18°-22°", "18° - 22°C": a range of degrees.
+_DEGREE_RANGE = re.compile(rf"(?:(?<=[\s(])|^)(?P<na>[-−])?(?P<a>{NUMBER})\s*°\s*[-–]\s*(?P<nb>[-−])?(?P<b>{NUMBER})\s*°")
+
+
+def join_thousands(line: str) -> str:
+    """Thousands written with spaces or English commas become the dotted form the rules below read."""
+    line = _SPACED_THOUSANDS.sub(lambda m: m["n"].replace(" ", "."), line)
+    return _COMMA_THOUSANDS.sub(lambda m: m["n"].replace(",", "."), line)
+
+
 def read_ranges(line: str) -> str:
     """``5-7`` becomes ``5 đến 7`` (still in digits, for the rules that follow); a dash
     before a temperature is a minus sign."""
+    line = _DEGREE_RANGE.sub(lambda m: f"{'âm ' if m['na'] else ''}{m['a']} đến {'âm ' if m['nb'] else ''}{m['b']}°", line)
     line = _NEGATIVE_TEMPERATURE.sub(_minus, line)
     return _RANGE.sub(lambda m: f"{m['a']} đến {m['b']}", line)
 

@@ -28,8 +28,8 @@ from audio.normalize.letters import foreign_words, read_codes, speak_capitals
 from audio.normalize.markers import capitalize, read_ordinals, split_marker
 from audio.normalize.phones import read_phones
 from audio.normalize.plain import BOOKMARK, SPACES, plain, without_end_marks
-from audio.normalize.quantities import (read_coordinates, read_decimal_dots, read_dimensions, read_numbers,
-                                        read_quantities, read_ranges)
+from audio.normalize.quantities import (join_thousands, read_coordinates, read_decimal_dots, read_dimensions,
+                                        read_numbers, read_quantities, read_ranges)
 from audio.normalize.references import read_references
 from audio.normalize.registrations import read_registrations
 from audio.normalize.result import Normalized, Trace
@@ -85,6 +85,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("registrations", lambda line, _: read_registrations(line)),
     ("fuels", lambda line, _: read_fuels(line)),
     ("contextual", lambda line, _: read_contextual(line)),
+    ("thousands", lambda line, _: join_thousands(line)),
     ("approximately", lambda line, _: approximately(line)),
     ("round-the-clock", _round_the_clock),
     ("roads", lambda line, _: read_roads(line)),

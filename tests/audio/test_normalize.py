@@ -45,6 +45,7 @@ CLASS_TABLES = {
     "normalize_metres_and.tsv": 10,
     "normalize_standing_ratings.tsv": 8,
     "normalize_short_forms.tsv": 14,
+    "normalize_grouped_numbers.tsv": 10,
 }
 
 
