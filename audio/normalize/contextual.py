@@ -7,7 +7,8 @@ beside livestock, a cattle disease.  One dictionary entry cannot say both, and s
 
 The same holds for short written forms: ``H.``/``X.`` are a district and a commune before a
 place name (``H. Hòa Vang``) but a person's initial after a name (``Nguyễn Văn H.``); ``500k`` is
-money; ``18t`` beside *trở lên* or *từ* is an age; ``ĐK`` after a hospital is *Đa khoa*.
+money; ``18t`` beside *trở lên* or *từ* is an age; ``ĐK`` after a hospital is *Đa khoa*; a storm's
+name in capitals (``bão số 3 (YAGI)``) is a word, not letters to spell.
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ _AGE = re.compile(r"(?P<pre>(?:(?<![\w])(?:từ|trên|dưới|đủ)\s)?)(?<![\w
 # "từ 5 - dưới 12 tuổi": a range whose far end is bounded.
 _BOUNDED_RANGE = re.compile(r"(?<![\w.,/])(?P<a>\d+)\s*[-–]\s*(?P<b>dưới|trên|hết)(?=\s)")
 _GENERAL_HOSPITAL = re.compile(r"(?P<pre>(?<![\w])(?:BV|(?i:bệnh viện|phòng khám))\s)ĐK(?![\w])")
+# "bão số 3 (YAGI)", "áp thấp nhiệt đới KAJIKI": a storm's international name, a word, not letters.
+_STORM_NAME = re.compile(r"(?P<pre>(?<![\w])(?i:siêu bão|bão|áp thấp nhiệt đới|tên quốc tế(?: là)?)(?:\s+(?i:số)\s+\d{1,2})?"
+                         r"\s*[:(]?\s*)(?P<name>[A-Z]{3,}(?:-[A-Z]{3,})?)(?![\w])")
 # "đạt 95,2%/KH": of the plan, not "or".
 _OF_PLAN = re.compile(r"%\s*/\s*(?:KH|kế hoạch)(?![\w])")
 _GENERAL_CLINIC = re.compile(r"(?<![\w])PK\s+ĐK(?![\w])")
@@ -64,6 +68,7 @@ def read_contextual(line: str) -> str:
     ``TT HĐND`` → ``Thường trực HĐND``, ``TT Y tế`` → ``Trung tâm Y tế``."""
     line = _TT_CENTRE.sub("Trung tâm", _TT_STANDING.sub("Thường trực", line))
     line = _OF_PLAN.sub("% kế hoạch", line)
+    line = _STORM_NAME.sub(lambda m: m["pre"] + m["name"].title(), line)
     line = _PLACE_INITIAL.sub(lambda m: m["pre"] + _PLACE_KINDS[m["kind"]], line)
     line = _THOUSANDS.sub(lambda m: f"{m['n']} nghìn" + (m["dong"] or " đồng"), line)
     line = _AGE.sub(_age, line)

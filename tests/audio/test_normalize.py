@@ -46,6 +46,7 @@ CLASS_TABLES = {
     "normalize_standing_ratings.tsv": 8,
     "normalize_short_forms.tsv": 14,
     "normalize_grouped_numbers.tsv": 10,
+    "normalize_storm_names.tsv": 8,
 }
 
 
