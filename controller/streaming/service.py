@@ -94,23 +94,7 @@ class Streaming:
             self.server.stop()
             self.server = None
 
-    # relay sources (the use cases behind /api/relay-sources) --------------------------------
-    def add_source(self, data: dict, actor: str = "", ip: str = "") -> RelaySource:
-        """Register a relay source (validated in :class:`Sources`); audited.
-
-        An optional field sent empty (the page's form leaves "" for "none") means no value.
-        """
-        from controller.reports.audit import AuditTrail
-
-        optional = ("unit_id", "fallback_source_id", "fallback_media_sha256", "id")
-        data = {k: (None if k in optional and v == "" else v) for k, v in data.items()}
-
-        src = self.sources.add(data.get("name"), data.get("url"), data.get("kind"), data.get("unit_id"),
-                               data.get("fallback_source_id"), data.get("fallback_media_sha256"), actor,
-                               data.get("id"))
-        AuditTrail(self.db).record(actor or "system", "relay_source_added", src.id, {"url": src.url, "kind": src.kind}, ip)
-        return src
-
+    # relay sources: tests (adding, editing and removing are controller.streaming.use_cases) ---
     def probe_source(self, source_id: str) -> ProbeResult:
         """The "test" button: listen for ``probe_s`` seconds and remember what was found."""
         src = self.sources.get(source_id)

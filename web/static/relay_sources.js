@@ -54,4 +54,41 @@
       failed(box, err);
     }).then(function () { loaxa.busy(button, false); });
   });
+
+  /* The source's page: upload a short recorded notice; the controller masters it and sets it as the fallback. */
+  var noticeForm = document.getElementById("notice-form");
+  if (noticeForm) {
+    noticeForm.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      loaxa.clearErrors(noticeForm);
+      var out = document.getElementById("notice-result");
+      out.classList.remove("ok", "bad");
+      out.textContent = "";
+      var file = noticeForm.elements.file.files[0];
+      if (!file) { loaxa.showError(noticeForm, { error: "Chưa chọn tệp ghi âm thông báo.", field: "notice" }); return; }
+      var data = new FormData();
+      data.append("file", file);
+      var button = noticeForm.querySelector("button[type=submit]");
+      loaxa.busy(button, true);
+      out.textContent = "Đang tải lên và chuẩn hóa âm lượng…";
+      loaxa.api("POST", noticeForm.getAttribute("data-upload"), data).then(function (src) {
+        var select = document.getElementById("source-notice");
+        var sha = src.fallback_media_sha256;
+        var option = select.querySelector('option[value="' + sha + '"]');
+        if (!option) {
+          option = document.createElement("option");
+          option.value = sha;
+          option.textContent = "Thông báo vừa tải lên: " + file.name;
+          select.appendChild(option);
+        }
+        select.value = sha;
+        out.classList.add("ok");
+        out.dataset.sha = sha;
+        out.textContent = "Đã lưu «" + file.name + "» làm thông báo dự phòng của nguồn này.";
+      }, function (err) {
+        out.textContent = "";
+        loaxa.showError(noticeForm, err, "notice");
+      }).then(function () { loaxa.busy(button, false); });
+    });
+  }
 })();
