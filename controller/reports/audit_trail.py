@@ -34,6 +34,7 @@ ACTION_VI: dict[str, str] = {
     "alert_approved": "Duyệt cảnh báo", "alert_rejected": "Từ chối cảnh báo", "alert_stopped": "Dừng cảnh báo",
     "unit_geography_imported": "Nhập ranh giới đơn vị", "relay_source_added": "Thêm nguồn tiếp sóng",
     "relay_source_edited": "Sửa nguồn tiếp sóng", "relay_source_removed": "Xóa nguồn tiếp sóng",
+    "device_key_requested": "Yêu cầu khóa riêng của cụm loa", "device_key_registered": "Cụm loa gửi khóa riêng",
     "kill_switch": "Bật công tắc ngắt", "kill_switch_lifted": "Tắt công tắc ngắt", "key_rotated": "Đổi khóa ký",
     "settings_changed": "Đổi cài đặt", "fleet_rollout": "Cập nhật phần mềm cụm loa",
     "fleet_rollback": "Quay lại phiên bản cũ", "fleet_rollout_resume": "Tiếp tục cập nhật",
@@ -59,7 +60,7 @@ GROUPS: dict[str, tuple[str, frozenset[str]]] = {
         "enrollment_refused", "device_volume", "device_test_tone", "device_flapping", "fleet_rollout",
         "fleet_rollback", "fleet_rollout_resume", "fleet_rollout_paused", "device_restart_agent", "device_reboot",
         "device_diagnostics", "device_speaker_check", "unit_geography_imported", "relay_source_added",
-        "relay_source_edited", "relay_source_removed"})),
+        "relay_source_edited", "relay_source_removed", "device_key_requested", "device_key_registered"})),
     "system": ("Hệ thống", frozenset({
         "key_rotated", "settings_changed", "retention_pruned", "dictionary_entry_set", "dictionary_entry_removed",
         "report_exported"})),
