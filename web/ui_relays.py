@@ -24,7 +24,7 @@ bp = Blueprint("ui_relays", __name__)
 @auth.access("draft")
 def page():
     return render_template("relays.html", title="Tiếp sóng", tree=tree_rows(),
-                           sources=[s.to_dict() for s in ctl().streaming.sources.list()])
+                           sources=streaming.visible_sources(ctl(), auth.actor()))
 
 
 @bp.get("/relay-sources")

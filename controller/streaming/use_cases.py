@@ -61,6 +61,22 @@ def _shown(src: RelaySource) -> dict[str, Any]:
             "fallback_source_id": src.fallback_source_id, "fallback_media_sha256": src.fallback_media_sha256}
 
 
+def viewed(actor: Actor, src: RelaySource) -> dict[str, Any]:
+    """A source as the actor may read it: a listener password in its URL only for those who manage sources."""
+    out = src.to_dict()
+    if not actor.can("manage"):
+        out["url"] = src.display_url
+    return out
+
+
+def visible_sources(c: Controller, actor: Actor) -> list[dict[str, Any]]:
+    return [viewed(actor, s) for s in c.streaming.sources.list()]
+
+
+def visible_source(c: Controller, actor: Actor, source_id: str) -> dict[str, Any]:
+    return viewed(actor, c.streaming.sources.get(source_id))
+
+
 def add_source(c: Controller, actor: Actor, data: Any) -> RelaySource:
     """Register a relay source (validated in :class:`~controller.streaming.sources.Sources`); audited."""
     access.require_permission(actor, "manage")

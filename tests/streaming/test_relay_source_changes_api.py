@@ -50,6 +50,11 @@ def test_an_administrator_edits_a_source_and_bad_edits_are_refused_in_vietnamese
         assert r.status_code == 200
         url_change = w.controller.audit.entries(action="relay_source_edited")[0].details["changes"]["url"]
         assert "bi-mat" not in str(url_change) and "moi" not in str(url_change)  # no listener password in the trail
+        # nor for those who only read sources
+        for who, path in (("auditor", "/api/relay-sources/vov1"), ("editor", "/api/relay-sources")):
+            shown = w.call(who, "GET", path).get_json()
+            assert "moi" not in str(shown) and "nghe:•••@vov2.example" in str(shown), who
+        assert w.call("root", "GET", "/api/relay-sources/vov1").get_json()["url"] == "https://nghe:moi@vov2.example/live.m3u8"
 
         bad = {
             "kind": ({"kind": "rtmp"}, 400, "Loại nguồn"),
