@@ -230,6 +230,29 @@ class Streaming:
             self._relays[source_id] = (restreamer.start(), until)
             return restreamer
 
+    def source_changed(self, source_id: str) -> list[str]:
+        """An edited source's new URL, kind or fallbacks go on air now: each relay running it (or
+        falling back to it) is restarted with them, on the same timeline, until its slot's end.
+        Listeners lose the mount for the restart and rejoin at the live point (a ``stream_gap``)."""
+        with self._lock:
+            running = list(self._relays.items())
+        restarted = []
+        for sid, (old, until) in running:
+            if sid != source_id and old.source.fallback_source_id != source_id:
+                continue
+            try:
+                source = self.sources.get(sid)
+            except NotFound:
+                continue
+            with self._lock:
+                if self._relays.get(sid, (None,))[0] is not old:
+                    continue  # stopped or replaced meanwhile
+                old.stop()
+                self._relays[sid] = (self._restreamer(source).start(), until)
+            log.info("relay %s restarted: source %s was edited", sid, source_id)
+            restarted.append(sid)
+        return restarted
+
     def _restreamer(self, source: RelaySource) -> Restreamer:
         fallback = self.sources.get(source.fallback_source_id) if source.fallback_source_id else None
         notice = None

@@ -6,8 +6,8 @@ the ``relay_sources`` row and writes its audit entry in one transaction.  A sour
 aired by a relay programme that is not over is not removed: the refusal names those
 programmes, which must be cancelled first, so no approved slot is left without a source.
 A removed source keeps its row (past relays and the audit trail name it) and leaves every
-list.  A relay already on air keeps the settings it started with until its slot ends; the
-next slot restreams the source as edited.
+list.  A new URL, kind or fallback goes on air at once: a relay running the source (or
+falling back to it) is restarted with it, and listeners rejoin at the live point.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from controller.service import Controller
 
 OPTIONAL = ("unit_id", "fallback_source_id", "fallback_media_sha256", "id")
+ON_AIR_FIELDS = {"url", "kind", "fallback_source_id", "fallback_media_sha256"}  # what a running relay is restarted for
 STATUS_VI = {"draft": "bản nháp", "pending_approval": "chờ duyệt", "approved": "đã duyệt"}
 
 
@@ -114,6 +115,8 @@ def edit_source(c: Controller, actor: Actor, source_id: str, changes: Any) -> Re
         diff = {k: {"before": old[k], "after": new[k]} for k in old if old[k] != new[k]}
         if diff:
             c.audit.record(actor, "relay_source_edited", source_id, {"changes": diff})
+    if set(diff) & ON_AIR_FIELDS:
+        c.streaming.source_changed(source_id)
     return after
 
 
@@ -161,6 +164,7 @@ def upload_notice(c: Controller, actor: Actor, source_id: str, data: bytes, file
         c.audit.record(actor, "relay_source_edited", source_id, {"changes": {"fallback_media_sha256": {
             "before": src.fallback_media_sha256, "after": media.sha256}}, "notice_file": filename[:200],
             "duration_s": round(media.duration_s, 1)})
+    c.streaming.source_changed(source_id)
     return after
 
 

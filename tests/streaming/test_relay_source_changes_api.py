@@ -1,6 +1,6 @@
 """/api/relay-sources/<id>: administrators edit and remove sources and set a recorded fallback notice.
 
-Each change is audited with what it was before; a source still aired by a relay programme
+Each change is audited with what it was before, and a new URL goes on air in a running relay; a source still aired by a relay programme
 that is not over, or another source's fallback, is not removed, and the refusal names why;
 a bad, oversize or too long notice is refused in Vietnamese and stores nothing.
 """
@@ -8,12 +8,18 @@ a bad, oversize or too long notice is refused in Vietnamese and stores nothing.
 from __future__ import annotations
 
 import io
+import shutil
+import tempfile
+import time
 from datetime import timedelta
 from pathlib import Path
 
+from controller.devtools.broker_runner import free_port
 from loaxa.local_time import to_local
 from loaxa.wire_time import utcnow
 from support.agent_rig import make_clip
+from support.harness import wait_for
+from support.stream_rig import HlsSource, decode, dominant_hz
 from support.world import make_world
 
 URL = "http://127.0.0.1:9/live.m3u8"
@@ -193,3 +199,35 @@ def test_a_recorded_notice_is_uploaded_or_picked_and_bad_files_are_refused(tmp_p
             "fallback_media_sha256"] is None
     finally:
         w.controller.stop()
+
+
+def test_a_new_url_goes_on_air_at_once_in_a_running_relay_and_a_new_name_does_not_restart_it(tmp_path: Path):
+    icecast_dir = Path(tempfile.mkdtemp(prefix="loaxa-icecast-"))  # reachable by Icecast's own account
+    w = make_world(tmp_path / "ctl", streaming_enabled="true", streaming_port=str(free_port()),
+                   streaming_config_dir=str(icecast_dir / "icecast"))
+    c = w.controller
+    first, second = HlsSource(tmp_path / "hls-600", freq=600).start(), HlsSource(tmp_path / "hls-900", freq=900).start()
+    try:
+        c.streaming.start()
+        assert first.ready() and second.ready()
+        _add(w, "vov1", "VOV1", url=first.url)
+        relay = c.streaming.ensure_relay("vov1", time.time() + 90)
+        account = c.streaming.accounts.for_device("loa-a")
+        listen = c.streaming.address("/relay-vov1.ogg", account).url.replace(
+            "://", f"://{account.username}:{account.password}@")
+
+        def hears(hz: int):
+            return lambda: abs(dominant_hz(decode(listen, 1.0)[0]) - hz) < 15
+
+        wait_for(hears(600), timeout=30, what="the first URL on the mount")
+        assert w.call("root", "PATCH", "/api/relay-sources/vov1", {"name": "VOV1 – Thời sự"}).status_code == 200
+        assert c.streaming.relay("vov1") is relay  # a new name does not cut the relay
+        assert w.call("root", "PATCH", "/api/relay-sources/vov1", {"url": second.url}).status_code == 200
+        assert c.streaming.relay("vov1") is not relay and not relay.encoder_alive
+        wait_for(hears(900), timeout=30, what="the new URL on the same mount")
+    finally:
+        c.stop()
+        c.streaming.stop()
+        first.close()
+        second.close()
+        shutil.rmtree(icecast_dir, ignore_errors=True)
