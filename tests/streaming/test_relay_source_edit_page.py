@@ -46,6 +46,12 @@ def test_an_administrator_edits_gives_a_notice_to_and_removes_a_relay_source_in_
             s.page.click('#source-list [data-source="vov1"] [data-edit]')
             s.page.wait_for_selector("#edit-form")
             assert s.page.input_value("#source-name") == "VOV1" and s.page.input_value("#source-url") == URL
+            # the test button on an unchanged URL tests the saved source (its hidden password included)
+            s.page.click("#source-test")
+            wait_js(s.page, "document.getElementById('source-test-result').dataset.reason !== undefined "
+                            "&& !document.getElementById('source-test').disabled", timeout=40, what="the test")
+            assert s.page.get_attribute("#source-test-result", "data-reason") == "unreachable"
+            assert c.streaming.sources.get("vov1").last_probe["reason"] == "unreachable"  # remembered: the saved one
 
             # edit: a new name and a fallback source; the list shows both
             s.page.fill("#source-name", "VOV1 – Thời sự")

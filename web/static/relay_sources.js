@@ -38,16 +38,22 @@
     var box = button.closest("[data-source]") || button.closest("form");
     var form = button.closest("form");
     var body;
+    var path = button.getAttribute("data-probe");
     if (form) {
       loaxa.clearErrors(form);
       body = { url: form.elements.url.value, kind: form.elements.kind.value };
+      var shown = form.elements.url.dataset.shown;
+      if (button.hasAttribute("data-probe-saved") && body.url === shown && body.kind === form.elements.url.dataset.kind) {
+        path = button.getAttribute("data-probe-saved");  /* unchanged: the saved URL, its hidden password included */
+        body = undefined;
+      }
     }
     var out = box.querySelector(".probe-result");
     out.classList.remove("ok", "bad");
     delete out.dataset.reason;
     out.textContent = "Đang nghe thử nguồn trong 10 giây…";
     loaxa.busy(button, true);
-    loaxa.api("POST", button.getAttribute("data-probe"), body).then(function (result) {
+    loaxa.api("POST", path, body).then(function (result) {
       show(box, result);
     }, function (err) {
       if (form && err.field) { loaxa.showError(form, err); out.textContent = ""; delete out.dataset.reason; return; }
