@@ -928,6 +928,17 @@ def m053_device_key_requests(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m067_relay_source_removal(db: sqlite_utils.Database) -> None:
+    """A removed relay source is kept (past relays and the audit trail name it) but no longer offered or restreamed."""
+    db.executescript(
+        """
+        ALTER TABLE relay_sources ADD COLUMN removed_at TEXT;
+        ALTER TABLE relay_sources ADD COLUMN removed_by TEXT NOT NULL DEFAULT '';
+        """
+    )
+
+
 class Database:
 
     """The controller database with its lock; use :meth:`tx` for every access."""

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
+from edge_agent.alsa_delay import ASOUND, OutputDelay, ProcCardDelay, pipe_backlog_bytes
+
 log = logging.getLogger(__name__)
 
 FRAME_S = 0.02
@@ -289,23 +291,34 @@ class AlsaStreamWriter:
 
     aplay starts the card once its buffer is full and the player hands samples over at the pace
     of the timeline, so the buffer stays full: a sample sounds ``latency_s`` after it is written,
-    and the player writes it that much ahead of its instant on the common timeline.
+    and the player writes it that much ahead of its instant on the common timeline.  While the
+    card runs, that latency is read from ALSA and the pipe rather than assumed, so a card whose
+    crystal is off the clock stays on the timeline (:mod:`edge_agent.alsa_delay`).
     """
 
-    def __init__(self, device: str, rate: int, item_id: str):
+    def __init__(self, device: str, rate: int, item_id: str, asound: Path = ASOUND):
         self.rate = rate
         self.item_id = item_id
-        self.latency_s = STREAM_BUFFER_S
         self.command = aplay_command(device, rate, int(STREAM_BUFFER_S * 1_000_000), int(FRAME_S * 1_000_000))
         try:
             self.proc = subprocess.Popen(self.command, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
         except OSError as exc:
             raise PlayerError(f"cannot run aplay: {exc}") from None
         self.broken = False
+        stdin = self.proc.stdin.fileno()
+        self.delay = OutputDelay(rate, 2, STREAM_BUFFER_S, FRAME_S, ProcCardDelay(self.proc.pid, asound),
+                                 lambda: pipe_backlog_bytes(stdin))
+
+    @property
+    def latency_s(self) -> float:
+        """How long a sample written now waits before it sounds: measured from the card and the pipe
+        (:mod:`edge_agent.alsa_delay`), or the card's buffer when the card gives no figure."""
+        return self.delay.seconds
 
     def write(self, pcm: bytes) -> None:
         if self.broken:
             return
+        self.delay.sample()
         try:
             self.proc.stdin.write(pcm)
             self.proc.stdin.flush()

@@ -333,11 +333,17 @@ def listen_url(item: PlayItem) -> str:
 class Timeline:
     """Which stream sample belongs at the output at a local instant, and back."""
 
-    def __init__(self, rate: int, delay_s: float, latency_s: float, clock_offset_s: Callable[[], float]):
+    def __init__(self, rate: int, delay_s: float, latency_s: float | Callable[[], float],
+                 clock_offset_s: Callable[[], float]):
+        """``latency_s``: the output's, fixed or read at each use (an ALSA card's, measured as it plays)."""
         self.rate = rate
         self.delay_s = delay_s
-        self.latency_s = latency_s
+        self._latency = latency_s if callable(latency_s) else (lambda: latency_s)
         self.clock_offset_s = clock_offset_s
+
+    @property
+    def latency_s(self) -> float:
+        return self._latency()
 
     def sample_at(self, local: float) -> int:
         """The sample to hand over at the local instant ``local`` (it sounds ``latency_s`` later)."""
@@ -380,7 +386,7 @@ def play_stream(item: PlayItem, writer: StreamWriter, stop: threading.Event, ca_
     rate = writer.rate
     frame_n = int(rate * FRAME_S)
     delay = item.stream.playout_delay_s or DEFAULT_PLAYOUT_DELAY_S
-    timeline = Timeline(rate, delay, getattr(writer, "latency_s", 0.0), clock_offset_s)
+    timeline = Timeline(rate, delay, lambda: getattr(writer, "latency_s", 0.0), clock_offset_s)
     url = listen_url(item)
     started_at, aired, gaps, attempt = 0.0, 0.0, 0, 0
     lost_since: float | None = None

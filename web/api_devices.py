@@ -94,3 +94,10 @@ def review_epoch(device_id: str):
 def request_device_key(device_id: str):
     """Ask a pole enrolled before device keys to send its key's public half (a signed command; audited)."""
     return devices.request_device_key(ctl(), auth.actor(), device_id).to_dict(), 202
+
+
+@bp.get("/devices/<device_id>/key")
+@auth.access("manage")
+def device_key(device_id: str):
+    """Whether the pole signs its events with its own key, was asked for it, or may be asked (administrators)."""
+    return devices.device_key_status(ctl(), auth.actor(), device_id).to_dict()

@@ -40,7 +40,8 @@ def list_page():
 def detail(device_id: str):
     page = devices.device_page(ctl(), auth.actor(), device_id)
     events = ctl().playback(device_id=device_id, limit=RECENT_EVENTS)
-    return render_template("device.html", title=page.device["name"], d=page.device, page=page, events=events)
+    key = devices.device_key_status(ctl(), auth.actor(), device_id) if auth.actor().can("manage") else None
+    return render_template("device.html", title=page.device["name"], d=page.device, page=page, events=events, key=key)
 
 
 @bp.post("/devices/new")

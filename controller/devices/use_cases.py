@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from controller.devices.event_trust import EpochReview, epochs_to_review, mark_epoch_reviewed
 from controller.devices.history import DeviceHistory, Period
-from controller.devices.key_migration import KeyRequest
+from controller.devices.key_migration import KeyRequest, KeyStatus
 from controller.devices.link import LinkStatus
 from controller.devices.media_access import MediaFile, person_may_hear
 from controller.devices.registry import register_device
@@ -306,9 +306,16 @@ def request_device_key(c: Controller, actor: Actor, device_id: str) -> KeyReques
     """
     access.require_permission(actor, "manage")
     visible_device(c, actor, device_id)
-    req = c.key_migration.open_window(device_id, actor.username, c.config.plans.command_ttl_s)
+    req = c.key_migration.open_window(device_id, actor, c.config.plans.command_ttl_s)
     c.dispatcher.send_command(f"dev/{device_id}", "register_key", issued_by=actor.username)
     return req
+
+
+def device_key_status(c: Controller, actor: Actor, device_id: str) -> KeyStatus:
+    """Whether a pole of the actor's subtree signs its events with its own key, or may be asked for it."""
+    access.require_permission(actor, "manage")
+    visible_device(c, actor, device_id)
+    return c.key_migration.status(device_id)
 
 
 def review_epoch(c: Controller, actor: Actor, device_id: str, epoch: Any, note: Any = "") -> EpochReview:

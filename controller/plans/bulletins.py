@@ -116,17 +116,7 @@ class Bulletins:
     def add_recording(self, title: str, data: bytes, filename: str, created_by: str = "",
                       progress: ProgressCallback | None = None) -> dict[str, Any]:
         """A recorded announcement as the content: mastered like speech; unreadable audio stores nothing."""
-        suffix = Path(filename).suffix.lower()
-        self.media_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=self.media_dir) as tmp:
-            src = Path(tmp) / f"upload{suffix}"
-            src.write_bytes(data)
-            try:
-                media = master_upload(src, self.audio, self.media_dir, progress)
-            except RenderError as exc:
-                log.info("refused recording %s: %s", filename, exc)
-                raise InputError("not_audio", "Tệp này không phải âm thanh đọc được (MP3, WAV, M4A, OGG), hoặc không có tiếng.",
-                                 "audio", details=str(exc)) from None
+        media = self.master_recording(data, filename, progress)
         bulletin = {"id": new_id("bt"), "title": title or Path(filename).stem, "text": f"[Bản ghi âm: {filename}]",
                     "script": "", "media_sha256": media.sha256, "created_at": format_time(utcnow()),
                     "created_by": created_by}
@@ -134,6 +124,36 @@ class Bulletins:
             record_media(db, media)
             db["bulletins"].insert(bulletin)
         return self.get(bulletin["id"])
+
+    def master_recording(self, data: bytes, filename: str, progress: ProgressCallback | None = None,
+                         max_seconds: float | None = None, field: str = "audio",
+                         too_long: Callable[[float], str] | None = None) -> RenderedMedia:
+        """Check and master an uploaded recording into the media store (the caller records it in the index).
+
+        Unreadable or silent audio, and with ``max_seconds`` a longer one (``too_long`` words the
+        refusal), raise :class:`InputError` on ``field`` before anything is stored.
+        """
+        from audio.master import MasteringError, probe_duration
+
+        suffix = Path(filename).suffix.lower()
+        self.media_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=self.media_dir) as tmp:
+            src = Path(tmp) / f"upload{suffix}"
+            src.write_bytes(data)
+            if max_seconds is not None:
+                try:
+                    seconds = probe_duration(src)
+                except MasteringError:
+                    seconds = 0.0  # unreadable: master_upload below names the fault
+                if seconds > max_seconds:
+                    raise InputError("too_long", too_long(seconds) if too_long else
+                                     f"Bản ghi dài {seconds:.0f} giây; tối đa {max_seconds:.0f} giây.", field)
+            try:
+                return master_upload(src, self.audio, self.media_dir, progress)
+            except RenderError as exc:
+                log.info("refused recording %s: %s", filename, exc)
+                raise InputError("not_audio", "Tệp này không phải âm thanh đọc được (MP3, WAV, M4A, OGG), hoặc không có tiếng.",
+                                 field, details=str(exc)) from None
 
     def get(self, bulletin_id: str) -> dict[str, Any]:
         with self.db.tx() as db:

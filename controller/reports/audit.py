@@ -66,7 +66,8 @@ ACTIONS: frozenset[str] = frozenset({
     "alert_stopped", "unit_geography_imported", "alert_source_edited", "alert_source_disabled", "alert_source_enabled",
     "alert_render_failed", "alert_rendered",
     # live audio
-    "relay_source_added", "relay_programme_added", "live_started", "live_ended",
+    "relay_source_added", "relay_source_edited", "relay_source_removed", "relay_programme_added", "live_started",
+    "live_ended",
     # security
     "kill_switch", "kill_switch_lifted", "key_rotated", "settings_changed",
     "device_epoch_new", "device_epoch_reviewed", "playback_events_refused", "chain_heads_conflict",

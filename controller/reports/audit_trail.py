@@ -33,6 +33,8 @@ ACTION_VI: dict[str, str] = {
     "alert_uploaded": "Tải lên cảnh báo", "alert_decision": "Quyết định tự động về cảnh báo",
     "alert_approved": "Duyệt cảnh báo", "alert_rejected": "Từ chối cảnh báo", "alert_stopped": "Dừng cảnh báo",
     "unit_geography_imported": "Nhập ranh giới đơn vị", "relay_source_added": "Thêm nguồn tiếp sóng",
+    "relay_source_edited": "Sửa nguồn tiếp sóng", "relay_source_removed": "Xóa nguồn tiếp sóng",
+    "device_key_requested": "Yêu cầu khóa riêng của cụm loa", "device_key_registered": "Cụm loa gửi khóa riêng",
     "kill_switch": "Bật công tắc ngắt", "kill_switch_lifted": "Tắt công tắc ngắt", "key_rotated": "Đổi khóa ký",
     "settings_changed": "Đổi cài đặt", "fleet_rollout": "Cập nhật phần mềm cụm loa",
     "fleet_rollback": "Quay lại phiên bản cũ", "fleet_rollout_resume": "Tiếp tục cập nhật",
@@ -57,7 +59,8 @@ GROUPS: dict[str, tuple[str, frozenset[str]]] = {
         "unit_added", "device_added", "device_revoked", "device_enrolled", "enrollment_code_issued",
         "enrollment_refused", "device_volume", "device_test_tone", "device_flapping", "fleet_rollout",
         "fleet_rollback", "fleet_rollout_resume", "fleet_rollout_paused", "device_restart_agent", "device_reboot",
-        "device_diagnostics", "device_speaker_check", "unit_geography_imported", "relay_source_added"})),
+        "device_diagnostics", "device_speaker_check", "unit_geography_imported", "relay_source_added",
+        "relay_source_edited", "relay_source_removed", "device_key_requested", "device_key_registered"})),
     "system": ("Hệ thống", frozenset({
         "key_rotated", "settings_changed", "retention_pruned", "dictionary_entry_set", "dictionary_entry_removed",
         "report_exported"})),
@@ -70,7 +73,9 @@ DETAIL_VI = {"comment": "ý kiến", "title": "tiêu đề", "volume": "âm lư�
              "expires_at": "hết hạn lúc", "engaged": "đang bật", "was_engaged": "trước đó đang bật",
              "tokens_revoked": "mã API bị thu hồi", "had_credentials": "đã có tài khoản kết nối",
              "transition": "diễn biến", "rollout": "đợt cập nhật", "old_reading": "cách đọc cũ",
-             "old_kind": "loại cũ", "rule": "quy tắc", "priority": "mức ưu tiên", "starts_at": "giờ bắt đầu"}
+             "old_kind": "loại cũ", "rule": "quy tắc", "priority": "mức ưu tiên", "starts_at": "giờ bắt đầu",
+             "url": "địa chỉ", "kind": "loại", "fallback_source_id": "nguồn dự phòng",
+             "fallback_media_sha256": "thông báo dự phòng", "notice_file": "tệp thông báo", "duration_s": "số giây"}
 VALUE_VI = {True: "có", False: "không", None: "–"}
 COLUMNS = (Column("Thời điểm", 20), Column("Người thực hiện", 18), Column("Hành động", 28), Column("Mã hành động", 22),
            Column("Đối tượng", 24), Column("Chi tiết", 60), Column("Địa chỉ IP", 16))

@@ -94,23 +94,7 @@ class Streaming:
             self.server.stop()
             self.server = None
 
-    # relay sources (the use cases behind /api/relay-sources) --------------------------------
-    def add_source(self, data: dict, actor: str = "", ip: str = "") -> RelaySource:
-        """Register a relay source (validated in :class:`Sources`); audited.
-
-        An optional field sent empty (the page's form leaves "" for "none") means no value.
-        """
-        from controller.reports.audit import AuditTrail
-
-        optional = ("unit_id", "fallback_source_id", "fallback_media_sha256", "id")
-        data = {k: (None if k in optional and v == "" else v) for k, v in data.items()}
-
-        src = self.sources.add(data.get("name"), data.get("url"), data.get("kind"), data.get("unit_id"),
-                               data.get("fallback_source_id"), data.get("fallback_media_sha256"), actor,
-                               data.get("id"))
-        AuditTrail(self.db).record(actor or "system", "relay_source_added", src.id, {"url": src.url, "kind": src.kind}, ip)
-        return src
-
+    # relay sources: tests (adding, editing and removing are controller.streaming.use_cases) ---
     def probe_source(self, source_id: str) -> ProbeResult:
         """The "test" button: listen for ``probe_s`` seconds and remember what was found."""
         src = self.sources.get(source_id)
@@ -245,6 +229,29 @@ class Streaming:
             restreamer = self._restreamer(source)
             self._relays[source_id] = (restreamer.start(), until)
             return restreamer
+
+    def source_changed(self, source_id: str) -> list[str]:
+        """An edited source's new URL, kind or fallbacks go on air now: each relay running it (or
+        falling back to it) is restarted with them, on the same timeline, until its slot's end.
+        Listeners lose the mount for the restart and rejoin at the live point (a ``stream_gap``)."""
+        with self._lock:
+            running = list(self._relays.items())
+        restarted = []
+        for sid, (old, until) in running:
+            if sid != source_id and old.source.fallback_source_id != source_id:
+                continue
+            try:
+                source = self.sources.get(sid)
+            except NotFound:
+                continue
+            with self._lock:
+                if self._relays.get(sid, (None,))[0] is not old:
+                    continue  # stopped or replaced meanwhile
+                old.stop()
+                self._relays[sid] = (self._restreamer(source).start(), until)
+            log.info("relay %s restarted: source %s was edited", sid, source_id)
+            restarted.append(sid)
+        return restarted
 
     def _restreamer(self, source: RelaySource) -> Restreamer:
         fallback = self.sources.get(source.fallback_source_id) if source.fallback_source_id else None

@@ -19,13 +19,15 @@ import urllib.error
 import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import urljoin, urlsplit
 
 from controller.db import Database
 from controller.errors import Conflict, InputError, NotFound
 from controller.ids import new_id
+from loaxa.local_time import to_local
 from loaxa.protocol import format_time, utcnow
+from loaxa.wire_time import parse_time
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,9 @@ KINDS = ("hls", "http", "encoder")
 KIND_NAMES_VI = {"hls": "danh sách HLS (m3u8)", "http": "luồng Icecast/HTTP", "encoder": "bộ mã hóa của đài tỉnh"}
 SCHEMES = {"hls": ("http", "https"), "http": ("http", "https"), "encoder": ("http", "https", "rtp", "udp", "srt")}
 MAX_URL = 500
+NOTICE_MAX_S = 120.0  # a fallback notice is played once, then silence: a short recorded announcement
+NOTICE_MAX_BYTES = 25 * 1024 * 1024  # two minutes of 48 kHz stereo WAV fit
+EDITABLE = ("name", "url", "kind", "unit_id", "fallback_source_id", "fallback_media_sha256")
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,40}$")
 
 
@@ -46,6 +51,7 @@ class RelaySource:
     fallback_source_id: str | None = None
     fallback_media_sha256: str | None = None
     last_probe: dict[str, Any] | None = None
+    removed_at: str | None = None
 
     @property
     def mount(self) -> str:
@@ -87,9 +93,47 @@ class ProbeResult:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class RelayUse:
+    """A relay programme not over yet that airs a source: why the source cannot be removed now."""
+
+    broadcast_id: str
+    title: str
+    status: str
+    ends_at: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class NoticeChoice:
+    """A short recording of the media store an administrator may pick as a source's fallback notice."""
+
+    sha256: str
+    label: str
+    duration_s: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 def _row_to_source(row: dict[str, Any]) -> RelaySource:
     return RelaySource(row["id"], row["name"], row["url"], row["kind"], row["unit_id"], row["fallback_source_id"],
-                       row["fallback_media_sha256"], json.loads(row["last_probe_json"]) if row["last_probe_json"] else None)
+                       row["fallback_media_sha256"], json.loads(row["last_probe_json"]) if row["last_probe_json"] else None,
+                       row.get("removed_at"))
+
+
+def notice_too_long(seconds: float) -> str:
+    return (f"Thông báo dự phòng dài {seconds:.0f} giây; chỉ nhận bản ghi ngắn, tối đa {NOTICE_MAX_S:.0f} giây "
+            "(phát một lần rồi im lặng).")
+
+
+def _local_label(at: str) -> str:
+    try:
+        return to_local(parse_time(at, "created_at")).strftime("%H:%M %d/%m/%Y")
+    except (ValueError, TypeError):
+        return at
 
 
 def check_url(url: Any, kind: str) -> str:
@@ -127,16 +171,67 @@ class Sources:
         return self.get(sid)
 
     def update(self, source_id: str, changes: dict[str, Any]) -> RelaySource:
+        """Change the :data:`EDITABLE` fields; a new URL or kind forgets the last test, which heard the old one."""
+        unknown = sorted(set(changes) - set(EDITABLE))
+        if unknown:
+            raise InputError("unknown_field", f"Không sửa được trường {', '.join(unknown)}; sửa được: "
+                             f"{', '.join(EDITABLE)}.", unknown[0])
         cur = self.get(source_id)
         merged = {**asdict(cur), **changes}
         fields = self._validated(merged["name"], merged["url"], merged["kind"], merged["unit_id"],
-                                 merged["fallback_source_id"], merged["fallback_media_sha256"], source_id)
+                                 merged["fallback_source_id"], merged["fallback_media_sha256"], source_id,
+                                 check_notice=merged["fallback_media_sha256"] != cur.fallback_media_sha256)
+        if (fields["url"], fields["kind"]) != (cur.url, cur.kind):
+            fields["last_probe_json"] = ""
         with self.db.tx() as db:
             db["relay_sources"].update(source_id, fields)
         return self.get(source_id)
 
+    def active_relays(self, source_id: str) -> list[RelayUse]:
+        """Relay programmes of the source that are not over: drafted, awaiting approval or approved, ending later."""
+        with self.db.tx() as db:
+            rows = db.execute(
+                """SELECT bc.id, b.title, bc.status, COALESCE(bc.ends_at, bc.starts_at) FROM broadcasts bc
+                   JOIN bulletins b ON b.id = bc.bulletin_id
+                   WHERE b.relay_source_id = ? AND bc.status IN ('draft', 'pending_approval', 'approved')
+                     AND COALESCE(bc.ends_at, bc.starts_at) >= ? ORDER BY bc.starts_at""",
+                [source_id, format_time(utcnow())]).fetchall()
+        return [RelayUse(*r) for r in rows]
+
+    def fallback_users(self, source_id: str) -> list[RelaySource]:
+        """The sources (not removed) that fall back to this one."""
+        with self.db.tx() as db:
+            rows = list(db["relay_sources"].rows_where("fallback_source_id = ? AND removed_at IS NULL", [source_id],
+                                                       order_by="name"))
+        return [_row_to_source(r) for r in rows]
+
+    def mark_removed(self, source_id: str, by: str) -> str:
+        """Take the source off every list; its row stays, since past relays and the audit trail name it."""
+        at = format_time(utcnow())
+        with self.db.tx() as db:
+            db["relay_sources"].update(source_id, {"removed_at": at, "removed_by": by})
+        return at
+
+    def notice_choices(self, may_see: Callable[[str], bool]) -> list[NoticeChoice]:
+        """Short Opus recordings of the store: notices already uploaded, and recorded announcements whose
+        author ``may_see`` (another commune's recordings are not offered)."""
+        with self.db.tx() as db:
+            rows = db.execute(
+                """SELECT m.sha256, m.duration_s, m.created_at, b.title, b.created_by,
+                          EXISTS (SELECT 1 FROM relay_sources r WHERE r.fallback_media_sha256 = m.sha256)
+                   FROM media m LEFT JOIN bulletins b ON b.media_sha256 = m.sha256
+                   WHERE m.ext = 'ogg' AND m.engine = 'upload' AND m.duration_s <= ? ORDER BY m.created_at DESC""",
+                [NOTICE_MAX_S]).fetchall()
+        out: dict[str, NoticeChoice] = {}
+        for sha, duration, created, title, author, in_use in rows:
+            if sha in out or (title is not None and not in_use and not may_see(author or "")):
+                continue
+            label = title or f"Thông báo tải lên {_local_label(created)}"
+            out[sha] = NoticeChoice(sha, f"{label} ({duration:.0f} giây)", duration)
+        return list(out.values())
+
     def _validated(self, name: Any, url: Any, kind: Any, unit_id: Any, fallback_source_id: Any,
-                   fallback_media_sha256: Any, own_id: str | None) -> dict[str, Any]:
+                   fallback_media_sha256: Any, own_id: str | None, check_notice: bool = True) -> dict[str, Any]:
         if not isinstance(name, str) or not name.strip() or len(name) > 200:
             raise InputError("invalid_name", "Tên nguồn không được để trống (tối đa 200 ký tự).", "name")
         if kind not in KINDS:
@@ -148,25 +243,32 @@ class Sources:
             if fallback_source_id is not None:
                 if fallback_source_id == own_id:
                     raise InputError("fallback_loop", "Nguồn dự phòng không thể là chính nguồn này.", "fallback_source_id")
-                if not db["relay_sources"].count_where("id = ?", [fallback_source_id]):
+                if not db["relay_sources"].count_where("id = ? AND removed_at IS NULL", [fallback_source_id]):
                     raise InputError("unknown_source", f"Không có nguồn dự phòng '{fallback_source_id}'.",
                                      "fallback_source_id")
-            if fallback_media_sha256 is not None and not db["media"].count_where("sha256 = ?", [fallback_media_sha256]):
-                raise InputError("unknown_media", "Không có bản ghi thông báo dự phòng này trong kho âm thanh.",
-                                 "fallback_media_sha256")
+            if fallback_media_sha256 is not None:
+                found = db.execute("SELECT duration_s FROM media WHERE sha256 = ?", [fallback_media_sha256]).fetchone()
+                if found is None:
+                    raise InputError("unknown_media", "Không có bản ghi thông báo dự phòng này trong kho âm thanh.",
+                                     "fallback_media_sha256")
+                if check_notice and found[0] > NOTICE_MAX_S:
+                    raise InputError("notice_too_long", notice_too_long(found[0]), "fallback_media_sha256")
         return {"name": name.strip(), "url": url, "kind": kind, "unit_id": unit_id,
                 "fallback_source_id": fallback_source_id, "fallback_media_sha256": fallback_media_sha256}
 
     def get(self, source_id: str) -> RelaySource:
+        """A source in use; a removed one is not found (it can be neither relayed nor changed)."""
         with self.db.tx() as db:
             rows = list(db["relay_sources"].rows_where("id = ?", [source_id]))
         if not rows:
             raise NotFound("unknown_source", f"Không có nguồn tiếp sóng '{source_id}'.")
+        if rows[0].get("removed_at"):
+            raise NotFound("source_removed", f"Nguồn tiếp sóng '{rows[0]['name']}' đã bị xóa.")
         return _row_to_source(rows[0])
 
     def list(self) -> list[RelaySource]:
         with self.db.tx() as db:
-            rows = list(db["relay_sources"].rows_where(order_by="name"))
+            rows = list(db["relay_sources"].rows_where("removed_at IS NULL", order_by="name"))
         return [_row_to_source(r) for r in rows]
 
     def remember_probe(self, source_id: str, result: ProbeResult) -> None:

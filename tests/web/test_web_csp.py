@@ -21,7 +21,7 @@ from support.web_commune import PASSWORD, setup_commune
 from web.auth import CONTENT_SECURITY_POLICY
 
 # Sample values for the path parameters of UI pages (world ids in braces).
-SAMPLES = {"device_id": "loa-a", "broadcast_id": "{broadcast}"}
+SAMPLES = {"device_id": "loa-a", "broadcast_id": "{broadcast}", "source_id": "vov1"}
 NOT_PAGES = {"static", "metrics.metrics", "ui_media.media"}  # files and metrics, not HTML pages
 
 
@@ -78,6 +78,8 @@ def world(tmp_path_factory) -> World:
     w.call("editor", "POST", "/api/broadcasts",
            {"bulletin_id": b["id"], "starts_at": tomorrow_10h(), "targets": ["thon-a"], "priority": "priority"})
     w.call("root", "POST", f"/api/broadcasts/{pending['id']}/approve", {})
+    w.call("root", "POST", "/api/relay-sources", {"id": "vov1", "name": "VOV1", "url": "http://127.0.0.1:9/live.m3u8",
+                                                  "kind": "hls"})
     yield w
     w.controller.stop()
 

@@ -41,4 +41,25 @@
       form.setAttribute("data-api", form.getAttribute("data-api-template").replace("{unit}", encodeURIComponent(sel.value)));
     });
   });
+  /* A pole enrolled before device keys: ask it (a signed register_key command) to send its key's public half. */
+  var keyBtn = document.getElementById("btn-key-request");
+  if (keyBtn) {
+    keyBtn.addEventListener("click", function () {
+      if (!confirm(keyBtn.getAttribute("data-ask"))) { return; }
+      var out = document.getElementById("key-result");
+      out.classList.remove("ok", "bad"); delete out.dataset.result; out.textContent = "";
+      L.busy(keyBtn, true);
+      L.api("POST", keyBtn.getAttribute("data-url"), {}).then(function (req) {
+        var until = new Date(req.expires_at).toLocaleTimeString("vi-VN");
+        out.classList.add("ok"); out.dataset.result = "sent";
+        out.textContent = "Đã gửi lệnh yêu cầu khóa tới cụm loa. Máy chủ nhận khóa của cụm loa tới " + until +
+          "; khi cụm loa trả lời, tải lại trang sẽ thấy «Có khóa riêng»." +
+          (keyBtn.getAttribute("data-online") === "yes" ? "" :
+            " Lưu ý: cụm loa đang không trực tuyến; nếu nó không kết nối lại trước " + until + ", hãy yêu cầu lại.");
+      }, function (err) {
+        out.classList.add("bad"); out.dataset.result = err.code || "error";
+        out.textContent = err.error || "Không gửi được yêu cầu.";
+      }).then(function () { L.busy(keyBtn, false); });
+    });
+  }
 })();
