@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from controller.db import Database
 from controller.devices.event_trust import epochs_to_review
+from controller.tree_records import Device, Unit  # noqa: F401 (Device: exported by controller.devices)
 from controller.errors import Conflict, InputError, NotFound
 from loaxa.wire_time import format_time, utcnow
 
@@ -38,7 +39,7 @@ class Registry:
         self.low_volume_fault = low_volume_fault
 
     # units -------------------------------------------------------------------
-    def add_unit(self, unit_id: str, name: str, parent_id: str | None = None, level: str = "") -> dict[str, Any]:
+    def add_unit(self, unit_id: str, name: str, parent_id: str | None = None, level: str = "") -> Unit:
         check_id(unit_id, "id")
         name = check_name(name)
         with self.db.tx() as db:
@@ -48,18 +49,18 @@ class Registry:
                 raise InputError("unknown_unit", f"Không có đơn vị cấp trên '{parent_id}'.", "parent_id")
             row = {"id": unit_id, "name": name, "parent_id": parent_id, "level": str(level or "")[:40]}
             db["units"].insert(row)
-        return row
+        return Unit.from_row(row)
 
-    def units(self) -> list[dict[str, Any]]:
+    def units(self) -> list[Unit]:
         with self.db.tx() as db:
-            return list(db["units"].rows_where(order_by="id"))
+            return [Unit.from_row(r) for r in db["units"].rows_where(order_by="id")]
 
-    def unit(self, unit_id: str) -> dict[str, Any]:
+    def unit(self, unit_id: str) -> Unit:
         with self.db.tx() as db:
             rows = list(db["units"].rows_where("id = ?", [unit_id]))
         if not rows:
             raise NotFound("unknown_unit", f"Không có đơn vị '{unit_id}'.")
-        return rows[0]
+        return Unit.from_row(rows[0])
 
     def ancestors(self, unit_id: str) -> list[str]:
         """The unit and every unit above it, nearest first."""

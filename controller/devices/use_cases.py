@@ -24,6 +24,7 @@ from controller.people import access
 from controller.people.access import subtree, units_in_scope
 from controller.people.actor import Actor
 from controller.ids import new_id
+from controller.tree_records import Unit
 from loaxa.protocol import PlayItem, utcnow
 from loaxa.wire_time import format_time
 
@@ -75,12 +76,12 @@ def visible_device(c: Controller, actor: Actor, device_id: str) -> dict[str, Any
     raise NotFound("unknown_device", f"Không có cụm loa '{device_id}'.")
 
 
-def add_unit(c: Controller, actor: Actor, unit_id: Any, name: Any, parent_id: Any, level: Any = "") -> dict[str, Any]:
+def add_unit(c: Controller, actor: Actor, unit_id: Any, name: Any, parent_id: Any, level: Any = "") -> Unit:
     access.require_permission(actor, "manage")
     access.require_unit(actor, parent_id, allow_top=True)
     with c.db.tx():
         unit = c.registry.add_unit(unit_id, name, parent_id, level)
-        c.audit.record(actor, "unit_added", unit["id"], {"parent_id": unit["parent_id"]})
+        c.audit.record(actor, "unit_added", unit.id, {"parent_id": unit.parent_id})
     return unit
 
 
@@ -108,7 +109,7 @@ def device_readiness(device: Mapping[str, Any], issued_version: int) -> str:
 def with_readiness(c: Controller, devices: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Devices with their readiness, unit name and the plan version last sent to them."""
     versions = c.dispatcher.current_versions()
-    units = {u["id"]: u["name"] for u in c.registry.units()}
+    units = {u.id: u.name for u in c.registry.units()}
     return [{**d, "readiness": device_readiness(d, versions.get(d["id"], 0)),
              "unit_name": units.get(d["unit_id"], d["unit_id"]), "plan_version_sent": versions.get(d["id"], 0)}
             for d in devices]
@@ -148,7 +149,7 @@ def volume_schedule(c: Controller, actor: Actor, unit_id: str) -> dict[str, Any]
 
 def volume_schedules_in_scope(c: Controller, actor: Actor) -> list[dict[str, Any]]:
     """Every unit of the actor's scope that has its own volume schedule, for the devices page."""
-    names = {u["id"]: u["name"] for u in units_in_scope(c, actor)}
+    names = {u.id: u.name for u in units_in_scope(c, actor)}
     return [{"unit_id": v.unit_id, "unit_name": names[v.unit_id], "steps": v.steps, "set_by": v.set_by,
              "set_at": v.set_at} for v in c.volume_schedules.all().values() if v.unit_id in names]
 

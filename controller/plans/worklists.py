@@ -28,7 +28,7 @@ MY_GROUP_NAMES = {"draft": "Bản nháp", "pending_approval": "Đã gửi, chờ
 
 
 def _names(c: Controller) -> dict[str, str]:
-    names = {u["id"]: u["name"] for u in c.registry.units()}
+    names = {u.id: u.name for u in c.registry.units()}
     names.update({d["id"]: d["name"] for d in c.registry.devices()})
     return names
 
