@@ -18,7 +18,7 @@ from controller.service import Controller
 from controller.reports import event_wording
 from controller.devices import use_cases as devices
 from controller.people.users import User
-from controller.tree_records import Unit
+from controller.tree_records import Device, Unit
 from web import auth
 from loaxa.local_time import to_local
 from loaxa.wire_time import parse_time
@@ -61,7 +61,7 @@ def scope_units() -> set[str]:
     return {u.id for u in devices.units_in_scope(ctl(), auth.actor())}
 
 
-def scope_devices() -> list[dict[str, Any]]:
+def scope_devices() -> list[Device]:
     return devices.devices_in_scope(ctl(), auth.actor())
 
 
@@ -72,9 +72,9 @@ def tree_rows() -> list[dict[str, Any]]:
     by_parent: dict[str | None, list[Unit]] = {}
     for u in units:
         by_parent.setdefault(u.parent_id, []).append(u)
-    devices_by_unit: dict[str, list[dict[str, Any]]] = {}
+    devices_by_unit: dict[str, list[Device]] = {}
     for d in ctl().registry.devices():
-        devices_by_unit.setdefault(d["unit_id"], []).append(d)
+        devices_by_unit.setdefault(d.unit_id, []).append(d)
     roots = [u for u in units if u.id in allowed and u.parent_id not in allowed]
     out: list[dict[str, Any]] = []
 

@@ -26,9 +26,9 @@ def week(unit_id: str | None, day: date) -> dict[str, Any]:
     since, until = reports.week_bounds(day)
     units = ctl().registry.units()
     names = {u.id: u.name for u in units}
-    names.update({d["id"]: d["name"] for d in ctl().registry.devices()})
+    names.update({d.id: d.name for d in ctl().registry.devices()})
     area = subtree(unit_id) if unit_id else scope_units()
-    devices = {d["id"] for d in ctl().registry.devices() if d["unit_id"] in area}
+    devices = {d.id for d in ctl().registry.devices() if d.unit_id in area}
     titles = {b["id"]: b["title"] for b in ctl().bulletins.list()}
     days: list[list[dict[str, Any]]] = [[] for _ in range(7)]
     for status in SHOWN:
