@@ -72,7 +72,7 @@ def run() -> dict[str, float]:
                 t0 = time.perf_counter()
                 device_ids = c.registry.resolve_targets([commune])
                 occ = logbook.occurrences(c.db, c.guardrails.policy(), device_ids, since, until, now=later)
-                units = {u["id"]: u["name"] for u in c.registry.units()}
+                units = {u.id: u.name for u in c.registry.units()}
                 unit_of = {d: d.replace("loa-", "thon-").rsplit("-", 1)[0] for d in device_ids}
                 summary = logbook.compliance(occ, units, unit_of)
                 times.append((time.perf_counter() - t0) * 1000)

@@ -177,7 +177,7 @@ class Controller:
 
     def _volume_steps_of(self, device_id: str) -> tuple[Any, ...]:
         """The volume schedule a device's plan carries: its nearest unit's that has one."""
-        found = self.volume_schedules.for_units(self.registry.ancestors(self.registry.device(device_id)["unit_id"]))
+        found = self.volume_schedules.for_units(self.registry.ancestors(self.registry.device(device_id).unit_id))
         return found.steps if found else ()
 
     def link_down(self) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from flask import Blueprint, jsonify
 from web import auth
 
@@ -13,4 +15,7 @@ bp = Blueprint("api_dashboard", __name__)
 @bp.get("/api/dashboard")
 @auth.access("read")
 def api_overview():
-    return jsonify(overview())
+    o = overview()
+    return jsonify({**o, "trouble": [d.to_dict() for d in o["trouble"]],
+                    "playing": [{**d.to_dict(), "now_playing": asdict(d.now_playing) if d.now_playing else None}
+                                for d in o["playing"]]})

@@ -18,20 +18,20 @@ bp = Blueprint("api_devices", __name__, url_prefix="/api")
 @bp.get("/devices")
 @auth.access("read")
 def list_devices():
-    return jsonify(devices.devices_in_scope(ctl(), auth.actor()))
+    return jsonify([d.to_dict() for d in devices.devices_in_scope(ctl(), auth.actor())])
 
 
 @bp.get("/devices/<device_id>")
 @auth.access("read")
 def get_device(device_id: str):
-    return devices.device_in_scope(ctl(), auth.actor(), device_id)
+    return devices.device_in_scope(ctl(), auth.actor(), device_id).to_dict()
 
 
 @bp.post("/devices")
 @auth.access("manage")
 def add_device():
     d = body()
-    return devices.add_device(ctl(), auth.actor(), d.get("id"), d.get("name"), d.get("unit_id")), 201
+    return devices.add_device(ctl(), auth.actor(), d.get("id"), d.get("name"), d.get("unit_id")).to_dict(), 201
 
 
 @bp.get("/plans/<device_id>")

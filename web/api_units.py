@@ -15,14 +15,14 @@ bp = Blueprint("api_units", __name__, url_prefix="/api")
 @bp.get("/units")
 @auth.access("read")
 def list_units():
-    return jsonify(devices.units_in_scope(ctl(), auth.actor()))
+    return jsonify([u.to_dict() for u in devices.units_in_scope(ctl(), auth.actor())])
 
 
 @bp.post("/units")
 @auth.access("manage")
 def add_unit():
     d = body()
-    return devices.add_unit(ctl(), auth.actor(), d.get("id"), d.get("name"), d.get("parent_id"), d.get("level", "")), 201
+    return devices.add_unit(ctl(), auth.actor(), d.get("id"), d.get("name"), d.get("parent_id"), d.get("level", "")).to_dict(), 201
 
 
 @bp.get("/units/<unit_id>/guardrails")

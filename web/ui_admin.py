@@ -24,7 +24,7 @@ def index():
     c, me = ctl(), auth.actor()
     users = people.list_users(c, me)
     disabled = people.list_users(c, me, disabled=True)
-    names = {u["id"]: u["name"] for u in c.registry.units()}
+    names = {u.id: u.name for u in c.registry.units()}
     units = devices.units_in_scope(c, me)
     rules = f"Ít nhất {c.config.people.min_password_length} ký tự, không trùng tên đăng nhập."
     return render_template("admin.html", title="Quản trị", users=users, disabled_users=disabled, roles=ROLES,

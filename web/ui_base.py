@@ -18,6 +18,7 @@ from controller.service import Controller
 from controller.reports import event_wording
 from controller.devices import use_cases as devices
 from controller.people.users import User
+from controller.tree_records import Device, Unit
 from web import auth
 from loaxa.local_time import to_local
 from loaxa.wire_time import parse_time
@@ -57,10 +58,10 @@ def subtree(unit_id: str) -> set[str]:
 
 
 def scope_units() -> set[str]:
-    return {u["id"] for u in devices.units_in_scope(ctl(), auth.actor())}
+    return {u.id for u in devices.units_in_scope(ctl(), auth.actor())}
 
 
-def scope_devices() -> list[dict[str, Any]]:
+def scope_devices() -> list[Device]:
     return devices.devices_in_scope(ctl(), auth.actor())
 
 
@@ -68,26 +69,26 @@ def tree_rows() -> list[dict[str, Any]]:
     """Units in depth-first order with their depth and devices, for checkbox trees and tables."""
     units = ctl().registry.units()
     allowed = scope_units()
-    by_parent: dict[str | None, list[dict[str, Any]]] = {}
+    by_parent: dict[str | None, list[Unit]] = {}
     for u in units:
-        by_parent.setdefault(u["parent_id"], []).append(u)
-    devices_by_unit: dict[str, list[dict[str, Any]]] = {}
+        by_parent.setdefault(u.parent_id, []).append(u)
+    devices_by_unit: dict[str, list[Device]] = {}
     for d in ctl().registry.devices():
-        devices_by_unit.setdefault(d["unit_id"], []).append(d)
-    roots = [u for u in units if u["id"] in allowed and u["parent_id"] not in allowed]
+        devices_by_unit.setdefault(d.unit_id, []).append(d)
+    roots = [u for u in units if u.id in allowed and u.parent_id not in allowed]
     out: list[dict[str, Any]] = []
 
-    def walk(u: dict[str, Any], depth: int) -> int:
-        row = {**u, "depth": depth, "devices": devices_by_unit.get(u["id"], [])}
+    def walk(u: Unit, depth: int) -> int:
+        row = {**u.to_dict(), "depth": depth, "devices": devices_by_unit.get(u.id, [])}
         out.append(row)
         total = len(row["devices"])
-        for c in sorted(by_parent.get(u["id"], []), key=lambda x: x["name"]):
-            if c["id"] in allowed:
+        for c in sorted(by_parent.get(u.id, []), key=lambda x: x.name):
+            if c.id in allowed:
                 total += walk(c, depth + 1)
         row["total_devices"] = total
         return total
 
-    for r in sorted(roots, key=lambda x: x["name"]):
+    for r in sorted(roots, key=lambda x: x.name):
         walk(r, 0)
     return out
 

@@ -25,10 +25,10 @@ def week(unit_id: str | None, day: date) -> dict[str, Any]:
     """Seven days of entries (time, title, places, priority, status) for broadcasts reaching ``unit_id``."""
     since, until = reports.week_bounds(day)
     units = ctl().registry.units()
-    names = {u["id"]: u["name"] for u in units}
-    names.update({d["id"]: d["name"] for d in ctl().registry.devices()})
+    names = {u.id: u.name for u in units}
+    names.update({d.id: d.name for d in ctl().registry.devices()})
     area = subtree(unit_id) if unit_id else scope_units()
-    devices = {d["id"] for d in ctl().registry.devices() if d["unit_id"] in area}
+    devices = {d.id for d in ctl().registry.devices() if d.unit_id in area}
     titles = {b["id"]: b["title"] for b in ctl().bulletins.list()}
     days: list[list[dict[str, Any]]] = [[] for _ in range(7)]
     for status in SHOWN:
@@ -62,8 +62,8 @@ def week_args() -> tuple[str | None, date]:
 @auth.access("read")
 def week_page():
     unit, day = week_args()
-    choices = [u for u in ctl().registry.units() if u["id"] in scope_units() and u["level"] in ("commune", "ward", "")]
+    choices = [u for u in ctl().registry.units() if u.id in scope_units() and u.level in ("commune", "ward", "")]
     if not choices:
-        choices = [u for u in ctl().registry.units() if u["id"] in scope_units()]
+        choices = [u for u in ctl().registry.units() if u.id in scope_units()]
     return render_template("calendar.html", title="Lịch phát", w=week(unit, day), units=choices,
                            today=utcnow().astimezone(LOCAL_TZ).date().isoformat())

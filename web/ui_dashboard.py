@@ -20,7 +20,7 @@ PENDING = "pending_approval"
 
 def overview() -> dict[str, Any]:
     """Everything the dashboard shows, limited to the viewer's devices."""
-    in_scope = {d["id"]: d for d in scope_devices()}
+    in_scope = {d.id: d for d in scope_devices()}
     upcoming = []
     for slot in plans.readiness_in_scope(ctl(), auth.actor(), hours=UPCOMING_HOURS, limit=200):
         counts = slot["counts"]
@@ -30,14 +30,14 @@ def overview() -> dict[str, Any]:
     titles = {b["id"]: b["title"] for b in ctl().bulletins.list()}
     pending = [{**bc, "title": titles.get(bc["bulletin_id"], "")} for bc in ctl().broadcasts.list(PENDING)
                if set(bc["devices"]) & in_scope.keys()]
-    trouble = [d for d in in_scope.values() if not d["online"] or d["state"].get("faults") or d["state"].get("kill_switch")]
-    trouble.sort(key=lambda d: (d["online"], d["last_seen"] or "", d["id"]))
-    playing = [d for d in in_scope.values() if d["online"] and d["state"].get("playing")]
+    trouble = [d for d in in_scope.values() if not d.online or d.state.get("faults") or d.state.get("kill_switch")]
+    trouble.sort(key=lambda d: (d.online, d.last_seen or "", d.id))
+    playing = [d for d in in_scope.values() if d.online and d.state.get("playing")]
     return {"upcoming": upcoming[:SHOWN], "pending": pending, "trouble": trouble[:SHOWN], "trouble_total": len(trouble),
             "playing": devices.with_now_playing(ctl(), playing[:SHOWN]), "playing_total": len(playing),
             "link": "online" if devices.broker_link(ctl()).connected else "unknown",
             "links_down": plans.links_down(ctl(), auth.actor()),
-            "counts": {"devices": len(in_scope), "online": sum(1 for d in in_scope.values() if d["online"]),
+            "counts": {"devices": len(in_scope), "online": sum(1 for d in in_scope.values() if d.online),
                        "pending": len(pending), "upcoming": len(upcoming)}}
 
 

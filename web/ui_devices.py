@@ -7,11 +7,10 @@ the one-time code as text and as a QR code (drawn on the server); the code is ne
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any
 
 from flask import Blueprint, render_template
 
-from controller.devices import use_cases as devices
+from controller.devices import Device, use_cases as devices
 from web import auth
 from web.ui_base import ctl, json_body
 
@@ -20,7 +19,7 @@ bp = Blueprint("ui_devices", __name__)
 RECENT_EVENTS = 30
 
 
-def scoped_device(device_id: str) -> dict[str, Any]:
+def scoped_device(device_id: str) -> Device:
     """A device the viewer may see; others are reported as unknown, not forbidden."""
     return devices.visible_device(ctl(), auth.actor(), device_id)
 
@@ -41,7 +40,7 @@ def detail(device_id: str):
     page = devices.device_page(ctl(), auth.actor(), device_id)
     events = ctl().playback(device_id=device_id, limit=RECENT_EVENTS)
     key = devices.device_key_status(ctl(), auth.actor(), device_id) if auth.actor().can("manage") else None
-    return render_template("device.html", title=page.device["name"], d=page.device, page=page, events=events, key=key)
+    return render_template("device.html", title=page.device.name, d=page.device, page=page, events=events, key=key)
 
 
 @bp.post("/devices/new")

@@ -25,7 +25,7 @@ FLEET_VI = {
 
 
 def _visible() -> set[str] | None:
-    return None if auth.scope().whole_tree else {d["id"] for d in scope_devices()}
+    return None if auth.scope().whole_tree else {d.id for d in scope_devices()}
 
 
 @bp.get("/fleet")
@@ -39,7 +39,7 @@ def page():
 @auth.access("read")
 def care_page(device_id: str):
     device = scoped_device(device_id)
-    return render_template("fleet_device.html", title=f"Chăm sóc {device['name']}", d=device,
+    return render_template("fleet_device.html", title=f"Chăm sóc {device.name}", d=device,
                            care=ctl().fleet.care_history(device_id), FLEET_VI=FLEET_VI)
 
 

@@ -13,6 +13,7 @@ from controller.lazy_exports import lazy_getattr
 
 if TYPE_CHECKING:
     from controller.devices.registry import Registry
+    from controller.tree_records import Device, Unit
     from controller.devices.enrollment import Enrollment
     from controller.devices.credentials import Credentials
     from controller.devices.ingest import Ingest, playback_log
@@ -20,10 +21,12 @@ if TYPE_CHECKING:
 
 _EXPORTS = {
     "Credentials": "credentials",
+    "Device": "registry",
     "Enrollment": "enrollment",
     "Ingest": "ingest",
     "MediaAccess": "media_access",
     "Registry": "registry",
+    "Unit": "registry",
     "playback_log": "ingest",
 }
 

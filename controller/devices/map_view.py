@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from shapely.geometry import shape
 
 from controller.devices.map_settings import MapSettings
+from controller.tree_records import Device, Unit
 from controller.errors import InputError
 from controller.people import access
 from controller.people.actor import Actor
@@ -58,14 +59,14 @@ class Location:
         return cls(values[0], values[1])
 
 
-def device_status(device: dict[str, Any]) -> str:
-    if not device.get("last_seen") and not device["online"]:
+def device_status(device: Device) -> str:
+    if not device.last_seen and not device.online:
         return "never"
-    if not device["online"]:
+    if not device.online:
         return "offline"
-    if device.get("flapping"):
+    if device.flapping:
         return "flapping"
-    return "playing" if device["state"].get("playing") else "online"
+    return "playing" if device.state.get("playing") else "online"
 
 
 def set_location(c: Controller, actor: Actor, device_id: str, lat: Any, lon: Any) -> dict[str, Any]:
@@ -84,16 +85,16 @@ def set_location(c: Controller, actor: Actor, device_id: str, lat: Any, lon: Any
 
 def map_data(c: Controller, actor: Actor, settings: MapSettings) -> dict[str, Any]:
     """The FeatureCollection of the map page and the emergency page, with the tile source to draw under it."""
-    units = {u["id"]: u for u in c.registry.units()}
+    units = {u.id: u for u in c.registry.units()}
     with c.db.tx() as db:
         geography = {r[0]: json.loads(r[1]) for r in db.execute("SELECT unit_id, feature_json FROM unit_geography")}
-    devices = [d for d in c.registry.devices() if actor.scope.has_device(d["id"])]
+    devices = [d for d in c.registry.devices() if actor.scope.has_device(d.id)]
     under: dict[str, list[str]] = {}
     for d in devices:
-        unit = d["unit_id"]
+        unit = d.unit_id
         while unit is not None:
             under.setdefault(unit, []).append(device_status(d))
-            unit = units.get(unit, {}).get("parent_id")
+            unit = _parent(unit, units)
     features = []
     centres: dict[str, list[float]] = {}
     for unit_id, feature in sorted(geography.items(), key=lambda kv: _depth(kv[0], units)):
@@ -103,50 +104,54 @@ def map_data(c: Controller, actor: Actor, settings: MapSettings) -> dict[str, An
         centres[unit_id] = [geom.centroid.x, geom.centroid.y]
         statuses = under.get(unit_id, [])
         features.append({"type": "Feature", "geometry": feature["geometry"], "properties": {
-            "layer": "unit", "unit_id": unit_id, "name": units[unit_id]["name"], "level": units[unit_id]["level"],
+            "layer": "unit", "unit_id": unit_id, "name": units[unit_id].name, "level": units[unit_id].level,
             "radius_km": feature.get("properties", {}).get("radius_km"), "devices": len(statuses),
             "offline": sum(s in ("offline", "never") for s in statuses)}})
     titles = _playing_titles(c, devices)
     for d in devices:
         placed, point = "device", None
-        if d.get("lat") is not None and d.get("lon") is not None:
-            point = [d["lon"], d["lat"]]
+        if d.lat is not None and d.lon is not None:
+            point = [d.lon, d.lat]
         else:
-            unit = d["unit_id"]
+            unit = d.unit_id
             while unit is not None and unit not in centres:
-                unit = units.get(unit, {}).get("parent_id")
+                unit = _parent(unit, units)
             if unit is not None:
                 placed, point = "unit", centres[unit]
         status = device_status(d)
         features.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": point} if point else None,
-                         "properties": {"layer": "device", "device_id": d["id"], "name": d["name"],
-                                        "unit_id": d["unit_id"], "unit_name": units.get(d["unit_id"], {}).get("name", ""),
+                         "properties": {"layer": "device", "device_id": d.id, "name": d.name,
+                                        "unit_id": d.unit_id, "unit_name": units[d.unit_id].name if d.unit_id in units else "",
                                         "status": status, "status_vi": STATUS_VI[status],
-                                        "colour": STATUS_COLOURS[status], "playing": titles.get(d["id"], ""),
-                                        "placed": placed, "link": f"/devices/{d['id']}"}})
+                                        "colour": STATUS_COLOURS[status], "playing": titles.get(d.id, ""),
+                                        "placed": placed, "link": f"/devices/{d.id}"}})
     return {"type": "FeatureCollection", "features": features,
             "tiles": {"url": settings.tile_url, "attribution": settings.tile_attribution, "max_zoom": settings.max_zoom},
             "legend": [{"status": s, "label": STATUS_VI[s], "colour": STATUS_COLOURS[s]} for s in STATUS_COLOURS]}
 
 
-def _depth(unit_id: str, units: dict[str, dict[str, Any]]) -> int:
-    depth, unit = 0, units.get(unit_id, {}).get("parent_id")
+def _parent(unit_id: str, units: dict[str, Unit]) -> str | None:
+    return units[unit_id].parent_id if unit_id in units else None
+
+
+def _depth(unit_id: str, units: dict[str, Unit]) -> int:
+    depth, unit = 0, _parent(unit_id, units)
     while unit is not None and depth < 64:
-        depth, unit = depth + 1, units.get(unit, {}).get("parent_id")
+        depth, unit = depth + 1, _parent(unit, units)
     return depth
 
 
-def _playing_titles(c: Controller, devices: list[dict[str, Any]]) -> dict[str, str]:
+def _playing_titles(c: Controller, devices: list[Device]) -> dict[str, str]:
     """The programme each playing cluster plays now: its bulletin's title, never the item id."""
     out = {}
     with c.db.tx() as db:
         for d in devices:
-            item = d["state"].get("playing") if d["online"] else None
+            item = d.state.get("playing") if d.online else None
             if not item:
                 continue
             row = db.execute(
                 "SELECT b.title FROM playback_events p JOIN broadcasts bc ON bc.id = p.broadcast_id "
                 "JOIN bulletins b ON b.id = bc.bulletin_id WHERE p.device_id = ? AND p.item_id = ? "
-                "ORDER BY p.id DESC LIMIT 1", [d["id"], item]).fetchone()
-            out[d["id"]] = (row[0] if row and row[0] else "") or "một chương trình"
+                "ORDER BY p.id DESC LIMIT 1", [d.id, item]).fetchone()
+            out[d.id] = (row[0] if row and row[0] else "") or "một chương trình"
     return out

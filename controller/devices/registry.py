@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import TYPE_CHECKING, Any, Iterable
 
 from controller.db import Database
 from controller.devices.event_trust import epochs_to_review
+from controller.tree_records import Device, Unit
 from controller.errors import Conflict, InputError, NotFound
 from loaxa.wire_time import format_time, utcnow
 
@@ -38,7 +38,7 @@ class Registry:
         self.low_volume_fault = low_volume_fault
 
     # units -------------------------------------------------------------------
-    def add_unit(self, unit_id: str, name: str, parent_id: str | None = None, level: str = "") -> dict[str, Any]:
+    def add_unit(self, unit_id: str, name: str, parent_id: str | None = None, level: str = "") -> Unit:
         check_id(unit_id, "id")
         name = check_name(name)
         with self.db.tx() as db:
@@ -48,18 +48,18 @@ class Registry:
                 raise InputError("unknown_unit", f"Không có đơn vị cấp trên '{parent_id}'.", "parent_id")
             row = {"id": unit_id, "name": name, "parent_id": parent_id, "level": str(level or "")[:40]}
             db["units"].insert(row)
-        return row
+        return Unit.from_row(row)
 
-    def units(self) -> list[dict[str, Any]]:
+    def units(self) -> list[Unit]:
         with self.db.tx() as db:
-            return list(db["units"].rows_where(order_by="id"))
+            return [Unit.from_row(r) for r in db["units"].rows_where(order_by="id")]
 
-    def unit(self, unit_id: str) -> dict[str, Any]:
+    def unit(self, unit_id: str) -> Unit:
         with self.db.tx() as db:
             rows = list(db["units"].rows_where("id = ?", [unit_id]))
         if not rows:
             raise NotFound("unknown_unit", f"Không có đơn vị '{unit_id}'.")
-        return rows[0]
+        return Unit.from_row(rows[0])
 
     def ancestors(self, unit_id: str) -> list[str]:
         """The unit and every unit above it, nearest first."""
@@ -75,7 +75,7 @@ class Registry:
         return [r[0] for r in rows]
 
     # devices -----------------------------------------------------------------
-    def add_device(self, device_id: str, name: str, unit_id: str) -> dict[str, Any]:
+    def add_device(self, device_id: str, name: str, unit_id: str) -> Device:
         check_id(device_id, "id")
         name = check_name(name)
         with self.db.tx() as db:
@@ -87,16 +87,17 @@ class Registry:
             db["devices"].insert(row)
         return self.device(device_id)
 
-    def device(self, device_id: str) -> dict[str, Any]:
+    def device(self, device_id: str) -> Device:
+        """One device, with the new epochs of its events that wait for someone's review."""
         with self.db.tx() as db:
             rows = list(db["devices"].rows_where("id = ?", [device_id]))
         if not rows:
             raise NotFound("unknown_device", f"Không có cụm loa '{device_id}'.")
-        return {**_device_view(rows[0], self.low_volume_fault), "epochs_to_review": epochs_to_review(self.db, device_id)}
+        return Device.from_row(rows[0], self.low_volume_fault).with_epochs(epochs_to_review(self.db, device_id))
 
-    def devices(self) -> list[dict[str, Any]]:
+    def devices(self) -> list[Device]:
         with self.db.tx() as db:
-            return [_device_view(r, self.low_volume_fault) for r in db["devices"].rows_where(order_by="id")]
+            return [Device.from_row(r, self.low_volume_fault) for r in db["devices"].rows_where(order_by="id")]
 
     def device_ids(self) -> list[str]:
         with self.db.tx() as db:
@@ -133,29 +134,11 @@ class Registry:
         return sorted(found)
 
 
-def is_low_volume(state: dict[str, Any], threshold: int) -> bool:
-    """A pole turned down below ``threshold`` would air nothing audible: a fault, not a setting."""
-    volume = state.get("volume")
-    return isinstance(volume, int) and volume < threshold
-
-
-def _device_view(row: dict[str, Any], low_volume_fault: int = 0) -> dict[str, Any]:
-    out = dict(row)
-    out["online"] = bool(out["online"])
-    out["media_ready"] = bool(out["media_ready"])
-    out["flapping"] = bool(out.get("flapping_since"))
-    out["state"] = json.loads(out.pop("state_json") or "{}")
-    out["low_volume"] = is_low_volume(out["state"], low_volume_fault)
-    if out["low_volume"]:
-        out["state"]["faults"] = sorted({*(out["state"].get("faults") or ()), "low_volume"})
-    return out
-
-
 def register_device(registry: Registry, audit: AuditTrail, actor: Actor | str, device_id: Any, name: Any,
-                    unit_id: Any, ip: str = "") -> dict[str, Any]:
+                    unit_id: Any, ip: str = "") -> Device:
     """Store a device and its audit entry in one transaction: the one way a device is added
     (the API, and ``loaxa device add`` through :meth:`DeviceSecurity.add_device`)."""
     with registry.db.tx():
         device = registry.add_device(device_id, name, unit_id)
-        audit.record(actor, "device_added", device["id"], {"unit_id": device["unit_id"], "name": device["name"]}, ip)
+        audit.record(actor, "device_added", device.id, {"unit_id": device.unit_id, "name": device.name}, ip)
     return device

@@ -64,7 +64,7 @@ class RemoteCommands:
         self.editor_min_volume = editor_min_volume
 
     def _reported_volume(self, device_id: str) -> int | None:
-        return self.registry.device(device_id).get("state", {}).get("volume")
+        return self.registry.device(device_id).state.get("volume")
 
     def check_floor(self, volume: Any, actor: Actor) -> int:
         volume = valid_volume(volume)

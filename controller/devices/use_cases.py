@@ -8,9 +8,9 @@ is (:func:`device_readiness`) is decided here once, for the device pages and the
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 from controller.devices.event_trust import EpochReview, epochs_to_review, mark_epoch_reviewed
 from controller.devices.history import DeviceHistory, Period
@@ -24,6 +24,7 @@ from controller.people import access
 from controller.people.access import subtree, units_in_scope
 from controller.people.actor import Actor
 from controller.ids import new_id
+from controller.tree_records import Device, Unit
 from loaxa.protocol import PlayItem, utcnow
 from loaxa.wire_time import format_time
 
@@ -32,13 +33,13 @@ if TYPE_CHECKING:
 
 
 # -- the tree -----------------------------------------------------------------------------
-def devices_in_scope(c: Controller, actor: Actor) -> list[dict[str, Any]]:
+def devices_in_scope(c: Controller, actor: Actor) -> list[Device]:
     """The actor's devices, each with its ``link`` as far as the controller can know it now."""
     link = c.broker_link.status()
     return [with_link(d, link) for d in access.devices_in_scope(c, actor)]
 
 
-def devices_under(c: Controller, actor: Actor, unit_id: str | None) -> list[dict[str, Any]]:
+def devices_under(c: Controller, actor: Actor, unit_id: str | None) -> list[Device]:
     """The actor's devices at or below ``unit_id`` (all of them without one), each with its ``link``."""
     link = c.broker_link.status()
     return [with_link(d, link) for d in access.devices_under(c, actor, unit_id)]
@@ -49,68 +50,88 @@ def broker_link(c: Controller) -> LinkStatus:
     return c.broker_link.status()
 
 
-def with_link(device: dict[str, Any], link: LinkStatus) -> dict[str, Any]:
+def with_link(device: Device, link: LinkStatus) -> Device:
     """``link``: ``online``, ``offline``, ``never`` (never connected) or ``unknown`` (the controller lost
     its broker, so the last report is stale); ``online`` is true only when the device is known online."""
-    if not device["last_seen"]:
+    if not device.last_seen:
         state = "never"
     elif not link.connected:
         state = "unknown"
     else:
-        state = "online" if device["online"] else "offline"
-    return {**device, "link": state, "online": state == "online"}
+        state = "online" if device.online else "offline"
+    return replace(device, link=state, online=state == "online")
 
 
-def device_in_scope(c: Controller, actor: Actor, device_id: str) -> dict[str, Any]:
+def device_in_scope(c: Controller, actor: Actor, device_id: str) -> Device:
     """A device of the actor's subtree; one outside it is refused (403)."""
     access.require_devices(actor, [device_id])
     return with_link(c.registry.device(device_id), c.broker_link.status())
 
 
-def visible_device(c: Controller, actor: Actor, device_id: str) -> dict[str, Any]:
+def visible_device(c: Controller, actor: Actor, device_id: str) -> Device:
     """A device of the actor's subtree; others are reported as unknown (404), not forbidden."""
     for d in devices_in_scope(c, actor):
-        if d["id"] == device_id:
+        if d.id == device_id:
             return d
     raise NotFound("unknown_device", f"Không có cụm loa '{device_id}'.")
 
 
-def add_unit(c: Controller, actor: Actor, unit_id: Any, name: Any, parent_id: Any, level: Any = "") -> dict[str, Any]:
+def add_unit(c: Controller, actor: Actor, unit_id: Any, name: Any, parent_id: Any, level: Any = "") -> Unit:
     access.require_permission(actor, "manage")
     access.require_unit(actor, parent_id, allow_top=True)
     with c.db.tx():
         unit = c.registry.add_unit(unit_id, name, parent_id, level)
-        c.audit.record(actor, "unit_added", unit["id"], {"parent_id": unit["parent_id"]})
+        c.audit.record(actor, "unit_added", unit.id, {"parent_id": unit.parent_id})
     return unit
 
 
-def add_device(c: Controller, actor: Actor, device_id: Any, name: Any, unit_id: Any) -> dict[str, Any]:
+def add_device(c: Controller, actor: Actor, device_id: Any, name: Any, unit_id: Any) -> Device:
     access.require_permission(actor, "manage")
     access.require_unit(actor, unit_id)
     device = register_device(c.registry, c.audit, actor, device_id, name, unit_id)
-    c.dispatcher.publish_plan(device["id"])
+    c.dispatcher.publish_plan(device.id)
     return device
 
 
 # -- readiness ----------------------------------------------------------------------------
-def device_readiness(device: Mapping[str, Any], issued_version: int) -> str:
+def device_readiness(device: Device, issued_version: int) -> str:
     """``offline``, ``unknown``, ``never``, ``ready`` (the plan last issued is applied, its media cached
     and the volume audible) or ``not_ready``."""
-    if device.get("link") in ("unknown", "never"):
-        return device["link"]
-    if not device["online"]:
+    if device.link in ("unknown", "never"):
+        return device.link
+    if not device.online:
         return "offline"
-    if device["plan_version_applied"] >= issued_version and device["media_ready"] and not device.get("low_volume"):
+    if device.plan_version_applied >= issued_version and device.media_ready and not device.low_volume:
         return "ready"
     return "not_ready"
 
 
-def with_readiness(c: Controller, devices: list[dict[str, Any]]) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class DeviceRow(Device):
+    """A device as the device pages and the dashboard list it: what the use cases below add to it.
+
+    Each stays ``None`` until :func:`with_readiness` or :func:`with_now_playing` fills it;
+    ``to_dict`` is the device's own JSON, and a view adds to it what it shows.
+    """
+
+    readiness: str | None = None
+    unit_name: str | None = None
+    plan_version_sent: int | None = None
+    now_playing: NowPlaying | None = None
+
+
+def _row(device: Device, **view: Any) -> DeviceRow:
+    if isinstance(device, DeviceRow):
+        return replace(device, **view)
+    return DeviceRow(**{f.name: getattr(device, f.name) for f in fields(Device)}, **view)
+
+
+def with_readiness(c: Controller, devices: list[Device]) -> list[DeviceRow]:
     """Devices with their readiness, unit name and the plan version last sent to them."""
     versions = c.dispatcher.current_versions()
-    units = {u["id"]: u["name"] for u in c.registry.units()}
-    return [{**d, "readiness": device_readiness(d, versions.get(d["id"], 0)),
-             "unit_name": units.get(d["unit_id"], d["unit_id"]), "plan_version_sent": versions.get(d["id"], 0)}
+    units = {u.id: u.name for u in c.registry.units()}
+    return [_row(d, readiness=device_readiness(d, versions.get(d.id, 0)),
+                 unit_name=units.get(d.unit_id, d.unit_id), plan_version_sent=versions.get(d.id, 0))
             for d in devices]
 
 
@@ -129,7 +150,7 @@ def set_unit_volume(c: Controller, actor: Actor, unit_id: Any, volume: Any) -> d
     access.require_permission(actor, "draft")
     if not isinstance(unit_id, str) or not unit_id:
         raise InputError("invalid_unit", "Chọn một đơn vị.", "unit_id")
-    targets = [d["id"] for d in devices_under(c, actor, unit_id)]
+    targets = [d.id for d in devices_under(c, actor, unit_id)]
     if not targets:
         raise InputError("no_devices", "Đơn vị này chưa có cụm loa nào.", "unit_id")
     return c.remote.set_unit_volume(unit_id, targets, volume, actor)
@@ -148,7 +169,7 @@ def volume_schedule(c: Controller, actor: Actor, unit_id: str) -> dict[str, Any]
 
 def volume_schedules_in_scope(c: Controller, actor: Actor) -> list[dict[str, Any]]:
     """Every unit of the actor's scope that has its own volume schedule, for the devices page."""
-    names = {u["id"]: u["name"] for u in units_in_scope(c, actor)}
+    names = {u.id: u.name for u in units_in_scope(c, actor)}
     return [{"unit_id": v.unit_id, "unit_name": names[v.unit_id], "steps": v.steps, "set_by": v.set_by,
              "set_at": v.set_at} for v in c.volume_schedules.all().values() if v.unit_id in names]
 
@@ -172,7 +193,7 @@ def set_volume_schedule(c: Controller, actor: Actor, unit_id: Any, steps: Any) -
         c.volume_schedules.put(unit_id, parsed, actor.username)
         c.audit.record(actor, "volume_schedule_changed", unit_id,
                        {"before": before["steps"] if before else [], "after": [s.to_dict() for s in parsed]})
-    c.jobs.rebuild(sorted(d["id"] for d in devices_under(c, actor, unit_id)))
+    c.jobs.rebuild(sorted(d.id for d in devices_under(c, actor, unit_id)))
     return volume_schedule(c, actor, unit_id)
 
 
@@ -185,7 +206,7 @@ def play_test_tone(c: Controller, actor: Actor, device_id: str, confirm: Any = F
     """
     access.require_permission(actor, "draft")
     device = visible_device(c, actor, device_id)
-    playing = str((device.get("state") or {}).get("playing") or "") if device.get("online") else ""
+    playing = str(device.state.get("playing") or "") if device.online else ""
     title = _programme_title(c, playing) if playing else ""
     if playing and confirm is not True:
         raise Conflict("confirm_cut", f"Cụm loa đang phát «{title}». Âm thử sẽ ngắt chương trình này "
@@ -237,17 +258,17 @@ class NowPlaying:
     broadcast_id: str
 
 
-def pending_changes(c: Controller, device: Mapping[str, Any]) -> list[Pending]:
+def pending_changes(c: Controller, device: Device) -> list[Pending]:
     """What the device was asked and has not confirmed ("đang chờ thiết bị" on its page)."""
     out = []
-    state = device.get("state") or {}
-    want = c.desired.of(device["id"]).get("volume")
-    expected = c.desired.expected_volume(device["id"])
+    state = device.state
+    want = c.desired.of(device.id).get("volume")
+    expected = c.desired.expected_volume(device.id)
     if expected is not None and state.get("volume") != expected:
         manual = want is not None and want.value == expected
         out.append(Pending("volume", expected, state.get("volume"), want.set_by if manual else "lịch âm lượng",
                            want.set_at if manual else ""))
-    kill = c.security.kill_switches.desired(device["id"])
+    kill = c.security.kill_switches.desired(device.id)
     if bool(state.get("kill_switch")) != kill:
         out.append(Pending("kill_switch", kill, bool(state.get("kill_switch")), "", ""))
     return out
@@ -272,14 +293,13 @@ def now_playing(c: Controller, item_id: str) -> NowPlaying | None:
     return NowPlaying(row[3] or "Bản tin không tên", row[1], row[2], row[0])
 
 
-def with_now_playing(c: Controller, devices: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{**d, "now_playing": now_playing(c, (d.get("state") or {}).get("playing", "")) if d["online"] else None}
-            for d in devices]
+def with_now_playing(c: Controller, devices: list[Device]) -> list[DeviceRow]:
+    return [_row(d, now_playing=now_playing(c, d.state.get("playing", "")) if d.online else None) for d in devices]
 
 
 @dataclass(frozen=True)
 class DevicePage:
-    device: dict[str, Any]
+    device: DeviceRow
     pending: list[Pending]
     periods: list[Period]
     history: list[dict[str, Any]]
@@ -360,8 +380,8 @@ def add_device_with_code(c: Controller, actor: Actor, device_id: Any, name: Any,
     if not device_id:
         device_id = None
     device, code, expires = c.security.add_device(unit_id, name, device_id, actor)
-    c.dispatcher.publish_plan(device["id"])
-    return EnrollmentTicket(device["id"], code, format_time(expires), qr_svg(code))
+    c.dispatcher.publish_plan(device.id)
+    return EnrollmentTicket(device.id, code, format_time(expires), qr_svg(code))
 
 
 def issue_code(c: Controller, actor: Actor, device_id: str) -> EnrollmentTicket:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 from controller.errors import InputError, Refused
 from controller.people.actor import Actor
 from controller.people.users import WHOLE_TREE, User, Users, scope_of
+from controller.tree_records import Device, Unit
 
 if TYPE_CHECKING:
     from controller.service import Controller
@@ -61,12 +62,12 @@ def require_devices(actor: Actor, device_ids: Iterable[str]) -> None:
 
 
 # -- what of the tree the actor holds: read by the devices, reports and fleet use cases --------
-def units_in_scope(c: Controller, actor: Actor) -> list[dict[str, Any]]:
-    return [u for u in c.registry.units() if actor.scope.has_unit(u["id"])]
+def units_in_scope(c: Controller, actor: Actor) -> list[Unit]:
+    return [u for u in c.registry.units() if actor.scope.has_unit(u.id)]
 
 
-def devices_in_scope(c: Controller, actor: Actor) -> list[dict[str, Any]]:
-    return [d for d in c.registry.devices() if actor.scope.has_device(d["id"])]
+def devices_in_scope(c: Controller, actor: Actor) -> list[Device]:
+    return [d for d in c.registry.devices() if actor.scope.has_device(d.id)]
 
 
 def subtree(c: Controller, unit_id: str) -> frozenset[str]:
@@ -74,14 +75,14 @@ def subtree(c: Controller, unit_id: str) -> frozenset[str]:
     return scope_of(c.db, unit_id).units or frozenset()
 
 
-def devices_under(c: Controller, actor: Actor, unit_id: str | None) -> list[dict[str, Any]]:
+def devices_under(c: Controller, actor: Actor, unit_id: str | None) -> list[Device]:
     """The actor's devices, or only those at or below ``unit_id`` (which must be in the actor's scope)."""
     devices = devices_in_scope(c, actor)
     if unit_id:
-        if unit_id not in {u["id"] for u in units_in_scope(c, actor)}:
+        if unit_id not in {u.id for u in units_in_scope(c, actor)}:
             raise InputError("out_of_scope", "Đơn vị này ngoài phạm vi của bạn.", "unit")
         under = subtree(c, unit_id)
-        devices = [d for d in devices if d["unit_id"] in under]
+        devices = [d for d in devices if d.unit_id in under]
     return devices
 
 

@@ -48,7 +48,10 @@ class _PlanBody:
     """A plan ready to seal, its items serialised once per class of devices sharing them.
 
     It offers what :meth:`Signer.seal` uses of a message (``TYPE``, ``SIGNED``, ``to_dict``), and its
-    body is exactly ``Plan.to_dict()``: the plan's own fields, then the shared item dicts.
+    body is exactly ``Plan.to_dict()``: the plan's own fields, then the shared item dicts.  A
+    ``Plan`` holding its items would serialise them again for every device: for 5,000 devices
+    of 12 items each, building the bodies then takes 1.6 s instead of 0.12 s (median of five),
+    more than the whole province rebuild takes today (1.3 s of the 3 s allowed, docs/performance.md).
     """
 
     body: dict

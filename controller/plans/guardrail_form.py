@@ -18,6 +18,7 @@ from schedules.errors import ScheduleInputError
 from schedules.form_entry import parse_clock
 
 if TYPE_CHECKING:
+    from controller.tree_records import Unit
     from controller.service import Controller
 
 NO_CAP_WORDS = frozenset({"không", "khong", "-", "không giới hạn", "khong gioi han"})
@@ -78,12 +79,12 @@ def values_from_form(form: Mapping[str, Any]) -> dict[str, Any]:
 def overview(c: Controller, actor: Actor) -> list[dict[str, Any]]:
     """Every unit of the actor's scope with its own values, what is in force, and which unit sets each."""
     tree = load_tree(c.db)
-    names = {u["id"]: u["name"] for u in c.registry.units()}
+    names = {u.id: u.name for u in c.registry.units()}
     out = []
     for unit in _tree_order(c.registry.units()):
-        if not actor.scope.has_unit(unit["id"]):
+        if not actor.scope.has_unit(unit.id):
             continue
-        view = c.guardrails.view(tree, unit["id"])
+        view = c.guardrails.view(tree, unit.id)
         rows = []
         for f in FIELDS:
             own = view["own"].get(f.name)
@@ -92,22 +93,22 @@ def overview(c: Controller, actor: Actor) -> list[dict[str, Any]]:
                          "own": "" if own is None else ("không" if own == "" else own),
                          "effective": _shown(effective, f.kind),
                          "set_by": names.get(view["set_by"].get(f.name, ""), "mặc định của hệ thống")})
-        out.append({"unit_id": unit["id"], "name": unit["name"], "level": unit.get("level", ""), "rows": rows})
+        out.append({"unit_id": unit.id, "name": unit.name, "level": unit.level, "rows": rows})
     return out
 
 
-def _tree_order(units: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _tree_order(units: list[Unit]) -> list[Unit]:
     """Units depth first, each under its parent (province, its communes, their villages), by name."""
-    children: dict[Any, list[dict[str, Any]]] = {}
-    ids = {u["id"] for u in units}
-    for u in sorted(units, key=lambda u: u["name"]):
-        children.setdefault(u["parent_id"] if u["parent_id"] in ids else None, []).append(u)
-    out: list[dict[str, Any]] = []
+    children: dict[Any, list[Unit]] = {}
+    ids = {u.id for u in units}
+    for u in sorted(units, key=lambda u: u.name):
+        children.setdefault(u.parent_id if u.parent_id in ids else None, []).append(u)
+    out: list[Unit] = []
     stack = list(reversed(children.get(None, [])))
     while stack:
         u = stack.pop()
         out.append(u)
-        stack.extend(reversed(children.get(u["id"], [])))
+        stack.extend(reversed(children.get(u.id, [])))
     return out
 
 

@@ -368,7 +368,7 @@ def emergency_status(c: Controller, actor: Actor, broadcast_id: str) -> dict[str
     if bc.get("kind") != "emergency":
         raise NotFound("unknown_emergency", f"Không có lệnh khẩn cấp '{broadcast_id}'.")
     access.require_devices(actor, bc["devices"])
-    devices = {d["id"]: d for d in devices_in_scope(c, actor)}
+    devices = {d.id: d for d in devices_in_scope(c, actor)}
     events = c.playback(broadcast_id=broadcast_id, limit=5000)
     stage: dict[str, tuple[str, str]] = {}
     for e in sorted(events, key=lambda e: e["id"]):
@@ -379,14 +379,14 @@ def emergency_status(c: Controller, actor: Actor, broadcast_id: str) -> dict[str
     cut_off_now = c.broker_tree.cut_off_devices()
     rows = []
     for device_id in bc["devices"]:
-        d = devices.get(device_id, {})
+        d = devices.get(device_id)
         sent = delivery.get(device_id, {})
         fallback = "unreached" if sent.get("status") == "unreached" else "waiting"
         kind, reason = stage.get(device_id, (fallback, ""))
         link_down = cut_off_now.get(device_id) or (cut_off.get(device_id) if device_id not in stage else None)
-        rows.append({"device_id": device_id, "name": d.get("name", device_id),
-                     "online": bool(d.get("online")) and not cut_off_now.get(device_id),
-                     "link": d.get("link", "unknown"), "last_seen": d.get("last_seen"), "stage": kind,
+        rows.append({"device_id": device_id, "name": d.name if d else device_id,
+                     "online": bool(d and d.online) and not cut_off_now.get(device_id),
+                     "link": (d.link if d else None) or "unknown", "last_seen": d.last_seen if d else None, "stage": kind,
                      "reason": reason, "reason_text": reason_text(reason), "delivery": sent.get("status", "pending"),
                      "sends": sent.get("sends", 0), "confirmed_at": sent.get("confirmed_at"), "cut_off_by": link_down})
     done = sum(1 for r in rows if r["stage"] in ("started", "finished"))

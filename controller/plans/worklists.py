@@ -28,8 +28,8 @@ MY_GROUP_NAMES = {"draft": "Bản nháp", "pending_approval": "Đã gửi, chờ
 
 
 def _names(c: Controller) -> dict[str, str]:
-    names = {u["id"]: u["name"] for u in c.registry.units()}
-    names.update({d["id"]: d["name"] for d in c.registry.devices()})
+    names = {u.id: u.name for u in c.registry.units()}
+    names.update({d.id: d.name for d in c.registry.devices()})
     return names
 
 
@@ -106,14 +106,14 @@ def broadcast_detail(c: Controller, actor: Actor, broadcast_id: str) -> dict[str
     bc = broadcast_in_scope(c, actor, broadcast_id)
     now = utcnow()
     card = _card(c, bc, _names(c), now)
-    devices = {d["id"]: d for d in c.registry.devices()}
+    devices = {d.id: d for d in c.registry.devices()}
     stage: dict[str, dict[str, Any]] = {}
     for e in sorted(c.playback(broadcast_id=broadcast_id, limit=5000), key=lambda e: e["id"]):
         if e["kind"] in DEVICE_STAGES:
             stage[e["device_id"]] = e
-    card["device_rows"] = [{"device_id": d, "name": devices.get(d, {}).get("name", d),
-                            "online": bool(devices.get(d, {}).get("online")),
-                            "last_seen": devices.get(d, {}).get("last_seen"),
+    card["device_rows"] = [{"device_id": d, "name": devices[d].name if d in devices else d,
+                            "online": d in devices and devices[d].online,
+                            "last_seen": devices[d].last_seen if d in devices else None,
                             "stage": stage[d]["kind"] if d in stage else "",
                             "reason": stage[d].get("reason", "") if d in stage else ""} for d in bc["devices"]]
     cancelled = sorted((bc.get("rule") or {}).get("cancelled", []))

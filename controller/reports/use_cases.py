@@ -164,7 +164,7 @@ def audit_trail_report(c: Controller, actor: Actor, start: date, end: date, *, b
                               limit=TRAIL_MAX)
     people = {u.username: u for u in c.users.list()} | {u.username: u for u in c.users.list(disabled=True)}
 
-    mine = {u["id"] for u in units_in_scope(c, actor)} | {d["id"] for d in devices_in_scope(c, actor)}
+    mine = {u.id for u in units_in_scope(c, actor)} | {d.id for d in devices_in_scope(c, actor)}
 
     def of_subtree(username: str) -> bool:
         person = people.get(username)
@@ -177,7 +177,7 @@ def audit_trail_report(c: Controller, actor: Actor, start: date, end: date, *, b
     in_unit = None
     if unit:
         units = set(access.subtree(c, unit))
-        devices = {d["id"] for d in c.registry.devices() if d["unit_id"] in units}
+        devices = {d.id for d in c.registry.devices() if d.unit_id in units}
 
         def in_unit(e: Any) -> bool:
             person = people.get(e.actor)

@@ -125,7 +125,7 @@ def _device_add(args: argparse.Namespace) -> int:
         with _refused():
             device, code, expires = security.add_device(args.unit, args.name, args.id, _operator())
         kid = security.keyring.kid
-    print(f"device {device['id']} ({device['name']}) in {device['unit_id']}")
+    print(f"device {device.id} ({device.name}) in {device.unit_id}")
     print(f"enrollment code: {code}   (one use, expires {format_time(expires)})")
     _print_enroll_line(config, code, kid)
     return 0
@@ -165,7 +165,7 @@ def _device_list(args: argparse.Namespace) -> int:
     from controller.security.operator_session import operator_session
 
     with operator_session(load_for_command(args.config)) as security:
-        rows = [(d["id"], d["unit_id"], security.credentials.status(d["id"]), d["name"])
+        rows = [(d.id, d.unit_id, security.credentials.status(d.id), d.name)
                 for d in security.registry.devices()]
     print(f"{'device':<24} {'unit':<20} {'enrollment':<13} name")
     for r in rows:

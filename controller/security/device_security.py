@@ -26,6 +26,7 @@ from controller.security.keyring import Keyring, Rotation, latest_rollover, rota
 from controller.security.kill_switch import KillSwitches
 from controller.devices.registry import Registry, check_name, register_device
 from controller.people.actor import Actor
+from controller.tree_records import Device
 from loaxa import protocol
 from loaxa.config import MqttSettings
 from loaxa.wire_time import format_time, utcnow
@@ -93,7 +94,7 @@ class DeviceSecurity:
                 log.exception("could not follow the signing key file")
 
     # devices ---------------------------------------------------------------------------
-    def add_device(self, unit_id: str, name: str, device_id: str | None, actor: Actor) -> tuple[dict[str, Any], str, datetime]:
+    def add_device(self, unit_id: str, name: str, device_id: str | None, actor: Actor) -> tuple[Device, str, datetime]:
         """Register a device and return it with a one-time enrollment code and its expiry."""
         device_id = device_id or self.enrollment.free_device_id(check_name(name))
         device = register_device(self.registry, self.audit, actor, device_id, name, unit_id)

@@ -83,7 +83,7 @@ class KillSwitches:
 
     def desired(self, device_id: str) -> bool:
         """Whether some unit above the device (or its own) has the switch engaged."""
-        units = self.registry.ancestors(self.registry.device(device_id)["unit_id"])
+        units = self.registry.ancestors(self.registry.device(device_id).unit_id)
         with self.db.tx() as db:
             marks = ",".join("?" * len(units))
             return bool(units) and db.execute(f"SELECT 1 FROM kill_switches WHERE unit_id IN ({marks}) LIMIT 1",

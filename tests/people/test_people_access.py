@@ -113,7 +113,7 @@ def test_state_changes_by_session_need_the_csrf_token_bearer_tokens_do_not(world
         r = client.post("/api/units", json=unit, headers=bad)
         assert r.status_code == 403 and r.json["code"] == "csrf_failed"
     assert client.delete("/api/broadcasts/x").status_code == 403
-    assert not [u for u in world.controller.registry.units() if u["id"] == "thon-a2"]
+    assert not [u for u in world.controller.registry.units() if u.id == "thon-a2"]
     assert client.post("/api/units", json=unit, headers={"X-CSRF-Token": csrf}).status_code == 201
     r = world.call("admin", "POST", "/api/units", {"id": "thon-a3", "name": "Thôn A3", "parent_id": "xa-a"})
     assert r.status_code == 201

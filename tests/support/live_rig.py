@@ -57,7 +57,7 @@ class LivePoles:
         return handle
 
     def online(self, device_id: str) -> bool:
-        return bool(self.controller.registry.device(device_id)["online"])
+        return self.controller.registry.device(device_id).online
 
     def stream_pcm(self, device_id: str, item_id: str) -> bytes:
         path = self.agents[device_id].data_dir / "sink" / f"stream-{item_id}.pcm"

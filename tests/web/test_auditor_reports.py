@@ -111,7 +111,7 @@ def test_outages_over_a_period_come_from_the_devices_history(ctl):
     state(c, "loa-a", True)
     state(c, "loa-a", False)
     state(c, "loa-b", True)
-    devices = {d["id"]: d for d in c.registry.devices()}
+    devices = {d.id: d.to_dict() for d in c.registry.devices()}
     with c.db.tx() as db:
         moves = db.execute("SELECT device_id, kind = 'online' FROM device_history "
                            "WHERE kind IN ('online', 'offline') ORDER BY id").fetchall()
