@@ -20,10 +20,11 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from controller.reports import hashchain
 from controller.reports.audit import AUDIT_CHAIN, PLAYBACK_CHAIN, AuditTrail
-from controller.db import Database
+from controller.db import Database, apply_rollup, rollup_deltas
 from controller.operations.retention_settings import KEEP_FOREVER, RetentionSettings
 from loaxa.wire_time import format_time, utcnow
 
@@ -109,9 +110,11 @@ class Retention:
                      anchors: dict[str, int]) -> int:
         """Prune, per chain, the rows before the chain's first row that is still young.
 
-        Each chain (one per device) is pruned in a transaction of its own, found by an indexed
-        look-up, so pruning a province's month never holds the database for long: ingest
-        writes between two devices' deletes.
+        Each chain (one per device) is read and verified on a connection of the run's own, in a
+        snapshot that takes no lock, so ingest keeps storing meanwhile; then its prefix goes in
+        a short write transaction (the anchor, the delete, and for playback events the rollup
+        rows they counted in). Rows are never changed once written, and ingest only appends
+        above the snapshot, so the prefix checked is exactly the prefix deleted.
         """
         if before is None:
             return 0
@@ -119,33 +122,53 @@ class Retention:
         young_params = [before] * len(time_columns)
         total = 0
         broken: list[str] = []
-        for chain in self._chains(spec, chain_column):
-            with self.db.tx() as db:
+        side = self.db.side_connection()
+        try:
+            for chain in self._chains(spec, chain_column):
                 where, params = (f"{chain_column} = ?", [chain]) if chain_column else ("1", [])
-                first = time_columns[0]
-                if db.execute(f"SELECT 1 FROM {spec.table} WHERE {where} AND {first} < ? AND NOT ({young}) LIMIT 1",
-                              [*params, before, *young_params]).fetchone() is None:
-                    continue  # nothing old in this chain
-                keep_from = db.execute(f"SELECT MIN(id) FROM {spec.table} WHERE {where} AND ({young})",
-                                       [*params, *young_params]).fetchone()[0]
-                if not hashchain.prefix_intact(db, spec, chain, where, params, keep_from):
-                    broken.append(hashchain.chain_key(spec, chain))
-                    continue
-                if dry_run:
-                    bound = "" if keep_from is None else " AND id < ?"
-                    total += db.execute(f"SELECT COUNT(*) FROM {spec.table} WHERE {where}{bound}",
-                                        [*params, *([] if keep_from is None else [keep_from])]).fetchone()[0]
-                    continue
-                pruned = hashchain.prune_prefix(db, spec, chain, where, params, keep_from, at, time_columns,
-                                                self.sign)
-                if pruned:
-                    key = hashchain.chain_key(spec, chain)
-                    anchors[key] = db.execute("SELECT length FROM chain_anchors WHERE chain = ?", [key]).fetchone()[0]
-                    total += pruned
+                with self.db.snapshot_on(side) as db:
+                    first = time_columns[0]
+                    if db.execute(f"SELECT 1 FROM {spec.table} WHERE {where} AND {first} < ? AND NOT ({young}) LIMIT 1",
+                                  [*params, before, *young_params]).fetchone() is None:
+                        continue  # nothing old in this chain
+                    keep_from = db.execute(f"SELECT MIN(id) FROM {spec.table} WHERE {where} AND ({young})",
+                                           [*params, *young_params]).fetchone()[0]
+                    if not hashchain.prefix_intact(db, spec, chain, where, params, keep_from):
+                        broken.append(hashchain.chain_key(spec, chain))
+                        continue
+                    if keep_from is None:  # the whole chain is old: rows stored after this snapshot stay
+                        keep_from = db.execute(f"SELECT MAX(id) + 1 FROM {spec.table} WHERE {where}", params).fetchone()[0]
+                    if dry_run:
+                        total += db.execute(f"SELECT COUNT(*) FROM {spec.table} WHERE {where} AND id < ?",
+                                            [*params, keep_from]).fetchone()[0]
+                        continue
+                    deltas = self._rollup_out(db, spec, where, params, keep_from)
+                with self.db.tx_on(side) as db:
+                    pruned = hashchain.prune_prefix(db, spec, chain, where, params, keep_from, at, time_columns,
+                                                    self.sign)
+                    if pruned:
+                        apply_rollup(db.conn, deltas)
+                        key = hashchain.chain_key(spec, chain)
+                        anchors[key] = db.execute("SELECT length FROM chain_anchors WHERE chain = ?", [key]).fetchone()[0]
+                        total += pruned
+        finally:
+            side.conn.close()
         skipped.extend(broken)
         for chain in broken:
             log.error("retention: chain %s does not verify; it is not pruned (run 'loaxa audit verify')", chain)
         return total
+
+    @staticmethod
+    def _rollup_out(db: Any, spec: hashchain.ChainSpec, where: str, params: list[Any],
+                    keep_from: int) -> dict[tuple[str, str], list[int]]:
+        """What the playback events about to be pruned counted in the rollup (taken out with them, so
+        the rollup always describes exactly the events a report would read)."""
+        if spec is not PLAYBACK_CHAIN:
+            return {}
+        cur = db.execute(f"SELECT device_id, kind, item_id, planned_at, actual_start, recorded_at, duration_s "
+                         f"FROM {spec.table} WHERE {where} AND id < ?", [*params, keep_from])
+        names = [d[0] for d in cur.description]
+        return rollup_deltas((dict(zip(names, r)) for r in cur), sign=-1)
 
     def _chains(self, spec: hashchain.ChainSpec, chain_column: str | None) -> list[str]:
         """The chains of ``spec``: one per value of ``chain_column`` (read from the chain heads, which
