@@ -17,6 +17,7 @@ to ``retention_floor``, which the delete triggers read.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -29,6 +30,8 @@ from controller.operations.retention_settings import KEEP_FOREVER, RetentionSett
 from loaxa.wire_time import format_time, utcnow
 
 log = logging.getLogger(__name__)
+
+PACE = 1.0  # a prune rests as long as it worked: one chain's work, then as long again for ingest
 
 
 @dataclass(frozen=True)
@@ -65,10 +68,12 @@ def cutoff(now: datetime, days: int) -> str | None:
 
 class Retention:
     def __init__(self, db: Database, settings: RetentionSettings, media_dir: Path,
-                 sign: hashchain.Sign | None = None):
+                 sign: hashchain.Sign | None = None, pace: float = PACE):
         """``sign``: the controller's key (``Keyring.sign_detached``); without it anchors are unsigned
-        and ``loaxa audit verify`` refuses them."""
+        and ``loaxa audit verify`` refuses them. ``pace``: seconds of rest after each chain per second
+        spent on it, so ingest keeps most of the processor while a month is pruned."""
         self.db = db
+        self.pace = pace
         self.settings = settings
         self.media_dir = media_dir
         self.sign = sign
@@ -114,7 +119,8 @@ class Retention:
         snapshot that takes no lock, so ingest keeps storing meanwhile; then its prefix goes in
         a short write transaction (the anchor, the delete, and for playback events the rollup
         rows they counted in). Rows are never changed once written, and ingest only appends
-        above the snapshot, so the prefix checked is exactly the prefix deleted.
+        above the snapshot, so the prefix checked is exactly the prefix deleted. Between two
+        chains the run rests (``pace``): ingest shares one process and its two cores with it.
         """
         if before is None:
             return 0
@@ -123,8 +129,12 @@ class Retention:
         total = 0
         broken: list[str] = []
         side = self.db.side_connection()
+        began: float | None = None
         try:
             for chain in self._chains(spec, chain_column):
+                if self.pace and began is not None:
+                    time.sleep((time.perf_counter() - began) * self.pace)
+                began = time.perf_counter()
                 where, params = (f"{chain_column} = ?", [chain]) if chain_column else ("1", [])
                 with self.db.snapshot_on(side) as db:
                     first = time_columns[0]
