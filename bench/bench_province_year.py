@@ -233,6 +233,7 @@ def run_reports() -> dict[str, float]:
 
 
 def run_retention() -> dict[str, float]:
+    logging.getLogger("controller").setLevel(logging.WARNING)  # ingest logs each event at INFO
     prune_s, pruned, rate_pruning = _prune_a_month()
     log.info("a month pruned (%d events) in %.1f s, ingest meanwhile %.0f events/s", pruned, prune_s, rate_pruning)
     return {"retention_month_30m_s": round(prune_s, 2), "retention_month_pruned_events": float(pruned),
