@@ -13,9 +13,11 @@ import sqlite3
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from datetime import datetime, timedelta
+from typing import Iterable, Iterator, Mapping
 
 import sqlite_utils
+from loaxa.local_time import LOCAL_TZ
 from sqlite_utils.migrations import Migrations
 
 migrations = Migrations("loaxa.controller")
@@ -929,6 +931,123 @@ def m053_device_key_requests(db: sqlite_utils.Database) -> None:
 
 
 @migrations()
+def m064_playback_rollup(db: sqlite_utils.Database) -> None:
+    """Per device and local day: items started and finished (with the sum of their ids' numbers), other
+    outcomes, and seconds aired. A province's compliance page would otherwise rebuild 140,000
+    plays from their events; ingest, the bulk loader and retention keep it (:func:`rollup_deltas`),
+    and this back-fills it from the events already stored, one device at a time. Rows are kept
+    in day order (a province's week is one range), with an index by device (a commune's week)."""
+    db.executescript(
+        """
+        CREATE TABLE playback_rollup (
+            device_id TEXT NOT NULL,
+            day TEXT NOT NULL,
+            started INTEGER NOT NULL DEFAULT 0,
+            started_sum INTEGER NOT NULL DEFAULT 0,
+            finished INTEGER NOT NULL DEFAULT 0,
+            finished_sum INTEGER NOT NULL DEFAULT 0,
+            other INTEGER NOT NULL DEFAULT 0,
+            aired_us INTEGER NOT NULL DEFAULT 0,
+            aired_odd INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (day, device_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX playback_rollup_device ON playback_rollup(device_id, day);
+        """
+    )
+    _backfill_rollup(db.conn)
+
+
+def _backfill_rollup(conn: sqlite3.Connection) -> None:
+    """The rollup of every stored event, device by device (a province's 30 M events in bounded memory)."""
+    cols = "device_id, kind, item_id, planned_at, actual_start, recorded_at, duration_s"
+    for (device_id,) in conn.execute("SELECT DISTINCT device_id FROM playback_events").fetchall():
+        cur = conn.execute(f"SELECT {cols} FROM playback_events WHERE device_id = ?", [device_id])
+        names = [c[0] for c in cur.description]
+        apply_rollup(conn, rollup_deltas(dict(zip(names, r)) for r in cur))
+
+
+# --- the playback rollup (m064) ---------------------------------------------------------
+# Kept beside the events by ingest, the bulk loader and retention, so reports over a province
+# can tell which devices' plays all aired without reading their events; the migration's
+# back-fill uses the same functions, so the rollup of an upgraded database is the one ingest
+# would have written.
+
+ROLLUP_MOD = 1 << 53  # item-id sums are kept modulo this: a week of a device sums far below 2**63
+ROLLUP_STARTED = frozenset({"started", "stream_started"})
+ROLLUP_FINISHED = frozenset({"finished", "stream_finished"})
+ROLLUP_OTHER = frozenset({"interrupted", "failed", "skipped", "stream_gap"})
+ROLLUP_AIRED = frozenset({"finished", "interrupted", "stream_finished"})
+ROLLUP_LATE = timedelta(hours=6)  # a play recorded this long after its start's day is read by the event query only
+ROLLUP_COLUMNS = ("started", "started_sum", "finished", "finished_sum", "other", "aired_us", "aired_odd")
+_ROLLUP_UPSERT = (
+    f"INSERT INTO playback_rollup(device_id, day, {', '.join(ROLLUP_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT(day, device_id) DO UPDATE SET "
+    + ", ".join(f"{c} = ({c} + excluded.{c}) % {ROLLUP_MOD}" if c.endswith("_sum") else f"{c} = {c} + excluded.{c}"
+                for c in ROLLUP_COLUMNS)
+)
+
+
+def rollup_item_hash(item_id: str) -> int:
+    """An item id as a number: a device-day keeps the sum of its items' numbers, so a report can check
+    that the items that aired are exactly the items planned without reading them."""
+    return int.from_bytes(hashlib.blake2b(item_id.encode(), digest_size=8).digest(), "big") % ROLLUP_MOD
+
+
+def _local_day(iso: str, days: dict[str, tuple[str, datetime, datetime]]) -> tuple[str, datetime, datetime]:
+    """The local day of an instant (ISO text) and its bounds, memoised per text (a province's plays share instants)."""
+    got = days.get(iso)
+    if got is None:
+        local = datetime.fromisoformat(iso).astimezone(LOCAL_TZ)
+        start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        got = days[iso] = (local.date().isoformat(), start, start + timedelta(days=1))
+    return got
+
+
+def rollup_deltas(rows: Iterable[Mapping], sign: int = 1) -> dict[tuple[str, str], list[int]]:
+    """What stored (``sign`` 1) or pruned (-1) event rows change in the rollup, per (device, local day).
+
+    The counts are by the local day of ``planned_at`` (how the logbook ties an event to its planned
+    play, for events with an item); the airtime by the local day of the play's start, in whole
+    microseconds, or counted ``aired_odd`` when the event was recorded outside that day and the
+    six hours after it (such an event must be read by the event query itself)."""
+    out: dict[tuple[str, str], list[int]] = {}
+    days: dict[str, tuple[str, datetime, datetime]] = {}
+    for r in rows:
+        kind, item = r["kind"], r["item_id"] or ""
+        if item and r["planned_at"] and (kind in ROLLUP_STARTED or kind in ROLLUP_FINISHED or kind in ROLLUP_OTHER):
+            acc = out.setdefault((r["device_id"], _local_day(r["planned_at"], days)[0]), [0] * 7)
+            if kind in ROLLUP_OTHER:
+                acc[4] += sign
+            else:
+                at = 0 if kind in ROLLUP_STARTED else 2
+                acc[at] += sign
+                acc[at + 1] = (acc[at + 1] + sign * rollup_item_hash(item)) % ROLLUP_MOD
+        if kind in ROLLUP_AIRED and (r["duration_s"] or 0) > 0:
+            start = r["actual_start"] if r["actual_start"] is not None else r["recorded_at"]
+            try:
+                day, begin, end = _local_day(start, days)
+                regular = begin <= datetime.fromisoformat(r["recorded_at"]) < end + ROLLUP_LATE
+            except (TypeError, ValueError):
+                continue  # the event query cannot read its start either
+            acc = out.setdefault((r["device_id"], day), [0] * 7)
+            if regular:
+                acc[5] += sign * round(float(r["duration_s"]) * 1_000_000)
+            else:
+                acc[6] += sign
+    return out
+
+
+def apply_rollup(conn: sqlite3.Connection, deltas: dict[tuple[str, str], list[int]]) -> None:
+    """Add ``deltas`` to the rollup inside the caller's transaction; rows left all zero go."""
+    if not deltas:
+        return
+    conn.executemany(_ROLLUP_UPSERT, [(d, day, *v) for (d, day), v in deltas.items()])
+    if any(v[i] < 0 for v in deltas.values() for i in (0, 2, 4, 5, 6)):
+        conn.executemany("DELETE FROM playback_rollup WHERE device_id = ? AND day = ? AND started = 0 AND "
+                         "finished = 0 AND other = 0 AND aired_us = 0 AND aired_odd = 0", list(deltas))
+
+
+@migrations()
 def m067_relay_source_removal(db: sqlite_utils.Database) -> None:
     """A removed relay source is kept (past relays and the audit trail name it) but no longer offered or restreamed."""
     db.executescript(
@@ -970,6 +1089,37 @@ class Database:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+
+    def side_connection(self) -> sqlite_utils.Database:
+        """A connection of its own on the same file, for long work (retention) that reads without the lock.
+
+        WAL lets it read a snapshot while the shared connection writes; it writes only inside
+        :meth:`tx_on`, which takes the lock, so the shared connection never meets a busy file."""
+        conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30, isolation_level=None)
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        return sqlite_utils.Database(conn)
+
+    @contextmanager
+    def snapshot_on(self, side: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+        """One read transaction on a side connection: a consistent view, without the lock."""
+        side.conn.execute("BEGIN")
+        try:
+            yield side
+        finally:
+            side.conn.execute("COMMIT")
+
+    @contextmanager
+    def tx_on(self, side: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+        """A write transaction on a side connection, holding the lock as :meth:`tx` does (keep it short)."""
+        with self.lock:
+            side.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield side
+            except BaseException:
+                side.conn.execute("ROLLBACK")
+                raise
+            side.conn.execute("COMMIT")
 
     def next_counter(self, name: str) -> int:
         with self.tx() as db:

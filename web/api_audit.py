@@ -22,7 +22,7 @@ def _format() -> str:
 
 
 def _download(export: reports.Export) -> Response:
-    return Response(export.content, mimetype=export.mimetype,
+    return Response(export.chunks(), mimetype=export.mimetype,  # streamed: a spreadsheet leaves as it is written
                     headers={"Content-Disposition": f'attachment; filename="{export.filename}"'})
 
 

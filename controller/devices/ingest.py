@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Callable, Collection
 
 from controller.reports import hashchain
 from controller.reports.audit import PLAYBACK_CHAIN, log_query
-from controller.db import Database
+from controller.db import Database, apply_rollup, rollup_deltas
 from controller.devices import event_trust
 from controller.devices.flapping import FlapWatch
 from controller.devices.history import DeviceHistory, restarted
@@ -171,6 +171,7 @@ class Ingest:
                 return False
 
             hashchain.append(db, PLAYBACK_CHAIN, device_id, rows, insert)
+            apply_rollup(db.conn, rollup_deltas(stored))  # the reports' per-day rollup, in the events' transaction
             up_to = self._advance(db, device_id, batch.epoch)
         for row in stored:
             log.info("event #%d %s %s", row["seq"], row["kind"], row["reason"],

@@ -17,17 +17,21 @@ to ``retention_floor``, which the delete triggers read.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from controller.reports import hashchain
 from controller.reports.audit import AUDIT_CHAIN, PLAYBACK_CHAIN, AuditTrail
-from controller.db import Database
+from controller.db import Database, apply_rollup, rollup_deltas
 from controller.operations.retention_settings import KEEP_FOREVER, RetentionSettings
 from loaxa.wire_time import format_time, utcnow
 
 log = logging.getLogger(__name__)
+
+PACE = 1.0  # a prune rests as long as it worked: one chain's work, then as long again for ingest
 
 
 @dataclass(frozen=True)
@@ -64,10 +68,12 @@ def cutoff(now: datetime, days: int) -> str | None:
 
 class Retention:
     def __init__(self, db: Database, settings: RetentionSettings, media_dir: Path,
-                 sign: hashchain.Sign | None = None):
+                 sign: hashchain.Sign | None = None, pace: float = PACE):
         """``sign``: the controller's key (``Keyring.sign_detached``); without it anchors are unsigned
-        and ``loaxa audit verify`` refuses them."""
+        and ``loaxa audit verify`` refuses them. ``pace``: seconds of rest after each chain per second
+        spent on it, so ingest keeps most of the processor while a month is pruned."""
         self.db = db
+        self.pace = pace
         self.settings = settings
         self.media_dir = media_dir
         self.sign = sign
@@ -109,9 +115,12 @@ class Retention:
                      anchors: dict[str, int]) -> int:
         """Prune, per chain, the rows before the chain's first row that is still young.
 
-        Each chain (one per device) is pruned in a transaction of its own, found by an indexed
-        look-up, so pruning a province's month never holds the database for long: ingest
-        writes between two devices' deletes.
+        Each chain (one per device) is read and verified on a connection of the run's own, in a
+        snapshot that takes no lock, so ingest keeps storing meanwhile; then its prefix goes in
+        a short write transaction (the anchor, the delete, and for playback events the rollup
+        rows they counted in). Rows are never changed once written, and ingest only appends
+        above the snapshot, so the prefix checked is exactly the prefix deleted. Between two
+        chains the run rests (``pace``): ingest shares one process and its two cores with it.
         """
         if before is None:
             return 0
@@ -119,33 +128,57 @@ class Retention:
         young_params = [before] * len(time_columns)
         total = 0
         broken: list[str] = []
-        for chain in self._chains(spec, chain_column):
-            with self.db.tx() as db:
+        side = self.db.side_connection()
+        began: float | None = None
+        try:
+            for chain in self._chains(spec, chain_column):
+                if self.pace and began is not None:
+                    time.sleep((time.perf_counter() - began) * self.pace)
+                began = time.perf_counter()
                 where, params = (f"{chain_column} = ?", [chain]) if chain_column else ("1", [])
-                first = time_columns[0]
-                if db.execute(f"SELECT 1 FROM {spec.table} WHERE {where} AND {first} < ? AND NOT ({young}) LIMIT 1",
-                              [*params, before, *young_params]).fetchone() is None:
-                    continue  # nothing old in this chain
-                keep_from = db.execute(f"SELECT MIN(id) FROM {spec.table} WHERE {where} AND ({young})",
-                                       [*params, *young_params]).fetchone()[0]
-                if not hashchain.prefix_intact(db, spec, chain, where, params, keep_from):
-                    broken.append(hashchain.chain_key(spec, chain))
-                    continue
-                if dry_run:
-                    bound = "" if keep_from is None else " AND id < ?"
-                    total += db.execute(f"SELECT COUNT(*) FROM {spec.table} WHERE {where}{bound}",
-                                        [*params, *([] if keep_from is None else [keep_from])]).fetchone()[0]
-                    continue
-                pruned = hashchain.prune_prefix(db, spec, chain, where, params, keep_from, at, time_columns,
-                                                self.sign)
-                if pruned:
-                    key = hashchain.chain_key(spec, chain)
-                    anchors[key] = db.execute("SELECT length FROM chain_anchors WHERE chain = ?", [key]).fetchone()[0]
-                    total += pruned
+                with self.db.snapshot_on(side) as db:
+                    first = time_columns[0]
+                    if db.execute(f"SELECT 1 FROM {spec.table} WHERE {where} AND {first} < ? AND NOT ({young}) LIMIT 1",
+                                  [*params, before, *young_params]).fetchone() is None:
+                        continue  # nothing old in this chain
+                    keep_from = db.execute(f"SELECT MIN(id) FROM {spec.table} WHERE {where} AND ({young})",
+                                           [*params, *young_params]).fetchone()[0]
+                    if not hashchain.prefix_intact(db, spec, chain, where, params, keep_from):
+                        broken.append(hashchain.chain_key(spec, chain))
+                        continue
+                    if keep_from is None:  # the whole chain is old: rows stored after this snapshot stay
+                        keep_from = db.execute(f"SELECT MAX(id) + 1 FROM {spec.table} WHERE {where}", params).fetchone()[0]
+                    if dry_run:
+                        total += db.execute(f"SELECT COUNT(*) FROM {spec.table} WHERE {where} AND id < ?",
+                                            [*params, keep_from]).fetchone()[0]
+                        continue
+                    deltas = self._rollup_out(db, spec, where, params, keep_from)
+                with self.db.tx_on(side) as db:
+                    pruned = hashchain.prune_prefix(db, spec, chain, where, params, keep_from, at, time_columns,
+                                                    self.sign)
+                    if pruned:
+                        apply_rollup(db.conn, deltas)
+                        key = hashchain.chain_key(spec, chain)
+                        anchors[key] = db.execute("SELECT length FROM chain_anchors WHERE chain = ?", [key]).fetchone()[0]
+                        total += pruned
+        finally:
+            side.conn.close()
         skipped.extend(broken)
         for chain in broken:
             log.error("retention: chain %s does not verify; it is not pruned (run 'loaxa audit verify')", chain)
         return total
+
+    @staticmethod
+    def _rollup_out(db: Any, spec: hashchain.ChainSpec, where: str, params: list[Any],
+                    keep_from: int) -> dict[tuple[str, str], list[int]]:
+        """What the playback events about to be pruned counted in the rollup (taken out with them, so
+        the rollup always describes exactly the events a report would read)."""
+        if spec is not PLAYBACK_CHAIN:
+            return {}
+        cur = db.execute(f"SELECT device_id, kind, item_id, planned_at, actual_start, recorded_at, duration_s "
+                         f"FROM {spec.table} WHERE {where} AND id < ?", [*params, keep_from])
+        names = [d[0] for d in cur.description]
+        return rollup_deltas((dict(zip(names, r)) for r in cur), sign=-1)
 
     def _chains(self, spec: hashchain.ChainSpec, chain_column: str | None) -> list[str]:
         """The chains of ``spec``: one per value of ``chain_column`` (read from the chain heads, which

@@ -1,6 +1,6 @@
 """Airtime: how long each unit's clusters were on air, week by week, from the plays devices reported.
 
-A play counts with the duration the device measured (``finished``, ``interrupted`` and the
+A play counts with the duration the device measured, in whole microseconds (``finished``, ``interrupted`` and the
 streams' ``stream_finished``), in the local week (Monday to Sunday) of its start.  A unit's
 airtime is the sum over its clusters, so a village with three poles that each aired ten
 minutes counts thirty: the chart answers "how much did the speakers of this unit speak".
@@ -39,6 +39,7 @@ def airtime_by_week(db: Database, unit_of_device: Mapping[str, str], since: date
     if not ids or not weeks:
         return weeks, out
     index = {w: i for i, w in enumerate(weeks)}
+    micro: dict[str, list[int]] = {}
     marks = ",".join("?" * len(ids))
     kinds = ",".join("?" * len(AIRED_KINDS))
     with db.tx() as conn:
@@ -56,8 +57,14 @@ def airtime_by_week(db: Database, unit_of_device: Mapping[str, str], since: date
         if week is None:
             continue
         unit = unit_of_device[device_id]
-        out.setdefault(unit, [0.0] * len(weeks))[week] += float(seconds)
-    return weeks, out
+        micro.setdefault(unit, [0] * len(weeks))[week] += round(float(seconds) * 1_000_000)
+    return weeks, seconds_of(micro)
+
+
+def seconds_of(micro: Mapping[str, Sequence[int]]) -> dict[str, list[float]]:
+    """Whole microseconds summed per unit and week, as seconds: the same figure whatever order the
+    plays were added in (the per-day rollup adds them by device and day)."""
+    return {u: [us / 1_000_000 for us in v] for u, v in micro.items()}
 
 
 def week_label(monday: date) -> str:

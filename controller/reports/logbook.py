@@ -15,16 +15,17 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import date, datetime, timedelta
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from controller.db import Database
 from controller.reports.event_wording import reason_text
 from controller.plan_expansion import cancelled_items, load_tree, planned_items
 from controller.reports.outages import Outage, device_outages, offline_at
-from controller.reports.spreadsheet import SIGNATURE, Column, write_csv, write_xlsx
+from controller.reports.spreadsheet import SIGNATURE, Column, stream_xlsx, write_csv
 from loaxa.local_time import LOCAL_TZ, to_local
 from loaxa.wire_time import format_time, parse_time, utcnow
 from schedules.guardrails import GuardrailPolicy
+from schedules.tree import AdminTree
 
 MARGIN = timedelta(hours=6)  # events are read this far around the period (a late or delayed play)
 LATE = timedelta(minutes=1)  # a play not reported this long after its start is missed (the agent's late tolerance)
@@ -85,10 +86,9 @@ class _Planned:
     alert: dict[str, Any] | None = None
 
 
-def _planned(db: Database, policy: GuardrailPolicy, ids: list[str], since: datetime,
-             until: datetime) -> list[_Planned]:
-    """Scheduled items (approved and cancelled) and emergencies of ``ids`` starting in [since, until)."""
-    tree = load_tree(db)
+def _scheduled(db: Database, policy: GuardrailPolicy, ids: list[str], since: datetime, until: datetime,
+               tree: AdminTree) -> list[_Planned]:
+    """Scheduled items of ``ids`` starting in [since, until): approved, and cancelled (whole or one by one)."""
     out = [_Planned(d, i.item_id, i.broadcast_id, i.start)
            for d, items in planned_items(db, policy, since, until, ids, tree=tree).items() for i in items]
     cancelled_at = _cancelled_at(db)
@@ -99,6 +99,13 @@ def _planned(db: Database, policy: GuardrailPolicy, ids: list[str], since: datet
                 out.append(_Planned(d, i.item_id, i.broadcast_id, i.start, cancelled=i.start >= at))
     for d, items in cancelled_items(db, policy, since, until, ids, tree=tree).items():
         out.extend(_Planned(d, i.item_id, i.broadcast_id, i.start, cancelled=True) for i in items)
+    return out
+
+
+def _planned(db: Database, policy: GuardrailPolicy, ids: list[str], since: datetime,
+             until: datetime) -> list[_Planned]:
+    """Scheduled items (approved and cancelled) and emergencies of ``ids`` starting in [since, until)."""
+    out = _scheduled(db, policy, ids, since, until, load_tree(db))
     marks = ",".join("?" * len(ids))
     with db.tx() as conn:
         emergencies = conn.execute(
@@ -354,16 +361,23 @@ class Compliance:
         return {**asdict(self), "rate": self.rate}
 
 
-def compliance(occ: Sequence[Occurrence], units: dict[str, str], unit_of: dict[str, str]) -> list[Compliance]:
-    """Plays per reporting unit (``unit_of`` maps a device's unit to it) and per cause."""
+def compliance(occ: Sequence[Occurrence], units: dict[str, str], unit_of: dict[str, str],
+               aired: Mapping[str, int] | None = None) -> list[Compliance]:
+    """Plays per reporting unit (``unit_of`` maps a device's unit to it) and per cause.
+
+    ``aired``: plays known to have aired without their occurrences (devices whose every play
+    aired, :mod:`controller.reports.rollup`), by the devices' unit."""
     acc: dict[str, dict[str, int]] = {}
+    for unit_id, n in (aired or {}).items():
+        if n:
+            acc.setdefault(unit_of.get(unit_id, unit_id), dict.fromkeys(CAUSES, 0))["played"] += n
     for o in occ:
         if o.status in NOT_COUNTED:
             continue
         counts = acc.setdefault(unit_of.get(o.unit_id, o.unit_id), dict.fromkeys(CAUSES, 0))
         counts[o.cause or ("played" if o.status == "finished" else "missed" if o.status == "missed" else "failed")] += 1
     out = []
-    for u in sorted(acc, key=lambda x: units.get(x, x)):
+    for u in sorted(acc, key=lambda x: (units.get(x, x), x)):  # two units of one name: by id
         a = acc[u]
         explained = sum(a[k] for k in ("preempted", "offline", "kill_switch", "refused", "failed"))
         out.append(Compliance(u, units.get(u, u), sum(a.values()), a["played"], a["missed"], explained,
@@ -371,9 +385,10 @@ def compliance(occ: Sequence[Occurrence], units: dict[str, str], unit_of: dict[s
     return out
 
 
-def compliance_by_day(occ: Sequence[Occurrence]) -> list[tuple[date, int, int]]:
-    """(local day, planned, played) for every day that had counted plays, in order: compliance over time."""
-    acc: dict[date, list[int]] = {}
+def compliance_by_day(occ: Sequence[Occurrence], aired: Mapping[date, int] | None = None) -> list[tuple[date, int, int]]:
+    """(local day, planned, played) for every day that had counted plays, in order: compliance over time
+    (``aired``: plays per day known to have aired without their occurrences)."""
+    acc: dict[date, list[int]] = {d: [n, n] for d, n in (aired or {}).items() if n}
     for o in occ:
         if o.status in NOT_COUNTED:
             continue
@@ -520,9 +535,14 @@ def _typed(r: LogbookRow) -> list[Any]:
 
 def logbook_xlsx(rows: Sequence[LogbookRow], heading: str) -> bytes:
     """The logbook as a spreadsheet with typed dates and times, a filter and the signature block."""
-    return write_xlsx("Sổ nhật ký chương trình", heading,
-                      [Column(label, w) for (_, label), w in zip(LOGBOOK_COLUMNS, LOGBOOK_WIDTHS)],
-                      [_typed(r) for r in rows], signature=SIGNATURE)
+    return b"".join(logbook_xlsx_stream(rows, heading))
+
+
+def logbook_xlsx_stream(rows: Iterable[LogbookRow], heading: str) -> Iterator[bytes]:
+    """:func:`logbook_xlsx` as the chunks of a download, each row typed as it is written."""
+    return stream_xlsx("Sổ nhật ký chương trình", heading,
+                       [Column(label, w) for (_, label), w in zip(LOGBOOK_COLUMNS, LOGBOOK_WIDTHS)],
+                       (_typed(r) for r in rows), signature=SIGNATURE)
 
 
 def compliance_svg(items: Sequence[Compliance]) -> str:

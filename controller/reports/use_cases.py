@@ -10,16 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 from controller.people.access import devices_in_scope, units_in_scope
 from controller.errors import InputError
 from controller.people import access
 from controller.people.actor import Actor
-from controller.reports import airtime, audit_trail, charts, logbook, outages, report_scope, results
+from controller.reports import airtime, audit_trail, charts, logbook, outages, report_scope, results, rollup
 from controller.reports.results import ComplianceReport, LogbookPage
 from controller.reports.audit import ACTIONS, AuditEntry
-from controller.reports.spreadsheet import Column, write_csv, write_xlsx
+from controller.reports.spreadsheet import Column, stream_xlsx, write_csv
 from loaxa.local_time import LOCAL_TZ, to_local
 from loaxa.protocol import format_time, parse_time, utcnow
 
@@ -91,17 +91,19 @@ def compliance_report(c: Controller, actor: Actor, start: date, end: date, unit:
     unit = report_scope.top_unit(c, actor, unit)
     names = report_scope.unit_names(c)
     devices = report_scope.devices(c, actor, unit)
-    occ = logbook.occurrences(c.db, c.guardrails.policy(), [d["id"] for d in devices], since, until,
-                              late=timedelta(seconds=c.config.plans.missed_after_s))
     reporting = report_scope.reporting_units(c, unit)
     unit_of = {u: reporting(u) for u in {d["unit_id"] for d in devices}}
-    table = logbook.compliance(occ, names, unit_of)
-    by_day = logbook.compliance_by_day(occ)
-    weeks, seconds = airtime.airtime_by_week(c.db, {d["id"]: unit_of[d["unit_id"]] for d in devices}, since, until)
+    unit_of_device = {d["id"]: unit_of[d["unit_id"]] for d in devices}
+    counted = rollup.tally(c.db, c.guardrails.policy(), devices, since, until, unit_of_device,
+                           late=timedelta(seconds=c.config.plans.missed_after_s))
+    occ = counted.occurrences
+    table = logbook.compliance(occ, names, unit_of, counted.aired_by_unit)
+    by_day = logbook.compliance_by_day(occ, counted.aired_by_day)
+    weeks, seconds = counted.airtime or airtime.airtime_by_week(c.db, unit_of_device, since, until)
     aired = airtime.ordered(names, seconds)
     series = [charts.Series(name, tuple(v)) for name, v in aired]
     offline = tuple(results.OfflineGroup(g["unit_id"], g["unit_name"], g["offline"], g["total"],
-                                         tuple(results.OfflineCluster(**x) for x in g["devices"]))
+                                         tuple(results.OfflineCluster(x["id"], x["name"], x["last_seen"]) for x in g["devices"]))
                     for g in logbook.offline_clusters(devices, names))
     return ComplianceReport(
         start=start.isoformat(), end=end.isoformat(), unit=unit or "", unit_name=names.get(unit or "", "Tất cả"),
@@ -230,11 +232,16 @@ def verify_audit(c: Controller, actor: Actor) -> list[ChainCheck]:
 
 @dataclass(frozen=True)
 class Export:
-    """A report file to download."""
+    """A report file to download, as the chunks a response streams (a spreadsheet leaves as it is written)."""
 
     filename: str
     mimetype: str
-    content: bytes
+    chunks: Callable[[], Iterator[bytes]]
+
+    @property
+    def content(self) -> bytes:
+        """The whole file (read once more from the start)."""
+        return b"".join(self.chunks())
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -242,26 +249,28 @@ EXPORT_FORMATS = ("csv", "xlsx")
 
 
 def _export(c: Controller, actor: Actor, report: str, fmt: str, name: str, filters: dict[str, Any],
-            csv_bytes: Callable[[], bytes], xlsx_bytes: Callable[[], bytes]) -> Export:
+            csv_bytes: Callable[[], bytes], xlsx_chunks: Callable[[], Iterator[bytes]]) -> Export:
     """The file in ``fmt``, and an audit entry saying who took which report out of the system."""
     if fmt not in EXPORT_FORMATS:
         raise InputError("invalid_format", "Định dạng phải là csv, xlsx hoặc json.", "format")
-    content = csv_bytes() if fmt == "csv" else xlsx_bytes()
     c.audit.record(actor, "report_exported", report, {"format": fmt, "filters": filters})
-    return Export(f"{name}.{fmt}", "text/csv; charset=utf-8" if fmt == "csv" else XLSX, content)
+    if fmt == "csv":
+        return Export(f"{name}.{fmt}", "text/csv; charset=utf-8", lambda: iter((csv_bytes(),)))
+    return Export(f"{name}.{fmt}", XLSX, xlsx_chunks)
 
 
 def export_audit_trail(c: Controller, actor: Actor, data: dict[str, Any], fmt: str) -> Export:
     heading = f"Nhật ký thao tác – {data['from']} đến {data['to']}"
     filters = {k: data[k] for k in ("from", "to", "actor", "action", "unit")}
     return _export(c, actor, "audit_trail", fmt, f"nhat-ky-thao-tac-{data['from']}-{data['to']}", filters,
-                   lambda: audit_trail.trail_csv(data["rows"]), lambda: audit_trail.trail_xlsx(data["rows"], heading))
+                   lambda: audit_trail.trail_csv(data["rows"]),
+                   lambda: iter((audit_trail.trail_xlsx(data["rows"], heading),)))
 
 
 def export_logbook(c: Controller, actor: Actor, page: LogbookPage, fmt: str) -> Export:
     return _export(c, actor, "logbook", fmt, f"so-nhat-ky-{page.unit or 'tat-ca'}-{page.week}",
                    {"week": page.week, "unit": page.unit},
-                   lambda: logbook.logbook_csv(page.rows), lambda: logbook.logbook_xlsx(page.rows, page.heading))
+                   lambda: logbook.logbook_csv(page.rows), lambda: logbook.logbook_xlsx_stream(page.rows, page.heading))
 
 
 PLAYBACK_KIND_VI = {
@@ -300,7 +309,7 @@ def export_playback(c: Controller, actor: Actor, rows: Sequence[dict[str, Any]],
     cells = playback_cells(rows)
     return _export(c, actor, "playback", fmt, f"nhat-ky-phat-{filters['from']}-{filters['to']}", filters,
                    lambda: write_csv([col.label for col in PLAYBACK_COLUMNS], cells),
-                   lambda: write_xlsx("Nhật ký phát", heading, PLAYBACK_COLUMNS, cells))
+                   lambda: stream_xlsx("Nhật ký phát", heading, PLAYBACK_COLUMNS, cells))
 
 
 def logbook_report(c: Controller, actor: Actor, week_of: date, unit: str | None) -> LogbookPage:

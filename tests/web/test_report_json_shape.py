@@ -86,3 +86,19 @@ def test_logbook_json_keeps_its_shape(world):
     assert shape({**body, "rows": [first]}) == LOGBOOK, shape(body)
     assert [r["status"] for r in body["rows"]] == ["Đã phát", "Không phát"]
     assert first["delay"] == 2.0 and first["repeat"] == "" and body["unit"] == "xa-a"
+
+
+def test_the_logbook_spreadsheet_is_streamed_and_holds_the_json_rows(world):
+    import io
+
+    from openpyxl import load_workbook
+
+    w, day = world
+    r = w.call("auditor", "GET", f"/api/audit/logbook?week={day}&unit=xa-a&format=xlsx")
+    assert r.status_code == 200 and r.is_streamed and r.mimetype.endswith("spreadsheetml.sheet")
+    assert r.headers["Content-Disposition"].endswith('.xlsx"')
+    sheet = load_workbook(io.BytesIO(r.get_data())).active
+    body = w.call("auditor", "GET", f"/api/audit/logbook?week={day}&unit=xa-a").get_json()
+    assert [sheet.cell(row=n + 3, column=9).value for n in range(len(body["rows"]))] == [
+        row["status"] for row in body["rows"]]
+    assert sheet["A1"].value == body["heading"] and sheet.auto_filter.ref == f"A2:N{len(body['rows']) + 2}"
