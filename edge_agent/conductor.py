@@ -213,8 +213,8 @@ class Conductor(threading.Thread):
         """Items of a programme follow each other without a gap: decode the next one now, in the background."""
         nxt = next((i for i in self.items() if i.item_id != current.item_id and i.start.timestamp() >= ends_at - 1.0
                     and self.store.play_status(i.item_id) is None), None)
-        if nxt is None or nxt.start.timestamp() - ends_at > self.lead_s():
-            return
+        if nxt is None or nxt.stream is not None or nxt.start.timestamp() - ends_at > self.lead_s():
+            return  # a stream has no file to decode ahead
         slot: list[Prepared] = []
 
         def work() -> None:
@@ -491,17 +491,25 @@ class Conductor(threading.Thread):
                 self.emit("failed", item, reason="output_error")
                 return
             self.store.mark_play(item.item_id, "playing", {"item": item.to_dict()})
+            progress: list[Callable[[], None]] = []
+
+            def on_start(t: float) -> None:
+                self.emit("stream_started", item, actual_start=t, flags=self.clock_flags())
+                if not progress:  # a crash's 'interrupted' then says since when it aired
+                    progress.append(self._record_progress(item, t))
+
             try:
                 with self._at_volume(item) as level:
                     if level is not None:
                         log.info("%s plays at volume %d%%", item.item_id, level)
                     outcome = play_stream(
-                        item, writer, self._stop_current, self.stream_ca,
-                        on_start=lambda t: self.emit("stream_started", item, actual_start=t, flags=self.clock_flags()),
+                        item, writer, self._stop_current, self.stream_ca, on_start=on_start,
                         on_gap=lambda at, lost: self.emit("stream_gap", item, actual_start=at, duration_s=round(lost, 3)),
                         at=start, clock_offset_s=self.clock_offset_s, warm=amplifier_on,
                         warm_at=start - warmup - RELAY_MARGIN_S)
             finally:
+                for stop_progress in progress:
+                    stop_progress()
                 writer.close()
                 self.now_playing = None
             if outcome.output_failed:
