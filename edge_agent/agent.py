@@ -224,7 +224,11 @@ class Agent:
                 self.stop()
 
     def _recover_unfinished_plays(self) -> None:
-        """A play cut short by a crash or power loss is logged ``interrupted``, never lost."""
+        """A play cut short by a crash or power loss is logged ``interrupted``, never lost.
+
+        A relay whose slot is still open is joined again at the live point, as after an emergency:
+        the commune goes on hearing VOV instead of silence until the slot's end.
+        """
         for item_id, info in self.store.unfinished_plays():
             item = None
             try:
@@ -235,6 +239,8 @@ class Agent:
             played = info.get("played_s", 0.0) if info.get("actual_start") is not None else 0.0
             self.emit("interrupted", item, reason="agent_restart", item_id=item_id, actual_start=info.get("actual_start"),
                       duration_s=round(float(played), 3))
+            if item is not None and item.stream is not None and time.time() < item.ends_at.timestamp():
+                self.store.clear_play(item_id)
 
     # health ----------------------------------------------------------------------------
     def healthy(self) -> bool:

@@ -213,8 +213,8 @@ class Conductor(threading.Thread):
         """Items of a programme follow each other without a gap: decode the next one now, in the background."""
         nxt = next((i for i in self.items() if i.item_id != current.item_id and i.start.timestamp() >= ends_at - 1.0
                     and self.store.play_status(i.item_id) is None), None)
-        if nxt is None or nxt.start.timestamp() - ends_at > self.lead_s():
-            return
+        if nxt is None or nxt.stream is not None or nxt.start.timestamp() - ends_at > self.lead_s():
+            return  # a stream has no file to decode ahead
         slot: list[Prepared] = []
 
         def work() -> None:
@@ -439,14 +439,19 @@ class Conductor(threading.Thread):
             prepared.close()
             self._relay_off_at = max(time.time(), self._sound_end) + self.relay_settings.tail_s
 
-    def _record_progress(self, item: PlayItem, started: float) -> Callable[[], None]:
-        """Store how long the item has played, every few seconds: a crash's ``interrupted`` event then says how much aired."""
+    def _record_progress(self, item: PlayItem, started: float,
+                         lost_s: Callable[[], float] = lambda: 0.0) -> Callable[[], None]:
+        """Store how long the item has played, every few seconds: a crash's ``interrupted`` event then says how much aired.
+
+        ``lost_s``: the seconds a stream's gaps have lost so far, which did not air.
+        """
         done = threading.Event()
 
         def beat() -> None:
             while not done.wait(PROGRESS_S):
+                played = max(0.0, time.time() - started - lost_s())
                 self.store.mark_play(item.item_id, "playing", {"item": item.to_dict(), "actual_start": started,
-                                                               "played_s": round(time.time() - started, 3)})
+                                                               "played_s": round(played, 3)})
 
         thread = threading.Thread(target=beat, name="play-progress", daemon=True)
         thread.start()
@@ -491,17 +496,30 @@ class Conductor(threading.Thread):
                 self.emit("failed", item, reason="output_error")
                 return
             self.store.mark_play(item.item_id, "playing", {"item": item.to_dict()})
+            progress: list[Callable[[], None]] = []
+            lost: list[float] = []
+
+            def on_start(t: float) -> None:
+                self.emit("stream_started", item, actual_start=t, flags=self.clock_flags())
+                if not progress:  # a crash's 'interrupted' then says how much aired
+                    progress.append(self._record_progress(item, t, lambda: sum(lost)))
+
+            def on_gap(at: float, seconds: float) -> None:
+                lost.append(seconds)
+                self.emit("stream_gap", item, actual_start=at, duration_s=round(seconds, 3))
+
             try:
                 with self._at_volume(item) as level:
                     if level is not None:
                         log.info("%s plays at volume %d%%", item.item_id, level)
                     outcome = play_stream(
-                        item, writer, self._stop_current, self.stream_ca,
-                        on_start=lambda t: self.emit("stream_started", item, actual_start=t, flags=self.clock_flags()),
-                        on_gap=lambda at, lost: self.emit("stream_gap", item, actual_start=at, duration_s=round(lost, 3)),
+                        item, writer, self._stop_current, self.stream_ca, on_start=on_start,
+                        on_gap=on_gap,
                         at=start, clock_offset_s=self.clock_offset_s, warm=amplifier_on,
                         warm_at=start - warmup - RELAY_MARGIN_S)
             finally:
+                for stop_progress in progress:
+                    stop_progress()
                 writer.close()
                 self.now_playing = None
             if outcome.output_failed:

@@ -403,7 +403,7 @@ def play_stream(item: PlayItem, writer: StreamWriter, stop: threading.Event, ca_
                 if not stop.is_set() and time.time() < end:
                     log.warning("stream %s: %s", item.item_id, why)
                 lost_since = lost_since or time.time()
-                stop.wait(BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)])
+                stop.wait(min(BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)], max(0.0, end - time.time())))  # not past the slot
                 attempt += 1
                 continue
             attempt = 0
@@ -486,6 +486,10 @@ def play_stream(item: PlayItem, writer: StreamWriter, stop: threading.Event, ca_
             rx.close()
         if output_failed:
             break
+    if lost_since is not None and not stop.is_set() and not output_failed:
+        gaps += 1  # the audio had not come back by the slot's end: those seconds are lost too
+        lost_since = max(lost_since, at)  # from the slot's instant: before it, nothing was due
+        on_gap(lost_since, max(0.0, min(time.time(), end) - lost_since))
     if steps:
         log.info("stream %s: %d steps back onto the timeline, %.0f ms in all", item.item_id, steps,
                  stepped * 1000 / rate)

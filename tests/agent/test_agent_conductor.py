@@ -291,3 +291,23 @@ def test_a_burst_of_re_sent_copies_of_one_emergency_airs_it_once_and_whole(rig, 
         threading.Event().wait(0.2)  # the re-send period
     assert [i.item_id for i, _ in r.kinds("finished")] == ["flood"]
     assert not r.kinds("interrupted") and [i.item_id for i, _ in r.kinds("started")] == ["flood"]
+
+
+def test_a_relay_after_a_file_is_not_fetched_as_a_file_while_the_file_plays(rig, tmp_path):
+    """The next item is decoded ahead while one plays; a relay has no file, so nothing is asked of the media cache."""
+    from loaxa.protocol import PlayItem, StreamRef
+
+    r = rig()
+    clip = make_clip(tmp_path / "media", 1.0)
+    r.add(clip)
+    t = datetime.now(timezone.utc).timestamp() + 1.7
+    stream = PlayItem(item_id="relay-1", start=at(t + clip.seconds), sha256="", size=0, duration_s=10.0,
+                      title="Tiếp sóng VOV1", broadcast_id="bc-relay",
+                      stream=StreamRef(url="http://127.0.0.1:9/relay-vov1.ogg", username="d-x", password="p"))
+    r.items = (play_item("p0", clip, at(t)), stream)
+    asked: list[str] = []
+    media_path = r.conductor.media_path
+    r.conductor.media_path = lambda item: (asked.append(item.item_id), media_path(item))[1]
+    r.start()
+    wait_for(lambda: r.kinds("finished"), timeout=10, what="the file to finish")
+    assert asked and "relay-1" not in asked, asked

@@ -13,7 +13,7 @@ from support.province_day import DaySize, ProvinceDay
 
 
 def test_a_toy_province_day_airs_everything_and_loses_nothing(tmp_path):
-    report = ProvinceDay(tmp_path, DaySize(communes=1, agents=2, sims=20, day_s=24,
+    report = ProvinceDay(tmp_path, DaySize(communes=1, agents=2, sims=20, day_s=24, relay=False,
                                            faults=("commune_broker_restart",))).run()
     assert report.faults_done == ["commune_broker_restart"]
     assert sum(report.expected.values()) == 22 * 4, report.markdown()

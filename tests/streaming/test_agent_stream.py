@@ -232,3 +232,22 @@ def test_an_agent_whose_link_is_cut_for_20_s_rejoins_at_the_live_point_and_logs_
         link.close()
         hls.close()
         db.close()
+
+
+def test_a_relay_whose_audio_never_comes_back_ends_at_its_slot_end_with_the_lost_seconds_as_a_gap(tmp_path: Path):
+    """Nothing answers (the controller's Icecast gone): the retries stop at the slot's end, not a back-off later."""
+    rig = ConductorRig(tmp_path / "pole-a")
+    ref = StreamRef(url="http://127.0.0.1:9/relay-vov1.ogg", username="d-pole-a", password="p")
+    start = utcnow() + timedelta(seconds=1)
+    rig.items = (PlayItem(item_id="relay-1", start=start, sha256="", size=0, duration_s=9.0, title="Tiếp sóng VOV1",
+                          broadcast_id="bc-relay", stream=ref),)
+    end = start.timestamp() + 9.0
+    try:
+        rig.start()
+        wait_for(lambda: rig.kinds("stream_finished"), timeout=20, interval=0.02, what="the relay's end")
+        assert time.time() - end < 0.6  # the back-off had reached 4 s: it must not run past the slot
+        (_, finished), = rig.kinds("stream_finished")
+        (_, gap), = rig.kinds("stream_gap")
+        assert finished["duration_s"] == 0 and 8.0 < gap["duration_s"] <= 9.0
+    finally:
+        rig.close()

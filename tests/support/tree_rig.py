@@ -38,9 +38,11 @@ COMMUNES = {"xa-a": "thon-a", "xa-b": "thon-b"}
 class TreeRig(SecureRig):
     """The controller config of a province with commune brokers; brokers, proxies and agents on loopback."""
 
-    def __init__(self, root: Path, plans: str = "", security: str = "", communes: dict[str, str] | None = None):
-        """``communes``: commune id -> its one village; by default the two of :mod:`support.tree`."""
-        super().__init__(root, tls=True, plans=plans, security=security)
+    def __init__(self, root: Path, plans: str = "", security: str = "", communes: dict[str, str] | None = None,
+                 sections: str = ""):
+        """``communes``: commune id -> its one village; by default the two of :mod:`support.tree`.
+        ``sections``: whole further sections of the controller's config (``[streaming]`` …)."""
+        super().__init__(root, tls=True, plans=plans, security=security, sections=sections)
         self.commune_villages = communes or COMMUNES
         self.proxies: dict[str, TcpProxy] = {}
         self.communes: dict[str, Broker] = {}
