@@ -80,10 +80,11 @@ def test_feed_lifecycle_on_real_agents_with_one_offline_during_the_first_airing(
 
     # The cluster of Hòa Bình was offline: it comes back inside the first repeat's window and plays it, late.
     late = system.agent("loa-hoa-binh", key, ctl.url)
-    play = wait_for(lambda: [p for p in late.plays() if p["item_id"].startswith(first["id"])], timeout=40,
-                    what="the reconnected agent to play the warning late")[0]
+    words = next(u for u in first["units"] if u["unit_id"] == "xa-hoa-binh")["repeats"][0]["item_id"]  # after the signal
+    wait_for(lambda: [p for p in late.plays() if p["item_id"] == words], timeout=40,
+             what="the reconnected agent to play the warning late")
     event = wait_for(lambda: [e for e in api.get(f"/api/playback?device=loa-hoa-binh&kind=started")
-                              if e["broadcast_id"] == first["id"]], timeout=30, what="its late start logged")[0]
+                              if e["item_id"] == words], timeout=30, what="its late start logged")[0]
     delay = (parse_time(event["actual_start"], "a") - parse_time(event["planned_at"], "p")).total_seconds()
     assert delay > 2 and "late" in event["flags"]
     shown = api.get(f"/api/alerts/{first['id']}")
