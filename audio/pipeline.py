@@ -110,6 +110,7 @@ def render_text(
     dictionary: Abbreviations | None = None,
     progress: ProgressCallback | None = None,
     attention: bool = False,
+    bare: bool = False,
     local: Abbreviations | None = None,
 ) -> RenderedMedia:
     """Speak the approved script ``text`` and store it mastered, as Opus and MP3, in ``media_dir``.
@@ -124,7 +125,9 @@ def render_text(
     ``local`` is the commune's own dictionary (see :func:`spoken_paragraphs`).
 
     ``attention`` opens with the warning signal (:mod:`audio.attention`) instead of the
-    bulletin chime, for official disaster warnings.
+    bulletin chime, for official disaster warnings.  ``bare`` is the speech alone, without
+    chime or signal: the words of a warning whose signal (:func:`render_attention`) airs
+    as its own item just before them.
     """
     from audio.tts.auto import plan_engines
     from audio.tts.base import EngineUnavailable
@@ -142,7 +145,7 @@ def render_text(
         key = render_key({
             "paragraphs": paragraphs, "engine": engine.identity, "master": mastering_identity(settings),
             "chime": settings.chime, "pause_ms": settings.paragraph_pause_ms,
-            **({"attention": True} if attention else {}),
+            **({"attention": True} if attention else {}), **({"bare": True} if bare else {}),
         })
         hit = _from_cache(cache, key, media_dir)
         if hit is not None:
@@ -163,13 +166,42 @@ def render_text(
             continue
         share = speaking_share(engine.name)
         notify(progress, RenderProgress("mastering", engine=engine.name, fraction=share))
-        program = _assemble(speech, settings, attention)
+        program = _assemble(speech, settings, attention, bare)
         media = _master_and_store(program, settings, media_dir, engine.name, progress, share)
         cache.save(key, _record(media))
         log.info("rendered %.1f s with %s as %s (%.1f LUFS)", media.duration_s, engine.name, media.sha256[:12], media.loudness_lufs)
         notify(progress, RenderProgress("done", engine=engine.name, fraction=1.0))
         return media
     raise RenderError("no speech engine could speak: " + "; ".join(failures))
+
+
+ATTENTION_RATE = 24000
+ATTENTION_FORMAT = 1  # bump when the signal itself changes
+
+
+def render_attention(settings: AudioSettings, media_dir: Path) -> RenderedMedia:
+    """The attention signal alone, then the pause that separates it from the words, mastered and stored.
+
+    A warning's signal is the same every time, so it is made once (then read from the render
+    cache) and can air as its own item at once while the warning's words are still being
+    spoken: the words (``render_text(..., bare=True)``) follow it back to back.
+    """
+    from pydub import AudioSegment
+
+    from audio.attention import attention_tone
+    from audio.master import mastering_identity
+    from audio.render_cache import RenderCache, render_key
+
+    cache = RenderCache(cache_root(settings, media_dir))
+    key = render_key({"attention_signal": ATTENTION_FORMAT, "gap_ms": CHIME_GAP_MS, "master": mastering_identity(settings)})
+    hit = _from_cache(cache, key, media_dir)
+    if hit is not None:
+        return hit
+    signal = attention_tone(ATTENTION_RATE) + AudioSegment.silent(CHIME_GAP_MS, frame_rate=ATTENTION_RATE)
+    media = _master_and_store(signal, settings, media_dir, "signal")
+    cache.save(key, _record(media))
+    log.info("attention signal mastered: %.2f s as %s (%.1f LUFS)", media.duration_s, media.sha256[:12], media.loudness_lufs)
+    return media
 
 
 def master_upload(path: Path, settings: AudioSettings, media_dir: Path,
@@ -245,8 +277,11 @@ def _check_upload(path: Path, settings: AudioSettings) -> None:
         raise RenderError(f"the uploaded recording lasts {duration / 60:.0f} minutes; the limit is {settings.max_upload_minutes:g}")
 
 
-def _assemble(speech: Sequence[AudioSegment], settings: AudioSettings, attention: bool = False) -> AudioSegment:
-    """Chime (or the attention signal), paragraphs with pauses between them, chime; one mono 16-bit track."""
+def _assemble(speech: Sequence[AudioSegment], settings: AudioSettings, attention: bool = False,
+              bare: bool = False) -> AudioSegment:
+    """Chime (or the attention signal), paragraphs with pauses between them, chime; one mono 16-bit track.
+
+    ``bare``: the paragraphs and their pauses only."""
     from pydub import AudioSegment
 
     from audio.attention import attention_tone
@@ -261,7 +296,9 @@ def _assemble(speech: Sequence[AudioSegment], settings: AudioSettings, attention
     for index, piece in enumerate(pieces):
         track += [pause, piece] if index else [piece]
     gap = AudioSegment.silent(CHIME_GAP_MS, frame_rate=rate)
-    if attention:
+    if bare:
+        pass
+    elif attention:
         track = [attention_tone(rate), gap, *track]
     elif settings.chime:
         track = [intro_chime(rate), gap, *track, gap, outro_chime(rate)]

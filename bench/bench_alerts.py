@@ -12,8 +12,14 @@ warnings by itself.  Each round is a new alert (new words, so a real render each
   render; median over agents and rounds) and ``cap_push_start_late_p99_ms`` (each agent's
   first sample after the planned instant: what the lead did not cover; p99 over agents).
 
-Both include the render (espeak-ng) and the controller's first-airing lead
-(``[alerts] first_air_lead_s``), which lets every online cluster start together.
+Every warning opens with its attention signal, its own item made once; the words follow it
+back to back.  The first sample is the signal's, and counts only together with the words'
+gap after it: ``cap_push_words_gap_p99_ms`` (each agent's words start after the signal's end;
+p99 over agents, median over rounds) and ``cap_push_words_p99_ms`` (push → the words' first
+sample) are reported beside it.
+
+Both include the controller's first-airing lead (``[alerts] first_air_lead_s``) and the
+amplifiers' warm-up (``amplifier_warmup_s``), which let every online cluster start together.
 """
 
 from __future__ import annotations
@@ -115,20 +121,37 @@ def _plays(sinks: list[Path]) -> list[list[dict]]:
     return out
 
 
-def _first_samples(sinks: list[Path], seen: set[str], t0: float, timeout: float = 120) -> list[tuple[float, float]]:
-    """Per agent, ms from ``t0`` to the start of its first play not in ``seen``, and to that play's planned start."""
+def _signal_length(root: Path, sha256: str) -> float:
+    """The stored signal's length in seconds (its words are planned right after it)."""
+    from audio.master import probe
+
+    [path] = list(root.glob(f"controller/**/{sha256}.ogg"))
+    return float(probe(path)["format"]["duration"])
+
+
+def _first_samples(sinks: list[Path], seen: set[str], t0: float, root: Path,
+                   timeout: float = 120) -> list[tuple[float, float, float, float]]:
+    """Per agent, for the warning not in ``seen``: ms from ``t0`` to its first sample (the signal's), to the signal's
+    planned start, to the words' first sample, and the words' gap after the end of the signal."""
     deadline = time.monotonic() + timeout
+    lengths: dict[str, float] = {}
     while time.monotonic() < deadline:
-        firsts = []
+        out = []
         for plays in _plays(sinks):
             new = [p for p in plays if p["item_id"] not in seen]
-            if new:
-                first = min(new, key=lambda p: p["actual_start"])
-                firsts.append(((first["actual_start"] - t0) * 1000, (first["planned"] - t0) * 1000))
-        if len(firsts) == len(sinks):
+            signal = next((p for p in new if p["item_id"].endswith(".signal")), None)
+            words = next((p for p in new if not p["item_id"].endswith(".signal")), None)
+            if signal is None or words is None:
+                break
+            length = lengths.get(signal["sha256"]) or lengths.setdefault(signal["sha256"],
+                                                                         _signal_length(root, signal["sha256"]))
+            out.append(((signal["actual_start"] - t0) * 1000, (signal["planned"] - t0) * 1000,
+                        (words["actual_start"] - t0) * 1000,
+                        (words["actual_start"] - signal["actual_start"] - length) * 1000))
+        if len(out) == len(sinks):
             for plays in _plays(sinks):
                 seen.update(p["item_id"] for p in plays)
-            return firsts
+            return out
         time.sleep(0.05)
     raise RuntimeError("not every agent played the warning in time")
 
@@ -196,7 +219,7 @@ def run() -> dict[str, float]:
             seen: set[str] = set()
             import requests
 
-            push, before_lead, late = [], [], []
+            push, before_lead, late, words_at, gaps = [], [], [], [], []
             lead_ms = 1000 * LEAD_S
             for n in range(ROUNDS):
                 t0 = time.time()
@@ -204,15 +227,18 @@ def run() -> dict[str, float]:
                                   headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/cap+xml"})
                 r.raise_for_status()
                 answered = (time.time() - t0) * 1000
-                firsts = _first_samples(sinks, seen, t0)
-                push.append(_p99([f for f, _ in firsts]))
-                planned = statistics.median(p for _, p in firsts)
+                firsts = _first_samples(sinks, seen, t0, root)
+                push.append(_p99([f for f, *_ in firsts]))
+                planned = statistics.median(p for _, p, *_ in firsts)
                 before_lead.append(planned - lead_ms)
-                late.append(_p99([f - p for f, p in firsts]))
-                _wait_idle(api, (n + 1) * AGENTS)
-                log.info("push round %d: p99 %.0f ms = %.0f ms intake and render + %.0f ms lead + p99 %.0f ms start "
-                         "after the planned instant (the push answered after %.0f ms)", n, push[-1], before_lead[-1],
-                         lead_ms, late[-1], answered)
+                late.append(_p99([f - p for f, p, *_ in firsts]))
+                words_at.append(_p99([w for *_, w, _ in firsts]))
+                gaps.append(_p99([g for *_, g in firsts]))
+                _wait_idle(api, (n + 1) * AGENTS * 2)
+                log.info("push round %d: p99 %.0f ms = %.0f ms to the planned signal, less the %.0f ms lead + p99 %.0f ms "
+                         "start after the planned instant; words p99 %.0f ms, p99 gap after the signal %.0f ms "
+                         "(the push answered after %.0f ms)", n, push[-1], before_lead[-1], lead_ms, late[-1],
+                         words_at[-1], gaps[-1], answered)
             api.post("/api/alerts/sources", {"id": "feed", "kind": "feed", "url": f"{feed.url}/feed.xml",
                                              "interval_s": POLL_S, "senders": [SENDER]})
             time.sleep(POLL_S / 2)  # the poller has read the (empty) feed once
@@ -221,8 +247,8 @@ def run() -> dict[str, float]:
                 time.sleep((n * 3.7) % POLL_S)  # spread the rounds over the poll's phase
                 t0 = time.time()
                 feed.docs[f"bench-f{n}.xml"] = _cap(f"BENCH-F{n}", 200 + n)
-                polled.append(_p99([f for f, _ in _first_samples(sinks, seen, t0)]))
-                _wait_idle(api, (ROUNDS + n + 1) * AGENTS)
+                polled.append(_p99([f for f, *_ in _first_samples(sinks, seen, t0, root)]))
+                _wait_idle(api, (ROUNDS + n + 1) * AGENTS * 2)
                 log.info("feed round %d: p99 %.0f ms", n, polled[-1])
         finally:
             for p in reversed(procs):
@@ -240,7 +266,10 @@ def run() -> dict[str, float]:
             "cap_push_to_air_p99_ms": round(statistics.median(push), 1),
             "cap_push_to_air_max_ms": round(max(push), 1),
             "cap_push_render_ms": round(statistics.median(before_lead), 1),
-            "cap_push_start_late_p99_ms": round(statistics.median(late), 1)}
+            "cap_push_start_late_p99_ms": round(statistics.median(late), 1),
+            "cap_push_words_p99_ms": round(statistics.median(words_at), 1),
+            "cap_push_words_gap_p99_ms": round(statistics.median(gaps), 1),
+            "cap_push_words_gap_max_ms": round(max(gaps), 1)}
 
 
 if __name__ == "__main__":  # pragma: no cover

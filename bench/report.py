@@ -52,10 +52,12 @@ FIGURES = [
     Figure("cap_to_air_p99_ms", "Official warning: new CAP alert in a feed polled every 10 s → first sample on 10 agents, p99", "ms",
            15000.0, reference="includes the poll's phase (0–10 s), the espeak-ng render and the first-airing lead"),
     Figure("cap_push_to_air_p99_ms", "Official warning pushed (POST /api/alerts/push) → first sample on 10 agents, p99", "ms",
-           3000.0, reference="intake + render, then the first airing at the longer of the 1 s lead and the amplifiers' 2 s "
-                             "warm-up counted from the warm_up order sent before the render"),
-    Figure("cap_push_render_ms", "… of which push → planned first airing, less the lead (intake, decisions, render)", "ms"),
+           3000.0, reference="the first sample is the warning's attention signal (made once, sent at once); its words "
+                             "follow back to back while the render keeps within the signal (see the gap below)"),
+    Figure("cap_push_render_ms", "… of which push → planned signal, less the lead (intake, decisions, amplifier warm-up)", "ms"),
     Figure("cap_push_start_late_p99_ms", "… and each agent's first sample after the planned instant, p99", "ms"),
+    Figure("cap_push_words_p99_ms", "Official warning pushed → the words' first sample on 10 agents, p99", "ms"),
+    Figure("cap_push_words_gap_p99_ms", "… the words' start after the end of the signal, p99 over agents", "ms", 100.0),
     Figure("update_s", "Fleet update: release published → 20 agents on the new version (all in one wave)", "s",
            reference="each agent downloads, checks and pip-installs the release into a new venv: 20 builds on 2 cores"),
     Figure("update_kbytes", "Bytes each device downloads for that update (median)", "kB",

@@ -341,6 +341,7 @@ class Agent:
 
     def _downloaded(self, ref: MediaRef, path: Path | None) -> None:
         self.conductor.wake()
+        self.conductor.look_ahead()  # the next item's file, arrived while another plays: decoded ahead
         if path is not None:  # evict and re-check faults; a failed file waits for the next round
             self._prefetch_wake.set()
         self._state_wake.set()

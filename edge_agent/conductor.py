@@ -21,6 +21,7 @@ import os
 import threading
 import time
 from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
@@ -40,7 +41,20 @@ RELAY_MARGIN_S = 0.05
 PREPARE_BUDGET_S = 1.0
 URGENT_MEDIA_WAIT_S = 120.0
 PROGRESS_S = 2.0
+MEDIA_POLL_S = 0.05  # how often decoding ahead looks for a next item's file that is still downloading
+MAX_LOOK_AHEADS = 4  # a successor that arrives while an item plays is looked for again this often at most
 STREAM_PREROLL_S = 8.0  # a stream item connects this long before its instant, so its first sample is on time
+
+
+@dataclass
+class _Ahead:
+    """The next item being decoded while one plays: its output once ready, the file it holds, a way to give up."""
+
+    item: PlayItem
+    thread: threading.Thread
+    slot: list[Prepared]
+    held: list[Path]
+    cancel: threading.Event
 
 
 class EventSink(Protocol):
@@ -118,7 +132,10 @@ class Conductor(threading.Thread):
         self._interrupt_reason = ""
         self._relay_off_at: float | None = None
         self._plan_changed = threading.Event()
-        self._ahead: tuple[PlayItem, threading.Thread, list[Prepared]] | None = None
+        self._ahead: _Ahead | None = None
+        self._ahead_lock = threading.RLock()
+        self._playing_until = 0.0  # when what plays now ends (for decoding its successor ahead)
+        self._look_aheads = 0  # second looks for a successor during the current item (bounded)
         self._sound_end = 0.0
         self._media_wait_until: float | None = None
         self._preempt_cause = ""
@@ -133,6 +150,26 @@ class Conductor(threading.Thread):
         """A new plan arrived: an item waiting to start is re-checked against it."""
         self._plan_changed.set()
         self._wake.set()
+        self.look_ahead()
+
+    def look_ahead(self) -> None:
+        """While an item plays, decode its successor if it arrived since it started (a new plan, its file).
+
+        A warning's words reach the plan while its attention signal already sounds; decoded
+        ahead, they still follow it without a gap."""
+        current = self.now_playing
+        if current is None or current.stream is not None:
+            return
+        with self._ahead_lock:
+            ahead = self._ahead
+            if ahead is not None and (ahead.thread.is_alive() or ahead.slot):
+                return  # decoding or waiting for its file, or decoded: the successor is in hand
+            if self.now_playing is not current or self._look_aheads >= MAX_LOOK_AHEADS:
+                return
+            self._look_aheads += 1
+            if ahead is not None:
+                self._drop_ahead()
+            self._prepare_ahead(current, self._playing_until)
 
     def warm_up(self, hold_s: float) -> None:
         """Amplifier on now, for a warning whose sound is still being made; off again after ``hold_s`` if nothing plays.
@@ -211,45 +248,60 @@ class Conductor(threading.Thread):
 
     def _prepare_ahead(self, current: PlayItem, ends_at: float) -> None:
         """Items of a programme follow each other without a gap: decode the next one now, in the background."""
+        with self._ahead_lock:
+            self._prepare_ahead_locked(current, ends_at)
+
+    def _prepare_ahead_locked(self, current: PlayItem, ends_at: float) -> None:
         nxt = next((i for i in self.items() if i.item_id != current.item_id and i.start.timestamp() >= ends_at - 1.0
                     and self.store.play_status(i.item_id) is None), None)
         if nxt is None or nxt.stream is not None or nxt.start.timestamp() - ends_at > self.lead_s():
             return  # a stream has no file to decode ahead
-        slot: list[Prepared] = []
+        ahead = _Ahead(nxt, threading.Thread(name="prepare-ahead", daemon=True), [], [], threading.Event())
 
         def work() -> None:
             path = self.media_path(nxt)  # held until the item is taken up or dropped
+            # Its file still coming (a warning's words, just planned): wait for it while the current item plays.
+            while path is None and self.media_pending(nxt) and time.time() < ends_at:
+                if ahead.cancel.wait(MEDIA_POLL_S):
+                    return
+                path = self.media_path(nxt)
             if path is None:
                 return
+            ahead.held.append(path)
             try:
-                slot.append(self.output.prepare(path, self._info(nxt)))
+                ahead.slot.append(self.output.prepare(path, self._info(nxt)))
             except PlayerError as exc:
                 log.warning("could not decode %s ahead: %s", nxt.item_id, exc)
 
-        thread = threading.Thread(target=work, name="prepare-ahead", daemon=True)
-        thread.start()
-        self._ahead = (nxt, thread, slot)
+        ahead.thread = threading.Thread(target=work, name="prepare-ahead", daemon=True)
+        ahead.thread.start()
+        self._ahead = ahead
 
     def _take_ahead(self, item: PlayItem) -> Prepared | None:
         """The item's output prepared while the previous one played, if it is this very item."""
-        ahead, self._ahead = self._ahead, None
+        with self._ahead_lock:
+            ahead, self._ahead = self._ahead, None
         if ahead is None:
             return None
-        nxt, thread, slot = ahead
-        thread.join()
-        self.release_media(nxt)  # the item's own take-up holds its file from here
-        if nxt == item and slot:
-            return slot[0]
-        for prepared in slot:
+        ahead.cancel.set()
+        ahead.thread.join()
+        if ahead.held:
+            self.release_media(ahead.item)  # the item's own take-up holds its file from here
+        if ahead.item == item and ahead.slot:
+            return ahead.slot[0]
+        for prepared in ahead.slot:
             prepared.close()
         return None
 
     def _drop_ahead(self) -> None:
-        ahead, self._ahead = self._ahead, None
+        with self._ahead_lock:
+            ahead, self._ahead = self._ahead, None
         if ahead is not None:
-            ahead[1].join()
-            self.release_media(ahead[0])
-            for prepared in ahead[2]:
+            ahead.cancel.set()
+            ahead.thread.join()
+            if ahead.held:
+                self.release_media(ahead.item)
+            for prepared in ahead.slot:
                 prepared.close()
 
     def latest_start(self, item: PlayItem) -> float:
@@ -564,8 +616,10 @@ class Conductor(threading.Thread):
         self.now_playing = item
         started = prepared.start()
         measurement = self.meter.start() if self.meter else None
+        self._playing_until = started + max(item.duration_s, 0.0)
+        self._look_aheads = 0 if not urgent else MAX_LOOK_AHEADS  # an emergency's successor waits, as before
         if not urgent:
-            self._prepare_ahead(item, started + max(item.duration_s, 0.0))
+            self._prepare_ahead(item, self._playing_until)
         planned = item.start.timestamp()
         flags = (["late"] if started - planned > 1.0 and not urgent else []) + self.clock_flags()
         if item.late_until is not None and started - planned > self.player.late_tolerance_s:

@@ -63,6 +63,8 @@ STATUS_OF_ACTION = {AUTO: AIRING, QUEUE: PENDING, DRAFT: DRAFTING, TEST: TESTING
 STATUS_VI = {AIRING: "đang phát", PENDING: "chờ duyệt", DRAFTING: "bản nháp chờ duyệt", REJECTED: "đã từ chối",
              TESTING: "kênh thử", IGNORED_D: "không phát", ENDED: "đã kết thúc", STOPPED: "đã dừng"}
 RENDERED, RENDER_FAILED = "ok", "failed"
+SIGNAL = "signal"  # the kind of a repeat row that is a warning's attention signal, aired just before its words
+SIGNAL_TITLE = "Tín hiệu báo động"
 STATE_VI = {ACTIVE: "đang hiệu lực", SUPERSEDED: "đã được cập nhật", CANCELLED: "đã hủy", EXPIRED: "hết hiệu lực",
             STOPPED: "đã dừng"}
 
@@ -85,6 +87,14 @@ class Received:
                 "decisions": list(self.decisions), "ended": list(self.ended), "render": self.render}
 
 
+@dataclass(frozen=True)
+class Signal:
+    """The attention signal as a stored bulletin: made once, the same before every warning's words."""
+
+    bulletin_id: str
+    duration_s: float
+
+
 class AlertService:
     """One per controller; thread-safe (feed jobs, push requests and the tick share one lock)."""
 
@@ -105,6 +115,8 @@ class AlertService:
         self._pollers: dict[str, FeedPoller] = {}
         self._url_keys: dict[str, tuple[str, str]] = {}
         self._scheduler: Any = None
+        self._signal_lock = threading.Lock()
+        self._signal_made: Signal | None = None
 
     @property
     def _lead(self) -> timedelta:
@@ -127,6 +139,48 @@ class AlertService:
             return None
         return sent
 
+    def _signal(self) -> Signal:
+        """The attention signal's bulletin, made (mastered, stored) the first time and then read from the render cache.
+
+        Raises InputError like a failed render: a warning never airs without its signal.
+        """
+        from audio.pipeline import RenderError, render_attention
+
+        with self._signal_lock:
+            if self._signal_made is not None:
+                with self.db.tx() as db:
+                    if db.execute("SELECT 1 FROM bulletins b JOIN media m ON m.sha256 = b.media_sha256 WHERE b.id = ?",
+                                  [self._signal_made.bulletin_id]).fetchone():
+                        return self._signal_made
+            b = self.bulletins
+            try:
+                media = render_attention(b.audio.for_commune(b.commune), b.media_dir)
+            except RenderError as exc:
+                log.error("attention signal not made: %s", exc)
+                raise InputError("render_failed", f"Không tạo được tín hiệu báo động: {exc}", "script") from None
+            with self.db.tx() as db:
+                record_media(db, media)
+                row = db.execute("SELECT id FROM bulletins WHERE media_sha256 = ? AND title = ?",
+                                 [media.sha256, SIGNAL_TITLE]).fetchone()
+                if row is None:
+                    row = (new_id("bt"),)
+                    db["bulletins"].insert({"id": row[0], "title": SIGNAL_TITLE, "text": "", "script": "",
+                                            "media_sha256": media.sha256, "created_at": format_time(utcnow()),
+                                            "created_by": SYSTEM})
+            self._signal_made = Signal(row[0], media.duration_s)
+            return self._signal_made
+
+    def _make_signal_soon(self) -> None:
+        """Make the signal ahead, on its own thread, so the first warning does not wait for it."""
+        def make() -> None:
+            try:
+                self._signal()
+            except InputError as exc:
+                log.warning("attention signal not made ahead: %s", exc.message)
+            except Exception:  # noqa: BLE001 - the controller stopped meanwhile; the first warning makes it then
+                log.info("attention signal not made ahead", exc_info=True)
+        threading.Thread(target=make, name="alert-signal", daemon=True).start()
+
     def _first_airing(self, warmed_at: datetime | None) -> datetime:
         """The first airing: ``first_air_lead_s`` from now for the plans and media to arrive, and never before the
         amplifiers have had their warm-up (counted from the warm-up order, or from now when none went out)."""
@@ -141,9 +195,12 @@ class AlertService:
         _service = self
         self._scheduler = scheduler
         scheduler.add_job(alerts_tick_job, "interval", seconds=self.settings.tick_s, id=TICK_ID, replace_existing=True)
-        for source in self.sources():
+        sources = self.sources()
+        for source in sources:
             if source.kind == FEED:
                 self._arm_feed(source)
+        if sources:
+            self._make_signal_soon()
 
     def shutdown(self) -> None:
         global _service
@@ -203,6 +260,8 @@ class AlertService:
                                                                      "require_signature": source.trust.require_signature})
         if source.kind == FEED:
             self._arm_feed(source)
+        if self._signal_made is None:
+            self._make_signal_soon()
         return _source_view(source)
 
     def edit_source(self, source_id: Any, changes: Any, actor: Actor | str) -> dict[str, Any]:
@@ -478,24 +537,18 @@ class AlertService:
         made: list[tuple[geo.Match, Decision]] = [(m, decide(alert, info, m.unit_id, policies, tree)) for m in matches]
         bulletin_id = None
         render_state, render_error = "", ""
-        if any(d.action in (AUTO, QUEUE) for _, d in made):
+        rendering = any(d.action in (AUTO, QUEUE) for _, d in made)
+        signal: Signal | None = None
+        signal_error = ""
+        if rendering:
             warmed_at = self._warm_up([m.unit_id for m, d in made if d.action == AUTO], tree)
-            try:
-                bulletin_id = self._render(script.title, script.text, SYSTEM)
-                render_state = RENDERED
-            except InputError as exc:  # kept, with its decisions; the tick renders it again (see _retry_render)
-                render_state, render_error = RENDER_FAILED, exc.message
-            now = self._first_airing(warmed_at)  # once the sound exists and every online cluster has it
-        with self.db.tx() as db:
-            db.execute("UPDATE alerts SET script = ?, draft = ?, bulletin_id = ?, render_state = ?, render_attempts = ?, "
-                       "render_error = ?, render_retry_at = ? WHERE id = ?",
-                       [script.text, int(script.draft), bulletin_id, render_state, int(bool(render_state)), render_error,
-                        format_time(utcnow() + self._retry_wait(1)) if render_state == RENDER_FAILED else None, alert_id])
-            if render_state == RENDER_FAILED:
-                log.warning("alert %s: render attempt 1 failed, next in %.0f s: %s", alert_id,
-                            self._retry_wait(1).total_seconds(), render_error)
-                self.audit.record(SYSTEM, "alert_render_failed", alert_id, {"attempt": 1, "error": render_error})
-        views, devices = [], set()
+            if any(d.action == AUTO for _, d in made):
+                try:
+                    signal = self._signal()  # made ahead (see _make_signal_soon), else now
+                except InputError as exc:
+                    signal_error = exc.message
+            now = self._first_airing(warmed_at)  # every online cluster has the plan, and its amplifier is warm
+        views, stored = [], []
         for match, decision in made:
             status = STATUS_OF_ACTION[decision.action]
             air_at = (now + timedelta(minutes=decision.countdown_min)) if status == PENDING and decision.countdown_min else None
@@ -512,32 +565,119 @@ class AlertService:
                     "unit": match.unit_id, "action": decision.action, "rule": decision.rule,
                     "policy_unit": decision.policy_unit, "match": match.explanation, "identifier": alert.identifier,
                     "countdown_min": decision.countdown_min})
-            if status == AIRING and bulletin_id:
-                devices |= self._plan_repeats(decision_id, alert_id, match.unit_id, bulletin_id, now, entry.ends_at,
-                                              decision.repeat_every_min, decision.quiet_override, tree)
+            stored.append((decision_id, match, decision, status))
             views.append({"unit_id": match.unit_id, "action": decision.action, "status": status, "rule": decision.rule,
                           "explanation": match.explanation, "countdown_min": decision.countdown_min})
+        airing = [(i, m, d) for i, m, d, status in stored if status == AIRING]
+        if rendering:
+            try:
+                if signal_error:
+                    raise InputError("render_failed", signal_error, "script")
+                if airing and signal is not None:
+                    # The signal is the same every time and already made: it goes out now, and the words follow it
+                    # back to back once they are spoken, instead of the whole warning waiting for its render.
+                    signalled = set()
+                    for decision_id, match, decision in airing:
+                        signalled |= self._plan_first_signal(decision_id, alert_id, match.unit_id, signal, now,
+                                                             entry.ends_at, decision.repeat_every_min,
+                                                             decision.quiet_override, tree)
+                    if signalled:
+                        self.replan(sorted(signalled))
+                bulletin_id = self._render(script.title, script.text, SYSTEM)
+                render_state = RENDERED
+            except InputError as exc:  # kept, with its decisions; the tick renders it again (see _retry_render)
+                render_state, render_error = RENDER_FAILED, exc.message
+                withdrawn = self._withdraw_signals(alert_id, tree)
+                if withdrawn:
+                    self.replan(sorted(withdrawn))
+        with self.db.tx() as db:
+            db.execute("UPDATE alerts SET script = ?, draft = ?, bulletin_id = ?, render_state = ?, render_attempts = ?, "
+                       "render_error = ?, render_retry_at = ? WHERE id = ?",
+                       [script.text, int(script.draft), bulletin_id, render_state, int(bool(render_state)), render_error,
+                        format_time(utcnow() + self._retry_wait(1)) if render_state == RENDER_FAILED else None, alert_id])
+            if render_state == RENDER_FAILED:
+                log.warning("alert %s: render attempt 1 failed, next in %.0f s: %s", alert_id,
+                            self._retry_wait(1).total_seconds(), render_error)
+                self.audit.record(SYSTEM, "alert_render_failed", alert_id, {"attempt": 1, "error": render_error})
+        devices: set[str] = set()
+        if bulletin_id and signal is not None:
+            for decision_id, match, decision in airing:
+                devices |= self._plan_repeats(decision_id, alert_id, match.unit_id, bulletin_id, now, entry.ends_at,
+                                              decision.repeat_every_min, decision.quiet_override, tree, signal,
+                                              first_signalled=True)
         return tuple(views), devices
 
-    def _plan_repeats(self, decision_id: int, alert_id: str, unit_id: str, bulletin_id: str, start: datetime,
-                      ends_at: datetime, every_min: int, quiet_override: bool, tree: AdminTree) -> set[str]:
-        """Repeats from ``start`` every ``every_min`` until the end; quiet hours drop a repeat unless the level overrides."""
-        with self.db.tx() as db:
-            duration = db.execute("SELECT m.duration_s FROM bulletins b JOIN media m ON m.sha256 = b.media_sha256 "
-                                  "WHERE b.id = ?", [bulletin_id]).fetchone()[0]
+    def _repeat_times(self, unit_id: str, start: datetime, ends_at: datetime, every_min: int, quiet_override: bool,
+                      tree: AdminTree, duration_s: float) -> list[datetime]:
+        """Airings from ``start`` every ``every_min`` until the end; quiet hours drop one unless the level overrides."""
         times = list(plan_repeats(start, timedelta(minutes=every_min), ends_at))
         if not quiet_override:
             rails = self.guardrails().for_unit(tree, unit_id)
-            times = [t for t in times if not rails.in_quiet_hours(t, t + timedelta(seconds=duration))]
+            times = [t for t in times if not rails.in_quiet_hours(t, t + timedelta(seconds=duration_s))]
+        return times
+
+    def _plan_first_signal(self, decision_id: int, alert_id: str, unit_id: str, signal: Signal, start: datetime,
+                           ends_at: datetime, every_min: int, quiet_override: bool, tree: AdminTree) -> set[str]:
+        """The first airing's attention signal, planned before the words exist; returns the devices to tell."""
+        times = self._repeat_times(unit_id, start, ends_at, every_min, quiet_override, tree, signal.duration_s)
+        if not times or times[0] != start:
+            return set()
+        until = min(times[1] if len(times) > 1 else ends_at, ends_at)
+        with self.db.tx() as db:
+            db["alert_repeats"].insert({
+                "item_id": f"{alert_id}.{decision_id}.1.{SIGNAL}", "decision_id": decision_id, "alert_id": alert_id,
+                "n": 1, "kind": SIGNAL, "at": format_time(start), "late_until": format_time(until),
+                "bulletin_id": signal.bulletin_id, "status": "planned"})
+        return set(tree.devices_under([unit_id])) if unit_id in tree else set()
+
+    def _withdraw_signals(self, alert_id: str, tree: AdminTree) -> set[str]:
+        """Signals planned ahead of words that could not be made leave the plans (a signal never airs alone)."""
+        with self.db.tx() as db:
+            units = [r[0] for r in db.execute(
+                "SELECT DISTINCT d.unit_id FROM alert_repeats r JOIN alert_decisions d ON d.id = r.decision_id "
+                "WHERE r.alert_id = ? AND r.kind = ? AND r.status = 'planned'", [alert_id, SIGNAL])]
+            db.execute("UPDATE alert_repeats SET status = 'removed', removed_reason = ? WHERE alert_id = ? AND kind = ? "
+                       "AND status = 'planned'", ["chưa tạo được âm thanh", alert_id, SIGNAL])
+        return set(tree.devices_under([u for u in units if u in tree]))
+
+    def _plan_repeats(self, decision_id: int, alert_id: str, unit_id: str, bulletin_id: str, start: datetime,
+                      ends_at: datetime, every_min: int, quiet_override: bool, tree: AdminTree, signal: Signal,
+                      first_signalled: bool = False, tag: str = SIGNAL) -> set[str]:
+        """Each repeat is the attention signal at its instant, then the words right after it, back to back.
+
+        ``first_signalled``: the first signal went out before the words were made; its words
+        follow it without a gap if they reach the clusters in time (``first_air_lead_s`` from
+        now), else as soon as they can, and the gap is logged.  ``tag`` ends the signals' item
+        ids: a new attempt after a withdrawn signal needs new ones (an agent plays an id once).
+        """
+        with self.db.tx() as db:
+            duration = db.execute("SELECT m.duration_s FROM bulletins b JOIN media m ON m.sha256 = b.media_sha256 "
+                                  "WHERE b.id = ?", [bulletin_id]).fetchone()[0]
+        length = timedelta(seconds=signal.duration_s)
+        times = self._repeat_times(unit_id, start, ends_at, every_min, quiet_override, tree,
+                                   signal.duration_s + duration)
+        if first_signalled and start not in times:
+            times = sorted([start, *times])  # its signal is in the plans already: its words must follow
         rows = []
         for n, at in enumerate(times, 1):
             until = min(times[n] if n < len(times) else ends_at, ends_at)
+            words = at + length
+            if n == 1 and first_signalled:
+                soonest = utcnow() + self._lead
+                if words < soonest:
+                    log.warning("alert %s: the words follow the signal %.1f s late (the render outlasted the signal)",
+                                alert_id, (soonest - words).total_seconds())
+                    words = soonest
+            else:
+                rows.append({"item_id": f"{alert_id}.{decision_id}.{n}.{tag}", "decision_id": decision_id,
+                             "alert_id": alert_id, "n": n, "kind": SIGNAL, "at": format_time(at),
+                             "late_until": format_time(until), "bulletin_id": signal.bulletin_id, "status": "planned"})
             rows.append({"item_id": f"{alert_id}.{decision_id}.{n}", "decision_id": decision_id, "alert_id": alert_id,
-                         "n": n, "kind": "alert", "at": format_time(at), "late_until": format_time(until),
+                         "n": n, "kind": "alert", "at": format_time(words), "late_until": format_time(max(until, words)),
                          "bulletin_id": bulletin_id, "status": "planned"})
         with self.db.tx() as db:
             db["alert_repeats"].insert_all(rows)
-        log.info("alert %s: %d repeats planned for %s", alert_id, len(rows), unit_id)
+        log.info("alert %s: %d repeats planned for %s", alert_id, len(times), unit_id)
         return set(tree.devices_under([unit_id])) if unit_id in tree else set()
 
     def _end_alert(self, alert_id: str, state: str, reason: str, now: datetime, *, all_clear: bool = False,
@@ -562,7 +702,7 @@ class AlertService:
             info = choose_info(alert)
             if info is not None:
                 script = all_clear_script(alert, info, [tree.name(d["unit_id"]) for d in airing if d["unit_id"] in tree])
-                bulletin_id = self._render(script.title, script.text, SYSTEM, attention=False)
+                bulletin_id = self._render(script.title, script.text, SYSTEM, bare=False)
                 until = format_time(now + timedelta(minutes=self.settings.all_clear_late_minutes))
                 with self.db.tx() as db:
                     db["alert_repeats"].insert_all({
@@ -604,7 +744,14 @@ class AlertService:
             if alert["state"] != ACTIVE or alert["render_state"] != RENDER_FAILED:
                 return alert["render_state"]
             attempt = alert["render_attempts"] + 1
+            tree = load_tree(self.db)
+            with self.db.tx() as db:
+                units = [r[0] for r in db.execute("SELECT unit_id FROM alert_decisions WHERE alert_id = ? AND status = ?",
+                                                  [alert_id, AIRING])]
+            # Amplifiers on while this attempt renders: if it succeeds, the warning need not wait for them.
+            warmed_at = self._warm_up(units, tree)
             try:
+                signal = self._signal()
                 bulletin_id = self._render(f"Cảnh báo {alert['event']}", alert["script"], SYSTEM)
             except InputError as exc:
                 wait = self._retry_wait(attempt)
@@ -614,34 +761,37 @@ class AlertService:
                 log.warning("alert %s: render attempt %d (%s) failed, next in %.0f s: %s", alert_id, attempt, why,
                             wait.total_seconds(), exc.message)
                 return RENDER_FAILED
-            start = self._first_airing(None)
-            tree = load_tree(self.db)
+            start = self._first_airing(warmed_at)
             ends_at = parse_time(alert["ends_at"], "ends_at")
             with self.db.tx() as db:
                 db.execute("UPDATE alerts SET bulletin_id = ?, render_state = ?, render_attempts = ?, render_error = '', "
                            "render_retry_at = NULL WHERE id = ?", [bulletin_id, RENDERED, attempt, alert_id])
                 self.audit.record(SYSTEM, "alert_rendered", alert_id, {"attempt": attempt, "why": why})
                 airing = list(db.query("SELECT * FROM alert_decisions WHERE alert_id = ? AND status = ? AND id NOT IN "
-                                       "(SELECT decision_id FROM alert_repeats WHERE alert_id = ?)",
+                                       "(SELECT decision_id FROM alert_repeats WHERE alert_id = ? AND kind = 'alert')",
                                        [alert_id, AIRING, alert_id]))
             devices: set[str] = set()
             for d in airing:
                 devices |= self._plan_repeats(d["id"], alert_id, d["unit_id"], bulletin_id, start, ends_at,
-                                              d["repeat_every_min"], bool(d["quiet_override"]), tree)
+                                              d["repeat_every_min"], bool(d["quiet_override"]), tree, signal,
+                                              tag=f"{SIGNAL}-{attempt}")
             log.info("alert %s: rendered at attempt %d (%s); %d units airing from %s", alert_id, attempt, why,
                      len(airing), format_time(start))
         if devices:
             self.replan(sorted(devices))
         return RENDERED
 
-    def _render(self, title: str, text: str, by: str, attention: bool = True) -> str:
-        """Render the script (the attention signal first) and store it as a bulletin; returns its id."""
+    def _render(self, title: str, text: str, by: str, bare: bool = True) -> str:
+        """Render the script and store it as a bulletin; returns its id.
+
+        A warning's words are rendered bare (no chime): its attention signal airs as its own
+        item just before them (:meth:`_signal`).  The all-clear has the bulletin chimes."""
         from audio.pipeline import RenderError, render_text
 
         b = self.bulletins
         try:
             media = render_text(text, b.audio.for_commune(b.commune), b.media_dir,
-                                dictionary=b.script_settings.dictionary(), attention=attention)
+                                dictionary=b.script_settings.dictionary(), bare=bare)
         except RenderError as exc:
             log.error("alert render failed: %s", exc)
             raise InputError("render_failed", f"Không tạo được âm thanh cảnh báo: {exc}", "script") from None
@@ -668,19 +818,23 @@ class AlertService:
             if not waiting:
                 raise InputError("nothing_waiting", "Cảnh báo không có đơn vị nào chờ duyệt.", "alert_id")
             bulletin_id = alert["bulletin_id"]
-            if (any(d["status"] == DRAFTING for d in waiting) or (isinstance(script, str) and script.strip())
-                    or not bulletin_id):
-                text = script.strip() if isinstance(script, str) and script.strip() else alert["script"]
-                if len(text) > 4000:
-                    raise InputError("script_too_long", "Nội dung đọc dài quá 4000 ký tự.", "script")
+            text = script.strip() if isinstance(script, str) and script.strip() else alert["script"]
+            render = (any(d["status"] == DRAFTING for d in waiting) or (isinstance(script, str) and script.strip())
+                      or not bulletin_id)
+            if render and len(text) > 4000:
+                raise InputError("script_too_long", "Nội dung đọc dài quá 4000 ký tự.", "script")
+            tree = load_tree(self.db)
+            # Amplifiers on now: they warm while the words are rendered, so the first airing waits only for the plans.
+            warmed_at = self._warm_up([d["unit_id"] for d in waiting], tree)
+            signal = self._signal()
+            if render:
                 title = f"Cảnh báo {alert['event']}"
                 bulletin_id = self._render(title, text, by)
                 with self.db.tx() as db:
                     db.execute("UPDATE alerts SET script = ?, bulletin_id = ?, draft = 0, render_state = ?, "
                                "render_error = '', render_retry_at = NULL WHERE id = ?",
                                [text, bulletin_id, RENDERED, alert_id])
-            now = self._first_airing(None)
-            tree = load_tree(self.db)
+            now = self._first_airing(warmed_at)
             devices: set[str] = set()
             ends_at = parse_time(alert["ends_at"], "ends_at")
             for d in waiting:
@@ -691,7 +845,7 @@ class AlertService:
                         "unit": d["unit_id"], "rule": "hết thời gian đếm ngược, không ai từ chối" if automatic
                         else "cán bộ duyệt", "comment": comment})
                 devices |= self._plan_repeats(d["id"], alert_id, d["unit_id"], bulletin_id, now, ends_at,
-                                              d["repeat_every_min"], bool(d["quiet_override"]), tree)
+                                              d["repeat_every_min"], bool(d["quiet_override"]), tree, signal)
         self.replan(sorted(devices))
         return self.get(alert_id)
 
@@ -785,10 +939,12 @@ class AlertService:
         with self.db.tx() as db:
             decisions = list(db.query("SELECT * FROM alert_decisions WHERE alert_id = ? ORDER BY fraction DESC, unit_id",
                                       [alert_id]))
-            repeats = list(db.query("SELECT * FROM alert_repeats WHERE alert_id = ? ORDER BY at, item_id", [alert_id]))
+            rows = list(db.query("SELECT * FROM alert_repeats WHERE alert_id = ? ORDER BY at, item_id", [alert_id]))
             events = db.execute("""SELECT item_id, device_id, kind, planned_at, actual_start, flags FROM playback_events
                                    WHERE broadcast_id = ? AND kind IN ('started', 'finished', 'skipped')
                                    ORDER BY id""", [alert_id]).fetchall()
+        repeats = [r for r in rows if r["kind"] != SIGNAL]
+        signals = {(r["decision_id"], r["n"]): r for r in rows if r["kind"] == SIGNAL}  # the latest, after a withdrawn one
         played: dict[str, dict[str, dict[str, Any]]] = {}
         for item_id, device_id, kind, planned_at, actual_start, flags in events:
             rec = played.setdefault(item_id, {}).setdefault(device_id, {"device_id": device_id})
@@ -808,6 +964,10 @@ class AlertService:
                 "quiet_override": bool(d["quiet_override"]), "repeat_every_min": d["repeat_every_min"],
                 "repeats": [{"item_id": r["item_id"], "n": r["n"], "kind": r["kind"], "at": r["at"],
                              "late_until": r["late_until"], "status": r["status"],
+                             **({"signal": {"item_id": sig["item_id"], "at": sig["at"],
+                                            "aired": sorted(played.get(sig["item_id"], {}).values(),
+                                                            key=lambda p: p["device_id"])}}
+                                if (sig := signals.get((r["decision_id"], r["n"]))) and r["kind"] == "alert" else {}),
                              "aired": sorted(played.get(r["item_id"], {}).values(), key=lambda p: p["device_id"])}
                             for r in mine],
             })

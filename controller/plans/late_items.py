@@ -8,6 +8,7 @@ already played it, from the command or on time, never plays it again).
 
 An alert repeat's window closes at the next repeat (or the alert's end), so a device that was
 away through several repeats plays the latest one once, then goes on with the next on time.
+A repeat is two rows: the attention signal (kind ``signal``) and, right after it, the words.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def late_items(db: Database, tree: AdminTree, now: datetime,
     stamp = format_time(now)
     with db.tx() as conn:
         repeats = conn.execute(
-            """SELECT r.item_id, r.alert_id, r.at, r.late_until, d.unit_id, m.sha256, m.size, m.ext, m.duration_s, b.title
+            """SELECT r.item_id, r.alert_id, r.kind, r.at, r.late_until, d.unit_id, m.sha256, m.size, m.ext, m.duration_s, b.title
                FROM alert_repeats r JOIN alert_decisions d ON d.id = r.decision_id
                JOIN bulletins b ON b.id = r.bulletin_id JOIN media m ON m.sha256 = b.media_sha256
                WHERE r.status = 'planned' AND r.late_until > ? ORDER BY r.at, r.item_id""", [stamp]).fetchall()
@@ -39,9 +40,9 @@ def late_items(db: Database, tree: AdminTree, now: datetime,
                JOIN bulletins b ON b.id = bc.bulletin_id JOIN media m ON m.sha256 = b.media_sha256
                WHERE bc.kind = 'emergency' AND bc.status = 'approved' AND bc.late_until > ?""", [stamp]).fetchall()
     out: dict[str, list[PlayItem]] = {}
-    claimed: set[tuple[str, str, str]] = set()  # (device, alert, instant): one unit's copy per device
+    claimed: set[tuple[str, str, str, str]] = set()  # (device, alert, kind, instant): one unit's copy per device
     cache: dict[str, PlayItem] = {}
-    for item_id, alert_id, at, late_until, unit_id, sha, size, ext, duration, title in repeats:
+    for item_id, alert_id, kind, at, late_until, unit_id, sha, size, ext, duration, title in repeats:
         if unit_id not in tree:
             continue
         item = cache.get(item_id)
@@ -54,7 +55,7 @@ def late_items(db: Database, tree: AdminTree, now: datetime,
         for device_id in sorted(tree.devices_under([unit_id])):
             if wanted is not None and device_id not in wanted:
                 continue
-            key = (device_id, alert_id, at)
+            key = (device_id, alert_id, kind, at)
             if key in claimed:
                 continue
             claimed.add(key)

@@ -143,7 +143,8 @@ def _alert_repeats(db: Database, ids: list[str], since: datetime, until: datetim
             """SELECT r.item_id, r.alert_id, r.n, r.kind, r.at, d.unit_id, d.decided_by, b.title, a.headline
                FROM alert_repeats r JOIN alert_decisions d ON d.id = r.decision_id
                JOIN bulletins b ON b.id = r.bulletin_id JOIN alerts a ON a.id = r.alert_id
-               WHERE r.status IN ('planned', 'done') AND r.at >= ? AND r.at < ? ORDER BY r.at, r.item_id""",
+               WHERE r.status IN ('planned', 'done') AND r.kind != 'signal' AND r.at >= ? AND r.at < ?
+               ORDER BY r.at, r.item_id""",
             [format_time(since), format_time(until)]).fetchall()
         under: dict[str, list[str]] = {}
         for unit_id in {r[5] for r in rows}:

@@ -311,3 +311,36 @@ def test_a_relay_after_a_file_is_not_fetched_as_a_file_while_the_file_plays(rig,
     r.start()
     wait_for(lambda: r.kinds("finished"), timeout=10, what="the file to finish")
     assert asked and "relay-1" not in asked, asked
+
+
+def test_an_item_planned_while_another_plays_and_whose_file_comes_late_still_follows_without_a_gap(rig, tmp_path):
+    """An official warning's words reach the plan, then their file, while its attention signal already sounds."""
+    r = rig()
+    signal, words = make_clip(tmp_path / "media", 2.0, freq=900), make_clip(tmp_path / "media", 1.0, freq=300)
+    r.add(signal)
+    r.add(words)
+    r.pending.add(words.sha256)
+    prepared: list[tuple[str, float]] = []
+    real_prepare = r.conductor.output.prepare
+
+    def prepare(path, info):
+        prepared.append((info["item_id"], time.time()))
+        return real_prepare(path, info)
+
+    r.conductor.output.prepare = prepare
+    t = datetime.now(timezone.utc).timestamp() + 1.7
+    first = play_item("al.1.1.signal", signal, at(t))
+    r.items = (first,)
+    r.start()
+    wait_for(lambda: r.kinds("started"), timeout=10, what="the signal to start")
+    then = play_item("al.1.1", words, at(t + signal.seconds))
+    r.items = (first, then)
+    r.conductor.plan_changed()  # the words are planned while the signal plays; their file is still coming
+    time.sleep(0.3)  # the file arrives a moment later (the agent calls look_ahead when a download ends)
+    r.pending.discard(words.sha256)
+    r.conductor.look_ahead()
+    wait_for(lambda: len(r.kinds("finished")) == 2, timeout=10, what="signal and words played")
+    starts = {i.item_id: f["actual_start"] for i, f in r.kinds("started")}
+    decoded = dict(prepared)
+    assert decoded["al.1.1"] < starts["al.1.1.signal"] + signal.seconds - 0.2, "the words were decoded ahead"
+    assert abs(starts["al.1.1"] - then.start.timestamp()) < ON_TIME_S

@@ -74,16 +74,17 @@ def test_feed_lifecycle_on_real_agents_with_one_offline_during_the_first_airing(
         "xa-tan-lap": "xã Tân Lập: đa giác 1 phủ 83 %", "xa-dong-son": "xã Đông Sơn: mã vùng VN-ADM 99002 trùng",
         "xa-hoa-binh": "xã Hòa Bình: mã vùng VN-ADM 99003 trùng"}
     assert all(u["status"] == "airing" for u in first["units"])
-    for agent in online:
-        wait_for(lambda: [p for p in agent.plays() if p["item_id"].startswith(first["id"])], timeout=40,
-                 what=f"{agent.device_id} to play the warning")
+    for agent in online:  # its attention signal, then its words
+        wait_for(lambda: [p for p in agent.plays() if p["item_id"].startswith(first["id"])
+                          and not p["item_id"].endswith(".signal")], timeout=40, what=f"{agent.device_id} to play the warning")
 
     # The cluster of Hòa Bình was offline: it comes back inside the first repeat's window and plays it, late.
     late = system.agent("loa-hoa-binh", key, ctl.url)
-    play = wait_for(lambda: [p for p in late.plays() if p["item_id"].startswith(first["id"])], timeout=40,
-                    what="the reconnected agent to play the warning late")[0]
+    words = next(u for u in first["units"] if u["unit_id"] == "xa-hoa-binh")["repeats"][0]["item_id"]  # after the signal
+    wait_for(lambda: [p for p in late.plays() if p["item_id"] == words], timeout=40,
+             what="the reconnected agent to play the warning late")
     event = wait_for(lambda: [e for e in api.get(f"/api/playback?device=loa-hoa-binh&kind=started")
-                              if e["broadcast_id"] == first["id"]], timeout=30, what="its late start logged")[0]
+                              if e["item_id"] == words], timeout=30, what="its late start logged")[0]
     delay = (parse_time(event["actual_start"], "a") - parse_time(event["planned_at"], "p")).total_seconds()
     assert delay > 2 and "late" in event["flags"]
     shown = api.get(f"/api/alerts/{first['id']}")

@@ -5,7 +5,7 @@ stand-in, which answers 503 at first.  The pushed warning stays in the book with
 failed, shown in Vietnamese on the "Cảnh báo" page; a second copy of the document counts as
 a duplicate and triggers one more attempt instead of being dropped; the tick keeps trying
 with its backoff; once the voice answers, the warning is rendered, planned and played.  The
-cluster's amplifier is switched on (``warm_up``) before the first render is even tried.
+cluster's amplifier is switched on (``warm_up``) before each attempt, the first included.
 """
 
 from __future__ import annotations
@@ -81,9 +81,13 @@ def test_a_failed_render_is_retried_with_backoff_until_the_voice_recovers_and_th
                     timeout=30, what="the render to succeed")
     assert done["bulletin_id"] and done["render"]["attempts"] >= 5 and done["render"]["error"] == ""
     assert done["units"][0]["repeats"], "the airing unit got its repeats once the sound existed"
-    play = wait_for(lambda: [p for p in agent.plays() if p["item_id"].startswith(alert_id)], timeout=40,
-                    what="the agent to play the warning")
-    assert len(play) == 1
+    play = wait_for(lambda: len(p := [p for p in agent.plays() if p["item_id"].startswith(alert_id)]) == 2 and p,
+                    timeout=40, what="the agent to play the warning: its signal, then its words")
+    signal, words = sorted(play, key=lambda p: p["actual_start"])
+    assert signal["item_id"].endswith(f".signal-{done['render']['attempts']}") and words["item_id"] == \
+        done["units"][0]["repeats"][0]["item_id"]
+    # Every attempt switched the cluster's amplifier on first, the one that succeeded included.
+    assert ctl.log().count("sent warm_up command") >= done["render"]["attempts"]
     assert any("Người dân ở trong nhà" in t for t in google.texts)
     actions = [e["action"] for e in api.get(f"/api/audit?target={alert_id}")]
     assert "alert_render_failed" in actions and "alert_rendered" in actions

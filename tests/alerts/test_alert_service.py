@@ -30,7 +30,7 @@ def items_of(c, device_id):
     return c.dispatcher.build(device_ids=[device_id]).plans[device_id].items
 
 
-def test_a_level_4_storm_airs_by_itself_with_repeats_until_expiry_and_the_rule_is_audited(ctl):
+def test_a_level_4_storm_airs_by_itself_with_repeats_until_expiry_and_the_rule_is_audited(ctl, caplog):
     now = utcnow()
     got = ctl.alerts.upload(vi_alert("SH-1", sent=now, expires=now + timedelta(hours=2)), "can-bo")
     assert got.transition == "new"
@@ -39,12 +39,21 @@ def test_a_level_4_storm_airs_by_itself_with_repeats_until_expiry_and_the_rule_i
     assert unit["unit_id"] == "xa-tan-lap" and unit["explanation"] == "xã Tân Lập: đa giác 1 phủ 83 %"
     assert unit["status"] == "airing" and "bão cấp 4-5 tự phát" in unit["rule"]
     assert [r["n"] for r in unit["repeats"]] == [1, 2, 3, 4]  # 0, 30, 60, 90 min before 2 h
-    starts = [parse_time(r["at"], "at") for r in unit["repeats"]]
-    assert all(b - a == timedelta(minutes=30) for a, b in zip(starts, starts[1:]))
-    assert parse_time(unit["repeats"][0]["late_until"], "l") == starts[1]  # a late device waits for the next repeat
+    # Each repeat is the attention signal, then the words right after it (the signal is its own item, made once).
+    signals = [parse_time(r["signal"]["at"], "at") for r in unit["repeats"]]
+    words = [parse_time(r["at"], "at") for r in unit["repeats"]]
+    assert all(b - a == timedelta(minutes=30) for a, b in zip(signals, signals[1:]))
+    length = words[1] - signals[1]
+    assert timedelta(seconds=4) < length < timedelta(seconds=6) and all(w - s == length for s, w in zip(signals[1:], words[1:]))
+    # The first signal was planned before the words were spoken; they follow it back to back unless the render
+    # outlasted the signal, which is logged (then they follow as soon as every cluster can have them).
+    assert words[0] - signals[0] == length or (words[0] - signals[0] > length and "render outlasted" in caplog.text)
+    assert parse_time(unit["repeats"][0]["late_until"], "l") == signals[1]  # a late device waits for the next repeat
     assert parse_time(unit["repeats"][-1]["late_until"], "l") == parse_time(alert["ends_at"], "e")
     items = items_of(ctl, "loa-tan-lap")
-    assert [i.item_id for i in items] == [r["item_id"] for r in unit["repeats"]]
+    assert [i.item_id for i in items] == [x for r in unit["repeats"] for x in (r["signal"]["item_id"], r["item_id"])]
+    assert len({i.sha256 for i in items[::2]}) == 1 and len({i.sha256 for i in items[1::2]}) == 1
+    assert [w.start - s.start for s, w in zip(items[::2], items[1::2])] == [w - s for s, w in zip(signals, words)]
     assert all(i.priority == "emergency" and i.late_until is not None and i.broadcast_id == alert["id"] for i in items)
     assert items_of(ctl, "loa-dong-son") == ()
     audit = ctl.audit.entries(action="alert_decision")
@@ -61,7 +70,8 @@ def test_update_replaces_future_repeats_and_cancel_removes_them_with_an_all_clea
     old = ctl.alerts.get(first.alert_id)
     assert old["state"] == "superseded" and all(r["status"] == "removed" for r in old["units"][0]["repeats"])
     ids = [i.item_id for i in items_of(ctl, "loa-tan-lap")]
-    assert ids and all(i.startswith(got.alert_id) for i in ids) and len(ids) == 2
+    assert ids and all(i.startswith(got.alert_id) for i in ids) and len(ids) == 4  # two repeats, each signal + words
+    assert [i.endswith(".signal") for i in ids] == [True, False, True, False]
     cancel = vi_alert("SH-2c", sent=now + timedelta(seconds=2), expires=None, msg_type="Cancel",
                       references=(("SH-2u", now + timedelta(seconds=1)),))
     done = ctl.alerts.upload(cancel, "can-bo")
