@@ -328,6 +328,9 @@ def test_an_item_planned_while_another_plays_and_whose_file_comes_late_still_fol
         return real_prepare(path, info)
 
     r.conductor.output.prepare = prepare
+    asked: list[str] = []
+    media_path = r.conductor.media_path
+    r.conductor.media_path = lambda item: (asked.append(item.item_id), media_path(item))[1]
     t = datetime.now(timezone.utc).timestamp() + 1.7
     first = play_item("al.1.1.signal", signal, at(t))
     r.items = (first,)
@@ -336,8 +339,8 @@ def test_an_item_planned_while_another_plays_and_whose_file_comes_late_still_fol
     then = play_item("al.1.1", words, at(t + signal.seconds))
     r.items = (first, then)
     r.conductor.plan_changed()  # the words are planned while the signal plays; their file is still coming
-    time.sleep(0.3)  # the file arrives a moment later (the agent calls look_ahead when a download ends)
-    r.pending.discard(words.sha256)
+    wait_for(lambda: "al.1.1" in asked, timeout=5, what="the conductor to look for the words' file, still coming")
+    r.pending.discard(words.sha256)  # then it arrives (the agent calls look_ahead when a download ends)
     r.conductor.look_ahead()
     wait_for(lambda: len(r.kinds("finished")) == 2, timeout=10, what="signal and words played")
     starts = {i.item_id: f["actual_start"] for i, f in r.kinds("started")}
