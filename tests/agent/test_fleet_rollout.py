@@ -11,7 +11,7 @@ import pytest
 
 from controller.cli_http.client import ApiError
 from support.harness import wait_for
-from support.release_rig import Releases, Supervised, agent_config, crashing_source, install_agent
+from support.release_rig import Supervised, agent_config, install_agent, signed_releases
 from support.tree import seed_commune
 from loaxa.protocol import public_key_to_text
 
@@ -20,15 +20,7 @@ DEVICES = {"loa-a": "thon-a", "loa-b": "thon-b"}
 
 @pytest.fixture(scope="module")
 def releases(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("fleet-releases")
-    from loaxa.release_build import keygen
-
-    key = tmp / "release.pem"
-    r = Releases(tmp / "built", key, keygen(key))
-    r.build("0.1.0")
-    r.build("0.2.0")
-    r.build("0.3.0", source=crashing_source(tmp))
-    return r
+    return signed_releases(tmp_path_factory, "fleet-releases", ("0.1.0", "0.2.0"), crashing=("0.3.0",))
 
 
 @pytest.fixture
