@@ -53,6 +53,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
 _CLOCK = FileClock()
 
 
+@pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
     """``--dist loadfile`` hands out the longest expected file first (see ``support.scheduling``)."""
     if config.getoption("dist", None) == "loadfile":
