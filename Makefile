@@ -10,7 +10,9 @@ demo: system-deps venv
 	$(VENV)/bin/loaxa demo
 
 # Most tests wait on real events (plays at real instants, brokers, browsers), not on the CPU,
-# so four workers fit two cores; each test file stays on one worker.
+# so four workers fit two cores; each test file stays on one worker, and the file expected to
+# take longest is handed out first (tests/support/scheduling.py: the last full run's seconds
+# per file from .pytest_cache, else its table), so no slow file starts near the end.
 PYTEST_WORKERS ?= 4
 
 test: system-deps-test venv-test

@@ -8,6 +8,7 @@ import pytest
 
 from controller.devtools.broker_runner import Broker
 from support.harness import System
+from support.scheduling import FileClock, make_scheduler
 
 
 @pytest.fixture
@@ -47,3 +48,24 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         except OSError:
             continue
         report.sections.append((f"log {path.relative_to(tmp)}", "\n".join(lines)))
+
+
+_CLOCK = FileClock()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """``--dist loadfile`` hands out the longest expected file first (see ``support.scheduling``)."""
+    if config.getoption("dist", None) == "loadfile":
+        return make_scheduler(config, log)
+    return None
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    _CLOCK.add(report)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The main process of a full run keeps each file's seconds for the next run's order."""
+    if not hasattr(session.config, "workerinput"):
+        _CLOCK.save(session.config)

@@ -16,7 +16,7 @@ from datetime import timedelta
 import pytest
 
 from support.harness import wait_for
-from support.release_rig import Releases, Supervised, agent_config, install_agent
+from support.release_rig import Supervised, agent_config, install_agent, signed_releases
 from support.schedule_api import bulletin, plays_of, schedule, setup
 from loaxa.protocol import public_key_to_text
 from loaxa.wire_time import parse_time, utcnow
@@ -26,13 +26,7 @@ DEVICE = "loa-a"
 
 @pytest.fixture(scope="module")
 def releases(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("reboot-release")
-    from loaxa.release_build import keygen
-
-    key = tmp / "release.pem"
-    r = Releases(tmp / "built", key, keygen(key))
-    r.build("0.1.0")
-    return r
+    return signed_releases(tmp_path_factory, "reboot-release", ("0.1.0",))
 
 
 class Installed:

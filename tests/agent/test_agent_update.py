@@ -15,7 +15,7 @@ from support.harness import Listener, wait_for
 from loaxa import protocol
 from loaxa.protocol import DeviceState, Signer, public_key_to_text
 from loaxa.wire_time import utcnow
-from support.release_rig import Releases, ReleaseServer, Supervised, agent_config, crashing_source, install_agent
+from support.release_rig import ReleaseServer, Supervised, agent_config, install_agent, signed_releases
 
 DEVICE = "loa-up"
 
@@ -23,15 +23,7 @@ DEVICE = "loa-up"
 @pytest.fixture(scope="module")
 def releases(tmp_path_factory):
     """0.1.0 (this checkout), 0.2.0 (the same, bumped) and 0.3.0 (crashes at start-up)."""
-    tmp = tmp_path_factory.mktemp("releases")
-    key = tmp / "release.pem"
-    from loaxa.release_build import keygen
-
-    r = Releases(tmp / "store", key, keygen(key))
-    r.build("0.1.0")
-    r.build("0.2.0")
-    r.build("0.3.0", source=crashing_source(tmp))
-    return r
+    return signed_releases(tmp_path_factory, "releases", ("0.1.0", "0.2.0"), crashing=("0.3.0",))
 
 
 def last_state(listener: Listener) -> DeviceState | None:

@@ -6,12 +6,13 @@ remote care (diagnostics, speaker check, restart)."""
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from controller.cli_http.client import ApiError
 from support.harness import wait_for
-from support.release_rig import Releases, Supervised, agent_config, crashing_source, install_agent
+from support.release_rig import Supervised, agent_config, install_agent, signed_releases
 from support.tree import seed_commune
 from loaxa.protocol import public_key_to_text
 
@@ -20,30 +21,24 @@ DEVICES = {"loa-a": "thon-a", "loa-b": "thon-b"}
 
 @pytest.fixture(scope="module")
 def releases(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("fleet-releases")
-    from loaxa.release_build import keygen
-
-    key = tmp / "release.pem"
-    r = Releases(tmp / "built", key, keygen(key))
-    r.build("0.1.0")
-    r.build("0.2.0")
-    r.build("0.3.0", source=crashing_source(tmp))
-    return r
+    return signed_releases(tmp_path_factory, "fleet-releases", ("0.1.0", "0.2.0"), crashing=("0.3.0",))
 
 
 @pytest.fixture
 def fleet(system, releases, tmp_path):
     release_key = public_key_to_text(releases.signer.public_key)
-    ctl = system.controller(extra_toml=f'\n[fleet]\nrelease_public_key = "{release_key}"\ntick_s = 0.5\n'
-                                       "wave_timeout_s = 240\n")
-    for v in ("0.1.0", "0.2.0", "0.3.0"):
-        ctl.loaxa_cli("fleet", "publish", str(releases.dir / v))
-    seed_commune(ctl.api, DEVICES)
-    key = ctl.api.get("/api/pubkey")["public_key"]
+    with ThreadPoolExecutor(len(DEVICES)) as pool:  # the poles are installed while the controller starts
+        installing = {d: pool.submit(install_agent, tmp_path / d, releases.dir / "0.1.0", release_key) for d in DEVICES}
+        ctl = system.controller(extra_toml=f'\n[fleet]\nrelease_public_key = "{release_key}"\ntick_s = 0.5\n'
+                                           "wave_timeout_s = 240\n")
+        for v in ("0.1.0", "0.2.0", "0.3.0"):
+            ctl.loaxa_cli("fleet", "publish", str(releases.dir / v))
+        seed_commune(ctl.api, DEVICES)
+        key = ctl.api.get("/api/pubkey")["public_key"]
+        trees = {d: f.result() for d, f in installing.items()}
     agents = {}
-    for device in DEVICES:
+    for device, tree in trees.items():
         root = tmp_path / device
-        tree = install_agent(root, releases.dir / "0.1.0", release_key)
         cfg = agent_config(tmp_path / f"{device}.toml", device, root / "var" / "lib" / "loaxa-agent", tree, key,
                            release_key, ctl.url, system.broker.port)
         agents[device] = Supervised(tree, cfg, tmp_path / f"{device}.log")

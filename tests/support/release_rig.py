@@ -1,8 +1,17 @@
 """Helpers of the update tests: releases built from this checkout, a release server, and a
-supervisor stand-in that runs an installed agent the way its systemd unit does."""
+supervisor stand-in that runs an installed agent the way its systemd unit does.
+
+Building a release (``pip wheel`` of the agent, ``pip download`` of its dependencies) takes
+seconds of CPU, and the update, reboot, rollout and fleet-page tests all want the same few.
+:func:`signed_releases` builds each distinct release once per test run into a cache shared by
+the run's workers, keyed by everything the build reads (the agent's sources, the version and
+its bounds, the locked dependencies); every test module still gets its own release key, its
+own copy of the files and its own signature."""
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import http.server
 import json
 import os
@@ -13,7 +22,9 @@ import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
+
+import pytest
 
 from loaxa import release_build
 from loaxa.protocol import Signer
@@ -29,15 +40,73 @@ class Releases:
     dir: Path
     key_path: Path
     signer: Signer
+    cache: Path | None = None
 
     def build(self, version: str, *, source: Path = ROOT, floor: str = "0.0.0", min_from: str = "0.0.0",
               sign: bool = True, key: Path | None = None) -> Path:
         out = self.dir / version
-        release_build.build(out, source=source, version=version, notes=f"Bản {version}", floor=floor,
-                            min_from_version=min_from)
+        notes = f"Bản {version}"
+        if self.cache is None:
+            release_build.build(out, source=source, version=version, notes=notes, floor=floor, min_from_version=min_from)
+        else:
+            built = _cached_build(self.cache, source, version, notes, floor, min_from)
+            shutil.copytree(built, out)
         if sign:
             release_build.sign(out, key or self.key_path)
         return out
+
+
+def _build_key(source: Path, *fields: str) -> str:
+    """What a build reads: the agent packages' files, the entry points, the locked dependencies."""
+    digest = hashlib.sha256("\0".join((sys.version, *fields, *release_build.locked_requirements())).encode())
+    pyproject = source / "pyproject.toml"
+    files = [pyproject if pyproject.exists() else ROOT / "pyproject.toml"]
+    for pkg in release_build.AGENT_PACKAGES:
+        files += sorted(p for p in (source / pkg).rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    for path in files:
+        digest.update(str(path.relative_to(source) if path.is_relative_to(source) else path.name).encode())
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()[:24]
+
+
+def _cached_build(cache: Path, source: Path, version: str, notes: str, floor: str, min_from: str) -> Path:
+    """The unsigned release in the shared cache, built by the first worker that asks for it."""
+    built = cache / _build_key(source, version, notes, floor, min_from)
+    cache.mkdir(parents=True, exist_ok=True)
+    with open(built.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another worker may be building the same release
+        if not built.is_dir():
+            partial = built.with_suffix(".partial")
+            shutil.rmtree(partial, ignore_errors=True)
+            release_build.build(partial, source=source, version=version, notes=notes, floor=floor,
+                                min_from_version=min_from)
+            partial.rename(built)
+    return built
+
+
+def release_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One directory for the whole run: the run's base temp dir, above each worker's own."""
+    base = tmp_path_factory.getbasetemp()
+    return (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "release-cache"
+
+
+def signed_releases(tmp_path_factory: pytest.TempPathFactory, name: str, versions: Iterable[str],
+                    crashing: Iterable[str] = ()) -> Releases:
+    """A new release key and, signed with it, releases of this checkout: ``crashing`` ones are
+    built from :func:`crashing_source` (an agent that dies at start-up)."""
+    from loaxa.release_build import keygen
+
+    tmp = tmp_path_factory.mktemp(name)
+    key = tmp / "release.pem"
+    releases = Releases(tmp / "built", key, keygen(key), cache=release_cache(tmp_path_factory))
+    for version in versions:
+        releases.build(version)
+    crashing = tuple(crashing)
+    if crashing:
+        source = crashing_source(tmp)
+        for version in crashing:
+            releases.build(version, source=source)
+    return releases
 
 
 def crashing_source(tmp: Path) -> Path:

@@ -10,7 +10,7 @@ from playwright.sync_api import Error as PlaywrightError, expect
 
 from support.browser import PHONE
 from support.harness import wait_for
-from support.release_rig import Releases
+from support.release_rig import signed_releases
 from support.tree import seed_commune
 from loaxa.protocol import public_key_to_text
 
@@ -19,14 +19,7 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def releases(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("fleet-page-releases")
-    from loaxa.release_build import keygen
-
-    key = tmp / "release.pem"
-    r = Releases(tmp / "built", key, keygen(key))
-    r.build("0.1.0")
-    r.build("0.2.0")
-    return r
+    return signed_releases(tmp_path_factory, "fleet-page-releases", ("0.1.0", "0.2.0"))
 
 
 def reload_until(session, check, what: str):
