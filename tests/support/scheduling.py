@@ -193,7 +193,10 @@ def expected_seconds(config: pytest.Config) -> dict[str, float]:
 
 def make_scheduler(config: pytest.Config, log: Any) -> Any:
     """The ``loadfile`` scheduler with the longest expected file handed out first."""
-    from xdist.scheduler import LoadFileScheduling
+    try:
+        from xdist.scheduler import LoadFileScheduling
+    except ImportError:  # a pytest-xdist without it: its own scheduler, in its own order
+        return None
 
     seconds = expected_seconds(config)
 
@@ -201,10 +204,11 @@ def make_scheduler(config: pytest.Config, log: Any) -> Any:
         ordered = False
 
         def _assign_work_unit(self, node: Any) -> None:
-            if not self.ordered:  # the work queue is complete once the first unit is handed out
-                for scope in sorted(self.workqueue, key=lambda s: -seconds.get(s, UNKNOWN_SECONDS)):
-                    self.workqueue.move_to_end(scope)
-                self.ordered = True
+            queue = getattr(self, "workqueue", None)
+            if not self.ordered and hasattr(queue, "move_to_end"):  # complete once the first unit is handed out
+                for scope in sorted(queue, key=lambda s: -seconds.get(s, UNKNOWN_SECONDS)):
+                    queue.move_to_end(scope)
+            self.ordered = True  # another pytest-xdist keeps its own order: slower, never wrong
             super()._assign_work_unit(node)
 
     return LongestFirst(config, log)
