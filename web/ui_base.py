@@ -8,7 +8,7 @@ comes from ``web.auth.scope`` too, so roles and scope are decided in one place.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Mapping
 
 from flask import Flask, Response, current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
@@ -133,14 +133,21 @@ def media_url(media: dict[str, Any] | None) -> str:
     return f"/ui/media/{media['sha256']}.{media['ext']}" if media else ""
 
 
-def event_label(event: dict[str, Any]) -> str:
+def _kind_and_reason(event: Mapping[str, Any] | Any) -> tuple[str, str | None]:
+    """A playback event's kind and reason, from a record (the playback log's rows) or a mapping."""
+    if isinstance(event, Mapping):
+        return event.get("kind", ""), event.get("reason")
+    return event.kind, event.reason
+
+
+def event_label(event: Mapping[str, Any] | Any) -> str:
     """An event's kind in Vietnamese; a routine refusal after a reconnection is not a security warning."""
-    return event_wording.event_label(event.get("kind", ""), event.get("reason"))
+    return event_wording.event_label(*_kind_and_reason(event))
 
 
-def event_badge(event: dict[str, Any]) -> str:
-    kind = event.get("kind", "")
-    if event_wording.is_routine(kind, event.get("reason")):
+def event_badge(event: Mapping[str, Any] | Any) -> str:
+    kind, reason = _kind_and_reason(event)
+    if event_wording.is_routine(kind, reason):
         return "info"
     return {"finished": "ok", "failed": "bad", "skipped": "warn", "interrupted": "warn", "security": "bad"}.get(kind, "info")
 

@@ -130,11 +130,11 @@ def test_outages_over_a_period_come_from_the_devices_history(ctl):
 
     today = to_local(now).date()
     report = reports.outage_report(c, actor(c, "kiemtra"), today, today, None)
-    names = [r.device_name for r in report["clusters"]]
-    assert names[-1] == "Cụm loa B" and report["clusters"][-1].availability == 1.0
-    [never_seen] = [r for r in report["clusters"] if r.device_id == "loa-c"]
+    names = [r.device_name for r in report.clusters]
+    assert names[-1] == "Cụm loa B" and report.clusters[-1].availability == 1.0
+    [never_seen] = [r for r in report.clusters if r.device_id == "loa-c"]
     assert never_seen.never_connected and never_seen.availability == pytest.approx(0.0, abs=0.01)
-    assert report["timeline"].startswith("<svg") and report["timeline"].count('class="outage"') >= len(DEVICES) - 1
+    assert report.timeline.startswith("<svg") and report.timeline.count('class="outage"') >= len(DEVICES) - 1
 
 
 def test_alert_repeats_per_cluster_in_the_logbook_and_compliance(tmp_path):
@@ -181,13 +181,13 @@ def test_audit_trail_filters_and_exports_are_audited(ctl):
     auditor = actor(c, "kiemtra")
     today = to_local(utcnow()).date()
     everything = reports.audit_trail_report(c, auditor, today, today)
-    assert {r.action for r in everything["rows"]} >= {"broadcast_approved", "device_volume"}
-    assert {r.target for r in everything["rows"] if r.actor == "quantri"} == {"loa-c"}
+    assert {r.action for r in everything.rows} >= {"broadcast_approved", "device_volume"}
+    assert {r.target for r in everything.rows if r.actor == "quantri"} == {"loa-c"}
     volumes = reports.audit_trail_report(c, auditor, today, today, action="devices", unit="thon-a")
-    assert [(r.action, r.target, r.details) for r in volumes["rows"]] == [("device_volume", "loa-a", "âm lượng: 60")]
-    assert all(r.action_label == ACTION_VI[r.action] for r in volumes["rows"])
+    assert [(r.action, r.target, r.details) for r in volumes.rows] == [("device_volume", "loa-a", "âm lượng: 60")]
+    assert all(r.action_label == ACTION_VI[r.action] for r in volumes.rows)
     approvals = reports.audit_trail_report(c, auditor, today, today, by="chutich", action="broadcast_approved")
-    [approved] = approvals["rows"]
+    [approved] = approvals.rows
     assert approved.actor_name == "Chủ tịch Xã" and approved.action_label == "Duyệt phát"
     with pytest.raises(Exception) as bad:
         reports.audit_trail_report(c, auditor, today, today, action="khong-co")
