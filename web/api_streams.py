@@ -23,7 +23,7 @@ bp = Blueprint("api_streams", __name__, url_prefix="/api")
 @bp.get("/relay-sources")
 @auth.access("read")
 def relay_sources():
-    return jsonify(streaming.visible_sources(ctl(), auth.actor()))
+    return jsonify([s.to_dict() for s in streaming.visible_sources(ctl(), auth.actor())])
 
 
 @bp.post("/relay-sources")
@@ -83,7 +83,7 @@ def relay_preview(token: str):
 @bp.get("/relay-sources/<source_id>")
 @auth.access("read")
 def relay_source(source_id: str):
-    return streaming.visible_source(ctl(), auth.actor(), source_id)
+    return streaming.visible_source(ctl(), auth.actor(), source_id).to_dict()
 
 
 @bp.post("/relay-sources/<source_id>/probe")

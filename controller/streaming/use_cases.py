@@ -12,7 +12,7 @@ falling back to it) is restarted with it, and listeners rejoin at the live point
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any, Mapping
 
 from controller.errors import Conflict, InputError, Refused
@@ -62,19 +62,17 @@ def _shown(src: RelaySource) -> dict[str, Any]:
             "fallback_source_id": src.fallback_source_id, "fallback_media_sha256": src.fallback_media_sha256}
 
 
-def viewed(actor: Actor, src: RelaySource) -> dict[str, Any]:
-    """A source as the actor may read it: a listener password in its URL only for those who manage sources."""
-    out = src.to_dict()
-    if not actor.can("manage"):
-        out["url"] = src.display_url
-    return out
+def viewed(actor: Actor, src: RelaySource) -> RelaySource:
+    """A source as the actor may read it: a listener password in its URL only for those who manage sources
+    (for the others ``url`` is its ``display_url``; such a copy is for reading, never for relaying)."""
+    return src if actor.can("manage") else replace(src, url=src.display_url)
 
 
-def visible_sources(c: Controller, actor: Actor) -> list[dict[str, Any]]:
+def visible_sources(c: Controller, actor: Actor) -> list[RelaySource]:
     return [viewed(actor, s) for s in c.streaming.sources.list()]
 
 
-def visible_source(c: Controller, actor: Actor, source_id: str) -> dict[str, Any]:
+def visible_source(c: Controller, actor: Actor, source_id: str) -> RelaySource:
     return viewed(actor, c.streaming.sources.get(source_id))
 
 
