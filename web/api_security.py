@@ -42,7 +42,7 @@ def enrollment_code(device_id: str):
 @auth.access("manage")
 def revoke(device_id: str):
     auth.require_devices([device_id])
-    return ctl().security.revoke(device_id, auth.actor())
+    return ctl().security.revoke(device_id, auth.actor()).to_dict()
 
 
 @bp.get("/kill-switches")

@@ -154,8 +154,8 @@ def _device_revoke(args: argparse.Namespace) -> int:
     with operator_session(load_for_command(args.config)) as security:
         with _refused():
             result = security.revoke(args.device_id, _operator())
-    print(f"{args.device_id}: credentials {'removed' if result['revoked'] else 'were already absent'}")
-    if not result["broker_reloaded"]:
+    print(f"{args.device_id}: credentials {'removed' if result.revoked else 'were already absent'}")
+    if not result.broker_reloaded:
         print("the broker was not reloaded: run 'loaxa broker config' and reload mosquitto (SIGHUP) to make it effective")
     return 0
 

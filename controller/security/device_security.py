@@ -16,7 +16,7 @@ from typing import Any, Callable
 from controller.security import broker_config
 from controller.reports.audit import AuditTrail
 from controller.config import ControllerConfig
-from controller.devices.credentials import Credentials
+from controller.devices.credentials import Credentials, DeviceRevoked
 from controller.db import Database
 from controller.plans.dispatch import Dispatcher
 from controller.devices.enrollment import AttemptLimiter, Enrollment, TooManyAttempts
@@ -141,7 +141,7 @@ class DeviceSecurity:
             "tls_ca_pem": files.ca_cert.read_text() if tls and files.ca_cert.exists() else "",
         }
 
-    def revoke(self, device_id: str, actor: Actor) -> dict[str, Any]:
+    def revoke(self, device_id: str, actor: Actor) -> DeviceRevoked:
         """Remove the device's credentials; effective once the broker reloaded (reported)."""
         self.registry.device(device_id)
         revoked = self.credentials.revoke_device(device_id)
@@ -154,7 +154,7 @@ class DeviceSecurity:
         for hook in self.on_revoke:
             hook(device_id)
         reloaded = broker_config.apply_credentials(self.config, self.db)
-        return {"device_id": device_id, "revoked": revoked, "broker_reloaded": reloaded}
+        return DeviceRevoked(device_id, revoked, reloaded)
 
     # keys ------------------------------------------------------------------------------
     def rotate_keys(self, actor: Actor, force: bool = False) -> Rotation:
