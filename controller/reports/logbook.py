@@ -73,6 +73,14 @@ class Occurrence:
             return None
         return round((parse_time(self.actual_start, "actual_start") - self.planned_at).total_seconds(), 1)
 
+    def to_dict(self) -> dict[str, Any]:
+        """An occurrence as the API has always answered it (the item id stays internal)."""
+        d = asdict(self)
+        d.pop("item_id")
+        d["planned_at"] = format_time(self.planned_at)
+        d["delay_s"] = self.delay_s
+        return d
+
 
 @dataclass(frozen=True)
 class _Planned:
@@ -594,12 +602,3 @@ def compliance_svg(items: Sequence[Compliance]) -> str:
 
 def _esc(s: str) -> str:
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
-
-
-def occurrence_dict(o: Occurrence) -> dict[str, Any]:
-    """An occurrence as the API has always answered it (the item id stays internal)."""
-    d = asdict(o)
-    d.pop("item_id")
-    d["planned_at"] = format_time(o.planned_at)
-    d["delay_s"] = o.delay_s
-    return d

@@ -13,8 +13,7 @@ from datetime import date
 from typing import Any, Mapping
 
 from controller.reports.audit_trail import ActionGroup, TrailRow
-from controller.reports.logbook import (Compliance, LogbookRow, Occurrence, OfflineCluster, OfflineGroup, RepeatRow,
-                                        occurrence_dict)
+from controller.reports.logbook import Compliance, LogbookRow, Occurrence, OfflineCluster, OfflineGroup, RepeatRow
 from controller.reports.outages import ClusterOutages
 from controller.tree_records import Device, Unit
 
@@ -76,8 +75,8 @@ class ComplianceReport:
             "airtime": {"weeks": list(self.airtime.weeks),
                         "units": [{"unit_name": u.unit_name, "seconds": list(u.seconds)} for u in self.airtime.units]},
             "compliance": [c.to_dict() for c in self.compliance],
-            "missed": [occurrence_dict(o) for o in self.missed],
-            "not_aired": [occurrence_dict(o) for o in self.not_aired],
+            "missed": [o.to_dict() for o in self.missed],
+            "not_aired": [o.to_dict() for o in self.not_aired],
             "repeats": [asdict(r) for r in self.repeats],
             "by_day": [{"day": d.day.isoformat(), "planned": d.planned, "played": d.played} for d in self.by_day],
         }
