@@ -14,6 +14,7 @@ from flask import Flask, Response, current_app, jsonify, render_template, reques
 from werkzeug.exceptions import HTTPException
 
 from controller.errors import InputError
+from controller.labels import BROADCAST_STATUS_VI, PRIORITY_VI
 from controller.service import Controller
 from controller.reports import event_wording
 from controller.devices import use_cases as devices
@@ -25,10 +26,10 @@ from loaxa.wire_time import parse_time
 
 MIN_YEAR, MAX_YEAR = 2000, 2100
 ROLE_NAMES_VI = {"admin": "Quản trị", "auditor": "Kiểm tra", "editor": "Biên tập", "approver": "Phê duyệt"}
-PRIORITY_VI = {"normal": "Thường", "priority": "Ưu tiên", "emergency": "Khẩn cấp"}
+# The badge filter's words: a broadcast's status from the controller's table, then the other
+# states the pages show (device readiness and connection, playback events).
 STATUS_VI = {
-    "draft": "Bản nháp", "pending": "Chờ duyệt", "pending_approval": "Chờ duyệt", "approved": "Đã duyệt",
-    "scheduled": "Đã lên lịch", "rejected": "Bị từ chối", "cancelled": "Đã hủy", "done": "Đã phát",
+    **BROADCAST_STATUS_VI, "pending": "Chờ duyệt", "scheduled": "Đã lên lịch", "done": "Đã phát",
     "delivered": "Đã nhận lịch", "started": "Bắt đầu phát", "finished": "Phát xong", "interrupted": "Bị ngắt",
     "failed": "Lỗi", "skipped": "Bỏ qua", "missed": "Không phát", "security": "Cảnh báo an ninh",
     "ready": "Sẵn sàng", "not_ready": "Chưa sẵn sàng", "offline": "Mất kết nối", "online": "Trực tuyến",
@@ -152,7 +153,7 @@ def event_badge(event: Mapping[str, Any] | Any) -> str:
     return {"finished": "ok", "failed": "bad", "skipped": "warn", "interrupted": "warn", "security": "bad"}.get(kind, "info")
 
 
-def vi_label(value: Any, table: dict[str, str] | None = None) -> str:
+def vi_label(value: Any, table: Mapping[str, str] | None = None) -> str:
     return (table or STATUS_VI).get(str(value), str(value))
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from controller.labels import MY_WORK_GROUP_VI as MY_GROUP_NAMES
 from controller.people import access
 from controller.people.actor import Actor
 from controller.plans.schedule_facts import broadcast_facts, full_name
@@ -23,8 +24,6 @@ if TYPE_CHECKING:
 PENDING = "pending_approval"
 DEVICE_STAGES = ("delivered", "started", "finished", "interrupted", "preempted", "failed", "skipped")
 MY_GROUPS = ("draft", "pending_approval", "approved", "rejected", "aired", "cancelled")
-MY_GROUP_NAMES = {"draft": "Bản nháp", "pending_approval": "Đã gửi, chờ duyệt", "approved": "Đã duyệt, sắp phát",
-                  "rejected": "Bị từ chối", "aired": "Đã phát", "cancelled": "Đã hủy"}
 
 
 def _names(c: Controller) -> dict[str, str]:

@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from controller.db import Database
+from controller.labels import priority_vi
 from controller.reports.event_wording import reason_text
 from controller.plan_expansion import cancelled_items, load_tree, planned_items
 from controller.reports.outages import Outage, device_outages, offline_at
@@ -43,7 +44,6 @@ LOGBOOK_COLUMNS = (
     ("cause", "Nguyên nhân"), ("delay", "Độ trễ (giây)"), ("repeat", "Lần lặp cảnh báo"),
 )
 LOGBOOK_WIDTHS = (12, 11, 14, 10, 40, 11, 20, 26, 12, 18, 24, 24, 10, 10)
-PRIORITY_VI = {"normal": "Thường", "priority": "Ưu tiên", "emergency": "Khẩn cấp"}
 
 
 @dataclass(frozen=True)
@@ -531,7 +531,7 @@ def logbook_rows(occ: Sequence[Occurrence]) -> list[LogbookRow]:
         rows.append(LogbookRow(
             date=local.strftime("%d/%m/%Y"), planned=local.strftime("%H:%M"), actual=actual,
             duration=round(o.duration_s, 1) if o.duration_s is not None else "",
-            title=o.title, priority=PRIORITY_VI.get(o.priority, o.priority), unit=o.unit_name,
+            title=o.title, priority=priority_vi(o.priority), unit=o.unit_name,
             device=f"{o.device_name} ({o.device_id})", status=OUTCOME_VI.get(o.status, o.status),
             approved_by=o.approved_by, note=reason_label(o.reason), cause=CAUSE_VI.get(o.cause, o.cause),
             delay=o.delay_s if o.delay_s is not None else "", repeat=o.repeat or "",

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any, Mapping
 
 from controller.errors import Conflict, InputError, Refused
+from controller.labels import broadcast_status_vi
 from controller.people import access
 from controller.people.actor import Actor
 from controller.plans.bulletins import record_media
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
 
 OPTIONAL = ("unit_id", "fallback_source_id", "fallback_media_sha256", "id")
 ON_AIR_FIELDS = {"url", "kind", "fallback_source_id", "fallback_media_sha256"}  # what a running relay is restarted for
-STATUS_VI = {"draft": "bản nháp", "pending_approval": "chờ duyệt", "approved": "đã duyệt"}
 
 
 @dataclass(frozen=True)
@@ -121,7 +121,7 @@ def edit_source(c: Controller, actor: Actor, source_id: str, changes: Any) -> Re
 def removal_refusal(uses: list[RelayUse], users: list[RelaySource]) -> Conflict | None:
     """Why a source cannot be removed yet, in Vietnamese, or None."""
     if uses:
-        named = "; ".join(f"«{u.title}» ({STATUS_VI.get(u.status, u.status)})" for u in uses[:5])
+        named = "; ".join(f"«{u.title}» ({broadcast_status_vi(u.status, in_sentence=True)})" for u in uses[:5])
         more = f" và {len(uses) - 5} lịch khác" if len(uses) > 5 else ""
         return Conflict("source_in_use", f"Không xóa được: nguồn này còn được dùng cho {len(uses)} lịch tiếp sóng chưa "
                         f"kết thúc: {named}{more}. Hãy hủy các lịch đó trước (ở trang của từng lịch phát), rồi xóa nguồn.",

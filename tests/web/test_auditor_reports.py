@@ -146,11 +146,11 @@ def test_alert_repeats_per_cluster_in_the_logbook_and_compliance(tmp_path):
                                             "repeat_every_min": 30}, "quan-tri")
         now = utcnow()
         got = c.alerts.upload(vi_alert("SH-R", sent=now, expires=now + timedelta(hours=2)), "can-bo")
-        [unit] = c.alerts.get(got.alert_id)["units"]
-        first, second = unit["repeats"][:2]
-        at = datetime.fromisoformat(first["at"].replace("Z", "+00:00"))
+        [unit] = c.alerts.get(got.alert_id).units
+        first, second = unit.repeats[:2]
+        at = datetime.fromisoformat(first.at.replace("Z", "+00:00"))
         c.ingest.on_events("loa-tan-lap", EventBatch(device_id="loa-tan-lap", epoch="e", events=(
-            event(1, "finished", first["item_id"], got.alert_id, at, at=at + timedelta(minutes=4), duration_s=30.0),)))
+            event(1, "finished", first.item_id, got.alert_id, at, at=at + timedelta(minutes=4), duration_s=30.0),)))
         later = at + timedelta(hours=3)
         occ = logbook.occurrences(c.db, c.guardrails.policy(), ["loa-tan-lap"], at - timedelta(hours=1), later,
                                   now=later)
@@ -160,7 +160,7 @@ def test_alert_repeats_per_cluster_in_the_logbook_and_compliance(tmp_path):
         assert (row.device_id, row.planned, row.played, row.late) == ("loa-tan-lap", 4, 1, 1)
         book = logbook.logbook_rows(occ)
         assert [r.repeat for r in book] == [1, 2, 3, 4] and book[0].priority == "Khẩn cấp"
-        assert second["item_id"] == occ[1].item_id
+        assert second.item_id == occ[1].item_id
     finally:
         c.stop()
 
