@@ -35,7 +35,7 @@ def get_bulletin(bulletin_id: str):
 @auth.access("draft")
 def render_progress(progress_id: str):
     """How far the caller's own render named ``progress_id`` has come (the compose page polls this)."""
-    return ctl().render_progress.get(progress_id, auth.actor().username)
+    return ctl().render_progress.get(progress_id, auth.actor().username).to_dict()
 
 
 @bp.post("/scripts")

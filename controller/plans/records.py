@@ -564,6 +564,35 @@ class GuardrailUnit:
 
 
 @dataclass(frozen=True)
+class RenderStep:
+    """How far a render has come, as the compose page polls it: the stage, its counts and the words for it."""
+
+    stage: str
+    done: int
+    total: int
+    engine: str
+    fraction: float
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"stage": self.stage, "done": self.done, "total": self.total, "engine": self.engine,
+                "fraction": self.fraction, "message": self.message}
+
+
+@dataclass(frozen=True)
+class ScheduledJob:
+    """A background job the scheduler holds: its id, when it runs next, and the call it makes."""
+
+    id: str
+    next_run_at: str | None
+    func: str
+    args: tuple[Any, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "next_run_at": self.next_run_at, "func": self.func, "args": list(self.args)}
+
+
+@dataclass(frozen=True)
 class IssuedPlan:
     """The plan last issued to a device: its version, when, and the signed body."""
 
