@@ -10,7 +10,7 @@ byte for byte; the JSON views call it at the edge, the pages read the fields.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 
@@ -560,7 +560,7 @@ class GuardrailUnit:
     unit_id: str
     name: str
     level: str
-    rows: tuple[GuardrailRow, ...] = field(default=())
+    rows: tuple[GuardrailRow, ...] = ()
 
 
 @dataclass(frozen=True)
