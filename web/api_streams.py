@@ -98,7 +98,7 @@ def schedule_relay():
     d = body()
     fields = ("source_id", "starts_at", "targets", "priority", "title", "duration_min", "duration_s", "rule",
               "rule_text", "order", "override", "draft")
-    return plans.schedule_relay(ctl(), auth.actor(), **{k: d[k] for k in fields if k in d}), 201
+    return plans.schedule_relay(ctl(), auth.actor(), **{k: d[k] for k in fields if k in d}).to_dict(), 201
 
 
 def init_app(app: Flask) -> None:

@@ -28,7 +28,7 @@ def add_unit():
 @bp.get("/units/<unit_id>/guardrails")
 @auth.access("read")
 def get_guardrails(unit_id: str):
-    return plans.guardrails_of(ctl(), auth.actor(), unit_id)
+    return plans.guardrails_of(ctl(), auth.actor(), unit_id).to_dict()
 
 
 @bp.put("/units/<unit_id>/guardrails")
@@ -36,7 +36,7 @@ def get_guardrails(unit_id: str):
 def put_guardrails(unit_id: str):
     d = body()
     values = d.get("values", {k: v for k, v in d.items() if k != "values"})
-    return plans.put_guardrails(ctl(), auth.actor(), unit_id, values)
+    return plans.put_guardrails(ctl(), auth.actor(), unit_id, values).to_dict()
 
 
 @bp.post("/units/<unit_id>/volume")
@@ -63,4 +63,4 @@ def put_volume_schedule(unit_id: str):
 @auth.access("manage")
 def put_guardrails_form(unit_id: str):
     """The guardrails page's fields as typed (empty: as the unit above; "không": no cap)."""
-    return plans.put_guardrails_form(ctl(), auth.actor(), unit_id, body())
+    return plans.put_guardrails_form(ctl(), auth.actor(), unit_id, body()).to_dict()

@@ -19,6 +19,7 @@ from controller.service import Controller
 from controller.reports import event_wording
 from controller.devices import use_cases as devices
 from controller.people.users import User
+from controller.plans import BulletinMedia
 from controller.tree_records import Device, Unit
 from web import auth
 from loaxa.local_time import to_local
@@ -129,9 +130,9 @@ def local_time(value: Any, fmt: str = "%H:%M %d/%m/%Y") -> str:
         return str(value)
 
 
-def media_url(media: dict[str, Any] | None) -> str:
+def media_url(media: BulletinMedia | None) -> str:
     """Where a signed-in person's browser fetches a bulletin's audio (``/media`` is for devices)."""
-    return f"/ui/media/{media['sha256']}.{media['ext']}" if media else ""
+    return f"/ui/media/{media.sha256}.{media.ext}" if media else ""
 
 
 def _kind_and_reason(event: Mapping[str, Any] | Any) -> tuple[str, str | None]:

@@ -242,9 +242,9 @@ def play_test_tone(c: Controller, actor: Actor, device_id: str, confirm: Any = F
 def _programme_title(c: Controller, item_id: str) -> str:
     """The bulletin title of a plan item (ids are ``<broadcast>-<slot>-<repeat>``), else a plain description."""
     for bc in c.broadcasts.list():
-        if item_id.startswith(bc["id"] + "-") or item_id == bc["id"]:
+        if item_id.startswith(bc.id + "-") or item_id == bc.id:
             try:
-                return c.bulletins.get(bc["bulletin_id"]).get("title") or "một chương trình"
+                return c.bulletins.get(bc.bulletin_id).title or "một chương trình"
             except NotFound:
                 break
     return "một chương trình"

@@ -18,7 +18,7 @@ import re
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Protocol, Sequence
 
 from controller.db import Database
 from controller.errors import InputError, NotFound
@@ -37,6 +37,35 @@ EMAIL, WEBHOOK = "email", "webhook"
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,}$")
 MAX_BACKOFF_S = 6 * 3600
+
+
+class _Change(Protocol):
+    @property
+    def at(self) -> str: ...
+
+
+class ChangedBroadcast(Protocol):
+    """What a notice reads of a broadcast (:class:`controller.plans.records.Broadcast`): the plans sit
+    above the notifications, so it is handed over rather than imported."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def bulletin_id(self) -> str: ...
+    @property
+    def starts_at(self) -> str: ...
+    @property
+    def created_by(self) -> str: ...
+    @property
+    def decided_by(self) -> str: ...
+    @property
+    def decision_comment(self) -> str: ...
+    @property
+    def devices(self) -> Sequence[str]: ...
+    @property
+    def history(self) -> Sequence[_Change]: ...
 
 
 @dataclass(frozen=True)
@@ -163,29 +192,29 @@ class Notifications:
         return out
 
     # what raises notices -------------------------------------------------------------------
-    def on_broadcast(self, bc: Mapping[str, Any]) -> None:
+    def on_broadcast(self, bc: ChangedBroadcast) -> None:
         """After any change of a broadcast: one waiting for approval, or one just rejected, is told."""
         try:
-            status = bc.get("status")
+            status = bc.status
             if status not in ("pending_approval", "rejected"):
                 return
-            last = (bc.get("history") or [{}])[-1]
-            title = self._bulletin_title(bc.get("bulletin_id"))
-            when = bc.get("starts_at", "")
+            last_at = bc.history[-1].at if bc.history else ""
+            title = self._bulletin_title(bc.bulletin_id)
+            when = bc.starts_at or ""
             link = "/approvals" if status == "pending_approval" else "/calendar"
             if status == "pending_approval":
                 self.raise_notice(Notice(
-                    APPROVAL_WAITING, f"{APPROVAL_WAITING}:{bc['id']}:{last.get('at', '')}",
-                    f"Chờ duyệt: {title}", f"{self._full_name(bc.get('created_by', ''))} gửi lịch phát \"{title}\" ({_local(when)}) chờ duyệt.",
-                    link, devices=tuple(bc.get("devices", ())), exclude=(bc.get("created_by", ""),)))
+                    APPROVAL_WAITING, f"{APPROVAL_WAITING}:{bc.id}:{last_at}",
+                    f"Chờ duyệt: {title}", f"{self._full_name(bc.created_by)} gửi lịch phát \"{title}\" ({_local(when)}) chờ duyệt.",
+                    link, devices=tuple(bc.devices), exclude=(bc.created_by,)))
             else:
-                comment = bc.get("decision_comment") or ""
+                comment = bc.decision_comment or ""
                 self.raise_notice(Notice(
-                    BROADCAST_REJECTED, f"{BROADCAST_REJECTED}:{bc['id']}:{last.get('at', '')}",
+                    BROADCAST_REJECTED, f"{BROADCAST_REJECTED}:{bc.id}:{last_at}",
                     f"Bị từ chối: {title}",
-                    f"{self._full_name(bc.get('decided_by')) or 'Lãnh đạo'} đã từ chối lịch phát \"{title}\" ({_local(when)})."
+                    f"{self._full_name(bc.decided_by) or 'Lãnh đạo'} đã từ chối lịch phát \"{title}\" ({_local(when)})."
                     + (f" Ý kiến: {comment}" if comment else ""),
-                    link, people=(bc.get("created_by", ""),)))
+                    link, people=(bc.created_by,)))
         except Exception:  # noqa: BLE001 - never break the use case
             log.exception("broadcast notification failed")
 

@@ -136,7 +136,7 @@ def test_an_emergency_also_enters_the_plans_until_its_late_window_closes(ctl):
     em = ctl.emergency(["xa-dong-son"], "chu-tich", text="Lũ quét đang về, người dân lên chỗ cao ngay.",
                        reason="lũ quét")
     [item] = items_of(ctl, "loa-dong-son")
-    assert item.item_id == em["broadcast_id"] and item.late_until is not None
+    assert item.item_id == em.broadcast_id and item.late_until is not None
     assert timedelta(minutes=59) < item.late_until - item.start <= timedelta(minutes=60)
     later = ctl.dispatcher.build(now=utcnow() + timedelta(minutes=61), device_ids=["loa-dong-son"])
     assert later.plans["loa-dong-son"].items == ()

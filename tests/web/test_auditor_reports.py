@@ -62,19 +62,19 @@ def test_each_cause_has_its_column_and_missed_means_nothing_happened(ctl):
     state(c, "loa-c", False)  # loa-c goes away now, before the broadcast is due
     bulletin = c.add_bulletin("Lịch tiêm phòng", "Sáng thứ Năm trạm y tế tiêm phòng.", created_by="canbo")
     start = (utcnow() + timedelta(minutes=30)).replace(second=0, microsecond=0)
-    bc = c.schedule_broadcast(bulletin["id"], format_time(start), ["xa"], created_by="canbo")
-    c.approve_broadcast(bc["id"], "chutich", "Đồng ý")
-    item = occurrence_key(bc["id"], start, 0)
+    bc = c.schedule_broadcast(bulletin.id, format_time(start), ["xa"], created_by="canbo")
+    c.approve_broadcast(bc.id, "chutich", "Đồng ý")
+    item = occurrence_key(bc.id, start, 0)
     emergency = "bc-khan-cap"
     c.ingest.on_events("loa-a", EventBatch(device_id="loa-a", epoch="e", events=(
-        event(1, "started", item, bc["id"], start, at=start + timedelta(seconds=2)),
-        event(2, "finished", item, bc["id"], start, at=start + timedelta(seconds=2), duration_s=40.0))))
+        event(1, "started", item, bc.id, start, at=start + timedelta(seconds=2)),
+        event(2, "finished", item, bc.id, start, at=start + timedelta(seconds=2), duration_s=40.0))))
     c.ingest.on_events("loa-b", EventBatch(device_id="loa-b", epoch="e", events=(
-        event(1, "skipped", item, bc["id"], start, reason="kill_switch"),)))
+        event(1, "skipped", item, bc.id, start, reason="kill_switch"),)))
     c.ingest.on_events("loa-e", EventBatch(device_id="loa-e", epoch="e", events=(
-        event(1, "interrupted", item, bc["id"], start, reason="preempted", duration_s=5.0),)))
+        event(1, "interrupted", item, bc.id, start, reason="preempted", duration_s=5.0),)))
     c.ingest.on_events("loa-g", EventBatch(device_id="loa-g", epoch="e", events=(  # a relay item reports as a stream
-        event(1, "stream_finished", item, bc["id"], start, duration_s=40.0),)))
+        event(1, "stream_finished", item, bc.id, start, duration_s=40.0),)))
     local = to_local(start)  # thon-f's quiet hours now cover the slot: the planner keeps it out of loa-f's plan
     c.guardrails.put(load_tree(c.db), "thon-f", {"quiet_start": f"{local - timedelta(minutes=10):%H:%M}",
                                                  "quiet_end": f"{local + timedelta(minutes=20):%H:%M}"})
@@ -169,8 +169,8 @@ def test_audit_trail_filters_and_exports_are_audited(ctl):
     c = ctl
     bulletin = c.add_bulletin("Thông báo họp", "Tối nay họp thôn.", created_by="canbo")
     start = (utcnow() + timedelta(minutes=45)).replace(second=0, microsecond=0)
-    bc = c.schedule_broadcast(bulletin["id"], format_time(start), ["thon-a"], created_by="canbo")
-    plans.approve_broadcast(c, actor(c, "chutich"), bc["id"], "=HYPERLINK(\"http://x\")")
+    bc = c.schedule_broadcast(bulletin.id, format_time(start), ["thon-a"], created_by="canbo")
+    plans.approve_broadcast(c, actor(c, "chutich"), bc.id, "=HYPERLINK(\"http://x\")")
     c.audit.record("chutich", "device_volume", "loa-a", {"volume": 60})
     c.audit.record("chutich", "device_volume", "loa-b", {"volume": 40})
     c.registry.add_unit("xa-khac", "Xã Khác", None, "commune")
@@ -229,4 +229,4 @@ def test_an_emergency_a_cluster_refused_as_expired_is_refused_not_missed(ctl):
     later = at + timedelta(minutes=30)
     occ = logbook.occurrences(c.db, c.guardrails.policy(), ["loa-a", "loa-b"], at - timedelta(hours=1), later, now=later)
     assert {o.device_id: (o.broadcast_id, o.cause) for o in occ} == {
-        "loa-a": (sent["broadcast_id"], "refused"), "loa-b": (sent["broadcast_id"], "missed")}
+        "loa-a": (sent.broadcast_id, "refused"), "loa-b": (sent.broadcast_id, "missed")}
