@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from controller import security
+from controller import fleet, security
 from controller.people.actor import Actor
 from loaxa import protocol
+from loaxa.protocol import DeviceState, EventBatch, PlaybackEvent
+from loaxa.wire_time import utcnow
 from support.world import World, make_world
 from test_use_case_records import actor, assert_frozen  # noqa: F401 - one definition of both helpers
 
@@ -50,3 +52,59 @@ def test_the_kill_switches_and_enrollment_answer_frozen_records(world):
                                         "password": bundle.mqtt.password, "tls": bundle.mqtt.tls}
     assert_frozen(bundle, "mqtt")
     assert_frozen(bundle.mqtt, "password")
+
+
+def test_the_fleet_answers_frozen_records(world):
+    c = world.controller
+    root = actor(world, "root")
+    for d in ("loa-a", "loa-b"):
+        c.ingest.on_state(d, DeviceState(device_id=d, online=True, agent_version="0.1.0", update_state="updated"))
+    with c.db.tx() as db:  # as ReleaseStore.publish stores a checked release (building one takes a signed wheel)
+        for v in ("0.1.0", "0.2.0"):
+            db["releases"].insert({"version": v, "notes": "", "floor": "0.1.0", "min_from_version": "0.1.0",
+                                   "total_bytes": 1024, "files": 2, "manifest_sha256": "ab" * 32, "kid": "k",
+                                   "published_at": "2026-01-01T00:00:00Z", "published_by": "cli"})
+    [newest, _] = c.fleet.releases.list()
+    assert isinstance(newest, fleet.Release) and newest == c.fleet.releases.get("0.2.0")
+    assert newest.to_dict()["manifest_sha256"] == "ab" * 32
+    assert_frozen(newest, "version")
+
+    started = c.fleet.rollouts.start("0.2.0", ["tinh"], root, canary_share=0.5, waves=1)
+    assert isinstance(started, fleet.Rollout) and started.targets == ("tinh",)
+    assert all(isinstance(d, fleet.RolloutDevice) for d in started.devices)
+    assert [(d.device_id, d.wave, d.from_version) for d in started.devices] == [("loa-a", 0, "0.1.0"),
+                                                                              ("loa-b", 1, "0.1.0")]
+    assert started.counts == {"sent": 1, "pending": 1} and started.to_dict()["counts"] == started.counts
+    assert set(started.to_dict()) >= {"id", "targets", "devices", "of_rollout", "wave_started_at"}
+    assert c.fleet.rollouts.list() == [c.fleet.rollouts.get(started.id)]
+    assert_frozen(started, "status")
+    assert_frozen(started.devices[0], "status")
+    [back] = c.fleet.rollouts.rollback(started.id, root)
+    assert isinstance(back, fleet.Rollout) and (back.kind, back.of_rollout, back.version) == ("rollback", started.id,
+                                                                                               "0.1.0")
+
+    [row, _] = c.fleet.device_versions()
+    assert isinstance(row, fleet.FleetDevice) and (row.id, row.agent_version, row.last_update) == ("loa-a", "0.1.0", None)
+    assert row.to_dict()["last_update"] is None
+    assert_frozen(row, "agent_version")
+    now = utcnow()
+    c.ingest.on_events("loa-a", EventBatch(device_id="loa-a", epoch="e", events=(
+        PlaybackEvent(seq=1, kind="update_failed", recorded_at=now, reason="crash", flags=("release:0.2.0",)),
+        PlaybackEvent(seq=2, kind="finished", recorded_at=now, item_id="speaker-check-1", level_dbfs=-20.0),)))
+    last = c.fleet.device_versions({"loa-a"})[0].last_update
+    assert isinstance(last, fleet.LastUpdate) and (last.kind, last.reason) == ("update_failed", "crash")
+
+    ordered = c.fleet.care.order("loa-a", "restart_agent", root)
+    assert isinstance(ordered, fleet.CareOrdered) and ordered.item_id is None
+    assert set(ordered.to_dict()) == {"device_id", "action", "command_seq", "item_id"}
+    assert_frozen(ordered, "action")
+    stored = c.fleet.care.store_diagnostics("loa-a", b'{"state": {"agent_version": "0.1.0"}, "log": ["x"]}')
+    assert isinstance(stored, fleet.DiagnosticsStored) and stored.to_dict() == {"id": stored.id, "size": stored.size}
+    [kept] = c.fleet.care.diagnostics("loa-a")
+    assert isinstance(kept, fleet.Diagnostics) and kept.body["log"] == ["x"] and kept.id == stored.id
+    assert_frozen(kept, "body")
+    [check] = c.fleet.care.speaker_checks("loa-a")
+    assert isinstance(check, fleet.SpeakerCheckEvent) and (check.kind, check.level_dbfs) == ("finished", -20.0)
+    assert_frozen(check, "kind")
+    history = c.fleet.care_history("loa-a")
+    assert history.speaker_checks[0].level_dbfs == -20.0 and history.diagnostics[0].log_lines == 1
