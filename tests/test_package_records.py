@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from controller import fleet, security
+from controller import fleet, notifications, security
+from controller.notifications import DEVICE_OFFLINE, Notice
 from controller.people.actor import Actor
 from loaxa import protocol
 from loaxa.protocol import DeviceState, EventBatch, PlaybackEvent
@@ -108,3 +109,20 @@ def test_the_fleet_answers_frozen_records(world):
     assert_frozen(check, "kind")
     history = c.fleet.care_history("loa-a")
     assert history.speaker_checks[0].level_dbfs == -20.0 and history.diagnostics[0].log_lines == 1
+
+
+def test_the_bell_answers_frozen_records(world):
+    c = world.controller
+    admin = actor(world, "admin-a")
+    nid = c.notifications.raise_notice(Notice(kind=DEVICE_OFFLINE, key="k", title="Mất kết nối", body="loa-a",
+                                              people=("admin-a",)))
+    read = c.notifications.mark_read(admin, nid)
+    assert isinstance(read, notifications.NotificationRead) and read.to_dict() == {"id": nid, "read": True, "unread": 0}
+    assert_frozen(read, "unread")
+    every = c.notifications.mark_all_read(admin)
+    assert isinstance(every, notifications.AllRead) and every.to_dict() == {"marked": 0, "unread": 0}
+    assert_frozen(every, "marked")
+    email = c.notifications.set_email(admin, " xa-a@loa.example ")
+    assert isinstance(email, notifications.NotificationEmail) and email.email == "xa-a@loa.example"
+    assert email.to_dict() == {"email": "xa-a@loa.example"} and c.notifications.email_of(admin) == email.email
+    assert_frozen(email, "email")
