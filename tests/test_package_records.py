@@ -1,4 +1,4 @@
-"""The security, fleet, notifications and devices packages answer frozen records, never dictionaries:
+"""The security, fleet, notifications, people, dictionary and devices packages answer frozen records, never dictionaries:
 a caller cannot change an answer by accident, a misspelt field fails where it is read, and
 ``to_dict`` is the JSON the API has always answered (the sibling of ``test_use_case_records``)."""
 
@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from controller import fleet, notifications, security
+from controller import dictionary, fleet, notifications, people, security
 from controller.notifications import DEVICE_OFFLINE, Notice
+from controller.people import use_cases as people_cases
 from controller.people.actor import Actor
 from loaxa import protocol
 from loaxa.protocol import DeviceState, EventBatch, PlaybackEvent
@@ -126,3 +127,23 @@ def test_the_bell_answers_frozen_records(world):
     assert isinstance(email, notifications.NotificationEmail) and email.email == "xa-a@loa.example"
     assert email.to_dict() == {"email": "xa-a@loa.example"} and c.notifications.email_of(admin) == email.email
     assert_frozen(email, "email")
+
+
+def test_people_and_the_dictionary_answer_frozen_records(world):
+    c = world.controller
+    root = actor(world, "root")
+    reset = people_cases.reset_password(c, root, "editor-a", "mat-khau-moi-dai-du", revoke_tokens=True)
+    assert isinstance(reset, people.PasswordReset) and reset.to_dict() == {"sessions_ended": True, "tokens_revoked": 1}
+    assert_frozen(reset, "tokens_revoked")
+    [user] = [u for u in people_cases.list_users(c, root) if u.username == "editor-a"]
+    assert isinstance(user, people.User)
+    assert_frozen(user, "role")
+
+    entry = c.dictionary.put("UBND", "ủy ban nhân dân", actor="root")
+    assert isinstance(entry, dictionary.DictionaryEntry) and entry == c.dictionary.get("UBND")
+    assert_frozen(entry, "reading")
+    review = c.dictionary.review("UBND xã họp. QWZX đến.")
+    assert isinstance(review, dictionary.Review) and [f.word for f in review.unknown] == ["QWZX"]
+    assert all(isinstance(f, dictionary.Finding) for f in review.unknown + review.foreign)
+    assert_frozen(review, "unknown")
+    assert_frozen(review.unknown[0], "spoken")
