@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from controller import dictionary, fleet, notifications, people, security
+from controller import devices, dictionary, fleet, notifications, people, security
+from controller.devices import map_view
 from controller.notifications import DEVICE_OFFLINE, Notice
 from controller.people import use_cases as people_cases
 from controller.people.actor import Actor
@@ -147,3 +148,13 @@ def test_people_and_the_dictionary_answer_frozen_records(world):
     assert all(isinstance(f, dictionary.Finding) for f in review.unknown + review.foreign)
     assert_frozen(review, "unknown")
     assert_frozen(review.unknown[0], "spoken")
+
+
+def test_placing_a_cluster_answers_a_frozen_record(world):
+    c = world.controller
+    admin = actor(world, "admin-a")
+    located = map_view.set_location(c, admin, "loa-a", "21,03", 105.85)
+    assert isinstance(located, devices.DeviceLocated) and (located.lat, located.lon) == (21.03, 105.85)
+    assert located.to_dict() == {"device_id": "loa-a", "lat": 21.03, "lon": 105.85}
+    assert_frozen(located, "lat")
+    assert map_view.set_location(c, admin, "loa-a", "", "").to_dict() == {"device_id": "loa-a", "lat": None, "lon": None}
