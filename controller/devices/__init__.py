@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from controller.devices.enrollment import Enrollment
     from controller.devices.credentials import Credentials, DeviceRevoked
     from controller.devices.history import HistoryEntry, Period
+    from controller.devices.map_view import DeviceLocated
     from controller.devices.remote import ToneSent, UnitVolumeSent, VolumeSent
     from controller.devices.use_cases import DevicePage, DeviceRow, ScheduledUnit, UnitVolumeSchedule
     from controller.devices.volume_schedule import VolumeSchedule
@@ -27,6 +28,7 @@ _EXPORTS = {
     "Credentials": "credentials",
     "Device": "registry",
     "DevicePage": "use_cases",
+    "DeviceLocated": "map_view",
     "DeviceRevoked": "credentials",
     "DeviceRow": "use_cases",
     "Enrollment": "enrollment",

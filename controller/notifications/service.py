@@ -97,6 +97,39 @@ class DeliveryView:
     last_error: str
 
 
+@dataclass(frozen=True)
+class NotificationRead:
+    """One notice marked read, and how many the person has left unread."""
+
+    id: int
+    read: bool
+    unread: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "read": self.read, "unread": self.unread}
+
+
+@dataclass(frozen=True)
+class AllRead:
+    """How many notices were just marked read (none are left unread)."""
+
+    marked: int
+    unread: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"marked": self.marked, "unread": self.unread}
+
+
+@dataclass(frozen=True)
+class NotificationEmail:
+    """The address a person's notices are e-mailed to (empty: none)."""
+
+    email: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"email": self.email}
+
+
 class Notifications:
     """One per controller; :meth:`start` runs the thread that checks silent clusters and delivers."""
 
@@ -285,7 +318,7 @@ class Notifications:
             return db.execute("SELECT COUNT(*) FROM notification_inbox WHERE user_id = ? AND read_at IS NULL",
                               [actor.user_id]).fetchone()[0]
 
-    def mark_read(self, actor: Actor, notification_id: Any) -> dict[str, Any]:
+    def mark_read(self, actor: Actor, notification_id: Any) -> NotificationRead:
         """Mark one of the person's own notices read (another person's is not found)."""
         if actor.user_id is None or not isinstance(notification_id, int):
             raise NotFound("unknown_notification", "Không có thông báo này.")
@@ -295,17 +328,17 @@ class Notifications:
                              [format_time(utcnow()), notification_id, actor.user_id])
             if cur.rowcount == 0:
                 raise NotFound("unknown_notification", f"Không có thông báo số {notification_id}.")
-        return {"id": notification_id, "read": True, "unread": self.unread_count(actor)}
+        return NotificationRead(notification_id, True, self.unread_count(actor))
 
-    def mark_all_read(self, actor: Actor) -> dict[str, Any]:
+    def mark_all_read(self, actor: Actor) -> AllRead:
         if actor.user_id is None:
-            return {"marked": 0, "unread": 0}
+            return AllRead(0, 0)
         with self.db.tx() as db:
             cur = db.execute("UPDATE notification_inbox SET read_at = ? WHERE user_id = ? AND read_at IS NULL",
                              [format_time(utcnow()), actor.user_id])
-        return {"marked": cur.rowcount, "unread": 0}
+        return AllRead(cur.rowcount, 0)
 
-    def set_email(self, actor: Actor, email: Any) -> dict[str, Any]:
+    def set_email(self, actor: Actor, email: Any) -> NotificationEmail:
         """The address this person's notices are e-mailed to (empty: none)."""
         if actor.user_id is None:
             raise NotFound("unknown_user", "Cần đăng nhập.")
@@ -315,7 +348,7 @@ class Notifications:
         with self.db.tx() as db:
             db.execute("INSERT OR REPLACE INTO notification_contacts(user_id, email, updated_at) VALUES (?, ?, ?)",
                        [actor.user_id, email, format_time(utcnow())])
-        return {"email": email}
+        return NotificationEmail(email)
 
     def email_of(self, actor: Actor) -> str:
         with self.db.tx() as db:

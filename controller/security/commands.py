@@ -300,10 +300,10 @@ def _emergency_stop(args: argparse.Namespace) -> int:
         if args.lift:
             with _refused():
                 result = switches.lift(args.unit, _operator(args.by))
-            print(f"kill switch lifted on {args.unit}; {len(result['devices'])} device(s) may play again")
+            print(f"kill switch lifted on {args.unit}; {len(result.devices)} device(s) may play again")
         else:
             with _refused():
                 result = switches.engage(args.unit, _operator(args.by), args.reason)
-            print(f"kill switch engaged on {args.unit}: {len(result['devices'])} device(s) stopped; "
+            print(f"kill switch engaged on {args.unit}: {len(result.devices)} device(s) stopped; "
                   f"lift with: loaxa emergency-stop --unit {args.unit} --lift")
     return 0
