@@ -7,7 +7,7 @@ measured the simulator.  Here each device is still its own TCP connection and MQ
 for every QoS 1 message), but the receive time of a command is the kernel's timestamp of
 the segment that carried it (``SO_TIMESTAMPNS``, CLOCK_REALTIME, read with ``recvmsg``):
 the instant the broker's write reached the device's socket, before this process was even
-scheduled.  The moment this process woke up for it (``epoll`` readiness, CLOCK_REALTIME
+scheduled (when one read returns several segments, the last one's: never too early).  The moment this process woke up for it (``epoll`` readiness, CLOCK_REALTIME
 too) is kept beside it, so the simulator's own delay can be read apart.
 
 Only what the benchmarks need: CONNECT/CONNACK, SUBSCRIBE/SUBACK, PUBLISH (QoS 0 and 1
@@ -139,11 +139,13 @@ def _state(client_id: str) -> bytes:
 
 
 def run_devices(host: str, port: int, specs: list[DeviceSpec], ready: mp.Event, stop: mp.Event, out: mp.Queue,
-                state_every_s: float = 0.0) -> None:
+                state_every_s: float = 0.0, counter=None) -> None:
     """Connect every device of ``specs`` to one broker; until ``stop``, record each command received.
 
     ``state_every_s``: once all are subscribed, each device also publishes its retained QoS 1 state that
     often, the devices' phases spread evenly over the period, as agents' heartbeats are.
+    ``counter`` (a shared ``mp.Value("i")``): incremented for every command received, so the caller can
+    wait until all have arrived.
     Puts on ``out`` (``port``, a list of (run, device index, kernel receive ns, wake-up ns)), both CLOCK_REALTIME.
     """
     conns: dict[int, _Conn] = {}
@@ -199,6 +201,9 @@ def run_devices(host: str, port: int, specs: list[DeviceSpec], ready: mp.Event, 
                     if _MARK in payload:
                         run = int(payload.split(_MARK, 1)[1].split(b'"', 1)[0])
                         received.append((run, c.index, kernel, woke))
+                        if counter is not None:
+                            with counter.get_lock():
+                                counter.value += 1
             if replies:
                 c.sock.sendall(b"".join(replies))
         if not waiting and not ready.is_set():
