@@ -14,7 +14,7 @@ runs): the p99 over devices, median over repeated emergencies.
 Key ``fanout_p99_ms_bridged_2000`` (``_p50`` and ``_max`` beside it: medians over runs of each run's median and
 slowest device); ``fanout_p99_ms_direct_2000_same_run`` is the same 2,000 devices and command on one broker, measured
 in the same run, so the cost of the bridge hop can be read apart from the machine's load.  The log also gives
-the p99 to the moment the simulator woke up for the command (paho clients, used before, timestamped later
+the p99 to the moment the simulator read the command (paho clients, used before, timestamped later
 still: after parsing, in a callback), and per commune broker the time to its first device (the bridge hop)
 and from its first device to its last (its own fan-out).
 
@@ -153,21 +153,21 @@ def _fanout(bridged: bool) -> list[tuple[float, float, float]]:
             for broker in set(communes + [province]):
                 broker.stop()
     received = [x for _port, rows in by_broker for x in rows]
-    figures, woke, hops, spreads = [], [], [], []
+    figures, read, hops, spreads = [], [], [], []
     for run in range(REPEATS):
         mine = [(k, w) for r, _i, k, w in received if r == run]
         if len(mine) < DEVICES:
             raise RuntimeError(f"run {run}: only {len(mine)} of {DEVICES} devices got the command")
         figures.append(_percentiles([(k - sent[run]) / 1e6 for k, _w in mine]))
-        woke.append(_percentiles([(w - sent[run]) / 1e6 for _k, w in mine])[1])
+        read.append(_percentiles([(w - sent[run]) / 1e6 for _k, w in mine])[1])
         for _port, rows in by_broker:  # each group of 500 (a commune broker's; one broker: a simulator process's)
             stamps = sorted(k for r, _i, k, _w in rows if r == run)
             hops.append((stamps[0] - sent[run]) / 1e6)
             spreads.append((stamps[-1] - stamps[0]) / 1e6)
     where = f"through {COMMUNES} commune brokers" if bridged else "on one broker"
-    log.info("fan-out to %d devices %s: p99 per run %s ms (to the simulator waking up: %s ms); per group of %d "
+    log.info("fan-out to %d devices %s: p99 per run %s ms (to the simulator's read: %s ms); per group of %d "
              "devices and run, median of its first device %.1f ms, of its first to its last device %.1f ms", DEVICES, where,
-             [round(f[1], 1) for f in figures], [round(w, 1) for w in woke], DEVICES // COMMUNES, statistics.median(hops),
+             [round(f[1], 1) for f in figures], [round(w, 1) for w in read], DEVICES // COMMUNES, statistics.median(hops),
              statistics.median(spreads))
     return figures
 

@@ -7,25 +7,24 @@ measured the simulator.  Here each device is still its own TCP connection and MQ
 for every QoS 1 message), but the receive time of a command is the kernel's timestamp of
 the segment that carried it (``SO_TIMESTAMPNS``, CLOCK_REALTIME, read with ``recvmsg``):
 the instant the broker's write reached the device's socket, before this process was even
-scheduled (when one read returns several segments, the last one's: never too early).  The moment this process woke up for it (``epoll`` readiness, CLOCK_REALTIME
-too) is kept beside it, so the simulator's own delay can be read apart.
+scheduled (when one read returns several segments, the last one's: never too early).  The
+moment this process read it (CLOCK_REALTIME too, just after the read) is kept beside it, so
+the simulator's own delay can be read apart.
 
 Only what the benchmarks need: CONNECT/CONNACK, SUBSCRIBE/SUBACK, PUBLISH (QoS 0 and 1
-received, QoS 1 sent), PUBACK, PINGREQ; no TLS, no reconnects.  A command is recognised
+received, QoS 1 sent), PUBACK, DISCONNECT; no TLS, no reconnects, no PINGREQ (the keepalive
+of 600 s outlasts a run).  A command is recognised
 by its ``"reason":"bench-<run>"`` field.
 """
 
 from __future__ import annotations
 
-import logging
 import multiprocessing as mp
 import select
 import socket
 import struct
 import time
 from dataclasses import dataclass, field
-
-log = logging.getLogger("bench.raw_devices")
 
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # Linux; the control message has the same number
 _TIMESPEC = struct.Struct("@qq")
@@ -146,7 +145,7 @@ def run_devices(host: str, port: int, specs: list[DeviceSpec], ready: mp.Event, 
     often, the devices' phases spread evenly over the period, as agents' heartbeats are.
     ``counter`` (a shared ``mp.Value("i")``): incremented for every command received, so the caller can
     wait until all have arrived.
-    Puts on ``out`` (``port``, a list of (run, device index, kernel receive ns, wake-up ns)), both CLOCK_REALTIME.
+    Puts on ``out`` (``port``, a list of (run, device index, kernel receive ns, read ns)), both CLOCK_REALTIME.
     """
     conns: dict[int, _Conn] = {}
     ep = select.epoll()
@@ -167,16 +166,16 @@ def run_devices(host: str, port: int, specs: list[DeviceSpec], ready: mp.Event, 
             c.sock.sendall(publish_packet(specs[c.index].will_topic, _state(specs[c.index].client_id), c.pid, retain=True))
             beats.append((due + state_every_s, c))
         events = ep.poll(min(0.05, max(0.0, beats[0][0] - now)) if beats else 0.05)
-        woke = time.time_ns()
         for fd, _mask in events:
             c = conns[fd]
             try:
                 data, ancdata, _flags, _addr = c.sock.recvmsg(65536, anc)
             except BlockingIOError:
                 continue
+            read_at = time.time_ns()
             if not data:
                 raise RuntimeError(f"device {specs[c.index].client_id}: the broker closed the connection")
-            kernel = _stamp(ancdata) or woke
+            kernel = _stamp(ancdata) or read_at
             c.buf += data
             replies = []
             for first, body in _split(c.buf):
@@ -200,7 +199,7 @@ def run_devices(host: str, port: int, specs: list[DeviceSpec], ready: mp.Event, 
                     payload = body[at:]
                     if _MARK in payload:
                         run = int(payload.split(_MARK, 1)[1].split(b'"', 1)[0])
-                        received.append((run, c.index, kernel, woke))
+                        received.append((run, c.index, kernel, read_at))
                         if counter is not None:
                             with counter.get_lock():
                                 counter.value += 1

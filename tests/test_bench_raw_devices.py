@@ -2,7 +2,7 @@
 
 Each device connects with its own client id, subscribes, acknowledges what it gets at QoS 1
 and sends retained heartbeats; a command's kernel receive time falls between its publish
-and the moment the simulator woke up for it.
+and the moment the simulator read it.
 """
 
 from __future__ import annotations
@@ -64,5 +64,5 @@ def test_devices_receive_each_command_once_with_a_kernel_time_and_send_retained_
 
     assert port == broker.port
     assert sorted((r, i) for r, i, _k, _w in received) == [(r, i) for r in range(3) for i in range(len(specs))]
-    for run, _i, kernel, woke in received:
-        assert sent[run] <= kernel <= woke
+    for run, _i, kernel, read_at in received:
+        assert sent[run] <= kernel <= read_at
