@@ -33,7 +33,8 @@ FIGURES = [
     Figure("fanout_p99_ms_2000", "Emergency fan-out to 2,000 devices: p99", "ms"),
     Figure("fanout_p99_ms_bridged_2000", "Emergency fan-out through 4 bridged commune brokers to 2,000 devices: p99 from "
            "the command's publish on the province broker to receipt", "ms", 150.0,
-           reference="fanout_p99_ms_direct_2000_same_run: the same devices on one broker, in the same run"),
+           reference="received: the kernel's timestamp on each device's connection (bare MQTT sessions, bench/raw_devices.py); "
+                     "fanout_p99_ms_direct_2000_same_run: the same devices on one broker, in the same run"),
     Figure("soak_events_lost", "Province day (`make soak`): events lost or stored twice", "events", 0.0,
            reference="see the province day below"),
     Figure("soak_plays_missed", "Province day: approved plays that did not air (a slot yielding to an emergency aside)",

@@ -36,6 +36,12 @@ from loaxa.config import PathIn
 
 log = logging.getLogger(__name__)
 
+# Every broker of the deployment (province and commune): small messages (a command, an ack) leave at once,
+# instead of waiting behind Nagle's algorithm for the peer to acknowledge what was sent before.  mosquitto
+# 2.0 sets it on the connections it accepts (devices, the controller, the bridges dialling in), not on a
+# bridge's own outgoing connection.
+LATENCY_SETTINGS: tuple[str, ...] = ("set_tcp_nodelay true",)
+
 
 def broker_dir(config: ControllerConfig) -> Path:
     return Path(config.broker.config_dir) if config.broker.config_dir else config.data_dir / "broker"
@@ -177,6 +183,7 @@ def render_conf(config: ControllerConfig, files: BrokerFiles) -> str:
         "# The controller subscribes to every device's events: a burst after a programme, or a",
         "# province reconnecting, must queue for it rather than be dropped at mosquitto's default of 1000.",
         "max_queued_messages 200000",
+        *LATENCY_SETTINGS,
         "persistence true",
         f"persistence_location {files.dir / 'data'}/",
         f"pid_file {pid_path(config)}",

@@ -26,6 +26,15 @@ from loaxa import protocol
 from loaxa.config import PathIn
 
 
+# How every bridge behaves, whatever its addresses and credentials (``bench/bench_bridged_fanout.py``
+# measures the fan-out through exactly these).
+BRIDGE_SETTINGS: tuple[str, ...] = (
+    "bridge_protocol_version mqttv311", "cleansession false", "try_private true",
+    f"keepalive_interval {BRIDGE_KEEPALIVE_S}", "restart_timeout 2 30", "start_type automatic",
+    "notifications true", "notifications_local_only false", "bridge_attempt_unsubscribe false",
+)
+
+
 @dataclass(frozen=True)
 class CommuneFiles:
     """Where one commune broker's files are written (``dir``) and where they will be read (``installed``)."""
@@ -77,16 +86,14 @@ def render_conf(config: ControllerConfig, b: CommuneBroker, files: CommuneFiles,
              f"max_queued_messages {COMMUNE_QUEUE_MESSAGES}", f"max_queued_bytes {COMMUNE_QUEUE_BYTES}",
              f"sys_interval {SYS_INTERVAL_S}", "persistence true", f"persistence_location {files.at('data')}/", "autosave_interval 30",
              f"user {config.broker.run_as}", "",
+             *bc.LATENCY_SETTINGS, "",
              "# The bridge: measured to keep retained changes and queued QoS 1 messages across an outage",
              "# only as mqttv311 with cleansession false (never mqttv50 on mosquitto 2.0).",
              f"connection loaxa-{b.id}", f"address {province_address(config, b)}",
-             "bridge_protocol_version mqttv311", "cleansession false", "try_private true",
              f"remote_clientid {b.bridge_username}", f"local_clientid {b.bridge_username}-local",
              f"remote_username {b.bridge_username}", f"remote_password {password}",
              f"bridge_cafile {files.at('tls', 'ca.crt')}", "bridge_tls_version tlsv1.2",
-             f"keepalive_interval {BRIDGE_KEEPALIVE_S}", "restart_timeout 2 30",
-             "start_type automatic", "notifications true", "notifications_local_only false",
-             f"notification_topic {link_topic(b.id)}", "bridge_attempt_unsubscribe false"]
+             *BRIDGE_SETTINGS, f"notification_topic {link_topic(b.id)}"]
     lines += in_topics(b, devices, groups_of, fmt="topic {} in 1")
     lines += [f"topic {protocol.STATE_WILDCARD} out 1", f"topic {protocol.EVENTS_WILDCARD} out 1"]
     lines += ["# The broker's queue figures for the controller's /metrics (QoS 0: never queued themselves)."]

@@ -10,7 +10,9 @@ installed controller and the tests run the same configuration:
 - every mount requires a listener account (``<mount type="default">`` with ``htpasswd``
   authentication): one account per device, so a revoked device is refused at once;
 - ``burst-size`` 0 and a short queue: a listener that (re)connects starts at the live point;
-- source and admin passwords are random, kept in ``secrets.json`` readable only by its owner.
+- source and admin passwords are random, kept in ``secrets.json`` readable only by its owner;
+- ``icecast.pid``: the server started from the directory, so a controller restarted after a
+  SIGKILL stops the one it left behind before it starts its own (:func:`reclaim_stale`).
 
 Icecast re-reads the listener file when its modification time changes (second
 resolution), so every rewrite moves the time strictly forward.
@@ -33,6 +35,7 @@ from pathlib import Path
 from typing import Iterable
 from xml.sax.saxutils import escape
 
+from controller.child_process import spawn
 from controller.devices.credentials import write_secret
 from controller.streaming.settings import StreamingSettings
 
@@ -72,6 +75,11 @@ class IcecastLayout:
     @property
     def secrets(self) -> Path:
         return self.dir / "secrets.json"
+
+    @property
+    def pid_file(self) -> Path:
+        """The pid of the Icecast the controller started from this directory (see :func:`reclaim_stale`)."""
+        return self.dir / "icecast.pid"
 
     @property
     def log_dir(self) -> Path:
@@ -217,6 +225,45 @@ def _traversable(path: Path) -> None:
             os.chmod(parent, stat.S_IMODE(mode) | stat.S_IXOTH)
 
 
+def _icecast_of(pid: int, config: Path) -> bool:
+    """Whether ``pid`` is a live (not zombie) ``icecast2`` reading ``config``, as far as /proc tells."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z" and bool(argv) and Path(argv[0].decode(errors="replace")).name == "icecast2" \
+        and str(config).encode() in argv
+
+
+def reclaim_stale(layout: IcecastLayout, timeout_s: float = 5.0) -> bool:
+    """Stop an Icecast left running from ``layout`` by a controller that died (it would keep the port).
+
+    Its children die with the controller (:mod:`controller.child_process`), but Icecast started as
+    root changes its user, which makes the kernel forget that; the pid file written at its start
+    finds it.  True when one was stopped.
+    """
+    try:
+        pid = int(layout.pid_file.read_text(encoding="utf-8").strip())
+    except (OSError, ValueError):
+        return False
+    found = _icecast_of(pid, layout.config)
+    if found:
+        log.warning("stopping Icecast (pid %d) left running by an earlier controller: it holds the port", pid)
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                break
+            deadline = time.monotonic() + timeout_s
+            while _icecast_of(pid, layout.config) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if not _icecast_of(pid, layout.config):
+                break
+    layout.pid_file.unlink(missing_ok=True)
+    return found
+
+
 class IcecastServer:
     """An ``icecast2`` process started from a generated directory (the demo, tests, ``loaxa icecast run``)."""
 
@@ -240,8 +287,9 @@ class IcecastServer:
     def start(self, timeout_s: float = 10.0) -> "IcecastServer":
         from controller.port_probe import NotListening, wait_for_port
 
-        self.proc = subprocess.Popen(["icecast2", "-c", str(self.layout.config)], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, start_new_session=True)
+        reclaim_stale(self.layout)
+        self.proc = spawn(["icecast2", "-c", str(self.layout.config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.layout.pid_file.write_text(f"{self.proc.pid}\n", encoding="utf-8")
         try:
             wait_for_port(self.host, self.port, timeout=timeout_s, proc=self.proc)
             if self.tls_port:
@@ -273,6 +321,7 @@ class IcecastServer:
                 proc.wait()
         if proc.stderr:
             proc.stderr.close()
+        self.layout.pid_file.unlink(missing_ok=True)
 
     def reload(self) -> None:
         """SIGHUP: Icecast re-reads its configuration (listener files are re-read on their own)."""

@@ -20,6 +20,7 @@ from array import array
 from collections import deque
 from pathlib import Path
 
+from controller.child_process import spawn
 from controller.streaming.encoder import opus_encoder_args
 from controller.streaming.restreamer import FRAME_BYTES, FRAME_S, RATE, START_S
 
@@ -71,13 +72,13 @@ class LiveMixer:
 
     def start(self) -> "LiveMixer":
         self.origin = time.time() + START_S
-        self._encoder = subprocess.Popen(
+        self._encoder = spawn(
             opus_encoder_args(self.target, self.name, self.bitrate_kbps, self.origin, application="voip"),
-            stdin=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
-        self._decoder = subprocess.Popen(
+            stdin=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self._decoder = spawn(
             ["ffmpeg", "-hide_banner", "-loglevel", "error", "-fflags", "nobuffer", "-probesize", "2048",
              "-analyzeduration", "0", "-f", "matroska", "-i", "pipe:0", "-vn", "-ac", "1", "-ar", str(RATE), "-f", "s16le", "-"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         self.archive_pcm.parent.mkdir(parents=True, exist_ok=True)
         self._archive = open(self.archive_pcm, "wb")
         threading.Thread(target=self._read, name="live-decoder", daemon=True).start()

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from controller.child_process import spawn
 from controller.streaming.encoder import opus_encoder_args
 from controller.streaming.sources import RelaySource, input_args
 
@@ -63,10 +64,10 @@ class _Input:
         self.started = time.monotonic()
         self.last_data = 0.0
         self.lock = threading.Lock()
-        self.proc = subprocess.Popen(
+        self.proc = spawn(
             ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", *args, "-vn", "-ac", "1", "-ar", str(RATE),
              "-f", "s16le", "-"],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         self.thread = threading.Thread(target=self._read, name=f"input-{name}", daemon=True)
         self.thread.start()
 
@@ -169,9 +170,9 @@ class Restreamer:
     # lifecycle ------------------------------------------------------------------------------
     def start(self) -> "Restreamer":
         self.origin = time.time() + START_S
-        self._encoder = subprocess.Popen(
+        self._encoder = spawn(
             opus_encoder_args(self.target, self.source.name, self.bitrate_kbps, self.origin),
-            stdin=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+            stdin=subprocess.PIPE, stderr=subprocess.PIPE)
         self._primary = self._open_primary()
         self._thread.start()
         return self
