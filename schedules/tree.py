@@ -175,6 +175,11 @@ class AdminTree:
             raise ScheduleInputError("unknown_node", f"Không có đơn vị hay cụm loa '{ancestor if ancestor not in self else node}'.", "targets")
         return node == ancestor or ancestor in self.ancestors(node)
 
+    def unit_devices(self, unit_id: str) -> tuple[str, ...]:
+        """The devices directly in a unit (not those of the units below it)."""
+        self.unit(unit_id)
+        return tuple(self._unit_devices[unit_id])
+
     def devices_under(self, node_ids: Iterable[str]) -> frozenset[str]:
         """Every device a set of targets reaches: a device is itself, a unit is all devices below it."""
         out: set[str] = set()

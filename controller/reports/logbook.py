@@ -435,21 +435,6 @@ def alert_repeats(occ: Sequence[Occurrence]) -> list[RepeatRow]:
     return sorted(rows, key=lambda r: (r.title, r.unit_name, r.device_name))
 
 
-def offline_clusters(devices: Sequence[dict[str, Any]], units: dict[str, str]) -> list[dict[str, Any]]:
-    """Offline devices grouped by their unit, biggest group first: a dead village shows at a glance."""
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for d in devices:
-        if not d["online"]:
-            groups.setdefault(d["unit_id"], []).append(d)
-    totals: dict[str, int] = {}
-    for d in devices:
-        totals[d["unit_id"]] = totals.get(d["unit_id"], 0) + 1
-    out = [{"unit_id": u, "unit_name": units.get(u, u), "offline": len(ds), "total": totals[u],
-            "devices": [{"id": d["id"], "name": d["name"], "last_seen": d["last_seen"]} for d in ds]}
-           for u, ds in groups.items()]
-    return sorted(out, key=lambda g: (-g["offline"], g["unit_name"]))
-
-
 def week_bounds(day: date) -> tuple[datetime, datetime]:
     """Monday 00:00 to the next Monday 00:00, local time, as aware datetimes."""
     monday = day - timedelta(days=day.weekday())

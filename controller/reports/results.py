@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Mapping, Sequence
 
 from controller.reports.logbook import Compliance, LogbookRow, Occurrence, RepeatRow, occurrence_dict
 
@@ -31,6 +31,27 @@ class OfflineGroup:
     offline: int
     total: int
     devices: tuple[OfflineCluster, ...]
+
+
+def offline_groups(devices: Sequence[Mapping[str, Any]], units: Mapping[str, str]) -> tuple[OfflineGroup, ...]:
+    """Offline devices grouped by their unit, biggest group first: a dead village shows at a glance.
+
+    One pass over the rows (a province's page may list all of its 10,000 clusters)."""
+    offline: dict[str, list[OfflineCluster]] = {}
+    totals: dict[str, int] = {}
+    for d in devices:
+        unit = d["unit_id"]
+        totals[unit] = totals.get(unit, 0) + 1
+        if not d["online"]:
+            cluster = OfflineCluster(d["id"], d["name"], d["last_seen"])
+            group = offline.get(unit)
+            if group is None:
+                offline[unit] = [cluster]
+            else:
+                group.append(cluster)
+    out = [OfflineGroup(u, units.get(u, u), len(cs), totals[u], tuple(cs)) for u, cs in offline.items()]
+    out.sort(key=lambda g: (-g.offline, g.unit_name))
+    return tuple(out)
 
 
 @dataclass(frozen=True)

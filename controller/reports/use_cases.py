@@ -102,9 +102,7 @@ def compliance_report(c: Controller, actor: Actor, start: date, end: date, unit:
     weeks, seconds = counted.airtime or airtime.airtime_by_week(c.db, unit_of_device, since, until)
     aired = airtime.ordered(names, seconds)
     series = [charts.Series(name, tuple(v)) for name, v in aired]
-    offline = tuple(results.OfflineGroup(g["unit_id"], g["unit_name"], g["offline"], g["total"],
-                                         tuple(results.OfflineCluster(x["id"], x["name"], x["last_seen"]) for x in g["devices"]))
-                    for g in logbook.offline_clusters(devices, names))
+    offline = results.offline_groups(devices, names)
     return ComplianceReport(
         start=start.isoformat(), end=end.isoformat(), unit=unit or "", unit_name=names.get(unit or "", "Tất cả"),
         compliance=tuple(table), missed=tuple(o for o in occ if o.status == "missed"),

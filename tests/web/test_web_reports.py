@@ -19,6 +19,7 @@ from loaxa.config import load_config
 from loaxa.protocol import EventBatch, PlaybackEvent
 from loaxa.wire_time import format_time, utcnow
 from controller.reports import logbook as reports
+from controller.reports.results import offline_groups
 from schedules.programme import occurrence_key
 from web.app import create_app
 
@@ -141,7 +142,7 @@ def test_compliance_missed_and_logbook_exports(world):
     assert parsed[0][:3] == ["Ngày", "Giờ dự kiến", "Giờ phát thực tế"] and len(parsed) == 3
     sheet = load_workbook(io.BytesIO(reports.logbook_xlsx(rows, "Sổ nhật ký"))).active
     assert sheet["A1"].value == "Sổ nhật ký" and sheet.auto_filter.ref == "A2:N4"  # then the signature block
-    assert reports.offline_clusters([d.to_dict() for d in c.registry.devices()], {"xa-a": "Xã A", "xa-b": "Xã B"})[0]["offline"] == 1
+    assert offline_groups([d.to_dict() for d in c.registry.devices()], {"xa-a": "Xã A", "xa-b": "Xã B"})[0].offline == 1
 
 
 def test_recurring_schedule_from_the_form_fills_the_calendar(world):
