@@ -65,25 +65,24 @@ class _Expected:
     item_hash: int = 0  # the items' unit_item_hash sum, for the unit rollup
 
 
-def tally(db: Database, policy: GuardrailPolicy, devices: Sequence[Mapping[str, Any]], since: datetime,
+def tally(db: Database, policy: GuardrailPolicy, groups: Mapping[str, Sequence[str]], since: datetime,
           until: datetime, reporting: Mapping[str, str], late: timedelta = logbook.LATE,
           from_events: bool = False) -> Tally:
-    """The period's plays on ``devices`` (rows with ``id`` and ``unit_id``); ``reporting`` maps each
-    device id to its reporting unit (for the airtime). ``since`` and ``until`` are local midnights.
-    ``from_events`` builds every device's occurrences and ignores the rollup (what it must equal).
+    """The period's plays on the devices of ``groups`` (each unit's devices in the report);
+    ``reporting`` maps each of those units to its reporting unit (for the airtime). ``since`` and
+    ``until`` are local midnights.  ``from_events`` builds every device's occurrences and ignores
+    the rollup (what it must equal).
 
     Units first (:mod:`controller.reports.unit_rollup`): a unit whose devices are all in the report,
     of one class and none special, whose sums match, counts as a whole; the devices of every
     other unit are checked one by one."""
     now = logbook.utcnow()
-    ids = [d["id"] for d in devices]
+    members = {u: ds for u, ds in groups.items() if ds}  # by unit: what most of the work below goes by
+    ids = sorted(d for ds in members.values() for d in ds)
     if not ids:
         return Tally([], {}, {}, None)
     if from_events:
         return Tally(logbook.occurrences(db, policy, ids, since, until, now=now, late=late), {}, {}, None)
-    members: dict[str, list[str]] = defaultdict(list)  # by unit: what most of the work below goes by
-    for d in devices:
-        members[d["unit_id"]].append(d["id"])
     tree = load_tree(db)
     unit_class, direct = _classes(db, policy, tree, members, since, until)
 
@@ -116,7 +115,7 @@ def tally(db: Database, policy: GuardrailPolicy, devices: Sequence[Mapping[str, 
         e = expected[unit_class[unit]] if unit not in mixed else None
         if e is not None and unit not in special_units and len(ds) == len(tree.unit_devices(unit)):
             whole[unit] = unit_rollup.UnitExpectation(tuple(ds), e.count, e.item_hash)
-    units = unit_rollup.count(db, whole, first, last, weeks, {u: reporting[ds[0]] for u, ds in members.items()})
+    units = unit_rollup.count(db, whole, first, last, weeks, reporting)
     for unit in units.passed:
         e = expected[unit_class[unit]]
         n = len(members[unit])
@@ -126,7 +125,7 @@ def tally(db: Database, policy: GuardrailPolicy, devices: Sequence[Mapping[str, 
                 aired_by_day[day] += n * k
 
     rest = [(d, u) for u, ds in members.items() if u not in units.passed for d in ds]
-    sums, micro, odd = (_read(db, [d for d, _ in rest], first, last, weeks, {d: reporting[d] for d, _ in rest})
+    sums, micro, odd = (_read(db, [d for d, _ in rest], first, last, weeks, {d: reporting[u] for d, u in rest})
                         if rest else ({}, {}, False))
     for unit, acc in units.micro.items():
         mine = micro.setdefault(unit, [0] * len(weeks))
