@@ -79,13 +79,15 @@ def device_groups(c: Controller, actor: Actor, unit: str | None) -> dict[str, tu
         units: Any = t.subtree(unit)
     else:
         units = (u.id for u in t.units)
-    has = actor.scope.has_device
+    seen = actor.scope.devices  # None: every device
     out: dict[str, tuple[str, ...]] = {}
     for u in units:
-        mine = [d for d in t.unit_devices(u) if has(d)]
+        mine = t.unit_devices(u)
+        if seen is not None:
+            mine = tuple(d for d in mine if d in seen)
         if mine:
-            out[u] = tuple(sorted(mine))
-    return dict(sorted(out.items(), key=lambda kv: kv[1][0]))
+            out[u] = mine
+    return dict(sorted(out.items()))
 
 
 def offline_counts(c: Controller, groups: dict[str, tuple[str, ...]]) -> dict[str, tuple[int, str]]:

@@ -78,10 +78,10 @@ def tally(db: Database, policy: GuardrailPolicy, groups: Mapping[str, Sequence[s
     other unit are checked one by one."""
     now = logbook.utcnow()
     members = {u: ds for u, ds in groups.items() if ds}  # by unit: what most of the work below goes by
-    ids = sorted(d for ds in members.values() for d in ds)
-    if not ids:
+    if not members:
         return Tally([], {}, {}, None)
     if from_events:
+        ids = sorted(d for ds in members.values() for d in ds)
         return Tally(logbook.occurrences(db, policy, ids, since, until, now=now, late=late), {}, {}, None)
     tree = load_tree(db)
     unit_class, direct = _classes(db, policy, tree, members, since, until)
@@ -92,7 +92,7 @@ def tally(db: Database, policy: GuardrailPolicy, groups: Mapping[str, Sequence[s
         return (key[0] | own, key[1]) if own else key
 
     mixed = {tree.device(d).unit_id for d in direct} & members.keys()  # a device reached on its own
-    special = _special(db, tree, set(ids), since, until)
+    special = _special(db, tree, {d for ds in members.values() for d in ds}, since, until)
     reps: dict[Any, str] = {}
     for unit, ds in members.items():
         for d in (ds if unit in mixed else (min(ds),)):
@@ -147,7 +147,7 @@ def tally(db: Database, policy: GuardrailPolicy, groups: Mapping[str, Sequence[s
     built.sort()
     occ = logbook.occurrences(db, policy, built, since, until, now=now, late=late) if built else []
     aired = None if (odd or units.odd) else (weeks, airtime.seconds_of(micro))
-    return Tally(occ, dict(aired_by_unit), dict(aired_by_day), aired, len(ids) - len(built),
+    return Tally(occ, dict(aired_by_unit), dict(aired_by_day), aired, sum(map(len, members.values())) - len(built),
                  sum(len(members[u]) for u in units.passed))
 
 
