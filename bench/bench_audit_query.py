@@ -36,7 +36,7 @@ log = logging.getLogger("bench.audit_query")
 def _seed(c: Controller) -> tuple[str, datetime]:
     seeded = seed_province(c, COMMUNES, VILLAGES, CLUSTERS, DAYS)
     bc, sha, first = seeded.broadcast, seeded.media_sha256, seeded.first_day
-    starts = [format_time(t) for t in BroadcastRule.from_dict(bc["rule"]).all_occurrences()]
+    starts = [format_time(t) for t in BroadcastRule.from_dict(bc.rule).all_occurrences()]
     with c.db.tx() as db:
         for device_id in seeded.device_ids:
             rows = []
@@ -44,7 +44,7 @@ def _seed(c: Controller) -> tuple[str, datetime]:
             for t in starts:
                 for kind in ("started", "finished"):
                     seq += 1
-                    rows.append((device_id, "e1", seq, kind, bc["id"], bc["id"], sha, 1, t, t, 5.0, t, t, sha, sha))
+                    rows.append((device_id, "e1", seq, kind, bc.id, bc.id, sha, 1, t, t, 5.0, t, t, sha, sha))
             db.conn.executemany(
                 """INSERT INTO playback_events(device_id, epoch, seq, kind, item_id, broadcast_id, sha256, plan_version,
                    planned_at, actual_start, duration_s, recorded_at, received_at, prev_hash, hash)

@@ -74,7 +74,7 @@ def _seed(c: Controller, days: int, seeded: Path | None = None) -> tuple[str, da
     commune = f"xa-{COMMUNES // 2}"
     week_start = datetime.combine(first + timedelta(days=max(7, days - 14)), datetime.min.time(), LOCAL_TZ)
     if seeded is not None:
-        seeded.write_text(json.dumps({"commune": commune, "since": week_start.isoformat(), "broadcast": bc["id"],
+        seeded.write_text(json.dumps({"commune": commune, "since": week_start.isoformat(), "broadcast": bc.id,
                                       "sha": sha}))
     ordered = sorted(device_ids, key=lambda d: (not d.startswith(f"loa-{COMMUNES // 2}-"), device_ids.index(d)))
 
@@ -89,7 +89,7 @@ def _seed(c: Controller, days: int, seeded: Path | None = None) -> tuple[str, da
     t0 = time.perf_counter()
     loaded = load(c.db, events())
     log.info("bulk-loaded %d events in %.0f s", loaded, time.perf_counter() - t0)
-    return commune, week_start, list(device_ids), bc["id"], sha
+    return commune, week_start, list(device_ids), bc.id, sha
 
 
 def _ingest_rate(c: Controller, devices: list[str], broadcast_id: str, sha: str) -> float:

@@ -45,15 +45,15 @@ def _seed(c: Controller) -> tuple[list[str], str]:
     bulletin = c.add_bulletin("Thông báo", "Thông báo lịch tiêm phòng tại trạm y tế xã.", created_by="soan")
     rule = {"start_date": first.isoformat(), "end_date": (first + timedelta(days=6)).isoformat(),
             "slot_times": ["06:00", "17:00"]}
-    bc = c.schedule_broadcast(bulletin["id"], None, ["tinh"], created_by="soan", rule=rule)
-    c.approve_broadcast(bc["id"], "duyet")
-    sha = bulletin["media"]["sha256"]
-    starts = BroadcastRule.from_dict(bc["rule"]).all_occurrences()
+    bc = c.schedule_broadcast(bulletin.id, None, ["tinh"], created_by="soan", rule=rule)
+    c.approve_broadcast(bc.id, "duyet")
+    sha = bulletin.media.sha256
+    starts = BroadcastRule.from_dict(bc.rule).all_occurrences()
     for d in devices:
         events = []
         for i, t in enumerate(starts):
-            events.append(PlaybackEvent(seq=i + 1, kind="finished", recorded_at=t, item_id=f"{bc['id']}-{i}",
-                                        broadcast_id=bc["id"], sha256=sha, planned_at=t, actual_start=t, duration_s=5.0))
+            events.append(PlaybackEvent(seq=i + 1, kind="finished", recorded_at=t, item_id=f"{bc.id}-{i}",
+                                        broadcast_id=bc.id, sha256=sha, planned_at=t, actual_start=t, duration_s=5.0))
         c.ingest.on_events(d, EventBatch(device_id=d, epoch="e1", events=tuple(events)))
     return devices, first.isoformat()
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from controller.plans import Broadcast
 from controller.service import Controller
 from loaxa.local_time import LOCAL_TZ
 from loaxa.wire_time import utcnow
@@ -16,10 +17,10 @@ MAX_RULE_DAYS = 366
 @dataclass(frozen=True)
 class SeededProvince:
     device_ids: tuple[str, ...]
-    broadcast: dict
+    broadcast: Broadcast
     media_sha256: str
     first_day: date
-    broadcasts: tuple[dict, ...] = ()
+    broadcasts: tuple[Broadcast, ...] = ()
 
 
 def seed_province(c: Controller, communes: int, villages: int, clusters: int, days: int) -> SeededProvince:
@@ -42,8 +43,8 @@ def seed_province(c: Controller, communes: int, villages: int, clusters: int, da
         rule = {"start_date": (first + timedelta(days=begin)).isoformat(),
                 "end_date": (first + timedelta(days=min(days, begin + MAX_RULE_DAYS) - 1)).isoformat(),
                 "slot_times": ["06:00", "17:00"]}
-        bc = c.schedule_broadcast(bulletin["id"], None, ["tinh"], created_by="soan", rule=rule)
-        c.approve_broadcast(bc["id"], "duyet")
+        bc = c.schedule_broadcast(bulletin.id, None, ["tinh"], created_by="soan", rule=rule)
+        c.approve_broadcast(bc.id, "duyet")
         broadcasts.append(bc)
-    return SeededProvince(tuple(d[0] for d in devices), broadcasts[0], bulletin["media"]["sha256"], first,
+    return SeededProvince(tuple(d[0] for d in devices), broadcasts[0], bulletin.media.sha256, first,
                           tuple(broadcasts))

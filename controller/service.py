@@ -35,6 +35,7 @@ from controller.security.keyring import Keyring
 from controller.devices.media_access import MediaAccess
 from controller.metrics import ControllerMetrics
 from controller.plans.readiness import readiness
+from controller.plans.records import Broadcast, Bulletin, Emergency, GuardrailView, ReadinessSlot
 from controller.operations.retention import Retention
 from controller.devices.registry import Registry
 from controller.plans.ocr_checks import OcrChecks
@@ -227,48 +228,48 @@ class Controller:
     # The product's own callers (the command line, the demo, benchmarks) name a person rather
     # than bring a session; they act as the system under that name, through the same use cases.
     def add_bulletin(self, title: Any, text: Any, created_by: str = "", script: Any = None,
-                     progress_id: Any = None) -> dict[str, Any]:
+                     progress_id: Any = None) -> Bulletin:
         """Render and store a bulletin; with ``progress_id``, ``created_by`` can follow the render meanwhile."""
         return plan_use_cases.add_bulletin(self, Actor.system(created_by), title, text, script, progress_id)
 
     def schedule_broadcast(self, bulletin_id: Any, starts_at: Any = None, targets: Any = None, priority: Any = "normal",
-                           created_by: str = "", **spec: Any) -> dict[str, Any]:
+                           created_by: str = "", **spec: Any) -> Broadcast:
         """Check and store a broadcast; it reaches plans once approved (at once with ``auto_approve``)."""
         return plan_use_cases.schedule_broadcast(self, Actor.system(created_by), bulletin_id, starts_at, targets,
                                                  priority, **spec)
 
-    def edit_broadcast(self, broadcast_id: str, changes: dict[str, Any], by: str = "") -> dict[str, Any]:
+    def edit_broadcast(self, broadcast_id: str, changes: dict[str, Any], by: str = "") -> Broadcast:
         return plan_use_cases.edit_broadcast(self, Actor.system(by), broadcast_id, changes)
 
-    def submit_broadcast(self, broadcast_id: str, by: str = "") -> dict[str, Any]:
+    def submit_broadcast(self, broadcast_id: str, by: str = "") -> Broadcast:
         return plan_use_cases.submit_broadcast(self, Actor.system(by), broadcast_id)
 
-    def approve_broadcast(self, broadcast_id: str, approver: str, comment: Any = "") -> dict[str, Any]:
+    def approve_broadcast(self, broadcast_id: str, approver: str, comment: Any = "") -> Broadcast:
         return plan_use_cases.approve_broadcast(self, Actor.system(approver), broadcast_id, comment)
 
-    def reject_broadcast(self, broadcast_id: str, approver: str, comment: Any = "") -> dict[str, Any]:
+    def reject_broadcast(self, broadcast_id: str, approver: str, comment: Any = "") -> Broadcast:
         return plan_use_cases.reject_broadcast(self, Actor.system(approver), broadcast_id, comment)
 
-    def cancel_broadcast(self, broadcast_id: str, by: str = "") -> dict[str, Any]:
+    def cancel_broadcast(self, broadcast_id: str, by: str = "") -> Broadcast:
         return plan_use_cases.cancel_broadcast(self, Actor.system(by), broadcast_id)
 
-    def replan(self, bc: dict[str, Any], also: list[str] | None = None) -> dict[str, Any]:
+    def replan(self, bc: Broadcast, also: list[str] | None = None) -> Broadcast:
         """After any change: arm or drop the media job, republish the plans of every device involved, tell who waits."""
         self.notifications.on_broadcast(bc)
-        if bc["status"] == "approved":
-            self.jobs.arm_render(bc["id"])
+        if bc.status == "approved":
+            self.jobs.arm_render(bc.id)
         else:
-            self.jobs.forget(bc["id"])
-        self.jobs.rebuild(sorted(set(bc["devices"]) | set(also or ())))
+            self.jobs.forget(bc.id)
+        self.jobs.rebuild(sorted(set(bc.devices) | set(also or ())))
         return bc
 
-    def put_unit_guardrails(self, unit_id: str, values: Any, updated_by: str = "") -> dict[str, Any]:
+    def put_unit_guardrails(self, unit_id: str, values: Any, updated_by: str = "") -> GuardrailView:
         return plan_use_cases.put_guardrails(self, Actor.system(updated_by), unit_id, values)
 
-    def emergency(self, targets: Any, triggered_by: str, **content: Any) -> dict[str, Any]:
+    def emergency(self, targets: Any, triggered_by: str, **content: Any) -> Emergency:
         return plan_use_cases.trigger_emergency(self, Actor.system(triggered_by), targets, content)
 
-    def readiness(self, hours: float = 24.0, limit: int = 50) -> list[dict[str, Any]]:
+    def readiness(self, hours: float = 24.0, limit: int = 50) -> list[ReadinessSlot]:
         return readiness(self.db, self.dispatcher, utcnow(), hours, limit, self.config.plans.low_volume_fault)
 
     def playback(self, **filters: Any) -> list[dict[str, Any]]:

@@ -760,9 +760,21 @@ class Signer:
         return base64.b64encode(self._key.sign(data)).decode("ascii")
 
     def seal(self, msg: Message) -> bytes:
-        if not msg.SIGNED:
-            raise ProtocolError(f"{msg.TYPE} messages are not signed")
-        return envelope.seal(self._key.sign, self.kid, msg.TYPE, msg.to_dict())
+        return self.seal_body(type(msg), msg.to_dict())
+
+    def seal_body(self, kind: type[Message], body: Mapping[str, Any]) -> bytes:
+        """The envelope :meth:`seal` gives a ``kind`` message whose ``to_dict()`` is ``body``, byte for byte.
+
+        For a sender that serialises shared parts once: the dispatcher's device plans share their
+        item documents, and a :class:`Plan` per device would serialise its items again each time
+        (for 5,000 devices of 12 items, 1.6 s instead of 0.12 s).  Whether ``kind`` is signed at
+        all is checked here, for both ways in.
+        """
+        if not kind.SIGNED:
+            raise ProtocolError(f"{kind.TYPE} messages are not signed")
+        if not isinstance(body, Mapping):
+            raise ProtocolError(f"a {kind.TYPE} body must be an object")
+        return envelope.seal(self._key.sign, self.kid, kind.TYPE, body)
 
 
 def device_key_proof(device_id: str) -> bytes:

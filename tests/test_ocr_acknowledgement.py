@@ -46,15 +46,15 @@ def test_a_preview_of_doubtful_ocr_text_is_refused_until_acknowledged(world, pho
     c = world.controller
     editor = _editor(c)
     upload = plans.read_intake(c, editor, photo, "thong-bao.jpg")
-    assert upload["low_confidence"], "the degraded photo has doubtful words"
-    text = upload["text"]
+    assert upload.low_confidence, "the degraded photo has doubtful words"
+    text = upload.text
     with pytest.raises(InputError) as err:
         plans.add_bulletin(c, editor, "Thông báo", text.replace("\n", "\r\n"), script=text)
     assert err.value.code == "ocr_unchecked" and err.value.field == "ocr_ack" and err.value.status == 400
-    assert f"“{upload['low_confidence'][0]['text']}”" in err.value.message
-    assert not [b for b in c.bulletins.list() if b["created_by"] == "editor-a"], "nothing stored"
+    assert f"“{upload.low_confidence[0]['text']}”" in err.value.message
+    assert not [b for b in c.bulletins.list() if b.created_by == "editor-a"], "nothing stored"
     bulletin = plans.add_bulletin(c, editor, "Thông báo", text, script=text, ocr_ack=True)
-    assert bulletin["media"]
+    assert bulletin.media
 
 
 def test_the_http_api_refuses_in_vietnamese_without_the_acknowledgement(world, photo):

@@ -109,9 +109,30 @@ def test_other_key_unsigned_and_wrong_type_are_refused(signer):
         verifier.open(json.dumps(env), Plan)
 
 
+@pytest.mark.parametrize("msg", SIGNED, ids=lambda m: m.TYPE)
+def test_sealing_a_serialised_body_gives_the_same_bytes(signer, msg):
+    assert signer.seal_body(type(msg), msg.to_dict()) == signer.seal(msg)
+
+
+def test_a_plan_body_with_its_item_documents_added_seals_as_the_whole_plan(signer):
+    """How the dispatcher seals a device plan: its own fields, then item documents shared by many devices."""
+    plan = SIGNED[0]
+    shared = [i.to_dict() for i in plan.items]
+    body = Plan(device_id=plan.device_id, plan_version=plan.plan_version, issued_at=plan.issued_at,
+                expires_at=plan.expires_at, groups=plan.groups).to_dict()
+    body["items"] = shared
+    sealed = signer.seal_body(Plan, body)
+    assert sealed == signer.seal(plan)
+    assert Verifier([signer.public_key]).open(sealed, Plan) == plan
+
+
 def test_signing_is_refused_for_device_messages(signer):
     with pytest.raises(ProtocolError):
         signer.seal(UNSIGNED[0])
+    with pytest.raises(ProtocolError, match="not signed"):
+        signer.seal_body(DeviceState, UNSIGNED[0].to_dict())
+    with pytest.raises(ProtocolError, match="must be an object"):
+        signer.seal_body(Plan, [SIGNED[0].to_dict()])  # type: ignore[arg-type]
     with pytest.raises(ProtocolError):
         protocol.encode(SIGNED[0])
 

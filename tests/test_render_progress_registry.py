@@ -24,10 +24,10 @@ class Clock:
 def test_only_the_owner_sees_the_latest_step_in_vietnamese():
     reg = RenderProgressRegistry()
     report = reg.start("abcd1234", "canbo")
-    assert reg.get("abcd1234", "canbo") == {"stage": "preparing", "done": 0, "total": 0, "engine": "",
+    assert reg.get("abcd1234", "canbo").to_dict() == {"stage": "preparing", "done": 0, "total": 0, "engine": "",
                                              "fraction": 0.0, "message": "Đang chuẩn bị…"}
     report(RenderProgress("speaking", 12, 40, "espeak", 0.0150001))
-    assert reg.get("abcd1234", "canbo") == {"stage": "speaking", "done": 12, "total": 40, "engine": "espeak",
+    assert reg.get("abcd1234", "canbo").to_dict() == {"stage": "speaking", "done": 12, "total": 40, "engine": "espeak",
                                              "fraction": 0.015, "message": "Đang đọc đoạn 12/40"}
     with pytest.raises(NotFound) as other:
         reg.get("abcd1234", "chutich")
@@ -56,7 +56,7 @@ def test_entries_expire_after_their_last_update():
     clock.now += 500
     slow(RenderProgress("mastering", engine="espeak"))
     clock.now += 200
-    assert reg.get("slow-render", "canbo")["message"] == "Đang chuẩn hóa âm lượng và mã hóa"
+    assert reg.get("slow-render", "canbo").message == "Đang chuẩn hóa âm lượng và mã hóa"
     with pytest.raises(NotFound):
         reg.get("idle-render", "canbo")
     clock.now += 601
@@ -71,7 +71,7 @@ def test_the_registry_is_bounded_and_forgets_the_stalest_first():
     assert len(reg) == 3
     with pytest.raises(NotFound):
         reg.get("render-0001", "canbo")
-    assert reg.get("render-0000", "canbo")["stage"] == "storing"
+    assert reg.get("render-0000", "canbo").stage == "storing"
     reports[1](RenderProgress("done"))  # a forgotten render's late steps do not bring it back
     assert len(reg) == 3
 
@@ -89,7 +89,7 @@ def test_concurrent_reports_keep_the_registry_consistent():
         t.start()
     for t in threads:
         t.join(timeout=30)
-    assert all(reg.get(f"thread-{n:04d}", f"user{n}")["done"] == 100 for n in range(8))
+    assert all(reg.get(f"thread-{n:04d}", f"user{n}").done == 100 for n in range(8))
 
 
 def test_every_stage_has_its_own_words():

@@ -34,11 +34,11 @@ def test_a_reading_past_the_configured_limit_is_flagged_with_its_occurrences(wor
     first = to_local(utcnow() + timedelta(days=1))
     form = {"recurrence": "daily", "start_date": first.date().isoformat(),
             "end_date": (first + timedelta(days=2)).strftime("%d/%m/%Y"), "slot_times": "0630, 17h"}
-    facts = plans.schedule_form_facts(c, editor, bulletin["id"], form)
-    assert facts["length"]["limit_minutes"] == 0.01 and facts["length"]["over_limit"] is True
-    assert facts["occurrences"]["count"] == 6 and facts["occurrences"]["dates"][0].startswith("06:30")
+    facts = plans.schedule_form_facts(c, editor, bulletin.id, form)
+    assert facts.length.limit_minutes == 0.01 and facts.length.over_limit is True
+    assert facts.occurrences.count == 6 and facts.occurrences.dates[0].startswith("06:30")
     with pytest.raises(InputError) as err:
-        plans.schedule_form_facts(c, editor, bulletin["id"], {**form, "end_date": ""})
+        plans.schedule_form_facts(c, editor, bulletin.id, {**form, "end_date": ""})
     assert err.value.code == "end_date_required"
 
 

@@ -51,7 +51,7 @@ def pubkey():
 @bp.get("/jobs")
 @auth.access("manage")
 def jobs() -> Any:
-    return jsonify(ctl().jobs.jobs())
+    return jsonify([j.to_dict() for j in ctl().jobs.jobs()])
 
 
 def _input_error(exc: InputError):

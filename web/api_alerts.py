@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, jsonify, request
 
+from controller.alerts.views import AlertView
 from controller.errors import InputError
 from web import auth
 from web.api import body, ctl
@@ -39,15 +40,15 @@ def _document() -> bytes:
     return data
 
 
-def _visible(alert: dict[str, Any]) -> bool:
+def _visible(alert: AlertView) -> bool:
     s = auth.scope()
-    return s.whole_tree or any(s.has_unit(u["unit_id"]) for u in alert["units"])
+    return s.whole_tree or any(s.has_unit(u) for u in alert.unit_ids())
 
 
-def _in_scope(alert_id: str) -> dict[str, Any]:
+def _in_scope(alert_id: str) -> AlertView:
     alert = ctl().alerts.get(alert_id)
-    for unit in alert["units"]:
-        auth.require_unit(unit["unit_id"])
+    for unit_id in alert.unit_ids():
+        auth.require_unit(unit_id)
     return alert
 
 
@@ -89,7 +90,7 @@ def upload():
 @auth.access("read")
 def list_alerts():
     live = request.args.get("live", "") in ("1", "true")
-    return jsonify([a for a in ctl().alerts.list(live_only=live) if _visible(a)])
+    return jsonify([a.to_dict() for a in ctl().alerts.list(live_only=live) if _visible(a)])
 
 
 @bp.get("/<alert_id>")
@@ -97,8 +98,8 @@ def list_alerts():
 def get_alert(alert_id: str):
     alert = ctl().alerts.get(alert_id)
     if not _visible(alert):
-        auth.require_unit(alert["units"][0]["unit_id"] if alert["units"] else "")
-    return alert
+        auth.require_unit(alert.unit_ids()[0] if alert.units else "")
+    return alert.to_dict()
 
 
 @bp.post("/<alert_id>/approve")
@@ -106,7 +107,8 @@ def get_alert(alert_id: str):
 def approve(alert_id: str):
     _in_scope(alert_id)
     data = body()
-    return ctl().alerts.approve(alert_id, _actor(), _units(data), _text(data, "script", 4000), _text(data, "comment"))
+    return ctl().alerts.approve(alert_id, _actor(), _units(data), _text(data, "script", 4000),
+                                _text(data, "comment")).to_dict()
 
 
 @bp.post("/<alert_id>/reject")
@@ -114,7 +116,7 @@ def approve(alert_id: str):
 def reject(alert_id: str):
     _in_scope(alert_id)
     data = body()
-    return ctl().alerts.reject(alert_id, _actor(), _units(data), _text(data, "comment"))
+    return ctl().alerts.reject(alert_id, _actor(), _units(data), _text(data, "comment")).to_dict()
 
 
 @bp.post("/<alert_id>/stop")
@@ -122,39 +124,39 @@ def reject(alert_id: str):
 def stop(alert_id: str):
     _in_scope(alert_id)
     data = request.get_json(silent=True)
-    return ctl().alerts.stop(alert_id, _actor(), _text(data if isinstance(data, dict) else {}, "reason"))
+    return ctl().alerts.stop(alert_id, _actor(), _text(data if isinstance(data, dict) else {}, "reason")).to_dict()
 
 
 @bp.get("/sources")
 @auth.access("manage")
 def sources():
     if request.args.get("all", "") in ("1", "true"):
-        return jsonify(ctl().alerts.all_source_views())
-    return jsonify(ctl().alerts.source_views())
+        return jsonify([s.to_dict() for s in ctl().alerts.all_source_views()])
+    return jsonify([s.to_dict() for s in ctl().alerts.source_views()])
 
 
 @bp.post("/sources")
 @auth.access("manage")
 def add_source():
-    return ctl().alerts.add_source(body(), _actor()), 201
+    return ctl().alerts.add_source(body(), _actor()).to_dict(), 201
 
 
 @bp.patch("/sources/<source_id>")
 @auth.access("manage")
 def edit_source(source_id: str):
-    return ctl().alerts.edit_source(source_id, body(), auth.actor())
+    return ctl().alerts.edit_source(source_id, body(), auth.actor()).to_dict()
 
 
 @bp.post("/sources/<source_id>/disable")
 @auth.access("manage")
 def disable_source(source_id: str):
-    return ctl().alerts.set_source_enabled(source_id, False, auth.actor())
+    return ctl().alerts.set_source_enabled(source_id, False, auth.actor()).to_dict()
 
 
 @bp.post("/sources/<source_id>/enable")
 @auth.access("manage")
 def enable_source(source_id: str):
-    return ctl().alerts.set_source_enabled(source_id, True, auth.actor())
+    return ctl().alerts.set_source_enabled(source_id, True, auth.actor()).to_dict()
 
 
 @bp.get("/policies")
@@ -168,7 +170,7 @@ def policies():
 @auth.access("manage")
 def set_policy(unit_id: str):
     auth.require_unit(unit_id)
-    return ctl().alerts.set_policy(unit_id, body(), _actor())
+    return ctl().alerts.set_policy(unit_id, body(), _actor()).to_dict()
 
 
 @bp.post("/geography")
@@ -177,7 +179,7 @@ def geography():
     if not auth.scope().whole_tree:
         raise auth.Refused("out_of_scope", "Chỉ quản trị toàn hệ thống được nhập địa giới.")
     data = request.files["geojson"].read() if "geojson" in request.files else request.get_data(cache=False)
-    return ctl().alerts.import_geography(data, _actor()), 201
+    return ctl().alerts.import_geography(data, _actor()).to_dict(), 201
 
 
 def init_app(app: Flask) -> None:

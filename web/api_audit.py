@@ -34,7 +34,7 @@ def log_api():
     rows, filters = playback_rows()
     if fmt != "json":
         return _download(reports.export_playback(ctl(), auth.actor(), rows, filters, fmt))
-    return jsonify({"filters": filters, "rows": rows})
+    return jsonify({"filters": filters, "rows": [r.to_dict() for r in rows]})
 
 
 @bp.get("/api/audit/trail")
@@ -45,17 +45,14 @@ def trail_api():
     data = trail_data()
     if fmt != "json":
         return _download(reports.export_audit_trail(ctl(), auth.actor(), data, fmt))
-    return {**{k: data[k] for k in ("from", "to", "actor", "action", "unit", "truncated")},
-            "rows": [r.to_dict() for r in data["rows"]]}
+    return data.to_dict()
 
 
 @bp.get("/api/audit/outages")
 @auth.access("audit")
 def outages_api():
     """Each cluster's offline periods over the period (from its online/offline history)."""
-    data = outage_data()
-    return {**{k: data[k] for k in ("from", "to", "unit")},
-            "clusters": [reports.outage_dict(r) for r in data["clusters"]]}
+    return outage_data().to_dict()
 
 
 @bp.get("/api/audit/compliance")

@@ -24,7 +24,7 @@ bp = Blueprint("api_broadcasts", __name__, url_prefix="/api")
 @bp.get("/broadcasts")
 @auth.access("read")
 def list_broadcasts():
-    return jsonify(plans.visible_broadcasts(ctl(), auth.actor()))
+    return jsonify([b.to_dict() for b in plans.visible_broadcasts(ctl(), auth.actor())])
 
 
 @bp.post("/broadcasts")
@@ -34,57 +34,57 @@ def add_broadcast():
     spec = {k: d[k] for k in plans.SCHEDULE_FIELDS if k in d}
     return plans.schedule_broadcast(ctl(), auth.actor(), d.get("bulletin_id"), d.get("starts_at"), d.get("targets"),
                                     d.get("priority", "normal"), confirm_duplicate=d.get("confirm_duplicate", False),
-                                    **spec), 201
+                                    **spec).to_dict(), 201
 
 
 @bp.get("/broadcasts/<broadcast_id>")
 @auth.access("read")
 def get_broadcast(broadcast_id: str):
-    return plans.broadcast_in_scope(ctl(), auth.actor(), broadcast_id)
+    return plans.broadcast_in_scope(ctl(), auth.actor(), broadcast_id).to_dict()
 
 
 @bp.patch("/broadcasts/<broadcast_id>")
 @auth.access("draft")
 def edit_broadcast(broadcast_id: str):
-    return plans.edit_broadcast(ctl(), auth.actor(), broadcast_id, body())
+    return plans.edit_broadcast(ctl(), auth.actor(), broadcast_id, body()).to_dict()
 
 
 @bp.post("/broadcasts/<broadcast_id>/submit")
 @auth.access("draft")
 def submit_broadcast(broadcast_id: str):
-    return plans.submit_broadcast(ctl(), auth.actor(), broadcast_id)
+    return plans.submit_broadcast(ctl(), auth.actor(), broadcast_id).to_dict()
 
 
 @bp.post("/broadcasts/<broadcast_id>/approve")
 @auth.access("approve")
 def approve_broadcast(broadcast_id: str):
-    return plans.approve_broadcast(ctl(), auth.actor(), broadcast_id, body().get("comment", ""))
+    return plans.approve_broadcast(ctl(), auth.actor(), broadcast_id, body().get("comment", "")).to_dict()
 
 
 @bp.post("/broadcasts/<broadcast_id>/reject")
 @auth.access("approve")
 def reject_broadcast(broadcast_id: str):
-    return plans.reject_broadcast(ctl(), auth.actor(), broadcast_id, body().get("comment", ""))
+    return plans.reject_broadcast(ctl(), auth.actor(), broadcast_id, body().get("comment", "")).to_dict()
 
 
 @bp.post("/broadcasts/<broadcast_id>/cancel")
 @auth.access("draft")
 def cancel_broadcast(broadcast_id: str):
-    return plans.cancel_broadcast(ctl(), auth.actor(), broadcast_id)
+    return plans.cancel_broadcast(ctl(), auth.actor(), broadcast_id).to_dict()
 
 
 @bp.post("/broadcasts/<broadcast_id>/reschedule")
 @auth.access("draft")
 def reschedule_broadcast(broadcast_id: str):
     """New timing from the schedule form's fields as typed (``recurrence``, dates, ``slot_times``, ``repeats``)."""
-    return plans.reschedule_from_form(ctl(), auth.actor(), broadcast_id, body())
+    return plans.reschedule_from_form(ctl(), auth.actor(), broadcast_id, body()).to_dict()
 
 
 @bp.post("/broadcasts/<broadcast_id>/withdraw")
 @auth.access("draft")
 def withdraw_broadcast(broadcast_id: str):
     """Back to draft before the decision, to edit it or leave it."""
-    return plans.withdraw_broadcast(ctl(), auth.actor(), broadcast_id)
+    return plans.withdraw_broadcast(ctl(), auth.actor(), broadcast_id).to_dict()
 
 
 @bp.post("/broadcasts/<broadcast_id>/occurrences/cancel")
@@ -92,14 +92,14 @@ def withdraw_broadcast(broadcast_id: str):
 def cancel_occurrence(broadcast_id: str):
     """Cancel one occurrence (``at``, its start) with a ``reason``; the others still air."""
     d = body()
-    return plans.cancel_occurrence(ctl(), auth.actor(), broadcast_id, d.get("at"), d.get("reason"))
+    return plans.cancel_occurrence(ctl(), auth.actor(), broadcast_id, d.get("at"), d.get("reason")).to_dict()
 
 
 @bp.delete("/broadcasts/<broadcast_id>")
 @auth.access("draft")
 def delete_broadcast(broadcast_id: str):
     """The same cancellation as ``POST …/cancel``."""
-    return plans.cancel_broadcast(ctl(), auth.actor(), broadcast_id)
+    return plans.cancel_broadcast(ctl(), auth.actor(), broadcast_id).to_dict()
 
 
 @bp.get("/readiness")
@@ -107,4 +107,4 @@ def delete_broadcast(broadcast_id: str):
 def readiness():
     hours = number_arg("hours", 24, 0.1, 24 * 7)
     limit = int(number_arg("limit", 50, 1, 500))
-    return jsonify(plans.readiness_in_scope(ctl(), auth.actor(), hours, limit))
+    return jsonify([r.to_dict() for r in plans.readiness_in_scope(ctl(), auth.actor(), hours, limit)])

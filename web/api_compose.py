@@ -31,7 +31,7 @@ def intake():
     data = upload.read(MAX_UPLOAD_BYTES + 1)
     if len(data) > MAX_UPLOAD_BYTES:
         raise InputError("too_large", "Tệp lớn quá 50 MB.", "file")
-    return plans.read_intake(ctl(), auth.actor(), data, upload.filename, request.form.get("progress_id"))
+    return plans.read_intake(ctl(), auth.actor(), data, upload.filename, request.form.get("progress_id")).to_dict()
 
 
 @bp.post("/api/compose/prepare")
@@ -43,7 +43,7 @@ def prepare():
     asks for the preview (``POST /api/bulletins``).
     """
     text = source_text()
-    return {**ctl().bulletins.prepare(text), "text": text}
+    return {**ctl().bulletins.prepare(text).to_dict(), "text": text}
 
 
 @bp.post("/api/compose/reading")
@@ -70,7 +70,8 @@ def recording():
     data = upload.read(MAX_UPLOAD_BYTES + 1)
     if len(data) > MAX_UPLOAD_BYTES:
         raise InputError("too_large", "Tệp ghi âm lớn quá 50 MB.", "audio")
-    return plans.add_recording(ctl(), auth.actor(), title, data, upload.filename, request.form.get("progress_id")), 201
+    return plans.add_recording(ctl(), auth.actor(), title, data, upload.filename,
+                              request.form.get("progress_id")).to_dict(), 201
 
 
 @bp.post("/api/compose/submit")
@@ -89,7 +90,7 @@ def submit():
     return plans.schedule_broadcast(ctl(), auth.actor(), d.get("bulletin_id"), when.get("starts_at"), targets, priority,
                                     confirm_duplicate=d.get("confirm_duplicate", False),
                                     **({"override": d["override"]} if d.get("override") else {}),
-                                    **{k: v for k, v in when.items() if k != "starts_at"}), 201
+                                    **{k: v for k, v in when.items() if k != "starts_at"}).to_dict(), 201
 
 
 @bp.post("/api/compose/schedule-facts")
@@ -97,4 +98,4 @@ def submit():
 def schedule_facts():
     """The schedule form's length in minutes (flagged past the limit), occurrence count and dates; stores nothing."""
     d = json_body()
-    return plans.schedule_form_facts(ctl(), auth.actor(), d.get("bulletin_id"), d)
+    return plans.schedule_form_facts(ctl(), auth.actor(), d.get("bulletin_id"), d).to_dict()

@@ -16,6 +16,6 @@ bp = Blueprint("api_dashboard", __name__)
 @auth.access("read")
 def api_overview():
     o = overview()
-    return jsonify({**o, "trouble": [d.to_dict() for d in o["trouble"]],
+    return jsonify({**o, "trouble": [d.to_dict() for d in o["trouble"]], "links_down": [b.to_dict() for b in o["links_down"]],
                     "playing": [{**d.to_dict(), "now_playing": asdict(d.now_playing) if d.now_playing else None}
                                 for d in o["playing"]]})

@@ -15,17 +15,17 @@ bp = Blueprint("api_emergencies", __name__, url_prefix="/api")
 @auth.access("emergency")
 def emergency():
     d = body()
-    return plans.trigger_emergency(ctl(), auth.actor(), d.get("targets"), d), 201
+    return plans.trigger_emergency(ctl(), auth.actor(), d.get("targets"), d).to_dict(), 201
 
 
 @bp.get("/emergencies")
 @auth.access("audit")
 def emergencies():
     """Emergencies whose devices all lie in the viewer's subtree (the rule broadcasts follow)."""
-    return jsonify(plans.visible_emergencies(ctl(), auth.actor()))
+    return jsonify([e.to_dict() for e in plans.visible_emergencies(ctl(), auth.actor())])
 
 
 @bp.get("/emergency/<broadcast_id>/status")
 @auth.access("emergency")
 def status(broadcast_id: str):
-    return plans.emergency_status(ctl(), auth.actor(), broadcast_id)
+    return plans.emergency_status(ctl(), auth.actor(), broadcast_id).to_dict()

@@ -25,25 +25,25 @@ def _visible() -> set[str] | None:
 @bp.get("/releases")
 @auth.access("read")
 def releases():
-    return jsonify(ctl().fleet.releases.list())
+    return jsonify([r.to_dict() for r in ctl().fleet.releases.list()])
 
 
 @bp.get("/fleet/devices")
 @auth.access("read")
 def fleet_devices():
-    return jsonify(ctl().fleet.device_versions(_visible()))
+    return jsonify([d.to_dict() for d in ctl().fleet.device_versions(_visible())])
 
 
 @bp.get("/rollouts")
 @auth.access("read")
 def rollouts():
-    return jsonify(ctl().fleet.rollouts.list())
+    return jsonify([r.to_dict() for r in ctl().fleet.rollouts.list()])
 
 
 @bp.get("/rollouts/<int:rollout_id>")
 @auth.access("read")
 def rollout(rollout_id: int):
-    return ctl().fleet.rollouts.get(rollout_id)
+    return ctl().fleet.rollouts.get(rollout_id).to_dict()
 
 
 @bp.post("/rollouts")
@@ -55,25 +55,25 @@ def start_rollout():
         auth.require_devices(ctl().registry.resolve_targets(targets))
     ro = ctl().fleet.rollouts.start(data.get("release"), targets, auth.actor(), canary_share=data.get("canary_share"),
                                     waves=data.get("waves"), failure_threshold=data.get("failure_threshold"))
-    return ro, 201
+    return ro.to_dict(), 201
 
 
 def _rollout_in_scope(rollout_id: int) -> None:
-    auth.require_devices(d["device_id"] for d in ctl().fleet.rollouts.get(rollout_id)["devices"])
+    auth.require_devices(d.device_id for d in ctl().fleet.rollouts.get(rollout_id).devices)
 
 
 @bp.post("/rollouts/<int:rollout_id>/resume")
 @auth.access("manage")
 def resume_rollout(rollout_id: int):
     _rollout_in_scope(rollout_id)
-    return ctl().fleet.rollouts.resume(rollout_id, auth.actor())
+    return ctl().fleet.rollouts.resume(rollout_id, auth.actor()).to_dict()
 
 
 @bp.post("/rollouts/<int:rollout_id>/rollback")
 @auth.access("manage")
 def rollback_rollout(rollout_id: int):
     _rollout_in_scope(rollout_id)
-    return {"rollbacks": ctl().fleet.rollouts.rollback(rollout_id, auth.actor())}
+    return {"rollbacks": [r.to_dict() for r in ctl().fleet.rollouts.rollback(rollout_id, auth.actor())]}
 
 
 @bp.post("/devices/<device_id>/care")
@@ -83,7 +83,7 @@ def care(device_id: str):
     data = body()
     if not ctl().registry.is_device(device_id):
         raise InputError("unknown_device", f"Không có cụm loa '{device_id}'.")
-    return ctl().fleet.care.order(device_id, data.get("action"), auth.actor(), data.get("volume")), 202
+    return ctl().fleet.care.order(device_id, data.get("action"), auth.actor(), data.get("volume")).to_dict(), 202
 
 
 @bp.get("/devices/<device_id>/diagnostics")
@@ -91,14 +91,14 @@ def care(device_id: str):
 def diagnostics(device_id: str):
     auth.require_devices([device_id])
     limit = request.args.get("limit", "5")
-    return jsonify(ctl().fleet.care.diagnostics(device_id, _limit(limit)))
+    return jsonify([d.to_dict() for d in ctl().fleet.care.diagnostics(device_id, _limit(limit))])
 
 
 @bp.get("/devices/<device_id>/speaker-checks")
 @auth.access("read")
 def speaker_checks(device_id: str):
     auth.require_devices([device_id])
-    return jsonify(ctl().fleet.care.speaker_checks(device_id, _limit(request.args.get("limit", "20"))))
+    return jsonify([c.to_dict() for c in ctl().fleet.care.speaker_checks(device_id, _limit(request.args.get("limit", "20")))])
 
 
 def _limit(value: Any) -> int:

@@ -21,4 +21,4 @@ def map_features():
 @auth.access("manage")
 def set_location(device_id: str):
     d = body()
-    return map_view.set_location(ctl(), auth.actor(), device_id, d.get("lat"), d.get("lon"))
+    return map_view.set_location(ctl(), auth.actor(), device_id, d.get("lat"), d.get("lon")).to_dict()

@@ -21,16 +21,16 @@ def mine():
 @bp.post("/<int:notification_id>/read")
 @auth.access("read")
 def read(notification_id: int):
-    return ctl().notifications.mark_read(auth.actor(), notification_id)
+    return ctl().notifications.mark_read(auth.actor(), notification_id).to_dict()
 
 
 @bp.post("/read-all")
 @auth.access("read")
 def read_all():
-    return ctl().notifications.mark_all_read(auth.actor())
+    return ctl().notifications.mark_all_read(auth.actor()).to_dict()
 
 
 @bp.put("/email")
 @auth.access("read")
 def email():
-    return ctl().notifications.set_email(auth.actor(), body().get("email", ""))
+    return ctl().notifications.set_email(auth.actor(), body().get("email", "")).to_dict()

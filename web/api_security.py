@@ -25,7 +25,7 @@ def enroll():
         response = jsonify(exc.to_dict())
         response.headers["Retry-After"] = "60"
         return response, exc.status
-    response = jsonify(bundle)
+    response = jsonify(bundle.to_dict())
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -42,13 +42,13 @@ def enrollment_code(device_id: str):
 @auth.access("manage")
 def revoke(device_id: str):
     auth.require_devices([device_id])
-    return ctl().security.revoke(device_id, auth.actor())
+    return ctl().security.revoke(device_id, auth.actor()).to_dict()
 
 
 @bp.get("/kill-switches")
 @auth.access("read")
 def kill_switches():
-    return jsonify(ctl().security.kill_switches.engaged_for(auth.scope()))
+    return jsonify([k.to_dict() for k in ctl().security.kill_switches.engaged_for(auth.scope())])
 
 
 @bp.post("/units/<unit_id>/kill-switch")
@@ -57,14 +57,14 @@ def engage_kill_switch(unit_id: str):
     auth.require_unit(unit_id)
     data = request.get_json(silent=True)
     reason = data.get("reason", "") if isinstance(data, dict) else ""
-    return ctl().security.kill_switches.engage(unit_id, auth.actor(), reason)
+    return ctl().security.kill_switches.engage(unit_id, auth.actor(), reason).to_dict()
 
 
 @bp.delete("/units/<unit_id>/kill-switch")
 @auth.access("kill_switch")
 def lift_kill_switch(unit_id: str):
     auth.require_unit(unit_id)
-    return ctl().security.kill_switches.lift(unit_id, auth.actor())
+    return ctl().security.kill_switches.lift(unit_id, auth.actor()).to_dict()
 
 
 def init_app(app: Flask) -> None:

@@ -23,7 +23,7 @@ bp = Blueprint("api_streams", __name__, url_prefix="/api")
 @bp.get("/relay-sources")
 @auth.access("read")
 def relay_sources():
-    return jsonify(streaming.visible_sources(ctl(), auth.actor()))
+    return jsonify([s.to_dict() for s in streaming.visible_sources(ctl(), auth.actor())])
 
 
 @bp.post("/relay-sources")
@@ -83,7 +83,7 @@ def relay_preview(token: str):
 @bp.get("/relay-sources/<source_id>")
 @auth.access("read")
 def relay_source(source_id: str):
-    return streaming.visible_source(ctl(), auth.actor(), source_id)
+    return streaming.visible_source(ctl(), auth.actor(), source_id).to_dict()
 
 
 @bp.post("/relay-sources/<source_id>/probe")
@@ -98,7 +98,7 @@ def schedule_relay():
     d = body()
     fields = ("source_id", "starts_at", "targets", "priority", "title", "duration_min", "duration_s", "rule",
               "rule_text", "order", "override", "draft")
-    return plans.schedule_relay(ctl(), auth.actor(), **{k: d[k] for k in fields if k in d}), 201
+    return plans.schedule_relay(ctl(), auth.actor(), **{k: d[k] for k in fields if k in d}).to_dict(), 201
 
 
 def init_app(app: Flask) -> None:

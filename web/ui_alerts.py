@@ -21,9 +21,9 @@ RECENT = 20
 def page():
     s = auth.scope()
     alerts = [a for a in ctl().alerts.list(limit=RECENT + 50)
-              if s.whole_tree or any(s.has_unit(u["unit_id"]) for u in a["units"])]
-    live = [a for a in alerts if a["state"] == "active"]
-    ended = [a for a in alerts if a["state"] != "active"][:RECENT]
+              if s.whole_tree or any(s.has_unit(u) for u in a.unit_ids())]
+    live = [a for a in alerts if a.state == "active"]
+    ended = [a for a in alerts if a.state != "active"][:RECENT]
     sources = ctl().alerts.all_source_views() if auth.actor().can("manage") else []
     return render_template("alerts.html", title="Cảnh báo", live=live, ended=ended, describe_risk=describe_risk,
                            sources=sources)

@@ -6,12 +6,10 @@ and ``/reject``), which records the approver and the time and re-checks the guar
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Blueprint, render_template
 
 from web import auth
-from controller.plans import worklists
+from controller.plans import BroadcastCard, worklists
 from web.ui_base import ctl
 
 bp = Blueprint("ui_approvals", __name__)
@@ -20,7 +18,7 @@ PENDING = "pending_approval"
 RECENT = 20
 
 
-def queue_items(status: str = PENDING, limit: int | None = None) -> list[dict[str, Any]]:
+def queue_items(status: str = PENDING, limit: int | None = None) -> list[BroadcastCard]:
     """Broadcasts in ``status`` reaching only the viewer's devices, with bulletin, names, length and occurrences;
     pending ones by air time (:func:`controller.plans.worklists.approval_queue`)."""
     return worklists.approval_queue(ctl(), auth.actor(), status, limit)
@@ -30,5 +28,5 @@ def queue_items(status: str = PENDING, limit: int | None = None) -> list[dict[st
 @auth.access("approve")
 def queue():
     decided = sorted(queue_items("approved", RECENT) + queue_items("rejected", RECENT),
-                     key=lambda b: b.get("decided_at") or "", reverse=True)[:RECENT]
+                     key=lambda b: b.decided_at or "", reverse=True)[:RECENT]
     return render_template("approvals.html", title="Phê duyệt", items=queue_items(), decided=decided)

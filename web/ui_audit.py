@@ -16,7 +16,7 @@ from loaxa.wire_time import utcnow
 from controller.devices import use_cases as devices
 from controller.reports import logbook
 from controller.reports import use_cases as reports
-from controller.reports.results import ComplianceReport, LogbookPage
+from controller.reports.results import AuditTrailReport, ComplianceReport, LogbookPage, OutageReport, PlaybackRow
 from web import auth
 from web.ui_base import ctl, parse_day
 
@@ -41,7 +41,7 @@ def _range(default_days: int = 7) -> tuple[date, date]:
     return start, end
 
 
-def playback_rows() -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def playback_rows() -> tuple[list[PlaybackRow], dict[str, str]]:
     """Playback events in scope, filtered by unit, device, bulletin, dates and status."""
     a = request.args
     start, end = _range()
@@ -57,8 +57,10 @@ def playback_rows() -> tuple[list[dict[str, Any]], dict[str, Any]]:
 @auth.access("audit")
 def log_page():
     rows, filters = playback_rows()
+    choices = reports.playback_filter_choices(ctl(), auth.actor())
     return render_template("audit_log.html", title="Nhật ký phát", rows=rows[:PAGE_ROWS], total=len(rows), f=filters,
-                           **reports.playback_filter_choices(ctl(), auth.actor()))
+                           units=choices.units, devices=choices.devices, bulletins=choices.bulletins,
+                           kinds=choices.kinds)
 
 
 def _report_page(template: str, title: str, data: Any, **context: Any) -> str:
@@ -81,7 +83,7 @@ def compliance_page():
                         rows=data.not_aired[:PAGE_ROWS])
 
 
-def outage_data() -> dict[str, Any]:
+def outage_data() -> OutageReport:
     start, end = _range()
     return reports.outage_report(ctl(), auth.actor(), start, end, request.args.get("unit") or None)
 
@@ -90,10 +92,10 @@ def outage_data() -> dict[str, Any]:
 @auth.access("audit")
 def outages_page():
     data = outage_data()
-    return _report_page("audit_outages.html", "Lịch sử mất kết nối", data, timeline=Markup(data["timeline"]))
+    return _report_page("audit_outages.html", "Lịch sử mất kết nối", data, timeline=Markup(data.timeline))
 
 
-def trail_data() -> dict[str, Any]:
+def trail_data() -> AuditTrailReport:
     a = request.args
     start, end = _range()
     return reports.audit_trail_report(ctl(), auth.actor(), start, end, by=a.get("actor") or None,
@@ -104,8 +106,8 @@ def trail_data() -> dict[str, Any]:
 @auth.access("audit")
 def trail_page():
     data = trail_data()
-    return _report_page("audit_trail.html", "Nhật ký thao tác", data, rows=data["rows"][:PAGE_ROWS],
-                        total=len(data["rows"]))
+    return _report_page("audit_trail.html", "Nhật ký thao tác", data, rows=data.rows[:PAGE_ROWS],
+                        total=len(data.rows))
 
 
 def logbook_data() -> LogbookPage:

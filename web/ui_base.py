@@ -8,16 +8,18 @@ comes from ``web.auth.scope`` too, so roles and scope are decided in one place.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Mapping
 
 from flask import Flask, Response, current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from controller.errors import InputError
+from controller.labels import BROADCAST_STATUS_VI, PRIORITY_VI
 from controller.service import Controller
 from controller.reports import event_wording
 from controller.devices import use_cases as devices
 from controller.people.users import User
+from controller.plans import BulletinMedia
 from controller.tree_records import Device, Unit
 from web import auth
 from loaxa.local_time import to_local
@@ -25,10 +27,10 @@ from loaxa.wire_time import parse_time
 
 MIN_YEAR, MAX_YEAR = 2000, 2100
 ROLE_NAMES_VI = {"admin": "Quản trị", "auditor": "Kiểm tra", "editor": "Biên tập", "approver": "Phê duyệt"}
-PRIORITY_VI = {"normal": "Thường", "priority": "Ưu tiên", "emergency": "Khẩn cấp"}
+# The badge filter's words: a broadcast's status from the controller's table, then the other
+# states the pages show (device readiness and connection, playback events).
 STATUS_VI = {
-    "draft": "Bản nháp", "pending": "Chờ duyệt", "pending_approval": "Chờ duyệt", "approved": "Đã duyệt",
-    "scheduled": "Đã lên lịch", "rejected": "Bị từ chối", "cancelled": "Đã hủy", "done": "Đã phát",
+    **BROADCAST_STATUS_VI, "pending": "Chờ duyệt", "scheduled": "Đã lên lịch", "done": "Đã phát",
     "delivered": "Đã nhận lịch", "started": "Bắt đầu phát", "finished": "Phát xong", "interrupted": "Bị ngắt",
     "failed": "Lỗi", "skipped": "Bỏ qua", "missed": "Không phát", "security": "Cảnh báo an ninh",
     "ready": "Sẵn sàng", "not_ready": "Chưa sẵn sàng", "offline": "Mất kết nối", "online": "Trực tuyến",
@@ -128,24 +130,31 @@ def local_time(value: Any, fmt: str = "%H:%M %d/%m/%Y") -> str:
         return str(value)
 
 
-def media_url(media: dict[str, Any] | None) -> str:
+def media_url(media: BulletinMedia | None) -> str:
     """Where a signed-in person's browser fetches a bulletin's audio (``/media`` is for devices)."""
-    return f"/ui/media/{media['sha256']}.{media['ext']}" if media else ""
+    return f"/ui/media/{media.sha256}.{media.ext}" if media else ""
 
 
-def event_label(event: dict[str, Any]) -> str:
+def _kind_and_reason(event: Mapping[str, Any] | Any) -> tuple[str, str | None]:
+    """A playback event's kind and reason, from a record (the playback log's rows) or a mapping."""
+    if isinstance(event, Mapping):
+        return event.get("kind", ""), event.get("reason")
+    return event.kind, event.reason
+
+
+def event_label(event: Mapping[str, Any] | Any) -> str:
     """An event's kind in Vietnamese; a routine refusal after a reconnection is not a security warning."""
-    return event_wording.event_label(event.get("kind", ""), event.get("reason"))
+    return event_wording.event_label(*_kind_and_reason(event))
 
 
-def event_badge(event: dict[str, Any]) -> str:
-    kind = event.get("kind", "")
-    if event_wording.is_routine(kind, event.get("reason")):
+def event_badge(event: Mapping[str, Any] | Any) -> str:
+    kind, reason = _kind_and_reason(event)
+    if event_wording.is_routine(kind, reason):
         return "info"
     return {"finished": "ok", "failed": "bad", "skipped": "warn", "interrupted": "warn", "security": "bad"}.get(kind, "info")
 
 
-def vi_label(value: Any, table: dict[str, str] | None = None) -> str:
+def vi_label(value: Any, table: Mapping[str, str] | None = None) -> str:
     return (table or STATUS_VI).get(str(value), str(value))
 
 

@@ -29,17 +29,17 @@ def week(unit_id: str | None, day: date) -> dict[str, Any]:
     names.update({d.id: d.name for d in ctl().registry.devices()})
     area = subtree(unit_id) if unit_id else scope_units()
     devices = {d.id for d in ctl().registry.devices() if d.unit_id in area}
-    titles = {b["id"]: b["title"] for b in ctl().bulletins.list()}
+    titles = {b.id: b.title for b in ctl().bulletins.list()}
     days: list[list[dict[str, Any]]] = [[] for _ in range(7)]
     for status in SHOWN:
         for bc in ctl().broadcasts.list(status):
-            if not set(bc["devices"]) & devices:
+            if not set(bc.devices) & devices:
                 continue
             for t in plans.starts_between(bc, since, until):
                 local = t.astimezone(LOCAL_TZ)
                 days[local.weekday()].append({
-                    "time": local.strftime("%H:%M"), "title": titles.get(bc["bulletin_id"], ""), "id": bc["id"],
-                    "places": [names.get(x, x) for x in bc["targets"]], "priority": bc["priority"], "status": bc["status"],
+                    "time": local.strftime("%H:%M"), "title": titles.get(bc.bulletin_id, ""), "id": bc.id,
+                    "places": [names.get(x, x) for x in bc.targets], "priority": bc.priority, "status": bc.status,
                 })
     for entries in days:
         entries.sort(key=lambda e: e["time"])

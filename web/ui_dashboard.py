@@ -23,13 +23,11 @@ def overview() -> dict[str, Any]:
     in_scope = {d.id: d for d in scope_devices()}
     upcoming = []
     for slot in plans.readiness_in_scope(ctl(), auth.actor(), hours=UPCOMING_HOURS, limit=200):
-        counts = slot["counts"]
-        if not any(counts.values()):
-            continue
-        upcoming.append({**slot, "readiness": {"status": plans.slot_status(counts), **counts}})
-    titles = {b["id"]: b["title"] for b in ctl().bulletins.list()}
-    pending = [{**bc, "title": titles.get(bc["bulletin_id"], "")} for bc in ctl().broadcasts.list(PENDING)
-               if set(bc["devices"]) & in_scope.keys()]
+        if any(slot.counts.values()):
+            upcoming.append({**slot.to_dict(), "readiness": {"status": slot.status, **slot.counts}})
+    titles = {b.id: b.title for b in ctl().bulletins.list()}
+    pending = [{**bc.to_dict(), "title": titles.get(bc.bulletin_id, "")} for bc in ctl().broadcasts.list(PENDING)
+               if set(bc.devices) & in_scope.keys()]
     trouble = [d for d in in_scope.values() if not d.online or d.state.get("faults") or d.state.get("kill_switch")]
     trouble.sort(key=lambda d: (d.online, d.last_seen or "", d.id))
     playing = [d for d in in_scope.values() if d.online and d.state.get("playing")]

@@ -21,6 +21,6 @@ bp = Blueprint("ui_emergency", __name__)
 @bp.get("/emergency")
 @auth.access("emergency")
 def page():
-    engaged = {k["unit_id"]: k for k in ctl().security.kill_switches.engaged()}
+    engaged = {k.unit_id: k for k in ctl().security.kill_switches.engaged()}
     return render_template("emergency.html", title="Phát khẩn cấp", tree=tree_rows(), engaged=engaged,
                            links_down=plans.links_down(ctl(), auth.actor()))

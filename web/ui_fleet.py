@@ -55,7 +55,7 @@ def start_rollout():
     auth.require_devices(ctl().registry.resolve_targets(targets))
     ro = ctl().fleet.rollouts.start(data.get("release") or None, targets, auth.actor(),
                                     canary_share=percent / 100, waves=data.get("waves"))
-    return {"id": ro["id"], "status": ro["status"]}, 201
+    return {"id": ro.id, "status": ro.status}, 201
 
 
 def _percent(value: Any) -> float:

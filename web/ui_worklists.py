@@ -21,4 +21,4 @@ def my_work():
 @auth.access("read")
 def broadcast_page(broadcast_id: str):
     b = worklists.broadcast_detail(ctl(), auth.actor(), broadcast_id)
-    return render_template("broadcast.html", title=b["facts"]["title"] or broadcast_id, b=b)
+    return render_template("broadcast.html", title=(b.facts.title if b.facts else "") or broadcast_id, b=b)

@@ -40,6 +40,8 @@ from controller.alerts.script import alert_script, all_clear_script, choose_info
 from controller.alerts.settings import AlertSettings
 from controller.alerts.sources import FEED, PUSH, UPLOAD, Source, token_digest
 from controller.alerts.trust import Trust
+from controller.alerts.views import (AlertUnit, AlertView, Airing, FeedHealth, GeographyImported, PolicySet,
+                                     RenderState, Repeat, RepeatCounts, SignalAiring, SourceView, UnitDecided)
 from controller.db import Database
 from controller.errors import InputError, NotFound
 from controller.people.access import require_permission
@@ -78,13 +80,13 @@ class Received:
     alert_id: str | None
     transition: str
     reason: str
-    decisions: tuple[dict[str, Any], ...] = ()
+    decisions: tuple[UnitDecided, ...] = ()
     ended: tuple[str, ...] = ()
     render: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {"alert_id": self.alert_id, "transition": self.transition, "reason": self.reason,
-                "decisions": list(self.decisions), "ended": list(self.ended), "render": self.render}
+                "decisions": [d.to_dict() for d in self.decisions], "ended": list(self.ended), "render": self.render}
 
 
 @dataclass(frozen=True)
@@ -240,7 +242,7 @@ class AlertService:
         return AlertBook(entries)
 
     # sources --------------------------------------------------------------------------
-    def add_source(self, data: Any, by: str) -> dict[str, Any]:
+    def add_source(self, data: Any, by: str) -> SourceView:
         """Store a source (feed, push or upload) from validated input; a push source's token is kept hashed."""
         if not isinstance(data, dict):
             raise InputError("source_bad", "Cấu hình nguồn phải là một đối tượng JSON.", "source")
@@ -262,9 +264,9 @@ class AlertService:
             self._arm_feed(source)
         if self._signal_made is None:
             self._make_signal_soon()
-        return _source_view(source)
+        return SourceView.of(source)
 
-    def edit_source(self, source_id: Any, changes: Any, actor: Actor | str) -> dict[str, Any]:
+    def edit_source(self, source_id: Any, changes: Any, actor: Actor | str) -> SourceView:
         """Change a source's name, address, interval, size bound or trust; a new ``token`` replaces the old one.
 
         The whole source is validated again, so an edit can never leave a feed without an
@@ -305,7 +307,7 @@ class AlertService:
             self._arm_feed(source)
         return self._view_of(source, bool(row["enabled"]))
 
-    def set_source_enabled(self, source_id: Any, enabled: bool, actor: Actor | str) -> dict[str, Any]:
+    def set_source_enabled(self, source_id: Any, enabled: bool, actor: Actor | str) -> SourceView:
         """Stop taking documents from a source (its feed is no longer polled, its push token is refused), or resume."""
         _require_manager(actor)
         row = self._source_row(source_id)
@@ -343,32 +345,21 @@ class AlertService:
             rows = list(db.query("SELECT * FROM alert_sources WHERE enabled = 1 ORDER BY id"))
         return [_source_of(r) for r in rows]
 
-    def _view_of(self, s: Source, enabled: bool) -> dict[str, Any]:
-        view = _source_view(s)
-        view["enabled"] = enabled
+    def _view_of(self, s: Source, enabled: bool) -> SourceView:
         poller = self._pollers.get(s.id)
-        if poller is not None:
-            view["health"] = {"polls": poller.health.polls, "failures_in_row": poller.health.failures_in_row,
-                              "last_error": poller.health.last_error}
-        return view
+        health = None if poller is None else FeedHealth(poller.health.polls, poller.health.failures_in_row,
+                                                        poller.health.last_error)
+        return SourceView.of(s, enabled, health)
 
-    def all_source_views(self) -> list[dict[str, Any]]:
+    def all_source_views(self) -> list[SourceView]:
         """Every configured source, enabled or not, for the page where administrators edit them."""
         with self.db.tx() as db:
             rows = list(db.query("SELECT * FROM alert_sources ORDER BY enabled DESC, id"))
         return [self._view_of(_source_of(r), bool(r["enabled"])) for r in rows]
 
-    def source_views(self) -> list[dict[str, Any]]:
-        out = []
-        for s in self.sources():
-            view = _source_view(s)
-            view["enabled"] = True
-            poller = self._pollers.get(s.id)
-            if poller is not None:
-                view["health"] = {"polls": poller.health.polls, "failures_in_row": poller.health.failures_in_row,
-                                  "last_error": poller.health.last_error}
-            out.append(view)
-        return out
+    def source_views(self) -> list[SourceView]:
+        """The enabled sources."""
+        return [self._view_of(s, True) for s in self.sources()]
 
     def source(self, source_id: str) -> Source:
         with self.db.tx() as db:
@@ -380,7 +371,7 @@ class AlertService:
         return _source_of(rows[0])
 
     # geography and policies -------------------------------------------------------------
-    def import_geography(self, text: Any, by: str) -> dict[str, Any]:
+    def import_geography(self, text: Any, by: str) -> GeographyImported:
         """Units' boundaries (or centroid + radius) and geocodes from a GeoJSON FeatureCollection."""
         if not isinstance(text, (str, bytes)):
             raise InputError("geo_bad_json", "Cần nội dung tệp GeoJSON.", "geojson")
@@ -394,7 +385,7 @@ class AlertService:
                 db.execute("INSERT OR REPLACE INTO unit_geography(unit_id, feature_json, imported_at, imported_by) "
                            "VALUES (?, ?, ?, ?)", [unit_id, json.dumps(feature, ensure_ascii=False), now, by])
             self.audit.record(by, "unit_geography_imported", "", {"units": sorted(geos)})
-        return {"units": sorted(geos)}
+        return GeographyImported(tuple(sorted(geos)))
 
     def geographies(self) -> dict[str, geo.UnitGeo]:
         with self.db.tx() as db:
@@ -403,7 +394,7 @@ class AlertService:
             return {}
         return geo.load_geojson(json.dumps({"type": "FeatureCollection", "features": features}))
 
-    def set_policy(self, unit_id: Any, data: Any, by: str) -> dict[str, Any]:
+    def set_policy(self, unit_id: Any, data: Any, by: str) -> PolicySet:
         tree = load_tree(self.db)
         if not isinstance(unit_id, str) or unit_id not in tree or tree.is_device(unit_id):
             raise InputError("unknown_unit", f"Không có đơn vị '{unit_id}'.", "unit_id")
@@ -412,7 +403,7 @@ class AlertService:
             db.execute("INSERT OR REPLACE INTO alert_policies(unit_id, policy_json, updated_at, updated_by) "
                        "VALUES (?, ?, ?, ?)", [unit_id, json.dumps(data, ensure_ascii=False), format_time(utcnow()), by])
             self.audit.record(by, "alert_policy_set", unit_id, dict(data))
-        return {"unit_id": unit_id, "policy": data, "repeat_every_min": policy.repeat_every_min}
+        return PolicySet(unit_id, dict(data), policy.repeat_every_min)
 
     def policies(self) -> dict[str, AlertPolicy]:
         with self.db.tx() as db:
@@ -492,7 +483,7 @@ class AlertService:
             state = CANCELLED if transition.kind == CANCEL else SUPERSEDED
             devices |= self._end_alert(old_id, state, f"{transition.reason} ({alert.identifier})", now,
                                        all_clear=transition.kind == CANCEL)
-        decisions: tuple[dict[str, Any], ...] = ()
+        decisions: tuple[UnitDecided, ...] = ()
         if transition.kind in (NEW, UPDATE):
             decisions, new_devices = self._decide(alert_id, alert, entry, now)
             devices |= new_devices
@@ -526,7 +517,7 @@ class AlertService:
             return row["id"]
 
     # deciding -------------------------------------------------------------------------
-    def _decide(self, alert_id: str, alert: Alert, entry: Entry, now: datetime) -> tuple[tuple[dict[str, Any], ...], set[str]]:
+    def _decide(self, alert_id: str, alert: Alert, entry: Entry, now: datetime) -> tuple[tuple[UnitDecided, ...], set[str]]:
         info = choose_info(alert)
         if info is None:
             return (), set()
@@ -548,7 +539,8 @@ class AlertService:
                 except InputError as exc:
                     signal_error = exc.message
             now = self._first_airing(warmed_at)  # every online cluster has the plan, and its amplifier is warm
-        views, stored = [], []
+        views: list[UnitDecided] = []
+        stored = []
         for match, decision in made:
             status = STATUS_OF_ACTION[decision.action]
             air_at = (now + timedelta(minutes=decision.countdown_min)) if status == PENDING and decision.countdown_min else None
@@ -566,8 +558,8 @@ class AlertService:
                     "policy_unit": decision.policy_unit, "match": match.explanation, "identifier": alert.identifier,
                     "countdown_min": decision.countdown_min})
             stored.append((decision_id, match, decision, status))
-            views.append({"unit_id": match.unit_id, "action": decision.action, "status": status, "rule": decision.rule,
-                          "explanation": match.explanation, "countdown_min": decision.countdown_min})
+            views.append(UnitDecided(match.unit_id, decision.action, status, decision.rule, match.explanation,
+                                     decision.countdown_min))
         airing = [(i, m, d) for i, m, d, status in stored if status == AIRING]
         if rendering:
             try:
@@ -804,7 +796,7 @@ class AlertService:
 
     # officials' actions ---------------------------------------------------------------
     def approve(self, alert_id: str, by: str, units: Iterable[str] | None = None, script: Any = None,
-                comment: str = "", automatic: bool = False) -> dict[str, Any]:
+                comment: str = "", automatic: bool = False) -> AlertView:
         """Air the waiting decisions of an alert (some units, or all); a draft airs the script the official approved."""
         now = utcnow()
         with self._lock:
@@ -849,7 +841,7 @@ class AlertService:
         self.replan(sorted(devices))
         return self.get(alert_id)
 
-    def reject(self, alert_id: str, by: str, units: Iterable[str] | None = None, comment: str = "") -> dict[str, Any]:
+    def reject(self, alert_id: str, by: str, units: Iterable[str] | None = None, comment: str = "") -> AlertView:
         with self._lock:
             self._alert_row(alert_id)
             wanted = set(units) if units is not None else None
@@ -864,7 +856,7 @@ class AlertService:
                     self.audit.record(by, "alert_rejected", alert_id, {"unit": d["unit_id"], "comment": comment})
         return self.get(alert_id)
 
-    def stop(self, alert_id: str, by: str, reason: str = "") -> dict[str, Any]:
+    def stop(self, alert_id: str, by: str, reason: str = "") -> AlertView:
         """The one-click stop: no more repeats anywhere, and whatever of it plays now stops."""
         with self._lock:
             alert = self._alert_row(alert_id)
@@ -925,14 +917,14 @@ class AlertService:
             raise NotFound("unknown_alert", f"Không có cảnh báo '{alert_id}'.")
         return rows[0]
 
-    def list(self, live_only: bool = False, limit: int = 100) -> list[dict[str, Any]]:
+    def list(self, live_only: bool = False, limit: int = 100) -> list[AlertView]:
         with self.db.tx() as db:
             ids = [r[0] for r in db.execute(
                 f"SELECT id FROM alerts {'WHERE state = ?' if live_only else ''} ORDER BY received_at DESC LIMIT ?",
                 [ACTIVE, limit] if live_only else [limit])]
         return [self.get(i) for i in ids]
 
-    def get(self, alert_id: str) -> dict[str, Any]:
+    def get(self, alert_id: str) -> AlertView:
         """An alert with its areas, affected units (why, decision), repeats planned and aired per cluster."""
         row = self._alert_row(alert_id)
         tree = load_tree(self.db)
@@ -945,48 +937,52 @@ class AlertService:
                                    ORDER BY id""", [alert_id]).fetchall()
         repeats = [r for r in rows if r["kind"] != SIGNAL]
         signals = {(r["decision_id"], r["n"]): r for r in rows if r["kind"] == SIGNAL}  # the latest, after a withdrawn one
-        played: dict[str, dict[str, dict[str, Any]]] = {}
-        for item_id, device_id, kind, planned_at, actual_start, flags in events:
-            rec = played.setdefault(item_id, {}).setdefault(device_id, {"device_id": device_id})
-            rec["kind"] = kind if kind != "started" or rec.get("kind") != "finished" else rec["kind"]
-            if actual_start and planned_at:
-                rec["delay_s"] = round((parse_time(actual_start, "a") - parse_time(planned_at, "p")).total_seconds(), 1)
-                rec["late"] = "late" in (flags or "").split(",")
-        units = []
-        for d in decisions:
-            mine = [r for r in repeats if r["decision_id"] == d["id"]]
-            units.append({
-                "unit_id": d["unit_id"], "name": tree.name(d["unit_id"]) if d["unit_id"] in tree else d["unit_id"],
-                "explanation": d["explanation"], "fraction": d["fraction"], "match_kind": d["match_kind"],
-                "action": d["action"], "status": d["status"], "status_vi": STATUS_VI.get(d["status"], d["status"]),
-                "rule": d["rule"], "policy_unit": d["policy_unit"], "countdown_min": d["countdown_min"],
-                "air_at": d["air_at"], "decided_by": d["decided_by"], "decided_at": d["decided_at"],
-                "quiet_override": bool(d["quiet_override"]), "repeat_every_min": d["repeat_every_min"],
-                "repeats": [{"item_id": r["item_id"], "n": r["n"], "kind": r["kind"], "at": r["at"],
-                             "late_until": r["late_until"], "status": r["status"],
-                             **({"signal": {"item_id": sig["item_id"], "at": sig["at"],
-                                            "aired": sorted(played.get(sig["item_id"], {}).values(),
-                                                            key=lambda p: p["device_id"])}}
-                                if (sig := signals.get((r["decision_id"], r["n"]))) and r["kind"] == "alert" else {}),
-                             "aired": sorted(played.get(r["item_id"], {}).values(), key=lambda p: p["device_id"])}
-                            for r in mine],
-            })
+        played = _airings(events)
+
+        def aired(item_id: str) -> tuple[Airing, ...]:
+            return played.get(item_id, ())
+
+        def repeat(r: dict[str, Any]) -> Repeat:
+            sig = signals.get((r["decision_id"], r["n"])) if r["kind"] == "alert" else None
+            return Repeat(item_id=r["item_id"], n=r["n"], kind=r["kind"], at=r["at"], late_until=r["late_until"],
+                          status=r["status"], aired=aired(r["item_id"]),
+                          signal=SignalAiring(sig["item_id"], sig["at"], aired(sig["item_id"])) if sig else None)
+
+        units = tuple(AlertUnit(
+            unit_id=d["unit_id"], name=tree.name(d["unit_id"]) if d["unit_id"] in tree else d["unit_id"],
+            explanation=d["explanation"], fraction=d["fraction"], match_kind=d["match_kind"], action=d["action"],
+            status=d["status"], status_vi=STATUS_VI.get(d["status"], d["status"]), rule=d["rule"],
+            policy_unit=d["policy_unit"], countdown_min=d["countdown_min"], air_at=d["air_at"],
+            decided_by=d["decided_by"], decided_at=d["decided_at"], quiet_override=bool(d["quiet_override"]),
+            repeat_every_min=d["repeat_every_min"],
+            repeats=tuple(repeat(r) for r in repeats if r["decision_id"] == d["id"]),
+        ) for d in decisions)
         planned = sum(1 for r in repeats if r["status"] != "removed")
-        aired = sum(1 for r in repeats if any(p.get("kind") in ("started", "finished")
-                                              for p in played.get(r["item_id"], {}).values()))
-        return {
-            "id": row["id"], "source_id": row["source_id"], "sender": row["sender"], "identifier": row["identifier"],
-            "sent": row["sent"], "msg_type": row["msg_type"], "status": row["status"], "scope": row["scope"],
-            "event": row["event"], "headline": row["headline"], "language": row["language"],
-            "risk_level": row["risk_level"], "expires": row["expires"], "ends_at": row["ends_at"], "state": row["state"],
-            "state_vi": STATE_VI.get(row["state"], row["state"]),
-            "on_feed": bool(row["on_feed"]), "transition": row["transition"], "areas": json.loads(row["areas_json"]),
-            "script": row["script"], "draft": bool(row["draft"]), "bulletin_id": row["bulletin_id"],
-            "signed": bool(row["signed"]), "received_at": row["received_at"], "units": units,
-            "render": {"state": row["render_state"], "attempts": row["render_attempts"], "error": row["render_error"],
-                       "retry_at": row["render_retry_at"]},
-            "repeats": {"planned": planned, "aired": aired, "total": len(repeats)},
-        }
+        aired_count = sum(1 for r in repeats if any(p.kind in ("started", "finished") for p in aired(r["item_id"])))
+        return AlertView(
+            id=row["id"], source_id=row["source_id"], sender=row["sender"], identifier=row["identifier"],
+            sent=row["sent"], msg_type=row["msg_type"], status=row["status"], scope=row["scope"], event=row["event"],
+            headline=row["headline"], language=row["language"], risk_level=row["risk_level"], expires=row["expires"],
+            ends_at=row["ends_at"], state=row["state"], state_vi=STATE_VI.get(row["state"], row["state"]),
+            on_feed=bool(row["on_feed"]), transition=row["transition"], areas=tuple(json.loads(row["areas_json"])),
+            script=row["script"], draft=bool(row["draft"]), bulletin_id=row["bulletin_id"], signed=bool(row["signed"]),
+            received_at=row["received_at"], units=units,
+            render=RenderState(row["render_state"], row["render_attempts"], row["render_error"], row["render_retry_at"]),
+            repeats=RepeatCounts(planned=planned, aired=aired_count, total=len(repeats)),
+        )
+
+
+def _airings(events: Iterable[tuple[Any, ...]]) -> dict[str, tuple[Airing, ...]]:
+    """Each item's playback per cluster, by device id: a finish is not undone by a later start; the delay is
+    that of the last start reported with its planned time."""
+    played: dict[str, dict[str, dict[str, Any]]] = {}
+    for item_id, device_id, kind, planned_at, actual_start, flags in events:
+        rec = played.setdefault(item_id, {}).setdefault(device_id, {"device_id": device_id})
+        rec["kind"] = kind if kind != "started" or rec.get("kind") != "finished" else rec["kind"]
+        if actual_start and planned_at:
+            rec["delay_s"] = round((parse_time(actual_start, "a") - parse_time(planned_at, "p")).total_seconds(), 1)
+            rec["late"] = "late" in (flags or "").split(",")
+    return {item: tuple(Airing(**rec) for _, rec in sorted(devices.items())) for item, devices in played.items()}
 
 
 def _guarded(build: Callable[[Any], Any], data: Any, code: str, message: str) -> Any:
@@ -1020,12 +1016,6 @@ def _source_data(s: Source) -> dict[str, Any]:
 def _require_manager(actor: Actor | str) -> None:
     if not isinstance(actor, str):
         require_permission(actor, "manage")
-
-
-def _source_view(s: Source) -> dict[str, Any]:
-    return {"id": s.id, "kind": s.kind, "name": s.name, "url": s.url, "interval_s": s.interval_s,
-            "max_bytes": s.max_bytes, "senders": list(s.trust.senders), "require_signature": s.trust.require_signature,
-            "certificates": len(s.trust.certificates), "has_token": bool(s.token_sha256)}
 
 
 # --- the stored job functions (the job store keeps module-level references only) ---------------

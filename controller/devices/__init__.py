@@ -15,18 +15,35 @@ if TYPE_CHECKING:
     from controller.devices.registry import Registry
     from controller.tree_records import Device, Unit
     from controller.devices.enrollment import Enrollment
-    from controller.devices.credentials import Credentials
+    from controller.devices.credentials import Credentials, DeviceRevoked
+    from controller.devices.history import HistoryEntry, Period
+    from controller.devices.map_view import DeviceLocated
+    from controller.devices.remote import ToneSent, UnitVolumeSent, VolumeSent
+    from controller.devices.use_cases import DevicePage, DeviceRow, ScheduledUnit, UnitVolumeSchedule
+    from controller.devices.volume_schedule import VolumeSchedule
     from controller.devices.ingest import Ingest, playback_log
     from controller.devices.media_access import MediaAccess
 
 _EXPORTS = {
     "Credentials": "credentials",
     "Device": "registry",
+    "DevicePage": "use_cases",
+    "DeviceLocated": "map_view",
+    "DeviceRevoked": "credentials",
+    "DeviceRow": "use_cases",
     "Enrollment": "enrollment",
+    "HistoryEntry": "history",
     "Ingest": "ingest",
     "MediaAccess": "media_access",
+    "Period": "history",
     "Registry": "registry",
+    "ScheduledUnit": "use_cases",
+    "ToneSent": "remote",
     "Unit": "registry",
+    "UnitVolumeSchedule": "use_cases",
+    "UnitVolumeSent": "remote",
+    "VolumeSchedule": "volume_schedule",
+    "VolumeSent": "remote",
     "playback_log": "ingest",
 }
 

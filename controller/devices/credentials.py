@@ -57,6 +57,19 @@ class Account:
     password_hash: str
 
 
+@dataclass(frozen=True)
+class DeviceRevoked:
+    """A pole's credentials taken away; ``revoked`` False when it had none, and whether the broker reloaded
+    (until it does, the old password still opens a connection)."""
+
+    device_id: str
+    revoked: bool
+    broker_reloaded: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"device_id": self.device_id, "revoked": self.revoked, "broker_reloaded": self.broker_reloaded}
+
+
 class Credentials:
     """The ``broker_accounts`` table."""
 

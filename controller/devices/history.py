@@ -30,6 +30,17 @@ class Period:
     minutes: float
 
 
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One kept change of a device: ``kind`` one of :data:`KINDS`; ``detail`` the fault or start instant,
+    ``value`` the clock offset in milliseconds (None for other kinds)."""
+
+    at: str
+    kind: str
+    detail: str
+    value: float | None
+
+
 def restarted(state: DeviceState, before: dict[str, Any]) -> str:
     """``rebooted`` or ``started`` when this report comes from a new agent process (a restart, a crash, a reboot
     ordered remotely), judged by the start and boot times the agent reports; ``""`` otherwise."""
@@ -76,10 +87,12 @@ class DeviceHistory:
                              "ORDER BY id DESC LIMIT 1", [device_id]).fetchone()
         return None if row is None else row[0]
 
-    def entries(self, device_id: str, limit: int = 100) -> list[dict[str, Any]]:
+    def entries(self, device_id: str, limit: int = 100) -> list[HistoryEntry]:
+        """The kept changes, newest first."""
         with self.db.tx() as db:
-            return list(db.query("SELECT at, kind, detail, value FROM device_history WHERE device_id = ? "
-                                 "ORDER BY id DESC LIMIT ?", [device_id, limit]))
+            rows = db.execute("SELECT at, kind, detail, value FROM device_history WHERE device_id = ? "
+                              "ORDER BY id DESC LIMIT ?", [device_id, limit]).fetchall()
+        return [HistoryEntry(*r) for r in rows]
 
     def periods(self, device_id: str, limit: int = 20) -> list[Period]:
         """Online and offline stretches, newest first, from the kept transitions."""

@@ -59,6 +59,18 @@ class Location:
         return cls(values[0], values[1])
 
 
+@dataclass(frozen=True)
+class DeviceLocated:
+    """Where a cluster now stands (``lat``/``lon`` None: cleared, the map places it in its unit)."""
+
+    device_id: str
+    lat: float | None
+    lon: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"device_id": self.device_id, "lat": self.lat, "lon": self.lon}
+
+
 def device_status(device: Device) -> str:
     if not device.last_seen and not device.online:
         return "never"
@@ -69,7 +81,7 @@ def device_status(device: Device) -> str:
     return "playing" if device.state.get("playing") else "online"
 
 
-def set_location(c: Controller, actor: Actor, device_id: str, lat: Any, lon: Any) -> dict[str, Any]:
+def set_location(c: Controller, actor: Actor, device_id: str, lat: Any, lon: Any) -> DeviceLocated:
     """Where a cluster stands (administrators of its unit), audited; empty values clear it."""
     access.require_permission(actor, "manage")
     access.require_devices(actor, [device_id])
@@ -80,7 +92,7 @@ def set_location(c: Controller, actor: Actor, device_id: str, lat: Any, lon: Any
                    [where.lat if where else None, where.lon if where else None, device_id])
         c.audit.record(actor, "device_located", device_id, {"lat": where.lat if where else None,
                                                              "lon": where.lon if where else None})
-    return {"device_id": device_id, "lat": where.lat if where else None, "lon": where.lon if where else None}
+    return DeviceLocated(device_id, where.lat if where else None, where.lon if where else None)
 
 
 def map_data(c: Controller, actor: Actor, settings: MapSettings) -> dict[str, Any]:

@@ -45,6 +45,18 @@ class ToneSent:
         return {"device_id": self.device_id, "command_seq": self.command_seq, "item_id": self.item_id}
 
 
+@dataclass(frozen=True)
+class UnitVolumeSent:
+    """One ``set_volume`` to every pole at or below a unit, on its way (one audit entry for all)."""
+
+    unit_id: str
+    volume: int
+    devices: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"unit_id": self.unit_id, "volume": self.volume, "devices": list(self.devices)}
+
+
 def valid_volume(volume: Any) -> int:
     if isinstance(volume, str) and volume.strip().isdigit():
         volume = int(volume)
@@ -87,7 +99,7 @@ class RemoteCommands:
             self.audit.record(actor, "device_volume", device_id, {"before": before, "after": volume, "command_seq": seq})
         return VolumeSent(device_id, volume, seq)
 
-    def set_unit_volume(self, unit_id: str, device_ids: list[str], volume: Any, actor: Actor) -> dict[str, Any]:
+    def set_unit_volume(self, unit_id: str, device_ids: list[str], volume: Any, actor: Actor) -> UnitVolumeSent:
         """One volume for every device of a village (or any unit), under the same floor, in one audit entry."""
         volume = self.check_floor(volume, actor)
         before = {d: self._reported_volume(d) for d in device_ids}
@@ -95,7 +107,7 @@ class RemoteCommands:
             seqs = {d: self._send_volume(d, volume, actor) for d in device_ids}
             self.audit.record(actor, "unit_volume", unit_id,
                               {"after": volume, "devices": device_ids, "before": before, "command_seqs": seqs})
-        return {"unit_id": unit_id, "volume": volume, "devices": device_ids}
+        return UnitVolumeSent(unit_id, volume, tuple(device_ids))
 
     def test_tone(self, device_id: str, actor: Actor, cut: str = "") -> ToneSent:
         """Play a short tone now, so someone at the pole can check the horns and the amplifier."""

@@ -13,19 +13,21 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from controller.devices.event_trust import EpochReview, epochs_to_review, mark_epoch_reviewed
-from controller.devices.history import DeviceHistory, Period
+from controller.devices.credentials import DeviceRevoked
+from controller.devices.history import DeviceHistory, HistoryEntry, Period
 from controller.devices.key_migration import KeyRequest, KeyStatus
 from controller.devices.link import LinkStatus
 from controller.devices.media_access import MediaFile, person_may_hear
 from controller.devices.registry import register_device
-from controller.devices.remote import ToneSent, VolumeSent
+from controller.devices.volume_schedule import VolumeSchedule, parse_steps
+from controller.devices.remote import ToneSent, UnitVolumeSent, VolumeSent
 from controller.errors import Conflict, InputError, NotFound
 from controller.people import access
 from controller.people.access import subtree, units_in_scope
 from controller.people.actor import Actor
 from controller.ids import new_id
 from controller.tree_records import Device, Unit
-from loaxa.protocol import PlayItem, utcnow
+from loaxa.protocol import PlayItem, VolumeStep, utcnow
 from loaxa.wire_time import format_time
 
 if TYPE_CHECKING:
@@ -145,7 +147,7 @@ def set_volume(c: Controller, actor: Actor, device_id: str, volume: Any) -> Volu
     return c.remote.set_volume(device_id, volume, actor)
 
 
-def set_unit_volume(c: Controller, actor: Actor, unit_id: Any, volume: Any) -> dict[str, Any]:
+def set_unit_volume(c: Controller, actor: Actor, unit_id: Any, volume: Any) -> UnitVolumeSent:
     """One volume for every device at or below a unit of the actor's scope (same floor, one audit entry)."""
     access.require_permission(actor, "draft")
     if not isinstance(unit_id, str) or not unit_id:
@@ -156,31 +158,52 @@ def set_unit_volume(c: Controller, actor: Actor, unit_id: Any, volume: Any) -> d
     return c.remote.set_unit_volume(unit_id, targets, volume, actor)
 
 
-def volume_schedule(c: Controller, actor: Actor, unit_id: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class UnitVolumeSchedule:
+    """A unit's own volume schedule (None without one), and the one its poles follow: its own, or the
+    nearest above it (None when no unit up the tree has one)."""
+
+    unit_id: str
+    own: VolumeSchedule | None
+    follows: VolumeSchedule | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON of ``/api/units/<id>/volume-schedule``."""
+        return {"unit_id": self.unit_id, "own": self.own.to_dict() if self.own else None,
+                "follows": self.follows.to_dict() if self.follows else None}
+
+
+@dataclass(frozen=True)
+class ScheduledUnit:
+    """A unit that has its own volume schedule, as the devices page lists it."""
+
+    unit_id: str
+    unit_name: str
+    steps: tuple[VolumeStep, ...]
+    set_by: str
+    set_at: str
+
+
+def volume_schedule(c: Controller, actor: Actor, unit_id: str) -> UnitVolumeSchedule:
     """A unit's own volume schedule, and the one its poles follow (its own, or the nearest above)."""
     access.require_unit(actor, unit_id)
-    schedules = c.volume_schedules.all()
-    own = schedules.get(unit_id)
+    own = c.volume_schedules.all().get(unit_id)
     follows = c.volume_schedules.for_units(c.registry.ancestors(unit_id))
-    view = lambda v: None if v is None else {"unit_id": v.unit_id, "set_by": v.set_by, "set_at": v.set_at,  # noqa: E731
-                                             "steps": [s.to_dict() for s in v.steps]}
-    return {"unit_id": unit_id, "own": view(own), "follows": view(follows)}
+    return UnitVolumeSchedule(unit_id, own, follows)
 
 
-def volume_schedules_in_scope(c: Controller, actor: Actor) -> list[dict[str, Any]]:
+def volume_schedules_in_scope(c: Controller, actor: Actor) -> list[ScheduledUnit]:
     """Every unit of the actor's scope that has its own volume schedule, for the devices page."""
     names = {u.id: u.name for u in units_in_scope(c, actor)}
-    return [{"unit_id": v.unit_id, "unit_name": names[v.unit_id], "steps": v.steps, "set_by": v.set_by,
-             "set_at": v.set_at} for v in c.volume_schedules.all().values() if v.unit_id in names]
+    return [ScheduledUnit(v.unit_id, names[v.unit_id], v.steps, v.set_by, v.set_at)
+            for v in c.volume_schedules.all().values() if v.unit_id in names]
 
 
-def set_volume_schedule(c: Controller, actor: Actor, unit_id: Any, steps: Any) -> dict[str, Any]:
+def set_volume_schedule(c: Controller, actor: Actor, unit_id: Any, steps: Any) -> UnitVolumeSchedule:
     """Set (or clear, with no steps) a unit's daily volume schedule; it travels in its poles' signed plans.
 
     Every step keeps to the editor's volume floor, as a volume set by hand does; audited.
     """
-    from controller.devices.volume_schedule import parse_steps
-
     access.require_permission(actor, "draft")
     if not isinstance(unit_id, str) or not unit_id:
         raise InputError("invalid_unit", "Chọn một đơn vị.", "unit_id")
@@ -188,11 +211,12 @@ def set_volume_schedule(c: Controller, actor: Actor, unit_id: Any, steps: Any) -
     parsed = parse_steps(steps)
     for step in parsed:
         c.remote.check_floor(step.volume, actor)
-    before = volume_schedule(c, actor, unit_id)["own"]
+    before = volume_schedule(c, actor, unit_id).own
     with c.db.tx():
         c.volume_schedules.put(unit_id, parsed, actor.username)
         c.audit.record(actor, "volume_schedule_changed", unit_id,
-                       {"before": before["steps"] if before else [], "after": [s.to_dict() for s in parsed]})
+                       {"before": [s.to_dict() for s in before.steps] if before else [],
+                        "after": [s.to_dict() for s in parsed]})
     c.jobs.rebuild(sorted(d.id for d in devices_under(c, actor, unit_id)))
     return volume_schedule(c, actor, unit_id)
 
@@ -218,9 +242,9 @@ def play_test_tone(c: Controller, actor: Actor, device_id: str, confirm: Any = F
 def _programme_title(c: Controller, item_id: str) -> str:
     """The bulletin title of a plan item (ids are ``<broadcast>-<slot>-<repeat>``), else a plain description."""
     for bc in c.broadcasts.list():
-        if item_id.startswith(bc["id"] + "-") or item_id == bc["id"]:
+        if item_id.startswith(bc.id + "-") or item_id == bc.id:
             try:
-                return c.bulletins.get(bc["bulletin_id"]).get("title") or "một chương trình"
+                return c.bulletins.get(bc.bulletin_id).title or "một chương trình"
             except NotFound:
                 break
     return "một chương trình"
@@ -302,7 +326,7 @@ class DevicePage:
     device: DeviceRow
     pending: list[Pending]
     periods: list[Period]
-    history: list[dict[str, Any]]
+    history: list[HistoryEntry]
     epochs_to_review: list[dict[str, str]] = field(default_factory=list)
 
 
@@ -395,7 +419,7 @@ def issue_code(c: Controller, actor: Actor, device_id: str) -> EnrollmentTicket:
     return EnrollmentTicket(device_id, code, format_time(expires), qr_svg(code))
 
 
-def revoke_device(c: Controller, actor: Actor, device_id: str) -> dict[str, Any]:
+def revoke_device(c: Controller, actor: Actor, device_id: str) -> DeviceRevoked:
     """Take a pole's credentials away (a stolen or replaced Pi); audited."""
     access.require_permission(actor, "manage")
     access.require_devices(actor, [device_id])

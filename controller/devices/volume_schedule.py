@@ -31,6 +31,10 @@ class VolumeSchedule:
     set_by: str
     set_at: str
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"unit_id": self.unit_id, "set_by": self.set_by, "set_at": self.set_at,
+                "steps": [s.to_dict() for s in self.steps]}
+
 
 def parse_steps(value: Any) -> tuple[VolumeStep, ...]:
     """Steps from a list of ``{"at", "volume"}`` or from lines such as ``06:00 80`` / ``18h 50``."""

@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING
 from controller.lazy_exports import lazy_getattr
 
 if TYPE_CHECKING:
-    from controller.dictionary.store import CommuneDictionary, DictionaryEntry, Review
+    from controller.dictionary.store import CommuneDictionary, DictionaryEntry, Finding, Review
 
 _EXPORTS = {
     "CommuneDictionary": "store",
     "DictionaryEntry": "store",
+    "Finding": "store",
     "Review": "store",
 }
 

@@ -12,18 +12,28 @@ from typing import TYPE_CHECKING
 from controller.lazy_exports import lazy_getattr
 
 if TYPE_CHECKING:
-    from controller.fleet.care import RemoteCare
-    from controller.fleet.releases import ReleaseStore
-    from controller.fleet.rollouts import Rollouts
+    from controller.fleet.care import CareOrdered, Diagnostics, DiagnosticsStored, RemoteCare, SpeakerCheckEvent
+    from controller.fleet.overview import FleetDevice, LastUpdate
+    from controller.fleet.releases import Release, ReleaseStore
+    from controller.fleet.rollouts import Rollout, RolloutDevice, Rollouts
     from controller.fleet.service import Fleet
     from controller.fleet.settings import FleetSettings
 
 _EXPORTS = {
+    "CareOrdered": "care",
+    "Diagnostics": "care",
+    "DiagnosticsStored": "care",
     "Fleet": "service",
+    "FleetDevice": "overview",
     "FleetSettings": "settings",
+    "LastUpdate": "overview",
+    "Release": "releases",
     "ReleaseStore": "releases",
     "RemoteCare": "care",
+    "Rollout": "rollouts",
+    "RolloutDevice": "rollouts",
     "Rollouts": "rollouts",
+    "SpeakerCheckEvent": "care",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import Any, Callable
 
@@ -35,6 +36,64 @@ CARE_AUDIT_ACTIONS = {"restart_agent": "device_restart_agent", "reboot": "device
 SendCommand = Callable[..., Command]
 
 
+@dataclass(frozen=True)
+class CareOrdered:
+    """One care command on its way; ``item_id`` the tone's play item of a speaker check (None otherwise)."""
+
+    device_id: str
+    action: str
+    command_seq: int
+    item_id: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class DiagnosticsStored:
+    """An upload kept: its row id and size in bytes (the device's answer from ``POST /fleet/diagnostics``)."""
+
+    id: int
+    size: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "size": self.size}
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    """One upload of a device.  ``body`` stays the JSON object the device sent: its shape is the agent's
+    (log lines, state, store statistics, releases), the controller only keeps and shows it."""
+
+    id: int
+    device_id: str
+    received_at: str
+    size: int
+    body: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "device_id": self.device_id, "received_at": self.received_at, "size": self.size,
+                "body": self.body}
+
+
+@dataclass(frozen=True)
+class SpeakerCheckEvent:
+    """How one speaker check ended (``finished``, ``failed`` or ``skipped``), with the captured level
+    (dBFS) where the pole has a capture input."""
+
+    item_id: str
+    kind: str
+    actual_start: str | None
+    duration_s: float | None
+    level_dbfs: float | None
+    flags: str
+    reason: str
+    recorded_at: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 class RemoteCare:
     def __init__(self, db: Database, audit: AuditTrail, settings: FleetSettings, send_command: SendCommand,
                  tone: Callable[[], dict[str, Any]]):
@@ -44,7 +103,7 @@ class RemoteCare:
         self.send_command = send_command
         self.tone = tone
 
-    def order(self, device_id: str, action: Any, by: Actor, volume: Any = None) -> dict[str, Any]:
+    def order(self, device_id: str, action: Any, by: Actor, volume: Any = None) -> CareOrdered:
         """Sign, send and audit one care command to one device."""
         if action not in CARE_ACTIONS:
             raise InputError("invalid_action", f"Lệnh '{action}' không có. Chọn: {', '.join(CARE_ACTIONS)}.", "action")
@@ -64,11 +123,10 @@ class RemoteCare:
         cmd = self.send_command(f"dev/{device_id}", action, item=item, volume=volume, reason=f"chăm sóc từ xa: {action}",
                                 issued_by=by.username)
         self.audit.record(by, CARE_AUDIT_ACTIONS[action], device_id, {"command_seq": cmd.seq, "volume": volume})
-        return {"device_id": device_id, "action": action, "command_seq": cmd.seq,
-                "item_id": item.item_id if item else None}
+        return CareOrdered(device_id, action, cmd.seq, item.item_id if item else None)
 
     # diagnostics ------------------------------------------------------------------------
-    def store_diagnostics(self, device_id: str, body: bytes) -> dict[str, Any]:
+    def store_diagnostics(self, device_id: str, body: bytes) -> DiagnosticsStored:
         if len(body) > self.settings.diagnostics_max_bytes:
             raise InputError("too_large", f"diagnostics larger than {self.settings.diagnostics_max_bytes} bytes")
         try:
@@ -85,20 +143,20 @@ class RemoteCare:
                        "(SELECT id FROM device_diagnostics WHERE device_id = ? ORDER BY id DESC LIMIT ?)",
                        [device_id, device_id, keep])
         log.info("diagnostics of %s stored (%d bytes)", device_id, len(body), extra={"device_id": device_id})
-        return {"id": rid, "size": len(body)}
+        return DiagnosticsStored(rid, len(body))
 
-    def diagnostics(self, device_id: str, limit: int = 5) -> list[dict[str, Any]]:
+    def diagnostics(self, device_id: str, limit: int = 5) -> list[Diagnostics]:
+        """The device's newest uploads first."""
         with self.db.tx() as db:
-            rows = list(db.query("SELECT * FROM device_diagnostics WHERE device_id = ? ORDER BY id DESC LIMIT ?",
-                                 [device_id, limit]))
-        for r in rows:
-            r["body"] = json.loads(r["body"])
-        return rows
+            rows = db.execute("SELECT id, device_id, received_at, size, body FROM device_diagnostics "
+                              "WHERE device_id = ? ORDER BY id DESC LIMIT ?", [device_id, limit]).fetchall()
+        return [Diagnostics(rid, did, at, size, json.loads(body)) for rid, did, at, size, body in rows]
 
-    def speaker_checks(self, device_id: str, limit: int = 20) -> list[dict[str, Any]]:
+    def speaker_checks(self, device_id: str, limit: int = 20) -> list[SpeakerCheckEvent]:
         """The history of speaker checks: when, how it ended, and the captured level (dBFS) if any."""
         with self.db.tx() as db:
-            return list(db.query(
+            rows = db.execute(
                 "SELECT item_id, kind, actual_start, duration_s, level_dbfs, flags, reason, recorded_at "
                 "FROM playback_events WHERE device_id = ? AND item_id LIKE ? AND kind IN ('finished', 'failed', 'skipped') "
-                "ORDER BY id DESC LIMIT ?", [device_id, f"{SPEAKER_CHECK_PREFIX}%", limit]))
+                "ORDER BY id DESC LIMIT ?", [device_id, f"{SPEAKER_CHECK_PREFIX}%", limit]).fetchall()
+        return [SpeakerCheckEvent(*r) for r in rows]

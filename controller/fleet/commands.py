@@ -40,8 +40,8 @@ def _publish(args: argparse.Namespace) -> int:
             row = store.publish(Path(args.directory), args.by)
     finally:
         db.close()
-    print(f"published release {row['version']}: {row['files']} files, {row['total_bytes'] // 1024} KiB "
-          f"(release key {row['kid']})")
+    print(f"published release {row.version}: {row.files} files, {row.total_bytes // 1024} KiB "
+          f"(release key {row.kid})")
     return 0
 
 
@@ -49,7 +49,7 @@ def _list(args: argparse.Namespace) -> int:
     db, store = _store(args)
     try:
         for r in store.list():
-            print(f"{r['version']:10} {r['total_bytes'] // 1024:6} KiB  {r['published_at']}  {r['notes'][:60]}")
+            print(f"{r.version:10} {r.total_bytes // 1024:6} KiB  {r.published_at}  {r.notes[:60]}")
     finally:
         db.close()
     return 0

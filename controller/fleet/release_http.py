@@ -55,4 +55,4 @@ def diagnostics() -> Response:
         stored = controller.fleet.care.store_diagnostics(device_id, request.get_data(cache=False)[:limit + 1])
     except InputError as exc:
         return jsonify(exc.to_dict()), 413 if exc.code == "too_large" else 400
-    return jsonify(stored), 201
+    return jsonify(stored.to_dict()), 201

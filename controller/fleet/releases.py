@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import shutil
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,29 @@ from loaxa.wire_time import format_time, utcnow
 from loaxa.release import KEYS_NAME, MANIFEST_NAME, ReleaseManifest, ReleaseRefused
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Release:
+    """A published release as stored: its manifest's facts, the digest and key id it was signed with,
+    and who published it when (the JSON of ``/api/releases``)."""
+
+    version: str
+    notes: str
+    floor: str
+    min_from_version: str
+    total_bytes: int
+    files: int
+    manifest_sha256: str
+    kid: str
+    published_at: str
+    published_by: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+_COLUMNS = ", ".join(Release.__dataclass_fields__)
 
 
 class ReleaseStore:
@@ -52,13 +76,13 @@ class ReleaseStore:
             raise InputError(f"release_{code}", f"Bản phát hành bị từ chối: {exc}") from None
         return manifest, payload, chain_bytes
 
-    def publish(self, source: Path, by: str) -> dict[str, Any]:
+    def publish(self, source: Path, by: str) -> Release:
         """Check and store a signed release; publishing the same release again changes nothing."""
         manifest, payload, chain = self._verify(source)
         digest = hashlib.sha256(payload).hexdigest()
         existing = self.get(manifest.version, missing_ok=True)
         if existing:
-            if existing["manifest_sha256"] != digest:
+            if existing.manifest_sha256 != digest:
                 raise Conflict("release_exists", f"Đã có bản {manifest.version} khác với bản này.")
             return existing
         target = self.dir / manifest.version
@@ -72,27 +96,29 @@ class ReleaseStore:
             (tmp / KEYS_NAME).write_bytes(chain)
         shutil.rmtree(target, ignore_errors=True)
         tmp.rename(target)
-        row = {"version": manifest.version, "notes": manifest.notes, "floor": manifest.floor,
-               "min_from_version": manifest.min_from_version, "total_bytes": manifest.total_bytes,
-               "files": len(manifest.files), "manifest_sha256": digest, "kid": json.loads(payload)["kid"],
-               "published_at": format_time(utcnow()), "published_by": by}
+        row = Release(version=manifest.version, notes=manifest.notes, floor=manifest.floor,
+                      min_from_version=manifest.min_from_version, total_bytes=manifest.total_bytes,
+                      files=len(manifest.files), manifest_sha256=digest, kid=json.loads(payload)["kid"],
+                      published_at=format_time(utcnow()), published_by=by)
         with self.db.tx() as db:
-            db["releases"].insert(row)
+            db["releases"].insert(row.to_dict())
         log.info("published agent release %s (%d files, %d bytes)", manifest.version, len(manifest.files),
                  manifest.total_bytes)
         return row
 
-    def get(self, version: str, missing_ok: bool = False) -> dict[str, Any] | None:
+    def get(self, version: str, missing_ok: bool = False) -> Release | None:
+        """The published release ``version``; None when missing and ``missing_ok``, else NotFound."""
         with self.db.tx() as db:
-            rows = list(db.query("SELECT * FROM releases WHERE version = ?", [version]))
+            rows = list(db.query(f"SELECT {_COLUMNS} FROM releases WHERE version = ?", [version]))
         if not rows and not missing_ok:
             raise NotFound("unknown_release", f"Không có bản phát hành '{version}'.")
-        return rows[0] if rows else None
+        return Release(**rows[0]) if rows else None
 
-    def list(self) -> list[dict[str, Any]]:
+    def list(self) -> list[Release]:
+        """Every published release, newest version first."""
         with self.db.tx() as db:
-            rows = list(db.query("SELECT * FROM releases"))
-        return sorted(rows, key=lambda r: release.parse_version(r["version"]), reverse=True)
+            rows = [Release(**r) for r in db.query(f"SELECT {_COLUMNS} FROM releases")]
+        return sorted(rows, key=lambda r: release.parse_version(r.version), reverse=True)
 
     def file(self, version: str, name: str) -> Path | None:
         """The path of a file devices may download, or None (unknown release or file)."""

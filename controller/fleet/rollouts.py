@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, Callable, Iterable
 
@@ -35,6 +36,70 @@ log = logging.getLogger(__name__)
 SendUpdate = Callable[[str, str, str, str], None]  # device_id, version, reason, issued_by
 ACTIVE = ("running", "paused")
 FINISHED = ("updated", "failed")
+
+
+@dataclass(frozen=True)
+class RolloutDevice:
+    """One device of a rollout: its wave, how far it got, the version it came from, and the bookkeeping
+    of the sends (``event_mark``: the last playback event before the first send, answers come after it)."""
+
+    rollout_id: int
+    device_id: str
+    wave: int
+    status: str
+    from_version: str
+    sent_at: str | None
+    sends: int
+    event_mark: int
+    finished_at: str | None
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Rollout:
+    """A rollout (``kind`` update, or rollback ``of_rollout``) with its devices by wave, then device id
+    (the JSON of ``/api/rollouts/<id>``)."""
+
+    id: int
+    version: str
+    kind: str
+    of_rollout: int | None
+    targets: tuple[Any, ...]
+    status: str
+    canary_share: float
+    waves: int
+    failure_threshold: float
+    wave: int
+    wave_started_at: str | None
+    created_by: str
+    created_at: str
+    finished_at: str | None
+    reason: str
+    devices: tuple[RolloutDevice, ...]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """How many devices are in each status."""
+        counts: dict[str, int] = {}
+        for d in self.devices:
+            counts[d.status] = counts.get(d.status, 0) + 1
+        return counts
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "version": self.version, "kind": self.kind, "of_rollout": self.of_rollout,
+                "status": self.status, "canary_share": self.canary_share, "waves": self.waves,
+                "failure_threshold": self.failure_threshold, "wave": self.wave,
+                "wave_started_at": self.wave_started_at, "created_by": self.created_by,
+                "created_at": self.created_at, "finished_at": self.finished_at, "reason": self.reason,
+                "targets": list(self.targets), "devices": [d.to_dict() for d in self.devices],
+                "counts": self.counts}
+
+
+_DEVICE_COLUMNS = ", ".join(RolloutDevice.__dataclass_fields__)
+_ROLLOUT_COLUMNS = ", ".join(f for f in Rollout.__dataclass_fields__ if f not in ("targets", "devices"))
 
 
 def split_waves(device_ids: list[str], canary_share: float, waves: int) -> list[list[str]]:
@@ -62,7 +127,7 @@ class Rollouts:
     # starting -------------------------------------------------------------------------
     def start(self, version: Any, targets: Any, by: Actor, *, canary_share: Any = None, waves: Any = None,
               failure_threshold: Any = None, kind: str = "update", of_rollout: int | None = None,
-              devices: Iterable[str] | None = None) -> dict[str, Any]:
+              devices: Iterable[str] | None = None) -> Rollout:
         if not isinstance(version, str):
             raise InputError("invalid_release", "Chọn một bản phát hành.", "release")
         self.releases.get(version)
@@ -102,15 +167,15 @@ class Rollouts:
         self.tick()
         return self.get(rid)
 
-    def rollback(self, rollout_id: int, by: Actor) -> list[dict[str, Any]]:
+    def rollback(self, rollout_id: int, by: Actor) -> list[Rollout]:
         """Send every device this rollout reached back to the version it came from, all at once."""
         ro = self.get(rollout_id)
-        if ro["kind"] != "update" or ro["status"] == "rolled_back":
+        if ro.kind != "update" or ro.status == "rolled_back":
             raise Conflict("not_rollbackable", f"Đợt #{rollout_id} không thể quay lui.")
         back: dict[str, list[str]] = {}
-        for d in ro["devices"]:
-            if d["status"] != "pending" and d["from_version"] and d["from_version"] != ro["version"]:
-                back.setdefault(d["from_version"], []).append(d["device_id"])
+        for d in ro.devices:
+            if d.status != "pending" and d.from_version and d.from_version != ro.version:
+                back.setdefault(d.from_version, []).append(d.device_id)
         for version in back:
             self.releases.get(version)  # every earlier version must still be published
         with self.db.tx() as db:
@@ -119,35 +184,31 @@ class Rollouts:
         return [self.start(v, [], by, canary_share=1.0, waves=1, failure_threshold=0.99, kind="rollback",
                            of_rollout=rollout_id, devices=ids) for v, ids in sorted(back.items())]
 
-    def resume(self, rollout_id: int, by: Actor) -> dict[str, Any]:
+    def resume(self, rollout_id: int, by: Actor) -> Rollout:
         ro = self.get(rollout_id)
-        if ro["status"] != "paused":
+        if ro.status != "paused":
             raise Conflict("not_paused", f"Đợt #{rollout_id} không tạm dừng.")
         with self.db.tx() as db:
             db.execute("UPDATE rollouts SET status = 'running', reason = '', wave = wave + 1, wave_started_at = NULL "
                        "WHERE id = ?", [rollout_id])
-            self.audit.record(by, "fleet_rollout_resume", f"release:{ro['version']}", {"rollout": rollout_id})
+            self.audit.record(by, "fleet_rollout_resume", f"release:{ro.version}", {"rollout": rollout_id})
         self.tick()
         return self.get(rollout_id)
 
     # reading --------------------------------------------------------------------------
-    def get(self, rollout_id: int) -> dict[str, Any]:
+    def get(self, rollout_id: int) -> Rollout:
         with self.db.tx() as db:
-            rows = list(db.query("SELECT * FROM rollouts WHERE id = ?", [rollout_id]))
+            rows = list(db.query(f"SELECT {_ROLLOUT_COLUMNS}, targets_json FROM rollouts WHERE id = ?", [rollout_id]))
             if not rows:
                 raise NotFound("unknown_rollout", f"Không có đợt cập nhật #{rollout_id}.")
-            devices = list(db.query("SELECT * FROM rollout_devices WHERE rollout_id = ? ORDER BY wave, device_id",
-                                    [rollout_id]))
+            devices = tuple(RolloutDevice(**d) for d in db.query(
+                f"SELECT {_DEVICE_COLUMNS} FROM rollout_devices WHERE rollout_id = ? ORDER BY wave, device_id",
+                [rollout_id]))
         ro = rows[0]
-        ro["targets"] = json.loads(ro.pop("targets_json"))
-        ro["devices"] = devices
-        counts: dict[str, int] = {}
-        for d in devices:
-            counts[d["status"]] = counts.get(d["status"], 0) + 1
-        ro["counts"] = counts
-        return ro
+        targets = json.loads(ro.pop("targets_json"))
+        return Rollout(**ro, targets=tuple(targets), devices=devices)
 
-    def list(self, limit: int = 50) -> list[dict[str, Any]]:
+    def list(self, limit: int = 50) -> list[Rollout]:
         with self.db.tx() as db:
             ids = [r[0] for r in db.execute("SELECT id FROM rollouts ORDER BY id DESC LIMIT ?", [limit])]
         return [self.get(i) for i in ids]

@@ -3,6 +3,7 @@ the device version page, and the thread that moves rollouts on."""
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from pathlib import Path
@@ -52,23 +53,21 @@ class Fleet:
             except Exception:  # noqa: BLE001 - the loop must survive a bad tick
                 log.exception("rollout tick failed")
 
-    def device_versions(self, device_ids: set[str] | None = None) -> list[dict[str, Any]]:
-        """Every device's version and update state, for the fleet page."""
-        import json
-
+    def device_versions(self, device_ids: set[str] | None = None) -> list[ov.FleetDevice]:
+        """Every device's version and update state (those in ``device_ids``, or all), for the fleet page."""
         with self.db.tx() as db:
-            rows = list(db.query("SELECT id, name, unit_id, online, last_seen, state_json FROM devices ORDER BY id"))
-            last = {r["device_id"]: r for r in db.query(
+            rows = db.execute("SELECT id, name, unit_id, online, last_seen, state_json FROM devices ORDER BY id").fetchall()
+            last = {r[0]: ov.LastUpdate(*r) for r in db.execute(
                 "SELECT device_id, kind, reason, recorded_at FROM playback_events WHERE id IN "
                 "(SELECT MAX(id) FROM playback_events WHERE kind IN ('updated', 'update_failed') GROUP BY device_id)")}
         out = []
-        for r in rows:
-            if device_ids is not None and r["id"] not in device_ids:
+        for device_id, name, unit_id, online, last_seen, state_json in rows:
+            if device_ids is not None and device_id not in device_ids:
                 continue
-            state = json.loads(r.pop("state_json") or "{}")
-            out.append({**r, "online": bool(r["online"]), "agent_version": state.get("agent_version", ""),
-                        "update_state": state.get("update_state", ""), "update_detail": state.get("update_detail", ""),
-                        "last_update": last.get(r["id"])})
+            state = json.loads(state_json or "{}")
+            out.append(ov.FleetDevice(device_id, name, unit_id, bool(online), last_seen,
+                                      state.get("agent_version", ""), state.get("update_state", ""),
+                                      state.get("update_detail", ""), last.get(device_id)))
         return out
 
     def overview(self, device_ids: set[str] | None = None) -> ov.FleetOverview:
@@ -76,7 +75,7 @@ class Fleet:
 
         A rollout is shown only when every device it holds is one the viewer may see."""
         rollouts = [r for r in self.rollouts.list(20)
-                    if device_ids is None or all(d["device_id"] in device_ids for d in r["devices"])]
+                    if device_ids is None or all(d.device_id in device_ids for d in r.devices)]
         return ov.FleetOverview(devices=tuple(ov.device_version(d) for d in self.device_versions(device_ids)),
                                 releases=tuple(ov.release_view(r) for r in self.releases.list()),
                                 rollouts=tuple(ov.rollout_view(r) for r in rollouts))
@@ -84,7 +83,7 @@ class Fleet:
     def care_history(self, device_id: str) -> ov.CareHistory:
         """A pole's remote-care results: its speaker checks and the diagnostics it uploaded."""
         return ov.CareHistory(device_id=device_id,
-                              speaker_checks=tuple(ov.SpeakerCheck(r["item_id"], r["kind"], r["level_dbfs"],
-                                                                   r["reason"] or "", r["recorded_at"])
+                              speaker_checks=tuple(ov.SpeakerCheck(r.item_id, r.kind, r.level_dbfs, r.reason or "",
+                                                                   r.recorded_at)
                                                    for r in self.care.speaker_checks(device_id)),
                               diagnostics=tuple(ov.diagnostics_view(r) for r in self.care.diagnostics(device_id)))

@@ -18,7 +18,7 @@ import re
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Protocol, Sequence
 
 from controller.db import Database
 from controller.errors import InputError, NotFound
@@ -37,6 +37,35 @@ EMAIL, WEBHOOK = "email", "webhook"
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,}$")
 MAX_BACKOFF_S = 6 * 3600
+
+
+class _Change(Protocol):
+    @property
+    def at(self) -> str: ...
+
+
+class ChangedBroadcast(Protocol):
+    """What a notice reads of a broadcast (:class:`controller.plans.records.Broadcast`): the plans sit
+    above the notifications, so it is handed over rather than imported."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def bulletin_id(self) -> str: ...
+    @property
+    def starts_at(self) -> str: ...
+    @property
+    def created_by(self) -> str: ...
+    @property
+    def decided_by(self) -> str: ...
+    @property
+    def decision_comment(self) -> str: ...
+    @property
+    def devices(self) -> Sequence[str]: ...
+    @property
+    def history(self) -> Sequence[_Change]: ...
 
 
 @dataclass(frozen=True)
@@ -66,6 +95,39 @@ class DeliveryView:
     status: str
     attempts: int
     last_error: str
+
+
+@dataclass(frozen=True)
+class NotificationRead:
+    """One notice marked read, and how many the person has left unread."""
+
+    id: int
+    read: bool
+    unread: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "read": self.read, "unread": self.unread}
+
+
+@dataclass(frozen=True)
+class AllRead:
+    """How many notices were just marked read (none are left unread)."""
+
+    marked: int
+    unread: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"marked": self.marked, "unread": self.unread}
+
+
+@dataclass(frozen=True)
+class NotificationEmail:
+    """The address a person's notices are e-mailed to (empty: none)."""
+
+    email: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"email": self.email}
 
 
 class Notifications:
@@ -163,29 +225,29 @@ class Notifications:
         return out
 
     # what raises notices -------------------------------------------------------------------
-    def on_broadcast(self, bc: Mapping[str, Any]) -> None:
+    def on_broadcast(self, bc: ChangedBroadcast) -> None:
         """After any change of a broadcast: one waiting for approval, or one just rejected, is told."""
         try:
-            status = bc.get("status")
+            status = bc.status
             if status not in ("pending_approval", "rejected"):
                 return
-            last = (bc.get("history") or [{}])[-1]
-            title = self._bulletin_title(bc.get("bulletin_id"))
-            when = bc.get("starts_at", "")
+            last_at = bc.history[-1].at if bc.history else ""
+            title = self._bulletin_title(bc.bulletin_id)
+            when = bc.starts_at or ""
             link = "/approvals" if status == "pending_approval" else "/calendar"
             if status == "pending_approval":
                 self.raise_notice(Notice(
-                    APPROVAL_WAITING, f"{APPROVAL_WAITING}:{bc['id']}:{last.get('at', '')}",
-                    f"Chờ duyệt: {title}", f"{self._full_name(bc.get('created_by', ''))} gửi lịch phát \"{title}\" ({_local(when)}) chờ duyệt.",
-                    link, devices=tuple(bc.get("devices", ())), exclude=(bc.get("created_by", ""),)))
+                    APPROVAL_WAITING, f"{APPROVAL_WAITING}:{bc.id}:{last_at}",
+                    f"Chờ duyệt: {title}", f"{self._full_name(bc.created_by)} gửi lịch phát \"{title}\" ({_local(when)}) chờ duyệt.",
+                    link, devices=tuple(bc.devices), exclude=(bc.created_by,)))
             else:
-                comment = bc.get("decision_comment") or ""
+                comment = bc.decision_comment or ""
                 self.raise_notice(Notice(
-                    BROADCAST_REJECTED, f"{BROADCAST_REJECTED}:{bc['id']}:{last.get('at', '')}",
+                    BROADCAST_REJECTED, f"{BROADCAST_REJECTED}:{bc.id}:{last_at}",
                     f"Bị từ chối: {title}",
-                    f"{self._full_name(bc.get('decided_by')) or 'Lãnh đạo'} đã từ chối lịch phát \"{title}\" ({_local(when)})."
+                    f"{self._full_name(bc.decided_by) or 'Lãnh đạo'} đã từ chối lịch phát \"{title}\" ({_local(when)})."
                     + (f" Ý kiến: {comment}" if comment else ""),
-                    link, people=(bc.get("created_by", ""),)))
+                    link, people=(bc.created_by,)))
         except Exception:  # noqa: BLE001 - never break the use case
             log.exception("broadcast notification failed")
 
@@ -256,7 +318,7 @@ class Notifications:
             return db.execute("SELECT COUNT(*) FROM notification_inbox WHERE user_id = ? AND read_at IS NULL",
                               [actor.user_id]).fetchone()[0]
 
-    def mark_read(self, actor: Actor, notification_id: Any) -> dict[str, Any]:
+    def mark_read(self, actor: Actor, notification_id: Any) -> NotificationRead:
         """Mark one of the person's own notices read (another person's is not found)."""
         if actor.user_id is None or not isinstance(notification_id, int):
             raise NotFound("unknown_notification", "Không có thông báo này.")
@@ -266,17 +328,17 @@ class Notifications:
                              [format_time(utcnow()), notification_id, actor.user_id])
             if cur.rowcount == 0:
                 raise NotFound("unknown_notification", f"Không có thông báo số {notification_id}.")
-        return {"id": notification_id, "read": True, "unread": self.unread_count(actor)}
+        return NotificationRead(notification_id, True, self.unread_count(actor))
 
-    def mark_all_read(self, actor: Actor) -> dict[str, Any]:
+    def mark_all_read(self, actor: Actor) -> AllRead:
         if actor.user_id is None:
-            return {"marked": 0, "unread": 0}
+            return AllRead(0, 0)
         with self.db.tx() as db:
             cur = db.execute("UPDATE notification_inbox SET read_at = ? WHERE user_id = ? AND read_at IS NULL",
                              [format_time(utcnow()), actor.user_id])
-        return {"marked": cur.rowcount, "unread": 0}
+        return AllRead(cur.rowcount, 0)
 
-    def set_email(self, actor: Actor, email: Any) -> dict[str, Any]:
+    def set_email(self, actor: Actor, email: Any) -> NotificationEmail:
         """The address this person's notices are e-mailed to (empty: none)."""
         if actor.user_id is None:
             raise NotFound("unknown_user", "Cần đăng nhập.")
@@ -286,7 +348,7 @@ class Notifications:
         with self.db.tx() as db:
             db.execute("INSERT OR REPLACE INTO notification_contacts(user_id, email, updated_at) VALUES (?, ?, ?)",
                        [actor.user_id, email, format_time(utcnow())])
-        return {"email": email}
+        return NotificationEmail(email)
 
     def email_of(self, actor: Actor) -> str:
         with self.db.tx() as db:

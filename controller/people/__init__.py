@@ -14,11 +14,13 @@ if TYPE_CHECKING:
     from controller.people.actor import Actor
     from controller.people.users import AuthError, PERMISSIONS, ROLES, Scope, User, Users
     from controller.people.settings import PeopleSettings
+    from controller.people.use_cases import PasswordReset
 
 _EXPORTS = {
     "Actor": "actor",
     "AuthError": "users",
     "PERMISSIONS": "users",
+    "PasswordReset": "use_cases",
     "PeopleSettings": "settings",
     "ROLES": "users",
     "Scope": "users",

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from controller.plans.bulletins import new_id
+from controller.plans.records import Broadcast, BroadcastChange
 from controller.db import Database
 from controller.errors import Conflict, InputError, NotFound, Refused
 from controller.people.access import Authorship
@@ -73,7 +74,7 @@ class Broadcasts:
 
     # creating and editing -------------------------------------------------------------
     def schedule(self, bulletin_id: Any, starts_at: Any = None, targets: Any = None, priority: Any = "normal",
-                 created_by: Any = "", now: datetime | None = None, **spec: Any) -> dict[str, Any]:
+                 created_by: Any = "", now: datetime | None = None, **spec: Any) -> Broadcast:
         """Validate, check against the guardrails and store a new broadcast; nothing is stored on refusal."""
         now = now or utcnow()
         fields = self._validated(
@@ -93,7 +94,7 @@ class Broadcasts:
             self._history(db, row["id"], "create", by, status, now)
         return self.get(row["id"])
 
-    def edit(self, broadcast_id: str, changes: dict[str, Any], by: Any = "", now: datetime | None = None) -> dict[str, Any]:
+    def edit(self, broadcast_id: str, changes: dict[str, Any], by: Any = "", now: datetime | None = None) -> Broadcast:
         """Change a broadcast; it is checked again and (unless a draft) goes back to approval."""
         now = now or utcnow()
         current = self._row(broadcast_id)
@@ -207,10 +208,10 @@ class Broadcasts:
         return [domain_broadcast(r, r["duration_s"]) for r in rows]
 
     # approval -------------------------------------------------------------------------
-    def submit(self, broadcast_id: str, by: Any = "", now: datetime | None = None) -> dict[str, Any]:
+    def submit(self, broadcast_id: str, by: Any = "", now: datetime | None = None) -> Broadcast:
         return self._transition(broadcast_id, ("draft",), "pending_approval", "submit", _person(by, "by", False), "", now)
 
-    def approve(self, broadcast_id: str, approver: Any, comment: Any = "", now: datetime | None = None) -> dict[str, Any]:
+    def approve(self, broadcast_id: str, approver: Any, comment: Any = "", now: datetime | None = None) -> Broadcast:
         """Approve, after checking again against everything approved since it was entered.
 
         Who may approve (the two-person rule) is the use case's check
@@ -241,11 +242,11 @@ class Broadcasts:
                               "ORDER BY id DESC LIMIT 1", [row["id"]]).fetchone()
         return Authorship(row["created_by"], bulletin[0] if bulletin else "", last[0] if last else "")
 
-    def reject(self, broadcast_id: str, approver: Any, comment: Any = "", now: datetime | None = None) -> dict[str, Any]:
+    def reject(self, broadcast_id: str, approver: Any, comment: Any = "", now: datetime | None = None) -> Broadcast:
         return self._transition(broadcast_id, ("draft", "pending_approval"), "rejected", "reject",
                                 _person(approver, "approver"), comment, now)
 
-    def cancel(self, broadcast_id: str, by: Any = "", now: datetime | None = None) -> dict[str, Any]:
+    def cancel(self, broadcast_id: str, by: Any = "", now: datetime | None = None) -> Broadcast:
         """Cancel what has not aired; an emergency that started stays on the record as sent."""
         row = self._row(broadcast_id)
         if row["priority"] == "emergency" and (row["kind"] == "emergency"
@@ -254,12 +255,12 @@ class Broadcasts:
                                             "để dừng loa, hãy dùng công tắc dừng khẩn.", "status")
         return self._transition(broadcast_id, EDITABLE, "cancelled", "cancel", _person(by, "by", False), "", now)
 
-    def withdraw(self, broadcast_id: str, by: Any = "", now: datetime | None = None) -> dict[str, Any]:
+    def withdraw(self, broadcast_id: str, by: Any = "", now: datetime | None = None) -> Broadcast:
         """Take a submitted broadcast back to draft before anyone decided on it."""
         return self._transition(broadcast_id, ("pending_approval",), "draft", "withdraw", _person(by, "by", False), "", now)
 
     def cancel_occurrence(self, broadcast_id: str, at: Any, by: Any, reason: Any,
-                          now: datetime | None = None) -> dict[str, Any]:
+                          now: datetime | None = None) -> Broadcast:
         """Cancel one occurrence (the slot opening ``at``) of a recurring or multi-slot broadcast; the rest still air.
 
         The instant joins the rule's ``cancelled`` set, so every later expansion (device
@@ -292,7 +293,7 @@ class Broadcasts:
         return self.get(broadcast_id)
 
     def _transition(self, broadcast_id: str, allowed: tuple[str, ...], status: str, action: str, by: str,
-                    comment: Any, now: datetime | None) -> dict[str, Any]:
+                    comment: Any, now: datetime | None) -> Broadcast:
         now = now or utcnow()
         if comment is None:
             comment = ""
@@ -323,7 +324,7 @@ class Broadcasts:
             raise NotFound("unknown_broadcast", f"Không có lịch phát '{broadcast_id}'.")
         return rows[0]
 
-    def get(self, broadcast_id: str) -> dict[str, Any]:
+    def get(self, broadcast_id: str) -> Broadcast:
         row = self._row(broadcast_id)
         with self.db.tx() as db:
             devices = [r[0] for r in db.execute(
@@ -332,7 +333,7 @@ class Broadcasts:
                                     "ORDER BY id", [broadcast_id]))
         return _view(row, devices, history)
 
-    def list(self, status: str | None = None) -> list[dict[str, Any]]:
+    def list(self, status: str | None = None) -> list[Broadcast]:
         if status is not None and status not in STATUSES:
             raise InputError("invalid_status", f"Trạng thái phải là một trong: {', '.join(STATUSES)}.", "status")
         with self.db.tx() as db:
@@ -343,19 +344,22 @@ class Broadcasts:
         return [self.get(i) for i in ids]
 
     def devices_of(self, broadcast_id: str) -> list[str]:
-        return self.get(broadcast_id)["devices"]
+        return list(self.get(broadcast_id).devices)
 
 
-def _view(row: dict[str, Any], devices: list[str], history: list[dict[str, Any]]) -> dict[str, Any]:
-    out = dict(row)
-    out["targets"] = json.loads(out.pop("targets_json"))
-    out["order"] = out.pop("order_no")
-    out["override"] = json.loads(out.pop("override_json")) if row["override_json"] else None
-    rule_json = out.pop("rule_json")
+
+def _view(row: dict[str, Any], devices: list[str], history: list[dict[str, Any]]) -> Broadcast:
+    rule = rule_vi = None
     if row["kind"] == "scheduled":
-        rule, _ = rule_of(row)
-        out["rule"] = json.loads(rule_json) if rule_json else rule.to_dict()
-        out["rule_vi"] = rule.describe_vi()
-    out["devices"] = devices
-    out["history"] = history
-    return out
+        parsed, _ = rule_of(row)
+        rule = json.loads(row["rule_json"]) if row["rule_json"] else parsed.to_dict()
+        rule_vi = parsed.describe_vi()
+    return Broadcast(
+        id=row["id"], bulletin_id=row["bulletin_id"], kind=row["kind"], status=row["status"], priority=row["priority"],
+        starts_at=row["starts_at"], ends_at=row["ends_at"], targets=tuple(json.loads(row["targets_json"])),
+        devices=tuple(devices), order=row["order_no"],
+        override=json.loads(row["override_json"]) if row["override_json"] else None, rule=rule, rule_vi=rule_vi,
+        created_at=row["created_at"], created_by=row["created_by"], decided_by=row["decided_by"],
+        decided_at=row["decided_at"], decision_comment=row["decision_comment"], updated_at=row["updated_at"],
+        late_until=row["late_until"], history=tuple(BroadcastChange(h["action"], h["by"], h["comment"], h["at"])
+                                                    for h in history))

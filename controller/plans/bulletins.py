@@ -17,6 +17,7 @@ from audio.settings import AudioSettings
 from controller.db import Database
 from controller.errors import InputError, NotFound
 from controller.ids import new_id
+from controller.plans.records import Bulletin, PreparedScript, RemovedLine
 from loaxa.wire_time import format_time, utcnow
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ class Bulletins:
         self.script_settings = script or ScriptSettings()
         self.commune = commune
 
-    def prepare(self, text: Any) -> dict[str, Any]:
+    def prepare(self, text: Any) -> PreparedScript:
         """The draft broadcast script of a pasted document, what was left out, and how it will be read."""
         text = _check_text(text, "text")
         doc = clean_document(text)
@@ -63,16 +64,12 @@ class Bulletins:
             script = build_script(doc, self.script_settings, self.commune or None)
         except ScriptError:
             raise InputError("nothing_to_read", "Sau khi lược bỏ phần thủ tục hành chính, bản tin không còn nội dung để đọc.", "text") from None
-        return {
-            "title": doc.title,
-            "script": script,
-            "removed": [{"text": r.text, "reason": r.reason, "line": r.line} for r in doc.removed],
-            "normalized": normalize(script, self.script_settings.dictionary(), self.local()).text,
-        }
+        return PreparedScript(doc.title, script, tuple(RemovedLine(r.text, r.reason, r.line) for r in doc.removed),
+                              normalize(script, self.script_settings.dictionary(), self.local()).text)
 
     def add(self, title: Any, text: Any, created_by: str = "", script: Any = None,
             progress: ProgressCallback | None = None,
-            on_stored: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+            on_stored: Callable[[dict[str, Any]], None] | None = None) -> Bulletin:
         """Validate, render and store a bulletin; on any failure nothing is stored.
 
         ``script`` is the text the official approved for reading (edited from the draft);
@@ -82,11 +79,11 @@ class Bulletins:
         """
         prepared = self.prepare(text)
         if script is None or (isinstance(script, str) and not script.strip()):
-            script = prepared["script"]
+            script = prepared.script
         script = _check_text(script, "script").strip()
         if not isinstance(title, str):
             raise InputError("invalid_title", "Tiêu đề không hợp lệ.", "title")
-        title = title.strip() or prepared["title"] or script.splitlines()[0][:120]
+        title = title.strip() or prepared.title or script.splitlines()[0][:120]
         if len(title) > MAX_TITLE_CHARS:
             raise InputError("title_too_long", f"Tiêu đề dài quá {MAX_TITLE_CHARS} ký tự.", "title")
         try:
@@ -102,7 +99,7 @@ class Bulletins:
             "text": text,
             "script": script,
             "media_sha256": media.sha256,
-            "removed_json": json.dumps(prepared["removed"], ensure_ascii=False),
+            "removed_json": json.dumps([r.to_dict() for r in prepared.removed], ensure_ascii=False),
             "created_at": format_time(utcnow()),
             "created_by": created_by,
         }
@@ -114,7 +111,7 @@ class Bulletins:
         return self.get(bulletin["id"])
 
     def add_recording(self, title: str, data: bytes, filename: str, created_by: str = "",
-                      progress: ProgressCallback | None = None) -> dict[str, Any]:
+                      progress: ProgressCallback | None = None) -> Bulletin:
         """A recorded announcement as the content: mastered like speech; unreadable audio stores nothing."""
         media = self.master_recording(data, filename, progress)
         bulletin = {"id": new_id("bt"), "title": title or Path(filename).stem, "text": f"[Bản ghi âm: {filename}]",
@@ -155,7 +152,7 @@ class Bulletins:
                 raise InputError("not_audio", "Tệp này không phải âm thanh đọc được (MP3, WAV, M4A, OGG), hoặc không có tiếng.",
                                  field, details=str(exc)) from None
 
-    def get(self, bulletin_id: str) -> dict[str, Any]:
+    def get(self, bulletin_id: str) -> Bulletin:
         with self.db.tx() as db:
             rows = list(db.query(
                 """SELECT b.*, m.ext, m.size, m.duration_s, m.engine, m.fallback_sha256 FROM bulletins b
@@ -164,30 +161,10 @@ class Bulletins:
             ))
         if not rows:
             raise NotFound("unknown_bulletin", f"Không có bản tin '{bulletin_id}'.")
-        row = rows[0]
-        return _bulletin_view(row)
+        return Bulletin.from_row(rows[0])
 
-    def list(self) -> list[dict[str, Any]]:
+    def list(self) -> list[Bulletin]:
         with self.db.tx() as db:
             ids = [r[0] for r in db.execute("SELECT id FROM bulletins ORDER BY created_at DESC").fetchall()]
         return [self.get(i) for i in ids]
 
-
-def _bulletin_view(row: dict[str, Any]) -> dict[str, Any]:
-    row["removed"] = json.loads(row.pop("removed_json", None) or "[]")
-    media = None
-    if row.get("media_sha256"):
-        media = {
-            "sha256": row["media_sha256"],
-            "ext": row.pop("ext"),
-            "size": row.pop("size"),
-            "duration_s": row.pop("duration_s"),
-            "engine": row.pop("engine"),
-            "offline_voice": row.get("engine") == "espeak",
-            "url": f"/media/{row['media_sha256']}.ogg",
-        }
-        fallback = row.pop("fallback_sha256", "")
-        if fallback:
-            media["mp3"] = {"sha256": fallback, "url": f"/media/{fallback}.mp3"}
-    row["media"] = media
-    return row

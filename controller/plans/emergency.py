@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any, Callable
 
@@ -37,6 +38,7 @@ from controller.db import Database
 from controller.plans.dispatch import Dispatcher
 from controller.errors import InputError
 from controller.plan_expansion import load_tree
+from controller.plans.records import Delivery, Emergency
 from controller.devices.registry import Registry
 from controller.reports.audit import AuditTrail
 from controller.devices.broker_tree import BrokerTree
@@ -84,7 +86,7 @@ class Emergencies:
 
     def trigger(self, targets: Any, triggered_by: Any, *, text: Any = None, bulletin_id: Any = None,
                 title: Any = "", reason: Any = "",
-                on_stored: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+                on_stored: Callable[[Emergency], None] | None = None) -> Emergency:
         """Play a bulletin (existing, or rendered from ``text`` now) at once on every targeted device.
 
         ``on_stored`` gets the emergency's record inside the transaction that stores it.
@@ -107,24 +109,24 @@ class Emergencies:
             bulletin = self.bulletins.add(title if isinstance(title, str) else "", text, who)
         else:
             raise InputError("no_content", "Cần nội dung hoặc một bản tin có sẵn để phát khẩn cấp.", "text")
-        media = bulletin["media"]
+        media = bulletin.media
         if not media:
             raise InputError("no_media", "Bản tin chưa có âm thanh để phát.", "bulletin_id")
 
         now = utcnow()
         broadcast_id = new_id("em")
-        item = PlayItem(item_id=broadcast_id, start=now, sha256=media["sha256"], size=media["size"], ext=media["ext"],
-                        duration_s=media["duration_s"], priority="emergency",
+        item = PlayItem(item_id=broadcast_id, start=now, sha256=media.sha256, size=media.size, ext=media.ext,
+                        duration_s=media.duration_s, priority="emergency",
                         volume=self.dispatcher.settings.emergency_min_volume,
                         expires_at=now + timedelta(seconds=self.dispatcher.settings.command_ttl_s),
-                        broadcast_id=broadcast_id, title=bulletin["title"][:200])
+                        broadcast_id=broadcast_id, title=bulletin.title[:200])
         late_until = now + self.late_window if self.late_window > timedelta(0) else None
         tree = load_tree(self.db)
         topics = sorted(("dev/" if tree.is_device(t) else "grp/") + t for t in tree.minimal_targets(targets))
         with self.db.tx() as db:
             db["broadcasts"].insert({
-                "id": broadcast_id, "bulletin_id": bulletin["id"], "starts_at": format_time(now),
-                "ends_at": format_time(now + timedelta(seconds=media["duration_s"])), "priority": "emergency",
+                "id": broadcast_id, "bulletin_id": bulletin.id, "starts_at": format_time(now),
+                "ends_at": format_time(now + timedelta(seconds=media.duration_s)), "priority": "emergency",
                 "targets_json": json.dumps(sorted(set(targets)), ensure_ascii=False), "status": "approved",
                 "kind": "emergency", "created_at": format_time(now), "created_by": who, "decided_by": who,
                 "decided_at": format_time(now), "decision_comment": reason, "updated_at": format_time(now),
@@ -138,7 +140,7 @@ class Emergencies:
                     for t in topics]
             record = {"id": broadcast_id, "broadcast_id": broadcast_id, "triggered_by": who, "reason": reason,
                       "topics_json": json.dumps(topics), "command_seqs_json": json.dumps(seqs),
-                      "sha256": media["sha256"], "sent_at": format_time(now),
+                      "sha256": media.sha256, "sent_at": format_time(now),
                       "expires_at": format_time(item.expires_at), "item_json": canonical_json(item.to_dict()).decode()}
             cut_off = {d: b for d, b in BrokerTree(self.db).cut_off_devices().items() if d in set(devices)}
             with self.db.tx() as db:
@@ -157,7 +159,7 @@ class Emergencies:
                           len(cut_off), ", ".join(sorted(set(cut_off.values()))))
         if late_until is not None and self.replan is not None:
             self.replan(devices)  # into the plans too, so a cluster offline now plays it when it reconnects
-        return {**self._view(record), "bulletin_id": bulletin["id"], "devices": devices}
+        return replace(self._view(record), bulletin_id=bulletin.id, devices=tuple(devices))
 
     def follow_up(self) -> None:
         """One round: confirm devices that reported the item started, re-send to the others, close expired ones."""
@@ -210,25 +212,19 @@ class Emergencies:
         if due:
             log.info("emergency %s sent again to %d device(s) not yet confirmed", bid, len(due))
 
-    def deliveries(self, broadcast_id: str) -> list[dict[str, Any]]:
+    def deliveries(self, broadcast_id: str) -> list[Delivery]:
         """Per device: ``pending`` (being re-sent), ``confirmed`` (it started) or ``unreached``."""
         with self.db.tx() as db:
-            return list(db.query("SELECT device_id, status, sends, last_sent_at, confirmed_at, cut_off_by "
+            return [Delivery(**r) for r in db.query("SELECT device_id, status, sends, last_sent_at, confirmed_at, cut_off_by "
                                  "FROM emergency_devices "
-                                 "WHERE broadcast_id = ? ORDER BY device_id", [broadcast_id]))
+                                 "WHERE broadcast_id = ? ORDER BY device_id", [broadcast_id])]
 
-    def list(self, limit: int = 100) -> list[dict[str, Any]]:
+    def list(self, limit: int = 100) -> list[Emergency]:
         with self.db.tx() as db:
             rows = list(db.query("SELECT * FROM emergencies ORDER BY sent_at DESC LIMIT ?", [limit]))
         return [self._view(r) for r in rows]
 
-    def _view(self, row: dict[str, Any]) -> dict[str, Any]:
-        out = dict(row)
-        out.pop("item_json", None)
-        out["topics"] = json.loads(out.pop("topics_json"))
-        out["command_seqs"] = json.loads(out.pop("command_seqs_json"))
-        out["delivery"] = self.deliveries(out["broadcast_id"])
-        out["unreached"] = [d["device_id"] for d in out["delivery"] if d["status"] == "unreached"]
-        out["cut_off"] = [{"device_id": d["device_id"], "broker": d["cut_off_by"]} for d in out["delivery"]
-                          if d["cut_off_by"] and d["status"] != "confirmed"]
-        return out
+    def _view(self, row: dict[str, Any]) -> Emergency:
+        return Emergency(row["id"], row["broadcast_id"], row["triggered_by"], row["reason"], row["sha256"],
+                         row["sent_at"], row["expires_at"], tuple(json.loads(row["topics_json"])),
+                         tuple(json.loads(row["command_seqs_json"])), tuple(self.deliveries(row["broadcast_id"])))

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 from controller.errors import InputError
 from controller.people.actor import Actor
 from controller.plan_expansion import load_tree
+from controller.plans.records import GuardrailRow, GuardrailUnit
 from schedules.errors import ScheduleInputError
 from schedules.form_entry import parse_clock
 
@@ -76,7 +77,7 @@ def values_from_form(form: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def overview(c: Controller, actor: Actor) -> list[dict[str, Any]]:
+def overview(c: Controller, actor: Actor) -> list[GuardrailUnit]:
     """Every unit of the actor's scope with its own values, what is in force, and which unit sets each."""
     tree = load_tree(c.db)
     names = {u.id: u.name for u in c.registry.units()}
@@ -87,13 +88,11 @@ def overview(c: Controller, actor: Actor) -> list[dict[str, Any]]:
         view = c.guardrails.view(tree, unit.id)
         rows = []
         for f in FIELDS:
-            own = view["own"].get(f.name)
-            effective = view["effective"].get(f.name)
-            rows.append({"name": f.name, "label": f.label, "kind": f.kind,
-                         "own": "" if own is None else ("không" if own == "" else own),
-                         "effective": _shown(effective, f.kind),
-                         "set_by": names.get(view["set_by"].get(f.name, ""), "mặc định của hệ thống")})
-        out.append({"unit_id": unit.id, "name": unit.name, "level": unit.level, "rows": rows})
+            own = view.own.get(f.name)
+            rows.append(GuardrailRow(f.name, f.label, f.kind, "" if own is None else ("không" if own == "" else own),
+                                     _shown(view.effective.get(f.name), f.kind),
+                                     names.get(view.set_by.get(f.name, ""), "mặc định của hệ thống")))
+        out.append(GuardrailUnit(unit.id, unit.name, unit.level, tuple(rows)))
     return out
 
 

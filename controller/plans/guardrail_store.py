@@ -15,6 +15,7 @@ from typing import Any
 
 from controller.db import Database
 from controller.errors import InputError, NotFound
+from controller.plans.records import GuardrailView
 from loaxa.wire_time import format_time, utcnow
 from schedules.errors import ScheduleInputError
 from schedules.guardrails import GuardrailPolicy, Guardrails
@@ -48,7 +49,7 @@ class GuardrailStore:
     def policy(self) -> GuardrailPolicy:
         return GuardrailPolicy(self.settings.guardrails(), self.overrides())
 
-    def view(self, tree: AdminTree, unit_id: str) -> dict[str, Any]:
+    def view(self, tree: AdminTree, unit_id: str) -> GuardrailView:
         """What a unit sets itself, what is in force for it, and which unit each value comes from."""
         if unit_id not in tree or tree.is_device(unit_id):
             raise NotFound("unknown_unit", f"Không có đơn vị '{unit_id}'.")
@@ -58,14 +59,10 @@ class GuardrailStore:
         for uid in reversed(chain):
             for key in overrides.get(uid, {}):
                 source[key] = uid
-        return {
-            "unit_id": unit_id,
-            "own": overrides.get(unit_id, {}),
-            "effective": guardrails_to_dict(self.policy().for_unit(tree, unit_id)),
-            "set_by": source,
-        }
+        return GuardrailView(unit_id, overrides.get(unit_id, {}),
+                             guardrails_to_dict(self.policy().for_unit(tree, unit_id)), source)
 
-    def put(self, tree: AdminTree, unit_id: str, values: Any, updated_by: str = "") -> dict[str, Any]:
+    def put(self, tree: AdminTree, unit_id: str, values: Any, updated_by: str = "") -> GuardrailView:
         """Replace a unit's own overrides; ``{}`` returns it to pure inheritance."""
         if unit_id not in tree or tree.is_device(unit_id):
             raise NotFound("unknown_unit", f"Không có đơn vị '{unit_id}'.")

@@ -34,6 +34,7 @@ from controller.config import PlanSettings
 from controller.db import Database
 from controller.plans.dispatch import Dispatcher
 from controller.plan_expansion import rule_of
+from controller.plans.records import ScheduledJob
 from loaxa.logs import log_context
 from loaxa.wire_time import format_time, parse_time, utcnow
 
@@ -135,9 +136,9 @@ class JobRunner:
         if _runner is self:
             _runner = None
 
-    def jobs(self) -> list[dict[str, Any]]:
-        return [{"id": j.id, "next_run_at": format_time(t) if (t := getattr(j, "next_run_time", None)) else None,
-                 "func": j.func_ref, "args": list(j.args)} for j in self.scheduler.get_jobs()]
+    def jobs(self) -> list[ScheduledJob]:
+        return [ScheduledJob(j.id, format_time(t) if (t := getattr(j, "next_run_time", None)) else None, j.func_ref,
+                             tuple(j.args)) for j in self.scheduler.get_jobs()]
 
     # plans ----------------------------------------------------------------------------
     def rebuild(self, device_ids: list[str] | None = None) -> int:

@@ -18,6 +18,7 @@ from typing import Any
 from controller.db import Database
 from controller.plans.dispatch import Dispatcher
 from controller.devices.broker_tree import BrokerTree
+from controller.plans.records import CutOff, NotReady, ReadinessSlot, Skipped
 from loaxa.wire_time import format_time
 
 
@@ -41,7 +42,7 @@ def device_status(db: Database) -> dict[str, dict[str, Any]]:
 
 
 def readiness(db: Database, dispatcher: Dispatcher, now: datetime, hours: float = 24.0,
-              limit: int = 50, low_volume_fault: int = 0) -> list[dict[str, Any]]:
+              limit: int = 50, low_volume_fault: int = 0) -> list[ReadinessSlot]:
     """The next ``limit`` broadcast slots within ``hours``, each with its devices sorted by readiness.
 
     A pole turned down below ``low_volume_fault`` is not ready (``low_volume``): it would play
@@ -63,32 +64,30 @@ def readiness(db: Database, dispatcher: Dispatcher, now: datetime, hours: float 
                                            "devices": set()})
             entry["starts_at"] = min(entry["starts_at"], item.start)
             entry["devices"].add(plan.device_id)
-    skipped: dict[str, list[dict[str, str]]] = defaultdict(list)
+    skipped: dict[str, list[Skipped]] = defaultdict(list)
     for s in plan_set.expansion.skipped:
         if now <= s.slot_utc < until:
-            skipped[_slot_key(s.occurrence_key)].append({"device_id": s.device_id, "code": s.code})
-    out = []
+            skipped[_slot_key(s.occurrence_key)].append(Skipped(s.device_id, s.code))
+    out: list[ReadinessSlot] = []
     for entry in sorted(slots.values(), key=lambda e: (e["starts_at"], e["key"]))[:limit]:
-        ready, not_ready, offline = [], [], []
+        ready: list[str] = []
+        not_ready: list[NotReady] = []
+        offline: list[str] = []
         for device_id in sorted(entry["devices"]):
             st = status.get(device_id)
             if device_id in cut_off or st is None or not st["online"]:
                 offline.append(device_id)
             elif st["applied"] < st["issued"]:
-                not_ready.append({"device_id": device_id, "reason": "plan_not_applied",
-                                  "detail": f"applied v{st['applied']}, issued v{st['issued']}"})
+                not_ready.append(NotReady(device_id, "plan_not_applied", f"applied v{st['applied']}, issued v{st['issued']}"))
             elif entry["sha256"] in st["missing"]:
-                not_ready.append({"device_id": device_id, "reason": "media_missing", "detail": entry["sha256"]})
+                not_ready.append(NotReady(device_id, "media_missing", entry["sha256"]))
             elif entry["priority"] != "emergency" and isinstance(st["volume"], int) and st["volume"] < low_volume_fault:
-                not_ready.append({"device_id": device_id, "reason": "low_volume", "detail": f"{st['volume']}%"})
+                not_ready.append(NotReady(device_id, "low_volume", f"{st['volume']}%"))
             else:
                 ready.append(device_id)
-        out.append({
-            "broadcast_id": entry["broadcast_id"], "occurrence": entry["key"], "title": entry["title"],
-            "priority": entry["priority"], "starts_at": format_time(entry["starts_at"]),
-            "ready": ready, "not_ready": not_ready, "offline": offline,
-            "skipped": sorted(skipped.get(entry["key"], []), key=lambda s: s["device_id"]),
-            "cut_off": [{"device_id": d, "broker": cut_off[d]} for d in offline if d in cut_off],
-            "counts": {"ready": len(ready), "not_ready": len(not_ready), "offline": len(offline)},
-        })
+        out.append(ReadinessSlot(
+            entry["broadcast_id"], entry["key"], entry["title"], entry["priority"], format_time(entry["starts_at"]),
+            tuple(ready), tuple(not_ready), tuple(offline),
+            tuple(sorted(skipped.get(entry["key"], []), key=lambda s: s.device_id)),
+            tuple(CutOff(d, cut_off[d]) for d in offline if d in cut_off)))
     return out

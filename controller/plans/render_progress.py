@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 from audio.progress import ProgressCallback, RenderProgress
 from controller.errors import InputError, NotFound
+from controller.plans.records import RenderStep
 
 PROGRESS_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 ENGINE_NAMES = {"gtts": "giọng Google", "espeak": "giọng đọc ngoại tuyến", "upload": "bản ghi âm"}
@@ -88,8 +89,8 @@ class RenderProgressRegistry:
 
         return report
 
-    def get(self, progress_id: Any, owner: str) -> dict[str, Any]:
-        """The latest step as JSON; another user's or an unknown/expired id is not found."""
+    def get(self, progress_id: Any, owner: str) -> RenderStep:
+        """The latest step; another user's or an unknown/expired id is not found."""
         progress_id = check_progress_id(progress_id)
         with self._lock:
             self._expire()
@@ -97,14 +98,9 @@ class RenderProgressRegistry:
         if entry is None or entry.owner != owner:
             raise NotFound("unknown_progress", "Không có tiến độ tạo âm thanh nào với mã này (có thể đã hết hạn).")
         event = entry.event
-        return {
-            "stage": event.stage if event else "preparing",
-            "done": event.done if event else 0,
-            "total": event.total if event else 0,
-            "engine": event.engine if event else "",
-            "fraction": round(event.fraction, 3) if event else 0.0,
-            "message": describe(event),
-        }
+        if event is None:
+            return RenderStep("preparing", 0, 0, "", 0.0, describe(event))
+        return RenderStep(event.stage, event.done, event.total, event.engine, round(event.fraction, 3), describe(event))
 
     def __len__(self) -> int:
         with self._lock:

@@ -12,7 +12,7 @@ transaction covers storing it.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Mapping
 
@@ -20,8 +20,12 @@ from controller.errors import InputError, NotFound, Refused
 from controller.people import access
 from controller.people.actor import Actor
 from controller.plan_expansion import load_tree
+from controller.plans.records import (Broadcast, Bulletin, Emergency, EmergencyDevice, EmergencyStatus,
+                                     GuardrailUnit, GuardrailView, IssuedPlan, LinkDown, ReadinessSlot,
+                                     RelayProgramme, ScheduledRelay, ScheduleFacts)
 
 if TYPE_CHECKING:
+    from controller.plans.uploads import ReadUpload
     from controller.service import Controller
 
 SCHEDULE_FIELDS = ("rule", "rule_text", "repeats", "repeat_gap_s", "order", "override", "draft")
@@ -30,23 +34,9 @@ EDIT_FIELDS = ("bulletin_id", "starts_at", "rule", "rule_text", "repeats", "repe
 EMERGENCY_CONTENT = ("text", "bulletin_id", "title", "reason")
 
 
-@dataclass(frozen=True)
-class IssuedPlan:
-    """The plan last issued to a device: its version, when, and the signed body."""
-
-    device_id: str
-    plan_version: int
-    issued_at: str
-    plan: Mapping[str, Any]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"device_id": self.device_id, "plan_version": self.plan_version, "issued_at": self.issued_at,
-                "plan": self.plan}
-
-
 # -- bulletins ----------------------------------------------------------------------------
 def add_bulletin(c: Controller, actor: Actor, title: Any, text: Any, script: Any = None,
-                 progress_id: Any = None, ocr_ack: Any = False) -> dict[str, Any]:
+                 progress_id: Any = None, ocr_ack: Any = False) -> Bulletin:
     """Render and store a bulletin by ``actor``; with ``progress_id`` they can follow the render.
 
     Text read by OCR with low-confidence words (:func:`read_intake`) is refused until the
@@ -74,14 +64,14 @@ def add_bulletin(c: Controller, actor: Actor, title: Any, text: Any, script: Any
 
 
 def add_recording(c: Controller, actor: Actor, title: str, data: bytes, filename: str,
-                  progress_id: Any = None) -> dict[str, Any]:
+                  progress_id: Any = None) -> Bulletin:
     """A recorded announcement as a bulletin's content instead of synthesized speech."""
     access.require_permission(actor, "draft")
     progress = c.render_progress.start(progress_id, actor.username) if progress_id and actor.signed_in else None
     return c.bulletins.add_recording(title, data, filename, actor.username, progress)
 
 
-def read_intake(c: Controller, actor: Actor, data: bytes, filename: str, progress_id: Any = None) -> dict[str, Any]:
+def read_intake(c: Controller, actor: Actor, data: bytes, filename: str, progress_id: Any = None) -> ReadUpload:
     """Read an upload for the compose page; its low-confidence OCR words must be acknowledged before a preview."""
     from controller.plans.uploads import read_upload
 
@@ -89,17 +79,17 @@ def read_intake(c: Controller, actor: Actor, data: bytes, filename: str, progres
     progress = c.render_progress.start(progress_id, actor.username) if progress_id and actor.signed_in else None
     upload = read_upload(data, filename, progress=progress)
     c.ocr_checks.note(actor.username, upload.text, tuple(w["text"] for w in upload.low_confidence))
-    return upload.to_dict()
+    return upload
 
 
-def visible_bulletins(c: Controller, actor: Actor) -> list[dict[str, Any]]:
+def visible_bulletins(c: Controller, actor: Actor) -> list[Bulletin]:
     """Bulletins by the actor or by people of their subtree."""
-    return [b for b in c.bulletins.list() if access.may_see_person(actor, c.users, b.get("created_by", ""))]
+    return [b for b in c.bulletins.list() if access.may_see_person(actor, c.users, b.created_by)]
 
 
-def visible_bulletin(c: Controller, actor: Actor, bulletin_id: str) -> dict[str, Any]:
+def visible_bulletin(c: Controller, actor: Actor, bulletin_id: str) -> Bulletin:
     bulletin = c.bulletins.get(bulletin_id)
-    if not access.may_see_person(actor, c.users, bulletin.get("created_by", "")):
+    if not access.may_see_person(actor, c.users, bulletin.created_by):
         raise access.Refused("out_of_scope", "Bản tin này nằm ngoài đơn vị bạn phụ trách.")
     return bulletin
 
@@ -122,26 +112,26 @@ def require_readable_bulletin(c: Controller, bulletin_id: Any, person: str) -> N
     if user is None or not isinstance(bulletin_id, str):
         return
     try:
-        author = c.bulletins.get(bulletin_id).get("created_by", "")
+        author = c.bulletins.get(bulletin_id).created_by
     except NotFound:
         return  # the domain reports it
     if not c.users.may_read_work_of(user, author):
         raise Refused("out_of_scope", "Bản tin này nằm ngoài đơn vị bạn phụ trách.", "bulletin_id")
 
 
-def broadcast_in_scope(c: Controller, actor: Actor, broadcast_id: str) -> dict[str, Any]:
+def broadcast_in_scope(c: Controller, actor: Actor, broadcast_id: str) -> Broadcast:
     """A broadcast whose devices all lie in the actor's subtree (else refused)."""
     bc = c.broadcasts.get(broadcast_id)
-    access.require_devices(actor, bc["devices"])
+    access.require_devices(actor, list(bc.devices))
     return bc
 
 
-def visible_broadcasts(c: Controller, actor: Actor, status: str | None = None) -> list[dict[str, Any]]:
-    return [b for b in c.broadcasts.list(status) if actor.scope.covers(b["devices"])]
+def visible_broadcasts(c: Controller, actor: Actor, status: str | None = None) -> list[Broadcast]:
+    return [b for b in c.broadcasts.list(status) if actor.scope.covers(list(b.devices))]
 
 
 def schedule_broadcast(c: Controller, actor: Actor, bulletin_id: Any, starts_at: Any = None, targets: Any = None,
-                       priority: Any = "normal", confirm_duplicate: Any = False, **spec: Any) -> dict[str, Any]:
+                       priority: Any = "normal", confirm_duplicate: Any = False, **spec: Any) -> Broadcast:
     """Check and store a broadcast by ``actor``; it reaches plans once approved (at once with ``auto_approve``).
 
     The same bulletin already scheduled for one of the same slots on one of the same devices
@@ -158,19 +148,18 @@ def schedule_broadcast(c: Controller, actor: Actor, bulletin_id: Any, starts_at:
     spec = _with_override_by(c, actor, spec)
     with c.db.tx():
         bc = c.broadcasts.schedule(bulletin_id, starts_at, targets, priority, actor.username, **spec)
-        twins = refuse_duplicates(c, bc, confirm_duplicate) if bc["priority"] != "emergency" else []
+        twins = refuse_duplicates(c, bc, confirm_duplicate) if bc.priority != "emergency" else []
         if twins:
-            c.audit.record(actor, "broadcast_duplicate_confirmed", bc["id"],
-                           {"duplicates": [t["broadcast_id"] for t in twins]})
-        c.audit.record(actor, "emergency" if bc["priority"] == "emergency" else "broadcast_scheduled", bc["id"],
-                       {"targets": bc["targets"], "starts_at": bc["starts_at"],
-                        **({"override": bc["override"]} if bc.get("override") else {})})
+            c.audit.record(actor, "broadcast_duplicate_confirmed", bc.id, {"duplicates": [t.broadcast_id for t in twins]})
+        c.audit.record(actor, "emergency" if bc.priority == "emergency" else "broadcast_scheduled", bc.id,
+                       {"targets": list(bc.targets), "starts_at": bc.starts_at,
+                        **({"override": dict(bc.override)} if bc.override else {})})
     return c.replan(bc)
 
 
 def schedule_relay(c: Controller, actor: Actor, source_id: Any, starts_at: Any = None, targets: Any = None,
                    priority: Any = "normal", title: Any = None, duration_min: Any = None, duration_s: Any = None,
-                   **spec: Any) -> dict[str, Any]:
+                   **spec: Any) -> ScheduledRelay:
     """A relay programme ("Tiếp sóng VOV1, 06:00–06:30 hằng ngày"): its bulletin and its broadcast in one step.
 
     Both are stored in one transaction with their audit entries, so a slot the guardrails refuse
@@ -190,9 +179,9 @@ def schedule_relay(c: Controller, actor: Actor, source_id: Any, starts_at: Any =
             on_stored=lambda b: c.audit.record(actor, "relay_programme_added", b["id"],
                                                {"source_id": b["relay_source_id"], "duration_s": seconds}))
         bc = c.broadcasts.schedule(bulletin["id"], starts_at, targets, priority, actor.username, **spec)
-        c.audit.record(actor, "emergency" if bc["priority"] == "emergency" else "broadcast_scheduled", bc["id"],
-                       {"targets": bc["targets"], "starts_at": bc["starts_at"], "relay_source_id": source_id})
-    return {**c.replan(bc), "relay": {"source_id": source_id, "duration_s": seconds, "title": bulletin["title"]}}
+        c.audit.record(actor, "emergency" if bc.priority == "emergency" else "broadcast_scheduled", bc.id,
+                       {"targets": list(bc.targets), "starts_at": bc.starts_at, "relay_source_id": source_id})
+    return ScheduledRelay(c.replan(bc), RelayProgramme(source_id, seconds, bulletin["title"]))
 
 
 def _with_override_by(c: Controller, actor: Actor, spec: dict[str, Any]) -> dict[str, Any]:
@@ -213,7 +202,7 @@ def _with_override_by(c: Controller, actor: Actor, spec: dict[str, Any]) -> dict
     return {**spec, "override": override}
 
 
-def schedule_form_facts(c: Controller, actor: Actor, bulletin_id: Any, form: Mapping[str, Any]) -> dict[str, Any]:
+def schedule_form_facts(c: Controller, actor: Actor, bulletin_id: Any, form: Mapping[str, Any]) -> ScheduleFacts:
     """Length, occurrence count and dates the schedule form will produce (see :mod:`controller.plans.schedule_facts`)."""
     from controller.plans.schedule_facts import form_preview
 
@@ -223,11 +212,11 @@ def schedule_form_facts(c: Controller, actor: Actor, bulletin_id: Any, form: Map
     return form_preview(c, bulletin_id, form)
 
 
-def edit_broadcast(c: Controller, actor: Actor, broadcast_id: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+def edit_broadcast(c: Controller, actor: Actor, broadcast_id: str, fields: Mapping[str, Any]) -> Broadcast:
     """Change the editable ``fields`` of a broadcast; it is checked again and goes back to approval."""
     access.require_permission(actor, "draft")
     with c.db.tx():
-        before = broadcast_in_scope(c, actor, broadcast_id)["devices"]
+        before = list(broadcast_in_scope(c, actor, broadcast_id).devices)
         changes = _with_override_by(c, actor, {k: fields[k] for k in EDIT_FIELDS if k in fields})
         if not changes:
             raise InputError("nothing_to_change", f"Không có gì để sửa; các trường sửa được: {', '.join(EDIT_FIELDS)}.")
@@ -241,7 +230,7 @@ def edit_broadcast(c: Controller, actor: Actor, broadcast_id: str, fields: Mappi
     return c.replan(bc, before)
 
 
-def reschedule_from_form(c: Controller, actor: Actor, broadcast_id: str, form: Any) -> dict[str, Any]:
+def reschedule_from_form(c: Controller, actor: Actor, broadcast_id: str, form: Any) -> Broadcast:
     """New timing for a broadcast from the schedule form's fields (as typed); it goes back to approval."""
     from controller.plans.schedule_facts import timing_from_form
 
@@ -249,7 +238,7 @@ def reschedule_from_form(c: Controller, actor: Actor, broadcast_id: str, form: A
         raise InputError("invalid_schedule", "Biểu mẫu lịch phát không hợp lệ.", "start_date")
     access.require_permission(actor, "draft")
     current = broadcast_in_scope(c, actor, broadcast_id)
-    if not actor.can("approve") and current["created_by"] not in ("", actor.username):
+    if not actor.can("approve") and current.created_by not in ("", actor.username):
         raise Refused("not_author", "Chỉ người soạn lịch phát mới sửa được lịch này.", "status")
     timing = timing_from_form(form)
     fields: dict[str, Any] = {"rule": timing["rule"]} if "rule" in timing else {
@@ -257,7 +246,7 @@ def reschedule_from_form(c: Controller, actor: Actor, broadcast_id: str, form: A
     return edit_broadcast(c, actor, broadcast_id, fields)
 
 
-def submit_broadcast(c: Controller, actor: Actor, broadcast_id: str) -> dict[str, Any]:
+def submit_broadcast(c: Controller, actor: Actor, broadcast_id: str) -> Broadcast:
     access.require_permission(actor, "draft")
     with c.db.tx():
         broadcast_in_scope(c, actor, broadcast_id)
@@ -266,27 +255,27 @@ def submit_broadcast(c: Controller, actor: Actor, broadcast_id: str) -> dict[str
     return c.replan(bc)
 
 
-def approve_broadcast(c: Controller, actor: Actor, broadcast_id: str, comment: Any = "") -> dict[str, Any]:
+def approve_broadcast(c: Controller, actor: Actor, broadcast_id: str, comment: Any = "") -> Broadcast:
     """Approve, by someone other than the author (unless the two-person rule is off)."""
     access.require_permission(actor, "approve")
     with c.db.tx():
         broadcast_in_scope(c, actor, broadcast_id)
         access.check_two_person(actor, c.broadcasts.authorship(broadcast_id), c.config.people.two_person_rule)
         bc = c.broadcasts.approve(broadcast_id, actor.username, comment)
-        c.audit.record(actor, "broadcast_approved", broadcast_id, {"comment": bc["decision_comment"]})
+        c.audit.record(actor, "broadcast_approved", broadcast_id, {"comment": bc.decision_comment})
     return c.replan(bc)
 
 
-def reject_broadcast(c: Controller, actor: Actor, broadcast_id: str, comment: Any = "") -> dict[str, Any]:
+def reject_broadcast(c: Controller, actor: Actor, broadcast_id: str, comment: Any = "") -> Broadcast:
     access.require_permission(actor, "approve")
     with c.db.tx():
         broadcast_in_scope(c, actor, broadcast_id)
         bc = c.broadcasts.reject(broadcast_id, actor.username, comment)
-        c.audit.record(actor, "broadcast_rejected", broadcast_id, {"comment": bc["decision_comment"]})
+        c.audit.record(actor, "broadcast_rejected", broadcast_id, {"comment": bc.decision_comment})
     return c.replan(bc)
 
 
-def cancel_broadcast(c: Controller, actor: Actor, broadcast_id: str) -> dict[str, Any]:
+def cancel_broadcast(c: Controller, actor: Actor, broadcast_id: str) -> Broadcast:
     """Cancel a broadcast (``DELETE /api/broadcasts/<id>`` and ``POST …/cancel`` both come here).
 
     Approvers cancel any broadcast of their area; an editor only those they scheduled.
@@ -294,35 +283,35 @@ def cancel_broadcast(c: Controller, actor: Actor, broadcast_id: str) -> dict[str
     access.require_permission(actor, "draft")
     with c.db.tx():
         current = broadcast_in_scope(c, actor, broadcast_id)
-        if not actor.can("approve") and current["created_by"] not in ("", actor.username):
+        if not actor.can("approve") and current.created_by not in ("", actor.username):
             raise Refused("not_author", "Chỉ người duyệt hoặc người soạn lịch phát mới hủy được lịch phát này.", "status")
-        if current["priority"] == "emergency" and not actor.can("emergency"):
+        if current.priority == "emergency" and not actor.can("emergency"):
             raise Refused("forbidden", "Chỉ người có quyền phát khẩn cấp mới hủy được lịch phát khẩn cấp.", "priority")
         bc = c.broadcasts.cancel(broadcast_id, actor.username)
         c.audit.record(actor, "broadcast_cancelled", broadcast_id)
     return c.replan(bc)
 
 
-def withdraw_broadcast(c: Controller, actor: Actor, broadcast_id: str) -> dict[str, Any]:
+def withdraw_broadcast(c: Controller, actor: Actor, broadcast_id: str) -> Broadcast:
     """Take a submitted broadcast back to draft (to edit it) before the leader decided; its author or an approver."""
     access.require_permission(actor, "draft")
     with c.db.tx():
         current = broadcast_in_scope(c, actor, broadcast_id)
-        if current["created_by"] != actor.username and not actor.can("approve"):
+        if current.created_by != actor.username and not actor.can("approve"):
             raise Refused("not_author", "Chỉ người soạn lịch phát mới rút lại được.", "status")
         bc = c.broadcasts.withdraw(broadcast_id, actor.username)
         c.audit.record(actor, "broadcast_withdrawn", broadcast_id)
     return c.replan(bc)
 
 
-def cancel_occurrence(c: Controller, actor: Actor, broadcast_id: str, at: Any, reason: Any) -> dict[str, Any]:
+def cancel_occurrence(c: Controller, actor: Actor, broadcast_id: str, at: Any, reason: Any) -> Broadcast:
     """Cancel one occurrence of a broadcast: approvers, or the editor who scheduled it; the rest still air."""
     access.require_permission(actor, "draft")
     with c.db.tx():
         current = broadcast_in_scope(c, actor, broadcast_id)
-        if not actor.can("approve") and current["created_by"] != actor.username:
+        if not actor.can("approve") and current.created_by != actor.username:
             raise Refused("forbidden", "Chỉ người duyệt hoặc người soạn lịch phát mới hủy được buổi phát.", "status")
-        if current["priority"] == "emergency" and not actor.can("emergency"):
+        if current.priority == "emergency" and not actor.can("emergency"):
             raise Refused("forbidden", "Chỉ người có quyền phát khẩn cấp mới hủy được lịch phát khẩn cấp.", "priority")
         bc = c.broadcasts.cancel_occurrence(broadcast_id, at, actor.username, reason)
         c.audit.record(actor, "broadcast_occurrence_cancelled", broadcast_id,
@@ -331,29 +320,29 @@ def cancel_occurrence(c: Controller, actor: Actor, broadcast_id: str, at: Any, r
 
 
 # -- emergencies --------------------------------------------------------------------------
-def trigger_emergency(c: Controller, actor: Actor, targets: Any, content: Mapping[str, Any]) -> dict[str, Any]:
+def trigger_emergency(c: Controller, actor: Actor, targets: Any, content: Mapping[str, Any]) -> Emergency:
     """Play at once on every targeted device of the actor's subtree; the audit entry commits with the record."""
     access.require_permission(actor, "emergency")
     access.require_targets(actor, targets)
     require_readable_bulletin(c, content.get("bulletin_id"), actor.username)
 
-    def audit(em: Mapping[str, Any]) -> None:
-        c.audit.record(actor, "emergency", em["broadcast_id"],
-                       {"targets": targets, "topics": em["topics"], "reason": em["reason"]})
+    def audit(em: Emergency) -> None:
+        c.audit.record(actor, "emergency", em.broadcast_id, {"targets": targets, "topics": list(em.topics),
+                                                             "reason": em.reason})
 
     picked = {k: content[k] for k in EMERGENCY_CONTENT if k in content}
     return c.emergencies.trigger(targets, actor.username, on_stored=audit, **picked)
 
 
-def visible_emergencies(c: Controller, actor: Actor) -> list[dict[str, Any]]:
+def visible_emergencies(c: Controller, actor: Actor) -> list[Emergency]:
     """Emergencies whose devices all lie in the actor's subtree (the rule broadcasts follow)."""
-    return [e for e in c.emergencies.list() if actor.scope.covers(c.broadcasts.devices_of(e["broadcast_id"]))]
+    return [e for e in c.emergencies.list() if actor.scope.covers(c.broadcasts.devices_of(e.broadcast_id))]
 
 
 EMERGENCY_STAGES = ("delivered", "started", "finished", "interrupted", "failed", "skipped")
 
 
-def emergency_status(c: Controller, actor: Actor, broadcast_id: str) -> dict[str, Any]:
+def emergency_status(c: Controller, actor: Actor, broadcast_id: str) -> EmergencyStatus:
     """Per targeted device: its link, the furthest stage it reported, and whether it confirmed.
 
     A device that has reported nothing is ``waiting`` while the controller still re-sends
@@ -365,56 +354,50 @@ def emergency_status(c: Controller, actor: Actor, broadcast_id: str) -> dict[str
     from controller.devices.use_cases import devices_in_scope
 
     bc = c.broadcasts.get(broadcast_id)
-    if bc.get("kind") != "emergency":
+    if bc.kind != "emergency":
         raise NotFound("unknown_emergency", f"Không có lệnh khẩn cấp '{broadcast_id}'.")
-    access.require_devices(actor, bc["devices"])
+    access.require_devices(actor, list(bc.devices))
     devices = {d.id: d for d in devices_in_scope(c, actor)}
     events = c.playback(broadcast_id=broadcast_id, limit=5000)
     stage: dict[str, tuple[str, str]] = {}
     for e in sorted(events, key=lambda e: e["id"]):
         if e["kind"] in EMERGENCY_STAGES:
             stage[e["device_id"]] = (e["kind"], e["reason"] or "")
-    delivery = {d["device_id"]: d for d in c.emergencies.deliveries(broadcast_id)}
-    cut_off = {k: d["cut_off_by"] for k, d in delivery.items() if d.get("cut_off_by")}
+    delivery = {d.device_id: d for d in c.emergencies.deliveries(broadcast_id)}
     cut_off_now = c.broker_tree.cut_off_devices()
     rows = []
-    for device_id in bc["devices"]:
+    for device_id in bc.devices:
         d = devices.get(device_id)
-        sent = delivery.get(device_id, {})
-        fallback = "unreached" if sent.get("status") == "unreached" else "waiting"
+        sent = delivery.get(device_id)
+        fallback = "unreached" if sent and sent.status == "unreached" else "waiting"
         kind, reason = stage.get(device_id, (fallback, ""))
-        link_down = cut_off_now.get(device_id) or (cut_off.get(device_id) if device_id not in stage else None)
-        rows.append({"device_id": device_id, "name": d.name if d else device_id,
-                     "online": bool(d and d.online) and not cut_off_now.get(device_id),
-                     "link": (d.link if d else None) or "unknown", "last_seen": d.last_seen if d else None, "stage": kind,
-                     "reason": reason, "reason_text": reason_text(reason), "delivery": sent.get("status", "pending"),
-                     "sends": sent.get("sends", 0), "confirmed_at": sent.get("confirmed_at"), "cut_off_by": link_down})
-    done = sum(1 for r in rows if r["stage"] in ("started", "finished"))
-    open_ = sum(1 for r in rows if r["stage"] in ("waiting", "delivered", "started"))
-    return {"broadcast_id": broadcast_id, "sent_at": bc["starts_at"], "devices": rows,
-            "counts": {"total": len(rows), "playing_or_done": done,
-                       "unreached": sum(1 for r in rows if r["stage"] == "unreached"), "open": open_,
-                       "cut_off": sum(1 for r in rows if r["cut_off_by"])}}
+        link_down = cut_off_now.get(device_id) or (sent.cut_off_by if sent and device_id not in stage else None)
+        rows.append(EmergencyDevice(
+            device_id, d.name if d else device_id, bool(d and d.online) and not cut_off_now.get(device_id),
+            (d.link if d else None) or "unknown", d.last_seen if d else None, kind, reason, reason_text(reason),
+            sent.status if sent else "pending", sent.sends if sent else 0, sent.confirmed_at if sent else None,
+            link_down or None))
+    return EmergencyStatus(broadcast_id, bc.starts_at, tuple(rows))
 
 
 # -- guardrails, readiness, plans ---------------------------------------------------------
-def guardrails_of(c: Controller, actor: Actor, unit_id: str) -> dict[str, Any]:
+def guardrails_of(c: Controller, actor: Actor, unit_id: str) -> GuardrailView:
     access.require_unit(actor, unit_id)
     return c.guardrails.view(load_tree(c.db), unit_id)
 
 
-def put_guardrails(c: Controller, actor: Actor, unit_id: str, values: Any) -> dict[str, Any]:
+def put_guardrails(c: Controller, actor: Actor, unit_id: str, values: Any) -> GuardrailView:
     """Set a unit's own guardrail values; every plan is rebuilt with them."""
     access.require_permission(actor, "manage")
     access.require_unit(actor, unit_id)
     with c.db.tx():
         view = c.guardrails.put(load_tree(c.db), unit_id, values, actor.username)
-        c.audit.record(actor, "guardrails_changed", unit_id, {"values": view["own"]})
+        c.audit.record(actor, "guardrails_changed", unit_id, {"values": dict(view.own)})
     c.jobs.rebuild()
     return view
 
 
-def guardrails_page(c: Controller, actor: Actor) -> list[dict[str, Any]]:
+def guardrails_page(c: Controller, actor: Actor) -> list[GuardrailUnit]:
     """The guardrails page: every unit of the actor's scope (:func:`controller.plans.guardrail_form.overview`)."""
     from controller.plans.guardrail_form import overview
 
@@ -422,7 +405,7 @@ def guardrails_page(c: Controller, actor: Actor) -> list[dict[str, Any]]:
     return overview(c, actor)
 
 
-def put_guardrails_form(c: Controller, actor: Actor, unit_id: str, form: Any) -> dict[str, Any]:
+def put_guardrails_form(c: Controller, actor: Actor, unit_id: str, form: Any) -> GuardrailView:
     """A unit's guardrails from the page's text fields (empty: inherited), stored and audited as :func:`put_guardrails`."""
     from controller.plans.guardrail_form import values_from_form
 
@@ -432,7 +415,7 @@ def put_guardrails_form(c: Controller, actor: Actor, unit_id: str, form: Any) ->
     return put_guardrails(c, actor, unit_id, values_from_form(form))
 
 
-def readiness_in_scope(c: Controller, actor: Actor, hours: float = 24.0, limit: int = 50) -> list[dict[str, Any]]:
+def readiness_in_scope(c: Controller, actor: Actor, hours: float = 24.0, limit: int = 50) -> list[ReadinessSlot]:
     """The next slots' readiness (:func:`controller.plans.readiness.readiness`) cut to the actor's devices.
 
     A slot none of whose devices (ready, not ready, offline, skipped) is the actor's is left out.
@@ -440,17 +423,17 @@ def readiness_in_scope(c: Controller, actor: Actor, hours: float = 24.0, limit: 
     s = actor.scope
     rows = []
     for r in c.readiness(hours, limit):
-        keep = lambda d: s.has_device(d if isinstance(d, str) else d["device_id"])  # noqa: E731
-        r = {**r, "ready": [d for d in r["ready"] if keep(d)], "not_ready": [d for d in r["not_ready"] if keep(d)],
-             "offline": [d for d in r["offline"] if keep(d)], "skipped": [d for d in r["skipped"] if keep(d)],
-             "cut_off": [d for d in r["cut_off"] if keep(d)]}
-        r["counts"] = {k: len(r[k]) for k in ("ready", "not_ready", "offline")}
-        if any(r["counts"].values()) or r["skipped"]:
+        r = replace(r, ready=tuple(d for d in r.ready if s.has_device(d)),
+                    not_ready=tuple(d for d in r.not_ready if s.has_device(d.device_id)),
+                    offline=tuple(d for d in r.offline if s.has_device(d)),
+                    skipped=tuple(d for d in r.skipped if s.has_device(d.device_id)),
+                    cut_off=tuple(d for d in r.cut_off if s.has_device(d.device_id)))
+        if any(r.counts.values()) or r.skipped:
             rows.append(r)
     return rows
 
 
-def links_down(c: Controller, actor: Actor) -> list[dict[str, Any]]:
+def links_down(c: Controller, actor: Actor) -> list[LinkDown]:
     """Commune brokers whose bridge to the province is down, with how many of the actor's devices they cut off."""
     s = actor.scope
     devices_of = c.broker_tree.devices_of()
@@ -458,13 +441,9 @@ def links_down(c: Controller, actor: Actor) -> list[dict[str, Any]]:
     for b in c.broker_tree.all():
         mine = [d for d in devices_of.get(b.id, []) if s.has_device(d)]
         if b.link_up is False and mine:
-            out.append({**b.view(), "devices": mine})
+            out.append(LinkDown(b.id, b.name, b.units, b.device_host, b.device_port, b.province_address, b.link_up,
+                                b.link_changed_at, tuple(mine)))
     return out
-
-
-def slot_status(counts: Mapping[str, int]) -> str:
-    """One word for a slot: ``offline`` if any device is, else ``not_ready`` if any is, else ``ready``."""
-    return "offline" if counts["offline"] else "not_ready" if counts["not_ready"] else "ready"
 
 
 def issued_plan(c: Controller, actor: Actor, device_id: str) -> IssuedPlan:
@@ -478,12 +457,18 @@ def issued_plan(c: Controller, actor: Actor, device_id: str) -> IssuedPlan:
     return IssuedPlan(device_id, row[0], row[1], json.loads(row[2])["body"])
 
 
-def starts_between(bc: Mapping[str, Any], since: datetime, until: datetime) -> list[datetime]:
-    """When a broadcast (its view, as :meth:`Broadcasts.get` gives it) starts in [since, until)."""
+def starts_between(bc: Broadcast, since: datetime, until: datetime) -> list[datetime]:
+    """When a broadcast starts in [since, until)."""
+    return starts_of(bc.rule, bc.starts_at, since, until)
+
+
+def starts_of(rule: Mapping[str, Any] | None, starts_at: str | None, since: datetime,
+              until: datetime) -> list[datetime]:
+    """When a broadcast with this rule (else its single ``starts_at``) starts in [since, until)."""
     from loaxa.protocol import parse_time
     from schedules.rules import BroadcastRule
 
-    if bc.get("rule"):
-        return BroadcastRule.from_dict(bc["rule"]).occurrences(since, until)
-    t = parse_time(bc["starts_at"], "starts_at")
+    if rule:
+        return BroadcastRule.from_dict(rule).occurrences(since, until)
+    t = parse_time(starts_at, "starts_at")
     return [t] if since <= t < until else []

@@ -14,8 +14,12 @@ from controller.lazy_exports import lazy_getattr
 if TYPE_CHECKING:
     from controller.reports.audit import (ACTIONS, AUDIT_CHAIN, PLAYBACK_CHAIN, AuditEntry, AuditTrail,
                                           UnknownAuditAction, log_query, verify_all)
-    from controller.reports.logbook import LogbookRow
-    from controller.reports.results import ComplianceReport, ComplianceRow, LogbookPage
+    from controller.reports.audit_trail import ActionChoice, ActionGroup, TrailRow
+    from controller.reports.logbook import LogbookRow, OfflineCluster, OfflineGroup
+    from controller.reports.outages import ClusterOutages, Outage
+    from controller.reports.results import (AuditTrailReport, BulletinChoice, ComplianceReport, ComplianceRow,
+                                            LogbookPage, OutageReport, PlaybackFilterChoices, PlaybackRow)
+    from controller.reports.use_cases import ChainCheck, Export
 
 _EXPORTS = {
     "ACTIONS": "audit",
@@ -26,10 +30,24 @@ _EXPORTS = {
     "PLAYBACK_CHAIN": "audit",
     "log_query": "audit",
     "verify_all": "audit",
+    "ActionChoice": "audit_trail",
+    "ActionGroup": "audit_trail",
+    "AuditTrailReport": "results",
+    "BulletinChoice": "results",
+    "ChainCheck": "use_cases",
+    "ClusterOutages": "outages",
     "ComplianceReport": "results",
     "ComplianceRow": "results",
+    "Export": "use_cases",
     "LogbookPage": "results",
     "LogbookRow": "logbook",
+    "OfflineCluster": "logbook",
+    "OfflineGroup": "logbook",
+    "Outage": "outages",
+    "OutageReport": "results",
+    "PlaybackFilterChoices": "results",
+    "PlaybackRow": "results",
+    "TrailRow": "audit_trail",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -96,11 +96,26 @@ def actions_of(choice: str | None) -> frozenset[str] | None:
     return frozenset()
 
 
-def action_choices() -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class ActionChoice:
+    id: str
+    label: str
+
+
+@dataclass(frozen=True)
+class ActionGroup:
+    """A group of the trail's action filter (its id filters by the whole group), with its actions."""
+
+    id: str
+    label: str
+    actions: tuple[ActionChoice, ...]
+
+
+def action_choices() -> tuple[ActionGroup, ...]:
     """The filter's choices: the groups, each with its actions, in Vietnamese."""
-    return [{"id": g, "label": label, "actions": sorted(({"id": a, "label": action_label(a)} for a in members
-                                                         if a in ACTIONS), key=lambda x: x["label"])}
-            for g, (label, members) in GROUPS.items()]
+    return tuple(ActionGroup(g, label, tuple(sorted((ActionChoice(a, action_label(a)) for a in members if a in ACTIONS),
+                                                    key=lambda x: x.label)))
+                 for g, (label, members) in GROUPS.items())
 
 
 def details_text(details: Mapping[str, Any]) -> str:

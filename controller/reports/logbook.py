@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from controller.db import Database
+from controller.labels import priority_vi
 from controller.reports.event_wording import reason_text
 from controller.plan_expansion import cancelled_items, load_tree, planned_items
 from controller.reports.outages import Outage, device_outages, offline_at
@@ -43,7 +44,6 @@ LOGBOOK_COLUMNS = (
     ("cause", "Nguyên nhân"), ("delay", "Độ trễ (giây)"), ("repeat", "Lần lặp cảnh báo"),
 )
 LOGBOOK_WIDTHS = (12, 11, 14, 10, 40, 11, 20, 26, 12, 18, 24, 24, 10, 10)
-PRIORITY_VI = {"normal": "Thường", "priority": "Ưu tiên", "emergency": "Khẩn cấp"}
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,14 @@ class Occurrence:
         if not self.actual_start:
             return None
         return round((parse_time(self.actual_start, "actual_start") - self.planned_at).total_seconds(), 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        """An occurrence as the API has always answered it (the item id stays internal)."""
+        d = asdict(self)
+        d.pop("item_id")
+        d["planned_at"] = format_time(self.planned_at)
+        d["delay_s"] = self.delay_s
+        return d
 
 
 @dataclass(frozen=True)
@@ -435,6 +443,24 @@ def alert_repeats(occ: Sequence[Occurrence]) -> list[RepeatRow]:
     return sorted(rows, key=lambda r: (r.title, r.unit_name, r.device_name))
 
 
+@dataclass(frozen=True)
+class OfflineCluster:
+    id: str
+    name: str
+    last_seen: str | None
+
+
+@dataclass(frozen=True)
+class OfflineGroup:
+    """A unit's clusters that are offline now, out of how many it holds."""
+
+    unit_id: str
+    unit_name: str
+    offline: int
+    total: int
+    devices: tuple[OfflineCluster, ...]
+
+
 def week_bounds(day: date) -> tuple[datetime, datetime]:
     """Monday 00:00 to the next Monday 00:00, local time, as aware datetimes."""
     monday = day - timedelta(days=day.weekday())
@@ -490,7 +516,7 @@ def logbook_rows(occ: Sequence[Occurrence]) -> list[LogbookRow]:
         rows.append(LogbookRow(
             date=local.strftime("%d/%m/%Y"), planned=local.strftime("%H:%M"), actual=actual,
             duration=round(o.duration_s, 1) if o.duration_s is not None else "",
-            title=o.title, priority=PRIORITY_VI.get(o.priority, o.priority), unit=o.unit_name,
+            title=o.title, priority=priority_vi(o.priority), unit=o.unit_name,
             device=f"{o.device_name} ({o.device_id})", status=OUTCOME_VI.get(o.status, o.status),
             approved_by=o.approved_by, note=reason_label(o.reason), cause=CAUSE_VI.get(o.cause, o.cause),
             delay=o.delay_s if o.delay_s is not None else "", repeat=o.repeat or "",
@@ -561,12 +587,3 @@ def compliance_svg(items: Sequence[Compliance]) -> str:
 
 def _esc(s: str) -> str:
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
-
-
-def occurrence_dict(o: Occurrence) -> dict[str, Any]:
-    """An occurrence as the API has always answered it (the item id stays internal)."""
-    d = asdict(o)
-    d.pop("item_id")
-    d["planned_at"] = format_time(o.planned_at)
-    d["delay_s"] = o.delay_s
-    return d

@@ -56,6 +56,15 @@ class ClusterOutages:
     def availability(self) -> float | None:
         return None if self.period_s <= 0 else max(0.0, 1.0 - self.offline_s / self.period_s)
 
+    def to_dict(self) -> dict[str, Any]:
+        """A cluster of ``/api/audit/outages``: seconds to a tenth, availability to four places."""
+        return {"device_id": self.device_id, "device_name": self.device_name, "unit_id": self.unit_id,
+                "unit_name": self.unit_name, "never_connected": self.never_connected,
+                "offline_s": round(self.offline_s, 1),
+                "availability": None if self.availability is None else round(self.availability, 4),
+                "periods": [{"start": format_time(o.start), "end": format_time(o.end), "ongoing": o.ongoing,
+                             "seconds": round(o.seconds, 1)} for o in self.periods]}
+
 
 def _transitions(db: Database, ids: Sequence[str], until: datetime) -> dict[str, list[tuple[datetime, bool]]]:
     marks = ",".join("?" * len(ids))

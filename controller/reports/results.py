@@ -1,36 +1,23 @@
-"""What the compliance report and the weekly logbook answer: frozen values, not dictionaries.
+"""What the auditor's reports answer: frozen values, not dictionaries.
 
-A view renders them and ``to_dict`` gives the JSON the API has always answered (a stable
-interface: ``tests/web/test_report_json_shape.py`` pins it).
+The compliance report, the weekly logbook, the playback log (and its filters' choices), the
+outage history and the audit trail.  A view renders them and ``to_dict`` gives the JSON the
+API has always answered (a stable interface: ``tests/web/test_report_json_shape.py`` pins
+the compliance report and the logbook).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import date
 from typing import Any, Callable, Mapping, Sequence
 
-from controller.reports.logbook import Compliance, LogbookRow, Occurrence, RepeatRow, occurrence_dict
+from controller.reports.audit_trail import ActionGroup, TrailRow
+from controller.reports.logbook import Compliance, LogbookRow, Occurrence, OfflineCluster, OfflineGroup, RepeatRow
+from controller.reports.outages import ClusterOutages
+from controller.tree_records import Device, Unit
 
 ComplianceRow = Compliance  # one reporting unit's plays by cause
-
-
-@dataclass(frozen=True)
-class OfflineCluster:
-    id: str
-    name: str
-    last_seen: str | None
-
-
-@dataclass(frozen=True)
-class OfflineGroup:
-    """A unit's clusters that are offline now, out of how many it holds."""
-
-    unit_id: str
-    unit_name: str
-    offline: int
-    total: int
-    devices: tuple[OfflineCluster, ...]
 
 
 OFFLINE_PAGE = 100  # units listed with their offline clusters, most offline first; the others are counted
@@ -122,8 +109,8 @@ class ComplianceReport:
             "airtime": {"weeks": list(self.airtime.weeks),
                         "units": [{"unit_name": u.unit_name, "seconds": list(u.seconds)} for u in self.airtime.units]},
             "compliance": [c.to_dict() for c in self.compliance],
-            "missed": [occurrence_dict(o) for o in self.missed],
-            "not_aired": [occurrence_dict(o) for o in self.not_aired],
+            "missed": [o.to_dict() for o in self.missed],
+            "not_aired": [o.to_dict() for o in self.not_aired],
             "repeats": [asdict(r) for r in self.repeats],
             "by_day": [{"day": d.day.isoformat(), "planned": d.planned, "played": d.played} for d in self.by_day],
         }
@@ -143,3 +130,103 @@ class LogbookPage:
     def to_dict(self) -> dict[str, Any]:
         """The JSON of ``/api/audit/logbook``."""
         return {"week": self.week, "unit": self.unit, "heading": self.heading, "rows": [r.to_dict() for r in self.rows]}
+
+
+@dataclass(frozen=True)
+class PlaybackRow:
+    """One playback event of the log, with its device, unit and bulletin names (``title`` None without one)."""
+
+    id: int
+    device_id: str
+    epoch: str
+    seq: int
+    kind: str
+    item_id: str
+    broadcast_id: str
+    sha256: str
+    plan_version: int
+    planned_at: str | None
+    actual_start: str | None
+    duration_s: float | None
+    reason: str
+    flags: str
+    level_dbfs: float | None
+    recorded_at: str
+    received_at: str
+    prev_hash: str
+    hash: str
+    device_name: str
+    unit_name: str
+    title: str | None
+    bulletin_id: str | None
+    reason_label: str
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any], reason_label: str) -> PlaybackRow:
+        return cls(**{f.name: row[f.name] for f in fields(cls) if f.name != "reason_label"}, reason_label=reason_label)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A row of ``/api/audit/playback``."""
+        return asdict(self)
+
+
+JOINED = ("device_name", "unit_name", "title", "bulletin_id", "reason_label")
+PLAYBACK_EVENT_FIELDS = tuple(f.name for f in fields(PlaybackRow) if f.name not in JOINED)  # of playback_events
+
+
+@dataclass(frozen=True)
+class BulletinChoice:
+    id: str
+    title: str
+    created_by: str
+
+
+@dataclass(frozen=True)
+class PlaybackFilterChoices:
+    """What the playback log's filters offer: only the actor's area, bulletins by people they may see."""
+
+    units: tuple[Unit, ...]
+    devices: tuple[Device, ...]
+    bulletins: tuple[BulletinChoice, ...]
+    kinds: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class OutageReport:
+    """Each cluster's offline periods over [start, end] (local dates), most offline first, and the timeline (SVG)."""
+
+    start: str
+    end: str
+    unit: str
+    unit_name: str
+    clusters: tuple[ClusterOutages, ...]
+    periods: int
+    timeline: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON of ``/api/audit/outages``."""
+        return {"from": self.start, "to": self.end, "unit": self.unit, "clusters": [r.to_dict() for r in self.clusters]}
+
+
+@dataclass(frozen=True)
+class AuditTrailReport:
+    """Audit entries of [start, end] (local dates) as the filters kept them, newest first, and the filters' choices."""
+
+    start: str
+    end: str
+    actor: str
+    action: str
+    unit: str
+    rows: tuple[TrailRow, ...]
+    truncated: bool
+    people: tuple[str, ...]
+    actions: tuple[ActionGroup, ...]
+
+    @property
+    def filters(self) -> dict[str, str]:
+        """The filters as an export's audit entry names them."""
+        return {"from": self.start, "to": self.end, "actor": self.actor, "action": self.action, "unit": self.unit}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON of ``/api/audit/trail``."""
+        return {**self.filters, "truncated": self.truncated, "rows": [r.to_dict() for r in self.rows]}

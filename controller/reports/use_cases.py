@@ -17,7 +17,8 @@ from controller.errors import InputError
 from controller.people import access
 from controller.people.actor import Actor
 from controller.reports import airtime, audit_trail, charts, logbook, outages, report_scope, results, rollup
-from controller.reports.results import ComplianceReport, LogbookPage
+from controller.reports.results import (PLAYBACK_EVENT_FIELDS, AuditTrailReport, BulletinChoice, ComplianceReport,
+                                        LogbookPage, OutageReport, PlaybackFilterChoices, PlaybackRow)
 from controller.reports.audit import ACTIONS, AuditEntry
 from controller.reports.spreadsheet import Column, stream_xlsx, write_csv
 from loaxa.local_time import LOCAL_TZ, to_local
@@ -43,7 +44,7 @@ def report_unit(c: Controller, actor: Actor, unit: str | None) -> str | None:
 
 def playback_rows(c: Controller, actor: Actor, start: date, end: date, *, unit: str | None = None,
                   device: str | None = None, bulletin: str | None = None,
-                  kind: str | None = None) -> list[dict[str, Any]]:
+                  kind: str | None = None) -> list[PlaybackRow]:
     """Playback events of the actor's devices (newest first), with device, unit and bulletin names."""
     access.require_permission(actor, "audit")
     since, until = day_bounds(start, end)
@@ -65,20 +66,21 @@ def playback_rows(c: Controller, actor: Actor, start: date, end: date, *, unit: 
         params.append(bulletin)
     with c.db.tx() as db:
         rows = list(db.query(
-            f"""SELECT e.*, d.name AS device_name, u.name AS unit_name, bt.title, b.bulletin_id
+            f"""SELECT {', '.join(f'e.{f}' for f in PLAYBACK_EVENT_FIELDS)}, d.name AS device_name, u.name AS unit_name, bt.title, b.bulletin_id
                 FROM playback_events e JOIN devices d ON d.id = e.device_id JOIN units u ON u.id = d.unit_id
                 LEFT JOIN broadcasts b ON b.id = e.broadcast_id LEFT JOIN bulletins bt ON bt.id = b.bulletin_id
                 WHERE {' AND '.join(where)} ORDER BY e.recorded_at DESC, e.id DESC LIMIT {MAX_ROWS}""", params))
-    return [{**r, "reason_label": logbook.reason_label(r["reason"] or "")} for r in rows]
+    return [PlaybackRow.from_row(r, logbook.reason_label(r["reason"] or "")) for r in rows]
 
 
-def playback_filter_choices(c: Controller, actor: Actor) -> dict[str, Any]:
+def playback_filter_choices(c: Controller, actor: Actor) -> PlaybackFilterChoices:
     """Choices of the playback log's filters, only from the actor's area (bulletins by people they may see)."""
     with c.db.tx() as db:
         recent = list(db.query("SELECT id, title, created_by FROM bulletins ORDER BY created_at DESC LIMIT 1000"))
-    bulletins = [b for b in recent if access.may_see_person(actor, c.users, b["created_by"])][:200]
-    return {"units": units_in_scope(c, actor), "devices": devices_in_scope(c, actor), "bulletins": bulletins,
-            "kinds": PLAYBACK_KINDS}
+    bulletins = [BulletinChoice(b["id"], b["title"], b["created_by"]) for b in recent
+                 if access.may_see_person(actor, c.users, b["created_by"])][:200]
+    return PlaybackFilterChoices(tuple(units_in_scope(c, actor)), tuple(devices_in_scope(c, actor)), tuple(bulletins),
+                                 PLAYBACK_KINDS)
 
 
 def compliance_report(c: Controller, actor: Actor, start: date, end: date, unit: str | None) -> ComplianceReport:
@@ -118,7 +120,7 @@ def compliance_report(c: Controller, actor: Actor, start: date, end: date, unit:
             airtime=charts.airtime_by_week([airtime.week_label(w) for w in weeks], series)))
 
 
-def outage_report(c: Controller, actor: Actor, start: date, end: date, unit: str | None) -> dict[str, Any]:
+def outage_report(c: Controller, actor: Actor, start: date, end: date, unit: str | None) -> OutageReport:
     """Each cluster's offline periods over the period, most offline first, with the timeline chart."""
     access.require_permission(actor, "audit")
     since, until = day_bounds(start, end)
@@ -134,25 +136,16 @@ def outage_report(c: Controller, actor: Actor, start: date, end: date, unit: str
     every = 1 if days <= 10 else 7 if days <= 70 else 30
     ticks = [(since + timedelta(days=i), f"{(start + timedelta(days=i)):%d/%m}") for i in range(0, days + 1, every)
              if since + timedelta(days=i) < shown_end]
-    return {"from": start.isoformat(), "to": end.isoformat(), "unit": unit or "",
-            "unit_name": names.get(unit or "", "Tất cả"), "clusters": clusters,
-            "periods": sum(len(r.periods) for r in clusters),
-            "timeline": charts.outage_timeline(lanes, since, max(shown_end, since + timedelta(hours=1)), ticks)}
-
-
-def outage_dict(r: outages.ClusterOutages) -> dict[str, Any]:
-    return {"device_id": r.device_id, "device_name": r.device_name, "unit_id": r.unit_id, "unit_name": r.unit_name,
-            "never_connected": r.never_connected, "offline_s": round(r.offline_s, 1),
-            "availability": None if r.availability is None else round(r.availability, 4),
-            "periods": [{"start": format_time(o.start), "end": format_time(o.end), "ongoing": o.ongoing,
-                         "seconds": round(o.seconds, 1)} for o in r.periods]}
+    return OutageReport(start.isoformat(), end.isoformat(), unit or "", names.get(unit or "", "Tất cả"), tuple(clusters),
+                        sum(len(r.periods) for r in clusters),
+                        charts.outage_timeline(lanes, since, max(shown_end, since + timedelta(hours=1)), ticks))
 
 
 TRAIL_MAX = 5000
 
 
 def audit_trail_report(c: Controller, actor: Actor, start: date, end: date, *, by: str | None = None,
-                       action: str | None = None, unit: str | None = None) -> dict[str, Any]:
+                       action: str | None = None, unit: str | None = None) -> AuditTrailReport:
     """Audit entries of the period, filtered by person, action (or group) and unit, newest first."""
     access.require_permission(actor, "audit")
     since, until = day_bounds(start, end)
@@ -187,9 +180,8 @@ def audit_trail_report(c: Controller, actor: Actor, start: date, end: date, *, b
     rows = audit_trail.trail_rows([e for e in entries if visible(e)], actions=actions, in_unit=in_unit,
                                   full_name=lambda u: people[u].display_name if u in people else "")
     choices = sorted({u for u in people if actor.scope.whole_tree or of_subtree(u)} | {r.actor for r in rows})
-    return {"from": start.isoformat(), "to": end.isoformat(), "actor": by or "", "action": action or "",
-            "unit": unit or "", "rows": rows, "truncated": len(entries) >= TRAIL_MAX,
-            "people": choices, "actions": audit_trail.action_choices()}
+    return AuditTrailReport(start.isoformat(), end.isoformat(), by or "", action or "", unit or "", tuple(rows),
+                            len(entries) >= TRAIL_MAX, tuple(choices), audit_trail.action_choices())
 
 
 @dataclass(frozen=True)
@@ -258,12 +250,11 @@ def _export(c: Controller, actor: Actor, report: str, fmt: str, name: str, filte
     return Export(f"{name}.{fmt}", XLSX, xlsx_chunks)
 
 
-def export_audit_trail(c: Controller, actor: Actor, data: dict[str, Any], fmt: str) -> Export:
-    heading = f"Nhật ký thao tác – {data['from']} đến {data['to']}"
-    filters = {k: data[k] for k in ("from", "to", "actor", "action", "unit")}
-    return _export(c, actor, "audit_trail", fmt, f"nhat-ky-thao-tac-{data['from']}-{data['to']}", filters,
-                   lambda: audit_trail.trail_csv(data["rows"]),
-                   lambda: iter((audit_trail.trail_xlsx(data["rows"], heading),)))
+def export_audit_trail(c: Controller, actor: Actor, data: AuditTrailReport, fmt: str) -> Export:
+    heading = f"Nhật ký thao tác – {data.start} đến {data.end}"
+    return _export(c, actor, "audit_trail", fmt, f"nhat-ky-thao-tac-{data.start}-{data.end}", data.filters,
+                   lambda: audit_trail.trail_csv(data.rows),
+                   lambda: iter((audit_trail.trail_xlsx(data.rows, heading),)))
 
 
 def export_logbook(c: Controller, actor: Actor, page: LogbookPage, fmt: str) -> Export:
@@ -286,23 +277,23 @@ def _local(iso: str | None) -> datetime | str:
     return to_local(parse_time(iso, "time")).replace(tzinfo=None) if iso else ""
 
 
-def playback_cells(rows: Sequence[dict[str, Any]]) -> list[list[Any]]:
+def playback_cells(rows: Sequence[PlaybackRow]) -> list[list[Any]]:
     """The playback log's rows as typed cells: local instants, the delay and the duration in seconds."""
     out = []
     for r in rows:
         delay: Any = ""
-        if r.get("planned_at") and r.get("actual_start"):
-            delay = round((parse_time(r["actual_start"], "actual_start")
-                           - parse_time(r["planned_at"], "planned_at")).total_seconds(), 1)
-        out.append([_local(r["recorded_at"]), r["device_name"], r["unit_name"], r.get("title") or "",
-                    PLAYBACK_KIND_VI.get(r["kind"], r["kind"]), _local(r.get("planned_at")),
-                    _local(r.get("actual_start")), delay,
-                    round(r["duration_s"], 1) if r.get("duration_s") is not None else "",
-                    logbook.reason_label(r.get("reason") or "")])
+        if r.planned_at and r.actual_start:
+            delay = round((parse_time(r.actual_start, "actual_start")
+                           - parse_time(r.planned_at, "planned_at")).total_seconds(), 1)
+        out.append([_local(r.recorded_at), r.device_name, r.unit_name, r.title or "",
+                    PLAYBACK_KIND_VI.get(r.kind, r.kind), _local(r.planned_at),
+                    _local(r.actual_start), delay,
+                    round(r.duration_s, 1) if r.duration_s is not None else "",
+                    logbook.reason_label(r.reason or "")])
     return out
 
 
-def export_playback(c: Controller, actor: Actor, rows: Sequence[dict[str, Any]], filters: dict[str, Any],
+def export_playback(c: Controller, actor: Actor, rows: Sequence[PlaybackRow], filters: dict[str, Any],
                     fmt: str) -> Export:
     heading = f"Nhật ký phát – {filters['from']} đến {filters['to']}"
     cells = playback_cells(rows)

@@ -12,16 +12,21 @@ from typing import TYPE_CHECKING
 from controller.lazy_exports import lazy_getattr
 
 if TYPE_CHECKING:
-    from controller.security.device_security import DeviceSecurity, mqtt_settings
+    from controller.security.device_security import BrokerGrant, DeviceSecurity, EnrollmentBundle, mqtt_settings
     from controller.security.keyring import Keyring
-    from controller.security.kill_switch import KillSwitches
+    from controller.security.kill_switch import KillSwitch, KillSwitchEngaged, KillSwitches, KillSwitchLifted
     from controller.security.operator_session import OperatorError, operator_session
     from controller.security.settings import BrokerSettings, SecuritySettings
 
 _EXPORTS = {
+    "BrokerGrant": "device_security",
     "BrokerSettings": "settings",
     "DeviceSecurity": "device_security",
+    "EnrollmentBundle": "device_security",
     "Keyring": "keyring",
+    "KillSwitch": "kill_switch",
+    "KillSwitchEngaged": "kill_switch",
+    "KillSwitchLifted": "kill_switch",
     "KillSwitches": "kill_switch",
     "OperatorError": "operator_session",
     "SecuritySettings": "settings",

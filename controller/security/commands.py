@@ -154,8 +154,8 @@ def _device_revoke(args: argparse.Namespace) -> int:
     with operator_session(load_for_command(args.config)) as security:
         with _refused():
             result = security.revoke(args.device_id, _operator())
-    print(f"{args.device_id}: credentials {'removed' if result['revoked'] else 'were already absent'}")
-    if not result["broker_reloaded"]:
+    print(f"{args.device_id}: credentials {'removed' if result.revoked else 'were already absent'}")
+    if not result.broker_reloaded:
         print("the broker was not reloaded: run 'loaxa broker config' and reload mosquitto (SIGHUP) to make it effective")
     return 0
 
@@ -300,10 +300,10 @@ def _emergency_stop(args: argparse.Namespace) -> int:
         if args.lift:
             with _refused():
                 result = switches.lift(args.unit, _operator(args.by))
-            print(f"kill switch lifted on {args.unit}; {len(result['devices'])} device(s) may play again")
+            print(f"kill switch lifted on {args.unit}; {len(result.devices)} device(s) may play again")
         else:
             with _refused():
                 result = switches.engage(args.unit, _operator(args.by), args.reason)
-            print(f"kill switch engaged on {args.unit}: {len(result['devices'])} device(s) stopped; "
+            print(f"kill switch engaged on {args.unit}: {len(result.devices)} device(s) stopped; "
                   f"lift with: loaxa emergency-stop --unit {args.unit} --lift")
     return 0

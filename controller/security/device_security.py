@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Callable
 
 from controller.security import broker_config
 from controller.reports.audit import AuditTrail
 from controller.config import ControllerConfig
-from controller.devices.credentials import Credentials
+from controller.devices.credentials import Credentials, DeviceRevoked
 from controller.db import Database
 from controller.plans.dispatch import Dispatcher
 from controller.devices.enrollment import AttemptLimiter, Enrollment, TooManyAttempts
@@ -35,6 +35,42 @@ log = logging.getLogger(__name__)
 
 PublishAndWait = Callable[[str, bytes], None]
 KEY_FILE_CHECK_S = 2.0
+
+
+@dataclass(frozen=True)
+class BrokerGrant:
+    """Where and as whom an enrolled device reaches its broker."""
+
+    host: str
+    port: int
+    username: str
+    password: str
+    tls: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"host": self.host, "port": self.port, "username": self.username, "password": self.password,
+                "tls": self.tls}
+
+
+@dataclass(frozen=True)
+class EnrollmentBundle:
+    """Everything an agent needs after enrolling (the JSON of ``POST /api/enroll``): its identity, the
+    controller's and the release signing keys, its broker account, and the CA to pin when the broker
+    speaks TLS (empty otherwise)."""
+
+    device_id: str
+    controller_url: str
+    controller_public_key: str
+    kid: str
+    release_public_key: str
+    mqtt: BrokerGrant
+    tls_ca_pem: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"device_id": self.device_id, "controller_url": self.controller_url,
+                "controller_public_key": self.controller_public_key, "kid": self.kid,
+                "release_public_key": self.release_public_key, "mqtt": self.mqtt.to_dict(),
+                "tls_ca_pem": self.tls_ca_pem}
 
 
 def mqtt_settings(config: ControllerConfig) -> MqttSettings:
@@ -106,7 +142,7 @@ class DeviceSecurity:
         self.audit.record(actor, "enrollment_code_issued", device_id, {"expires_at": format_time(expires)})
         return code, expires
 
-    def enroll(self, code: Any, ip: str = "", device_public_key: Any = None) -> dict[str, Any]:
+    def enroll(self, code: Any, ip: str = "", device_public_key: Any = None) -> EnrollmentBundle:
         """Trade a one-time code for everything an agent needs; the broker learns the account at once.
 
         The device sends the public half of the key it just made; from now on only batches
@@ -131,17 +167,17 @@ class DeviceSecurity:
         self.dispatcher.publish_plan(device_id, force=True)
         host, port, tls = broker_config.device_broker_address(self.config, self.db, device_id)
         files = broker_config.BrokerFiles(broker_config.broker_dir(self.config))
-        return {
-            "device_id": device_id,
-            "controller_url": self.config.public_url,
-            "controller_public_key": protocol.public_key_to_text(self.keyring.public_key),
-            "kid": self.keyring.kid,
-            "release_public_key": self.config.fleet.release_public_key,
-            "mqtt": {"host": host, "port": port, "username": username, "password": password, "tls": tls},
-            "tls_ca_pem": files.ca_cert.read_text() if tls and files.ca_cert.exists() else "",
-        }
+        return EnrollmentBundle(
+            device_id=device_id,
+            controller_url=self.config.public_url,
+            controller_public_key=protocol.public_key_to_text(self.keyring.public_key),
+            kid=self.keyring.kid,
+            release_public_key=self.config.fleet.release_public_key,
+            mqtt=BrokerGrant(host, port, username, password, tls),
+            tls_ca_pem=files.ca_cert.read_text() if tls and files.ca_cert.exists() else "",
+        )
 
-    def revoke(self, device_id: str, actor: Actor) -> dict[str, Any]:
+    def revoke(self, device_id: str, actor: Actor) -> DeviceRevoked:
         """Remove the device's credentials; effective once the broker reloaded (reported)."""
         self.registry.device(device_id)
         revoked = self.credentials.revoke_device(device_id)
@@ -154,7 +190,7 @@ class DeviceSecurity:
         for hook in self.on_revoke:
             hook(device_id)
         reloaded = broker_config.apply_credentials(self.config, self.db)
-        return {"device_id": device_id, "revoked": revoked, "broker_reloaded": reloaded}
+        return DeviceRevoked(device_id, revoked, reloaded)
 
     # keys ------------------------------------------------------------------------------
     def rotate_keys(self, actor: Actor, force: bool = False) -> Rotation:

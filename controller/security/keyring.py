@@ -14,7 +14,7 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, Mapping
 
 from controller.devices.credentials import write_secret
 from controller.db import Database
@@ -73,6 +73,10 @@ class Keyring:
 
     def seal(self, msg: Message) -> bytes:
         return self.current.seal(msg)
+
+    def seal_body(self, kind: type[Message], body: Mapping[str, Any]) -> bytes:
+        """:meth:`Signer.seal_body` with the current key."""
+        return self.current.seal_body(kind, body)
 
     def sign_detached(self, data: bytes) -> tuple[str, str]:
         """(key id, signature) of ``data`` with the current key."""

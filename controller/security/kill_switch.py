@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 from controller.reports.audit import AuditTrail
@@ -28,6 +29,48 @@ CommandSender = Callable[..., Any]
 RESEND_AFTER_S = 10.0
 
 
+@dataclass(frozen=True)
+class KillSwitch:
+    """An engaged switch: ``engaged_by`` and ``reason`` empty when the reader's scope is below it."""
+
+    unit_id: str
+    engaged_at: str
+    engaged_by: str
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"unit_id": self.unit_id, "engaged_at": self.engaged_at, "engaged_by": self.engaged_by,
+                "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class KillSwitchEngaged:
+    """A switch just engaged, and the devices at or below its unit the command stops."""
+
+    unit_id: str
+    engaged_at: str
+    engaged_by: str
+    reason: str
+    devices: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"unit_id": self.unit_id, "engaged_at": self.engaged_at, "engaged_by": self.engaged_by,
+                "reason": self.reason, "devices": list(self.devices)}
+
+
+@dataclass(frozen=True)
+class KillSwitchLifted:
+    """A switch lifted (``lifted`` False when it was not engaged), and the devices that may play again
+    (not those still under another engaged unit)."""
+
+    unit_id: str
+    lifted: bool
+    devices: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"unit_id": self.unit_id, "lifted": self.lifted, "devices": list(self.devices)}
+
+
 class KillSwitches:
     def __init__(self, db: Database, registry: Registry, send_command: CommandSender):
         self.db = db
@@ -37,11 +80,13 @@ class KillSwitches:
         self._last_sent: dict[tuple[str, str], float] = {}
         self._lock = threading.Lock()
 
-    def engaged(self) -> list[dict[str, Any]]:
+    def engaged(self) -> list[KillSwitch]:
+        """Every engaged switch, in full, by unit id."""
         with self.db.tx() as db:
-            return list(db.query("SELECT unit_id, engaged_at, engaged_by, reason FROM kill_switches ORDER BY unit_id"))
+            rows = db.execute("SELECT unit_id, engaged_at, engaged_by, reason FROM kill_switches ORDER BY unit_id")
+            return [KillSwitch(*r) for r in rows.fetchall()]
 
-    def engaged_for(self, scope: Any) -> list[dict[str, Any]]:
+    def engaged_for(self, scope: Any) -> list[KillSwitch]:
         """The engaged switches a person sees: those in their subtree in full; one above it that
         stops their speakers without who engaged it or why (another level's business); none elsewhere."""
         if scope.whole_tree:
@@ -49,14 +94,14 @@ class KillSwitches:
         # The scope is a subtree: the chain above any one of its units is the chain above its root.
         above = set(self.registry.ancestors(next(iter(scope.units)))) if scope.units else set()
         out = []
-        for row in self.engaged():
-            if scope.has_unit(row["unit_id"]):
-                out.append(row)
-            elif row["unit_id"] in above:
-                out.append({"unit_id": row["unit_id"], "engaged_at": row["engaged_at"], "engaged_by": "", "reason": ""})
+        for switch in self.engaged():
+            if scope.has_unit(switch.unit_id):
+                out.append(switch)
+            elif switch.unit_id in above:
+                out.append(replace(switch, engaged_by="", reason=""))
         return out
 
-    def engage(self, unit_id: str, actor: Actor, reason: str = "") -> dict[str, Any]:
+    def engage(self, unit_id: str, actor: Actor, reason: str = "") -> KillSwitchEngaged:
         self.registry.unit(unit_id)
         reason = str(reason or "")[:300]
         row = {"unit_id": unit_id, "engaged_at": format_time(utcnow()), "engaged_by": actor.username[:100], "reason": reason}
@@ -66,9 +111,9 @@ class KillSwitches:
         self.send_command(f"grp/{unit_id}", "kill_switch", reason=reason or "kill switch", issued_by=actor.username)
         devices = self.registry.resolve_targets([unit_id]) if self._has_devices(unit_id) else []
         log.warning("kill switch engaged on %s by %s (%d devices)", unit_id, actor.username, len(devices))
-        return dict(row, devices=devices)
+        return KillSwitchEngaged(**row, devices=tuple(devices))
 
-    def lift(self, unit_id: str, actor: Actor) -> dict[str, Any]:
+    def lift(self, unit_id: str, actor: Actor) -> KillSwitchLifted:
         """Lift the switch; devices still under another engaged unit stay blocked."""
         self.registry.unit(unit_id)
         with self.db.tx() as db:
@@ -79,7 +124,7 @@ class KillSwitches:
         for device_id in lifted:
             self.send_command(f"dev/{device_id}", "lift_kill_switch", reason="kill switch lifted", issued_by=actor.username)
         log.warning("kill switch lifted on %s by %s (%d devices)", unit_id, actor.username, len(lifted))
-        return {"unit_id": unit_id, "lifted": bool(removed), "devices": lifted}
+        return KillSwitchLifted(unit_id, bool(removed), tuple(lifted))
 
     def desired(self, device_id: str) -> bool:
         """Whether some unit above the device (or its own) has the switch engaged."""

@@ -15,14 +15,21 @@ if TYPE_CHECKING:
     from controller.streaming.icecast_config import IcecastLayout, IcecastServer, write_config, write_listeners
     from controller.streaming.restreamer import Restreamer, Switch
     from controller.streaming.settings import StreamingSettings
-    from controller.streaming.sources import ProbeResult, RelaySource, Sources, probe
+    from controller.streaming.sources import (NoticeChoice, ProbeResult, RelaySource, RelayUse, SourceSwitch, Sources,
+                                              probe)
+    from controller.streaming.use_cases import SourcePage, SourceRemoved
 
 _EXPORTS = {
     "IcecastLayout": "icecast_config",
     "IcecastServer": "icecast_config",
+    "NoticeChoice": "sources",
     "ProbeResult": "sources",
     "RelaySource": "sources",
+    "RelayUse": "sources",
     "Restreamer": "restreamer",
+    "SourcePage": "use_cases",
+    "SourceRemoved": "use_cases",
+    "SourceSwitch": "sources",
     "Sources": "sources",
     "StreamAccounts": "accounts",
     "StreamingSettings": "settings",

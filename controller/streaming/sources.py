@@ -61,9 +61,13 @@ class RelaySource:
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["mount"] = self.mount
-        out["kind_vi"] = KIND_NAMES_VI[self.kind]
+        out["kind_vi"] = self.kind_vi
         out["display_url"] = self.display_url
         return out
+
+    @property
+    def kind_vi(self) -> str:
+        return KIND_NAMES_VI[self.kind]
 
     @property
     def display_url(self) -> str:
@@ -116,6 +120,16 @@ class NoticeChoice:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class SourceSwitch:
+    """A relay moved from one input of a source to another (``primary``, ``fallback``...), and why."""
+
+    from_input: str
+    to_input: str
+    reason: str
+    at: str
 
 
 def _row_to_source(row: dict[str, Any]) -> RelaySource:
@@ -281,10 +295,11 @@ class Sources:
             db["relay_switches"].insert({"source_id": source_id, "mount": mount, "from_input": from_input,
                                          "to_input": to_input, "reason": reason, "at": format_time(utcnow())})
 
-    def switches(self, source_id: str) -> list[dict[str, Any]]:
+    def switches(self, source_id: str) -> list[SourceSwitch]:
         with self.db.tx() as db:
-            return list(db.query("SELECT from_input, to_input, reason, at FROM relay_switches WHERE source_id = ? "
-                                 "ORDER BY id", [source_id]))
+            rows = db.execute("SELECT from_input, to_input, reason, at FROM relay_switches WHERE source_id = ? "
+                              "ORDER BY id", [source_id]).fetchall()
+        return [SourceSwitch(*r) for r in rows]
 
 
 # --- listening to a source ------------------------------------------------------------------

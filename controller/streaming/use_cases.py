@@ -12,10 +12,11 @@ falling back to it) is restarted with it, and listeners rejoin at the live point
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any, Mapping
 
 from controller.errors import Conflict, InputError, Refused
+from controller.labels import broadcast_status_vi
 from controller.people import access
 from controller.people.actor import Actor
 from controller.plans.bulletins import record_media
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
 
 OPTIONAL = ("unit_id", "fallback_source_id", "fallback_media_sha256", "id")
 ON_AIR_FIELDS = {"url", "kind", "fallback_source_id", "fallback_media_sha256"}  # what a running relay is restarted for
-STATUS_VI = {"draft": "bản nháp", "pending_approval": "chờ duyệt", "approved": "đã duyệt"}
 
 
 @dataclass(frozen=True)
@@ -62,19 +62,17 @@ def _shown(src: RelaySource) -> dict[str, Any]:
             "fallback_source_id": src.fallback_source_id, "fallback_media_sha256": src.fallback_media_sha256}
 
 
-def viewed(actor: Actor, src: RelaySource) -> dict[str, Any]:
-    """A source as the actor may read it: a listener password in its URL only for those who manage sources."""
-    out = src.to_dict()
-    if not actor.can("manage"):
-        out["url"] = src.display_url
-    return out
+def viewed(actor: Actor, src: RelaySource) -> RelaySource:
+    """A source as the actor may read it: a listener password in its URL only for those who manage sources
+    (for the others ``url`` is its ``display_url``; such a copy is for reading, never for relaying)."""
+    return src if actor.can("manage") else replace(src, url=src.display_url)
 
 
-def visible_sources(c: Controller, actor: Actor) -> list[dict[str, Any]]:
+def visible_sources(c: Controller, actor: Actor) -> list[RelaySource]:
     return [viewed(actor, s) for s in c.streaming.sources.list()]
 
 
-def visible_source(c: Controller, actor: Actor, source_id: str) -> dict[str, Any]:
+def visible_source(c: Controller, actor: Actor, source_id: str) -> RelaySource:
     return viewed(actor, c.streaming.sources.get(source_id))
 
 
@@ -123,7 +121,7 @@ def edit_source(c: Controller, actor: Actor, source_id: str, changes: Any) -> Re
 def removal_refusal(uses: list[RelayUse], users: list[RelaySource]) -> Conflict | None:
     """Why a source cannot be removed yet, in Vietnamese, or None."""
     if uses:
-        named = "; ".join(f"«{u.title}» ({STATUS_VI.get(u.status, u.status)})" for u in uses[:5])
+        named = "; ".join(f"«{u.title}» ({broadcast_status_vi(u.status, in_sentence=True)})" for u in uses[:5])
         more = f" và {len(uses) - 5} lịch khác" if len(uses) > 5 else ""
         return Conflict("source_in_use", f"Không xóa được: nguồn này còn được dùng cho {len(uses)} lịch tiếp sóng chưa "
                         f"kết thúc: {named}{more}. Hãy hủy các lịch đó trước (ở trang của từng lịch phát), rồi xóa nguồn.",

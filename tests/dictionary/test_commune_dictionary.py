@@ -65,10 +65,10 @@ def test_a_foreign_word_is_respelled_in_any_case(store):
 def test_bulletins_read_and_render_with_the_commune_dictionary(store, tmp_path):
     dictionary, _, db = store
     bulletins = Bulletins(db, tmp_path / "media", AudioSettings(engine="espeak"), local=dictionary.local)
-    before = bulletins.prepare("Thông báo của HTXKLB về lịch tưới nước cho bà con.")["normalized"]
+    before = bulletins.prepare("Thông báo của HTXKLB về lịch tưới nước cho bà con.").normalized
     assert "hát tê ích" in before
     dictionary.put("HTXKLB", "hợp tác xã dịch vụ nông nghiệp", actor="canbo")
-    after = bulletins.prepare("Thông báo của HTXKLB về lịch tưới nước cho bà con.")["normalized"]
+    after = bulletins.prepare("Thông báo của HTXKLB về lịch tưới nước cho bà con.").normalized
     assert "hợp tác xã dịch vụ nông nghiệp" in after
 
 

@@ -172,7 +172,7 @@ def test_two_person_rule_and_its_one_person_switch(tmp_path):
             assert r.json["code"] == "two_person_rule"
             assert w.call("admin", "POST", f"/api/broadcasts/{bc['id']}/approve", {}).status_code == 200
         approved = w.controller.broadcasts.get(bc["id"])
-        assert approved["status"] == "approved"
+        assert approved.status == "approved"
         entry = w.controller.audit.entries(action="broadcast_approved")[0]
         assert entry.target == bc["id"] and entry.actor in ("approver-a", "admin-a")
         w.controller.stop()

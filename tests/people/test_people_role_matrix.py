@@ -87,7 +87,7 @@ def _snapshot(world: World) -> tuple:
     with c.db.tx() as db:
         return tuple(db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
                      for t in ("units", "devices", "users", "bulletins", "broadcasts")) + tuple(
-            (b["id"], b["status"], b["starts_at"]) for b in c.broadcasts.list())
+            (b.id, b.status, b.starts_at) for b in c.broadcasts.list())
 
 
 @pytest.mark.parametrize("role", ROLES)

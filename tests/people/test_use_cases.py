@@ -45,30 +45,30 @@ def test_a_broadcast_outside_the_actors_scope_is_refused_and_nothing_is_stored(c
     c, people = commune
     editor = people["bientap-a"]
     bulletin = plans.add_bulletin(c, editor, "Họp dân", "Thông báo. Sáng mai họp dân tại nhà văn hóa.")
-    assert [e.target for e in _audit(c, "bulletin_added")] == [bulletin["id"]]
+    assert [e.target for e in _audit(c, "bulletin_added")] == [bulletin.id]
     with pytest.raises(Refused) as refused:
-        plans.schedule_broadcast(c, editor, bulletin["id"], tomorrow_10h(), ["thon-b"])
+        plans.schedule_broadcast(c, editor, bulletin.id, tomorrow_10h(), ["thon-b"])
     assert refused.value.code == "out_of_scope"
     assert c.broadcasts.list() == [] and _audit(c, "broadcast_scheduled") == []
 
-    bc = plans.schedule_broadcast(c, editor, bulletin["id"], tomorrow_10h(), ["thon-a"])
+    bc = plans.schedule_broadcast(c, editor, bulletin.id, tomorrow_10h(), ["thon-a"])
     [entry] = _audit(c, "broadcast_scheduled")
-    assert (entry.actor, entry.target, entry.ip) == ("bientap-a", bc["id"], "10.0.0.3")
-    assert [h["by"] for h in c.broadcasts.get(bc["id"])["history"]] == ["bientap-a"]
+    assert (entry.actor, entry.target, entry.ip) == ("bientap-a", bc.id, "10.0.0.3")
+    assert [h.by for h in c.broadcasts.get(bc.id).history] == ["bientap-a"]
 
 
 def test_the_two_person_rule_is_the_controllers(commune):
     c, people = commune
     approver, root = people["pheduyet-a"], people["root"]
     bulletin = plans.add_bulletin(c, approver, "Lịch tiêm", "Thông báo lịch tiêm chủng cho trẻ em.")
-    bc = plans.schedule_broadcast(c, approver, bulletin["id"], tomorrow_10h(), ["thon-a"])
+    bc = plans.schedule_broadcast(c, approver, bulletin.id, tomorrow_10h(), ["thon-a"])
     with pytest.raises(Refused) as refused:
-        plans.approve_broadcast(c, approver, bc["id"], "tự duyệt")
+        plans.approve_broadcast(c, approver, bc.id, "tự duyệt")
     assert refused.value.code == "two_person_rule"
-    assert c.broadcasts.get(bc["id"])["status"] == "pending_approval" and _audit(c, "broadcast_approved") == []
+    assert c.broadcasts.get(bc.id).status == "pending_approval" and _audit(c, "broadcast_approved") == []
 
-    approved = plans.approve_broadcast(c, root, bc["id"], "Đồng ý")
-    assert approved["status"] == "approved"
+    approved = plans.approve_broadcast(c, root, bc.id, "Đồng ý")
+    assert approved.status == "approved"
     [entry] = _audit(c, "broadcast_approved")
     assert (entry.actor, entry.details, entry.ip) == ("root", {"comment": "Đồng ý"}, "10.0.0.1")
 
@@ -78,13 +78,13 @@ def test_a_change_whose_audit_entry_fails_is_rolled_back(commune, monkeypatch):
     c, people = commune
     editor = people["bientap-a"]
     bulletin = plans.add_bulletin(c, editor, "Họp dân", "Thông báo. Sáng mai họp dân tại nhà văn hóa.")
-    bc = plans.schedule_broadcast(c, editor, bulletin["id"], tomorrow_10h(), ["thon-a"])
-    history = c.broadcasts.get(bc["id"])["history"]
+    bc = plans.schedule_broadcast(c, editor, bulletin.id, tomorrow_10h(), ["thon-a"])
+    history = c.broadcasts.get(bc.id).history
     monkeypatch.setattr(audit_module, "ACTIONS", audit_module.ACTIONS - {"broadcast_cancelled"})
     with pytest.raises(UnknownAuditAction):
-        plans.cancel_broadcast(c, editor, bc["id"])
-    after = c.broadcasts.get(bc["id"])
-    assert after["status"] == "pending_approval" and after["history"] == history
+        plans.cancel_broadcast(c, editor, bc.id)
+    after = c.broadcasts.get(bc.id)
+    assert after.status == "pending_approval" and after.history == history
     monkeypatch.undo()
-    assert plans.cancel_broadcast(c, editor, bc["id"])["status"] == "cancelled"
-    assert [e.target for e in _audit(c, "broadcast_cancelled")] == [bc["id"]]
+    assert plans.cancel_broadcast(c, editor, bc.id).status == "cancelled"
+    assert [e.target for e in _audit(c, "broadcast_cancelled")] == [bc.id]

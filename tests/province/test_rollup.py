@@ -112,9 +112,9 @@ class Province:
 
     def _approved(self, title: str, targets: list[str], rule: dict) -> str:
         bulletin = self.c.add_bulletin(title, f"{title}: lịch tiêm phòng tại trạm y tế xã.", created_by="soan")
-        bc = self.c.schedule_broadcast(bulletin["id"], None, targets, created_by="soan", rule=rule)
-        self.c.approve_broadcast(bc["id"], "duyet")
-        return bc["id"]
+        bc = self.c.schedule_broadcast(bulletin.id, None, targets, created_by="soan", rule=rule)
+        self.c.approve_broadcast(bc.id, "duyet")
+        return bc.id
 
     @staticmethod
     def at(day: date, hour: int, minute: int = 0) -> datetime:

@@ -33,11 +33,11 @@ def test_two_one_offs_in_the_same_minute_each_keep_their_second(controller):
     second_b = c.bulletins.add("Tin hai", "Thông báo lịch cắt điện.", "canbo")
     minute = (utcnow() + timedelta(hours=1)).replace(second=0, microsecond=0)
     early, late = minute + timedelta(seconds=5), minute + timedelta(seconds=40)
-    assert first_b["media"]["duration_s"] < 35  # room for both at their own seconds
-    a = c.broadcasts.schedule(first_b["id"], format_time(early), ["loa-a"], created_by="canbo")
-    b = c.broadcasts.schedule(second_b["id"], format_time(late), ["loa-a"], created_by="canbo")
+    assert first_b.media.duration_s < 35  # room for both at their own seconds
+    a = c.broadcasts.schedule(first_b.id, format_time(early), ["loa-a"], created_by="canbo")
+    b = c.broadcasts.schedule(second_b.id, format_time(late), ["loa-a"], created_by="canbo")
     items = {i.broadcast_id: i.start for i in c.dispatcher.build(device_ids=["loa-a"]).plans["loa-a"].items}
-    assert items == {a["id"]: early, b["id"]: late}
+    assert items == {a.id: early, b.id: late}
 
 
 def test_a_one_off_that_would_overlap_the_one_before_waits_for_its_end(controller):
@@ -46,8 +46,8 @@ def test_a_one_off_that_would_overlap_the_one_before_waits_for_its_end(controlle
     short_b = c.bulletins.add("Tin ngắn", "Thông báo họp dân.", "canbo")
     minute = (utcnow() + timedelta(hours=1)).replace(second=0, microsecond=0)
     first, second = minute + timedelta(seconds=2), minute + timedelta(seconds=4)
-    a = c.broadcasts.schedule(long_b["id"], format_time(first), ["loa-a"], created_by="canbo")
-    b = c.broadcasts.schedule(short_b["id"], format_time(second), ["loa-a"], created_by="canbo")
+    a = c.broadcasts.schedule(long_b.id, format_time(first), ["loa-a"], created_by="canbo")
+    b = c.broadcasts.schedule(short_b.id, format_time(second), ["loa-a"], created_by="canbo")
     items = {i.broadcast_id: i for i in c.dispatcher.build(device_ids=["loa-a"]).plans["loa-a"].items}
-    assert items[a["id"]].start == first
-    assert items[b["id"]].start == first + timedelta(seconds=items[a["id"]].duration_s)
+    assert items[a.id].start == first
+    assert items[b.id].start == first + timedelta(seconds=items[a.id].duration_s)

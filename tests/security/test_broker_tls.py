@@ -32,7 +32,7 @@ def test_enrolled_device_reaches_the_broker_over_verified_tls_only(secure_tls, t
         controller.registry.add_unit("thon-a", "Thôn A")
         _device, code, _expires = controller.security.add_device("thon-a", "Loa A", "loa-a", Actor.system("test"))
         device_key = protocol.public_key_to_text(protocol.Signer.generate().public_key)
-        grant = Grant.from_response(controller.security.enroll(code, "127.0.0.1", device_key))
+        grant = Grant.from_response(controller.security.enroll(code, "127.0.0.1", device_key).to_dict())
     finally:
         controller.stop()
     assert (grant.host, grant.port, grant.tls) == ("localhost", rig.tls_port, True)

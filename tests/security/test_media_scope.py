@@ -15,6 +15,7 @@ from datetime import timedelta
 import pytest
 
 from controller.config import ControllerConfig
+from controller.plans import Broadcast, Bulletin, BulletinMedia
 from controller.service import Controller
 from support.harness import wait_for
 from support.tree import seed_registry
@@ -44,14 +45,14 @@ class Province:
         headers = self.auth[device_id] if device_id else {}
         return self.app.test_client().get(f"/media/{sha256}.{ext}", headers=headers)
 
-    def status(self, device_id: str, media: dict) -> tuple[int, int]:
+    def status(self, device_id: str, media: BulletinMedia) -> tuple[int, int]:
         """HTTP status of the Opus file and of its MP3 fallback."""
-        return (self.fetch(device_id, media["sha256"]).status_code,
-                self.fetch(device_id, media["mp3"]["sha256"], "mp3").status_code)
+        return (self.fetch(device_id, media.sha256).status_code,
+                self.fetch(device_id, media.mp3_sha256, "mp3").status_code)
 
-    def schedule(self, bulletin: dict, targets: list[str], **spec) -> dict:
+    def schedule(self, bulletin: Bulletin, targets: list[str], **spec) -> Broadcast:
         start = format_time(utcnow() + timedelta(minutes=5))
-        return self.c.broadcasts.schedule(bulletin["id"], start, targets, created_by="canbo", **spec)
+        return self.c.broadcasts.schedule(bulletin.id, start, targets, created_by="canbo", **spec)
 
 
 def _page(body: bytes) -> bytes:
@@ -77,25 +78,25 @@ def province(tmp_path_factory):
 
 
 def test_a_device_fetches_its_broadcasts_opus_and_mp3_and_gets_404_for_another_communes(province, caplog):
-    a, b = province.bulletin_a["media"], province.bulletin_b["media"]
-    assert "mp3" in a and "mp3" in b  # renders keep an MP3 fallback
+    a, b = province.bulletin_a.media, province.bulletin_b.media
+    assert a.mp3_sha256 and b.mp3_sha256  # renders keep an MP3 fallback
     assert province.status("loa-a", a) == (200, 200)
     assert province.status("loa-b", b) == (200, 200)
-    ok = province.fetch("loa-a", a["sha256"])
-    assert ok.mimetype == "audio/ogg" and len(ok.data) == a["size"]
+    ok = province.fetch("loa-a", a.sha256)
+    assert ok.mimetype == "audio/ogg" and len(ok.data) == a.size
 
     with caplog.at_level(logging.INFO, logger="controller.devices.media_access"):
         assert province.status("loa-b", a) == (404, 404)  # valid credentials, not its media
         assert province.status("loa-a", b) == (404, 404)
     refusals = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
     assert len(refusals) == 4
-    assert f"media {a['sha256'][:12]}… refused" in refusals[0] and "device loa-b" in refusals[0]
+    assert f"media {a.sha256[:12]}… refused" in refusals[0] and "device loa-b" in refusals[0]
 
     unknown = province.fetch("loa-b", "0" * 64)
-    refused = province.fetch("loa-b", a["sha256"])
+    refused = province.fetch("loa-b", a.sha256)
     assert unknown.status_code == refused.status_code == 404
     assert _page(unknown.data) == _page(refused.data)  # nothing to probe
-    assert province.fetch(None, a["sha256"]).status_code == 401
+    assert province.fetch(None, a.sha256).status_code == 401
     metrics = province.c.metrics.exposition().decode()
     denied = next(line for line in metrics.splitlines() if line.startswith("loaxa_media_downloads_denied"))
     assert float(denied.split()[-1]) >= 5
@@ -105,33 +106,33 @@ def test_drafts_open_nothing_while_cancelled_broadcasts_still_do(province):
     c = province.c
     bulletin = c.bulletins.add("Tin nháp", "Bản nháp chưa gửi đi đâu.", "canbo")
     draft = province.schedule(bulletin, ["loa-b"], draft=True)
-    assert draft["status"] == "draft"
-    assert province.status("loa-b", bulletin["media"]) == (404, 404)  # never sent to anyone
+    assert draft.status == "draft"
+    assert province.status("loa-b", bulletin.media) == (404, 404)  # never sent to anyone
 
     sent = province.schedule(bulletin, ["thon-b"])
-    assert sent["status"] == "approved"
-    assert province.status("loa-b", bulletin["media"]) == (200, 200)
-    c.broadcasts.cancel(sent["id"], by="canbo")
-    assert province.status("loa-b", bulletin["media"]) == (200, 200)  # a retry after a cancellation race
-    assert province.status("loa-a", bulletin["media"]) == (404, 404)
+    assert sent.status == "approved"
+    assert province.status("loa-b", bulletin.media) == (200, 200)
+    c.broadcasts.cancel(sent.id, by="canbo")
+    assert province.status("loa-b", bulletin.media) == (200, 200)  # a retry after a cancellation race
+    assert province.status("loa-a", bulletin.media) == (404, 404)
 
 
 def test_a_pole_added_after_scheduling_fetches_what_its_plan_names(province):
     c = province.c
     province.enroll("loa-a2", "thon-a")  # after bulletin A was scheduled for xa-a
     plan = c.dispatcher.build(device_ids=["loa-a2"]).plans["loa-a2"]
-    media = province.bulletin_a["media"]
-    assert [i.sha256 for i in plan.items] == [media["sha256"]]
+    media = province.bulletin_a.media
+    assert [i.sha256 for i in plan.items] == [media.sha256]
     assert province.status("loa-a2", media) == (200, 200)
-    assert province.status("loa-a2", province.bulletin_b["media"]) == (404, 404)
+    assert province.status("loa-a2", province.bulletin_b.media) == (404, 404)
 
 
 def test_emergency_media_reaches_the_devices_it_was_sent_to(province):
     c = province.c
     sent = c.emergencies.trigger(["xa-b"], "Chủ tịch Xã B", text="Khẩn cấp. Nước lũ đang lên.", reason="lũ")
-    assert sent["devices"] == ["loa-b"]
-    media = c.bulletins.get(sent["bulletin_id"])["media"]
-    assert media["sha256"] == sent["sha256"]
+    assert sent.devices == ("loa-b",)
+    media = c.bulletins.get(sent.bulletin_id).media
+    assert media.sha256 == sent.sha256
     assert province.status("loa-b", media) == (200, 200)
     assert province.status("loa-a", media) == (404, 404)
 
@@ -153,10 +154,10 @@ def test_without_media_auth_any_known_file_is_served_as_before(tmp_path):
     env = {"LOAXA_DATA_DIR": str(tmp_path), "LOAXA_SECURITY_MEDIA_REQUIRES_AUTH": "false", **ENV}
     c = Controller(load_config(ControllerConfig, env=env))
     try:
-        media = c.bulletins.add("Tin", "Thông báo ngắn.", "canbo")["media"]  # no broadcast anywhere
+        media = c.bulletins.add("Tin", "Thông báo ngắn.", "canbo").media  # no broadcast anywhere
         client = create_app(c, {"TESTING": True}).test_client()
-        assert client.get(f"/media/{media['sha256']}.ogg").status_code == 200
-        assert client.get(f"/media/{media['mp3']['sha256']}.mp3").status_code == 200
+        assert client.get(f"/media/{media.sha256}.ogg").status_code == 200
+        assert client.get(f"/media/{media.mp3_sha256}.mp3").status_code == 200
         assert client.get(f"/media/{'0' * 64}.ogg").status_code == 404
     finally:
         c.stop()

@@ -83,7 +83,7 @@ def test_guardrails_count_relay_minutes_and_keep_quiet_hours(tmp_path: Path):
             r = w.call("editor", "POST", "/api/relays", body)
             assert 400 <= r.status_code < 500 and r.get_json()["error"], (bad, r.get_json())
         # nothing refused was kept: no relay bulletin, no broadcast, no audit entry
-        assert not [b for b in w.controller.bulletins.list() if b.get("relay_source_id")]
+        assert not [b for b in w.controller.bulletins.list() if b.relay_source_id]
         assert not w.controller.broadcasts.list()
         assert not w.controller.audit.entries(action="relay_programme_added")
         assert w.call("auditor", "POST", "/api/relays", {"source_id": "vov1", "duration_min": 20,
@@ -202,9 +202,9 @@ def test_an_editor_schedules_a_daily_relay_on_the_tiep_song_page_in_chromium(tmp
             s.page.wait_for_url("**/calendar")
             assert not s.errors
         (bc,) = w.controller.broadcasts.list()
-        assert bc["status"] == "pending_approval" and bc["targets"] == ["xa-a"]
-        (relay,) = [b for b in w.controller.bulletins.list() if b.get("relay_source_id")]
-        assert relay["relay_duration_s"] == 1800 and relay["title"] == "Tiếp sóng VOV1"
+        assert bc.status == "pending_approval" and bc.targets == ("xa-a",)
+        (relay,) = [b for b in w.controller.bulletins.list() if b.relay_source_id]
+        assert relay.relay_duration_s == 1800 and relay.title == "Tiếp sóng VOV1"
     finally:
         served.close()
         w.controller.stop()

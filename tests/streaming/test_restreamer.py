@@ -63,7 +63,7 @@ def test_a_dead_source_fails_over_within_5_s_and_comes_back(icecast: IcecastRig,
             wait_for(lambda: rs.on_air == "primary", timeout=20, what="the return to the primary")
             wait_for(lambda: abs(dominant_hz(decode(url, 1.0)[0]) - 800) < 15, timeout=10, what="the primary again")
         logged = sources.switches("prov")
-        assert [(s["from_input"], s["to_input"]) for s in logged] == [("primary", "fallback"), ("fallback", "primary")]
+        assert [(s.from_input, s.to_input) for s in logged] == [("primary", "fallback"), ("fallback", "primary")]
     finally:
         primary_feed.close()
         backup_feed.close()

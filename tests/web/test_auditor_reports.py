@@ -62,19 +62,19 @@ def test_each_cause_has_its_column_and_missed_means_nothing_happened(ctl):
     state(c, "loa-c", False)  # loa-c goes away now, before the broadcast is due
     bulletin = c.add_bulletin("Lịch tiêm phòng", "Sáng thứ Năm trạm y tế tiêm phòng.", created_by="canbo")
     start = (utcnow() + timedelta(minutes=30)).replace(second=0, microsecond=0)
-    bc = c.schedule_broadcast(bulletin["id"], format_time(start), ["xa"], created_by="canbo")
-    c.approve_broadcast(bc["id"], "chutich", "Đồng ý")
-    item = occurrence_key(bc["id"], start, 0)
+    bc = c.schedule_broadcast(bulletin.id, format_time(start), ["xa"], created_by="canbo")
+    c.approve_broadcast(bc.id, "chutich", "Đồng ý")
+    item = occurrence_key(bc.id, start, 0)
     emergency = "bc-khan-cap"
     c.ingest.on_events("loa-a", EventBatch(device_id="loa-a", epoch="e", events=(
-        event(1, "started", item, bc["id"], start, at=start + timedelta(seconds=2)),
-        event(2, "finished", item, bc["id"], start, at=start + timedelta(seconds=2), duration_s=40.0))))
+        event(1, "started", item, bc.id, start, at=start + timedelta(seconds=2)),
+        event(2, "finished", item, bc.id, start, at=start + timedelta(seconds=2), duration_s=40.0))))
     c.ingest.on_events("loa-b", EventBatch(device_id="loa-b", epoch="e", events=(
-        event(1, "skipped", item, bc["id"], start, reason="kill_switch"),)))
+        event(1, "skipped", item, bc.id, start, reason="kill_switch"),)))
     c.ingest.on_events("loa-e", EventBatch(device_id="loa-e", epoch="e", events=(
-        event(1, "interrupted", item, bc["id"], start, reason="preempted", duration_s=5.0),)))
+        event(1, "interrupted", item, bc.id, start, reason="preempted", duration_s=5.0),)))
     c.ingest.on_events("loa-g", EventBatch(device_id="loa-g", epoch="e", events=(  # a relay item reports as a stream
-        event(1, "stream_finished", item, bc["id"], start, duration_s=40.0),)))
+        event(1, "stream_finished", item, bc.id, start, duration_s=40.0),)))
     local = to_local(start)  # thon-f's quiet hours now cover the slot: the planner keeps it out of loa-f's plan
     c.guardrails.put(load_tree(c.db), "thon-f", {"quiet_start": f"{local - timedelta(minutes=10):%H:%M}",
                                                  "quiet_end": f"{local + timedelta(minutes=20):%H:%M}"})
@@ -130,11 +130,11 @@ def test_outages_over_a_period_come_from_the_devices_history(ctl):
 
     today = to_local(now).date()
     report = reports.outage_report(c, actor(c, "kiemtra"), today, today, None)
-    names = [r.device_name for r in report["clusters"]]
-    assert names[-1] == "Cụm loa B" and report["clusters"][-1].availability == 1.0
-    [never_seen] = [r for r in report["clusters"] if r.device_id == "loa-c"]
+    names = [r.device_name for r in report.clusters]
+    assert names[-1] == "Cụm loa B" and report.clusters[-1].availability == 1.0
+    [never_seen] = [r for r in report.clusters if r.device_id == "loa-c"]
     assert never_seen.never_connected and never_seen.availability == pytest.approx(0.0, abs=0.01)
-    assert report["timeline"].startswith("<svg") and report["timeline"].count('class="outage"') >= len(DEVICES) - 1
+    assert report.timeline.startswith("<svg") and report.timeline.count('class="outage"') >= len(DEVICES) - 1
 
 
 def test_alert_repeats_per_cluster_in_the_logbook_and_compliance(tmp_path):
@@ -146,11 +146,11 @@ def test_alert_repeats_per_cluster_in_the_logbook_and_compliance(tmp_path):
                                             "repeat_every_min": 30}, "quan-tri")
         now = utcnow()
         got = c.alerts.upload(vi_alert("SH-R", sent=now, expires=now + timedelta(hours=2)), "can-bo")
-        [unit] = c.alerts.get(got.alert_id)["units"]
-        first, second = unit["repeats"][:2]
-        at = datetime.fromisoformat(first["at"].replace("Z", "+00:00"))
+        [unit] = c.alerts.get(got.alert_id).units
+        first, second = unit.repeats[:2]
+        at = datetime.fromisoformat(first.at.replace("Z", "+00:00"))
         c.ingest.on_events("loa-tan-lap", EventBatch(device_id="loa-tan-lap", epoch="e", events=(
-            event(1, "finished", first["item_id"], got.alert_id, at, at=at + timedelta(minutes=4), duration_s=30.0),)))
+            event(1, "finished", first.item_id, got.alert_id, at, at=at + timedelta(minutes=4), duration_s=30.0),)))
         later = at + timedelta(hours=3)
         occ = logbook.occurrences(c.db, c.guardrails.policy(), ["loa-tan-lap"], at - timedelta(hours=1), later,
                                   now=later)
@@ -160,7 +160,7 @@ def test_alert_repeats_per_cluster_in_the_logbook_and_compliance(tmp_path):
         assert (row.device_id, row.planned, row.played, row.late) == ("loa-tan-lap", 4, 1, 1)
         book = logbook.logbook_rows(occ)
         assert [r.repeat for r in book] == [1, 2, 3, 4] and book[0].priority == "Khẩn cấp"
-        assert second["item_id"] == occ[1].item_id
+        assert second.item_id == occ[1].item_id
     finally:
         c.stop()
 
@@ -169,8 +169,8 @@ def test_audit_trail_filters_and_exports_are_audited(ctl):
     c = ctl
     bulletin = c.add_bulletin("Thông báo họp", "Tối nay họp thôn.", created_by="canbo")
     start = (utcnow() + timedelta(minutes=45)).replace(second=0, microsecond=0)
-    bc = c.schedule_broadcast(bulletin["id"], format_time(start), ["thon-a"], created_by="canbo")
-    plans.approve_broadcast(c, actor(c, "chutich"), bc["id"], "=HYPERLINK(\"http://x\")")
+    bc = c.schedule_broadcast(bulletin.id, format_time(start), ["thon-a"], created_by="canbo")
+    plans.approve_broadcast(c, actor(c, "chutich"), bc.id, "=HYPERLINK(\"http://x\")")
     c.audit.record("chutich", "device_volume", "loa-a", {"volume": 60})
     c.audit.record("chutich", "device_volume", "loa-b", {"volume": 40})
     c.registry.add_unit("xa-khac", "Xã Khác", None, "commune")
@@ -181,13 +181,13 @@ def test_audit_trail_filters_and_exports_are_audited(ctl):
     auditor = actor(c, "kiemtra")
     today = to_local(utcnow()).date()
     everything = reports.audit_trail_report(c, auditor, today, today)
-    assert {r.action for r in everything["rows"]} >= {"broadcast_approved", "device_volume"}
-    assert {r.target for r in everything["rows"] if r.actor == "quantri"} == {"loa-c"}
+    assert {r.action for r in everything.rows} >= {"broadcast_approved", "device_volume"}
+    assert {r.target for r in everything.rows if r.actor == "quantri"} == {"loa-c"}
     volumes = reports.audit_trail_report(c, auditor, today, today, action="devices", unit="thon-a")
-    assert [(r.action, r.target, r.details) for r in volumes["rows"]] == [("device_volume", "loa-a", "âm lượng: 60")]
-    assert all(r.action_label == ACTION_VI[r.action] for r in volumes["rows"])
+    assert [(r.action, r.target, r.details) for r in volumes.rows] == [("device_volume", "loa-a", "âm lượng: 60")]
+    assert all(r.action_label == ACTION_VI[r.action] for r in volumes.rows)
     approvals = reports.audit_trail_report(c, auditor, today, today, by="chutich", action="broadcast_approved")
-    [approved] = approvals["rows"]
+    [approved] = approvals.rows
     assert approved.actor_name == "Chủ tịch Xã" and approved.action_label == "Duyệt phát"
     with pytest.raises(Exception) as bad:
         reports.audit_trail_report(c, auditor, today, today, action="khong-co")
@@ -229,4 +229,4 @@ def test_an_emergency_a_cluster_refused_as_expired_is_refused_not_missed(ctl):
     later = at + timedelta(minutes=30)
     occ = logbook.occurrences(c.db, c.guardrails.policy(), ["loa-a", "loa-b"], at - timedelta(hours=1), later, now=later)
     assert {o.device_id: (o.broadcast_id, o.cause) for o in occ} == {
-        "loa-a": (sent["broadcast_id"], "refused"), "loa-b": (sent["broadcast_id"], "missed")}
+        "loa-a": (sent.broadcast_id, "refused"), "loa-b": (sent.broadcast_id, "missed")}

@@ -55,14 +55,14 @@ def world(tmp_path, monkeypatch):
     start = (utcnow() + timedelta(minutes=30)).replace(second=0, microsecond=0)
     if to_local(start + timedelta(minutes=10)).date() != to_local(start).date():
         start += timedelta(minutes=30)  # both plays on one local day, whatever the hour the test runs
-    played = c.schedule_broadcast(bulletin["id"], format_time(start), ["xa-a"], created_by="editor-a")
-    missed = c.schedule_broadcast(bulletin["id"], format_time(start + timedelta(minutes=10)), ["xa-a"],
+    played = c.schedule_broadcast(bulletin.id, format_time(start), ["xa-a"], created_by="editor-a")
+    missed = c.schedule_broadcast(bulletin.id, format_time(start + timedelta(minutes=10)), ["xa-a"],
                                   created_by="editor-a")
     for bc in (played, missed):
-        c.approve_broadcast(bc["id"], "approver-a", "Đồng ý")
-    item = occurrence_key(played["id"], start, 0)
+        c.approve_broadcast(bc.id, "approver-a", "Đồng ý")
+    item = occurrence_key(played.id, start, 0)
     c.ingest.on_events("loa-a", EventBatch(device_id="loa-a", epoch="e", events=(
-        PlaybackEvent(seq=1, kind="finished", recorded_at=start, item_id=item, broadcast_id=played["id"],
+        PlaybackEvent(seq=1, kind="finished", recorded_at=start, item_id=item, broadcast_id=played.id,
                       planned_at=start, actual_start=start + timedelta(seconds=2), duration_s=40.0),)))
     c.ingest.on_state("loa-a", DeviceState(device_id="loa-a", online=False))
     monkeypatch.setattr(logbook, "utcnow", lambda: start + timedelta(hours=1))  # the plays are in the past

@@ -113,11 +113,11 @@ def test_compliance_missed_and_logbook_exports(world):
     c = world[0]
     bulletin = c.add_bulletin("Họp dân", "Chiều nay họp dân tại nhà văn hóa.", created_by="canbo")
     start = (utcnow() + timedelta(minutes=30)).replace(second=0, microsecond=0)
-    bc = c.schedule_broadcast(bulletin["id"], format_time(start), ["tinh"], created_by="canbo")
-    c.approve_broadcast(bc["id"], "chutich", "Đồng ý")
-    sha = bulletin["media"]["sha256"]
+    bc = c.schedule_broadcast(bulletin.id, format_time(start), ["tinh"], created_by="canbo")
+    c.approve_broadcast(bc.id, "chutich", "Đồng ý")
+    sha = bulletin.media.sha256
     c.ingest.on_events("loa-a", EventBatch(device_id="loa-a", epoch="e1", events=(
-        _event(1, "started", bc["id"], start, sha), _event(2, "finished", bc["id"], start, sha))))
+        _event(1, "started", bc.id, start, sha), _event(2, "finished", bc.id, start, sha))))
 
     later = start + timedelta(hours=1)
     occ = reports.occurrences(c.db, c.guardrails.policy(), ["loa-a", "loa-b"], start - timedelta(hours=1), later, now=later)
@@ -157,7 +157,7 @@ def test_recurring_schedule_from_the_form_fills_the_calendar(world):
     c = world[0]
     bulletin = c.add_bulletin("Lịch thu gom rác", "Sáng mai thu gom rác thải tại các thôn.", created_by="canbo")
     first = (utcnow().astimezone(LOCAL_TZ) + timedelta(days=1)).date()
-    form = {"bulletin_id": bulletin["id"], "targets": ["xa-a"], "recurrence": "daily", "start_date": first.isoformat(),
+    form = {"bulletin_id": bulletin.id, "targets": ["xa-a"], "recurrence": "daily", "start_date": first.isoformat(),
             "end_date": (first + timedelta(days=2)).isoformat(), "slot_times": "06:30, 17:15", "repeats": "2"}
     r = call(world, "canbo", "POST", "/api/compose/submit", json=form)
     assert r.status_code == 201, r.json

@@ -1,0 +1,160 @@
+"""The security, fleet, notifications, people, dictionary and devices packages answer frozen records, never dictionaries:
+a caller cannot change an answer by accident, a misspelt field fails where it is read, and
+``to_dict`` is the JSON the API has always answered (the sibling of ``test_use_case_records``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from controller import devices, dictionary, fleet, notifications, people, security
+from controller.devices import map_view
+from controller.notifications import DEVICE_OFFLINE, Notice
+from controller.people import use_cases as people_cases
+from controller.people.actor import Actor
+from loaxa import protocol
+from loaxa.protocol import DeviceState, EventBatch, PlaybackEvent
+from loaxa.wire_time import utcnow
+from support.world import World, make_world
+from test_use_case_records import actor, assert_frozen  # noqa: F401 - one definition of both helpers
+
+
+@pytest.fixture
+def world(tmp_path) -> World:
+    w = make_world(tmp_path)
+    yield w
+    w.controller.stop()
+
+
+def test_the_kill_switches_and_enrollment_answer_frozen_records(world):
+    c = world.controller
+    switches = c.security.kill_switches
+    engaged = switches.engage("xa-a", actor(world, "root"), "thử")
+    assert isinstance(engaged, security.KillSwitchEngaged) and engaged.devices == ("loa-a",)
+    assert set(engaged.to_dict()) == {"unit_id", "engaged_at", "engaged_by", "reason", "devices"}
+    assert_frozen(engaged, "reason")
+    switches.engage("thon-a", actor(world, "admin-a"), "thôn")
+    [thon, xa] = switches.engaged()
+    assert isinstance(thon, security.KillSwitch) and (thon.unit_id, thon.engaged_by) == ("thon-a", "admin-a")
+    assert_frozen(thon, "reason")
+    # a person of thon-a sees the switch of xa-a above them without who engaged it or why
+    scope = c.users.scope(c.users.add("editor-thon", "mat-khau-thu-nghiem", "editor", "thon-a"))
+    seen = {k.unit_id: k for k in switches.engaged_for(scope)}
+    assert seen["xa-a"].to_dict() == {"unit_id": "xa-a", "engaged_at": xa.engaged_at, "engaged_by": "", "reason": ""}
+    assert seen["thon-a"] == thon
+    lifted = switches.lift("thon-a", actor(world, "admin-a"))
+    assert isinstance(lifted, security.KillSwitchLifted) and lifted.lifted and lifted.devices == ()  # xa-a still holds it
+    assert lifted.to_dict() == {"unit_id": "thon-a", "lifted": True, "devices": []}
+    assert_frozen(lifted, "devices")
+
+    _device, code, _expires = c.security.add_device("thon-a", "Loa C", "loa-c", Actor.system("root"))
+    key = protocol.public_key_to_text(protocol.Signer.generate().public_key)
+    bundle = c.security.enroll(code, "127.0.0.1", key)
+    assert isinstance(bundle, security.EnrollmentBundle) and isinstance(bundle.mqtt, security.BrokerGrant)
+    assert bundle.device_id == "loa-c" and bundle.mqtt.username == "dev-loa-c"
+    assert bundle.to_dict()["mqtt"] == {"host": bundle.mqtt.host, "port": bundle.mqtt.port, "username": "dev-loa-c",
+                                        "password": bundle.mqtt.password, "tls": bundle.mqtt.tls}
+    assert_frozen(bundle, "mqtt")
+    assert_frozen(bundle.mqtt, "password")
+
+
+def test_the_fleet_answers_frozen_records(world):
+    c = world.controller
+    root = actor(world, "root")
+    for d in ("loa-a", "loa-b"):
+        c.ingest.on_state(d, DeviceState(device_id=d, online=True, agent_version="0.1.0", update_state="updated"))
+    with c.db.tx() as db:  # as ReleaseStore.publish stores a checked release (building one takes a signed wheel)
+        for v in ("0.1.0", "0.2.0"):
+            db["releases"].insert({"version": v, "notes": "", "floor": "0.1.0", "min_from_version": "0.1.0",
+                                   "total_bytes": 1024, "files": 2, "manifest_sha256": "ab" * 32, "kid": "k",
+                                   "published_at": "2026-01-01T00:00:00Z", "published_by": "cli"})
+    [newest, _] = c.fleet.releases.list()
+    assert isinstance(newest, fleet.Release) and newest == c.fleet.releases.get("0.2.0")
+    assert newest.to_dict()["manifest_sha256"] == "ab" * 32
+    assert_frozen(newest, "version")
+
+    started = c.fleet.rollouts.start("0.2.0", ["tinh"], root, canary_share=0.5, waves=1)
+    assert isinstance(started, fleet.Rollout) and started.targets == ("tinh",)
+    assert all(isinstance(d, fleet.RolloutDevice) for d in started.devices)
+    assert [(d.device_id, d.wave, d.from_version) for d in started.devices] == [("loa-a", 0, "0.1.0"),
+                                                                              ("loa-b", 1, "0.1.0")]
+    assert started.counts == {"sent": 1, "pending": 1} and started.to_dict()["counts"] == started.counts
+    assert set(started.to_dict()) >= {"id", "targets", "devices", "of_rollout", "wave_started_at"}
+    assert c.fleet.rollouts.list() == [c.fleet.rollouts.get(started.id)]
+    assert_frozen(started, "status")
+    assert_frozen(started.devices[0], "status")
+    [back] = c.fleet.rollouts.rollback(started.id, root)
+    assert isinstance(back, fleet.Rollout) and (back.kind, back.of_rollout, back.version) == ("rollback", started.id,
+                                                                                               "0.1.0")
+
+    [row, _] = c.fleet.device_versions()
+    assert isinstance(row, fleet.FleetDevice) and (row.id, row.agent_version, row.last_update) == ("loa-a", "0.1.0", None)
+    assert row.to_dict()["last_update"] is None
+    assert_frozen(row, "agent_version")
+    now = utcnow()
+    c.ingest.on_events("loa-a", EventBatch(device_id="loa-a", epoch="e", events=(
+        PlaybackEvent(seq=1, kind="update_failed", recorded_at=now, reason="crash", flags=("release:0.2.0",)),
+        PlaybackEvent(seq=2, kind="finished", recorded_at=now, item_id="speaker-check-1", level_dbfs=-20.0),)))
+    last = c.fleet.device_versions({"loa-a"})[0].last_update
+    assert isinstance(last, fleet.LastUpdate) and (last.kind, last.reason) == ("update_failed", "crash")
+
+    ordered = c.fleet.care.order("loa-a", "restart_agent", root)
+    assert isinstance(ordered, fleet.CareOrdered) and ordered.item_id is None
+    assert set(ordered.to_dict()) == {"device_id", "action", "command_seq", "item_id"}
+    assert_frozen(ordered, "action")
+    stored = c.fleet.care.store_diagnostics("loa-a", b'{"state": {"agent_version": "0.1.0"}, "log": ["x"]}')
+    assert isinstance(stored, fleet.DiagnosticsStored) and stored.to_dict() == {"id": stored.id, "size": stored.size}
+    [kept] = c.fleet.care.diagnostics("loa-a")
+    assert isinstance(kept, fleet.Diagnostics) and kept.body["log"] == ["x"] and kept.id == stored.id
+    assert_frozen(kept, "body")
+    [check] = c.fleet.care.speaker_checks("loa-a")
+    assert isinstance(check, fleet.SpeakerCheckEvent) and (check.kind, check.level_dbfs) == ("finished", -20.0)
+    assert_frozen(check, "kind")
+    history = c.fleet.care_history("loa-a")
+    assert history.speaker_checks[0].level_dbfs == -20.0 and history.diagnostics[0].log_lines == 1
+
+
+def test_the_bell_answers_frozen_records(world):
+    c = world.controller
+    admin = actor(world, "admin-a")
+    nid = c.notifications.raise_notice(Notice(kind=DEVICE_OFFLINE, key="k", title="Mất kết nối", body="loa-a",
+                                              people=("admin-a",)))
+    read = c.notifications.mark_read(admin, nid)
+    assert isinstance(read, notifications.NotificationRead) and read.to_dict() == {"id": nid, "read": True, "unread": 0}
+    assert_frozen(read, "unread")
+    every = c.notifications.mark_all_read(admin)
+    assert isinstance(every, notifications.AllRead) and every.to_dict() == {"marked": 0, "unread": 0}
+    assert_frozen(every, "marked")
+    email = c.notifications.set_email(admin, " xa-a@loa.example ")
+    assert isinstance(email, notifications.NotificationEmail) and email.email == "xa-a@loa.example"
+    assert email.to_dict() == {"email": "xa-a@loa.example"} and c.notifications.email_of(admin) == email.email
+    assert_frozen(email, "email")
+
+
+def test_people_and_the_dictionary_answer_frozen_records(world):
+    c = world.controller
+    root = actor(world, "root")
+    reset = people_cases.reset_password(c, root, "editor-a", "mat-khau-moi-dai-du", revoke_tokens=True)
+    assert isinstance(reset, people.PasswordReset) and reset.to_dict() == {"sessions_ended": True, "tokens_revoked": 1}
+    assert_frozen(reset, "tokens_revoked")
+    [user] = [u for u in people_cases.list_users(c, root) if u.username == "editor-a"]
+    assert isinstance(user, people.User)
+    assert_frozen(user, "role")
+
+    entry = c.dictionary.put("UBND", "ủy ban nhân dân", actor="root")
+    assert isinstance(entry, dictionary.DictionaryEntry) and entry == c.dictionary.get("UBND")
+    assert_frozen(entry, "reading")
+    review = c.dictionary.review("UBND xã họp. QWZX đến.")
+    assert isinstance(review, dictionary.Review) and [f.word for f in review.unknown] == ["QWZX"]
+    assert all(isinstance(f, dictionary.Finding) for f in review.unknown + review.foreign)
+    assert_frozen(review, "unknown")
+    assert_frozen(review.unknown[0], "spoken")
+
+
+def test_placing_a_cluster_answers_a_frozen_record(world):
+    c = world.controller
+    admin = actor(world, "admin-a")
+    located = map_view.set_location(c, admin, "loa-a", "21,03", 105.85)
+    assert isinstance(located, devices.DeviceLocated) and (located.lat, located.lon) == (21.03, 105.85)
+    assert located.to_dict() == {"device_id": "loa-a", "lat": 21.03, "lon": 105.85}
+    assert_frozen(located, "lat")
+    assert map_view.set_location(c, admin, "loa-a", "", "").to_dict() == {"device_id": "loa-a", "lat": None, "lon": None}
