@@ -12,6 +12,7 @@ import json
 import sqlite3
 import threading
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from datetime import datetime, timedelta
 from typing import Iterable, Iterator, Mapping
@@ -931,6 +932,13 @@ def m053_device_key_requests(db: sqlite_utils.Database) -> None:
 
 
 @migrations()
+def m063_devices_offline_index(db: sqlite_utils.Database) -> None:
+    """The offline clusters of each unit, counted from an index: a province's compliance page counts
+    10,000 clusters without reading their rows (:func:`controller.reports.report_scope.offline_counts`)."""
+    db.executescript("CREATE INDEX IF NOT EXISTS devices_offline_unit ON devices(online, unit_id, id);")
+
+
+@migrations()
 def m064_playback_rollup(db: sqlite_utils.Database) -> None:
     """Per device and local day: items started and finished (with the sum of their ids' numbers), other
     outcomes, and seconds aired. A province's compliance page would otherwise rebuild 140,000
@@ -963,7 +971,7 @@ def _backfill_rollup(conn: sqlite3.Connection) -> None:
     for (device_id,) in conn.execute("SELECT DISTINCT device_id FROM playback_events").fetchall():
         cur = conn.execute(f"SELECT {cols} FROM playback_events WHERE device_id = ?", [device_id])
         names = [c[0] for c in cur.description]
-        apply_rollup(conn, rollup_deltas(dict(zip(names, r)) for r in cur))
+        apply_rollup(conn, rollup_deltas(dict(zip(names, r)) for r in cur), units=False)  # m065 adds the units'
 
 
 # --- the playback rollup (m064) ---------------------------------------------------------
@@ -979,6 +987,7 @@ ROLLUP_OTHER = frozenset({"interrupted", "failed", "skipped", "stream_gap"})
 ROLLUP_AIRED = frozenset({"finished", "interrupted", "stream_finished"})
 ROLLUP_LATE = timedelta(hours=6)  # a play recorded this long after its start's day is read by the event query only
 ROLLUP_COLUMNS = ("started", "started_sum", "finished", "finished_sum", "other", "aired_us", "aired_odd")
+UNIT_ROLLUP_COLUMNS = ("started", "started_hash", "finished", "finished_hash", "other", "aired_us", "aired_odd")
 _ROLLUP_UPSERT = (
     f"INSERT INTO playback_rollup(device_id, day, {', '.join(ROLLUP_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT(day, device_id) DO UPDATE SET "
@@ -987,10 +996,35 @@ _ROLLUP_UPSERT = (
 )
 
 
+UNIT_ROLLUP_MOD = (1 << 50) - 27  # a prime: a unit's pair sums over years of days stay below 2**63
+_UNIT_ROLLUP_UPSERT = (
+    f"INSERT INTO playback_unit_rollup(unit_id, day, {', '.join(UNIT_ROLLUP_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT(day, unit_id) DO UPDATE SET "
+    + ", ".join(f"{c} = ({c} + excluded.{c}) % {UNIT_ROLLUP_MOD}" if c.endswith("_hash") else f"{c} = {c} + excluded.{c}"
+                for c in UNIT_ROLLUP_COLUMNS)
+)
+
+
+@lru_cache(maxsize=1 << 16)
 def rollup_item_hash(item_id: str) -> int:
     """An item id as a number: a device-day keeps the sum of its items' numbers, so a report can check
-    that the items that aired are exactly the items planned without reading them."""
+    that the items that aired are exactly the items planned without reading them (a province's
+    devices share their items: the numbers are kept for the next batch)."""
     return int.from_bytes(hashlib.blake2b(item_id.encode(), digest_size=8).digest(), "big") % ROLLUP_MOD
+
+
+@lru_cache(maxsize=1 << 16)
+def unit_item_hash(item_id: str) -> int:
+    """An item id as a number modulo the prime :data:`UNIT_ROLLUP_MOD` (the unit rollup multiplies it)."""
+    return int.from_bytes(hashlib.blake2b(item_id.encode(), digest_size=8, person=b"item").digest(),
+                          "big") % UNIT_ROLLUP_MOD
+
+
+@lru_cache(maxsize=1 << 15)
+def unit_device_hash(device_id: str) -> int:
+    """A device id as a number modulo :data:`UNIT_ROLLUP_MOD`, never 0 (a factor of its plays' pair numbers)."""
+    return int.from_bytes(hashlib.blake2b(device_id.encode(), digest_size=8, person=b"device").digest(),
+                          "big") % (UNIT_ROLLUP_MOD - 1) + 1
 
 
 def _local_day(iso: str, days: dict[str, tuple[str, datetime, datetime]]) -> tuple[str, datetime, datetime]:
@@ -1009,19 +1043,23 @@ def rollup_deltas(rows: Iterable[Mapping], sign: int = 1) -> dict[tuple[str, str
     The counts are by the local day of ``planned_at`` (how the logbook ties an event to its planned
     play, for events with an item); the airtime by the local day of the play's start, in whole
     microseconds, or counted ``aired_odd`` when the event was recorded outside that day and the
-    six hours after it (such an event must be read by the event query itself)."""
+    six hours after it (such an event must be read by the event query itself).
+
+    Each list holds the seven columns of ``playback_rollup`` (:data:`ROLLUP_COLUMNS`), then the sums
+    of the started and the finished items' :func:`unit_item_hash` (what the unit rollup needs)."""
     out: dict[tuple[str, str], list[int]] = {}
     days: dict[str, tuple[str, datetime, datetime]] = {}
     for r in rows:
         kind, item = r["kind"], r["item_id"] or ""
         if item and r["planned_at"] and (kind in ROLLUP_STARTED or kind in ROLLUP_FINISHED or kind in ROLLUP_OTHER):
-            acc = out.setdefault((r["device_id"], _local_day(r["planned_at"], days)[0]), [0] * 7)
+            acc = out.setdefault((r["device_id"], _local_day(r["planned_at"], days)[0]), [0] * 9)
             if kind in ROLLUP_OTHER:
                 acc[4] += sign
             else:
                 at = 0 if kind in ROLLUP_STARTED else 2
                 acc[at] += sign
                 acc[at + 1] = (acc[at + 1] + sign * rollup_item_hash(item)) % ROLLUP_MOD
+                acc[7 + at // 2] = (acc[7 + at // 2] + sign * unit_item_hash(item)) % UNIT_ROLLUP_MOD
         if kind in ROLLUP_AIRED and (r["duration_s"] or 0) > 0:
             start = r["actual_start"] if r["actual_start"] is not None else r["recorded_at"]
             try:
@@ -1029,7 +1067,7 @@ def rollup_deltas(rows: Iterable[Mapping], sign: int = 1) -> dict[tuple[str, str
                 regular = begin <= datetime.fromisoformat(r["recorded_at"]) < end + ROLLUP_LATE
             except (TypeError, ValueError):
                 continue  # the event query cannot read its start either
-            acc = out.setdefault((r["device_id"], day), [0] * 7)
+            acc = out.setdefault((r["device_id"], day), [0] * 9)
             if regular:
                 acc[5] += sign * round(float(r["duration_s"]) * 1_000_000)
             else:
@@ -1037,14 +1075,139 @@ def rollup_deltas(rows: Iterable[Mapping], sign: int = 1) -> dict[tuple[str, str
     return out
 
 
-def apply_rollup(conn: sqlite3.Connection, deltas: dict[tuple[str, str], list[int]]) -> None:
-    """Add ``deltas`` to the rollup inside the caller's transaction; rows left all zero go."""
+def apply_rollup(conn: sqlite3.Connection, deltas: dict[tuple[str, str], list[int]], units: bool = True) -> None:
+    """Add ``deltas`` to the rollup and (``units``) the unit rollup inside the caller's transaction; rows
+    left all zero go."""
     if not deltas:
         return
-    conn.executemany(_ROLLUP_UPSERT, [(d, day, *v) for (d, day), v in deltas.items()])
+    conn.executemany(_ROLLUP_UPSERT, [(d, day, *v[:7]) for (d, day), v in deltas.items()])
     if any(v[i] < 0 for v in deltas.values() for i in (0, 2, 4, 5, 6)):
         conn.executemany("DELETE FROM playback_rollup WHERE device_id = ? AND day = ? AND started = 0 AND "
                          "finished = 0 AND other = 0 AND aired_us = 0 AND aired_odd = 0", list(deltas))
+    if units:
+        apply_unit_rollup(conn, deltas)
+
+
+def apply_unit_rollup(conn: sqlite3.Connection, deltas: dict[tuple[str, str], list[int]]) -> None:
+    """Add device-day ``deltas`` (:func:`rollup_deltas`) to the rows of the devices' units.
+
+    A unit-day sums its devices' counts, outcomes and airtime; an item that started (or finished)
+    on a device adds ``unit_device_hash(device) * unit_item_hash(item)`` modulo a prime, so the sum
+    tells the set of (device, item) pairs (a polynomial in the devices' and items' numbers), not
+    only the items: one device's extra play cannot hide another's miss.  A device without a row
+    (not registered) adds nothing; a unit whose devices changed is marked stale by the triggers of
+    ``m065`` and read device by device until :func:`refresh_unit_rollup` rebuilds it."""
+    devices = sorted({d for d, _ in deltas})
+    unit_of: dict[str, str] = {}
+    for i in range(0, len(devices), 900):
+        chunk = devices[i:i + 900]
+        unit_of.update(conn.execute(f"SELECT id, unit_id FROM devices WHERE id IN ({','.join('?' * len(chunk))})",
+                                    chunk).fetchall())
+    rows: dict[tuple[str, str], list[int]] = {}
+    for (d, day), v in deltas.items():
+        unit = unit_of.get(d)
+        if unit is None:
+            continue
+        h = unit_device_hash(d)
+        acc = rows.setdefault((unit, day), [0] * 7)
+        acc[0] += v[0]
+        acc[1] = (acc[1] + h * v[7]) % UNIT_ROLLUP_MOD
+        acc[2] += v[2]
+        acc[3] = (acc[3] + h * v[8]) % UNIT_ROLLUP_MOD
+        acc[4] += v[4]
+        acc[5] += v[5]
+        acc[6] += v[6]
+    if not rows:
+        return
+    conn.executemany(_UNIT_ROLLUP_UPSERT, [(u, day, *v) for (u, day), v in rows.items()])
+    if any(v[i] < 0 for v in rows.values() for i in (0, 2, 4, 5, 6)):
+        conn.executemany("DELETE FROM playback_unit_rollup WHERE unit_id = ? AND day = ? AND started = 0 AND "
+                         "finished = 0 AND other = 0 AND aired_us = 0 AND aired_odd = 0", list(rows))
+
+
+def refresh_unit_rollup(conn: sqlite3.Connection, units: Iterable[str] | None = None) -> int:
+    """Rebuild the unit rollup of ``units`` (every unit when None) for the devices they hold now, and
+    clear their stale marks; returns how many devices were read.
+
+    The counts and the airtime are the device rollup's rows summed in SQL (it always describes the
+    stored events); only the pair sums need the events, and of those only the started and finished
+    plays' item and day, read device by device (a province's 30 M events, a unit at a time)."""
+    wanted = None if units is None else sorted(set(units))
+    groups = [wanted[i:i + 900] for i in range(0, len(wanted), 900)] if wanted is not None else [None]
+    devices: list[tuple[str, str]] = []
+    for group in groups:
+        where, params = ("", []) if group is None else (f"WHERE unit_id IN ({','.join('?' * len(group))})", group)
+        conn.execute(f"DELETE FROM playback_unit_rollup {where}", params)
+        conn.execute(f"DELETE FROM playback_unit_rollup_stale {where}", params)
+        devices += conn.execute(f"SELECT unit_id, id FROM devices {where} ORDER BY unit_id, id", params).fetchall()
+        conn.execute(
+            f"""INSERT INTO playback_unit_rollup(unit_id, day, started, finished, other, aired_us, aired_odd)
+                SELECT d.unit_id, r.day, SUM(r.started), SUM(r.finished), SUM(r.other), SUM(r.aired_us), SUM(r.aired_odd)
+                FROM playback_rollup r JOIN devices d ON d.id = r.device_id {where.replace('unit_id', 'd.unit_id')}
+                GROUP BY d.unit_id, r.day""", params)
+    kinds = sorted(ROLLUP_STARTED | ROLLUP_FINISHED)
+    plays = (f"SELECT kind, item_id, planned_at FROM playback_events INDEXED BY playback_events_device_planned "
+             f"WHERE device_id = ? AND kind IN ({','.join('?' * len(kinds))})")
+    i = 0
+    while i < len(devices):
+        unit = devices[i][0]
+        days: dict[str, tuple[str, datetime, datetime]] = {}
+        sums: dict[str, list[int]] = {}
+        while i < len(devices) and devices[i][0] == unit:
+            device = devices[i][1]
+            i += 1
+            mine: dict[str, list[int]] = {}
+            for kind, item, planned_at in conn.execute(plays, [device, *kinds]):
+                if item and planned_at:
+                    acc = mine.setdefault(_local_day(planned_at, days)[0], [0, 0])
+                    acc[0 if kind in ROLLUP_STARTED else 1] += unit_item_hash(item)
+            h = unit_device_hash(device)
+            for day, (started, finished) in mine.items():
+                acc = sums.setdefault(day, [0, 0])
+                acc[0] = (acc[0] + h * started) % UNIT_ROLLUP_MOD
+                acc[1] = (acc[1] + h * finished) % UNIT_ROLLUP_MOD
+        conn.executemany("UPDATE playback_unit_rollup SET started_hash = ?, finished_hash = ? WHERE day = ? AND unit_id = ?",
+                         [(a, b, day, unit) for day, (a, b) in sums.items()])
+    return len(devices)
+
+
+@migrations()
+def m065_playback_unit_rollup(db: sqlite_utils.Database) -> None:
+    """Per unit and local day, the sums of ``playback_rollup`` over the unit's devices, with the started and
+    finished plays as sums of (device, item) pair numbers (:func:`apply_unit_rollup`): a province's
+    compliance page checks 2,000 villages instead of 10,000 clusters.  Kept by the same writers;
+    a device that moves, goes or comes back with events marks its units stale (triggers), and those
+    are read device by device until rebuilt.  Back-filled from the events already stored."""
+    db.executescript(
+        """
+        CREATE TABLE playback_unit_rollup (
+            unit_id TEXT NOT NULL,
+            day TEXT NOT NULL,
+            started INTEGER NOT NULL DEFAULT 0,
+            started_hash INTEGER NOT NULL DEFAULT 0,
+            finished INTEGER NOT NULL DEFAULT 0,
+            finished_hash INTEGER NOT NULL DEFAULT 0,
+            other INTEGER NOT NULL DEFAULT 0,
+            aired_us INTEGER NOT NULL DEFAULT 0,
+            aired_odd INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (day, unit_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX playback_unit_rollup_unit ON playback_unit_rollup(unit_id, day);
+        CREATE TABLE playback_unit_rollup_stale (unit_id TEXT PRIMARY KEY) WITHOUT ROWID;
+        CREATE TRIGGER unit_rollup_device_moved AFTER UPDATE OF id, unit_id ON devices
+            WHEN OLD.id IS NOT NEW.id OR OLD.unit_id IS NOT NEW.unit_id
+            BEGIN
+                INSERT OR IGNORE INTO playback_unit_rollup_stale(unit_id) VALUES (OLD.unit_id);
+                INSERT OR IGNORE INTO playback_unit_rollup_stale(unit_id) VALUES (NEW.unit_id);
+            END;
+        CREATE TRIGGER unit_rollup_device_removed AFTER DELETE ON devices
+            BEGIN INSERT OR IGNORE INTO playback_unit_rollup_stale(unit_id) VALUES (OLD.unit_id); END;
+        CREATE TRIGGER unit_rollup_device_returned AFTER INSERT ON devices
+            WHEN EXISTS (SELECT 1 FROM playback_rollup WHERE device_id = NEW.id)
+            BEGIN INSERT OR IGNORE INTO playback_unit_rollup_stale(unit_id) VALUES (NEW.unit_id); END;
+        """
+    )
+    refresh_unit_rollup(db.conn)
 
 
 @migrations()

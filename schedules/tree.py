@@ -78,6 +78,7 @@ class AdminTree:
                 self._children[u.parent_id].append(u.id)
         for d in self._devices.values():
             self._unit_devices[d.unit_id].append(d.id)
+        self._unit_tuples = {uid: tuple(sorted(ds)) for uid, ds in self._unit_devices.items()}
         self._ancestors: dict[str, tuple[str, ...]] = {}
         for uid in self._units:
             self._ancestors[uid] = self._walk_up(uid)
@@ -174,6 +175,13 @@ class AdminTree:
         if ancestor not in self or node not in self:
             raise ScheduleInputError("unknown_node", f"Không có đơn vị hay cụm loa '{ancestor if ancestor not in self else node}'.", "targets")
         return node == ancestor or ancestor in self.ancestors(node)
+
+    def unit_devices(self, unit_id: str) -> tuple[str, ...]:
+        """The devices directly in a unit (not those of the units below it), by id."""
+        try:
+            return self._unit_tuples[unit_id]
+        except KeyError:
+            raise ScheduleInputError("unknown_node", f"Không có đơn vị '{unit_id}'.", "unit_id") from None
 
     def devices_under(self, node_ids: Iterable[str]) -> frozenset[str]:
         """Every device a set of targets reaches: a device is itself, a unit is all devices below it."""

@@ -13,6 +13,7 @@ from flask import Flask
 from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
 from controller.config import ControllerConfig, HttpSettings
+from controller.heap import freeze_startup_heap
 from controller.security.broker_config import PlaintextRefused, is_loopback
 from controller.security.https_cert import ensure_https_files
 from controller.service import Controller
@@ -102,6 +103,7 @@ def serve(config: ControllerConfig) -> None:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     controller.start()
+    freeze_startup_heap(controller.db)  # a province report's allocations no longer walk the start-up heap
     log.info("web UI and API on %s://%s:%d", "https" if config.http.tls else "http", config.http.host, config.http.port)
     try:
         server.run()

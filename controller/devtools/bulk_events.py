@@ -4,8 +4,8 @@ A province-year is 30 to 50 million events; seeding that through MQTT would take
 This loader writes the same columns as :mod:`controller.devices.ingest` (its insert
 statement, each device's chain linked from its head with :func:`hashchain.link`, the
 chain head and the ack progress updated), so reports, retention and ``loaxa audit
-verify`` see a database indistinguishable from one built by ingest (the per-day rollup
-included).  For benchmarks and
+verify`` see a database indistinguishable from one built by ingest (the per-day and the
+unit rollups included).  For benchmarks and
 tests only.
 """
 

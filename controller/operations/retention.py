@@ -25,7 +25,7 @@ from typing import Any
 
 from controller.reports import hashchain
 from controller.reports.audit import AUDIT_CHAIN, PLAYBACK_CHAIN, AuditTrail
-from controller.db import Database, apply_rollup, rollup_deltas
+from controller.db import Database, apply_rollup, refresh_unit_rollup, rollup_deltas
 from controller.operations.retention_settings import KEEP_FOREVER, RetentionSettings
 from loaxa.wire_time import format_time, utcnow
 
@@ -93,6 +93,8 @@ class Retention:
         skips = self._prune_skips(cutoff(now, s.plan_skips_days), dry_run)
         notices = self._prune_notifications(cutoff(now, s.notifications_days), dry_run)
         media = self._prune_media(cutoff(now, s.media_days), dry_run)
+        if not dry_run:
+            self._refresh_stale_units()
         report = RetentionReport(dry_run, events, audits, skips, notices, tuple(media), tuple(skipped), anchors)
         if report.total and not dry_run:
             AuditTrail(self.db).record("system", "retention_pruned", details={
@@ -102,6 +104,17 @@ class Retention:
         if report.total or skipped:
             log.info("retention: %s", report.summary())
         return report
+
+    def _refresh_stale_units(self) -> None:
+        """Rebuild the unit rollup of the units whose devices changed (marked stale by ``m065``'s
+        triggers; read device by device until then), one unit a transaction."""
+        with self.db.tx() as db:
+            stale = [r[0] for r in db.execute("SELECT unit_id FROM playback_unit_rollup_stale").fetchall()]
+        for unit in stale:
+            with self.db.tx() as db:
+                refresh_unit_rollup(db.conn, [unit])
+        if stale:
+            log.info("retention: the unit rollup of %d unit(s) rebuilt from their events", len(stale))
 
     def _all_anchors(self) -> dict[str, dict[str, object]]:
         """Every anchor as the audit entry names it (so pruning old audit entries never orphans one)."""

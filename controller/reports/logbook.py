@@ -461,21 +461,6 @@ class OfflineGroup:
     devices: tuple[OfflineCluster, ...]
 
 
-def offline_clusters(devices: Sequence[Mapping[str, Any]], units: dict[str, str]) -> list[OfflineGroup]:
-    """Offline devices grouped by their unit, biggest group first: a dead village shows at a glance."""
-    groups: dict[str, list[Mapping[str, Any]]] = {}
-    for d in devices:
-        if not d["online"]:
-            groups.setdefault(d["unit_id"], []).append(d)
-    totals: dict[str, int] = {}
-    for d in devices:
-        totals[d["unit_id"]] = totals.get(d["unit_id"], 0) + 1
-    out = [OfflineGroup(u, units.get(u, u), len(ds), totals[u],
-                        tuple(OfflineCluster(d["id"], d["name"], d["last_seen"]) for d in ds))
-           for u, ds in groups.items()]
-    return sorted(out, key=lambda g: (-g.offline, g.unit_name))
-
-
 def week_bounds(day: date) -> tuple[datetime, datetime]:
     """Monday 00:00 to the next Monday 00:00, local time, as aware datetimes."""
     monday = day - timedelta(days=day.weekday())

@@ -8,7 +8,7 @@ units and devices they cover, and read the rows of just those devices.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from controller.errors import InputError
 from controller.people.actor import Actor
@@ -64,11 +64,67 @@ def devices(c: Controller, actor: Actor, unit: str | None) -> list[dict[str, Any
         else:
             found = db.execute(f"SELECT {', '.join(columns)} FROM devices WHERE id IN ({','.join('?' * len(ids))}) "
                                "ORDER BY id", ids).fetchall()
-    for r in found:
-        row = dict(zip(columns, r))
-        row["online"] = bool(row["online"])
-        rows.append(row)
+    for r in found:  # literal dicts: twice as fast as dict(zip()) over a province's 10,000 rows
+        rows.append({"id": r[0], "name": r[1], "unit_id": r[2], "online": bool(r[3]), "last_seen": r[4],
+                     "created_at": r[5]})
     return rows
+
+
+def device_groups(c: Controller, actor: Actor, unit: str | None) -> dict[str, tuple[str, ...]]:
+    """The actor's devices at or below ``unit`` (all of theirs without one), by their unit, from the
+    shared tree alone (a province's compliance reads no device row for its 10,000 clusters)."""
+    t = tree(c)
+    if unit:
+        require_unit(c, actor, unit)
+        units: Any = t.subtree(unit)
+    else:
+        units = (u.id for u in t.units)
+    seen = actor.scope.devices  # None: every device
+    out: dict[str, tuple[str, ...]] = {}
+    for u in units:
+        mine = t.unit_devices(u)
+        if seen is not None:
+            mine = tuple(d for d in mine if d in seen)
+        if mine:
+            out[u] = mine
+    return dict(sorted(out.items()))
+
+
+def offline_counts(c: Controller, groups: dict[str, tuple[str, ...]]) -> dict[str, tuple[int, str]]:
+    """Per unit of ``groups`` with an offline device: how many of its devices are offline now, and the
+    first one's id.  Counted in SQL for the units the report covers whole (a province's 10,000 rows
+    stay in SQLite); device by device for a unit the actor sees only part of."""
+    t = tree(c)
+    whole = {u for u, ds in groups.items() if len(ds) == len(t.unit_devices(u))}
+    out: dict[str, tuple[int, str]] = {}
+    with c.db.tx() as db:
+        for unit, n, first in db.execute(
+                "SELECT unit_id, COUNT(*), MIN(id) FROM devices WHERE online = 0 GROUP BY unit_id").fetchall():
+            if unit in whole:
+                out[unit] = (n, first)
+        partial = sorted(d for u, ds in groups.items() if u not in whole for d in ds)
+        for i in range(0, len(partial), 900):
+            chunk = partial[i:i + 900]
+            for unit, n, first in db.execute(
+                    f"SELECT unit_id, COUNT(*), MIN(id) FROM devices WHERE online = 0 AND id IN ({','.join('?' * len(chunk))}) "
+                    "GROUP BY unit_id", chunk).fetchall():
+                had = out.get(unit)
+                out[unit] = (n + had[0], min(first, had[1])) if had else (n, first)
+    return out
+
+
+def offline_devices(c: Controller, groups: dict[str, tuple[str, ...]], units: Sequence[str]
+                    ) -> list[tuple[str, str, str, str | None]]:
+    """(id, name, unit, last seen) of the offline devices of ``groups`` in ``units``, by id."""
+    wanted = {d for u in units for d in groups.get(u, ())}
+    ids = sorted(wanted)
+    rows: list[tuple[str, str, str, str | None]] = []
+    with c.db.tx() as db:
+        for i in range(0, len(ids), 900):
+            chunk = ids[i:i + 900]
+            rows += db.execute(f"SELECT id, name, unit_id, last_seen FROM devices WHERE online = 0 AND id IN "
+                               f"({','.join('?' * len(chunk))})", chunk).fetchall()
+    return sorted(rows)
 
 
 def reporting_units(c: Controller, unit: str | None) -> Callable[[str], str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 from datetime import date
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 from controller.reports.audit_trail import ActionGroup, TrailRow
 from controller.reports.logbook import Compliance, LogbookRow, Occurrence, OfflineCluster, OfflineGroup, RepeatRow
@@ -18,6 +18,37 @@ from controller.reports.outages import ClusterOutages
 from controller.tree_records import Device, Unit
 
 ComplianceRow = Compliance  # one reporting unit's plays by cause
+
+
+OFFLINE_PAGE = 100  # units listed with their offline clusters, most offline first; the others are counted
+
+
+@dataclass(frozen=True)
+class OfflinePage:
+    """The first ``OFFLINE_PAGE`` units with offline clusters, and how many clusters and units in all."""
+
+    groups: tuple[OfflineGroup, ...]
+    clusters: int
+    units: int
+
+
+def offline_groups(counts: Mapping[str, tuple[int, str]], totals: Mapping[str, int], units: Mapping[str, str],
+                   devices: Callable[[list[str]], Sequence[tuple[str, str, str, str | None]]],
+                   page: int | None = None) -> OfflinePage:
+    """Offline clusters grouped by their unit, biggest group first (then by name, then by the first
+    cluster's id): a dead village shows at a glance.  ``counts`` is each unit's offline clusters (how
+    many, the first's id), ``totals`` how many it holds; ``devices`` reads the offline clusters
+    ``(id, name, unit, last seen)`` of the units listed: only the first page of units (a province
+    where every cluster is offline would list 10,000)."""
+    page = OFFLINE_PAGE if page is None else page
+    order = sorted((u for u, (n, _) in counts.items() if n), key=lambda u: (-counts[u][0], units.get(u, u), counts[u][1]))
+    listed = order[:page]
+    by_unit: dict[str, list[OfflineCluster]] = {u: [] for u in listed}
+    for device_id, name, unit, last_seen in (devices(listed) if listed else ()):
+        if unit in by_unit:
+            by_unit[unit].append(OfflineCluster(device_id, name, last_seen))
+    groups = tuple(OfflineGroup(u, units.get(u, u), len(by_unit[u]), totals[u], tuple(by_unit[u])) for u in listed)
+    return OfflinePage(groups, sum(n for n, _ in counts.values()), len(order))
 
 
 @dataclass(frozen=True)
@@ -66,12 +97,15 @@ class ComplianceReport:
     airtime: Airtime
     offline: tuple[OfflineGroup, ...]
     charts: ReportCharts
+    offline_clusters: int = 0  # offline clusters in all (``offline`` lists the first units' only)
+    offline_units: int = 0  # units with an offline cluster, in all
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON of ``/api/audit/compliance``."""
         return {
             "from": self.start, "to": self.end, "unit": self.unit,
             "offline": [asdict(g) for g in self.offline],
+            "offline_clusters": self.offline_clusters, "offline_units": self.offline_units,
             "airtime": {"weeks": list(self.airtime.weeks),
                         "units": [{"unit_name": u.unit_name, "seconds": list(u.seconds)} for u in self.airtime.units]},
             "compliance": [c.to_dict() for c in self.compliance],

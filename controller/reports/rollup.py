@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Mapping, Sequence
 
-from controller.db import ROLLUP_MOD, Database, rollup_item_hash
+from controller.db import ROLLUP_MOD, UNIT_ROLLUP_MOD, Database, rollup_item_hash, unit_item_hash
 from controller.plan_expansion import LOOKBACK, load_approved, load_tree
-from controller.reports import airtime, logbook
+from controller.reports import airtime, logbook, unit_rollup
 from controller.reports.logbook import Occurrence
 from loaxa.local_time import to_local
 from loaxa.wire_time import format_time
@@ -52,6 +52,7 @@ class Tally:
     aired_by_day: dict[date, int]
     airtime: tuple[list[date], dict[str, list[float]]] | None
     from_rollup: int = 0  # devices counted from the rollup (the rest were built from their events)
+    from_unit_rollup: int = 0  # of those, the devices counted with their whole unit
 
 
 @dataclass(frozen=True)
@@ -61,42 +62,78 @@ class _Expected:
     count: int
     id_sum: int
     by_day: Counter
+    item_hash: int = 0  # the items' unit_item_hash sum, for the unit rollup
 
 
-def tally(db: Database, policy: GuardrailPolicy, devices: Sequence[Mapping[str, Any]], since: datetime,
+def tally(db: Database, policy: GuardrailPolicy, groups: Mapping[str, Sequence[str]], since: datetime,
           until: datetime, reporting: Mapping[str, str], late: timedelta = logbook.LATE,
           from_events: bool = False) -> Tally:
-    """The period's plays on ``devices`` (rows with ``id`` and ``unit_id``); ``reporting`` maps each
-    device id to its reporting unit (for the airtime). ``since`` and ``until`` are local midnights.
-    ``from_events`` builds every device's occurrences and ignores the rollup (what it must equal)."""
+    """The period's plays on the devices of ``groups`` (each unit's devices in the report);
+    ``reporting`` maps each of those units to its reporting unit (for the airtime). ``since`` and
+    ``until`` are local midnights.  ``from_events`` builds every device's occurrences and ignores
+    the rollup (what it must equal).
+
+    Units first (:mod:`controller.reports.unit_rollup`): a unit whose devices are all in the report,
+    of one class and none special, whose sums match, counts as a whole; the devices of every
+    other unit are checked one by one."""
     now = logbook.utcnow()
-    ids = [d["id"] for d in devices]
-    if not ids:
+    members = {u: ds for u, ds in groups.items() if ds}  # by unit: what most of the work below goes by
+    if not members:
         return Tally([], {}, {}, None)
     if from_events:
+        ids = sorted(d for ds in members.values() for d in ds)
         return Tally(logbook.occurrences(db, policy, ids, since, until, now=now, late=late), {}, {}, None)
-    unit_of = {d["id"]: d["unit_id"] for d in devices}
     tree = load_tree(db)
-    classes = _classes(db, policy, tree, ids, since, until)
-    special = _special(db, tree, set(ids), since, until)
-    reps = sorted(members[0] for members in classes.values())
+    unit_class, direct = _classes(db, policy, tree, members, since, until)
+
+    def class_of(device: str, unit: str) -> tuple[frozenset[str], Any]:
+        key = unit_class[unit]
+        own = direct.get(device)
+        return (key[0] | own, key[1]) if own else key
+
+    mixed = {tree.device(d).unit_id for d in direct} & members.keys()  # a device reached on its own
+    special = _special(db, tree, {d for ds in members.values() for d in ds}, since, until)
+    reps: dict[Any, str] = {}
+    for unit, ds in members.items():
+        for d in (ds if unit in mixed else (min(ds),)):
+            key = class_of(d, unit)
+            if key not in reps or d < reps[key]:
+                reps[key] = d
     scheduled: dict[str, list[Any]] = defaultdict(list)
-    for p in logbook._scheduled(db, policy, reps, since, until, tree):
+    for p in logbook._scheduled(db, policy, sorted(reps.values()), since, until, tree):
         scheduled[p.device_id].append(p)
     known = _known_broadcasts(db, {p.broadcast_id for ps in scheduled.values() for p in ps})
-    expected_of: dict[str, _Expected | None] = {}
-    for members in classes.values():
-        e = _expected(scheduled.get(members[0], []), known, now - late)
-        for d in members:
-            expected_of[d] = e
+    expected = {key: _expected(scheduled.get(rep, []), known, now - late) for key, rep in reps.items()}
     first, last = to_local(since).date(), to_local(until - timedelta(microseconds=1)).date()
     weeks = airtime.week_starts(since, until)
-    sums, micro, odd = _read(db, ids, first, last, weeks, reporting)
     aired_by_unit: dict[str, int] = defaultdict(int)
     aired_by_day: dict[date, int] = defaultdict(int)
+
+    special_units = {u for u, ds in members.items() if not special.isdisjoint(ds)}
+    whole: dict[str, unit_rollup.UnitExpectation] = {}
+    for unit, ds in members.items():
+        e = expected[unit_class[unit]] if unit not in mixed else None
+        if e is not None and unit not in special_units and len(ds) == len(tree.unit_devices(unit)):
+            whole[unit] = unit_rollup.UnitExpectation(tuple(ds), e.count, e.item_hash)
+    units = unit_rollup.count(db, whole, first, last, weeks, reporting)
+    for unit in units.passed:
+        e = expected[unit_class[unit]]
+        n = len(members[unit])
+        if e is not None and e.count:
+            aired_by_unit[unit] += n * e.count
+            for day, k in e.by_day.items():
+                aired_by_day[day] += n * k
+
+    rest = [(d, u) for u, ds in members.items() if u not in units.passed for d in ds]
+    sums, micro, odd = (_read(db, [d for d, _ in rest], first, last, weeks, {d: reporting[u] for d, u in rest})
+                        if rest else ({}, {}, False))
+    for unit, acc in units.micro.items():
+        mine = micro.setdefault(unit, [0] * len(weeks))
+        for i, us in enumerate(acc):
+            mine[i] += us
     built: list[str] = []
-    for d in ids:
-        e = expected_of.get(d)
+    for d, unit in rest:
+        e = expected[class_of(d, unit)]
         s = sums.get(d, (0, 0, 0, 0, 0))
         started, started_sum, finished, finished_sum, other = s
         if (e is None or d in special or other or started != finished or started_sum % ROLLUP_MOD != finished_sum % ROLLUP_MOD
@@ -104,43 +141,44 @@ def tally(db: Database, policy: GuardrailPolicy, devices: Sequence[Mapping[str, 
             built.append(d)
             continue
         if e.count:
-            aired_by_unit[unit_of[d]] += e.count
+            aired_by_unit[unit] += e.count
             for day, n in e.by_day.items():
                 aired_by_day[day] += n
+    built.sort()
     occ = logbook.occurrences(db, policy, built, since, until, now=now, late=late) if built else []
-    aired = None if odd else (weeks, airtime.seconds_of(micro))
-    return Tally(occ, dict(aired_by_unit), dict(aired_by_day), aired, len(ids) - len(built))
+    aired = None if (odd or units.odd) else (weeks, airtime.seconds_of(micro))
+    return Tally(occ, dict(aired_by_unit), dict(aired_by_day), aired, sum(map(len, members.values())) - len(built),
+                 sum(len(members[u]) for u in units.passed))
 
 
-def _classes(db: Database, policy: GuardrailPolicy, tree: AdminTree, ids: Sequence[str], since: datetime,
-             until: datetime) -> dict[tuple[frozenset[str], Any], list[str]]:
-    """Devices that the planner gives the same items: reached by the same broadcasts (approved or
-    cancelled), under the same guardrails (:func:`schedules.programme.device_classes`, by unit)."""
+def _classes(db: Database, policy: GuardrailPolicy, tree: AdminTree, members: Mapping[str, Sequence[str]],
+             since: datetime, until: datetime) -> tuple[dict[str, tuple[frozenset[str], Any]], dict[str, set[str]]]:
+    """Classes of devices that the planner gives the same items: reached by the same broadcasts (approved
+    or cancelled), under the same guardrails (:func:`schedules.programme.device_classes`, by unit).
+    Returned as each unit's class, and the broadcasts that reach a device on its own (which add to its
+    unit's)."""
     found = [*load_approved(db, since - LOOKBACK, until + LOOKBACK).values(),
              *load_approved(db, since - LOOKBACK, until + LOOKBACK, "cancelled").values()]
-    targets = [(s.broadcast.id, s.broadcast.targets) for s in found]
+    targets = [(s.broadcast.id, frozenset(s.broadcast.targets)) for s in found]
     direct: dict[str, set[str]] = defaultdict(set)
     for b, ts in targets:
         for t in ts:
             if tree.is_device(t):
                 direct[t].add(b)
     by_unit: dict[str, tuple[frozenset[str], Any]] = {}
-    out: dict[tuple[frozenset[str], Any], list[str]] = defaultdict(list)
-    for d in sorted(ids):
-        unit = tree.device(d).unit_id
-        if unit not in by_unit:
-            chain = tree.ancestors(d)
-            by_unit[unit] = (frozenset(b for b, ts in targets if any(a in ts for a in chain)), policy.for_unit(tree, unit))
-        reached, guards = by_unit[unit]
-        out[(reached | direct.get(d, set()), guards)].append(d)
-    return dict(out)
+    same = not policy.overrides_by_unit  # no unit's own guardrails: every unit has the base ones
+    for unit in members:
+        chain = (unit, *tree.ancestors(unit))
+        by_unit[unit] = (frozenset(b for b, ts in targets if not ts.isdisjoint(chain)),
+                         policy.base if same else policy.for_unit(tree, unit))
+    return by_unit, dict(direct)
 
 
 def _expected(planned: Sequence[Any], known: set[str], due: datetime) -> _Expected | None:
     """The items a class counts (due by ``due``, not cancelled); None when its items cannot be summed
     (one item id twice)."""
     seen: set[str] = set()
-    count, id_sum, by_day = 0, 0, Counter()
+    count, id_sum, item_hash, by_day = 0, 0, 0, Counter()
     for p in planned:
         if p.broadcast_id not in known:
             continue  # the report leaves out a play whose broadcast it cannot name
@@ -151,8 +189,9 @@ def _expected(planned: Sequence[Any], known: set[str], due: datetime) -> _Expect
             continue  # cancelled or upcoming: not counted, unless it played, which the sums then show
         count += 1
         id_sum = (id_sum + rollup_item_hash(p.item_id)) % ROLLUP_MOD
+        item_hash = (item_hash + unit_item_hash(p.item_id)) % UNIT_ROLLUP_MOD
         by_day[to_local(p.start).date()] += 1
-    return _Expected(count, id_sum, by_day)
+    return _Expected(count, id_sum, by_day, item_hash)
 
 
 def _known_broadcasts(db: Database, ids: set[str]) -> set[str]:

@@ -92,19 +92,20 @@ def compliance_report(c: Controller, actor: Actor, start: date, end: date, unit:
     since, until = day_bounds(start, end)
     unit = report_scope.top_unit(c, actor, unit)
     names = report_scope.unit_names(c)
-    devices = report_scope.devices(c, actor, unit)
+    groups = report_scope.device_groups(c, actor, unit)  # by unit, from the tree: no device row is read
     reporting = report_scope.reporting_units(c, unit)
-    unit_of = {u: reporting(u) for u in {d["unit_id"] for d in devices}}
-    unit_of_device = {d["id"]: unit_of[d["unit_id"]] for d in devices}
-    counted = rollup.tally(c.db, c.guardrails.policy(), devices, since, until, unit_of_device,
+    unit_of = {u: reporting(u) for u in groups}
+    counted = rollup.tally(c.db, c.guardrails.policy(), groups, since, until, unit_of,
                            late=timedelta(seconds=c.config.plans.missed_after_s))
     occ = counted.occurrences
     table = logbook.compliance(occ, names, unit_of, counted.aired_by_unit)
     by_day = logbook.compliance_by_day(occ, counted.aired_by_day)
-    weeks, seconds = counted.airtime or airtime.airtime_by_week(c.db, unit_of_device, since, until)
+    weeks, seconds = counted.airtime or airtime.airtime_by_week(
+        c.db, {d: unit_of[u] for u, ds in groups.items() for d in ds}, since, until)
     aired = airtime.ordered(names, seconds)
     series = [charts.Series(name, tuple(v)) for name, v in aired]
-    offline = tuple(logbook.offline_clusters(devices, names))
+    offline = results.offline_groups(report_scope.offline_counts(c, groups), {u: len(ds) for u, ds in groups.items()},
+                                     names, lambda listed: report_scope.offline_devices(c, groups, listed))
     return ComplianceReport(
         start=start.isoformat(), end=end.isoformat(), unit=unit or "", unit_name=names.get(unit or "", "Tất cả"),
         compliance=tuple(table), missed=tuple(o for o in occ if o.status == "missed"),
@@ -112,7 +113,7 @@ def compliance_report(c: Controller, actor: Actor, start: date, end: date, unit:
         repeats=tuple(logbook.alert_repeats(occ)), by_day=tuple(results.DayCompliance(*d) for d in by_day),
         airtime=results.Airtime(tuple(w.isoformat() for w in weeks),
                                 tuple(results.UnitAirtime(n, tuple(v)) for n, v in aired)),
-        offline=offline,
+        offline=offline.groups, offline_clusters=offline.clusters, offline_units=offline.units,
         charts=results.ReportCharts(
             units=logbook.compliance_svg(table),
             trend=charts.compliance_over_time([(f"{d:%d/%m}", p, q) for d, p, q in by_day]),

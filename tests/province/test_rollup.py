@@ -9,7 +9,8 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 
-from controller.db import _backfill_rollup, rollup_deltas
+from controller.db import (ROLLUP_FINISHED, ROLLUP_STARTED, UNIT_ROLLUP_MOD, _backfill_rollup, refresh_unit_rollup,
+                           rollup_deltas, unit_device_hash, unit_item_hash)
 from controller.devtools.bulk_events import BulkEvent, load
 from controller.operations.retention import Retention
 from controller.people.actor import Actor
@@ -23,9 +24,11 @@ from loaxa.wire_time import format_time, utcnow
 from support.world import make_controller
 
 VILLAGES = {"thon-1a": ("xa-1", ("loa-1a-1", "loa-1a-2", "loa-1a-3")), "thon-1b": ("xa-1", ("loa-1b-1", "loa-1b-2")),
+            "thon-1c": ("xa-1", ("loa-1c-1", "loa-1c-2")), "thon-1d": ("xa-1", ("loa-1d-1", "loa-1d-2")),
             "thon-2a": ("xa-2", ("loa-2a-1", "loa-2a-2")), "thon-2b": ("xa-2", ("loa-2b-1",))}
 DEVICES = tuple(d for _, ds in VILLAGES.values() for d in ds)
-CLEAN = ("loa-1a-1", "loa-2a-1")  # every play due aired: counted from the rollup
+CLEAN = ("loa-1a-1", "loa-2a-1", "loa-1c-1", "loa-1c-2")  # every play due aired: counted from the rollup
+WHOLE = ("loa-1c-1", "loa-1c-2")  # and their village as a whole, from the unit rollup
 
 
 def rollup_table(c) -> dict[tuple[str, str], tuple[int, ...]]:
@@ -42,7 +45,34 @@ def rebuilt(c) -> dict[tuple[str, str], tuple[int, ...]]:
                          "FROM playback_events")
         names = [d[0] for d in cur.description]
         deltas = rollup_deltas(dict(zip(names, r)) for r in cur)
-    return {k: tuple(v) for k, v in deltas.items() if any(v)}
+    return {k: tuple(v[:7]) for k, v in deltas.items() if any(v[:7])}
+
+
+def unit_table(c) -> dict[tuple[str, str], tuple[int, ...]]:
+    with c.db.tx() as db:
+        return {(r[0], r[1]): tuple(r[2:]) for r in db.execute(
+            "SELECT unit_id, day, started, started_hash, finished, finished_hash, other, aired_us, aired_odd "
+            "FROM playback_unit_rollup").fetchall() if any(r[2:])}
+
+
+def rebuilt_units(c) -> dict[tuple[str, str], tuple[int, ...]]:
+    """The unit rollup the stored events make, from scratch: the device rollup summed over each unit's
+    devices, and each started or finished play as its device's number times its item's."""
+    with c.db.tx() as db:
+        unit_of = dict(db.execute("SELECT id, unit_id FROM devices").fetchall())
+        events = db.execute("SELECT device_id, kind, item_id, planned_at FROM playback_events").fetchall()
+    out: dict[tuple[str, str], list[int]] = {}
+    for (device, day), v in rebuilt(c).items():
+        acc = out.setdefault((unit_of[device], day), [0] * 7)
+        for i in (0, 2, 4, 5, 6):
+            acc[i] += v[i]
+    for device, kind, item, planned_at in events:
+        if item and planned_at and kind in ROLLUP_STARTED | ROLLUP_FINISHED:
+            day = to_local(datetime.fromisoformat(planned_at)).date().isoformat()
+            at = 1 if kind in ROLLUP_STARTED else 3
+            acc = out[(unit_of[device], day)]
+            acc[at] = (acc[at] + unit_device_hash(device) * unit_item_hash(item)) % UNIT_ROLLUP_MOD
+    return {k: tuple(v) for k, v in out.items() if any(v)}
 
 
 class Province:
@@ -135,6 +165,11 @@ def _play_everything(p: Province) -> None:
     [played_anyway] = [i for i in p.whole_cancelled["loa-2a-2"] if i.start.date() == p.d1]
     p.play("loa-2a-2", [played_anyway])  # a cancelled play that aired all the same
     p.play("loa-2b-1", p.due("loa-2b-1"))
+    # one device of thon-1d plays an item twice, the other misses it: the village's counts and item sums
+    # are what its two devices were due, only its (device, item) pairs tell the miss
+    twice, *others = p.due("loa-1d-1")
+    p.play("loa-1d-1", [twice, *others, twice])
+    p.play("loa-1d-2", others)
 
 
 def _both(p: Province, first: date, last: date, unit: str | None) -> tuple[dict, dict]:
@@ -151,11 +186,12 @@ def test_the_report_from_the_rollup_is_the_report_from_the_events(province):
     p = province
     _play_everything(p)
     assert rollup_table(p.c) == rebuilt(p.c)  # ingest kept it, event by event
-    devices = reports.report_scope.devices(p.c, Actor.system("kiemtoan"), "tinh")
+    assert unit_table(p.c) == rebuilt_units(p.c)  # and the unit rollup
+    groups = reports.report_scope.device_groups(p.c, Actor.system("kiemtoan"), "tinh")
     since, until = reports.day_bounds(p.d1, p.d2)
-    counted = rollup.tally(p.c.db, p.c.guardrails.policy(), devices, since, until, {d["id"]: "tinh" for d in devices},
+    counted = rollup.tally(p.c.db, p.c.guardrails.policy(), groups, since, until, {u: "tinh" for u in groups},
                            late=timedelta(seconds=p.c.config.plans.missed_after_s))
-    assert counted.from_rollup == len(CLEAN) and counted.airtime is not None
+    assert counted.from_rollup == len(CLEAN) and counted.from_unit_rollup == len(WHOLE) and counted.airtime is not None
     assert {o.device_id for o in counted.occurrences} == set(DEVICES) - set(CLEAN)
     periods = [(p.d1, p.d1), (p.d1, p.d2), (p.d2, p.d2), (p.d1 - timedelta(days=3), p.d2 + timedelta(days=5))]
     causes: set[str] = set()
@@ -178,6 +214,21 @@ def test_the_report_from_the_rollup_is_the_report_from_the_events(province):
         fast, slow = _both(p, first, last, None)
         assert fast == slow, (first, last)
 
+    # a device moved into the clean village: the triggers mark both villages stale, they are read device
+    # by device (the same report) until the daily retention run rebuilds them from the events
+    with p.c.db.tx() as db:
+        db.execute("UPDATE devices SET unit_id = 'thon-1c' WHERE id = 'loa-1d-2'")
+        assert {r[0] for r in db.execute("SELECT unit_id FROM playback_unit_rollup_stale")} == {"thon-1c", "thon-1d"}
+    for first, last in periods:
+        fast, slow = _both(p, first, last, None)
+        assert fast == slow, (first, last)
+    Retention(p.c.db, p.c.config.retention, p.c.config.media_dir).run()
+    with p.c.db.tx() as db:
+        assert not db.execute("SELECT unit_id FROM playback_unit_rollup_stale").fetchall()
+    assert unit_table(p.c) == rebuilt_units(p.c)
+    fast, slow = _both(p, p.d1, p.d2, "xa-1")
+    assert fast == slow
+
 
 def test_retention_and_the_migration_leave_the_rollup_as_the_events_make_it(tmp_path):
     c = make_controller(tmp_path, retention_playback_events_days="400")
@@ -199,10 +250,17 @@ def test_retention_and_the_migration_leave_the_rollup_as_the_events_make_it(tmp_
             db.execute("DELETE FROM playback_rollup")
             _backfill_rollup(db.conn)
         assert rollup_table(c) == rebuilt(c)  # the migration's back-fill writes what ingest would have
+        assert unit_table(c) == rebuilt_units(c) and len(unit_table(c)) >= 6
+        with c.db.tx() as db:
+            db.execute("DELETE FROM playback_unit_rollup")
+            refresh_unit_rollup(db.conn)
+        assert unit_table(c) == rebuilt_units(c)  # so does the unit rollup's
         report = Retention(c.db, c.config.retention, c.config.media_dir).run(now=now)
         assert report.playback_events == 2 * 3 * 2 * 2
         assert rollup_table(c) == rebuilt(c) and all(day >= format_time(now - timedelta(days=10))[:10]
                                                       for _, day in rollup_table(c))
+        assert unit_table(c) == rebuilt_units(c) and all(day >= format_time(now - timedelta(days=10))[:10]
+                                                          for _, day in unit_table(c))
         assert all(r.ok for r in verify_all(c.db))
     finally:
         c.stop()
@@ -241,7 +299,7 @@ def test_ingest_stores_while_retention_reads_and_checks_a_chain(tmp_path, monkey
         assert not prune.is_alive() and results[0].playback_events == 3
         with c.db.tx() as db:
             assert [r[0] for r in db.execute("SELECT device_id FROM playback_events")] == ["loa-new"]
-        assert rollup_table(c) == rebuilt(c) and all(r.ok for r in verify_all(c.db))
+        assert rollup_table(c) == rebuilt(c) and unit_table(c) == rebuilt_units(c) and all(r.ok for r in verify_all(c.db))
     finally:
         c.stop()
 

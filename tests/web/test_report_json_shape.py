@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from controller.reports import logbook
+from controller.reports import logbook, results
 from loaxa.local_time import to_local
 from loaxa.protocol import DeviceState, EventBatch, PlaybackEvent
 from loaxa.wire_time import format_time, utcnow
@@ -25,6 +25,7 @@ COMPLIANCE = {
     "from": "str", "to": "str", "unit": "str",
     "offline": [{"unit_id": "str", "unit_name": "str", "offline": "int", "total": "int",
                  "devices": [{"id": "str", "name": "str", "last_seen": "str"}]}],
+    "offline_clusters": "int", "offline_units": "int",
     "airtime": {"weeks": ["str"], "units": [{"unit_name": "str", "seconds": ["float"]}]},
     "compliance": [COMPLIANCE_ROW], "missed": [OCCURRENCE], "not_aired": [OCCURRENCE], "repeats": [],
     "by_day": [{"day": "str", "planned": "int", "played": "int"}],
@@ -77,6 +78,16 @@ def test_compliance_json_keeps_its_shape(world):
     assert (row["unit_id"], row["planned"], row["played"], row["offline"], row["rate"]) == ("thon-a", 2, 1, 1, 0.5)
     assert [o["status"] for o in body["missed"]] == ["missed"] and body["offline"][0]["devices"][0]["id"] == "loa-a"
     assert body["by_day"] == [{"day": day, "planned": 2, "played": 1}]
+    assert (body["offline_clusters"], body["offline_units"]) == (1, 1)
+
+
+def test_the_offline_list_is_a_first_page_with_the_counts_of_all(world, monkeypatch):
+    w, day = world
+    monkeypatch.setattr(results, "OFFLINE_PAGE", 0)  # a province's thousands of units, in small
+    body = w.call("auditor", "GET", f"/api/audit/compliance?from={day}&to={day}&unit=xa-a").get_json()
+    assert body["offline"] == [] and (body["offline_clusters"], body["offline_units"]) == (1, 1)
+    page = w.call("auditor", "GET", f"/audit/compliance?from={day}&to={day}&unit=xa-a").get_data(as_text=True)
+    assert 'id="offline-more"' in page and "1 cụm loa mất kết nối ở 1 đơn vị" in page
 
 
 def test_logbook_json_keeps_its_shape(world):

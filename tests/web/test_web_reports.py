@@ -19,6 +19,7 @@ from loaxa.config import load_config
 from loaxa.protocol import EventBatch, PlaybackEvent
 from loaxa.wire_time import format_time, utcnow
 from controller.reports import logbook as reports
+from controller.reports.results import offline_groups
 from schedules.programme import occurrence_key
 from web.app import create_app
 
@@ -141,7 +142,15 @@ def test_compliance_missed_and_logbook_exports(world):
     assert parsed[0][:3] == ["Ngày", "Giờ dự kiến", "Giờ phát thực tế"] and len(parsed) == 3
     sheet = load_workbook(io.BytesIO(reports.logbook_xlsx(rows, "Sổ nhật ký"))).active
     assert sheet["A1"].value == "Sổ nhật ký" and sheet.auto_filter.ref == "A2:N4"  # then the signature block
-    assert reports.offline_clusters([d.to_dict() for d in c.registry.devices()], {"xa-a": "Xã A", "xa-b": "Xã B"})[0].offline == 1
+    down = sorted((d.id, d.name, d.unit_id, d.last_seen) for d in c.registry.devices() if not d.online)
+    totals = {u: sum(d.unit_id == u for d in c.registry.devices()) for u in ("xa-a", "xa-b")}
+    counts = {u: (sum(r[2] == u for r in down), min([r[0] for r in down if r[2] == u], default="")) for u in totals}
+    read: list[list[str]] = []
+    page = offline_groups(counts, totals, {"xa-a": "Xã A", "xa-b": "Xã B"}, lambda units: read.append(units) or down)
+    assert page.groups[0].offline == 1 and page.clusters == len(down) and page.units == len(page.groups)
+    assert read == [[g.unit_id for g in page.groups]]  # only the listed units' clusters are read
+    empty = offline_groups(counts, totals, {}, lambda units: read.append(units) or down, page=0)
+    assert empty.groups == () and empty.units == page.units and len(read) == 1
 
 
 def test_recurring_schedule_from_the_form_fills_the_calendar(world):
