@@ -55,3 +55,17 @@ def test_the_plan_carries_the_steps_and_refuses_bad_ones():
     bad = {**plan.to_dict(), "volume_steps": [{"at": "7:00", "volume": 50}]}
     with pytest.raises(ProtocolError):
         Plan.from_dict(bad)
+
+
+def test_an_unknown_unit_has_no_volume_schedule(tmp_path):
+    from support.world import make_world
+
+    w = make_world(tmp_path)
+    try:
+        put = w.call("root", "PUT", "/api/units/khong-co/volume-schedule", json={"steps": "06:00 80"})
+        got = w.call("root", "GET", "/api/units/khong-co/volume-schedule")
+        assert (put.status_code, got.status_code) == (404, 404)
+        assert put.get_json()["code"] == "unknown_unit" and "Không có đơn vị" in put.get_json()["error"]
+        assert w.controller.volume_schedules.all() == {}
+    finally:
+        w.controller.stop()

@@ -187,6 +187,7 @@ class ScheduledUnit:
 def volume_schedule(c: Controller, actor: Actor, unit_id: str) -> UnitVolumeSchedule:
     """A unit's own volume schedule, and the one its poles follow (its own, or the nearest above)."""
     access.require_unit(actor, unit_id)
+    c.registry.unit(unit_id)  # an unknown unit is a 404, not a schedule of nothing
     own = c.volume_schedules.all().get(unit_id)
     follows = c.volume_schedules.for_units(c.registry.ancestors(unit_id))
     return UnitVolumeSchedule(unit_id, own, follows)
@@ -208,6 +209,7 @@ def set_volume_schedule(c: Controller, actor: Actor, unit_id: Any, steps: Any) -
     if not isinstance(unit_id, str) or not unit_id:
         raise InputError("invalid_unit", "Chọn một đơn vị.", "unit_id")
     access.require_unit(actor, unit_id)
+    c.registry.unit(unit_id)
     parsed = parse_steps(steps)
     for step in parsed:
         c.remote.check_floor(step.volume, actor)
