@@ -71,7 +71,8 @@ def _report_page(template: str, title: str, data: Any, **context: Any) -> str:
 def compliance_data() -> ComplianceReport:
     """Planned vs played vs missed per child unit of the chosen unit, missed plays and offline clusters."""
     start, end = _range()
-    return reports.compliance_report(ctl(), auth.actor(), start, end, request.args.get("unit") or None)
+    every_offline = request.args.get("offline", "") == "all"
+    return reports.compliance_report(ctl(), auth.actor(), start, end, request.args.get("unit") or None, every_offline)
 
 
 @bp.get("/audit/compliance")

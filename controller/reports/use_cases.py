@@ -83,10 +83,13 @@ def playback_filter_choices(c: Controller, actor: Actor) -> PlaybackFilterChoice
                                  PLAYBACK_KINDS)
 
 
-def compliance_report(c: Controller, actor: Actor, start: date, end: date, unit: str | None) -> ComplianceReport:
+def compliance_report(c: Controller, actor: Actor, start: date, end: date, unit: str | None,
+                      every_offline: bool = False) -> ComplianceReport:
     """Plays per child unit of the chosen unit by cause, what did not air, alert repeats, offline clusters.
 
     Also the charts of the page (SVG text): the units' bars, compliance per day and airtime per week.
+    The offline clusters are those of the first ``OFFLINE_PAGE`` units, most offline first, so a
+    province's page stays quick; ``every_offline`` lists every unit's (an auditor's full list).
     """
     access.require_permission(actor, "audit")
     since, until = day_bounds(start, end)
@@ -105,7 +108,8 @@ def compliance_report(c: Controller, actor: Actor, start: date, end: date, unit:
     aired = airtime.ordered(names, seconds)
     series = [charts.Series(name, tuple(v)) for name, v in aired]
     offline = results.offline_groups(report_scope.offline_counts(c, groups), {u: len(ds) for u, ds in groups.items()},
-                                     names, lambda listed: report_scope.offline_devices(c, groups, listed))
+                                     names, lambda listed: report_scope.offline_devices(c, groups, listed),
+                                     page=len(groups) if every_offline else None)
     return ComplianceReport(
         start=start.isoformat(), end=end.isoformat(), unit=unit or "", unit_name=names.get(unit or "", "Tất cả"),
         compliance=tuple(table), missed=tuple(o for o in occ if o.status == "missed"),

@@ -88,6 +88,8 @@ def test_the_offline_list_is_a_first_page_with_the_counts_of_all(world, monkeypa
     assert body["offline"] == [] and (body["offline_clusters"], body["offline_units"]) == (1, 1)
     page = w.call("auditor", "GET", f"/audit/compliance?from={day}&to={day}&unit=xa-a").get_data(as_text=True)
     assert 'id="offline-more"' in page and "1 cụm loa mất kết nối ở 1 đơn vị" in page
+    every = w.call("auditor", "GET", f"/api/audit/compliance?from={day}&to={day}&unit=xa-a&offline=all").get_json()
+    assert [d["id"] for g in every["offline"] for d in g["devices"]] == ["loa-a"]
 
 
 def test_logbook_json_keeps_its_shape(world):
