@@ -7,7 +7,7 @@ import json
 import logging
 import threading
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 from controller.db import Database
 from controller.devices.registry import Registry
