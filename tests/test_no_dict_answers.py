@@ -27,9 +27,6 @@ ALLOWED = {
     "controller.plans.schedule_facts.timing_from_form",
     # the exact content a hash-chain link covers: its canonical JSON is the chain, byte for byte
     "controller.reports.hashchain.ChainSpec.content",
-    # the reports' own device rows (id, name, unit, online, last seen, created), read by the
-    # outage, logbook and rollup queries that take rows; never answered to the web layer
-    "controller.reports.report_scope.devices",
 }
 DICT_ANSWER = re.compile(r"^(list\[|tuple\[|Sequence\[|Iterable\[)?(dict|Mapping|MutableMapping)(\[str, ?(Any|object)\])?\]?$"
                          r"|dict\[str, ?(Any|object)\]")

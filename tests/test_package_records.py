@@ -8,10 +8,11 @@ from datetime import timedelta
 
 import pytest
 
-from controller import devices, dictionary, fleet, notifications, people, plans, security
+from controller import devices, dictionary, fleet, notifications, people, plans, reports, security
 from controller.devices import event_trust, map_view
 from controller.devices import use_cases as device_cases
 from controller.plans.relays import add_relay_bulletin
+from controller.reports import report_scope
 from controller.notifications import DEVICE_OFFLINE, Notice
 from controller.people import use_cases as people_cases
 from controller.people.actor import Actor
@@ -222,3 +223,16 @@ def test_a_relay_programmes_bulletin_is_the_record_the_bulletins_answer(world):
         "Tiếp sóng VOV1", "vov1", 1800.0, None)
     assert stored[0]["id"] == bulletin.id  # the audit hook still hears the stored row
     assert_frozen(bulletin, "title")
+
+
+def test_the_devices_a_report_covers_are_frozen_records(world):
+    c = world.controller
+    c.ingest.on_state("loa-a", DeviceState(device_id="loa-a", online=True, agent_version="0.1.0"))
+    auditor = actor(world, "auditor-a")
+    [a] = report_scope.devices(c, auditor, "xa-a")
+    assert isinstance(a, reports.ReportDevice) and (a.id, a.unit_id, a.online) == ("loa-a", "thon-a", True)
+    registered = c.registry.device("loa-a")
+    assert a.to_dict() == {"id": "loa-a", "name": registered.name, "unit_id": "thon-a", "online": True,
+                           "last_seen": registered.last_seen, "created_at": registered.created_at}
+    assert_frozen(a, "online")
+    assert [d.id for d in report_scope.devices(c, actor(world, "root"), None)] == ["loa-a", "loa-b"]

@@ -30,6 +30,7 @@ from controller.db import ROLLUP_MOD, Database, rollup_item_hash
 from controller.plan_expansion import LOOKBACK, load_approved, load_tree
 from controller.reports import airtime, logbook
 from controller.reports.logbook import Occurrence
+from controller.reports.report_scope import ReportDevice
 from loaxa.local_time import to_local
 from loaxa.wire_time import format_time
 from schedules.guardrails import GuardrailPolicy
@@ -63,19 +64,19 @@ class _Expected:
     by_day: Counter
 
 
-def tally(db: Database, policy: GuardrailPolicy, devices: Sequence[Mapping[str, Any]], since: datetime,
+def tally(db: Database, policy: GuardrailPolicy, devices: Sequence[ReportDevice], since: datetime,
           until: datetime, reporting: Mapping[str, str], late: timedelta = logbook.LATE,
           from_events: bool = False) -> Tally:
-    """The period's plays on ``devices`` (rows with ``id`` and ``unit_id``); ``reporting`` maps each
+    """The period's plays on ``devices``; ``reporting`` maps each
     device id to its reporting unit (for the airtime). ``since`` and ``until`` are local midnights.
     ``from_events`` builds every device's occurrences and ignores the rollup (what it must equal)."""
     now = logbook.utcnow()
-    ids = [d["id"] for d in devices]
+    ids = [d.id for d in devices]
     if not ids:
         return Tally([], {}, {}, None)
     if from_events:
         return Tally(logbook.occurrences(db, policy, ids, since, until, now=now, late=late), {}, {}, None)
-    unit_of = {d["id"]: d["unit_id"] for d in devices}
+    unit_of = {d.id: d.unit_id for d in devices}
     tree = load_tree(db)
     classes = _classes(db, policy, tree, ids, since, until)
     special = _special(db, tree, set(ids), since, until)

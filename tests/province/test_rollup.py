@@ -153,7 +153,7 @@ def test_the_report_from_the_rollup_is_the_report_from_the_events(province):
     assert rollup_table(p.c) == rebuilt(p.c)  # ingest kept it, event by event
     devices = reports.report_scope.devices(p.c, Actor.system("kiemtoan"), "tinh")
     since, until = reports.day_bounds(p.d1, p.d2)
-    counted = rollup.tally(p.c.db, p.c.guardrails.policy(), devices, since, until, {d["id"]: "tinh" for d in devices},
+    counted = rollup.tally(p.c.db, p.c.guardrails.policy(), devices, since, until, {d.id: "tinh" for d in devices},
                            late=timedelta(seconds=p.c.config.plans.missed_after_s))
     assert counted.from_rollup == len(CLEAN) and counted.airtime is not None
     assert {o.device_id for o in counted.occurrences} == set(DEVICES) - set(CLEAN)

@@ -141,7 +141,7 @@ def test_compliance_missed_and_logbook_exports(world):
     assert parsed[0][:3] == ["Ngày", "Giờ dự kiến", "Giờ phát thực tế"] and len(parsed) == 3
     sheet = load_workbook(io.BytesIO(reports.logbook_xlsx(rows, "Sổ nhật ký"))).active
     assert sheet["A1"].value == "Sổ nhật ký" and sheet.auto_filter.ref == "A2:N4"  # then the signature block
-    assert reports.offline_clusters([d.to_dict() for d in c.registry.devices()], {"xa-a": "Xã A", "xa-b": "Xã B"})[0].offline == 1
+    assert reports.offline_clusters(c.registry.devices(), {"xa-a": "Xã A", "xa-b": "Xã B"})[0].offline == 1
 
 
 def test_recurring_schedule_from_the_form_fills_the_calendar(world):
