@@ -23,7 +23,8 @@ from controller.devices.flapping import FlapWatch
 from controller.devices.history import DeviceHistory
 from controller.devices.link import BrokerLink
 from controller.devices.volume_schedule import VolumeSchedules
-from controller.devices.ingest import Ingest, playback_log
+from controller.devices.ingest import Ingest, PlaybackLogEntry, playback_log
+from controller.devices.test_tone import ToneMedia
 from controller.fleet.service import Fleet
 from controller.plans.jobs import JobRunner, MediaKeeper
 from controller.security.broker_config import plaintext_exposure
@@ -272,10 +273,11 @@ class Controller:
     def readiness(self, hours: float = 24.0, limit: int = 50) -> list[ReadinessSlot]:
         return readiness(self.db, self.dispatcher, utcnow(), hours, limit, self.config.plans.low_volume_fault)
 
-    def playback(self, **filters: Any) -> list[dict[str, Any]]:
+    def playback(self, **filters: Any) -> list[PlaybackLogEntry]:
+        """Stored playback events, newest first (the filters of :func:`controller.devices.ingest.playback_log`)."""
         return playback_log(self.db, **filters)
 
-    def test_tone_media(self) -> dict[str, Any]:
+    def test_tone_media(self) -> ToneMedia:
         """The shared 1 kHz test tone in the media store (made once), for test plays and speaker checks."""
         from controller.devices.test_tone import test_tone_media
 

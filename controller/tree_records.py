@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,18 @@ class Unit:
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "parent_id": self.parent_id, "level": self.level}
+
+
+@dataclass(frozen=True)
+class FlaggedEpoch:
+    """An epoch a pole started numbering its events in anew, waiting for someone to look into it
+    (:mod:`controller.devices.event_trust`)."""
+
+    epoch: str
+    first_seen: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"epoch": self.epoch, "first_seen": self.first_seen}
 
 
 @dataclass(frozen=True)
@@ -58,7 +70,7 @@ class Device:
     low_volume: bool
     lat: float | None
     lon: float | None
-    epochs_to_review: tuple[Mapping[str, str], ...] | None = None
+    epochs_to_review: tuple[FlaggedEpoch, ...] | None = None
     link: str | None = None  # "online", "offline", "never" or "unknown"
 
     @classmethod
@@ -73,7 +85,7 @@ class Device:
                    state=state, flapping_since=row["flapping_since"], flapping=bool(row["flapping_since"]),
                    low_volume=low_volume, lat=row["lat"], lon=row["lon"])
 
-    def with_epochs(self, epochs: list[dict[str, str]]) -> Device:
+    def with_epochs(self, epochs: Iterable[FlaggedEpoch]) -> Device:
         return replace(self, epochs_to_review=tuple(epochs))
 
     def to_dict(self) -> dict[str, Any]:
@@ -83,7 +95,7 @@ class Device:
             "media_ready": self.media_ready, "flapping_since": self.flapping_since, "lat": self.lat, "lon": self.lon,
             "flapping": self.flapping, "state": json.loads(json.dumps(self.state)), "low_volume": self.low_volume}
         if self.epochs_to_review is not None:
-            out["epochs_to_review"] = [dict(e) for e in self.epochs_to_review]
+            out["epochs_to_review"] = [e.to_dict() for e in self.epochs_to_review]
         if self.link is not None:
             out["link"] = self.link
         return out

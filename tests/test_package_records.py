@@ -1,13 +1,18 @@
-"""The security, fleet, notifications, people, dictionary and devices packages answer frozen records, never dictionaries:
+"""The security, fleet, notifications, people, dictionary, devices and plans packages answer frozen records, never dictionaries:
 a caller cannot change an answer by accident, a misspelt field fails where it is read, and
 ``to_dict`` is the JSON the API has always answered (the sibling of ``test_use_case_records``)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
-from controller import devices, dictionary, fleet, notifications, people, security
-from controller.devices import map_view
+from controller import devices, dictionary, fleet, notifications, people, plans, reports, security
+from controller.devices import event_trust, map_view
+from controller.devices import use_cases as device_cases
+from controller.plans.relays import add_relay_bulletin
+from controller.reports import report_scope
 from controller.notifications import DEVICE_OFFLINE, Notice
 from controller.people import use_cases as people_cases
 from controller.people.actor import Actor
@@ -158,3 +163,76 @@ def test_placing_a_cluster_answers_a_frozen_record(world):
     assert located.to_dict() == {"device_id": "loa-a", "lat": 21.03, "lon": 105.85}
     assert_frozen(located, "lat")
     assert map_view.set_location(c, admin, "loa-a", "", "").to_dict() == {"device_id": "loa-a", "lat": None, "lon": None}
+
+
+def test_the_playback_log_answers_frozen_entries_whose_to_dict_is_the_api_json(world):
+    c = world.controller
+    now = utcnow()
+    c.ingest.on_events("loa-a", EventBatch(device_id="loa-a", epoch="e", events=(
+        PlaybackEvent(seq=1, kind="delivered", recorded_at=now - timedelta(seconds=2), broadcast_id="bc-1",
+                      flags=("late", "cached")),
+        PlaybackEvent(seq=2, kind="skipped", recorded_at=now, broadcast_id="bc-1", reason="expired", level_dbfs=-9.5),)))
+    newest, oldest = c.playback(device_id="loa-a")
+    assert isinstance(newest, devices.PlaybackLogEntry) and (newest.seq, newest.reason, newest.flags) == (2, "expired", ())
+    assert oldest.flags == ("late", "cached") and oldest.to_dict()["flags"] == ["late", "cached"]
+    assert list(oldest.to_dict()) == [f for f in newest.to_dict()]  # the columns of playback_events, in order
+    assert {"id", "epoch", "prev_hash", "hash", "received_at"} <= set(oldest.to_dict())
+    assert_frozen(newest, "kind")
+    assert world.call("root", "GET", "/api/playback?device=loa-a").json == [newest.to_dict(), oldest.to_dict()]
+    assert world.call("root", "GET", "/api/devices/loa-a/events").json == [newest.to_dict(), oldest.to_dict()]
+    assert c.playback(broadcast_id="bc-1", kind="delivered") == [oldest]
+
+
+def test_the_test_tone_is_a_frozen_media_record(world):
+    c = world.controller
+    made = c.test_tone_media()
+    assert isinstance(made, devices.ToneMedia) and (made.ext, made.duration_s) == ("ogg", 3.0) and made.size > 0
+    assert c.test_tone_media() == made  # the second time it is the stored row, read back
+    with c.db.tx() as db:
+        [row] = db.query("SELECT * FROM media WHERE sha256 = ?", [made.sha256])
+    assert made.to_dict() == {k: row[k] for k in made.to_dict()}
+    assert_frozen(made, "sha256")
+    sent = c.remote.test_tone("loa-a", actor(world, "root"))
+    assert isinstance(sent, devices.ToneSent) and sent.item_id.startswith("tone")
+
+
+def test_a_devices_flagged_epochs_are_frozen_records_and_its_json_is_unchanged(world):
+    c = world.controller
+    now = utcnow()
+    for n, epoch in enumerate(("first", "second", "third")):
+        event_trust.note_epoch(c.db, "loa-a", epoch, now + timedelta(seconds=n))
+    flagged = c.registry.device("loa-a").epochs_to_review
+    assert [e.epoch for e in flagged] == ["second", "third"]  # the first is the device's own, nothing to review
+    assert all(isinstance(e, devices.FlaggedEpoch) for e in flagged)
+    assert_frozen(flagged[0], "epoch")
+    shown = world.call("root", "GET", "/api/devices/loa-a").json["epochs_to_review"]
+    assert shown == [{"epoch": e.epoch, "first_seen": e.first_seen} for e in flagged]
+    page = device_cases.device_page(c, actor(world, "root"), "loa-a")
+    assert page.epochs_to_review == list(flagged)
+
+
+def test_a_relay_programmes_bulletin_is_the_record_the_bulletins_answer(world):
+    c = world.controller
+    r = world.call("root", "POST", "/api/relay-sources", {"id": "vov1", "name": "VOV1", "url": "http://127.0.0.1:9/l.m3u8",
+                                                          "kind": "hls"})
+    assert r.status_code == 201, r.get_json()
+    stored = []
+    bulletin = add_relay_bulletin(c.db, c.streaming.sources, "vov1", 1800.0, None, "editor-a", on_stored=stored.append)
+    assert isinstance(bulletin, plans.Bulletin) and bulletin == c.bulletins.get(bulletin.id)
+    assert (bulletin.title, bulletin.relay_source_id, bulletin.relay_duration_s, bulletin.media) == (
+        "Tiếp sóng VOV1", "vov1", 1800.0, None)
+    assert stored[0]["id"] == bulletin.id  # the audit hook still hears the stored row
+    assert_frozen(bulletin, "title")
+
+
+def test_the_devices_a_report_covers_are_frozen_records(world):
+    c = world.controller
+    c.ingest.on_state("loa-a", DeviceState(device_id="loa-a", online=True, agent_version="0.1.0"))
+    auditor = actor(world, "auditor-a")
+    [a] = report_scope.devices(c, auditor, "xa-a")
+    assert isinstance(a, reports.ReportDevice) and (a.id, a.unit_id, a.online) == ("loa-a", "thon-a", True)
+    registered = c.registry.device("loa-a")
+    assert a.to_dict() == {"id": "loa-a", "name": registered.name, "unit_id": "thon-a", "online": True,
+                           "last_seen": registered.last_seen, "created_at": registered.created_at}
+    assert_frozen(a, "online")
+    assert [d.id for d in report_scope.devices(c, actor(world, "root"), None)] == ["loa-a", "loa-b"]

@@ -51,14 +51,14 @@ def playback():
         raise InputError("invalid_limit", "Tham số limit phải là số nguyên.", "limit") from None
     rows = ctl().playback(device_id=a.get("device"), broadcast_id=a.get("broadcast"), kind=a.get("kind"),
                           since=a.get("since"), until=a.get("until"), limit=limit, device_ids=auth.actor().scope.devices)
-    return jsonify(rows)
+    return jsonify([r.to_dict() for r in rows])
 
 
 @bp.get("/devices/<device_id>/events")
 @auth.access("read")
 def recent_events(device_id: str):
     scoped_device(device_id)
-    return jsonify(ctl().playback(device_id=device_id, limit=RECENT_EVENTS))
+    return jsonify([e.to_dict() for e in ctl().playback(device_id=device_id, limit=RECENT_EVENTS)])
 
 
 @bp.post("/devices/<device_id>/volume")

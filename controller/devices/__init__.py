@@ -21,7 +21,9 @@ if TYPE_CHECKING:
     from controller.devices.remote import ToneSent, UnitVolumeSent, VolumeSent
     from controller.devices.use_cases import DevicePage, DeviceRow, ScheduledUnit, UnitVolumeSchedule
     from controller.devices.volume_schedule import VolumeSchedule
-    from controller.devices.ingest import Ingest, playback_log
+    from controller.devices.ingest import Ingest, PlaybackLogEntry, playback_log
+    from controller.devices.test_tone import ToneMedia
+    from controller.tree_records import FlaggedEpoch
     from controller.devices.media_access import MediaAccess
 
 _EXPORTS = {
@@ -32,12 +34,15 @@ _EXPORTS = {
     "DeviceRevoked": "credentials",
     "DeviceRow": "use_cases",
     "Enrollment": "enrollment",
+    "FlaggedEpoch": "event_trust",
     "HistoryEntry": "history",
     "Ingest": "ingest",
     "MediaAccess": "media_access",
     "Period": "history",
+    "PlaybackLogEntry": "ingest",
     "Registry": "registry",
     "ScheduledUnit": "use_cases",
+    "ToneMedia": "test_tone",
     "ToneSent": "remote",
     "Unit": "registry",
     "UnitVolumeSchedule": "use_cases",

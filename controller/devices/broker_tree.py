@@ -72,11 +72,6 @@ class CommuneBroker:
     link_up: bool | None
     link_changed_at: str | None
 
-    def view(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "units": list(self.units), "device_host": self.device_host,
-                "device_port": self.device_port, "province_address": self.province_address,
-                "link_up": self.link_up, "link_changed_at": self.link_changed_at}
-
 
 def _row(r: dict[str, Any]) -> CommuneBroker:
     return CommuneBroker(r["id"], r["name"], tuple(json.loads(r["units_json"])), r["device_host"], r["device_port"],

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from controller.db import Database
 from controller.errors import Conflict, InputError, NotFound
+from controller.tree_records import FlaggedEpoch
 from loaxa import protocol
 from loaxa.protocol import EventBatch, PlaybackEvent, PlayItem, ProtocolError, SignatureError
 from loaxa.wire_time import format_time, parse_time
@@ -192,11 +193,12 @@ def note_epoch(db: Database, device_id: str, epoch: str, received: datetime) -> 
     return had is not None
 
 
-def epochs_to_review(db: Database, device_id: str) -> list[dict[str, str]]:
+def epochs_to_review(db: Database, device_id: str) -> list[FlaggedEpoch]:
+    """The device's new epochs nobody has reviewed yet, oldest first."""
     with db.tx() as conn:
         rows = conn.execute("SELECT epoch, first_seen FROM device_epochs WHERE device_id = ? AND needs_review = 1 "
                             "AND reviewed_at IS NULL ORDER BY first_seen", [device_id]).fetchall()
-    return [{"epoch": e, "first_seen": t} for e, t in rows]
+    return [FlaggedEpoch(e, t) for e, t in rows]
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import TYPE_CHECKING, Callable, Collection
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any, Callable, Collection, Mapping
 
 from controller.reports import hashchain
 from controller.reports.audit import PLAYBACK_CHAIN, log_query
@@ -208,9 +209,49 @@ def _device_of(topic: str) -> str | None:
     return parsed.target if parsed.scope == "dev" else None
 
 
+@dataclass(frozen=True)
+class PlaybackLogEntry:
+    """One stored playback event as a device reported it, with its place in the device's hash chain.
+
+    The fields are the ``playback_events`` columns in their order; ``flags`` is the stored
+    comma list split.  ``to_dict`` is a row of ``/api/playback`` and ``/api/devices/<id>/events``.
+    """
+
+    id: int
+    device_id: str
+    epoch: str
+    seq: int
+    kind: str
+    item_id: str
+    broadcast_id: str
+    sha256: str
+    plan_version: int
+    planned_at: str | None
+    actual_start: str | None
+    duration_s: float | None
+    reason: str
+    flags: tuple[str, ...]
+    level_dbfs: float | None
+    recorded_at: str
+    received_at: str
+    prev_hash: str
+    hash: str
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> PlaybackLogEntry:
+        values = {f.name: row[f.name] for f in fields(cls)}
+        values["flags"] = tuple(f for f in (row["flags"] or "").split(",") if f)
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["flags"] = list(self.flags)
+        return out
+
+
 def playback_log(db: Database, *, device_id: str | None = None, broadcast_id: str | None = None,
                  kind: str | None = None, since: str | None = None, until: str | None = None,
-                 limit: int = 1000, device_ids: Collection[str] | None = None) -> list[dict]:
+                 limit: int = 1000, device_ids: Collection[str] | None = None) -> list[PlaybackLogEntry]:
     """Playback events, newest first, filtered for the audit views (``device_ids``: a user's scope)."""
     in_scope = [] if device_ids is None else [f"device_id IN ({', '.join('?' * len(device_ids))})" if device_ids else "0"]
     sql, params = log_query("SELECT * FROM playback_events",
@@ -218,7 +259,4 @@ def playback_log(db: Database, *, device_id: str | None = None, broadcast_id: st
                             since, until, order_by="recorded_at DESC, id DESC", limit=limit,
                             where=in_scope, params=sorted(device_ids or ()))
     with db.tx() as conn:
-        rows = list(conn.query(sql, params))
-    for r in rows:
-        r["flags"] = [f for f in r["flags"].split(",") if f]
-    return rows
+        return [PlaybackLogEntry.from_row(r) for r in conn.query(sql, params)]

@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 from controller.devices.desired import VOLUME, DesiredState
 from controller.devices.registry import Registry
+from controller.devices.test_tone import ToneMedia
 from controller.errors import InputError, Refused
 from controller.people.actor import Actor
 from controller.ids import new_id
@@ -67,7 +68,7 @@ def valid_volume(volume: Any) -> int:
 
 class RemoteCommands:
     def __init__(self, registry: Registry, audit: AuditTrail, send_command: Callable[..., Any],
-                 tone_media: Callable[[], dict[str, Any]], editor_min_volume: int, desired: DesiredState):
+                 tone_media: Callable[[], ToneMedia], editor_min_volume: int, desired: DesiredState):
         self.registry = registry
         self.desired = desired
         self.audit = audit
@@ -113,8 +114,8 @@ class RemoteCommands:
         """Play a short tone now, so someone at the pole can check the horns and the amplifier."""
         media = self.tone_media()
         now = utcnow()
-        item = PlayItem(item_id=new_id("tone"), start=now + timedelta(seconds=2), sha256=media["sha256"],
-                        size=media["size"], ext=media["ext"], duration_s=media["duration_s"], priority="priority",
+        item = PlayItem(item_id=new_id("tone"), start=now + timedelta(seconds=2), sha256=media.sha256,
+                        size=media.size, ext=media.ext, duration_s=media.duration_s, priority="priority",
                         expires_at=now + timedelta(minutes=2), title="Âm thử")
         volume = self._reported_volume(device_id)
         cmd = self.send_command(f"dev/{device_id}", "play_now", item=item, reason="phát âm thử",

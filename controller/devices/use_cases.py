@@ -26,7 +26,7 @@ from controller.people import access
 from controller.people.access import subtree, units_in_scope
 from controller.people.actor import Actor
 from controller.ids import new_id
-from controller.tree_records import Device, Unit
+from controller.tree_records import Device, FlaggedEpoch, Unit
 from loaxa.protocol import PlayItem, VolumeStep, utcnow
 from loaxa.wire_time import format_time
 
@@ -329,7 +329,7 @@ class DevicePage:
     pending: list[Pending]
     periods: list[Period]
     history: list[HistoryEntry]
-    epochs_to_review: list[dict[str, str]] = field(default_factory=list)
+    epochs_to_review: list[FlaggedEpoch] = field(default_factory=list)
 
 
 def device_page(c: Controller, actor: Actor, device_id: str) -> DevicePage:

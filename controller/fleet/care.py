@@ -19,7 +19,7 @@ from datetime import timedelta
 from typing import Any, Callable
 
 from controller.db import Database
-from controller.devices.test_tone import SPEAKER_CHECK_PREFIX
+from controller.devices.test_tone import SPEAKER_CHECK_PREFIX, ToneMedia
 from controller.errors import InputError
 from controller.fleet.settings import FleetSettings
 from controller.people.actor import Actor
@@ -96,7 +96,7 @@ class SpeakerCheckEvent:
 
 class RemoteCare:
     def __init__(self, db: Database, audit: AuditTrail, settings: FleetSettings, send_command: SendCommand,
-                 tone: Callable[[], dict[str, Any]]):
+                 tone: Callable[[], ToneMedia]):
         self.db = db
         self.audit = audit
         self.settings = settings
@@ -115,8 +115,8 @@ class RemoteCare:
             now = utcnow()
             seq_hint = self.db.next_counter("speaker_check")
             item = PlayItem(item_id=f"{SPEAKER_CHECK_PREFIX}{seq_hint}", start=now + timedelta(seconds=2),
-                            sha256=media["sha256"], size=media["size"], ext=media["ext"],
-                            duration_s=media["duration_s"], priority="priority", volume=volume,
+                            sha256=media.sha256, size=media.size, ext=media.ext,
+                            duration_s=media.duration_s, priority="priority", volume=volume,
                             expires_at=now + timedelta(minutes=2), title="Kiểm tra loa")
         else:
             volume = None

@@ -7,10 +7,11 @@ import json
 import logging
 import threading
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 from controller.db import Database
 from controller.devices.registry import Registry
+from controller.devices.test_tone import ToneMedia
 from controller.fleet import overview as ov
 from controller.fleet.care import RemoteCare
 from controller.fleet.releases import ReleaseStore
@@ -24,7 +25,7 @@ log = logging.getLogger(__name__)
 
 class Fleet:
     def __init__(self, db: Database, registry: Registry, audit: AuditTrail, settings: FleetSettings, releases_dir: Path,
-                 send_command: Callable[..., Command], tone: Callable[[], dict[str, Any]]):
+                 send_command: Callable[..., Command], tone: Callable[[], ToneMedia]):
         self.db = db
         self.settings = settings
         self.releases = ReleaseStore(db, releases_dir, settings)

@@ -23,7 +23,7 @@ from schedules.settings import ScheduleSettings
 from schedules.tree import AdminTree
 
 
-def guardrails_to_dict(g: Guardrails) -> dict[str, Any]:
+def _guardrails_json(g: Guardrails) -> dict[str, Any]:
     """Effective guardrails as JSON: times as ``HH:MM``, weekend days as sorted numbers."""
     out: dict[str, Any] = {}
     for f in dataclasses.fields(g):
@@ -41,26 +41,26 @@ class GuardrailStore:
         self.db = db
         self.settings = settings
 
-    def overrides(self) -> dict[str, dict[str, Any]]:
+    def _overrides(self) -> dict[str, dict[str, Any]]:
         with self.db.tx() as db:
             rows = db.execute("SELECT unit_id, values_json FROM unit_guardrails").fetchall()
         return {unit_id: json.loads(values) for unit_id, values in rows}
 
     def policy(self) -> GuardrailPolicy:
-        return GuardrailPolicy(self.settings.guardrails(), self.overrides())
+        return GuardrailPolicy(self.settings.guardrails(), self._overrides())
 
     def view(self, tree: AdminTree, unit_id: str) -> GuardrailView:
         """What a unit sets itself, what is in force for it, and which unit each value comes from."""
         if unit_id not in tree or tree.is_device(unit_id):
             raise NotFound("unknown_unit", f"Không có đơn vị '{unit_id}'.")
-        overrides = self.overrides()
+        overrides = self._overrides()
         chain = (unit_id, *tree.ancestors(unit_id))
         source: dict[str, str] = {}
         for uid in reversed(chain):
             for key in overrides.get(uid, {}):
                 source[key] = uid
         return GuardrailView(unit_id, overrides.get(unit_id, {}),
-                             guardrails_to_dict(self.policy().for_unit(tree, unit_id)), source)
+                             _guardrails_json(self.policy().for_unit(tree, unit_id)), source)
 
     def put(self, tree: AdminTree, unit_id: str, values: Any, updated_by: str = "") -> GuardrailView:
         """Replace a unit's own overrides; ``{}`` returns it to pure inheritance."""

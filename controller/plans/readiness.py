@@ -27,7 +27,7 @@ def _slot_key(item_id: str) -> str:
     return item_id.rsplit("-", 1)[0]
 
 
-def device_status(db: Database) -> dict[str, dict[str, Any]]:
+def _device_status(db: Database) -> dict[str, dict[str, Any]]:
     """Per device: online, applied and issued plan versions, and the media it reports missing."""
     with db.tx() as conn:
         rows = conn.execute(
@@ -51,7 +51,7 @@ def readiness(db: Database, dispatcher: Dispatcher, now: datetime, hours: float 
     """
     plan_set = dispatcher.build(now)
     until = now + timedelta(hours=hours)
-    status = device_status(db)
+    status = _device_status(db)
     cut_off = BrokerTree(db).cut_off_devices()
     slots: dict[str, dict[str, Any]] = {}
     for plan in plan_set.plans.values():

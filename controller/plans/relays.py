@@ -13,6 +13,7 @@ from typing import Any, Callable, Protocol
 from controller.db import Database
 from controller.errors import InputError
 from controller.plans.bulletins import MAX_TITLE_CHARS, new_id
+from controller.plans.records import Bulletin
 from loaxa.wire_time import format_time, utcnow
 
 class RelaySource(Protocol):
@@ -51,8 +52,9 @@ def relay_seconds(duration_min: Any = None, duration_s: Any = None) -> float:
 
 
 def add_relay_bulletin(db: Database, sources: RelaySources, source_id: Any, seconds: float, title: Any,
-                       created_by: str, on_stored: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
-    """Store the relay of ``source_id`` for ``seconds`` as a bulletin; ``on_stored`` audits it in the same transaction."""
+                       created_by: str, on_stored: Callable[[dict[str, Any]], None] | None = None) -> Bulletin:
+    """Store the relay of ``source_id`` for ``seconds`` as a bulletin; ``on_stored`` (given the stored row, as
+    :meth:`~controller.plans.bulletins.Bulletins.add` gives it) audits it in the same transaction."""
     if not isinstance(source_id, str) or not source_id:
         raise InputError("invalid_source", "Chưa chọn nguồn tiếp sóng.", "source_id")
     source = sources.get(source_id)
@@ -68,4 +70,4 @@ def add_relay_bulletin(db: Database, sources: RelaySources, source_id: Any, seco
         conn["bulletins"].insert(bulletin)
         if on_stored is not None:
             on_stored(bulletin)
-    return bulletin
+    return Bulletin.from_row(bulletin)

@@ -178,10 +178,10 @@ def schedule_relay(c: Controller, actor: Actor, source_id: Any, starts_at: Any =
             c.db, c.streaming.sources, source_id, seconds, title, actor.username,
             on_stored=lambda b: c.audit.record(actor, "relay_programme_added", b["id"],
                                                {"source_id": b["relay_source_id"], "duration_s": seconds}))
-        bc = c.broadcasts.schedule(bulletin["id"], starts_at, targets, priority, actor.username, **spec)
+        bc = c.broadcasts.schedule(bulletin.id, starts_at, targets, priority, actor.username, **spec)
         c.audit.record(actor, "emergency" if bc.priority == "emergency" else "broadcast_scheduled", bc.id,
                        {"targets": list(bc.targets), "starts_at": bc.starts_at, "relay_source_id": source_id})
-    return ScheduledRelay(c.replan(bc), RelayProgramme(source_id, seconds, bulletin["title"]))
+    return ScheduledRelay(c.replan(bc), RelayProgramme(source_id, seconds, bulletin.title))
 
 
 def _with_override_by(c: Controller, actor: Actor, spec: dict[str, Any]) -> dict[str, Any]:
@@ -360,9 +360,9 @@ def emergency_status(c: Controller, actor: Actor, broadcast_id: str) -> Emergenc
     devices = {d.id: d for d in devices_in_scope(c, actor)}
     events = c.playback(broadcast_id=broadcast_id, limit=5000)
     stage: dict[str, tuple[str, str]] = {}
-    for e in sorted(events, key=lambda e: e["id"]):
-        if e["kind"] in EMERGENCY_STAGES:
-            stage[e["device_id"]] = (e["kind"], e["reason"] or "")
+    for e in sorted(events, key=lambda e: e.id):
+        if e.kind in EMERGENCY_STAGES:
+            stage[e.device_id] = (e.kind, e.reason or "")
     delivery = {d.device_id: d for d in c.emergencies.deliveries(broadcast_id)}
     cut_off_now = c.broker_tree.cut_off_devices()
     rows = []

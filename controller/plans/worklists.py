@@ -21,6 +21,7 @@ from schedules.date_phrases_vi import WEEKDAY_NAMES_VI
 from loaxa.wire_time import format_time, parse_time, utcnow
 
 if TYPE_CHECKING:
+    from controller.devices.ingest import PlaybackLogEntry
     from controller.service import Controller
 
 PENDING = "pending_approval"
@@ -65,7 +66,7 @@ def _aired(c: Controller, bc: Broadcast, now: datetime) -> bool:
         return False
     if _next_air(bc, now) is None:
         return True
-    return any(e["kind"] in ("started", "finished") for e in c.playback(broadcast_id=bc.id, limit=50))
+    return any(e.kind in ("started", "finished") for e in c.playback(broadcast_id=bc.id, limit=50))
 
 
 def my_work(c: Controller, actor: Actor) -> MyWork:
@@ -105,13 +106,13 @@ def broadcast_detail(c: Controller, actor: Actor, broadcast_id: str) -> Broadcas
     bc = broadcast_in_scope(c, actor, broadcast_id)
     now = utcnow()
     devices = {d.id: d for d in c.registry.devices()}
-    stage: dict[str, dict[str, Any]] = {}
-    for e in sorted(c.playback(broadcast_id=broadcast_id, limit=5000), key=lambda e: e["id"]):
-        if e["kind"] in DEVICE_STAGES:
-            stage[e["device_id"]] = e
+    stage: dict[str, PlaybackLogEntry] = {}
+    for e in sorted(c.playback(broadcast_id=broadcast_id, limit=5000), key=lambda e: e.id):
+        if e.kind in DEVICE_STAGES:
+            stage[e.device_id] = e
     rows = tuple(DeviceStage(d, devices[d].name if d in devices else d, d in devices and devices[d].online,
                              devices[d].last_seen if d in devices else None,
-                             stage[d]["kind"] if d in stage else "", stage[d].get("reason", "") if d in stage else "")
+                             stage[d].kind if d in stage else "", stage[d].reason if d in stage else "")
                  for d in bc.devices)
     rule = bc.rule or {}
     cancelled = tuple(f"{parse_time(t, 'cancelled').astimezone(LOCAL_TZ):%H:%M %d/%m/%Y}"

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from controller.reports.audit_trail import ActionChoice, ActionGroup, TrailRow
     from controller.reports.logbook import LogbookRow, OfflineCluster, OfflineGroup
     from controller.reports.outages import ClusterOutages, Outage
+    from controller.reports.report_scope import ReportDevice
     from controller.reports.results import (AuditTrailReport, BulletinChoice, ComplianceReport, ComplianceRow,
                                             LogbookPage, OutageReport, PlaybackFilterChoices, PlaybackRow)
     from controller.reports.use_cases import ChainCheck, Export
@@ -47,6 +48,7 @@ _EXPORTS = {
     "OutageReport": "results",
     "PlaybackFilterChoices": "results",
     "PlaybackRow": "results",
+    "ReportDevice": "report_scope",
     "TrailRow": "audit_trail",
 }
 

@@ -22,6 +22,7 @@ from controller.labels import priority_vi
 from controller.reports.event_wording import reason_text
 from controller.plan_expansion import cancelled_items, load_tree, planned_items
 from controller.reports.outages import Outage, device_outages, offline_at
+from controller.reports.report_scope import ReportDevice
 from controller.reports.spreadsheet import SIGNATURE, Column, stream_xlsx, write_csv
 from loaxa.local_time import LOCAL_TZ, to_local
 from loaxa.wire_time import format_time, parse_time, utcnow
@@ -261,7 +262,7 @@ def occurrences(db: Database, policy: GuardrailPolicy, device_ids: Iterable[str]
             actual_start=(e or {}).get("actual_start") or "", duration_s=(e or {}).get("duration_s"),
             reason=(e or {}).get("reason") or p.refused, item_id=p.item_id, repeat=p.repeat,
             alert_id=p.broadcast_id if p.alert else ""))
-    down = device_outages(db, list(devices.values()), since, until, now)
+    down = device_outages(db, [ReportDevice.from_row(d) for d in devices.values()], since, until, now)
     out = _with_causes(out, down, _expired_refusals(db, ids, since, until))
     out.sort(key=lambda o: (o.planned_at, o.unit_name, o.device_id, o.item_id))
     return out

@@ -14,10 +14,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from controller.db import Database
 from loaxa.wire_time import format_time, parse_time, utcnow
+
+if TYPE_CHECKING:
+    from controller.reports.report_scope import ReportDevice
 
 SHORTEST = 1.0  # seconds: a reconnection within this is no outage (a registration answered at once)
 
@@ -78,7 +81,7 @@ def _transitions(db: Database, ids: Sequence[str], until: datetime) -> dict[str,
     return out
 
 
-def _start_state(device: Mapping[str, Any], before: list[tuple[datetime, bool]],
+def _start_state(device: ReportDevice, before: list[tuple[datetime, bool]],
                  inside: list[tuple[datetime, bool]], since: datetime) -> tuple[bool, datetime]:
     """Whether the device was online at ``since`` and since when that is known to hold."""
     created = _created(device, since)
@@ -86,27 +89,27 @@ def _start_state(device: Mapping[str, Any], before: list[tuple[datetime, bool]],
         return before[-1][1], since
     if inside:
         return True, since
-    if device.get("online"):
+    if device.online:
         return True, since
-    seen = device.get("last_seen")
+    seen = device.last_seen
     return False, max(since, parse_time(seen, "last_seen") if seen else created)
 
 
-def _created(device: Mapping[str, Any], since: datetime) -> datetime:
-    return parse_time(device["created_at"], "created_at") if device.get("created_at") else since
+def _created(device: ReportDevice, since: datetime) -> datetime:
+    return parse_time(device.created_at, "created_at") if device.created_at else since
 
 
-def device_outages(db: Database, devices: Sequence[Mapping[str, Any]], since: datetime, until: datetime,
+def device_outages(db: Database, devices: Sequence[ReportDevice], since: datetime, until: datetime,
                    now: datetime | None = None) -> dict[str, list[Outage]]:
     """Per device id, its offline periods inside [since, min(until, now))."""
     end = min(until, now or utcnow())
-    ids = [d["id"] for d in devices]
+    ids = [d.id for d in devices]
     if not ids or end <= since:
         return {i: [] for i in ids}
     history = _transitions(db, ids, end)
     out: dict[str, list[Outage]] = {}
     for device in devices:
-        moves = history.get(device["id"], [])
+        moves = history.get(device.id, [])
         before = [m for m in moves if m[0] < since]
         inside = [m for m in moves if m[0] >= since]
         online, from_ = _start_state(device, before, inside, since)
@@ -115,24 +118,24 @@ def device_outages(db: Database, devices: Sequence[Mapping[str, Any]], since: da
         for at, up in inside:
             if up and down_at is not None:
                 if (at - down_at).total_seconds() >= SHORTEST:
-                    periods.append(Outage(device["id"], down_at, at, False))
+                    periods.append(Outage(device.id, down_at, at, False))
                 down_at = None
             elif not up and down_at is None:
                 down_at = at
         if down_at is not None and end > down_at:
-            periods.append(Outage(device["id"], down_at, end, True))
-        out[device["id"]] = periods
+            periods.append(Outage(device.id, down_at, end, True))
+        out[device.id] = periods
     return out
 
 
-def cluster_outages(db: Database, devices: Sequence[Mapping[str, Any]], units: Mapping[str, str], since: datetime,
+def cluster_outages(db: Database, devices: Sequence[ReportDevice], units: Mapping[str, str], since: datetime,
                     until: datetime, now: datetime | None = None) -> list[ClusterOutages]:
     """Every cluster of ``devices`` with its outages, the most offline first (a dead village stands out)."""
     now = now or utcnow()
     per = device_outages(db, devices, since, until, now)
     end = min(until, now)
-    rows = [ClusterOutages(d["id"], d["name"], d["unit_id"], units.get(d["unit_id"], d["unit_id"]),
-                           not d.get("last_seen"), tuple(per[d["id"]]),
+    rows = [ClusterOutages(d.id, d.name, d.unit_id, units.get(d.unit_id, d.unit_id),
+                           not d.last_seen, tuple(per[d.id]),
                            max(0.0, (end - max(since, _created(d, since))).total_seconds())) for d in devices]
     return sorted(rows, key=lambda r: (-r.offline_s, r.unit_name, r.device_name))
 

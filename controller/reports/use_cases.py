@@ -48,7 +48,7 @@ def playback_rows(c: Controller, actor: Actor, start: date, end: date, *, unit: 
     """Playback events of the actor's devices (newest first), with device, unit and bulletin names."""
     access.require_permission(actor, "audit")
     since, until = day_bounds(start, end)
-    devices = {d["id"] for d in report_scope.devices(c, actor, unit)}
+    devices = {d.id for d in report_scope.devices(c, actor, unit)}
     if device:
         devices &= {device}
     if kind and kind not in PLAYBACK_KINDS:
@@ -312,7 +312,7 @@ def logbook_report(c: Controller, actor: Actor, week_of: date, unit: str | None)
     since, until = logbook.week_bounds(week_of)
     unit = report_unit(c, actor, unit)
     devices = report_scope.devices(c, actor, unit)
-    occ = logbook.occurrences(c.db, c.guardrails.policy(), [d["id"] for d in devices], since, until,
+    occ = logbook.occurrences(c.db, c.guardrails.policy(), [d.id for d in devices], since, until,
                               late=timedelta(seconds=c.config.plans.missed_after_s))
     names = report_scope.unit_names(c)
     last = (until - timedelta(days=1)).date()

@@ -13,6 +13,8 @@ import logging
 import os
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
 from loaxa import protocol
 from loaxa.protocol import Signer
 
@@ -70,9 +72,9 @@ def scrub_retired_private_keys(key_path: Path) -> list[str]:
     return scrubbed
 
 
-def trusted_public_keys(key_path: Path) -> dict[str, object]:
+def trusted_public_keys(key_path: Path) -> dict[str, Ed25519PublicKey]:
     """Every key this controller has signed with, by key id: the current one and each retired public half."""
-    keys: dict[str, object] = {}
+    keys: dict[str, Ed25519PublicKey] = {}
     if key_path.exists():
         current = Signer.from_pem(key_path.read_bytes())
         keys[current.kid] = current.public_key

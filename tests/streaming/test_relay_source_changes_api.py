@@ -136,7 +136,7 @@ def test_a_source_in_use_is_not_removed_and_one_no_longer_used_leaves_every_list
         assert w.call("root", "POST", "/api/relay-sources", {"id": "vov1", "name": "VOV1", "url": URL,
                                                              "kind": "hls"}).status_code == 409
         # the cancelled relay still names its source: the row stays for the history
-        assert w.controller.bulletins.get(relay["bulletin_id"])["relay_source_id"] == "vov1"
+        assert w.controller.bulletins.get(relay["bulletin_id"]).relay_source_id == "vov1"
         relays_page = w.call("editor", "GET", "/relays").get_data(as_text=True)
         assert 'value="vov1"' not in relays_page and 'value="tinh"' in relays_page
     finally:

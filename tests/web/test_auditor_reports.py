@@ -111,7 +111,7 @@ def test_outages_over_a_period_come_from_the_devices_history(ctl):
     state(c, "loa-a", True)
     state(c, "loa-a", False)
     state(c, "loa-b", True)
-    devices = {d.id: d.to_dict() for d in c.registry.devices()}
+    devices = {d.id: d for d in c.registry.devices()}
     with c.db.tx() as db:
         moves = db.execute("SELECT device_id, kind = 'online' FROM device_history "
                            "WHERE kind IN ('online', 'offline') ORDER BY id").fetchall()
@@ -124,7 +124,7 @@ def test_outages_over_a_period_come_from_the_devices_history(ctl):
     assert gone.ongoing and gone.end == now + timedelta(minutes=10) and gone.seconds >= 599
     assert per["loa-b"] == []  # from registration to first contact is installation, not an outage
     [never] = per["loa-c"]  # never connected: offline from its registration on
-    assert never.ongoing and never.start == parse_time(devices["loa-c"]["created_at"], "created_at")
+    assert never.ongoing and never.start == parse_time(devices["loa-c"].created_at, "created_at")
     assert outages.offline_at(per, "loa-a", now + timedelta(minutes=5))
     assert not outages.offline_at(per, "loa-b", now + timedelta(minutes=5))
 
