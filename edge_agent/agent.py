@@ -56,7 +56,6 @@ from loaxa.wire_time import format_time, utcnow
 log = logging.getLogger(__name__)
 
 OUTBOX_BATCH = 100
-RESEND_AFTER_S = 10.0
 SECURITY_EVENT_INTERVAL_S = 60.0
 VOLUME_SCHEDULE_CHECK_S = 5.0
 MIN_PLAYS_DAYS = 2.0
@@ -675,12 +674,12 @@ class Agent:
 
     def _sender_loop(self) -> None:
         while not self._stop.is_set():
-            self._send_wake.wait(RESEND_AFTER_S / 2)
+            self._send_wake.wait(self.config.events_resend_s / 2)
             self._send_wake.clear()
             if self._stop.is_set() or not self.mqtt.connected.is_set():
                 continue
             with self._lock:
-                if self._inflight and time.time() - self._inflight[1] < RESEND_AFTER_S:
+                if self._inflight and time.time() - self._inflight[1] < self.config.events_resend_s:
                     continue
             pending = self.store.pending_events(OUTBOX_BATCH)
             if not pending:
