@@ -20,7 +20,7 @@ import pytest
 from controller.security import commune_config
 from loaxa import protocol
 from loaxa.wire_time import utcnow
-from support.harness import wait_for
+from support.harness import SPEECH_ONLY_AUDIO, wait_for
 from support.secure_rig import Client
 from support.tree_rig import TreeRig, assert_every_event_once, broadcast, bulletin, idle_pole_watch, planned
 
@@ -29,7 +29,7 @@ LINK_DOWN_S = float(os.environ.get("LOAXA_LINK_DOWN_S", "20"))
 
 @pytest.fixture
 def province(tmp_path):
-    rig = TreeRig(tmp_path, plans="command_ttl_s = 600\nemergency_resend_s = 1\n")
+    rig = TreeRig(tmp_path, plans="command_ttl_s = 600\nemergency_resend_s = 1\n", audio=SPEECH_ONLY_AUDIO)
     yield rig
     rig.close()
 

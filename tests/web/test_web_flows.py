@@ -52,7 +52,7 @@ def test_compose_approve_play_audit_and_export(system, sessions):
     page.wait_for_selector("#player:not([hidden])")
     assert page.is_visible("#voice-warning"), "the offline voice is announced"
 
-    start = local_now() + timedelta(seconds=25)  # the submission and its approval take a few seconds; the page tour may overrun it
+    start = local_now() + timedelta(seconds=30)  # the submission and its approval take seconds; the page tour may overrun it
     page.check("#targets input[value='xa']")
     page.fill("#start_date", start.date().isoformat())
     page.fill("#slot_times", f"{start:%H:%M:%S}")
