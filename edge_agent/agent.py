@@ -112,6 +112,8 @@ class Agent:
             raise AgentError("controller_public_key is not set: the agent will not play anything unsigned")
         if config.plays_days < MIN_PLAYS_DAYS:
             raise AgentError(f"plays_days must be at least {MIN_PLAYS_DAYS} (plans reach two days ahead), got {config.plays_days}")
+        if config.events_resend_s <= 0:
+            raise AgentError(f"events_resend_s must be positive, got {config.events_resend_s}")
         self.config = config
         self.device_id = config.device_id
         self.started_at: datetime | None = None  # set by start(); reported so a restart or a reboot shows
