@@ -56,7 +56,6 @@ from loaxa.wire_time import format_time, utcnow
 log = logging.getLogger(__name__)
 
 OUTBOX_BATCH = 100
-RESEND_AFTER_S = 10.0
 SECURITY_EVENT_INTERVAL_S = 60.0
 VOLUME_SCHEDULE_CHECK_S = 5.0
 MIN_PLAYS_DAYS = 2.0
@@ -113,6 +112,8 @@ class Agent:
             raise AgentError("controller_public_key is not set: the agent will not play anything unsigned")
         if config.plays_days < MIN_PLAYS_DAYS:
             raise AgentError(f"plays_days must be at least {MIN_PLAYS_DAYS} (plans reach two days ahead), got {config.plays_days}")
+        if config.events_resend_s <= 0:
+            raise AgentError(f"events_resend_s must be positive, got {config.events_resend_s}")
         self.config = config
         self.device_id = config.device_id
         self.started_at: datetime | None = None  # set by start(); reported so a restart or a reboot shows
@@ -675,12 +676,12 @@ class Agent:
 
     def _sender_loop(self) -> None:
         while not self._stop.is_set():
-            self._send_wake.wait(RESEND_AFTER_S / 2)
+            self._send_wake.wait(self.config.events_resend_s / 2)
             self._send_wake.clear()
             if self._stop.is_set() or not self.mqtt.connected.is_set():
                 continue
             with self._lock:
-                if self._inflight and time.time() - self._inflight[1] < RESEND_AFTER_S:
+                if self._inflight and time.time() - self._inflight[1] < self.config.events_resend_s:
                     continue
             pending = self.store.pending_events(OUTBOX_BATCH)
             if not pending:

@@ -75,6 +75,7 @@ class AgentConfig:
     enrolled_at: str = setting("", "when this device was enrolled (written by 'loaxa agent enroll'); plans issued before it are refused")
     release_public_key: str = setting("", "the release key (base64) agent updates must be signed with, pinned at enrollment (empty: no updates)")
     state_interval_s: float = setting(30.0, "seconds between state (heartbeat) messages")
+    events_resend_s: float = setting(10.0, "events the controller has not acknowledged this long after sending are sent again")
     plays_days: float = setting(7.0, "days the record of finished plays is kept (it stops a plan item playing twice; at least 2)")
     mqtt: MqttSettings = section(MqttSettings, "MQTT broker connection")
     player: PlayerSettings = section(PlayerSettings, "audio output")

@@ -208,3 +208,4 @@ class MqttSettings:
     password: str = setting("", "broker password")
     tls_ca: str = setting("", "CA certificate file; when set, the connection uses TLS and verifies the broker")
     keepalive_s: int = setting(30, "MQTT keepalive in seconds; the broker declares a client gone after 1.5x this")
+    reconnect_max_s: float = setting(30.0, "longest wait between two attempts to reach a lost broker (the wait starts at 1 s and doubles)")

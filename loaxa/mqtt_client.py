@@ -15,7 +15,7 @@ from typing import Callable, Iterable
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from loaxa.config import MqttSettings
+from loaxa.config import ConfigError, MqttSettings
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,9 @@ class MqttConnection:
             self.client.tls_set(ca_certs=settings.tls_ca, cert_reqs=ssl.CERT_REQUIRED, tls_version=ssl.PROTOCOL_TLS_CLIENT)
         if will:
             self.client.will_set(will[0], will[1], qos=1, retain=True)
-        self.client.reconnect_delay_set(min_delay=1, max_delay=30)
+        if settings.reconnect_max_s <= 0:
+            raise ConfigError(f"mqtt.reconnect_max_s must be positive, got {settings.reconnect_max_s}")
+        self.client.reconnect_delay_set(min_delay=min(1.0, settings.reconnect_max_s), max_delay=settings.reconnect_max_s)
         self.client.max_queued_messages_set(10000)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect

@@ -25,6 +25,21 @@ def system(tmp_path: Path, broker: Broker):
     s.close()
 
 
+@pytest.fixture(scope="module")
+def refusing_controller(tmp_path_factory: pytest.TempPathFactory):
+    """One controller (and broker) for a module's parametrized refusals.
+
+    A refused request changes nothing, so the cases share it instead of starting a broker and
+    a controller each."""
+    root = tmp_path_factory.mktemp("refusals")
+    b = Broker(root / "broker").start()
+    s = System(root, b)
+    try:
+        yield s.controller()
+    finally:
+        s.close()
+
+
 LOG_TAIL_LINES = 60
 LOG_FILES_SHOWN = 8
 

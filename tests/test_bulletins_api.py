@@ -44,9 +44,8 @@ def test_the_edited_script_is_what_is_stored_and_rendered(system):
     ({"text": "Thông báo.", "script": 5}, "empty_text"),
     ({"text": "Thông báo.", "script": "x" * 100_001}, "text_too_long"),
 ])
-def test_unusable_scripts_are_refused(system, payload, code):
-    ctl = system.controller()
+def test_unusable_scripts_are_refused(refusing_controller, payload, code):
     with pytest.raises(ApiError) as err:
-        ctl.api.post("/api/bulletins", payload)
+        refusing_controller.api.post("/api/bulletins", payload)
     assert err.value.status == 400 and err.value.code == code
-    assert ctl.api.get("/api/bulletins") == []
+    assert refusing_controller.api.get("/api/bulletins") == []  # a refusal stores nothing

@@ -75,10 +75,9 @@ def test_duplicate_event_batches_are_stored_once_and_acked_contiguously(system, 
     ("/api/devices", {"id": "d", "name": "D", "unit_id": "nope"}, "unknown_unit"),
     ("/api/broadcasts", {"bulletin_id": "nope", "starts_at": "2030-01-01 06:00", "targets": ["xa"]}, "unknown_bulletin"),
 ])
-def test_bad_api_requests_get_4xx_with_a_clear_message(system, path, data, code):
-    ctl = system.controller()
+def test_bad_api_requests_get_4xx_with_a_clear_message(refusing_controller, path, data, code):
     with pytest.raises(ApiError) as err:
-        ctl.api.post(path, data)
+        refusing_controller.api.post(path, data)
     assert 400 <= err.value.status < 500
     assert err.value.code == code
     assert str(err.value)

@@ -18,7 +18,7 @@ def test_demo_plays_a_scheduled_bulletin_on_three_agents_and_stops_cleanly(tmp_p
     port = free_port()
     out = tmp_path / "demo.out"
     demo = subprocess.Popen([sys.executable, "-m", "loaxa", "demo", "--dir", str(tmp_path / "demo"), "--port", str(port),
-                             "--outage-after", "45", "--outage-for", "10"],
+                             "--outage-after", "32", "--outage-for", "10"],
                             stdout=open(out, "wb"), stderr=subprocess.STDOUT)
     try:
         text = wait_for(lambda: "Press Ctrl-C" in out.read_text() and out.read_text(), timeout=60, what="demo ready")

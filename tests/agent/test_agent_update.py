@@ -68,7 +68,7 @@ def test_update_to_a_bumped_release_then_a_crashing_one_rolls_back_and_keeps_pla
         # 2. A plan, then a release that crashes at start-up: the guard rolls it back after
         #    three starts, 0.2.0 reports update_failed and plays the plan.
         clip = make_clip(tmp_path / "media", 1.0)
-        start = utcnow() + timedelta(seconds=40)
+        start = utcnow() + timedelta(seconds=28)  # after the three crashing starts and the rollback
         listener.publish(protocol.plan_topic(DEVICE), sealed_plan(controller, DEVICE, 1, (play_item("a", clip, start),)),
                          retain=True)
         wait_for(lambda: (s := last_state(listener)) and s.plan_version == 1, what="plan applied")

@@ -16,13 +16,15 @@ import pytest
 
 from support.cap_docs import BILLION_LAUGHS, GEOJSON, OASIS, seed_son_ha_api, vi_alert
 from support.cap_feed_server import FeedServer
-from support.harness import wait_for
+from support.harness import SPEECH_ONLY_AUDIO, wait_for
 from loaxa.protocol import parse_time, utcnow
 
 POLICY = {"rules": [{"name": "cảnh báo cấp 3 trở lên tự phát", "action": "auto", "risk_levels": [3, 4, 5]}],
           "repeat_every_min": 5, "quiet_override_levels": [4, 5]}
 # Tân Lập by polygon (83 %), Đông Sơn and Hòa Bình by their geocodes.
 AREA = {"geocodes": (("VN-ADM", "99002"), ("VN-ADM", "99003"))}
+# Expiry is checked every half second rather than every 5 s; the bulletins (all-clears) go without chimes.
+QUICK_ALERTS = dict(extra_toml="[alerts]\ntick_s = 0.5\n", audio_toml=SPEECH_ONLY_AUDIO)
 
 
 @pytest.fixture
@@ -33,7 +35,7 @@ def feed():
 
 
 def controller_with_alerts(system, feed):
-    ctl = system.controller(extra_toml="")
+    ctl = system.controller(**QUICK_ALERTS)
     api = ctl.api
     seed_son_ha_api(api)
     assert api.post("/api/alerts/geography", json.loads(GEOJSON.read_text()))["units"]
@@ -145,7 +147,7 @@ def test_a_cluster_back_after_the_window_never_plays_and_a_vanished_alert_ends_a
 
 
 def test_an_emergency_reaches_a_cluster_that_was_offline_once_and_the_online_one_only_once(system):
-    ctl = system.controller()
+    ctl = system.controller(**QUICK_ALERTS)
     api = ctl.api
     seed_son_ha_api(api)
     key = api.get("/api/pubkey")["public_key"]

@@ -1,7 +1,7 @@
 """A province on three real mosquitto brokers (province + 2 communes) from the generated configs, with real agents.
 
 The commune ``xa-a``'s bridge reaches the province broker through a fault-injecting TCP
-proxy.  The link is cut for ``LOAXA_LINK_DOWN_S`` seconds (30 by default, to keep the
+proxy.  The link is cut for ``LOAXA_LINK_DOWN_S`` seconds (20 by default, to keep the
 suite short; ``make soak`` runs the field figure of 10 minutes): the pole plays from its
 plan, its events wait on the commune broker and in its outbox, an emergency sent meanwhile
 says at once whom it cannot reach, and after the link heals every event is stored once
@@ -20,16 +20,16 @@ import pytest
 from controller.security import commune_config
 from loaxa import protocol
 from loaxa.wire_time import utcnow
-from support.harness import wait_for
+from support.harness import SPEECH_ONLY_AUDIO, wait_for
 from support.secure_rig import Client
 from support.tree_rig import TreeRig, assert_every_event_once, broadcast, bulletin, idle_pole_watch, planned
 
-LINK_DOWN_S = float(os.environ.get("LOAXA_LINK_DOWN_S", "30"))
+LINK_DOWN_S = float(os.environ.get("LOAXA_LINK_DOWN_S", "20"))
 
 
 @pytest.fixture
 def province(tmp_path):
-    rig = TreeRig(tmp_path, plans="command_ttl_s = 600\nemergency_resend_s = 1\n")
+    rig = TreeRig(tmp_path, plans="command_ttl_s = 600\nemergency_resend_s = 1\n", audio=SPEECH_ONLY_AUDIO)
     yield rig
     rig.close()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from datetime import timedelta
 
-from support.harness import Listener, loaxa, wait_for
+from support.harness import SPEECH_ONLY_AUDIO, Listener, loaxa, wait_for
 from loaxa import protocol
 from loaxa.protocol import Plan, Verifier, public_key_from_text
 from loaxa.wire_time import parse_time
@@ -25,7 +25,7 @@ LONG_TEXT = "Thông báo của Ủy ban nhân dân xã về lịch tiêm phòng.
 
 
 def test_recurring_rule_reaches_the_signed_plan_for_the_horizon_and_plays(system):
-    ctl = system.controller()
+    ctl = system.controller(audio_toml=SPEECH_ONLY_AUDIO)
     api, key = setup(ctl, {"loa-1": "thon-a"})
     agent = system.agent("loa-1", key, ctl.url)
     b = bulletin(api)
@@ -57,7 +57,7 @@ def parse_time_of(text: str):
 
 
 def test_priority_goes_first_in_its_programme_and_plays_first(system):
-    ctl = system.controller()
+    ctl = system.controller(audio_toml=SPEECH_ONLY_AUDIO)
     api, key = setup(ctl, {"loa-1": "thon-a"})
     agent = system.agent("loa-1", key, ctl.url)
     normal_b = bulletin(api, "Tin thường buổi sáng.", "Tin thường")
@@ -75,7 +75,7 @@ def test_priority_goes_first_in_its_programme_and_plays_first(system):
 
 
 def test_emergency_preempts_on_the_group_topic_and_is_logged_with_who_triggered_it(system, broker):
-    ctl = system.controller()
+    ctl = system.controller(audio_toml=SPEECH_ONLY_AUDIO)
     api, key = setup(ctl, {"loa-1": "thon-a", "loa-2": "thon-b"})
     agents = [system.agent(d, key, ctl.url) for d in ("loa-1", "loa-2")]
     for agent in agents:
@@ -111,12 +111,12 @@ def test_emergency_preempts_on_the_group_topic_and_is_logged_with_who_triggered_
 
 
 def test_offline_device_converges_to_the_latest_plan_and_never_plays_a_cancelled_broadcast(system):
-    ctl = system.controller()
+    ctl = system.controller(audio_toml=SPEECH_ONLY_AUDIO)
     api, key = setup(ctl, {"loa-1": "thon-a", "loa-2": "thon-b"})
     agent = system.agent("loa-1", key, ctl.url)
     other = system.agent("loa-2", key, ctl.url)
     b = bulletin(api)
-    cancelled = schedule(api, b["id"], soon(14))
+    cancelled = schedule(api, b["id"], soon(10))  # the stop, the cancel and the restart below take a few seconds
     wait_for(lambda: (p := agent_plan(agent, key)) and [i.broadcast_id for i in p.items] == [cancelled["id"]],
              what="the agent holds the first broadcast")
     ready = wait_for(lambda: [r for r in api.get("/api/readiness") if r["ready"] == ["loa-1", "loa-2"]],
@@ -144,13 +144,13 @@ def test_offline_device_converges_to_the_latest_plan_and_never_plays_a_cancelled
 
 
 def test_controller_restart_mid_horizon_loses_no_job_and_repeats_no_plan_or_play(system, broker):
-    ctl = system.controller()
+    ctl = system.controller(audio_toml=SPEECH_ONLY_AUDIO)
     api, key = setup(ctl, {"loa-1": "thon-a"})
     agent = system.agent("loa-1", key, ctl.url)
     wait_for(lambda: agent_plan(agent, key), what="the agent's first plan")
     listener = Listener(broker, "loaxa/v1/dev/+/plan", client_id="plan-listener")
     b = bulletin(api)
-    one_off = schedule(api, b["id"], soon(14))
+    one_off = schedule(api, b["id"], soon(9))  # the controller restarts within it
     recurring = schedule(api, b["id"], rule=daily_rule(soon(3 * 3600), days=5))
     plan = wait_for(lambda: (p := agent_plan(agent, key)) and len(p.items) == 3 and p, what="three items planned")
     jobs_before = {j["id"]: j["next_run_at"] for j in api.get("/api/jobs")}

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from controller.cli_http.client import ApiError
-from support.harness import wait_for
+from support.harness import SPEECH_ONLY_AUDIO, wait_for
 from support.schedule_api import bulletin, plays_of, setup, soon
 from loaxa.wire_time import format_time
 
@@ -18,7 +18,7 @@ LONG_TEXT = "Thông báo của Ủy ban nhân dân xã về lịch tiêm phòng 
 
 
 def test_a_test_tone_asks_before_cutting_a_programme_which_then_resumes(system):
-    ctl = system.controller()
+    ctl = system.controller(audio_toml=SPEECH_ONLY_AUDIO)
     api, key = setup(ctl, {"loa-1": "thon-a"})
     agent = system.agent("loa-1", key, ctl.url)
     wait_for(lambda: api.get("/api/devices")[0]["online"], timeout=30, what="agent online")

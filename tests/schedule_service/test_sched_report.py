@@ -13,7 +13,7 @@ from controller.db import Database
 from controller.plans.guardrail_store import GuardrailStore
 from controller.reports.logbook import occurrences
 from loaxa.config import load_config
-from support.harness import wait_for
+from support.harness import SPEECH_ONLY_AUDIO, wait_for
 from support.schedule_api import bulletin, schedule, setup, soon
 from loaxa.local_time import to_local
 
@@ -23,12 +23,12 @@ TEXTS = ("Thông báo thứ nhất về lịch họp dân ở nhà văn hóa th�
 
 
 def test_every_item_of_a_back_to_back_programme_is_reported_played(system):
-    ctl = system.controller()
+    ctl = system.controller(audio_toml=SPEECH_ONLY_AUDIO)
     api, key = setup(ctl, {"loa-1": "thon-a", "loa-2": "thon-b"})  # loa-2 never comes online: its plays are missed
     agent = system.agent("loa-1", key, ctl.url)
     rendered = [bulletin(api, text, f"Bản tin {i + 1}") for i, text in enumerate(TEXTS)]
     cancelled = bulletin(api, "Thông báo bị hủy trước giờ phát.", "Bản tin hủy")
-    at = soon(15)
+    at = soon(10)  # four schedules and a cancel go out before it
     items = [schedule(api, b["id"], at) for b in rendered]
     dropped = schedule(api, cancelled["id"], at)
     api.post(f"/api/broadcasts/{dropped['id']}/cancel", {})

@@ -102,7 +102,7 @@ def test_a_flapping_pole_is_flagged_audited_and_counted(tmp_path):
 
 @pytest.fixture
 def quick_emergencies(tmp_path):
-    rig = SecureRig(tmp_path, plans="command_ttl_s = 30\nemergency_resend_s = 1\n")
+    rig = SecureRig(tmp_path, plans="command_ttl_s = 18\nemergency_resend_s = 1\n")  # loa-2 returns within seconds
     yield rig
     rig.close()
 

@@ -35,6 +35,11 @@ DOCUMENTS = ROOT / "tests" / "data" / "documents"  # the project's own fixture d
 OPEN_GUARDRAILS = 'quiet_start = "00:00"\nquiet_end = "00:00"\nmax_programmes_per_day = ""\nmax_minutes_per_programme = ""\n'
 
 
+# The controller's audio for tests about when and where media plays, not how it sounds: spoken
+# words without the intro and outro chimes (about 4 s less of every clip to sit through).
+SPEECH_ONLY_AUDIO = 'engine = "espeak"\nchime = false'
+
+
 def wait_for(predicate: Callable[[], Any], timeout: float = 15.0, interval: float = 0.05, what: str = "condition") -> Any:
     """Poll ``predicate`` until it returns something truthy; fail after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
@@ -89,9 +94,16 @@ class ProcessHandle:
         return self.proc is not None and self.proc.poll() is None
 
 
+# A lost broker is retried every second instead of backing off to 30 s, and events the controller
+# has not acknowledged are sent again after 2 s instead of 10 s: a test that stops a broker or the
+# controller waits for the same reconnection and the same resend, just not the production pauses.
+QUICK_LINKS = {"LOAXA_MQTT_RECONNECT_MAX_S": "1", "LOAXA_EVENTS_RESEND_S": "2"}
+
+
 def _env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOAXA_")}
     env["PYTHONUNBUFFERED"] = "1"
+    env.update(QUICK_LINKS)
     return env
 
 

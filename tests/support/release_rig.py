@@ -3,10 +3,10 @@ supervisor stand-in that runs an installed agent the way its systemd unit does.
 
 Building a release (``pip wheel`` of the agent, ``pip download`` of its dependencies) takes
 seconds of CPU, and the update, reboot, rollout and fleet-page tests all want the same few.
-:func:`signed_releases` builds each distinct release once per test run into a cache shared by
-the run's workers, keyed by everything the build reads (the agent's sources, the version and
-its bounds, the locked dependencies); every test module still gets its own release key, its
-own copy of the files and its own signature."""
+:func:`signed_releases` builds each distinct release once into a cache shared by the run's
+workers and kept for the next runs (:func:`release_cache`), keyed by everything the build
+reads (the agent's sources, the version and its bounds, the locked dependencies); every test
+module still gets its own release key, its own copy of the files and its own signature."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
@@ -73,6 +74,7 @@ def _cached_build(cache: Path, source: Path, version: str, notes: str, floor: st
     """The unsigned release in the shared cache, built by the first worker that asks for it."""
     built = cache / _build_key(source, version, notes, floor, min_from)
     cache.mkdir(parents=True, exist_ok=True)
+    _prune(cache, keep=built)
     with open(built.with_suffix(".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # another worker may be building the same release
         if not built.is_dir():
@@ -81,13 +83,30 @@ def _cached_build(cache: Path, source: Path, version: str, notes: str, floor: st
             release_build.build(partial, source=source, version=version, notes=notes, floor=floor,
                                 min_from_version=min_from)
             partial.rename(built)
+        os.utime(built)  # last used: what pruning goes by
     return built
 
 
+CACHE_KEEP_S = 3 * 24 * 3600
+
+
+def _prune(cache: Path, keep: Path) -> None:
+    """Builds unused for a few days go: every change to the agent's sources makes new ones."""
+    now = time.time()
+    for old in cache.iterdir():
+        if old.is_dir() and old != keep and old.suffix == "" and now - old.stat().st_mtime > CACHE_KEEP_S:
+            with open(old.with_suffix(".lock"), "w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                if old.is_dir() and now - old.stat().st_mtime > CACHE_KEEP_S:
+                    shutil.rmtree(old, ignore_errors=True)
+
+
 def release_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One directory for the whole run: the run's base temp dir, above each worker's own."""
-    base = tmp_path_factory.getbasetemp()
-    return (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "release-cache"
+    """Kept from one run to the next, beside pytest's own cache (``make clean`` removes both).
+
+    A build is keyed by everything it reads, so a kept one is the build this checkout would
+    make; the runs after the first skip the minutes of ``pip wheel`` and ``pip download``."""
+    return ROOT / ".pytest_cache" / "loaxa-release-cache"
 
 
 def signed_releases(tmp_path_factory: pytest.TempPathFactory, name: str, versions: Iterable[str],

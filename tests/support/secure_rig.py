@@ -26,10 +26,11 @@ from loaxa.config import load_config
 
 class SecureRig:
     def __init__(self, root: Path, *, tls: bool = False, https: bool = False, plans: str = "", security: str = "",
-                 sections: str = ""):
+                 sections: str = "", audio: str = 'engine = "espeak"'):
         """``plans`` and ``security``: extra lines of those sections of the controller's config;
         ``sections``: whole further sections (``[retention]`` …), appended.  ``https``: the controller
-        serves HTTPS with its CA-issued certificate (else plain HTTP on loopback, as the demo)."""
+        serves HTTPS with its CA-issued certificate (else plain HTTP on loopback, as the demo).
+        ``audio``: the ``[audio]`` section (see ``support.harness.SPEECH_ONLY_AUDIO``)."""
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
         self.https = https
@@ -42,7 +43,7 @@ class SecureRig:
         self.config_path.write_text(
             f'data_dir = "{self.data_dir}"\n\n[plans]\nauto_approve = true\n{plans}\n'
             f'[security]\n{security}\n'
-            f'[mqtt]\nport = {self.port}\n\n[http]\nport = {self.http_port}\ntls = {"true" if https else "false"}\n\n[audio]\nengine = "espeak"\n\n'
+            f'[mqtt]\nport = {self.port}\n\n[http]\nport = {self.http_port}\ntls = {"true" if https else "false"}\n\n[audio]\n{audio}\n\n'
             f'[schedules]\n{OPEN_GUARDRAILS}\n'
             f'[broker]\nbind_address = "127.0.0.1"\nport = {self.port}\ntls_port = {self.tls_port}\n'
             f'device_host = "{"localhost" if tls else "127.0.0.1"}"\ncert_hosts = ["localhost"]\n'

@@ -27,7 +27,7 @@ from controller.security import commune_config
 from controller.security.commune_config import commune_files
 from loaxa import protocol
 from loaxa.wire_time import format_time
-from support.harness import AgentHandle, ControllerHandle, _env, loaxa, wait_for
+from support.harness import SPEECH_ONLY_AUDIO, AgentHandle, ControllerHandle, _env, loaxa, wait_for
 from support.secure_rig import Client, SecureRig
 from support.tcp_proxy import TcpProxy
 from support.tree import UNITS, seed_registry
@@ -39,10 +39,10 @@ class TreeRig(SecureRig):
     """The controller config of a province with commune brokers; brokers, proxies and agents on loopback."""
 
     def __init__(self, root: Path, plans: str = "", security: str = "", communes: dict[str, str] | None = None,
-                 sections: str = ""):
+                 sections: str = "", audio: str = 'engine = "espeak"'):
         """``communes``: commune id -> its one village; by default the two of :mod:`support.tree`.
         ``sections``: whole further sections of the controller's config (``[streaming]`` …)."""
-        super().__init__(root, tls=True, plans=plans, security=security, sections=sections)
+        super().__init__(root, tls=True, plans=plans, security=security, sections=sections, audio=audio)
         self.commune_villages = communes or COMMUNES
         self.proxies: dict[str, TcpProxy] = {}
         self.communes: dict[str, Broker] = {}
@@ -196,9 +196,10 @@ def assert_every_event_once(ctl, agent) -> int:
     return len(seqs)
 
 
-def started_province(root: Path) -> tuple[TreeRig, ControllerHandle, dict[str, AgentHandle]]:
+def started_province(root: Path,
+                     audio: str = 'engine = "espeak"') -> tuple[TreeRig, ControllerHandle, dict[str, AgentHandle]]:
     """The tree, the controller and one running pole per commune (everything stopped again if that fails)."""
-    rig = TreeRig(root)
+    rig = TreeRig(root, audio=audio)
     try:
         rig.build({"loa-a": "thon-a", "loa-b": "thon-b"})
         rig.start_all()
@@ -215,8 +216,10 @@ def started_province(root: Path) -> tuple[TreeRig, ControllerHandle, dict[str, A
 
 @pytest.fixture
 def province(tmp_path: Path) -> Iterator[tuple[TreeRig, ControllerHandle, dict[str, AgentHandle]]]:
-    """The fault tests' province: the tree running, the controller, one pole per commune (tests/province/conftest.py)."""
-    rig, ctl, agents = started_province(tmp_path)
+    """The fault tests' province: the tree running, the controller, one pole per commune (tests/province/conftest.py).
+
+    Its bulletins are speech without chimes: the fault tests wait for plays to end, not for how they sound."""
+    rig, ctl, agents = started_province(tmp_path, audio=SPEECH_ONLY_AUDIO)
     yield rig, ctl, agents
     rig.close()
 

@@ -32,7 +32,8 @@ def local_now() -> datetime:
     return utcnow().astimezone(LOCAL_TZ)
 
 
-def setup_commune(system: System, agents: tuple[str, ...] = (), extra_toml: str = "") -> Commune:
+def setup_commune(system: System, agents: tuple[str, ...] = (), extra_toml: str = "",
+                  audio_toml: str | None = None) -> Commune:
     """Commune A (xa: loa-1, loa-2) and commune B (xa-b: loa-3) in one province, users in each role.
 
     Quiet hours are set to a window starting three hours from now, so whatever the wall
@@ -40,7 +41,9 @@ def setup_commune(system: System, agents: tuple[str, ...] = (), extra_toml: str 
     """
     start = local_now() + timedelta(hours=3)
     quiet = f'quiet_start = "{start:%H:%M}"\nquiet_end = "{start + timedelta(hours=2):%H:%M}"\n'
-    ctl = system.controller(extra_toml=extra_toml, guardrails_toml=quiet + 'max_programmes_per_day = ""\nmax_minutes_per_programme = ""\n')
+    audio = {} if audio_toml is None else {"audio_toml": audio_toml}
+    ctl = system.controller(extra_toml=extra_toml, guardrails_toml=quiet + 'max_programmes_per_day = ""\nmax_minutes_per_programme = ""\n',
+                            **audio)
     api = ctl.api
     seed_commune(api, {"loa-1": "thon-a", "loa-2": "thon-b"})
     api.post("/api/units", {"id": "xa-b", "name": "Xã Bên Cạnh", "parent_id": "tinh", "level": "commune"})

@@ -16,7 +16,7 @@ import pytest
 from openpyxl import load_workbook
 
 from support.browser import DESKTOP, PHONE
-from support.harness import wait_for
+from support.harness import SPEECH_ONLY_AUDIO, wait_for
 from support.web_commune import PASSWORD, local_now, setup_commune, sign_in
 
 pytestmark = pytest.mark.browser
@@ -26,14 +26,15 @@ MISSED_AFTER_S = 5  # the reports' "missed" rule, shortened from the production 
 
 
 def test_auditor_reads_the_trail_causes_outages_and_charts_and_exports_them(system, sessions):
-    commune = setup_commune(system, agents=("loa-1", "loa-2"), extra_toml=f"[plans]\nmissed_after_s = {MISSED_AFTER_S}\n")
+    commune = setup_commune(system, agents=("loa-1", "loa-2"), extra_toml=f"[plans]\nmissed_after_s = {MISSED_AFTER_S}\n",
+                            audio_toml=SPEECH_ONLY_AUDIO)
     ctl, api = commune.ctl, commune.ctl.api
     assert api.post("/api/devices/loa-1/volume", {"volume": 65})["command_seq"] > 0
     commune.agents[1].stop()  # down before the broadcast is even planned: no race with its start
     wait_for(lambda: not next(d for d in api.get("/api/devices") if d["id"] == "loa-2")["online"], timeout=30,
              what="loa-2 offline")
     bulletin = api.post("/api/bulletins", {"title": "Lịch thu thuế", "text": "Chiều nay thu thuế tại nhà văn hóa."})
-    start = (local_now() + timedelta(seconds=20)).replace(microsecond=0)
+    start = (local_now() + timedelta(seconds=12)).replace(microsecond=0)  # the media is made: approval and plans remain
     bc = api.post("/api/broadcasts", {"bulletin_id": bulletin["id"], "targets": ["xa"], "starts_at": start.isoformat()})
     leader = sign_in(ctl.url, "chutich")
     approved = leader.post(ctl.url + f"/api/broadcasts/{bc['id']}/approve", json={"comment": "Đồng ý"}, timeout=30)

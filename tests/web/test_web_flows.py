@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from openpyxl import load_workbook
 
-from support.harness import DOCUMENTS, wait_for
+from support.harness import DOCUMENTS, SPEECH_ONLY_AUDIO, wait_for
 from support.browser import DESKTOP, PHONE, wait_js
 from support.web_commune import PASSWORD, local_now, setup_commune
 
@@ -29,7 +29,7 @@ def visible_error(page, field: str) -> str:
 
 
 def test_compose_approve_play_audit_and_export(system, sessions):
-    commune = setup_commune(system, agents=("loa-1", "loa-2"))
+    commune = setup_commune(system, agents=("loa-1", "loa-2"), audio_toml=SPEECH_ONLY_AUDIO)
     ctl = commune.ctl
 
     editor = sessions(ctl.url, "canbo", PASSWORD)
@@ -52,7 +52,7 @@ def test_compose_approve_play_audit_and_export(system, sessions):
     page.wait_for_selector("#player:not([hidden])")
     assert page.is_visible("#voice-warning"), "the offline voice is announced"
 
-    start = local_now() + timedelta(seconds=45)
+    start = local_now() + timedelta(seconds=30)  # the submission and its approval take seconds; the page tour may overrun it
     page.check("#targets input[value='xa']")
     page.fill("#start_date", start.date().isoformat())
     page.fill("#slot_times", f"{start:%H:%M:%S}")
