@@ -38,7 +38,7 @@ def test_two_agents_play_a_scheduled_relay_on_time_in_step_and_stop_at_the_slot_
     try:
         wait_for(lambda: (tmp_path / "hls" / "live.m3u8").exists(), timeout=10, what="the HLS playlist")
         with Restreamer(RelaySource("vov1", "VOV1", hls.url, "hls"), icecast.source_url("/relay-vov1.ogg")):
-            start = utcnow() + timedelta(seconds=8)
+            start = utcnow() + timedelta(seconds=5)  # the restream and two rigs start in about 2 s
             for name in ("pole-a", "pole-b"):
                 rig = ConductorRig(tmp_path / name)
                 rig.conductor.stream_ca = str(icecast.ca_cert)
