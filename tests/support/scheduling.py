@@ -30,10 +30,10 @@ FULL_RUN_FILES = 100  # a session that ran fewer files (one area, one file) leav
 # since that run carry its figure scaled by their own before/after runs, until the next full run.
 FILE_SECONDS: dict[str, float] = {
     "agent/test_agent_faults.py": 94,
-    "streaming/test_agent_stream.py": 90,
     "web/test_web_flows.py": 83,
     "schedule_service/test_sched_playback.py": 82,
     "alerts/test_alert_broadcast.py": 82,
+    "streaming/test_agent_stream.py": 82,
     "agent/test_fleet_rollout.py": 77,
     "streaming/test_relay_programme.py": 56,
     "agent/test_agent_conductor.py": 51,
