@@ -16,15 +16,17 @@ import pytest
 
 from support.cap_docs import BILLION_LAUGHS, GEOJSON, OASIS, seed_son_ha_api, vi_alert
 from support.cap_feed_server import FeedServer
-from support.harness import SPEECH_ONLY_AUDIO, wait_for
+from support.harness import FAST_SPEECH_AUDIO, wait_for
 from loaxa.protocol import parse_time, utcnow
 
 POLICY = {"rules": [{"name": "cảnh báo cấp 3 trở lên tự phát", "action": "auto", "risk_levels": [3, 4, 5]}],
           "repeat_every_min": 5, "quiet_override_levels": [4, 5]}
 # Tân Lập by polygon (83 %), Đông Sơn and Hòa Bình by their geocodes.
 AREA = {"geocodes": (("VN-ADM", "99002"), ("VN-ADM", "99003"))}
-# Expiry is checked every half second rather than every 5 s; the bulletins (all-clears) go without chimes.
-QUICK_ALERTS = dict(extra_toml="[alerts]\ntick_s = 0.5\n", audio_toml=SPEECH_ONLY_AUDIO)
+# Expiry is checked every half second rather than every 5 s; the bulletins (all-clears) go without chimes,
+# and every spoken clip at double pace: on a pole the warning, its update and the all-clear air one
+# after another, so their length is waited through, while what is tested is when and where they air.
+QUICK_ALERTS = dict(extra_toml="[alerts]\ntick_s = 0.5\n", audio_toml=FAST_SPEECH_AUDIO)
 
 
 @pytest.fixture
@@ -124,11 +126,12 @@ def test_feed_lifecycle_on_real_agents_with_one_offline_during_the_first_airing(
 
 
 def test_a_cluster_back_after_the_window_never_plays_and_a_vanished_alert_ends_at_its_expiry(system, feed):
+    # On the feed before the source is added: the source's first poll reads it, with no wait for a second poll.
+    now = utcnow()
+    expires = now + timedelta(seconds=15)
+    feed.publish("sh-2.xml", vi_alert("SH-2", sent=now, expires=expires, polygons=(), geocodes=(("VN-ADM", "99004"),)))
     ctl, api = controller_with_alerts(system, feed)
     key = api.get("/api/pubkey")["public_key"]
-    now = utcnow()
-    expires = now + timedelta(seconds=25)
-    feed.publish("sh-2.xml", vi_alert("SH-2", sent=now, expires=expires, polygons=(), geocodes=(("VN-ADM", "99004"),)))
     alert = wait_for(lambda: decided(api, "SH-2", 1), timeout=30, what="the warning read and decided")
     assert [u["unit_id"] for u in alert["units"]] == ["xa-bac-son"]
     feed.unlist("sh-2.xml")  # gone from the feed, never cancelled: still active until it expires

@@ -38,6 +38,9 @@ OPEN_GUARDRAILS = 'quiet_start = "00:00"\nquiet_end = "00:00"\nmax_programmes_pe
 # The controller's audio for tests about when and where media plays, not how it sounds: spoken
 # words without the intro and outro chimes (about 4 s less of every clip to sit through).
 SPEECH_ONLY_AUDIO = 'engine = "espeak"\nchime = false'
+# The same, spoken at the engine's fastest allowed pace (speech_rate 2.0): for tests where clips
+# play one after another on a pole, so each clip's length is time the test waits through.
+FAST_SPEECH_AUDIO = SPEECH_ONLY_AUDIO + "\nspeech_rate = 2.0"
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 15.0, interval: float = 0.05, what: str = "condition") -> Any:

@@ -29,13 +29,13 @@ FULL_RUN_FILES = 100  # a session that ran fewer files (one area, one file) leav
 # -m support.scheduling`` prints the table again from that run.  Files whose waits were shortened
 # since that run carry its figure scaled by their own before/after runs, until the next full run.
 FILE_SECONDS: dict[str, float] = {
-    "alerts/test_alert_broadcast.py": 131,
-    "streaming/test_agent_stream.py": 98,
     "agent/test_agent_faults.py": 94,
     "web/test_web_flows.py": 83,
     "schedule_service/test_sched_playback.py": 82,
-    "streaming/test_relay_programme.py": 81,
+    "alerts/test_alert_broadcast.py": 82,
+    "streaming/test_agent_stream.py": 82,
     "agent/test_fleet_rollout.py": 77,
+    "streaming/test_relay_programme.py": 56,
     "agent/test_agent_conductor.py": 51,
     "test_demo.py": 50,
     "schedule_service/test_sched_api.py": 49,
@@ -50,7 +50,6 @@ FILE_SECONDS: dict[str, float] = {
     "province/test_province_day.py": 34,
     "schedule_service/test_sched_preemption.py": 32,
     "schedule_service/test_sched_report.py": 29,
-    "security/test_kill_switch.py": 29,
     "web/test_web_status.py": 29,
     "streaming/test_stream_timeline.py": 27,
     "audio/test_pipeline.py": 26,
@@ -67,6 +66,7 @@ FILE_SECONDS: dict[str, float] = {
     "web/test_web_test_tone.py": 20,
     "security/test_enrollment.py": 20,
     "audio/test_render_cli.py": 19,
+    "security/test_kill_switch.py": 19,
     "security/test_epoch_review.py": 18,
     "audio/test_script_cli.py": 18,
     "security/test_forged_playback.py": 18,
