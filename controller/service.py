@@ -134,6 +134,7 @@ class Controller:
                                  lambda topic, payload: self.mqtt.publish(topic, payload, qos=1, retain=True),
                                  config.retention.heads_every_min * 60, config.retention.heads_copy_url,
                                  config.public_url, config.retention.heads_copy_cafile)
+        self.security.on_rollover.append(self.heads.ship)
         from controller.reports.head_receiver import HeadReceiver
 
         self.head_receiver = HeadReceiver(self.db, config.retention.heads_copy_senders, self.audit)

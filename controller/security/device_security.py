@@ -111,6 +111,9 @@ class DeviceSecurity:
         self._stop = threading.Event()
         self._follower: threading.Thread | None = None
         self.on_revoke: list[Callable[[str], object]] = []  # other accounts of the device (its stream account)
+        # retained messages the controller signs besides plans (the chain heads): signed again after a
+        # rollover, or a pole that restarts would find them under a retired key and raise an alarm
+        self.on_rollover: list[Callable[[], object]] = []
 
     def start(self) -> None:
         """Follow the key file from a background thread (see :meth:`follow_key_file`)."""
@@ -226,3 +229,5 @@ class DeviceSecurity:
         if stale:
             sent = self.dispatcher.publish_plans(stale, force=True)
             log.info("re-signed %d plans with key %s", sent, self.keyring.kid)
+            for resign in self.on_rollover:
+                resign()

@@ -47,6 +47,14 @@ def test_rotation_moves_controller_and_agent_to_the_new_key_and_retires_the_old(
     assert pinned["seq"] == 1
     security = wait_for(lambda: ctl.events(device_id="loa-1", kind="security"), what="rollover reported")
     assert new_kid in security[0]["reason"]
+    # the retained chain heads are signed again with the new key: a pole that restarts finds no retired
+    # key's signature on the broker (it would count a security rejection)
+    heads = Listener(broker, protocol.heads_topic(), client_id="test-heads")
+    try:
+        wait_for(lambda: [p for t, p, retained in heads.messages if json.loads(p)["kid"] == new_kid],
+                 what="the chain heads signed again with the new key")
+    finally:
+        heads.close()
 
     # Only the retired key's public half stays on the controller, and so in its backups.
     assert sorted(p.name for p in (ctl.data_dir / "keys" / "retired").iterdir()) == [f"{old_kid}.pub"]
