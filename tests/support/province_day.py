@@ -283,6 +283,7 @@ class ProvinceDay:
         try:
             self.setup()
             self._day()
+            self._quiet()
             self._drain()
             self._collect()
         finally:
@@ -482,6 +483,27 @@ class ProvinceDay:
 
         self.report.drain_s = None
         threading.Thread(target=watch, name=f"drain-{fault}", daemon=True).start()
+
+    def _on_air(self) -> list[tuple[str, str]]:
+        """(device, item) of the real agents' plays that started and have not ended yet."""
+        with self.ctl.db() as conn:
+            rows = conn.execute("SELECT device_id, item_id, kind FROM playback_events WHERE device_id IN "
+                                f"({','.join('?' * len(self.agents))})", list(self.agents)).fetchall()
+        kinds: dict[tuple[str, str], set[str]] = {}
+        for device, item, kind in rows:
+            kinds.setdefault((device, item), set()).add(kind)
+        ends = {"interrupted", "failed"}
+        return sorted(key for key, k in kinds.items()
+                      if ("started" in k and not k & (ends | {"finished"}))
+                      or ("stream_started" in k and not k & (ends | {"stream_finished"})))
+
+    def _quiet(self) -> None:
+        """Wait until no real agent is on air: an emergency started late in the day still plays to its end,
+        else stopping the agents would write an ``interrupted`` event no agent is left to send."""
+        try:
+            wait_for(lambda: not self._on_air(), timeout=self.drain_bound_s, interval=0.5, what="every play ended")
+        except AssertionError:
+            log.warning("still on air at the end of the day: %s", self._on_air())
 
     def _drain(self) -> None:
         try:
