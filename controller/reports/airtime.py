@@ -75,3 +75,14 @@ def week_label(monday: date) -> str:
 def ordered(units: Mapping[str, str], figures: Mapping[str, Sequence[float]]) -> list[tuple[str, Sequence[float]]]:
     """The units' figures in the order of their names."""
     return sorted(((units.get(u, u), v) for u, v in figures.items()), key=lambda x: x[0])
+
+
+def weekly_columns(weeks: Sequence[date]) -> tuple[list[str], list[str]]:
+    """The SQL columns summing a rollup's ``aired_us`` for each week of ``weeks`` (ISO ``day`` text),
+    and their parameters: one row per device or unit holds its period's airtime week by week."""
+    bounds = [w.isoformat() for w in weeks[1:]]
+    columns = ["SUM(CASE WHEN day < ? THEN aired_us ELSE 0 END)"] if bounds else []
+    columns += ["SUM(CASE WHEN day >= ? AND day < ? THEN aired_us ELSE 0 END)" for _ in bounds[1:]]
+    columns += ["SUM(CASE WHEN day >= ? THEN aired_us ELSE 0 END)"] if bounds else ["SUM(aired_us)"]
+    params = [*bounds[:1], *(x for pair in zip(bounds, bounds[1:]) for x in pair), *bounds[-1:]]
+    return columns, params

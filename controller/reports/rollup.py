@@ -233,11 +233,7 @@ def _read(db: Database, ids: Sequence[str], first: date, last: date, weeks: Sequ
     reporting unit the microseconds aired each week; whether an airtime must be read from the events.
 
     One row per device: the weeks' airtime are columns of it (a period is a few weeks)."""
-    bounds = [w.isoformat() for w in weeks[1:]]
-    aired = [f"SUM(CASE WHEN day < ? THEN aired_us ELSE 0 END)"] if bounds else []
-    aired += [f"SUM(CASE WHEN day >= ? AND day < ? THEN aired_us ELSE 0 END)" for _ in bounds[1:]]
-    aired += ["SUM(CASE WHEN day >= ? THEN aired_us ELSE 0 END)"] if bounds else ["SUM(aired_us)"]
-    aired_params = [*bounds[:1], *(x for pair in zip(bounds, bounds[1:]) for x in pair), *bounds[-1:]]
+    aired, aired_params = airtime.weekly_columns(weeks)
     head = (f"SELECT device_id, SUM(started), SUM(started_sum), SUM(finished), SUM(finished_sum), SUM(other), "
             f"SUM(aired_odd), {', '.join(aired)} FROM playback_rollup ")
     span = [*aired_params, first.isoformat(), last.isoformat()]

@@ -20,6 +20,7 @@ from datetime import date
 from typing import Mapping, Sequence
 
 from controller.db import UNIT_ROLLUP_MOD, Database, unit_device_hash
+from controller.reports import airtime
 
 BOUND_PARAMS = 900  # SQLite's bound-parameter limit, with room
 
@@ -85,11 +86,7 @@ def _read(db: Database, units: Sequence[str], first: date, last: date, weeks: Se
           ) -> dict[str, tuple[int, ...]]:
     """Per unit the period's sums (started, their pair sum, finished, theirs, other outcomes, aired events
     recorded far from their day), then the microseconds aired each week of ``weeks``."""
-    bounds = [w.isoformat() for w in weeks[1:]]
-    aired = ["SUM(CASE WHEN day < ? THEN aired_us ELSE 0 END)"] if bounds else []
-    aired += ["SUM(CASE WHEN day >= ? AND day < ? THEN aired_us ELSE 0 END)" for _ in bounds[1:]]
-    aired += ["SUM(CASE WHEN day >= ? THEN aired_us ELSE 0 END)"] if bounds else ["SUM(aired_us)"]
-    aired_params = [*bounds[:1], *(x for pair in zip(bounds, bounds[1:]) for x in pair), *bounds[-1:]]
+    aired, aired_params = airtime.weekly_columns(weeks)
     head = (f"SELECT unit_id, SUM(started), SUM(started_hash) % {UNIT_ROLLUP_MOD}, SUM(finished), "
             f"SUM(finished_hash) % {UNIT_ROLLUP_MOD}, SUM(other), SUM(aired_odd), {', '.join(aired)} "
             "FROM playback_unit_rollup ")
